@@ -1,0 +1,87 @@
+"""Shared test fixtures.
+
+Tests that need a real server (RabbitMQ, PostgreSQL) or the ``xmlsec1`` tool use the fixtures below.
+On a laptop without the server they are skipped with a message that says how to start it; in CI
+(``CI`` set in the environment) a missing server is a failure, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+INTEROP_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "interop" / "edxml"
+AMQP_URL = os.environ.get("VBUS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+PG_DSN = os.environ.get("VBUS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+HOW_TO_START = {
+    "RabbitMQ": "start one with `sudo apt-get install rabbitmq-server && sudo rabbitmq-server -detached` "
+    "(and `sudo rabbitmq-plugins enable rabbitmq_management`), or set VBUS_TEST_AMQP_URL",
+    "PostgreSQL": "start one with `sudo apt-get install postgresql && sudo pg_ctlcluster 15 main start`, "
+    "or set VBUS_TEST_PG_DSN",
+    "xmlsec1": "install it with `sudo apt-get install xmlsec1`",
+}
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def require(what: str, available: bool) -> None:
+    """Skip locally, fail in CI, when a server or tool the test needs is missing."""
+    if available:
+        return
+    message = f"{what} is not available: {HOW_TO_START[what]}"
+    if in_ci():
+        pytest.fail(f"{message} (CI must run this test, not skip it)")
+    pytest.skip(message)
+
+
+def port_open(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or default_port
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def interop_dir() -> Path:
+    if not INTEROP_DIR.is_dir():
+        pytest.fail(f"the interop fixtures are missing: expected them at {INTEROP_DIR}")
+    return INTEROP_DIR
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    require("RabbitMQ", port_open(AMQP_URL, 5672))
+    return AMQP_URL
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> str:
+    require("PostgreSQL", port_open(PG_DSN, 5432))
+    return PG_DSN
+
+
+@pytest.fixture(scope="session")
+def xmlsec1() -> str:
+    path = shutil.which("xmlsec1")
+    require("xmlsec1", path is not None)
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def unique_prefix() -> Iterator[str]:
+    """A name prefix of this test's own, so tests never share queues or vhosts."""
+    yield f"t{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,3 @@
+"""`vb` commands for the connectors area."""
+
+from __future__ import annotations

@@ -1,0 +1,237 @@
+"""Every error vbus raises, named for what happened.
+
+This module imports nothing of the package (as dramatiq's ``errors.py``), so any layer may use it.
+Each error that concerns a package carries a short machine-readable ``reason`` (used in refusal
+statuses 02 and in the tracking store) and a human sentence (``str(err)``) that reaches the sender.
+"""
+
+from __future__ import annotations
+
+
+class VbusError(Exception):
+    """Root of every vbus error."""
+
+    reason: str = "error"
+
+
+# --- reading packages -------------------------------------------------------------------------
+
+
+class PackageRefused(VbusError):
+    """A package that vbus will not accept; ``str()`` says why, precisely enough to fix it."""
+
+    reason = "refused"
+
+
+class MalformedPackage(PackageRefused):
+    """The bytes are not well-formed XML (or not an edXML package at all)."""
+
+    reason = "malformed"
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        self.line = line
+        self.column = column
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(f"{message}{where}")
+
+
+class ForbiddenXmlConstruct(MalformedPackage):
+    """A DOCTYPE, entity declaration or processing construct that the hardened parser refuses."""
+
+    reason = "forbidden-xml"
+
+
+class PackageTooLarge(PackageRefused):
+    """The package exceeds the configured size limit."""
+
+    reason = "too-large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"package is {size} bytes, over the limit of {limit} bytes")
+
+
+class PackageTooDeep(MalformedPackage):
+    """Elements nest deeper than the configured limit."""
+
+    reason = "too-deep"
+
+
+class NotAnEdxmlPackage(MalformedPackage):
+    """Well-formed XML, but not an edXML document or status package."""
+
+    reason = "not-edxml"
+
+
+class InvalidFieldValue(PackageRefused):
+    """An element holds a value that cannot be read (a date, a number, a code)."""
+
+    reason = "invalid-value"
+
+    def __init__(self, path: str, value: str, expected: str) -> None:
+        self.path = path
+        self.value = value
+        super().__init__(f"{path}: {value!r} is not {expected}")
+
+
+class AttachmentUnreadable(PackageRefused):
+    """An attachment's base64 or ZIP content cannot be decoded."""
+
+    reason = "attachment-unreadable"
+
+
+class SchemaViolation(PackageRefused):
+    """The package does not conform to the edXML schema; ``problems`` lists each with its path."""
+
+    reason = "schema"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "; ".join(problems[:5])
+        more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(f"schema violation: {shown}{more}")
+
+
+# --- signatures -------------------------------------------------------------------------------
+
+
+class SignatureError(PackageRefused):
+    """Base of every signature failure."""
+
+    reason = "signature"
+
+
+class SignatureMissing(SignatureError):
+    reason = "signature-missing"
+
+
+class SignatureInvalid(SignatureError):
+    """The signature does not verify: the package changed after signing, or the value is wrong."""
+
+    reason = "signature-invalid"
+
+
+class SignatureWrapping(SignatureError):
+    """The signature does not cover the whole package (a signature-wrapping attempt)."""
+
+    reason = "signature-wrapping"
+
+
+class WeakSignatureAlgorithm(SignatureError):
+    """SHA-1 (or another algorithm the operator's policy refuses)."""
+
+    reason = "weak-algorithm"
+
+
+class UntrustedCertificate(SignatureError):
+    """The signing certificate does not chain to a trusted CA, or is expired."""
+
+    reason = "untrusted-certificate"
+
+
+class SignerMismatch(SignatureError):
+    """The signing certificate belongs to another agency than the package's sender."""
+
+    reason = "signer-mismatch"
+
+
+# --- agencies and routing ---------------------------------------------------------------------
+
+
+class AgencyError(PackageRefused):
+    reason = "agency"
+
+
+class InvalidAgencyCode(AgencyError):
+    """Not an agency identifier of the 13-character or QĐ 20/2020 shape."""
+
+    reason = "invalid-agency-code"
+
+
+class UnknownAgency(AgencyError):
+    """A well-formed code that the directory does not know."""
+
+    reason = "unknown-agency"
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"agency {code} is not in the directory")
+
+
+class ClosedAgencyCode(AgencyError):
+    """A code closed by a decree; ``successor`` is where mail for it goes now."""
+
+    reason = "closed-agency"
+
+    def __init__(self, code: str, successor: str | None, name: str = "") -> None:
+        self.code = code
+        self.successor = successor
+        label = f"{code} ({name})" if name else code
+        then = f"; send to its successor {successor}" if successor else ""
+        super().__init__(f"agency code {label} is closed{then}")
+
+
+class SenderNotAuthorised(AgencyError):
+    """The broker user, the package's From/OrganId and the signing certificate do not agree."""
+
+    reason = "sender-not-authorised"
+
+
+class DuplicatePackage(PackageRefused):
+    """The same document to the same recipient again; ``state`` is the original delivery's state."""
+
+    reason = "duplicate"
+
+    def __init__(self, document_id: str, recipient: str, state: str) -> None:
+        self.document_id = document_id
+        self.recipient = recipient
+        self.state = state
+        super().__init__(f"document {document_id} was already delivered to {recipient} (state: {state})")
+
+
+class UnknownDocument(PackageRefused):
+    """A status, revoke, update or replace that names a document the hub never carried."""
+
+    reason = "unknown-document"
+
+
+# --- infrastructure ---------------------------------------------------------------------------
+
+
+class TransportError(VbusError):
+    """The broker could not be reached, or refused an operation."""
+
+
+class ConnectionLost(TransportError):
+    pass
+
+
+class PublishNotConfirmed(TransportError):
+    """The broker did not confirm (nack, or returned as unroutable)."""
+
+
+class StoreError(VbusError):
+    """The tracking store failed."""
+
+
+class ConfigurationError(VbusError):
+    """A configuration file or option is wrong."""
+
+
+class ConnectorError(VbusError):
+    """Base of connector plugin errors."""
+
+
+class ConnectorLoadError(ConnectorError):
+    """A plugin could not be loaded or does not satisfy the contract."""
+
+
+class DmsUnavailable(ConnectorError):
+    """The DMS is down right now; the runtime retries with backoff."""
+
+
+class DmsRefused(ConnectorError):
+    """The DMS refuses a document for good; it becomes a status 02 with this reason."""
+
+    reason = "dms-refused"

@@ -1,0 +1,5 @@
+"""Transports move bytes and headers between the hub and the agencies; they know no XML."""
+
+from vbcore.transport.base import Delivery, Handler, Transport
+
+__all__ = ["Delivery", "Handler", "Transport"]
