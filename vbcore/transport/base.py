@@ -37,6 +37,17 @@ class Delivery:
 Handler = Callable[[Delivery], None]
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to publish (for ``publish_many``)."""
+
+    exchange: str
+    routing_key: str
+    body: bytes
+    message_id: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
 class Transport(ABC):
     """Moves messages between named exchanges and queues (names from ``transport.names``)."""
 
@@ -59,6 +70,14 @@ class Transport(ABC):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         """Publish a persistent message and wait for the broker's confirm."""
+
+    def publish_many(self, messages: list[Outgoing]) -> None:
+        """Publish all, then wait for every confirm (many outstanding: the fast path for fan-out).
+
+        Raises ``PublishNotConfirmed`` naming the messages that were not confirmed.
+        """
+        for m in messages:
+            self.publish(m.exchange, m.routing_key, m.body, message_id=m.message_id, headers=m.headers)
 
     @abstractmethod
     def consume(self, queue: str, handler: Handler, *, prefetch: int = 16) -> None:

@@ -1,0 +1,144 @@
+"""The tracking store's interface: what the hub records and what operators query.
+
+One implementation (``vbcore.store.sql``) serves SQLite (embedded default, WAL) and PostgreSQL with
+one code path and versioned migrations; ``open_store(url)`` picks the driver from the URL.
+Times are timezone-aware UTC ``datetime`` objects; ``status_time`` is what the status package says
+(Vietnam local time, naive) and is stored as written.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class DeliveryState:
+    """Where one (document, recipient) pair stands; the last status code once receipts arrive."""
+
+    ACCEPTED = "accepted"  # recorded by the hub, not yet in the recipient's inbox
+    FORWARDED = "forwarded"  # confirmed by the broker into the recipient's inbox
+    REFUSED_BY_HUB = "refused-by-hub"  # unknown/closed recipient etc.; a 02 went to the sender
+    # After receipts arrive the state is the status code itself: "01" .. "06", "02", "15", "16".
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    document_id: str
+    sender: str
+    business_type: int  # 0 new, 1 revoke, 2 update, 3 replace
+    subject: str | None
+    code: str | None  # "number/notation"
+    message_id: str
+    sha256: str
+    size: int
+    received_at: datetime
+    related_document_id: str | None = None  # the original, for revoke/update/replace
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    document_id: str
+    recipient: str
+    state: str
+    accepted_at: datetime
+    forwarded_at: datetime | None
+    last_status: str | None
+    last_status_at: datetime | None
+    deadline: datetime | None  # when a missing 01 makes the pair overdue
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    document_id: str
+    recipient: str  # the pair it concerns (the status sender for receiver statuses)
+    code: str
+    description: str | None
+    status_time: datetime | None  # as written in the status package
+    received_at: datetime
+    from_agency: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    message_id: str
+    sender: str | None
+    document_id: str | None
+    recipient: str | None
+    reason: str  # machine-readable, from the error's ``reason``
+    detail: str  # the sentence sent to the sender
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    document_id: str
+    hub_id: str
+    event: str  # "received", "verified", "forwarded:<recipient>", "status:<code>:<recipient>", ...
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """Outcome of claiming a (document, recipient) pair for delivery."""
+
+    created: bool  # False: the pair existed already (a duplicate); ``pair`` is its current state
+    pair: PairRecord
+
+
+class TrackingStore(ABC):
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes; commit on exit, roll back on error. Calls outside one commit on their own."""
+
+    @abstractmethod
+    def record_document(self, doc: DocumentRecord) -> bool:
+        """Insert; False if this document_id was already recorded (nothing changed)."""
+
+    @abstractmethod
+    def get_document(self, document_id: str) -> DocumentRecord | None: ...
+
+    @abstractmethod
+    def claim_pair(self, document_id: str, recipient: str, *, at: datetime, deadline: datetime | None) -> ClaimResult:
+        """Create the pair in state ACCEPTED, or return the existing one (duplicate detection)."""
+
+    @abstractmethod
+    def set_pair_state(self, document_id: str, recipient: str, state: str, *, at: datetime) -> None: ...
+
+    @abstractmethod
+    def mark_forwarded(self, document_id: str, recipient: str, *, at: datetime) -> None: ...
+
+    @abstractmethod
+    def record_status(self, event: StatusEvent) -> None:
+        """Append the event and move the pair's state/last_status (a status never moves a pair backwards
+        in time: an older status_time arriving late is recorded but does not replace a newer state)."""
+
+    @abstractmethod
+    def record_refusal(self, refusal: Refusal) -> None: ...
+
+    @abstractmethod
+    def record_trace(self, event: TraceEvent) -> None: ...
+
+    @abstractmethod
+    def pairs(self, document_id: str) -> list[PairRecord]: ...
+
+    @abstractmethod
+    def statuses(self, document_id: str) -> list[StatusEvent]: ...
+
+    @abstractmethod
+    def refusals(self, *, since: datetime | None = None, sender: str | None = None) -> list[Refusal]: ...
+
+    @abstractmethod
+    def trace(self, document_id: str) -> list[TraceEvent]: ...
+
+    @abstractmethod
+    def overdue(self, now: datetime) -> list[PairRecord]:
+        """Pairs past their deadline with no status 01 (or later) yet."""
+
+    @abstractmethod
+    def documents_since(self, since: datetime) -> Iterator[DocumentRecord]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
