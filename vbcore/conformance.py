@@ -1,0 +1,1 @@
+"""Conformance kit for connector plugins (a pytest plugin). Being written; see vbcore.connector."""
