@@ -235,3 +235,21 @@ class DmsRefused(ConnectorError):
     """The DMS refuses a document for good; it becomes a status 02 with this reason."""
 
     reason = "dms-refused"
+
+
+class AccessRefused(TransportError):
+    """The broker refused the operation for this user (permissions, or a spoofed ``user_id``)."""
+
+    reason = "access-refused"
+
+
+class QueueNotFound(TransportError):
+    """The named queue (or exchange) does not exist on the broker."""
+
+    reason = "queue-not-found"
+
+
+class ProvisioningFailed(TransportError):
+    """The broker's management API (or ``rabbitmqctl``) refused or failed a provisioning step."""
+
+    reason = "provisioning-failed"
