@@ -253,3 +253,34 @@ class ProvisioningFailed(TransportError):
     """The broker's management API (or ``rabbitmqctl``) refused or failed a provisioning step."""
 
     reason = "provisioning-failed"
+
+
+# --- tracking store ---------------------------------------------------------------------------
+
+
+class StoreUrlInvalid(ConfigurationError):
+    """A store URL that names no supported database (``sqlite://...`` or ``postgresql://...``)."""
+
+    reason = "store-url-invalid"
+
+
+class StoreSchemaTooNew(StoreError):
+    """The database was migrated by a newer vbus than this one; opening it could corrupt it."""
+
+    reason = "store-schema-too-new"
+
+    def __init__(self, found: int, known: int) -> None:
+        self.found = found
+        self.known = known
+        super().__init__(f"the store's schema is version {found}; this vbus knows up to version {known}")
+
+
+class PairNotClaimed(StoreError):
+    """A state change for a (document, recipient) pair that was never claimed."""
+
+    reason = "pair-not-claimed"
+
+    def __init__(self, document_id: str, recipient: str) -> None:
+        self.document_id = document_id
+        self.recipient = recipient
+        super().__init__(f"no delivery of document {document_id} to {recipient} was claimed")
