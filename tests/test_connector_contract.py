@@ -1,0 +1,155 @@
+"""The connector contract: configuration checking, plugin checks at load, the data types."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+
+from vbcore.connector import (
+    ChangeDecision,
+    ChangeRequest,
+    Connector,
+    ConnectorContext,
+    DmsEvent,
+    DmsReceipt,
+    IncomingDocument,
+    Outgoing,
+    StatusUpdate,
+    parse_config,
+)
+from vbcore.errors import ConfigurationError, ConnectorLoadError
+from vbcore.model import Edoc, Organization, StaffInfo
+from vbcore.plugins import check_connector_class, load_entry_point
+from vbcore.status import BusinessDocType, StatusCode
+
+
+class Minimal(Connector):
+    name = "minimal"
+    version = "0.1"
+
+    @dataclass(frozen=True)
+    class Config:
+        root: Path
+        poll_seconds: float = 1.0
+        strict: bool = False
+        label: str | None = None
+
+    def poll_outgoing(self) -> Iterable[Outgoing]:
+        return []
+
+    def mark_sent(self, outgoing_id: str, document_id: str) -> None:
+        pass
+
+    def mark_failed(self, outgoing_id: str, reason: str) -> None:
+        pass
+
+    def deliver(self, doc: IncomingDocument) -> DmsReceipt:
+        return DmsReceipt(doc.document_id)
+
+    def poll_events(self) -> Iterable[DmsEvent]:
+        return []
+
+    def mark_event_sent(self, event_id: str) -> None:
+        pass
+
+    def on_status(self, status: StatusUpdate) -> None:
+        pass
+
+
+def context(tmp_path: Path) -> ConnectorContext:
+    return ConnectorContext(agency="000.00.00.H24", work_dir=tmp_path)
+
+
+def test_from_config_builds_the_typed_config(tmp_path: Path) -> None:
+    config = {"root": str(tmp_path), "poll_seconds": "2.5", "strict": "yes"}
+    c = Minimal.from_config(config, context(tmp_path))
+    assert c.config == Minimal.Config(root=tmp_path, poll_seconds=2.5, strict=True)
+    assert c.context.agency == "000.00.00.H24"
+
+
+def test_unknown_configuration_key_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"unknown configuration key.*rot"):
+        Minimal.from_config({"rot": "/x"}, context(tmp_path))
+
+
+def test_missing_required_configuration_key_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="'root' is required"):
+        Minimal.from_config({}, context(tmp_path))
+
+
+def test_wrongly_typed_configuration_value_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="'poll_seconds' must be a float"):
+        parse_config(Minimal.Config, {"root": "/x", "poll_seconds": "soon"}, "minimal")
+    with pytest.raises(ConfigurationError, match="'strict' must be true or false"):
+        parse_config(Minimal.Config, {"root": "/x", "strict": "maybe"}, "minimal")
+
+
+def test_outgoing_needs_exactly_one_of_edoc_and_edxml() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        Outgoing("a")
+    edoc = Edoc(from_=Organization("000.00.00.H24"), to=(Organization("000.00.00.G22"),))
+    with pytest.raises(ValueError, match="exactly one"):
+        Outgoing("a", edoc=edoc, edxml=b"<x/>")
+    assert Outgoing("a", edxml=b"<x/>").edxml == b"<x/>"
+
+
+def test_event_code_given_as_text_becomes_a_status_code() -> None:
+    event = DmsEvent("e1", "doc", "3")  # type: ignore[arg-type]
+    assert event.code is StatusCode.REGISTERED
+
+
+def test_change_requests_are_refused_by_default(tmp_path: Path) -> None:
+    c = Minimal.from_config({"root": "/x"}, context(tmp_path))
+    req = ChangeRequest(BusinessDocType.REVOKE, "doc", "000.00.00.G22", "sai", StaffInfo())
+    decision = c.on_revoke(req)
+    assert decision.status_code is StatusCode.CHANGE_REFUSED
+    assert "minimal cannot revoke" in (decision.reason or "")
+    assert ChangeDecision.accept().status_code is StatusCode.CHANGE_ACCEPTED
+    assert ChangeDecision.pending().status_code is None
+
+
+def test_a_complete_connector_passes_the_load_check() -> None:
+    assert check_connector_class(Minimal, "minimal") is Minimal
+
+
+def test_a_class_missing_a_method_is_refused_naming_the_method() -> None:
+    class Incomplete(Connector):
+        name = "incomplete"
+        version = "1"
+
+        def poll_outgoing(self) -> Iterable[Outgoing]:
+            return []
+
+    with pytest.raises(ConnectorLoadError, match="does not implement deliver, mark_event_sent"):
+        check_connector_class(Incomplete, "plugin 'incomplete'")
+
+
+def test_a_class_without_version_is_refused() -> None:
+    class NoVersion(Minimal):
+        version = ""
+
+    with pytest.raises(ConnectorLoadError, match=r"NoVersion.version must be a non-empty string"):
+        check_connector_class(NoVersion, "plugin")
+
+
+def test_something_that_is_not_a_connector_is_refused() -> None:
+    with pytest.raises(ConnectorLoadError, match=r"is not a subclass of vbcore\.connector\.Connector"):
+        check_connector_class(dict, "plugin 'x'")
+
+
+def test_an_entry_point_that_cannot_be_imported_names_plugin_and_problem() -> None:
+    ep = EntryPoint(name="ghost", value="no_such_module_xyz:Thing", group="vbus.connectors")
+    with pytest.raises(ConnectorLoadError) as info:
+        load_entry_point(ep)
+    assert "'ghost'" in str(info.value)
+    assert "no_such_module_xyz" in str(info.value)
+    assert "cannot be imported" in str(info.value)
+
+
+def test_an_entry_point_naming_a_complete_class_loads() -> None:
+    ep = EntryPoint(name="minimal", value=f"{__name__}:Minimal", group="vbus.connectors")
+    assert load_entry_point(ep) is Minimal

@@ -1,0 +1,102 @@
+"""Finding connector plugins: entry points of group ``vbus.connectors``, checked when they load.
+
+As pytest does with pluggy, a plugin is checked when it is loaded, not at its first call: it must be a
+subclass of ``vbcore.connector.Connector`` with every abstract method implemented and ``name`` and
+``version`` set. Anything wrong raises ``ConnectorLoadError`` naming the plugin, its distribution and
+the problem, so ``vb connectors list`` can show a broken plugin next to the working ones.
+
+A distribution declares its connector in its ``pyproject.toml``::
+
+    [project.entry-points."vbus.connectors"]
+    mydms = "mydms_vbus:MyDmsConnector"
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+
+from vbcore.connector import Connector
+from vbcore.errors import ConnectorLoadError
+
+GROUP = "vbus.connectors"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One entry point, loaded or not: what ``vb connectors list`` prints."""
+
+    name: str  # the entry point's name (what ``vb connector run NAME`` takes)
+    distribution: str  # the installed distribution that declares it
+    version: str  # the connector's version, or the distribution's when it could not load
+    module: str
+    connector: type[Connector] | None
+    error: str | None  # None when the plugin loaded and passed the checks
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _distribution(ep: EntryPoint) -> tuple[str, str]:
+    dist = ep.dist
+    if dist is None:
+        return "?", "?"
+    return dist.name, dist.version
+
+
+def check_connector_class(obj: object, label: str) -> type[Connector]:
+    """Return ``obj`` as a connector class, or raise ``ConnectorLoadError`` saying what is wrong."""
+    if not (inspect.isclass(obj) and issubclass(obj, Connector)):
+        raise ConnectorLoadError(f"{label}: {obj!r} is not a subclass of vbcore.connector.Connector")
+    missing = sorted(getattr(obj, "__abstractmethods__", ()))
+    if missing:
+        raise ConnectorLoadError(f"{label}: {obj.__name__} does not implement {', '.join(missing)}")
+    for attr in ("name", "version"):
+        value = getattr(obj, attr, None)
+        if not isinstance(value, str) or not value.strip():
+            raise ConnectorLoadError(f"{label}: {obj.__name__}.{attr} must be a non-empty string")
+    return obj
+
+
+def load_entry_point(ep: EntryPoint) -> type[Connector]:
+    """Import one entry point and check it; ``ConnectorLoadError`` names plugin, distribution, problem."""
+    dist, dist_version = _distribution(ep)
+    label = f"connector plugin {ep.name!r} (distribution {dist} {dist_version}, {ep.value})"
+    try:
+        obj = ep.load()
+    except Exception as exc:  # any import failure of foreign code is reported, not raised raw
+        raise ConnectorLoadError(f"{label}: cannot be imported: {type(exc).__name__}: {exc}") from exc
+    return check_connector_class(obj, label)
+
+
+def _entry_points() -> list[EntryPoint]:
+    # Several installs of one distribution (editable + site) can list an entry point twice.
+    seen: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=GROUP):
+        seen.setdefault(ep.name, ep)
+    return sorted(seen.values(), key=lambda e: e.name)
+
+
+def discover() -> list[PluginInfo]:
+    """Every installed connector plugin, loaded and checked; broken ones carry their ``error``."""
+    infos = []
+    for ep in _entry_points():
+        dist, dist_version = _distribution(ep)
+        try:
+            cls = load_entry_point(ep)
+        except ConnectorLoadError as exc:
+            infos.append(PluginInfo(ep.name, dist, dist_version, ep.module, None, str(exc)))
+            continue
+        infos.append(PluginInfo(ep.name, dist, cls.version, ep.module, cls, None))
+    return infos
+
+
+def load_connector(name: str) -> type[Connector]:
+    """The connector class registered as ``name``; ``ConnectorLoadError`` if absent or broken."""
+    for ep in _entry_points():
+        if ep.name == name:
+            return load_entry_point(ep)
+    known = ", ".join(ep.name for ep in _entry_points()) or "none"
+    raise ConnectorLoadError(f"no connector plugin named {name!r} is installed (installed: {known})")
