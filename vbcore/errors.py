@@ -164,11 +164,13 @@ class ClosedAgencyCode(AgencyError):
 
     reason = "closed-agency"
 
-    def __init__(self, code: str, successor: str | None, name: str = "") -> None:
+    def __init__(self, code: str, successor: str | None, name: str = "", successor_name: str = "") -> None:
         self.code = code
         self.successor = successor
+        self.successor_name = successor_name
         label = f"{code} ({name})" if name else code
-        then = f"; send to its successor {successor}" if successor else ""
+        to = f"{successor} ({successor_name})" if successor and successor_name else successor
+        then = f"; send to its successor {to}" if successor else ""
         super().__init__(f"agency code {label} is closed{then}")
 
 
