@@ -1,0 +1,23 @@
+"""Accent- and case-folding of Vietnamese text, for searching names as people type them.
+
+``fold("Hà Nội") == fold("ha noi") == "ha noi"``. Unicode NFKD splits a letter from its tone and
+vowel marks, which are then dropped; but ``đ``/``Đ`` is a letter of its own (U+0111/U+0110), not
+``d`` plus a mark, so NFKD leaves it alone and it is mapped to ``d`` here explicitly. Punctuation
+becomes a space and runs of spaces collapse, so "Bà Rịa - Vũng Tàu" folds to "ba ria vung tau" and an
+agency code "000.00.00.H53" to "000 00 00 h53" (the query is folded the same way, so codes match too).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_D_STROKE = str.maketrans({"đ": "d", "Đ": "d"})
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, without diacritics, punctuation as single spaces, stripped."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_D_STROKE))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NOT_WORD.sub(" ", bare.casefold()).strip()
