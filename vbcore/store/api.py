@@ -21,7 +21,21 @@ class DeliveryState:
     ACCEPTED = "accepted"  # recorded by the hub, not yet in the recipient's inbox
     FORWARDED = "forwarded"  # confirmed by the broker into the recipient's inbox
     REFUSED_BY_HUB = "refused-by-hub"  # unknown/closed recipient etc.; a 02 went to the sender
-    # After receipts arrive the state is the status code itself: "01" .. "06", "02", "15", "16".
+    # After receipts arrive the state is the status code itself: "01" .. "06" or "02".
+    # Answers 15/16 to a revoke or update do not change the state (the document's progress); they set
+    # ``last_status`` and the pair's ``change`` marker (see ``ChangeMarker``).
+
+
+class ChangeMarker:
+    """``PairRecord.change``: where a revoke (13, or a BussinessDocType 1 package) or an update/replace
+    (type 2/3) of this recipient's copy stands. ``None`` when nothing was asked."""
+
+    REVOKE_REQUESTED = "revoke-requested"  # a 13, or a revoke package delivered to this recipient
+    CHANGE_REQUESTED = "change-requested"  # an update/replace package delivered to this recipient
+    REVOKED = "revoked"  # 15 in answer to a revoke
+    REVOKE_REFUSED = "revoke-refused"  # 16 in answer to a revoke
+    CHANGED = "changed"  # 15 in answer to an update/replace (or to no request the hub saw)
+    CHANGE_REFUSED = "change-refused"  # 16 in answer to an update/replace (or to no request the hub saw)
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,7 @@ class PairRecord:
     last_status: str | None
     last_status_at: datetime | None
     deadline: datetime | None  # when a missing 01 makes the pair overdue
+    change: str | None = None  # a ``ChangeMarker`` value, or None
 
 
 @dataclass(frozen=True)
@@ -101,7 +116,16 @@ class TrackingStore(ABC):
     def get_document(self, document_id: str) -> DocumentRecord | None: ...
 
     @abstractmethod
-    def claim_pair(self, document_id: str, recipient: str, *, at: datetime, deadline: datetime | None) -> ClaimResult:
+    def related_documents(self, document_id: str) -> list[DocumentRecord]:
+        """The revoke/update/replace documents whose ``related_document_id`` is this one, oldest first."""
+
+    @abstractmethod
+    def get_pair(self, document_id: str, recipient: str) -> PairRecord | None: ...
+
+    @abstractmethod
+    def claim_pair(
+        self, document_id: str, recipient: str, *, at: datetime, deadline: datetime | None
+    ) -> ClaimResult:
         """Create the pair in state ACCEPTED, or return the existing one (duplicate detection)."""
 
     @abstractmethod
@@ -128,7 +152,9 @@ class TrackingStore(ABC):
     def statuses(self, document_id: str) -> list[StatusEvent]: ...
 
     @abstractmethod
-    def refusals(self, *, since: datetime | None = None, sender: str | None = None) -> list[Refusal]: ...
+    def refusals(
+        self, *, since: datetime | None = None, sender: str | None = None, document_id: str | None = None
+    ) -> list[Refusal]: ...
 
     @abstractmethod
     def trace(self, document_id: str) -> list[TraceEvent]: ...

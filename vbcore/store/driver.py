@@ -1,0 +1,71 @@
+"""What the SQL store needs from a database driver, and the few places where SQLite and PostgreSQL differ.
+
+The store writes its SQL once, with ``?`` placeholders and ``{id}``/``{utc}``/``{local}`` column types
+in DDL; a ``Driver`` (``vbcore.store.sqlite`` or ``vbcore.store.postgres``, the only modules that import
+a database library) adapts placeholders, encodes times and translates its library's errors into
+``StoreError``. Times cross this boundary as ``datetime``: timezone-aware UTC for the ``{utc}`` columns,
+naive Vietnam local time for ``{local}`` ones (``status_time`` as the status package wrote it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+Row = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str  # "sqlite" | "postgresql"
+    id_type: str  # an auto-numbered primary key
+    utc_type: str  # an instant (stored as UTC)
+    local_type: str  # a naive local time
+    begin: str  # the statement that opens a write transaction
+
+    def ddl(self, statement: str) -> str:
+        return statement.format(id=self.id_type, utc=self.utc_type, local=self.local_type)
+
+
+class Driver(Protocol):
+    dialect: Dialect
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]: ...
+
+    def lock_for_migration(self) -> None:
+        """Inside an open transaction: wait until no other process migrates this database."""
+
+    def close(self) -> None: ...
+
+
+# SQLite has no time type: instants are stored as fixed-width text so that text order is time order.
+TEXT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def utc_from_db(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        return datetime.strptime(value, TEXT_TIME_FORMAT).replace(tzinfo=UTC)
+    raise TypeError(f"not a stored time: {value!r}")
+
+
+def local_from_db(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, str):
+        return datetime.strptime(value, TEXT_TIME_FORMAT)
+    raise TypeError(f"not a stored time: {value!r}")
+
+
+def maybe_utc(value: object) -> datetime | None:
+    return None if value is None else utc_from_db(value)
+
+
+def maybe_local(value: object) -> datetime | None:
+    return None if value is None else local_from_db(value)

@@ -1,0 +1,138 @@
+"""Versioned schema migrations: an ordered list of SQL steps, applied when a store opens.
+
+Each ``Migration`` runs in one transaction with its row in ``schema_version``; the whole run holds the
+migration lock (SQLite's write lock, PostgreSQL's advisory lock), so two processes opening a new
+database at once migrate it once. Never edit a released migration: append a new one.
+
+Columns of type ``{utc}`` hold instants (UTC), ``{local}`` naive Vietnam local times (a status package's
+``Timestamp``, and the times the status-ordering rule compares). No foreign keys: the hub may record a
+pair, a refusal or a trace event for a document whose own record failed or came later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from vbcore.errors import StoreSchemaTooNew
+from vbcore.store.driver import Driver
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    summary: str
+    steps: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "documents, delivery pairs, status events, refusals, hub trace",
+        (
+            """CREATE TABLE documents (
+                document_id TEXT PRIMARY KEY,
+                sender TEXT NOT NULL,
+                business_type INTEGER NOT NULL,
+                subject TEXT,
+                code TEXT,
+                message_id TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                received_at {utc} NOT NULL,
+                related_document_id TEXT
+            )""",
+            "CREATE INDEX documents_received_at ON documents (received_at, document_id)",
+            "CREATE INDEX documents_related ON documents (related_document_id)",
+            """CREATE TABLE pairs (
+                document_id TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                state TEXT NOT NULL,
+                state_time {local},
+                accepted_at {utc} NOT NULL,
+                forwarded_at {utc},
+                last_status TEXT,
+                last_status_at {utc},
+                last_status_time {local},
+                change TEXT,
+                change_time {local},
+                deadline {utc},
+                PRIMARY KEY (document_id, recipient)
+            )""",
+            "CREATE INDEX pairs_deadline ON pairs (deadline)",
+            """CREATE TABLE status_events (
+                id {id},
+                document_id TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                code TEXT NOT NULL,
+                description TEXT,
+                status_time {local},
+                received_at {utc} NOT NULL,
+                from_agency TEXT NOT NULL
+            )""",
+            "CREATE INDEX status_events_document ON status_events (document_id)",
+            """CREATE TABLE refusals (
+                id {id},
+                message_id TEXT NOT NULL,
+                sender TEXT,
+                document_id TEXT,
+                recipient TEXT,
+                reason TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                at {utc} NOT NULL
+            )""",
+            "CREATE INDEX refusals_at ON refusals (at)",
+            "CREATE INDEX refusals_document ON refusals (document_id)",
+            """CREATE TABLE trace_events (
+                id {id},
+                document_id TEXT NOT NULL,
+                hub_id TEXT NOT NULL,
+                event TEXT NOT NULL,
+                at {utc} NOT NULL
+            )""",
+            "CREATE INDEX trace_events_document ON trace_events (document_id)",
+        ),
+    ),
+)
+
+_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    summary TEXT NOT NULL,
+    applied_at {utc} NOT NULL
+)"""
+
+
+def migrate(
+    db: Driver,
+    transaction: Callable[[], AbstractContextManager[None]],
+    migrations: Sequence[Migration] = MIGRATIONS,
+) -> list[int]:
+    """Bring the database up to the last migration; return the versions applied now (often none)."""
+    applied: list[int] = []
+    known = max((m.version for m in migrations), default=0)
+    with transaction():
+        db.lock_for_migration()
+        db.execute(db.dialect.ddl(_VERSION_TABLE))
+        done = {int(str(v)) for (v,) in db.query("SELECT version FROM schema_version")}
+        if done and max(done) > known:
+            raise StoreSchemaTooNew(max(done), known)
+        for migration in sorted(migrations, key=lambda m: m.version):
+            if migration.version in done:
+                continue
+            with transaction():
+                for step in migration.steps:
+                    db.execute(db.dialect.ddl(step))
+                db.execute(
+                    "INSERT INTO schema_version (version, summary, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.summary, datetime.now(UTC)),
+                )
+            applied.append(migration.version)
+    return applied
+
+
+def schema_version(db: Driver) -> int:
+    rows = db.query("SELECT MAX(version) FROM schema_version")
+    value = rows[0][0] if rows else None
+    return int(str(value)) if value is not None else 0
