@@ -145,7 +145,8 @@ class Blob:
     Two blobs are equal when their bytes are equal (compared by SHA-256, computed once).
     """
 
-    __slots__ = ("_data", "_digest", "_path", "_size")
+    # __weakref__: a reader may tie a spooled temp file's deletion to its Blob (weakref.finalize).
+    __slots__ = ("__weakref__", "_data", "_digest", "_path", "_size")
 
     def __init__(self, data: bytes | None = None, *, path: Path | None = None) -> None:
         if (data is None) == (path is None):
