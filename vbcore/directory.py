@@ -11,7 +11,7 @@ and the codes that decree closed with their successors) and operators load their
 File format (JSON or YAML; the shipped file is JSON)::
 
     format: vbus-directory/1          # optional
-    agencies:                         # or the list alone, as the whole file
+    agencies:                         # required
       - code: 000.00.11.H53           # required; an agency code (vbcore.identifiers), or a test-tenant id
         name: Sở Tài chính tỉnh Tây Ninh      # required, as written (UTF-8, with diacritics)
         short_name: STC Tây Ninh      # optional
@@ -52,9 +52,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vbcore.datafile import read_data_file
 from vbcore.errors import ClosedAgencyCode, ConfigurationError, InvalidAgencyCode, UnknownAgency
 from vbcore.identifiers import is_test_tenant, is_valid_code, parse_code
+from vbcore.mapping_files import load_mapping
 from vbcore.text import fold
 
 KINDS = ("government-office", "ministry", "province-ubnd", "province-hdnd", "unit", "test-tenant")
@@ -133,7 +133,7 @@ class Directory:
     def load(cls, path: str | Path) -> Directory:
         """An operator's directory file (JSON or YAML, format in the module docstring)."""
         p = Path(path)
-        return cls.from_data(read_data_file(p), source=str(p), base_dir=p.parent)
+        return cls.from_data(load_mapping(p), source=str(p), base_dir=p.parent)
 
     @classmethod
     def from_data(cls, data: Any, *, source: str = "directory", base_dir: Path | None = None) -> Directory:
