@@ -1,0 +1,255 @@
+"""Certificates and keys: a development PKI, and the agency code a certificate is bound to.
+
+``cryptography`` enters here (and in ``vbcore.trust``); ``vbcore.signing`` takes the objects these
+functions return. Loading a PEM private key costs about 40 ms (measurements.md), so every loader
+here is meant to be called ONCE, at start-up, and its result kept: never per message.
+
+An agency certificate names its agency code twice in the subject, in ``organizationIdentifier``
+(OID 2.5.4.97, the attribute eIDAS-style CAs use for an organisation's registry number) and in
+``UID`` (0.9.2342.19200300.100.1.1), with the agency's Vietnamese name as CN. ``agency_code_of``
+reads it back from either, and also accepts a CN or OU that is exactly an agency code, as some
+real CAs issue them.
+
+Example::
+
+    pki = init_dev_pki(Path("pki"), [("000.00.00.G22", "Văn phòng Chính phủ")])
+    key, cert = load_private_key(pki.key_path("000.00.00.G22")), load_certificate(pki.cert_path(...))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from vbcore.identifiers import is_valid_code
+
+KeyType = Literal["rsa", "ec"]
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+DEV_CA_NAME = "vbus development CA (not for production)"
+CA_VALID_DAYS = 3650
+AGENCY_VALID_DAYS = 825
+
+
+def generate_private_key(key_type: KeyType = "rsa") -> PrivateKey:
+    """RSA-2048 (what every Vietnamese CA issues today) or ECDSA P-256."""
+    if key_type == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if key_type == "ec":
+        return ec.generate_private_key(ec.SECP256R1())
+    raise ValueError(f"unknown key type {key_type!r}: use 'rsa' or 'ec'")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_ca(
+    name: str = DEV_CA_NAME, *, key_type: KeyType = "rsa", valid_days: int = CA_VALID_DAYS
+) -> tuple[PrivateKey, x509.Certificate]:
+    """A self-signed CA certificate (BasicConstraints CA, keyCertSign) and its key."""
+    key = generate_private_key(key_type)
+    subject = x509.Name(
+        [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
+    )
+    now = _now()
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=valid_days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .add_extension(ski, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def issue_agency_certificate(
+    ca_key: PrivateKey,
+    ca_cert: x509.Certificate,
+    code: str,
+    name: str,
+    *,
+    key_type: KeyType = "rsa",
+    valid_days: int = AGENCY_VALID_DAYS,
+    not_before: dt.datetime | None = None,
+) -> tuple[PrivateKey, x509.Certificate]:
+    """A signing key and certificate for one agency, issued by ``ca_cert``.
+
+    Subject: ``C=VN, O=<name>, CN=<name>, organizationIdentifier=<code>, UID=<code>``.
+    ``not_before`` (default now) lets tests make expired or not-yet-valid certificates.
+    """
+    key = generate_private_key(key_type)
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+            x509.NameAttribute(NameOID.COMMON_NAME, name),
+            x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, code),
+            x509.NameAttribute(NameOID.USER_ID, code),
+        ]
+    )
+    start = not_before or (_now() - dt.timedelta(minutes=5))
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=valid_days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not cert_sign,
+        content_commitment=not cert_sign,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def agency_code_of(cert: x509.Certificate) -> str | None:
+    """The agency code the certificate's subject names, or None.
+
+    Read from ``organizationIdentifier`` and ``UID``; if both are present and disagree the
+    certificate binds no agency (None). Failing both, a CN or OU that is exactly a code counts.
+    """
+    subject = cert.subject
+    bound = {
+        str(a.value).strip()
+        for oid in (NameOID.ORGANIZATION_IDENTIFIER, NameOID.USER_ID)
+        for a in subject.get_attributes_for_oid(oid)
+        if str(a.value).strip()
+    }
+    if len(bound) == 1:
+        return bound.pop()
+    if bound:
+        return None
+    for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME):
+        for attribute in subject.get_attributes_for_oid(oid):
+            value = str(attribute.value).strip()
+            if is_valid_code(value):
+                return value
+    return None
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+
+def private_key_pem(key: PrivateKey) -> bytes:
+    """PKCS#8 PEM, unencrypted: development keys only (file mode 0600)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def certificate_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def load_private_key(path: Path, password: bytes | None = None) -> PrivateKey:
+    """Load an RSA or EC private key from PEM. Costs ~40 ms: call once and keep the object."""
+    key = serialization.load_pem_private_key(path.read_bytes(), password=password)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{path}: only RSA and EC keys can sign edXML packages, not {type(key).__name__}")
+    return key
+
+
+def load_certificate(path: Path) -> x509.Certificate:
+    """The first certificate of a PEM file."""
+    return load_certificates(path)[0]
+
+
+def load_certificates(path: Path) -> list[x509.Certificate]:
+    """Every certificate of a PEM file (a chain: signing certificate first), at least one."""
+    certs = x509.load_pem_x509_certificates(path.read_bytes())
+    if not certs:  # pragma: no cover - cryptography raises first
+        raise ValueError(f"{path}: no certificate")
+    return certs
+
+
+def _write(path: Path, data: bytes, *, private: bool = False) -> None:
+    path.write_bytes(data)
+    if private:
+        path.chmod(0o600)
+
+
+@dataclass(frozen=True)
+class DevPki:
+    """Where ``init_dev_pki`` wrote its files."""
+
+    directory: Path
+    agencies: tuple[str, ...] = field(default=())
+
+    @property
+    def ca_key_path(self) -> Path:
+        return self.directory / "ca.key.pem"
+
+    @property
+    def ca_cert_path(self) -> Path:
+        return self.directory / "ca.pem"
+
+    def key_path(self, code: str) -> Path:
+        return self.directory / f"{code}.key.pem"
+
+    def cert_path(self, code: str) -> Path:
+        return self.directory / f"{code}.pem"
+
+
+def init_dev_pki(
+    directory: Path, agencies: Sequence[tuple[str, str]], *, key_type: KeyType = "rsa"
+) -> DevPki:
+    """Write a development CA and one certificate per ``(code, name)`` into ``directory``.
+
+    Files: ``ca.key.pem``, ``ca.pem``, ``<code>.key.pem``, ``<code>.pem``. An existing CA in the
+    directory is reused, so agencies can be added later; existing agency files are overwritten.
+    """
+    for code, _ in agencies:
+        if not code or "/" in code or "\\" in code or code.startswith("."):
+            raise ValueError(f"{code!r} cannot name a certificate file")
+    directory.mkdir(parents=True, exist_ok=True)
+    pki = DevPki(directory, tuple(code for code, _ in agencies))
+    if pki.ca_key_path.exists() and pki.ca_cert_path.exists():
+        ca_key, ca_cert = load_private_key(pki.ca_key_path), load_certificate(pki.ca_cert_path)
+    else:
+        ca_key, ca_cert = create_ca(key_type=key_type)
+        _write(pki.ca_key_path, private_key_pem(ca_key), private=True)
+        _write(pki.ca_cert_path, certificate_pem(ca_cert))
+    for code, name in agencies:
+        key, cert = issue_agency_certificate(ca_key, ca_cert, code, name, key_type=key_type)
+        _write(pki.key_path(code), private_key_pem(key), private=True)
+        _write(pki.cert_path(code), certificate_pem(cert))
+    return pki

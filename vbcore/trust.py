@@ -1,0 +1,125 @@
+"""The trust store: which CAs may vouch for a package's signing certificate.
+
+Chain validation uses ``cryptography.x509.verification`` (path building, issuer signatures,
+validity dates, basicConstraints on every CA), with extension policies relaxed to what the
+Vietnamese CAs' certificates actually carry: the Web PKI defaults would demand a SAN and a
+serverAuth/clientAuth EKU, which document-signing certificates do not have. A CA must still
+assert ``basicConstraints cA``, so an agency's own certificate can never issue another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509 import verification
+
+from vbcore.errors import ConfigurationError, UntrustedCertificate
+
+# Chains longer than root -> intermediate -> intermediate -> leaf are not seen in practice.
+MAX_CHAIN_DEPTH = 4
+
+_EE_POLICY = verification.ExtensionPolicy.permit_all()
+_CA_POLICY = verification.ExtensionPolicy.permit_all().require_present(
+    x509.BasicConstraints, verification.Criticality.AGNOSTIC, None
+)
+
+
+def describe(cert: x509.Certificate) -> str:
+    """A certificate in one line: subject, issuer, serial."""
+    return (
+        f"{cert.subject.rfc4514_string()} (issued by {cert.issuer.rfc4514_string()}, "
+        f"serial {cert.serial_number:x})"
+    )
+
+
+class TrustStore:
+    """A set of trusted CA certificates; build it once and share it (it is immutable)."""
+
+    def __init__(self, anchors: Iterable[x509.Certificate]) -> None:
+        self.anchors: tuple[x509.Certificate, ...] = tuple(anchors)
+        if not self.anchors:
+            raise ConfigurationError("a trust store needs at least one CA certificate")
+        self._store = verification.Store(list(self.anchors))
+
+    @classmethod
+    def from_pem_files(cls, paths: Iterable[Path]) -> TrustStore:
+        """The CA certificates in the given PEM files (one file may hold several).
+
+        A file with no CA certificate (``basicConstraints cA``) is a configuration error: an
+        agency's own certificate is registered in the directory, not trusted as a CA.
+        """
+        anchors: list[x509.Certificate] = []
+        for path in paths:
+            found = _read_cas(Path(path))
+            if not found:
+                raise ConfigurationError(f"{path} holds no CA certificate (basicConstraints cA)")
+            anchors.extend(found)
+        return cls(anchors)
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> TrustStore:
+        """The CA certificates among the ``*.pem`` and ``*.crt`` files in ``directory``.
+
+        Private keys (``*.key.pem``) and non-CA certificates are skipped, so ``init_dev_pki``'s
+        directory can be used as is.
+        """
+        paths = sorted(
+            p
+            for p in Path(directory).iterdir()
+            if p.suffix in (".pem", ".crt") and not p.name.endswith(".key.pem")
+        )
+        anchors = [cert for path in paths for cert in _read_cas(path)]
+        if not anchors:
+            raise ConfigurationError(f"no CA certificate (*.pem, *.crt) in {directory}")
+        return cls(anchors)
+
+    def validate(
+        self,
+        leaf: x509.Certificate,
+        intermediates: Sequence[x509.Certificate] = (),
+        *,
+        at: dt.datetime | None = None,
+    ) -> list[x509.Certificate]:
+        """The chain from ``leaf`` to a trusted CA, or ``UntrustedCertificate`` saying why not."""
+        when = at or dt.datetime.now(dt.UTC)
+        if when < leaf.not_valid_before_utc:
+            raise UntrustedCertificate(
+                f"signing certificate {describe(leaf)} is not valid before "
+                f"{leaf.not_valid_before_utc:%Y-%m-%d}"
+            )
+        if when > leaf.not_valid_after_utc:
+            raise UntrustedCertificate(
+                f"signing certificate {describe(leaf)} expired on {leaf.not_valid_after_utc:%Y-%m-%d}"
+            )
+        verifier = (
+            verification.PolicyBuilder()
+            .store(self._store)
+            .time(when)
+            .max_chain_depth(MAX_CHAIN_DEPTH)
+            .extension_policies(ee_policy=_EE_POLICY, ca_policy=_CA_POLICY)
+            .build_client_verifier()
+        )
+        try:
+            return list(verifier.verify(leaf, list(intermediates)).chain)
+        except verification.VerificationError as exc:
+            raise UntrustedCertificate(
+                f"signing certificate {describe(leaf)} does not chain to a trusted CA: {exc}"
+            ) from exc
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _read_cas(path: Path) -> list[x509.Certificate]:
+    try:
+        certs = x509.load_pem_x509_certificates(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read certificates from {path}: {exc}") from exc
+    return [cert for cert in certs if _is_ca(cert)]
