@@ -286,3 +286,14 @@ class PairNotClaimed(StoreError):
         self.document_id = document_id
         self.recipient = recipient
         super().__init__(f"no delivery of document {document_id} to {recipient} was claimed")
+
+
+class RequiredElementMissing(InvalidFieldValue):
+    """A package lacks an element it cannot do without (``path`` names it)."""
+
+    reason = "missing-element"
+
+    def __init__(self, path: str) -> None:
+        PackageRefused.__init__(self, f"{path} is missing")
+        self.path = path
+        self.value = ""
