@@ -27,7 +27,7 @@ VPCP = ("000.00.00.G22", "Văn phòng Chính phủ")
 NGHE_AN = ("000.00.00.H41", "UBND Tỉnh Nghệ An")
 
 
-def _cert_with_subject(attributes: list[x509.NameAttribute]) -> x509.Certificate:
+def _cert_with_subject(attributes: list[x509.NameAttribute[str]]) -> x509.Certificate:
     ca_key, ca = create_ca()
     key = generate_private_key()
     now = dt.datetime.now(dt.UTC)

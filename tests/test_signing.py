@@ -15,7 +15,6 @@ from lxml import etree
 
 from vbcore.errors import (
     NotAnEdxmlPackage,
-    SignatureError,
     SignatureInvalid,
     SignatureMissing,
     SignerMismatch,
@@ -31,7 +30,14 @@ from vbcore.pki import (
     load_certificate,
     load_private_key,
 )
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.signing import (
+    SignaturePolicy,
+    SigningKey,
+    TrustStore,
+    VerifiedPackage,
+    sign_package,
+    verify_package,
+)
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 ED = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
@@ -72,7 +78,7 @@ def document(interop_dir: Path) -> bytes:
     return (interop_dir / WITH_ATTACHMENT).read_bytes()
 
 
-def verify(xml: bytes, pki: Pki, expected: str | None = NGHE_AN, **policy: bool) -> object:
+def verify(xml: bytes, pki: Pki, expected: str | None = NGHE_AN, **policy: bool) -> VerifiedPackage:
     return verify_package(xml, trust=pki.trust, policy=SignaturePolicy(**policy), expected_agency=expected)
 
 
@@ -82,7 +88,8 @@ def parse(xml: bytes) -> etree._Element:
 
 def text_of(root: etree._Element, path: str) -> str:
     found = root.find(path, {"e": ED})
-    assert found is not None and found.text is not None
+    assert found is not None
+    assert found.text is not None
     return found.text
 
 
@@ -105,8 +112,9 @@ def test_ec_key_signs_with_ecdsa_sha256_and_verifies(pki: Pki, status: bytes) ->
     signed = sign_package(status, pki.keys["ec"])
 
     method = parse(signed).find(f".//{{{DS}}}SignatureMethod")
-    assert method is not None and method.get("Algorithm", "").endswith("#ecdsa-sha256")
-    assert verify(signed, pki).algorithm == "ecdsa-sha256"  # type: ignore[attr-defined]
+    assert method is not None
+    assert method.get("Algorithm", "").endswith("#ecdsa-sha256")
+    assert verify(signed, pki).algorithm == "ecdsa-sha256"
 
 
 def test_signature_is_the_last_child_of_the_edxml_header_and_covers_the_whole_package(
@@ -118,7 +126,8 @@ def test_signature_is_the_last_child_of_the_edxml_header_and_covers_the_whole_pa
     assert header is not None
     assert header[-1].tag == f"{{{DS}}}Signature"
     reference = header[-1].find(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
-    assert reference is not None and reference.get("URI") == ""
+    assert reference is not None
+    assert reference.get("URI") == ""
     transforms = [t.get("Algorithm") for t in reference.iter(f"{{{DS}}}Transform")]
     assert transforms == [f"{DS}enveloped-signature", "http://www.w3.org/2001/10/xml-exc-c14n#"]
     assert header[-1].find(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate") is not None
@@ -127,7 +136,7 @@ def test_signature_is_the_last_child_of_the_edxml_header_and_covers_the_whole_pa
 def test_verified_root_is_the_signed_package_without_the_signature(pki: Pki, document: bytes) -> None:
     verified = verify(sign_package(document, pki.keys[VPCP]), pki, expected=VPCP)
 
-    root = verified.root  # type: ignore[attr-defined]
+    root = verified.root
     assert root.tag == f"{{{ED}}}edXML"
     assert root.find(f".//{{{DS}}}Signature") is None
     assert text_of(root, "e:edXMLEnvelope/e:edXMLHeader/e:MessageHeader/e:From/e:OrganId") == VPCP
@@ -138,7 +147,7 @@ def test_signing_again_replaces_the_earlier_signature(pki: Pki, status: bytes) -
     twice = sign_package(sign_package(status, pki.keys[NGHE_AN]), pki.keys[NGHE_AN])
 
     assert len(parse(twice).findall(f".//{{{DS}}}Signature")) == 1
-    assert verify(twice, pki).signer_agency == NGHE_AN  # type: ignore[attr-defined]
+    assert verify(twice, pki).signer_agency == NGHE_AN
 
 
 def test_sha1_cannot_be_chosen_for_signing(pki: Pki, status: bytes) -> None:
@@ -172,7 +181,8 @@ def test_changed_subject_is_refused_as_invalid(pki: Pki, document: bytes) -> Non
 def test_one_changed_attachment_byte_is_refused_as_invalid(pki: Pki, document: bytes) -> None:
     root = parse(sign_package(document, pki.keys[VPCP]))
     encoded = root.find(f".//{{{ED}}}ContentTransferEncoded")
-    assert encoded is not None and encoded.text
+    assert encoded is not None
+    assert encoded.text
     encoded.text = ("A" if encoded.text[100] != "A" else "B").join((encoded.text[:100], encoded.text[101:]))
 
     with pytest.raises(SignatureInvalid):
@@ -250,7 +260,7 @@ def test_certificate_of_another_agency_is_a_signer_mismatch(pki: Pki, status: by
 def test_without_expected_agency_the_signer_is_reported_not_checked(pki: Pki, status: bytes) -> None:
     signed = sign_package(status, pki.keys[VPCP])
 
-    assert verify(signed, pki, expected=None).signer_agency == VPCP  # type: ignore[attr-defined]
+    assert verify(signed, pki, expected=None).signer_agency == VPCP
 
 
 def test_a_registered_certificate_binds_an_agency_whose_code_is_not_in_its_subject(
@@ -301,9 +311,9 @@ def test_unsigned_package_passes_when_the_policy_does_not_require_a_signature(
 ) -> None:
     verified = verify(status, pki, require_signature=False)
 
-    assert not verified.signed  # type: ignore[attr-defined]
-    assert verified.signer_agency is None  # type: ignore[attr-defined]
-    assert text_of(verified.root, ".//e:StatusCode") == "01"  # type: ignore[attr-defined]
+    assert not verified.signed
+    assert verified.signer_agency is None
+    assert text_of(verified.root, ".//e:StatusCode") == "01"
 
 
 @pytest.mark.parametrize(
