@@ -29,6 +29,7 @@ from vbcore.store.api import (
     TraceEvent,
     TrackingStore,
 )
+from vbcore.store.driver import Driver
 from vbcore.store.sql import SqlStore
 
 __all__ = [
@@ -42,12 +43,18 @@ __all__ = [
     "StatusEvent",
     "TraceEvent",
     "TrackingStore",
+    "open_driver",
     "open_store",
 ]
 
 
 def open_store(url: str) -> SqlStore:
     """Open the store at ``url`` and bring its schema up to date (see the module docstring)."""
+    return SqlStore(open_driver(url))
+
+
+def open_driver(url: str) -> Driver:
+    """Connect to the database at ``url`` without migrating it (``SqlStore(driver)`` migrates)."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         return _open_sqlite(url, dict(parse_qsl(parts.query)))
@@ -58,7 +65,7 @@ def open_store(url: str) -> SqlStore:
     )
 
 
-def _open_sqlite(url: str, options: dict[str, str]) -> SqlStore:
+def _open_sqlite(url: str, options: dict[str, str]) -> Driver:
     from vbcore.store.sqlite import SqliteDriver
 
     rest = url[len("sqlite:") :].split("?", 1)[0]
@@ -78,12 +85,10 @@ def _open_sqlite(url: str, options: dict[str, str]) -> SqlStore:
         timeout = int(options.get("busy_timeout", "10000"))
     except ValueError as exc:
         raise StoreUrlInvalid(f"{url}: busy_timeout must be a number of milliseconds") from exc
-    return SqlStore(
-        SqliteDriver(path, busy_timeout_ms=timeout, synchronous=options.get("synchronous", "full"))
-    )
+    return SqliteDriver(path, busy_timeout_ms=timeout, synchronous=options.get("synchronous", "full"))
 
 
-def _open_postgres(url: str) -> SqlStore:
+def _open_postgres(url: str) -> Driver:
     from vbcore.store.postgres import PostgresDriver
 
     parts = urlsplit(url)
@@ -91,7 +96,7 @@ def _open_postgres(url: str) -> SqlStore:
     schema = next((v for k, v in query if k == "schema"), None)
     rest = urlencode([(k, v) for k, v in query if k != "schema"])
     conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, rest, parts.fragment))
-    return SqlStore(PostgresDriver(conninfo, schema=schema))
+    return PostgresDriver(conninfo, schema=schema)
 
 
 def _safe(url: str) -> str:
