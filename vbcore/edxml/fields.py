@@ -1,0 +1,108 @@
+"""Reading one element's children by local name, with typed values and paths for errors.
+
+An element of the edXML namespace or of no namespace counts (a producer's undeclared prefix
+arrives with none); a ``Signature`` also in the XML-DSig namespace. Any other child is ignored and
+named in the warnings. Values are stripped; an empty element reads as absent (None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from typing import TypeVar
+
+from lxml import etree
+
+from vbcore.edxml.names import DSIG_NS, EDXML_NS, parse_bool, parse_date, parse_timestamp
+from vbcore.errors import InvalidFieldValue, RequiredElementMissing
+
+Warnings = list[str]
+T = TypeVar("T")
+_OURS = (EDXML_NS, None)
+
+
+def local_name(element: etree._Element) -> str | None:
+    """The local name of an edXML (or unqualified) element; None for comments and foreign ones."""
+    if not isinstance(element.tag, str):
+        return None
+    q = etree.QName(element)
+    if q.namespace in _OURS or (q.localname == "Signature" and q.namespace == DSIG_NS):
+        return q.localname
+    return None
+
+
+class Fields:
+    """The known children of one element; unknown ones are reported once, here."""
+
+    __slots__ = ("_children", "element", "path", "warnings")
+
+    def __init__(self, element: etree._Element | None, path: str, warnings: Warnings, known: set[str]):
+        self.element = element
+        self.path = path
+        self.warnings = warnings
+        self._children: dict[str, list[etree._Element]] = {}
+        if element is None:
+            return
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue  # comments, processing instructions
+            name = local_name(child)
+            if name is not None and name in known:
+                self._children.setdefault(name, []).append(child)
+            else:
+                warnings.append(f"ignored unknown element {path}/{etree.QName(child).localname}")
+
+    def one(self, name: str, *, required: bool = False) -> etree._Element | None:
+        found = self._children.get(name)
+        if found:
+            return found[0]
+        if required:
+            raise RequiredElementMissing(f"{self.path}/{name}")
+        return None
+
+    def all(self, name: str) -> list[etree._Element]:
+        return self._children.get(name, [])
+
+    def fields(self, name: str, known: set[str], *, required: bool = False) -> Fields:
+        return Fields(self.one(name, required=required), f"{self.path}/{name}", self.warnings, known)
+
+    def each(self, name: str, known: set[str]) -> Iterator[Fields]:
+        for i, child in enumerate(self.all(name)):
+            yield Fields(child, f"{self.path}/{name}[{i + 1}]", self.warnings, known)
+
+    def present(self, name: str) -> bool:
+        return name in self._children
+
+    def text(self, name: str) -> str | None:
+        element = self.one(name)
+        if element is None or element.text is None:
+            return None
+        value = element.text.strip()
+        return value or None
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        return tuple(t for e in self.all(name) if e.text and (t := e.text.strip()))
+
+    def _typed(self, name: str, convert: Callable[[str], T], expected: str) -> T | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return convert(value)
+        except ValueError:
+            raise InvalidFieldValue(f"{self.path}/{name}", value, expected) from None
+
+    def integer(self, name: str) -> int | None:
+        return self._typed(name, int, "an integer")
+
+    def date(self, name: str) -> date | None:
+        return self._typed(name, parse_date, "a date (yyyy/MM/dd)")
+
+    def timestamp(self, name: str) -> datetime | None:
+        return self._typed(name, parse_timestamp, "a timestamp (yyyy/MM/dd HH:mm:ss)")
+
+    def boolean(self, name: str) -> bool | None:
+        return self._typed(name, parse_bool, "true or false")
+
+    def enum(self, name: str, convert: Callable[[str], T], expected: str) -> T | None:
+        return self._typed(name, convert, expected)

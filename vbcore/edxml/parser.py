@@ -1,0 +1,197 @@
+"""The hardened XML parser: the one way vbus turns bytes into an lxml tree.
+
+Refused, each with its own error class (``vbcore.errors``):
+- any DOCTYPE (``ForbiddenXmlConstruct``): no DTD, so no entity can be declared, so no XXE, no
+  billion laughs, no quadratic blowup. ``resolve_entities=False`` alone is not enough: lxml then
+  leaves an external entity unexpanded and accepts the document (measurements.md);
+- more than ``max_bytes`` (``PackageTooLarge``), checked before a byte is parsed;
+- elements nested deeper than ``max_depth`` (``PackageTooDeep``): libxml2 itself stops at 256
+  levels (``huge_tree`` stays off), the configured limit is checked after the parse by one XPath;
+- anything not well-formed (``MalformedPackage``, with libxml2's message, line and column).
+  lxml's recover mode is never used: a repaired guess is not what the sender signed.
+
+One repair, because real producers need it: a ``xlink:`` (or ``edXML:``) prefix used without a
+declaration (the VPCP SDK samples). When that is the *only* defect, the prefix is declared on the
+root element with the one namespace it can mean, the document is parsed again and the result
+carries a warning. Any other defect is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from lxml import etree
+
+from vbcore.edxml.names import WELL_KNOWN_PREFIXES
+from vbcore.errors import ForbiddenXmlConstruct, MalformedPackage, PackageTooDeep, PackageTooLarge
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """Bounds on what the parser accepts. ``max_unzipped_bytes`` bounds one attachment's ZIP entry."""
+
+    max_bytes: int = 64 * MiB
+    max_depth: int = 64
+    max_unzipped_bytes: int = 256 * MiB
+
+
+DEFAULT_LIMITS = ParseLimits()
+
+
+class Parsed(NamedTuple):
+    """A parsed tree and what the parser had to repair to get it."""
+
+    root: etree._Element
+    warnings: tuple[str, ...]
+
+
+def new_parser(target: Any = None) -> etree.XMLParser:
+    """A fresh hardened parser (parsers keep an error log and are not shared between threads)."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        collect_ids=False,
+        target=target,
+    )
+
+
+def parse_xml(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> etree._Element:
+    """Parse ``data`` with every hardening above; return the root element."""
+    return parse_document(data, limits).root
+
+
+def parse_document(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Parsed:
+    """``parse_xml`` that also returns the repair warnings (the reader reports them)."""
+    check_size(len(data), limits)
+    refuse_doctype(data)
+    repaired: list[str] = []
+    while True:
+        parser = new_parser()
+        try:
+            root = etree.fromstring(data, parser)
+        except etree.XMLSyntaxError as err:
+            fixable = repairable_prefixes(parser.error_log, done=repaired)
+            if not fixable:
+                raise translate_error(err, parser.error_log) from None
+            data = declare_on_root(data, fixable)
+            repaired.extend(fixable)
+            continue
+        break
+    refuse_dtd_of(root)
+    check_depth(root, limits)
+    return Parsed(root, repair_warnings(repaired))
+
+
+def check_size(size: int, limits: ParseLimits) -> None:
+    if size > limits.max_bytes:
+        raise PackageTooLarge(size, limits.max_bytes)
+
+
+def repair_warnings(prefixes: list[str]) -> tuple[str, ...]:
+    return tuple(f"undeclared {p}: prefix repaired" for p in prefixes)
+
+
+# --- DOCTYPE -------------------------------------------------------------------------------------
+
+_DOCTYPE = b"<!DOCTYPE"
+
+
+def refuse_doctype(data: bytes) -> None:
+    """Refuse a DOCTYPE in the prolog before parsing (fast, and gives its line).
+
+    Only the bytes before the root element's start tag are searched; ``refuse_dtd_of`` after the
+    parse catches what this byte scan cannot see (e.g. a UTF-16 document).
+    """
+    at = data.find(_DOCTYPE, 0, _prolog_end(data))
+    if at >= 0:
+        line = data.count(b"\n", 0, at) + 1
+        column = at - (data.rfind(b"\n", 0, at) + 1) + 1
+        raise ForbiddenXmlConstruct("DOCTYPE declarations are not allowed", line, column)
+
+
+def refuse_dtd_of(root: etree._Element) -> None:
+    info = root.getroottree().docinfo
+    doctype = getattr(info, "doctype", "")  # not in lxml-stubs 0.5
+    if doctype or info.internalDTD is not None or info.externalDTD is not None or info.system_id:
+        raise ForbiddenXmlConstruct("DOCTYPE declarations are not allowed")
+
+
+_ROOT_START = re.compile(rb"<[A-Za-z_]")
+
+
+def _prolog_end(data: bytes) -> int:
+    m = _ROOT_START.search(data)
+    return m.start() if m else len(data)
+
+
+# --- depth -----------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _deeper_than(depth: int) -> etree.XPath:
+    # One compiled XPath walks the tree in C: is there an element at level depth + 1?
+    return etree.XPath("boolean(/" + "/".join(["*"] * (depth + 1)) + ")")
+
+
+def check_depth(root: etree._Element, limits: ParseLimits) -> None:
+    if _deeper_than(limits.max_depth)(root):
+        raise PackageTooDeep(f"elements nest deeper than {limits.max_depth} levels")
+
+
+# --- errors and the prefix repair ------------------------------------------------------------------
+
+_UNDEFINED_PREFIX = re.compile(r"Namespace prefix (\S+) (?:for \S+ )?on \S+ is not defined")
+
+
+def repairable_prefixes(log: etree._ListErrorLog, *, done: list[str]) -> list[str]:
+    """The well-known prefixes to declare, if every error in ``log`` is one of them undefined."""
+    found: list[str] = []
+    for entry in log:
+        if entry.level_name == "WARNING":
+            continue
+        m = _UNDEFINED_PREFIX.search(entry.message)
+        if entry.type_name != "NS_ERR_UNDEFINED_NAMESPACE" or not m:
+            return []
+        prefix = m.group(1)
+        if prefix not in WELL_KNOWN_PREFIXES or prefix in done:
+            return []
+        if prefix not in found:
+            found.append(prefix)
+    return found
+
+
+def declare_on_root(data: bytes, prefixes: list[str]) -> bytes:
+    """Insert ``xmlns:<prefix>="..."`` declarations right after the root element's name."""
+    m = re.compile(rb"<[^\s/>!?]+").search(data, _prolog_end(data))
+    if m is None:  # no root element: nothing to repair (the caller's parse error stands)
+        return data
+    decls = b"".join(f' xmlns:{p}="{WELL_KNOWN_PREFIXES[p]}"'.encode() for p in prefixes)
+    return data[: m.end()] + decls + data[m.end() :]
+
+
+def translate_error(err: etree.XMLSyntaxError, log: etree._ListErrorLog) -> MalformedPackage:
+    """The project's error for libxml2's first real error, with its line and column."""
+    entries = [e for e in log if e.level_name != "WARNING"] or list(log)
+    if entries:
+        first = next((e for e in entries if e.type_name != "NS_ERR_UNDEFINED_NAMESPACE"), entries[0])
+        message, line, column = first.message.strip(), first.line, first.column
+    else:
+        message = re.sub(r", line \d+, column \d+$", "", str(err.msg))
+        line, column = err.position if err.position else (None, None)
+    if "Excessive depth" in message:
+        return PackageTooDeep(f"elements nest too deep: {message}", line, column)
+    if "Text node too long" in message or "Resource limit exceeded" in message:
+        return MalformedPackage(
+            f"{message} (the tree parser stops at 10 MB of text; read_package streams larger attachments)",
+            line,
+            column,
+        )
+    return MalformedPackage(message, line, column)

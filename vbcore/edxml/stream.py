@@ -1,0 +1,170 @@
+"""Streaming parse of large packages: the tree without the attachments' base64 text.
+
+A target parser (lxml's SAX-style ``target=``) hands the text of every ``ContentTransferEncoded``
+to a ``Base64Decoder`` in the chunks libxml2 reads, and everything else to an lxml ``TreeBuilder``.
+The result is an ordinary tree (for ``read_element``) plus the decoded content of each
+``ContentTransferEncoded`` element, spooled to files when large: memory stays near the size of the
+metadata, not of the attachments. (iterparse would not do: it hands over an element's text whole,
+and libxml2 refuses a text node over 10 MB unless ``huge_tree`` is on.)
+
+The same hardening as ``parser.parse_document``: size checked first, DOCTYPE refused, depth bounded
+while parsing. One difference: in this mode libxml2 silently drops an undeclared prefix (the element
+arrives with no namespace), so there is no repair to make; the reader takes unqualified names as
+edXML and the result carries a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+from lxml import etree
+
+from vbcore.edxml.attachments import Base64Decoder, Spool
+from vbcore.edxml.names import tag
+from vbcore.edxml.parser import (
+    ParseLimits,
+    check_size,
+    new_parser,
+    refuse_doctype,
+    translate_error,
+)
+from vbcore.errors import ForbiddenXmlConstruct, MalformedPackage, PackageTooDeep, PackageTooLarge, VbusError
+from vbcore.model import Blob
+
+CHUNK = 1 << 16
+# Undeclared prefixes reach a target parser dropped (libxml2 reports no error in this mode): an
+# ``edXML:ContentTransferEncoded`` without its declaration arrives with no namespace.
+_CONTENT = frozenset({tag("ContentTransferEncoded"), "ContentTransferEncoded"})
+
+
+class StreamedTree:
+    """A parsed tree whose ``ContentTransferEncoded`` texts were decoded aside into ``decoded``."""
+
+    def __init__(self, root: etree._Element, decoded: dict[etree._Element, Blob], warnings: tuple[str, ...]):
+        self.root = root
+        self.decoded = decoded
+        self.warnings = warnings
+
+
+def parse_streaming(source: bytes | Path, limits: ParseLimits, spool_dir: Path | None) -> StreamedTree:
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    check_size(size, limits)
+    target = _Target(limits, spool_dir)
+    parser = new_parser(target=target)
+    try:
+        for chunk in _chunks(source):
+            parser.feed(chunk)
+            target.fed += len(chunk)
+            if target.fed > limits.max_bytes:  # the file grew while we read it
+                raise PackageTooLarge(target.fed, limits.max_bytes)
+        root = parser.close()
+    except etree.XMLSyntaxError as err:
+        target.discard()
+        if target.failure is not None:
+            raise target.failure from None
+        raise translate_error(err, parser.error_log) from None
+    except BaseException as err:
+        target.discard()
+        if target.failure is not None and target.failure is not err:
+            raise target.failure from None
+        raise
+    if root is None:
+        raise MalformedPackage("no root element")
+    unqualified = "elements without a namespace read as edXML (an undeclared prefix?)"
+    warnings = (unqualified,) if target.unqualified else ()
+    return StreamedTree(root, target.decoded, warnings)
+
+
+def _chunks(source: bytes | Path) -> Iterator[bytes]:
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, bytes):
+            view = memoryview(source)
+            pieces: Iterator[bytes] = (bytes(view[i : i + CHUNK]) for i in range(0, len(view), CHUNK))
+        else:
+            f = stack.enter_context(source.open("rb"))
+            pieces = iter(lambda: f.read(CHUNK), b"")
+        head = next(pieces, b"")
+        refuse_doctype(head)
+        yield head
+        yield from pieces
+
+
+class _Target:
+    """lxml parser target: tree for the metadata, decoders for the attachments' base64."""
+
+    def __init__(self, limits: ParseLimits, spool_dir: Path | None) -> None:
+        # Any: lxml-stubs 0.5 has TreeBuilder.start without nsmap and end returning None (both wrong).
+        self._builder: Any = etree.TreeBuilder()
+        self._limits = limits
+        self._spool_dir = spool_dir
+        self._depth = 0
+        self._decoder: Base64Decoder | None = None
+        self.decoded: dict[etree._Element, Blob] = {}
+        self.fed = 0
+        self.failure: VbusError | None = None
+        self.unqualified = False
+
+    def start(self, name: str, attrib: dict[str, str], nsmap: dict[str, str] | None = None) -> None:
+        self._depth += 1
+        if self._depth > self._limits.max_depth:
+            self._fail(PackageTooDeep(f"elements nest deeper than {self._limits.max_depth} levels"))
+        if not name.startswith("{"):
+            self.unqualified = True
+        if name in _CONTENT:
+            label = f"#{len(self.decoded) + 1}"
+            self._decoder = Base64Decoder(Spool(self._spool_dir), label)
+        # lxml hands the default namespace over as prefix '' but wants None back.
+        namespaces = {(k or None): v for k, v in nsmap.items()} if nsmap else None
+        self._builder.start(name, attrib, namespaces)
+
+    def end(self, name: str) -> etree._Element:
+        self._depth -= 1
+        element: etree._Element = self._builder.end(name)
+        if name in _CONTENT and self._decoder is not None:
+            decoder, self._decoder = self._decoder, None
+            try:
+                self.decoded[element] = decoder.close()
+            except VbusError as err:
+                self._fail(err)
+        return element
+
+    def data(self, text: str) -> None:
+        if self._decoder is not None:
+            try:
+                self._decoder.feed(text)
+            except VbusError as err:
+                self._fail(err)
+        else:
+            self._builder.data(text)
+
+    def doctype(self, *_: Any) -> None:
+        self._fail(ForbiddenXmlConstruct("DOCTYPE declarations are not allowed"))
+
+    def _fail(self, err: VbusError) -> NoReturn:
+        # lxml stores an error raised in a callback and then still calls close(): remember ours so
+        # close() re-raises it instead of the tree builder's "missing end tags".
+        self.failure = err
+        raise err
+
+    def close(self) -> etree._Element | None:
+        if self.failure is not None:
+            raise self.failure
+        try:
+            root: etree._Element = self._builder.close()
+        except etree.XMLSyntaxError:
+            return None  # libxml2 stopped early: lxml raises its error (with line) next
+        return root
+
+    def discard(self) -> None:
+        """Delete what a failed parse spooled."""
+        if self._decoder is not None:
+            self._decoder.abort()
+        for blob in self.decoded.values():
+            if blob.path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(blob.path)
+        self.decoded.clear()
