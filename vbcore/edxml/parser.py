@@ -120,7 +120,7 @@ def refuse_doctype(data: bytes) -> None:
 def refuse_dtd_of(root: etree._Element) -> None:
     info = root.getroottree().docinfo
     doctype = getattr(info, "doctype", "")  # not in lxml-stubs 0.5
-    if doctype or info.internalDTD is not None or info.externalDTD is not None or info.system_id:
+    if doctype or info.internalDTD is not None or info.externalDTD is not None:
         raise ForbiddenXmlConstruct("DOCTYPE declarations are not allowed")
 
 
