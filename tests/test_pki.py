@@ -115,6 +115,30 @@ def test_conflicting_organization_identifier_and_uid_bind_no_agency() -> None:
     assert agency_code_of(cert) is None
 
 
+def test_other_identifiers_in_uid_are_not_taken_for_an_agency_code() -> None:
+    # As in the VNPT-CA certificate of the VPCP SDK sample: an identity-card number in UID.
+    person = _cert_with_subject(
+        [
+            x509.NameAttribute(NameOID.USER_ID, "CMND:142587899"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "TRẦN ANH TUẤN"),
+        ]
+    )
+    tax_code_and_agency = _cert_with_subject(
+        [
+            x509.NameAttribute(NameOID.USER_ID, "MST:0100100079"),
+            x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, "000.00.00.G22"),
+        ]
+    )
+    assert agency_code_of(person) is None
+    assert agency_code_of(tax_code_and_agency) == "000.00.00.G22"
+
+
+def test_a_test_tenant_id_is_bound_like_an_agency_code() -> None:
+    ca_key, ca = create_ca()
+    _, cert = issue_agency_certificate(ca_key, ca, "vxp.saas.03", "Tenant thử nghiệm")
+    assert agency_code_of(cert) == "vxp.saas.03"
+
+
 def test_a_cn_or_ou_that_is_exactly_a_code_counts_but_a_name_does_not() -> None:
     by_cn = _cert_with_subject([x509.NameAttribute(NameOID.COMMON_NAME, "000.00.11.H53")])
     by_ou = _cert_with_subject(

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from vbcore.identifiers import is_valid_code
+from vbcore.identifiers import is_test_tenant, is_valid_code
 
 KeyType = Literal["rsa", "ec"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -144,26 +144,32 @@ def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
 def agency_code_of(cert: x509.Certificate) -> str | None:
     """The agency code the certificate's subject names, or None.
 
-    Read from ``organizationIdentifier`` and ``UID``; if both are present and disagree the
-    certificate binds no agency (None). Failing both, a CN or OU that is exactly a code counts.
+    Read from ``organizationIdentifier`` and ``UID``; if they name two different codes the
+    certificate binds no agency (None). Values that are not agency codes are ignored: Vietnamese
+    CAs put other identifiers there too (``UID=CMND:142587899``, an identity-card number, in the
+    VPCP SDK sample; ``MST:`` tax codes). A test-tenant id (``vxp.saas.03``) counts in these two
+    attributes only. Failing both, a CN or OU that is exactly an agency code counts.
     """
     subject = cert.subject
     bound = {
-        str(a.value).strip()
+        value
         for oid in (NameOID.ORGANIZATION_IDENTIFIER, NameOID.USER_ID)
-        for a in subject.get_attributes_for_oid(oid)
-        if str(a.value).strip()
+        for value in _values(subject, oid)
+        if is_valid_code(value) or is_test_tenant(value)
     }
     if len(bound) == 1:
         return bound.pop()
     if bound:
         return None
     for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME):
-        for attribute in subject.get_attributes_for_oid(oid):
-            value = str(attribute.value).strip()
+        for value in _values(subject, oid):
             if is_valid_code(value):
                 return value
     return None
+
+
+def _values(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
+    return [str(attribute.value).strip() for attribute in name.get_attributes_for_oid(oid)]
 
 
 # --- files ----------------------------------------------------------------------------------------
