@@ -1,0 +1,118 @@
+"""Shared output helpers of the ``vb`` commands: ``--json``, aligned tables, agency labels, failures.
+
+Vietnamese is written as is: JSON with ``ensure_ascii=False`` and text through ``click.echo``, which
+encodes for the terminal (UTF-8 on every supported system; Python's UTF-8 mode covers the C locale).
+Exit codes: 0 success, 1 the thing checked is not valid or not found, 2 usage errors (click's own).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from vbcore.directory import Directory
+from vbcore.errors import ClosedAgencyCode, ConfigurationError, InvalidAgencyCode, UnknownAgency
+from vbcore.identifiers import is_test_tenant
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (UTF-8) for scripts.")
+
+
+def directory_option(f: F) -> F:
+    """``--directory FILE``: an operator's directory loaded on top of the shipped one."""
+    return click.option(
+        "--directory",
+        "directory_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        envvar="VBUS_DIRECTORY",
+        help="Operator's directory file (JSON/YAML) added on top of the shipped one [env VBUS_DIRECTORY].",
+    )(f)
+
+
+def load_directory(directory_file: Path | None) -> Directory:
+    """The shipped directory, with the operator's file on top when one is given."""
+    base = Directory.default()
+    if directory_file is None:
+        return base
+    try:
+        return base.merged_with(Directory.load(directory_file))
+    except ConfigurationError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def agency_label(directory: Directory, code: str | None, name_in_package: str | None = None) -> str:
+    """``000.00.00.H24 (UBND thành phố Hà Nội)``, with what the directory says of closed or unknown codes.
+
+    For a code the directory does not hold, ``name_in_package`` (the package's own OrganName) is shown.
+    """
+    if not code:
+        return "(none)"
+    given = f"{name_in_package}; " if name_in_package and name_in_package != code else ""
+    try:
+        return f"{code} ({directory.resolve(code).name})"
+    except ClosedAgencyCode as e:
+        agency = directory.get(code)
+        name = agency.name if agency else ""
+        to = f"{e.successor} {e.successor_name}".strip() if e.successor else "no successor"
+        return f"{code} ({name}; closed, now {to})"
+    except UnknownAgency:
+        return f"{code} ({given}not in the directory)"
+    except InvalidAgencyCode:
+        what = "a test tenant id" if is_test_tenant(code) else "not an agency code"
+        return f"{code} ({given}{what}, not in the directory)"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dates as ``yyyy-mm-dd``, timestamps ISO, enums by value, paths as text; containers recursively."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(to_jsonable(data), ensure_ascii=False, indent=2))
+
+
+def _width(text: str) -> int:
+    """Columns a string takes: combining marks take none (Vietnamese may arrive decomposed)."""
+    return sum(0 if unicodedata.combining(ch) else 1 for ch in text)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain aligned table; the last column is not padded."""
+    widths = [max([_width(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [c + " " * (w - _width(c)) for c, w in zip(cells[:-1], widths[:-1], strict=True)]
+        return "  ".join([*padded, cells[-1]]).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def human_size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / (1024 * 1024):.1f} MiB"
+
+
+def fail(message: str) -> click.ClickException:
+    """An error to raise: click prints ``Error: <message>`` on stderr and exits with 1."""
+    return click.ClickException(message)
