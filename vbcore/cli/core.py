@@ -173,7 +173,11 @@ def _edoc_summary(edoc: Edoc, directory: Any) -> dict[str, Any]:
         "from_name": edoc.from_.organ_name,
         "from_label": agency_label(directory, edoc.from_.organ_id, edoc.from_.organ_name),
         "to": [
-            {"organ_id": o.organ_id, "organ_name": o.organ_name, "label": agency_label(directory, o.organ_id, o.organ_name)}
+            {
+                "organ_id": o.organ_id,
+                "organ_name": o.organ_name,
+                "label": agency_label(directory, o.organ_id, o.organ_name),
+            }
             for o in edoc.to
         ],
         "document_id": edoc.effective_document_id,
