@@ -1,0 +1,457 @@
+"""The hub pipeline end to end on the in-memory transport and a SQLite store: deliveries, receipts,
+every refusal kind, revoke/update/replace, and recovery after a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_hub_support import (
+    CLOSED_QUANG_NAM,
+    G09,
+    G12,
+    G22,
+    H15,
+    H24,
+    H56,
+    HUB_ID,
+    World,
+    edoc,
+    make_pki,
+    open_world,
+    status,
+)
+
+from vbcore.edxml import write_package
+from vbcore.errors import StoreError
+from vbcore.model import Business, BusinessDocumentInfo, Receiver, ReplacementInfo, StatusPackage
+from vbcore.pki import DevPki, init_dev_pki
+from vbcore.signing import SigningKey, sign_package
+from vbcore.status import BusinessDocType, ReceiverType, StatusCode
+from vbcore.store.api import DeliveryState
+from vbcore.transport import names as n
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def keys(pki: DevPki) -> dict[str, SigningKey]:
+    return {code: SigningKey.from_files(pki.key_path(code), pki.cert_path(code)) for code in pki.agencies}
+
+
+@pytest.fixture
+def world(tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey]) -> Iterator[World]:
+    w = open_world(tmp_path, pki, keys)
+    yield w
+    w.store.close()
+
+
+def refusals_to(world: World, code: str) -> list[StatusPackage]:
+    found = []
+    for incoming in world.inbox(code):
+        assert incoming.kind == n.KIND_REFUSAL
+        assert isinstance(incoming.package, StatusPackage)
+        assert incoming.signer == HUB_ID
+        found.append(incoming.package)
+    return found
+
+
+# --- deliveries and receipts ----------------------------------------------------------------------
+
+
+def test_a_document_reaches_its_recipient_as_the_bytes_the_sender_signed(world: World) -> None:
+    doc = edoc(G22, [H24])
+    world.client(G22).submit(doc)
+    world.pump()
+    [got] = world.inbox(H24)
+    assert got.kind == n.KIND_EDOC
+    assert got.signer == G22
+    assert got.package == doc
+    assert got.headers[n.HUB_ID] == HUB_ID
+    assert got.headers[n.DOCUMENT_ID] == doc.effective_document_id
+    assert got.delivery.message_id == f"{doc.effective_document_id}|{H24}"
+    assert world.store.pairs(doc.effective_document_id)[0].state == DeliveryState.FORWARDED
+
+
+def test_the_forwarded_bytes_are_exactly_the_signed_bytes(world: World, keys: dict[str, SigningKey]) -> None:
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    world.client(G22).submit_signed(signed, kind=n.KIND_EDOC)
+    world.pump()
+    [got] = world.inbox(H24)
+    assert got.raw == signed
+
+
+def test_a_document_to_many_recipients_reaches_each_once(world: World) -> None:
+    doc = edoc(G22, [G09, G12, H24, H15, H56])
+    world.client(G22).submit(doc)
+    world.pump()
+    for code in (G09, G12, H24, H15, H56):
+        assert [i.package for i in world.inbox(code)] == [doc]
+    states = {p.recipient: p.state for p in world.store.pairs(doc.effective_document_id)}
+    assert states == dict.fromkeys((G09, G12, H24, H15, H56), DeliveryState.FORWARDED)
+    assert all(p.deadline is not None for p in world.store.pairs(doc.effective_document_id))
+
+
+def test_receipts_travel_back_to_the_sender_and_move_the_pair(world: World) -> None:
+    doc = edoc(G22, [H24, H56])
+    world.client(G22).submit(doc)
+    world.pump()
+    world.inbox(H24)
+    for code in (StatusCode.ARRIVED, StatusCode.REGISTERED):
+        world.client(H24).submit(status(H24, doc, code))
+    world.pump()
+    got = world.inbox(G22)
+    assert [i.kind for i in got] == [n.KIND_STATUS, n.KIND_STATUS]
+    assert [i.package.status_code for i in got if isinstance(i.package, StatusPackage)] == [
+        StatusCode.ARRIVED,
+        StatusCode.REGISTERED,
+    ]
+    assert got[0].signer == H24
+    pairs = {p.recipient: p for p in world.store.pairs(doc.effective_document_id)}
+    assert pairs[H24].state == "03"
+    assert pairs[H56].state == DeliveryState.FORWARDED
+    assert [e.code for e in world.store.statuses(doc.effective_document_id)] == ["01", "03"]
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+def test_a_malformed_package_is_parked_and_answered_and_the_hub_keeps_going(world: World) -> None:
+    world.client(G22).submit_signed(b"<edXML><unclosed></edXML>", kind=n.KIND_EDOC, message_id="bad-1")
+    good = edoc(G22, [H24])
+    world.client(G22).submit(good)
+    world.pump()
+    [refusal] = refusals_to(world, G22)
+    assert refusal.status_code is StatusCode.REFUSED
+    assert "line" in (refusal.description or "")
+    assert world.parked() == 1
+    [record] = world.store.refusals(sender=G22)
+    assert record.message_id == "bad-1"
+    assert record.reason == "malformed"
+    assert [i.package for i in world.inbox(H24)] == [good]
+
+
+def test_an_unsigned_package_is_refused(world: World) -> None:
+    world.client(G22).submit_signed(write_package(edoc(G22, [H24])), kind=n.KIND_EDOC)
+    world.pump()
+    [refusal] = refusals_to(world, G22)
+    assert world.store.refusals()[0].reason == "signature-missing"
+    assert "signature" in (refusal.description or "")
+    assert world.inbox(H24) == []
+    assert world.parked() == 1
+
+
+def test_a_package_changed_after_signing_is_refused(world: World, keys: dict[str, SigningKey]) -> None:
+    signed = sign_package(write_package(edoc(G22, [H24], subject="Công văn gốc")), keys[G22])
+    tampered = signed.replace("Công văn gốc".encode(), "Công văn giả".encode())
+    assert tampered != signed
+    world.client(G22).submit_signed(tampered, kind=n.KIND_EDOC)
+    world.pump()
+    refusals_to(world, G22)
+    assert world.store.refusals()[0].reason == "signature-invalid"
+    assert world.inbox(H24) == []
+    assert world.parked() == 1
+
+
+def test_an_agency_cannot_send_in_another_agencys_name_even_with_its_key(world: World) -> None:
+    # H24's broker connection, G22's package signed with G22's (stolen) key: the broker user gives it away.
+    world.client(H24, key_of=G22).submit(edoc(G22, [H56]))
+    world.pump()
+    [refusal] = refusals_to(world, H24)
+    assert world.store.refusals()[0].reason == "sender-not-authorised"
+    assert H24 in (refusal.description or "")
+    assert G22 in (refusal.description or "")
+    assert world.inbox(H56) == []
+    assert world.inbox(G22) == []
+    assert world.parked() == 1
+
+
+def test_a_package_signed_with_another_agencys_certificate_is_refused(world: World) -> None:
+    world.client(G22, key_of=H24).submit(edoc(G22, [H56]))
+    world.pump()
+    refusals_to(world, G22)
+    assert world.store.refusals()[0].reason == "signer-mismatch"
+    assert world.inbox(H56) == []
+
+
+def test_a_certificate_from_an_untrusted_ca_is_refused(world: World, tmp_path: Path) -> None:
+    rogue = init_dev_pki(tmp_path / "rogue", [(G22, "Văn phòng Chính phủ (giả)")])
+    world.keys["rogue"] = SigningKey.from_files(rogue.key_path(G22), rogue.cert_path(G22))
+    world.client(G22, key_of="rogue").submit(edoc(G22, [H24]))
+    world.pump()
+    refusals_to(world, G22)
+    assert world.store.refusals()[0].reason == "untrusted-certificate"
+    assert world.inbox(H24) == []
+
+
+def test_an_unknown_recipient_is_refused_by_name(world: World) -> None:
+    doc = edoc(G22, ["000.00.00.G99"])
+    world.client(G22).submit(doc)
+    world.pump()
+    [refusal] = refusals_to(world, G22)
+    assert "000.00.00.G99" in (refusal.description or "")
+    assert refusal.response_for.document_id == doc.effective_document_id
+    [record] = world.store.refusals()
+    assert (record.reason, record.recipient) == ("unknown-agency", "000.00.00.G99")
+    assert world.parked() == 1
+
+
+def test_a_closed_code_is_refused_naming_its_successor(world: World) -> None:
+    world.client(G22).submit(edoc(G22, [CLOSED_QUANG_NAM]))
+    world.pump()
+    [refusal] = refusals_to(world, G22)
+    assert CLOSED_QUANG_NAM in (refusal.description or "")
+    assert H15 in (refusal.description or "")
+    assert "Đà Nẵng" in (refusal.description or "")
+    assert world.store.refusals()[0].reason == "closed-agency"
+    assert world.parked() == 1
+
+
+def test_the_other_recipients_still_get_a_document_with_one_closed_addressee(world: World) -> None:
+    doc = edoc(G22, [CLOSED_QUANG_NAM, H24])
+    world.client(G22).submit(doc)
+    world.pump()
+    assert [i.package for i in world.inbox(H24)] == [doc]
+    [refusal] = refusals_to(world, G22)
+    assert H15 in (refusal.description or "")
+    states = {p.recipient: p.state for p in world.store.pairs(doc.effective_document_id)}
+    assert states == {CLOSED_QUANG_NAM: DeliveryState.REFUSED_BY_HUB, H24: DeliveryState.FORWARDED}
+    assert world.parked() == 0
+
+
+def test_the_same_document_again_is_not_delivered_twice_and_the_answer_carries_its_state(
+    world: World,
+) -> None:
+    doc = edoc(G22, [H24])
+    world.client(G22).submit(doc)
+    world.pump()
+    world.inbox(H24)
+    world.client(H24).submit(status(H24, doc, StatusCode.ARRIVED))
+    world.pump()
+    world.inbox(G22)
+    world.client(G22).submit(doc)  # a new message with the same document
+    world.pump()
+    assert world.inbox(H24) == []
+    [refusal] = refusals_to(world, G22)
+    assert "already delivered" in (refusal.description or "")
+    assert "01" in (refusal.description or "")
+    assert world.store.refusals()[0].reason == "duplicate"
+    assert world.parked() == 1
+
+
+def test_a_status_for_an_unknown_document_is_refused(world: World) -> None:
+    world.client(H24).submit(status(H24, edoc(G22, [H24], "999"), StatusCode.ARRIVED))
+    world.pump()
+    [refusal] = refusals_to(world, H24)
+    assert world.store.refusals()[0].reason == "unknown-document"
+    assert "999/VB" in (refusal.description or "")
+    assert world.inbox(G22) == []
+    assert world.parked() == 1
+
+
+def test_a_status_from_an_agency_that_did_not_receive_the_document_is_refused(world: World) -> None:
+    doc = edoc(G22, [H24])
+    world.client(G22).submit(doc)
+    world.pump()
+    world.client(H56).submit(status(H56, doc, StatusCode.DONE))
+    world.pump()
+    refusals_to(world, H56)
+    assert world.store.refusals()[0].reason == "sender-not-authorised"
+    assert world.inbox(G22) == []
+
+
+def test_a_store_outage_requeues_instead_of_refusing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    def down(*args: object, **kwargs: object) -> bool:
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(world.store, "record_document", down)
+    world.client(G22).submit(edoc(G22, [H24]))
+    assert world.hub is not None
+    [_] = [world.hub.process(d) for d in [world.hub.transport.get(world.names.ingress_queue)] if d is not None]
+    assert world.store.refusals() == []
+    assert world.parked() == 0
+    monkeypatch.undo()
+    world.pump()
+    assert len(world.inbox(H24)) == 1
+
+
+# --- revoke, update, replace ----------------------------------------------------------------------
+
+
+def test_a_revoke_goes_to_the_original_recipients_and_is_tracked_as_related(world: World) -> None:
+    original = edoc(G12, [H24, H56], "88")
+    world.client(G12).submit(original)
+    world.pump()
+    revoke = edoc(
+        G12, [H24], "88b", business=Business(BusinessDocType.REVOKE, document_id=original.effective_document_id)
+    )
+    world.client(G12).submit(revoke)
+    world.pump()
+    for code in (H24, H56):
+        got = world.inbox(code)
+        assert [i.package.business_type for i in got if not isinstance(i.package, StatusPackage)] == [
+            BusinessDocType.NEW,
+            BusinessDocType.REVOKE,
+        ]
+    record = world.store.get_document(revoke.effective_document_id)
+    assert record is not None
+    assert record.related_document_id == original.effective_document_id
+    assert record.business_type == 1
+    world.client(H24).submit(status(H24, revoke, StatusCode.CHANGE_ACCEPTED))
+    world.pump()
+    [answer] = world.inbox(G12)
+    assert isinstance(answer.package, StatusPackage)
+    assert answer.package.status_code is StatusCode.CHANGE_ACCEPTED
+
+
+def test_a_revoke_status_13_from_the_sender_reaches_every_recipient(world: World) -> None:
+    original = edoc(G22, [H24, H56])
+    world.client(G22).submit(original)
+    world.pump()
+    for code in (H24, H56):
+        world.inbox(code)
+    world.client(G22).submit(status(G22, original, StatusCode.REVOKE, "Lấy lại do sai sót"))
+    world.pump()
+    for code in (H24, H56):
+        [got] = world.inbox(code)
+        assert isinstance(got.package, StatusPackage)
+        assert got.package.status_code is StatusCode.REVOKE
+
+
+def test_only_the_sender_may_revoke(world: World) -> None:
+    original = edoc(G22, [H24])
+    world.client(G22).submit(original)
+    world.pump()
+    world.inbox(H24)
+    world.client(H24).submit(status(H24, original, StatusCode.REVOKE))
+    world.pump()
+    refusals_to(world, H24)
+    assert world.store.refusals()[0].reason == "sender-not-authorised"
+
+
+def test_an_update_also_reaches_the_receivers_it_adds_and_removes(world: World) -> None:
+    original = edoc(G22, [H24, H56])
+    world.client(G22).submit(original)
+    world.pump()
+    update = edoc(
+        G22, [H24], "101u",
+        business=Business(
+            BusinessDocType.UPDATE, document_id=original.effective_document_id,
+            business_document_info=BusinessDocumentInfo(
+                receivers=(Receiver(H56, ReceiverType.REMOVED), Receiver(H15, ReceiverType.ADDED)),
+            ),
+        ),
+    )  # fmt: skip
+    world.client(G22).submit(update)
+    world.pump()
+    for code in (H24, H56, H15):
+        got = [i.package for i in world.inbox(code) if not isinstance(i.package, StatusPackage)]
+        assert update.effective_document_id in [p.effective_document_id for p in got]
+    record = world.store.get_document(update.effective_document_id)
+    assert record is not None
+    assert record.related_document_id == original.effective_document_id
+
+
+def test_a_replace_relates_to_the_document_it_replaces(world: World) -> None:
+    original = edoc(G22, [H24])
+    world.client(G22).submit(original)
+    world.pump()
+    replace = edoc(
+        G22, [H24], "102",
+        business=Business(
+            BusinessDocType.REPLACE,
+            replacement_info=(ReplacementInfo(original.effective_document_id, (H24,)),),
+        ),
+    )  # fmt: skip
+    world.client(G22).submit(replace)
+    world.pump()
+    assert [i.package for i in world.inbox(H24)] == [original, replace]
+    record = world.store.get_document(replace.effective_document_id)
+    assert record is not None
+    assert record.related_document_id == original.effective_document_id
+
+
+def test_a_revoke_of_a_document_the_hub_never_carried_is_refused(world: World) -> None:
+    revoke = edoc(
+        G22, [H24], "7", business=Business(BusinessDocType.REVOKE, document_id="000.00.00.G22,x,1/Y")
+    )
+    world.client(G22).submit(revoke)
+    world.pump()
+    refusals_to(world, G22)
+    assert world.store.refusals()[0].reason == "unknown-document"
+    assert world.inbox(H24) == []
+
+
+def test_an_agency_cannot_revoke_another_agencys_document(world: World) -> None:
+    original = edoc(G22, [H24])
+    world.client(G22).submit(original)
+    world.pump()
+    revoke = edoc(
+        H56, [H24], "7", business=Business(BusinessDocType.REVOKE, document_id=original.effective_document_id)
+    )
+    world.client(H56).submit(revoke)
+    world.pump()
+    refusals_to(world, H56)
+    assert world.store.refusals()[0].reason == "sender-not-authorised"
+
+
+# --- crash recovery -------------------------------------------------------------------------------
+
+
+class Crash(BaseException):
+    """The process dies here (not an Exception: the pipeline must not catch it)."""
+
+
+def test_a_crash_between_publish_and_mark_forwarded_loses_nothing_and_delivers_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = edoc(G22, [H24, H56])
+    world.client(G22).submit(doc)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise Crash
+
+    monkeypatch.setattr(world.store, "mark_forwarded", crash)
+    with pytest.raises(Crash):
+        world.pump()
+    assert world.hub is not None
+    world.hub.transport.close()  # the process is gone: its unacked ingress delivery goes back
+    monkeypatch.undo()
+    states = {p.recipient: p.state for p in world.store.pairs(doc.effective_document_id)}
+    assert states == dict.fromkeys((H24, H56), DeliveryState.ACCEPTED)
+
+    world.start_hub()  # a new process on the same store
+    world.pump()
+    for code in (H24, H56):
+        assert [i.package for i in world.inbox(code)] == [doc]  # published twice, seen once
+    states = {p.recipient: p.state for p in world.store.pairs(doc.effective_document_id)}
+    assert states == dict.fromkeys((H24, H56), DeliveryState.FORWARDED)
+    assert world.broker.depth(world.names.ingress_queue) == 0
+    assert world.parked() == 0
+    assert world.store.refusals() == []
+
+
+def test_a_redelivered_message_whose_pairs_were_forwarded_is_not_published_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = edoc(G22, [H24])
+    world.client(G22).submit(doc)
+    assert world.hub is not None
+    transport = world.hub.transport
+
+    def crash(delivery: object) -> None:
+        raise Crash
+
+    monkeypatch.setattr(transport, "ack", crash)
+    with pytest.raises(Crash):
+        world.pump()
+    monkeypatch.undo()
+    transport.close()
+    world.start_hub()
+    world.pump()
+    assert world.broker.depth(world.names.inbox(H24)) == 1
+    assert world.store.refusals() == []

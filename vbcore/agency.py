@@ -1,0 +1,169 @@
+"""How an agency talks to the hub: submit signed packages, fetch verified ones from its inbox.
+
+Used by the connector runtime, ``vb send`` and ``vb demo``::
+
+    client = AgencyClient(transport, agency="000.00.00.H24", key=key, trust=trust)
+    client.submit(edoc)                      # written, signed with the agency's key, published
+    incoming = client.fetch(timeout=5)       # verified; read from the verified tree only
+    if incoming is not None:
+        ...                                  # hand it to the DMS
+        client.ack(incoming)
+
+Guarantees of ``fetch``: every message it returns verified (trusted certificate bound to the package's
+``From/OrganId``). A message that fails verification is parked with the reason and, when it is a
+document, answered with a signed 02 to its sender; it is never returned. Delivery is at least once: the
+hub may re-publish a document after a crash (same message id ``<document_id>|<recipient>``), and this
+client drops a message whose id it acknowledged recently (the last ``seen_limit`` ids, in memory). A
+process that restarts loses that memory: a connector keeps its own record of delivered DocumentIds
+(the connector runtime does).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vbcore.edxml import read_element, write_package
+from vbcore.errors import PackageRefused, SignerMismatch, TransportError
+from vbcore.hub.config import utc_now, vietnam_local
+from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
+from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.status import StatusCode
+from vbcore.transport import Delivery, Transport
+from vbcore.transport import names as n
+from vbcore.transport.names import Names
+
+_POLL_MIN, _POLL_MAX = 0.005, 0.05
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One verified message from the inbox."""
+
+    kind: str  # "edoc" | "status" | "refusal"
+    package: Edoc | StatusPackage  # read from the VERIFIED tree
+    raw: bytes  # the signed bytes as received
+    signer: str  # agency code bound to the verifying certificate
+    headers: Mapping[str, str]
+    delivery: Delivery
+
+
+class AgencyClient:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        agency: str,
+        key: SigningKey,
+        trust: TrustStore,
+        policy: SignaturePolicy = SignaturePolicy(),  # noqa: B008 (frozen, immutable default)
+        names: Names = Names(),  # noqa: B008 (frozen, immutable default)
+        seen_limit: int = 10_000,
+    ) -> None:
+        self.transport = transport
+        self.agency = agency
+        self.key = key
+        self.trust = trust
+        self.policy = policy
+        self.names = names
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen_limit = seen_limit
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def submit(self, package: Edoc | StatusPackage) -> str:
+        """Write, sign with this agency's key and publish to the hub; returns the message id."""
+        kind = n.KIND_STATUS if isinstance(package, StatusPackage) else n.KIND_EDOC
+        signed = sign_package(write_package(package), self.key)
+        document_id = (
+            package.document_id if isinstance(package, StatusPackage) else package.effective_document_id
+        )
+        return self.submit_signed(signed, kind=kind, document_id=document_id)
+
+    def submit_signed(
+        self, xml: bytes, *, kind: str, message_id: str | None = None, document_id: str | None = None
+    ) -> str:
+        """Publish already signed bytes (confirmed by the broker before this returns)."""
+        message_id = message_id or uuid.uuid4().hex
+        headers = {n.KIND: kind, n.SENDER: self.agency}
+        if document_id:
+            headers[n.DOCUMENT_ID] = document_id
+        self.transport.publish(
+            self.names.ingress_exchange, self.agency, xml, message_id=message_id, headers=headers
+        )
+        return message_id
+
+    # --- receiving ----------------------------------------------------------------------------
+
+    def fetch(self, timeout: float = 0.0) -> Incoming | None:
+        """The next verified message of this agency's inbox, or None when none came within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        pause = _POLL_MIN
+        while True:
+            delivery = self.transport.get(self.names.inbox(self.agency))
+            if delivery is not None:
+                incoming = self._accept(delivery)
+                if incoming is not None:
+                    return incoming
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, _POLL_MAX)
+
+    def ack(self, incoming: Incoming) -> None:
+        self.transport.ack(incoming.delivery)
+        self._remember(incoming.delivery.message_id)
+
+    def requeue(self, incoming: Incoming) -> None:
+        self.transport.reject(incoming.delivery, requeue=True)
+
+    def _accept(self, delivery: Delivery) -> Incoming | None:
+        if delivery.message_id in self._seen:
+            self.transport.ack(delivery)  # the hub re-published it after a crash: already handled
+            return None
+        kind = delivery.headers.get(n.KIND, n.KIND_EDOC)
+        try:
+            package, signer = self._verify(delivery.body)
+        except PackageRefused as err:
+            self._refuse(delivery, kind, err)
+            return None
+        return Incoming(kind, package, delivery.body, signer, dict(delivery.headers), delivery)
+
+    def _verify(self, body: bytes) -> tuple[Edoc | StatusPackage, str]:
+        verified = verify_package(body, trust=self.trust, policy=self.policy, expected_agency=None)
+        package = read_element(verified.root).package
+        signer = verified.signer_agency
+        if signer is None or signer != package.from_.organ_id:
+            raise SignerMismatch(
+                f"the package says it is from {package.from_.organ_id} but is signed with the "
+                f"certificate of {signer or 'an unidentified agency'}"
+            )
+        return package, signer
+
+    def _refuse(self, delivery: Delivery, kind: str, err: PackageRefused) -> None:
+        """Park it with the reason; a document also gets a signed 02 back to its sender."""
+        sender = delivery.headers.get(n.SENDER)
+        if kind == n.KIND_EDOC and sender:
+            status = StatusPackage(
+                from_=Organization(organ_id=self.agency),
+                response_for=ResponseFor(organ_id=sender, document_id=delivery.headers.get(n.DOCUMENT_ID)),
+                status_code=StatusCode.REFUSED,
+                description=f"{self.agency} could not verify the package: {err}",
+                timestamp=vietnam_local(utc_now()),
+            )
+            try:
+                self.submit(status)
+            except TransportError:
+                self.transport.reject(delivery, requeue=True)
+                raise
+        self.transport.reject(delivery, requeue=False, reason=f"{err.reason}: {err}")
+
+    def _remember(self, message_id: str) -> None:
+        self._seen[message_id] = None
+        if len(self._seen) > self._seen_limit:
+            self._seen.popitem(last=False)

@@ -1,0 +1,61 @@
+"""``vb agency add``: provision an agency on the broker and issue its certificate from the hub's CA."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from vbcore.directory import Directory
+from vbcore.errors import ConfigurationError
+from vbcore.pki import (
+    certificate_pem,
+    issue_agency_certificate,
+    load_certificate,
+    load_private_key,
+    private_key_pem,
+)
+from vbcore.transport.names import Names
+from vbcore.transport.provision import BrokerAdmin
+from vbcore.transport.rabbitmq import RabbitMQTransport
+
+
+def add_agency(
+    code: str,
+    *,
+    password: str | None,
+    name: str | None,
+    ca_key: Path | None,
+    ca_cert: Path | None,
+    out: Path,
+    management_url: str,
+    vhost: str,
+    broker: str,
+    names: Names,
+) -> list[str]:
+    """Broker user + permissions, its inbox (declared by the hub user), and, given the CA, its certificate.
+
+    Returns the lines to show the operator (including a generated password: shown once, never stored).
+    """
+    agency = Directory.default().get(code)
+    label = name or (agency.name if agency else code)
+    lines: list[str] = []
+    generated = password is None
+    password = password or secrets.token_urlsafe(18)
+    BrokerAdmin(management_url, vhost=vhost).add_agency(code, password)
+    lines.append(f"broker user {code} may publish to {names.ingress_exchange} and read {names.inbox(code)}")
+    if generated:
+        lines.append(f"password (shown once): {password}")
+    with RabbitMQTransport(broker, names=names) as transport:
+        transport.declare_inbox(code)
+    lines.append(f"inbox {names.inbox(code)} declared")
+    if (ca_key is None) != (ca_cert is None):
+        raise ConfigurationError("give both --ca-key and --ca-cert to issue the agency's certificate")
+    if ca_key is not None and ca_cert is not None:
+        key, cert = issue_agency_certificate(load_private_key(ca_key), load_certificate(ca_cert), code, label)
+        out.mkdir(parents=True, exist_ok=True)
+        key_file, cert_file = out / f"{code}.key.pem", out / f"{code}.pem"
+        key_file.write_bytes(private_key_pem(key))
+        key_file.chmod(0o600)
+        cert_file.write_bytes(certificate_pem(cert))
+        lines.append(f"certificate for {code} ({label}) written to {cert_file}, key to {key_file}")
+    return lines

@@ -1,0 +1,63 @@
+"""The checks every package passes before the hub routes it, one function per check.
+
+Order (cheapest and safest first): size, hardened parse, schema, signature, sender authorisation.
+The model is read ONLY from the tree the signature verified (``VerifiedPackage.root``), so nothing the
+hub acts on can come from an unsigned part of the bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vbcore import schema
+from vbcore.edxml import ParseLimits, parse_xml, read_element
+from vbcore.errors import PackageTooLarge, SenderNotAuthorised, SignerMismatch
+from vbcore.model import Edoc, StatusPackage
+from vbcore.signing import SignaturePolicy, TrustStore, verify_package
+
+
+@dataclass(frozen=True)
+class CheckedPackage:
+    """A package that passed every check: read from the verified tree, its sender agreed three ways."""
+
+    package: Edoc | StatusPackage
+    sender: str  # From/OrganId == the certificate's agency == the broker user (when known)
+    algorithm: str
+
+
+def check_size(body: bytes, limit: int) -> None:
+    if len(body) > limit:
+        raise PackageTooLarge(len(body), limit)
+
+
+def check_structure(body: bytes, limits: ParseLimits) -> None:
+    """Hardened parse, then the edXML schema (raises ``MalformedPackage`` & co or ``SchemaViolation``)."""
+    root = parse_xml(body, limits)
+    schema.check(root)
+
+
+def verify_and_read(body: bytes, *, trust: TrustStore, policy: SignaturePolicy) -> CheckedPackage:
+    """Verify the signature and read the package from the verified tree.
+
+    The certificate is bound to ``From/OrganId`` here rather than by passing ``expected_agency`` to
+    ``verify_package``: that would need ``From/OrganId`` read from the *unverified* tree first. The
+    check is the same (the certificate's agency must be the package's sender), done on verified data.
+    """
+    verified = verify_package(body, trust=trust, policy=policy, expected_agency=None)
+    package = read_element(verified.root).package
+    sender = package.from_.organ_id
+    if verified.signer_agency != sender:
+        raise SignerMismatch(
+            f"the package says it is from {sender} but is signed with the certificate of "
+            f"{verified.signer_agency or 'an unidentified agency'}"
+        )
+    return CheckedPackage(package=package, sender=sender, algorithm=verified.algorithm)
+
+
+def authorise_sender(claimed_by_broker: str | None, checked: CheckedPackage) -> None:
+    """The broker-validated publisher must be the package's (signed) sender."""
+    if claimed_by_broker is not None and claimed_by_broker != checked.sender:
+        raise SenderNotAuthorised(
+            f"broker user {claimed_by_broker} may only send as itself, "
+            f"but the package is from {checked.sender}"
+        )

@@ -1,0 +1,34 @@
+"""What a hub process is configured with: its identity, its checks' settings, and its clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from vbcore.transport.names import Names
+
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+"""Packages above this are refused before parsing (one gateway caps at 50 MB: domain.md §3)."""
+
+VIETNAM_OFFSET = timedelta(hours=7)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def vietnam_local(at: datetime) -> datetime:
+    """The naive Vietnam local time that edXML timestamps carry (no zone on the wire)."""
+    return (at.astimezone(UTC) + VIETNAM_OFFSET).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """Settings of one hub process; several processes with different ``hub_id`` may share a broker."""
+
+    hub_id: str = "vbus.hub"
+    hub_name: str = "vbus hub"
+    max_bytes: int = DEFAULT_MAX_BYTES
+    names: Names = field(default_factory=Names)
+    clock: Callable[[], datetime] = utc_now

@@ -1,0 +1,153 @@
+"""Routing a verified document package: recipients, duplicates, fan-out, revoke/update/replace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from vbcore.directory import Directory
+from vbcore.errors import DuplicatePackage, SenderNotAuthorised, UnknownDocument
+from vbcore.hub import routing
+from vbcore.hub.attempt import Attempt, Refused
+from vbcore.hub.deadlines import deadline_for
+from vbcore.hub.replies import forward
+from vbcore.model import Edoc
+from vbcore.store.api import DeliveryState, DocumentRecord, TraceEvent
+from vbcore.transport import names as n
+
+if TYPE_CHECKING:
+    from vbcore.hub.pipeline import Hub
+
+
+@dataclass
+class Plan:
+    """What one delivery of a document leads to, decided inside one store transaction."""
+
+    deliver: list[str] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+    already_done: list[str] = field(default_factory=list)
+
+
+class DocumentRouter:
+    def __init__(self, hub: Hub, directory: Directory) -> None:
+        self.hub = hub
+        self.directory = directory
+
+    def route(self, attempt: Attempt, edoc: Edoc, sha256: str) -> None:
+        hub, store = self.hub, self.hub.store
+        sender = edoc.from_.organ_id
+        related = routing.related_document_ids(edoc)
+        targets: tuple[str, ...] = edoc.recipients
+        if related:
+            originals = [self._original(doc_id, sender) for doc_id in related]
+            targets = routing.change_recipients(edoc, [self._recipients_of(o.document_id) for o in originals])
+        elif edoc.business_type.value != 0:
+            raise UnknownDocument(
+                f"a {edoc.business_type.name.lower()} package must name the document it changes "
+                "(Bussiness/DocumentId or ReplacementInfo/DocumentId)"
+            )
+        document_id = routing.tracking_document_id(edoc, related, sha256)
+        attempt.document_id = document_id
+        resolution = routing.resolve_recipients(self.directory, targets, sender=sender)
+        received_at = hub.now()
+        record = DocumentRecord(
+            document_id=document_id,
+            sender=sender,
+            business_type=int(edoc.business_type),
+            subject=edoc.subject,
+            code=str(edoc.code) or None,
+            message_id=attempt.delivery.message_id,
+            sha256=sha256,
+            size=len(attempt.delivery.body),
+            received_at=received_at,
+            related_document_id=related[0] if related else None,
+        )
+        with store.transaction():
+            plan = self._plan(attempt, record, resolution, received_at)
+            replies = hub.refusals_for(attempt, plan.refused, received_at)
+            store.record_trace(TraceEvent(document_id, hub.config.hub_id, "received", received_at))
+        self._fan_out(attempt, edoc, plan, received_at)
+        hub.send_refusals(replies)
+        if plan.deliver or plan.already_done or not plan.refused:
+            hub.finish(attempt, "forwarded" if plan.deliver else "already-forwarded")
+        else:
+            hub.park_refused(attempt, plan.refused[0].error)
+
+    def _original(self, document_id: str, sender: str) -> DocumentRecord:
+        original = self.hub.store.get_document(document_id)
+        if original is None:
+            raise UnknownDocument(f"document {document_id} is not known to this hub")
+        if original.sender != sender:
+            raise SenderNotAuthorised(
+                f"{sender} cannot change document {document_id}: its sender is {original.sender}"
+            )
+        return original
+
+    def _recipients_of(self, document_id: str) -> list[str]:
+        return [
+            p.recipient for p in self.hub.store.pairs(document_id) if p.state != DeliveryState.REFUSED_BY_HUB
+        ]
+
+    def _plan(
+        self, attempt: Attempt, record: DocumentRecord, resolution: routing.Resolution, at: datetime
+    ) -> Plan:
+        """Record the document, claim each pair, and sort recipients into deliver / refuse / done."""
+        store = self.hub.store
+        fresh = store.record_document(record)
+        known = record if fresh else store.get_document(record.document_id)
+        # The same message again (broker redelivery, or a publisher retry): finish what is unfinished.
+        same_message = known is not None and (known.message_id, known.sha256) == (
+            record.message_id,
+            record.sha256,
+        )
+        retry = same_message or attempt.delivery.redelivered
+        plan = Plan()
+        for code in resolution.deliverable:
+            claim = store.claim_pair(record.document_id, code, at=at, deadline=deadline_for(at))
+            state = claim.pair.state
+            if claim.created or (retry and state == DeliveryState.ACCEPTED):
+                plan.deliver.append(code)
+            elif same_message:
+                plan.already_done.append(code)
+            else:
+                plan.refused.append(Refused(DuplicatePackage(record.document_id, code, state), code))
+        for code, error in resolution.refused:
+            claim = store.claim_pair(record.document_id, code, at=at, deadline=None)
+            if claim.created:
+                store.set_pair_state(record.document_id, code, DeliveryState.REFUSED_BY_HUB, at=at)
+            plan.refused.append(Refused(error, code))
+        return plan
+
+    def _fan_out(self, attempt: Attempt, edoc: Edoc, plan: Plan, received_at: datetime) -> None:
+        """Publish the original signed bytes to every recipient (confirmed), then mark them forwarded."""
+        if not plan.deliver:
+            return
+        hub = self.hub
+        document_id = attempt.document_id
+        assert document_id is not None
+        hub.ensure_inboxes(plan.deliver)
+        forwarded_at = hub.now()
+        hub.transport.publish_many(
+            [
+                forward(
+                    hub.config,
+                    attempt.delivery.body,
+                    kind=n.KIND_EDOC,
+                    to=code,
+                    message_id=f"{document_id}|{code}",
+                    document_id=document_id,
+                    sender=edoc.from_.organ_id,
+                    received_at=received_at,
+                    forwarded_at=forwarded_at,
+                )
+                for code in plan.deliver
+            ]
+        )
+        with hub.store.transaction():
+            for code in plan.deliver:
+                hub.store.mark_forwarded(document_id, code, at=forwarded_at)
+                hub.store.record_trace(
+                    TraceEvent(document_id, hub.config.hub_id, f"forwarded:{code}", forwarded_at)
+                )
+        attempt.delivered.extend(plan.deliver)

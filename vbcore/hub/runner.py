@@ -1,0 +1,53 @@
+"""Running a hub process until it is told to stop: SIGTERM or SIGINT drain and exit cleanly.
+
+"Drain" means: stop taking new deliveries, finish the one in hand (the pipeline acks only after the
+store committed), then close the connection; anything prefetched but not started goes back to the
+queue for another hub process.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+from vbcore.hub.pipeline import Hub
+from vbcore.logging import get_logger
+
+log = get_logger("vbus.hub")
+
+
+class StopFlag:
+    """Set by a signal; checked between deliveries."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self, *_: object) -> None:
+        self._event.set()
+
+    def __bool__(self) -> bool:
+        return self._event.is_set()
+
+    def install(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            log.info("hub.stopping", signal=signal.Signals(signum).name)
+            self.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def run(
+    hub: Hub, stop: StopFlag, *, agencies: list[str] | None = None, prefetch: int = 16, tick: float = 0.5
+) -> None:
+    """Consume the ingress until ``stop`` is set, then close the transport and the store."""
+    hub.start(agencies, prefetch=prefetch)
+    log.info("hub.started", hub_id=hub.config.hub_id, queue=hub.config.names.ingress_queue, prefetch=prefetch)
+    try:
+        while not stop:
+            hub.transport.drain(tick)
+    finally:
+        hub.transport.close()
+        hub.store.close()
+        log.info("hub.stopped", hub_id=hub.config.hub_id)

@@ -1,0 +1,96 @@
+"""Routing a verified status package: receiver statuses to the document's sender, a revoke (13) from
+the sender to every recipient. The status must concern a document this hub carried."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vbcore.errors import SenderNotAuthorised, UnknownDocument
+from vbcore.hub.attempt import Attempt
+from vbcore.hub.replies import forward
+from vbcore.model import StatusPackage
+from vbcore.status import StatusCode
+from vbcore.store.api import DeliveryState, StatusEvent, TraceEvent
+from vbcore.transport import names as n
+
+if TYPE_CHECKING:
+    from vbcore.hub.pipeline import Hub
+
+
+class StatusRouter:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    def route(self, attempt: Attempt, status: StatusPackage) -> None:
+        hub, store = self.hub, self.hub.store
+        document_id = status.document_id
+        if not document_id:
+            raise UnknownDocument("the status names no document (ResponseFor/DocumentId is empty)")
+        document = store.get_document(document_id)
+        if document is None:
+            raise UnknownDocument(f"document {document_id} is not known to this hub")
+        sender = status.from_.organ_id
+        recipients = [
+            p.recipient for p in store.pairs(document_id) if p.state != DeliveryState.REFUSED_BY_HUB
+        ]
+        if status.status_code is StatusCode.REVOKE:
+            if sender != document.sender:
+                raise SenderNotAuthorised(
+                    f"only the sender of {document_id} ({document.sender}) may revoke it, not {sender}"
+                )
+            targets, concerns = recipients, recipients
+        else:
+            if sender not in recipients:
+                raise SenderNotAuthorised(f"{sender} is not a recipient of document {document_id}")
+            targets, concerns = [document.sender], [sender]
+        received_at = hub.now()
+        events = [
+            StatusEvent(
+                document_id=document_id,
+                recipient=pair,
+                code=status.status_code.value,
+                description=status.description,
+                status_time=status.timestamp,
+                received_at=received_at,
+                from_agency=sender,
+            )
+            for pair in concerns
+        ]
+        with store.transaction():
+            if not (attempt.delivery.redelivered and self._recorded_before(events[0] if events else None)):
+                for event in events:
+                    store.record_status(event)
+        hub.ensure_inboxes(targets)
+        forwarded_at = hub.now()
+        hub.transport.publish_many(
+            [
+                forward(
+                    hub.config,
+                    attempt.delivery.body,
+                    kind=n.KIND_STATUS,
+                    to=code,
+                    message_id=f"{attempt.delivery.message_id}|{code}",
+                    document_id=document_id,
+                    sender=sender,
+                    received_at=received_at,
+                    forwarded_at=forwarded_at,
+                )
+                for code in targets
+            ]
+        )
+        with store.transaction():
+            for code in targets:
+                label = f"status:{status.status_code.value}:{sender}->{code}"
+                store.record_trace(TraceEvent(document_id, hub.config.hub_id, label, forwarded_at))
+        attempt.delivered.extend(targets)
+        hub.finish(attempt, "forwarded")
+
+    def _recorded_before(self, event: StatusEvent | None) -> bool:
+        """A redelivered status whose event is already in the store is not recorded twice."""
+        if event is None:
+            return False
+        return any(
+            (e.recipient, e.code, e.from_agency, e.status_time)
+            == (event.recipient, event.code, event.from_agency, event.status_time)
+            for e in self.hub.store.statuses(event.document_id)
+        )
