@@ -1,0 +1,172 @@
+"""``vb track``: a document's timeline per recipient, overdue deliveries, documents since a time."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import vbcore.cli.track  # noqa: F401 - registers `vb track` (until vbcore.cli imports it)
+from vbcore.cli import vb
+from vbcore.cli.track import default_store_url
+from vbcore.store import DocumentRecord, Refusal, StatusEvent, TraceEvent, open_store
+from vbcore.workdays import deadline_for
+
+SENDER, DANANG, HCM = "000.00.00.G12", "000.00.00.H15", "000.00.00.H29"
+FRIDAY_0900 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """A store holding one document to Đà Nẵng (registered, then revoked) and Hồ Chí Minh City (silent),
+    and a refusal of a copy addressed to closed Quảng Nam."""
+    url = f"sqlite:///{tmp_path}/vbus.db"
+    store = open_store(url)
+    at = FRIDAY_0900
+    store.record_document(
+        DocumentRecord("doc-1", SENDER, 0, "Về việc chuyển đổi số", "12/BTC-VP", "m-1", "ab" * 32, 4096, at)
+    )
+    for recipient in (DANANG, HCM):
+        store.claim_pair("doc-1", recipient, at=at, deadline=deadline_for(at))
+        store.mark_forwarded("doc-1", recipient, at=at + timedelta(seconds=1))
+    store.record_status(
+        StatusEvent(
+            "doc-1", DANANG, "01", None, datetime(2026, 11, 27, 9, 5), at + timedelta(minutes=5), DANANG
+        )
+    )
+    store.record_status(
+        StatusEvent(
+            "doc-1",
+            DANANG,
+            "03",
+            "Vào sổ 345",
+            datetime(2026, 11, 27, 10, 0),
+            at + timedelta(hours=1),
+            DANANG,
+        )
+    )
+    store.record_status(
+        StatusEvent(
+            "doc-1", DANANG, "13", "Gửi nhầm", datetime(2026, 11, 27, 11, 0), at + timedelta(hours=2), SENDER
+        )
+    )
+    store.record_status(
+        StatusEvent(
+            "doc-1", DANANG, "15", None, datetime(2026, 11, 27, 11, 30), at + timedelta(hours=3), DANANG
+        )
+    )
+    store.record_refusal(
+        Refusal("m-1", SENDER, "doc-1", "000.00.00.H47", "closed-agency", "000.00.00.H47 is closed", at)
+    )
+    store.record_trace(TraceEvent("doc-1", "hub-a", "received", at))
+    store.record_trace(TraceEvent("doc-1", "hub-a", f"forwarded:{DANANG}", at + timedelta(seconds=1)))
+    store.close()
+    return url
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(vb, ["track", *args], catch_exceptions=False)
+
+
+def test_a_documents_timeline_names_each_recipient_and_status_in_vietnamese(store_url: str) -> None:
+    result = run("doc-1", "--store", store_url, "--now", "2026-11-27T18:00")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "12/BTC-VP  Về việc chuyển đổi số" in out
+    assert f"{DANANG} (UBND thành phố Đà Nẵng): 03 Đã tiếp nhận  [revoked]" in out
+    assert f"{HCM} (UBND thành phố Hồ Chí Minh): forwarded  [OVERDUE]" in out
+    for line in ("01 Đã đến", "03 Đã tiếp nhận", "Vào sổ 345", "13 Lấy lại", "Gửi nhầm", "15 Đồng ý"):
+        assert line in out
+    assert "2026-11-27 10:00:00" in out  # the status time as the package wrote it
+    assert "01 due by  2026-11-27 17:00:00" in out
+    assert "closed-agency (to 000.00.00.H47): 000.00.00.H47 is closed" in out
+    assert f"forwarded:{DANANG}" in out
+
+
+def test_the_json_timeline_carries_codes_names_times_refusals_and_trace(store_url: str) -> None:
+    result = run("doc-1", "--store", store_url, "--json", "--now", "2026-11-27T16:00")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    danang, hcm = data["recipients"]
+    assert (danang["recipient"], danang["name"], danang["state"]) == (DANANG, "UBND thành phố Đà Nẵng", "03")
+    assert (danang["last_status"], danang["change"]) == ("15", "revoked")
+    assert [(s["code"], s["name"]) for s in danang["statuses"]] == [
+        ("01", "Đã đến"),
+        ("03", "Đã tiếp nhận"),
+        ("13", "Lấy lại"),
+        ("15", "Đồng ý"),
+    ]
+    assert danang["statuses"][0]["status_time"] == "2026-11-27T09:05:00"
+    assert danang["statuses"][0]["received_at"] == "2026-11-27T02:05:00+00:00"
+    assert (hcm["state"], hcm["overdue"], hcm["statuses"]) == ("forwarded", False, [])
+    assert hcm["deadline"] == "2026-11-27T10:00:00+00:00"
+    assert data["refusals"][0]["reason"] == "closed-agency"
+    assert [t["event"] for t in data["trace"]] == ["received", f"forwarded:{DANANG}"]
+    assert data["document"]["sender_name"] == "Bộ Tài chính"
+
+
+def test_an_unknown_document_is_reported_with_exit_code_1(store_url: str) -> None:
+    result = CliRunner().invoke(vb, ["track", "doc-404", "--store", store_url])
+    assert result.exit_code == 1
+    assert "document doc-404 is not in the tracking store" in result.output
+
+
+def test_overdue_lists_the_silent_recipient_after_five_only(store_url: str) -> None:
+    before = run("--overdue", "--store", store_url, "--now", "2026-11-27T16:59")
+    assert before.exit_code == 0
+    assert "Nothing overdue at 2026-11-27 16:59:00" in before.output
+    after = run("--overdue", "--store", store_url, "--now", "2026-11-27T18:00+07:00")
+    assert (
+        f"doc-1     {HCM} (UBND thành phố Hồ Chí Minh)  forwarded  2026-11-27 17:00:00  1.0 h" in after.output
+    )
+    assert DANANG not in after.output
+    data = json.loads(run("--overdue", "--store", store_url, "--now", "2026-11-27T11:00Z", "--json").output)
+    assert [(p["document_id"], p["recipient"]) for p in data["overdue"]] == [("doc-1", HCM)]
+
+
+def test_since_takes_a_local_time_and_lists_documents_with_their_recipients_states(store_url: str) -> None:
+    listed = run("--since", "2026-11-27T09:00", "--store", store_url)
+    assert listed.exit_code == 0, listed.output
+    assert "1 documents received since 2026-11-27 09:00:00" in listed.output
+    assert f"{DANANG}:03 {HCM}:forwarded" in listed.output
+    later = run("--since", "2026-11-27T09:00:01", "--store", store_url)
+    assert "No documents received since" in later.output
+    data = json.loads(run("--since", "2026-11-27T02:00Z", "--store", store_url, "--json").output)
+    assert data["documents"][0]["recipients"] == {DANANG: "03", HCM: "forwarded"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["doc-1", "--overdue"], ["--overdue", "--since", "2026-11-27T09:00"]],
+)
+def test_exactly_one_of_a_document_overdue_or_since_is_required(store_url: str, args: list[str]) -> None:
+    result = CliRunner().invoke(vb, ["track", *args, "--store", store_url])
+    assert result.exit_code == 2
+    assert "exactly one of DOCUMENT_ID, --overdue or --since" in result.output
+
+
+def test_a_time_that_is_not_iso_8601_is_a_usage_error(store_url: str) -> None:
+    result = CliRunner().invoke(vb, ["track", "--since", "yesterday", "--store", store_url])
+    assert result.exit_code == 2
+    assert "not an ISO 8601 time" in result.output
+
+
+def test_the_store_defaults_to_vbus_store_then_var_vbus_db(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VBUS_STORE", raising=False)
+    assert default_store_url() == "sqlite:///./var/vbus.db"
+    monkeypatch.setenv("VBUS_STORE", store_url.removeprefix("sqlite:///"))
+    assert default_store_url() == store_url
+    assert "doc-1" in run("--since", "2026-11-27T00:00").output
+    monkeypatch.setenv("VBUS_STORE", "postgresql://hub@db/vbus")
+    assert default_store_url() == "postgresql://hub@db/vbus"
+
+
+def test_a_store_that_cannot_be_opened_is_reported(tmp_path: Path) -> None:
+    result = CliRunner().invoke(vb, ["track", "doc-1", "--store", "mysql://db/vbus"])
+    assert result.exit_code == 1
+    assert "cannot open the tracking store" in result.output
