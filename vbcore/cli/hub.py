@@ -1,3 +1,397 @@
-"""`vb` commands for the hub area."""
+"""`vb` commands for the hub area: run a hub, send as an agency, watch queues, handle parked messages,
+provision agencies, and the one-process demo."""
 
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vbcore.cli import vb
+from vbcore.errors import VbusError
+from vbcore.transport.names import Names
+
+DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_MANAGEMENT = "http://guest:guest@127.0.0.1:15672"
+
+broker_option = click.option(
+    "--broker",
+    default=DEFAULT_BROKER,
+    show_default=True,
+    envvar="VBUS_BROKER",
+    help="AMQP URL (user and password of the hub, or of the agency for `vb send`).",
+)
+prefix_option = click.option(
+    "--prefix", default="vbus", show_default=True, help="Name prefix of this installation."
+)
+management_option = click.option(
+    "--management-url",
+    default=DEFAULT_MANAGEMENT,
+    show_default=True,
+    envvar="VBUS_MANAGEMENT_URL",
+    help="RabbitMQ management API.",
+)
+vhost_option = click.option("--vhost", default="/", show_default=True)
+
+
+def _fail(err: Exception) -> None:
+    raise click.ClickException(str(err)) from err
+
+
+def _rabbitmq(url: str, names: Names, user: str | None = None) -> Any:
+    from vbcore.transport.rabbitmq import RabbitMQTransport
+
+    return RabbitMQTransport(url, names=names, user=user) if user else RabbitMQTransport(url, names=names)
+
+
+# --- vb demo ------------------------------------------------------------------------------------
+
+
+@vb.command()
+@click.option(
+    "--store", "store_url", default=None, help="Keep the tracking store here (default: a temp file)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def demo(store_url: str | None, as_json: bool) -> None:
+    """Run a whole interconnection in one process (no server): a hub, six agencies, real documents."""
+    from vbcore.demo import run_demo
+    from vbcore.hub.timeline import render_text
+
+    report = run_demo(store_url)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo("vbus demo: Văn phòng Chính phủ, Bộ Nội vụ, Bộ Tài chính, Hà Nội, Đà Nẵng, Thanh Hóa")
+        click.echo(render_text(report))
+
+
+# --- vb hub run ---------------------------------------------------------------------------------
+
+
+@vb.group()
+def hub() -> None:
+    """Run the hub."""
+
+
+@hub.command("run")
+@broker_option
+@click.option(
+    "--store", "store_url", required=True, envvar="VBUS_STORE", help="sqlite:///path.db or postgresql://..."
+)
+@click.option(
+    "--hub-id", default="vbus.hub", show_default=True, help="This hub's identity (its certificate's code)."
+)
+@click.option("--prefetch", default=32, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--trust",
+    "trust_path",
+    type=click.Path(exists=True, path_type=Path),
+    required=True,
+    help="CA certificate (PEM) or a folder of them.",
+)
+@click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--cert", "cert_path", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option(
+    "--directory",
+    "directory_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Operator's directory file, merged over the shipped one.",
+)
+@click.option("--allow-sha1", is_flag=True, help="Accept rsa-sha1 signatures (older producers).")
+@click.option(
+    "--agency", "agencies", multiple=True, help="Declare this agency's inbox at start (repeatable)."
+)
+@click.option("--max-bytes", default=64 * 1024 * 1024, show_default=True)
+@prefix_option
+@click.option("--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True)
+def hub_run(
+    broker: str,
+    store_url: str,
+    hub_id: str,
+    prefetch: int,
+    trust_path: Path,
+    key_path: Path,
+    cert_path: Path,
+    directory_path: Path | None,
+    allow_sha1: bool,
+    agencies: tuple[str, ...],
+    max_bytes: int,
+    prefix: str,
+    log_format: str,
+) -> None:
+    """Consume the ingress queue: check, route and track every package. Several may run at once."""
+    from vbcore.directory import Directory
+    from vbcore.hub.config import HubConfig
+    from vbcore.hub.pipeline import Hub
+    from vbcore.hub.runner import StopFlag, run
+    from vbcore.logging import configure
+    from vbcore.signing import SignaturePolicy, SigningKey
+    from vbcore.store import open_store
+    from vbcore.trust import TrustStore
+
+    configure(json=log_format == "json")
+    names = Names(prefix=prefix)
+    try:
+        trust = (
+            TrustStore.from_directory(trust_path)
+            if trust_path.is_dir()
+            else TrustStore.from_pem_files([trust_path])
+        )
+        directory = Directory.default()
+        if directory_path is not None:
+            directory = directory.merged_with(Directory.load(directory_path))
+        stop = StopFlag()
+        stop.install()
+        the_hub = Hub(
+            _rabbitmq(broker, names),
+            open_store(store_url),
+            key=SigningKey.from_files(key_path, cert_path),
+            trust=trust,
+            directory=directory,
+            policy=SignaturePolicy(allow_sha1=allow_sha1),
+            config=HubConfig(hub_id=hub_id, names=names, max_bytes=max_bytes),
+        )
+        run(the_hub, stop, agencies=list(agencies), prefetch=prefetch)
+    except VbusError as err:
+        _fail(err)
+
+
+# --- vb send ------------------------------------------------------------------------------------
+
+
+@vb.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option(
+    "--metadata",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Build the document from a JSON/YAML metadata file (as `vb pack`).",
+)
+@click.option(
+    "--attach", "attachments", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--as", "agency", required=True, help="The sending agency's code (its broker user).")
+@click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--cert", "cert_path", type=click.Path(exists=True, path_type=Path), required=True)
+@broker_option
+@prefix_option
+def send(
+    file: Path | None,
+    metadata: Path | None,
+    attachments: tuple[Path, ...],
+    agency: str,
+    key_path: Path,
+    cert_path: Path,
+    broker: str,
+    prefix: str,
+) -> None:
+    """Sign a package as AGENCY and submit it to the hub (an unsigned FILE is signed first)."""
+    from vbcore.hub.sending import package_to_send, submit
+
+    names = Names(prefix=prefix)
+    if (file is None) == (metadata is None):
+        raise click.UsageError("give either FILE or --metadata")
+    try:
+        signed, kind, document_id = package_to_send(file, metadata, list(attachments), key_path, cert_path)
+        with _rabbitmq(broker, names, user=agency) as transport:
+            message_id = submit(transport, names, agency, signed, kind=kind, document_id=document_id)
+    except VbusError as err:
+        _fail(err)
+    click.echo(f"sent {kind} {document_id or ''} as {agency} (message {message_id})")
+
+
+# --- vb queues, vb parked -----------------------------------------------------------------------
+
+
+@vb.command()
+@management_option
+@vhost_option
+@click.option("--json", "as_json", is_flag=True)
+def queues(management_url: str, vhost: str, as_json: bool) -> None:
+    """Queue depths and consumers (ingress, inboxes, parked)."""
+    from vbcore.transport.provision import BrokerAdmin
+
+    try:
+        infos = BrokerAdmin(management_url, vhost=vhost).queues()
+    except VbusError as err:
+        _fail(err)
+    if as_json:
+        rows = [{"name": q.name, "messages": q.messages, "consumers": q.consumers} for q in infos]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    width = max((len(q.name) for q in infos), default=10)
+    click.echo(f"{'queue':<{width}}  {'messages':>8}  {'consumers':>9}")
+    for q in infos:
+        click.echo(f"{q.name:<{width}}  {q.messages:>8}  {q.consumers:>9}")
+    parked = sum(q.messages for q in infos if q.name.endswith(".parked"))
+    click.echo(f"parked: {parked}")
+
+
+@vb.group()
+def parked() -> None:
+    """Messages the hub or an agency could not process, with the reason."""
+
+
+def _parked_transport(broker: str, names: Names) -> Any:
+    return lambda: _rabbitmq(broker, names)
+
+
+@parked.command("list")
+@broker_option
+@prefix_option
+@click.option("--json", "as_json", is_flag=True)
+def parked_list(broker: str, prefix: str, as_json: bool) -> None:
+    from vbcore.hub.parked import browse
+
+    names = Names(prefix=prefix)
+    try:
+        found = browse(_parked_transport(broker, names), names)
+    except VbusError as err:
+        _fail(err)
+    rows = [
+        {
+            "message_id": p.message_id,
+            "reason": p.reason,
+            "from_queue": p.parked_from,
+            "sender": p.original_user,
+            "kind": p.kind,
+            "document_id": p.document_id,
+            "size": p.size,
+        }
+        for p in found
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['message_id']}  {r['sender'] or '?'}  {r['kind'] or '?'}  {r['reason'] or ''}")
+    click.echo(f"{len(rows)} parked")
+
+
+@parked.command("show")
+@click.argument("message_id")
+@broker_option
+@prefix_option
+def parked_show(message_id: str, broker: str, prefix: str) -> None:
+    from vbcore.hub.parked import browse
+
+    names = Names(prefix=prefix)
+    try:
+        match = [p for p in browse(_parked_transport(broker, names), names) if p.message_id == message_id]
+    except VbusError as err:
+        _fail(err)
+    if not match:
+        raise click.ClickException(f"no parked message {message_id}")
+    p = match[0]
+    for key, value in sorted(p.delivery.headers.items()):
+        click.echo(f"{key}: {value}")
+    click.echo("")
+    sys.stdout.flush()
+    click.echo(p.delivery.body.decode("utf-8", errors="replace"))
+
+
+@parked.command("replay")
+@click.argument("message_id")
+@broker_option
+@prefix_option
+def parked_replay(message_id: str, broker: str, prefix: str) -> None:
+    """Publish a parked message to the hub's ingress again (after fixing its cause)."""
+    _settle(message_id, broker, prefix, replay=True)
+
+
+@parked.command("drop")
+@click.argument("message_id")
+@broker_option
+@prefix_option
+def parked_drop(message_id: str, broker: str, prefix: str) -> None:
+    """Delete a parked message for good."""
+    _settle(message_id, broker, prefix, replay=False)
+
+
+def _settle(message_id: str, broker: str, prefix: str, *, replay: bool) -> None:
+    from vbcore.hub.parked import settle
+
+    names = Names(prefix=prefix)
+    try:
+        done = settle(_parked_transport(broker, names), names, message_id, replay=replay)
+    except VbusError as err:
+        _fail(err)
+    if done is None:
+        raise click.ClickException(f"no parked message {message_id}")
+    click.echo(f"{'replayed' if replay else 'dropped'} {message_id}")
+
+
+# --- vb agency add/remove -----------------------------------------------------------------------
+
+
+@vb.group()
+def agency() -> None:
+    """Provision an agency on the broker (user, permissions, inbox) and issue its certificate."""
+
+
+@agency.command("add")
+@click.argument("code")
+@click.option("--password", default=None, help="Broker password (generated and printed when omitted).")
+@click.option("--name", default=None, help="Agency name for the certificate (default: from the directory).")
+@click.option("--ca-key", type=click.Path(exists=True, path_type=Path), default=None)
+@click.option("--ca-cert", type=click.Path(exists=True, path_type=Path), default=None)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where to write CODE.key.pem and CODE.pem.",
+)
+@management_option
+@vhost_option
+@broker_option
+@prefix_option
+def agency_add(
+    code: str,
+    password: str | None,
+    name: str | None,
+    ca_key: Path | None,
+    ca_cert: Path | None,
+    out: Path,
+    management_url: str,
+    vhost: str,
+    broker: str,
+    prefix: str,
+) -> None:
+    from vbcore.hub.admin import add_agency
+
+    try:
+        lines = add_agency(
+            code,
+            password=password,
+            name=name,
+            ca_key=ca_key,
+            ca_cert=ca_cert,
+            out=out,
+            management_url=management_url,
+            vhost=vhost,
+            broker=broker,
+            names=Names(prefix=prefix),
+        )
+    except VbusError as err:
+        _fail(err)
+    for line in lines:
+        click.echo(line)
+
+
+@agency.command("remove")
+@click.argument("code")
+@management_option
+@vhost_option
+def agency_remove(code: str, management_url: str, vhost: str) -> None:
+    from vbcore.transport.provision import BrokerAdmin
+
+    try:
+        BrokerAdmin(management_url, vhost=vhost).remove_agency(code)
+    except VbusError as err:
+        _fail(err)
+    click.echo(f"removed broker user {code} (its inbox and messages are kept)")
