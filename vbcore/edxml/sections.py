@@ -150,11 +150,7 @@ def _read_business(trace: Fields) -> Business | None:
     if b.present("BussinessDocumentInfo"):
         i = b.fields("BussinessDocumentInfo", {"DocumentInfo", "DocumentReceiver", "ReceiverList"})
         receivers = tuple(
-            Receiver(
-                r.text("OrganId") or "",
-                r.enum("ReceiverType", lambda s: ReceiverType(int(s)), "a receiver type (0 or 1)")
-                or ReceiverType.ADDED,
-            )
+            _read_receiver(r)
             for r in i.fields("ReceiverList", {"Receiver"}).each("Receiver", {"OrganId", "ReceiverType"})
         )
         info = BusinessDocumentInfo(i.text("DocumentInfo"), i.text("DocumentReceiver"), receivers)
@@ -173,6 +169,12 @@ def _read_business(trace: Fields) -> Business | None:
         business_document_info=info,
         replacement_info=replacements,
     )
+
+
+def _read_receiver(r: Fields) -> Receiver:
+    kind = r.enum("ReceiverType", lambda s: ReceiverType(int(s)), "a receiver type (0 or 1)")
+    # Without a ReceiverType the receiver is taken as added (REMOVED is 0: test None, not falsiness).
+    return Receiver(r.text("OrganId") or "", ReceiverType.ADDED if kind is None else kind)
 
 
 # --- Signature -----------------------------------------------------------------------------------

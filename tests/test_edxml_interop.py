@@ -1,0 +1,137 @@
+"""Every real package in the interop set is either read or refused with its precise reason."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from test_edxml_roundtrip import READABLE
+from vbcore.edxml import DSIG_NS, read_package
+from vbcore.errors import AttachmentUnreadable, MalformedPackage
+from vbcore.model import Edoc, StatusPackage
+from vbcore.status import BusinessDocType, ReceiverType, StatusCode
+
+# name -> (error class, words its message must contain, line, column)
+REFUSED = {
+    # Stray "1212" before the XML declaration.
+    "vpcp-sdk-sample__edoc_new.edxml": (MalformedPackage, "Start tag expected", 1, 1),
+    # Undeclared xlink: too, but first a </MessageHeader> closing <From>.
+    "lgsp-quangnam__resources__edoc.edxml": (MalformedPackage, "tag mismatch", 74, 29),
+    # Well-formed once xlink:/edXML: are declared, but its attachment is a JMeter placeholder,
+    # "${__StringFromFile(test.txt,,,)}", not base64.
+    "vpcp-sdk-sample__edoc.edxml": (AttachmentUnreadable, "invalid base64", None, None),
+}
+XLINK_REPAIRED = {
+    "vpcp-sdk-sample__edoc_new.edxml__attachment-unzipped__32da2890-1a55-4ccd-9ac9-cd0d98559e67.edxml",
+}
+
+
+def test_the_interop_set_is_exactly_the_readable_and_the_refused_files(interop_dir: Path) -> None:
+    present = {p.name for p in interop_dir.iterdir() if p.name != "ORIGINS.md"}
+    assert present == set(READABLE) | set(REFUSED)
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_interop_sample_is_read(interop_dir: Path, name: str) -> None:
+    result = read_package(interop_dir / name)
+    assert isinstance(result.package, StatusPackage if "status" in name else Edoc)
+    if name in XLINK_REPAIRED:
+        assert "undeclared xlink: prefix repaired" in result.warnings
+    else:
+        assert result.warnings == ()
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_broken_interop_sample_is_refused_with_its_reason(interop_dir: Path, name: str) -> None:
+    error, words, line, column = REFUSED[name]
+    with pytest.raises(error, match=words) as caught:
+        read_package(interop_dir / name)
+    if line is not None:
+        assert isinstance(caught.value, MalformedPackage)
+        assert (caught.value.line, caught.value.column) == (line, column)
+
+
+def test_sdk_sample_with_undeclared_xlink_is_repaired_before_its_attachment_is_refused(interop_dir: Path) -> None:
+    # The repair happens (else the error would be a MalformedPackage about the prefix).
+    with pytest.raises(AttachmentUnreadable, match="cid:36b8a92e"):
+        read_package(interop_dir / "vpcp-sdk-sample__edoc.edxml")
+
+
+def test_update_sample_reads_its_receiver_list_and_business_type(interop_dir: Path) -> None:
+    doc = read_package(interop_dir / "bkav__edoc-webapp__edoc_update.edxml").package
+    assert isinstance(doc, Edoc)
+    assert doc.business_type is BusinessDocType.UPDATE
+    assert doc.business is not None and doc.business.business_document_info is not None
+    receivers = doc.business.business_document_info.receivers
+    assert [(r.organ_id, r.receiver_type) for r in receivers] == [
+        ("000.00.00.H41", ReceiverType.REMOVED),
+        ("000.00.00.H14", ReceiverType.ADDED),
+    ]
+    assert doc.recipients == ("000.00.00.H53", "000.00.12.H53", "000.00.00.G17")
+    assert doc.code.code_notation == "VPCP-TTĐT"
+
+
+def test_replacement_sample_lists_the_documents_it_replaces(interop_dir: Path) -> None:
+    doc = read_package(interop_dir / "vpcp-sdk-sample__edoc_replacement.edxml").package
+    assert isinstance(doc, Edoc) and doc.business is not None
+    assert doc.business_type is BusinessDocType.REPLACE
+    assert len(doc.business.replacement_info) == 2
+    assert all(r.organ_ids for r in doc.business.replacement_info)
+
+
+def test_day_first_date_of_the_provincial_producer_is_read(interop_dir: Path) -> None:
+    doc = read_package(interop_dir / "bkav__edoc-service__edoc_new.edxml").package
+    assert isinstance(doc, Edoc)
+    assert doc.promulgation_info.promulgation_date == date(2020, 10, 30)
+
+
+def test_status_sample_reads_code_addressee_and_timestamp(interop_dir: Path) -> None:
+    status = read_package(interop_dir / "vpcp-sdk-sample__status_rejection_02.edxml").package
+    assert isinstance(status, StatusPackage)
+    assert status.status_code is StatusCode.REFUSED
+    assert status.addressee == "000.00.00.G22"
+    assert status.document_id == "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT"
+    assert isinstance(status.timestamp, datetime)
+
+
+def test_test_tenant_ids_are_read_as_they_are(interop_dir: Path) -> None:
+    name = "pvn-gateway__received__2025__10__874e0f18-90dc-45fb-989a-65401470ba84.edxml"
+    doc = read_package(interop_dir / name).package
+    assert isinstance(doc, Edoc)
+    assert doc.from_.organ_id == "vxp.saas.03"
+    # A TraceHeader without OrganId (the axis's own hop) reads with an empty id, not a failure.
+    assert [t.organ_id for t in doc.trace_headers] == ["null", ""]
+
+
+def test_zip_wrapped_attachment_reads_as_the_original_file_with_the_manifest_type(interop_dir: Path) -> None:
+    doc = read_package(interop_dir / "pvn-gateway__test_user_edxml.xml").package
+    assert isinstance(doc, Edoc)
+    (att,) = doc.attachments
+    assert att.zipped is True
+    assert att.content_type == "text/plain"  # the Attachment says application/zip, the manifest text/plain
+    assert att.content.size == 10
+
+
+def test_raw_pdf_attachment_is_not_marked_zipped(interop_dir: Path) -> None:
+    name = "pvn-gateway__received__2025__10__9e272474-0603-48a2-b525-9cd1af689612.edxml"
+    doc = read_package(interop_dir / name).package
+    assert isinstance(doc, Edoc)
+    (att,) = doc.attachments
+    assert att.zipped is False
+    assert att.content.read_bytes().startswith(b"%PDF")
+
+
+def test_signature_in_the_dsig_namespace_and_without_xmlns_are_both_summarised(interop_dir: Path) -> None:
+    with_ns = read_package(
+        interop_dir / "vpcp-sdk-sample__edoc_new.edxml__attachment-unzipped__32da2890-1a55-4ccd-9ac9-cd0d98559e67.edxml"
+    ).package
+    without_ns = read_package(interop_dir / "bkav__edoc-webapp__edoc_update.edxml").package
+    assert with_ns.signature is not None and with_ns.signature.in_dsig_namespace
+    assert without_ns.signature is not None and not without_ns.signature.in_dsig_namespace
+    assert without_ns.signature.signature_method == DSIG_NS + "rsa-sha1"
+    assert without_ns.signature.digest_method == DSIG_NS + "sha1"
+    assert with_ns.signature.certificate_der is not None and with_ns.signature.certificate_der[:1] == b"\x30"
+    # The bkav sample's X509Certificate is a truncated placeholder: no certificate, no failure.
+    assert without_ns.signature.certificate_der is None
