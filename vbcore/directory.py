@@ -91,8 +91,13 @@ class Agency:
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as the file format writes it (empty optional fields left out)."""
-        d: dict[str, Any] = {"code": self.code, "name": self.name, "short_name": self.short_name,
-                             "kind": self.kind, "parent": self.parent}
+        d: dict[str, Any] = {
+            "code": self.code,
+            "name": self.name,
+            "short_name": self.short_name,
+            "kind": self.kind,
+            "parent": self.parent,
+        }
         if self.closed:
             d.update(closed=True, successor=self.successor, closed_by=self.closed_by)
         if self.former_names:
@@ -338,11 +343,17 @@ def _agency_from_entry(entry: Any, where: str, base_dir: Path | None) -> Agency:
     if not isinstance(former, list) or not all(isinstance(n, str) for n in former):
         raise ConfigurationError(f"{where}: 'former_names' must be a list of names")
     return Agency(
-        code=code, name=_text(entry, "name", where, required=True) or "", kind=kind,
+        code=code,
+        name=_text(entry, "name", where, required=True) or "",
+        kind=kind,
         parent=parent or default_parent,
-        closed=closed, successor=successor, certificate_pem=_certificate(entry, where, base_dir),
-        short_name=_text(entry, "short_name", where), closed_by=_text(entry, "closed_by", where),
-        former_names=tuple(former), note=_text(entry, "note", where),
+        closed=closed,
+        successor=successor,
+        certificate_pem=_certificate(entry, where, base_dir),
+        short_name=_text(entry, "short_name", where),
+        closed_by=_text(entry, "closed_by", where),
+        former_names=tuple(former),
+        note=_text(entry, "note", where),
     )
 
 

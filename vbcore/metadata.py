@@ -50,12 +50,16 @@ from vbcore.model import (
 from vbcore.status import BusinessDocType
 
 _RENAMED = {"from_": "from"}
+_COMPLETED: dict[str, Any] = {"document_id": None, "trace_headers": [], "business": None, "manifest": []}
+"""Keys that ``build_edoc`` fills in when the metadata does not have them at all."""
 _SKIPPED = {SignatureSummary}
 
 
 def edoc_to_data(edoc: Edoc, file_names: dict[str, str] | None = None) -> dict[str, Any]:
     """``edoc`` as JSON-able data; ``file_names`` maps an attachment's content id to its file name."""
     data: dict[str, Any] = _to_data(edoc)
+    for key, empty in _COMPLETED.items():  # written even when empty, so pack does not complete them
+        data.setdefault(key, empty)
     names = file_names or {}
     no_content = frozenset({"content"})
     data["attachments"] = [
@@ -132,8 +136,10 @@ def build_edoc(
     """The ``Edoc`` of ``vb pack``: the metadata file (if any) with the given values on top, completed.
 
     Completed with what a new document needs when absent: the promulgation date (``today``), type 2
-    (administrative), a ``TraceHeader`` of the sender at ``today``, ``Bussiness`` type 0 (new), the
-    conventional DocumentId ``<from>,<yyyy/MM/dd>,<number>/<notation>`` and a manifest of the attachments.
+    (administrative); and, when the metadata does not have the key at all (``vb unpack`` always writes
+    them, ``null`` or empty included, so a round trip adds nothing): a ``TraceHeader`` of the sender at
+    ``today``, ``Bussiness`` type 0 (new), the conventional DocumentId
+    ``<from>,<yyyy/MM/dd>,<number>/<notation>`` and a manifest of the attachments.
     ``ConfigurationError`` names what is missing.
     """
     data: dict[str, Any] = dict(load_mapping(metadata)) if metadata else {}
@@ -150,6 +156,7 @@ def build_edoc(
     for key, option in (("from", "--from"), ("to", "--to")):
         if not data.get(key):
             raise ConfigurationError(f"{option} is missing (or '{key}' in the metadata)")
+    given = set(data)
     edoc = edoc_from_data(data, base_dir, where=str(metadata) if metadata else "metadata")
     for value, option in (
         (edoc.code.code_number, "--number"),
@@ -158,26 +165,23 @@ def build_edoc(
     ):
         if not value:
             raise ConfigurationError(f"{option} is missing (or its field in the metadata)")
-    edoc = dataclasses.replace(
-        edoc, attachments=edoc.attachments + tuple(attachment_from_file(p) for p in attach)
-    )
+    added = tuple(attachment_from_file(p) for p in attach)
+    edoc = dataclasses.replace(edoc, attachments=edoc.attachments + added)
     if edoc.promulgation_info.promulgation_date is None:
         info = dataclasses.replace(edoc.promulgation_info, promulgation_date=today.date())
         edoc = dataclasses.replace(edoc, promulgation_info=info)
     if edoc.document_type.type is None:
         edoc = dataclasses.replace(edoc, document_type=dataclasses.replace(edoc.document_type, type=2))
-    if not edoc.trace_headers:
+    if "trace_headers" not in given:
         edoc = dataclasses.replace(edoc, trace_headers=(TraceHeader(edoc.from_.organ_id, today),))
-    if edoc.business is None:
+    if "business" not in given:
         edoc = dataclasses.replace(edoc, business=Business(BusinessDocType.NEW))
-    if not edoc.document_id:
+    if "document_id" not in given:
         edoc = dataclasses.replace(edoc, document_id=edoc.effective_document_id)
-    if not edoc.manifest:
-        refs = tuple(
-            ManifestReference(a.content_id, a.content_type, a.description, a.name) for a in edoc.attachments
-        )
-        edoc = dataclasses.replace(edoc, manifest=refs)
-    return edoc
+    listed = edoc.manifest if "manifest" in given else ()
+    unlisted = edoc.attachments if "manifest" not in given else added
+    refs = tuple(ManifestReference(a.content_id, a.content_type, a.description, a.name) for a in unlisted)
+    return dataclasses.replace(edoc, manifest=listed + refs)
 
 
 def _update(data: dict[str, Any], key: str, **values: Any) -> None:

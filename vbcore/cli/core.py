@@ -116,7 +116,8 @@ def validate(files: tuple[Path, ...], explain: bool, as_json: bool) -> None:
                 line = (
                     f" (line {p['line']})" if p["line"] is not None and "(line " not in p["message"] else ""
                 )
-                click.echo(f"{r['file']}: {p['message']}{line}")
+                where = f"{p['path']}: " if p["path"] else ""
+                click.echo(f"{r['file']}: {where}{p['message']}{line}")
             for w in r["warnings"]:
                 click.echo(f"{r['file']}: warning: {w}")
             if r["valid"]:
