@@ -124,7 +124,8 @@ def test_show_says_a_signature_outside_xmldsig_is_not_one(run: CliRunner, intero
     result = run.invoke(vb, ["show", str(interop_dir / FOREIGN_SIGNATURE)])
     assert result.exit_code == 0
     assert "not XML-DSig" in result.output
-    assert "000.00.12.H53 (UBND Tỉnh Cao Bằng; not in the directory)" in result.output  # the package's own name
+    # an unknown code is shown with the package's own OrganName
+    assert "000.00.12.H53 (UBND Tỉnh Cao Bằng; not in the directory)" in result.output
 
 
 def test_show_names_test_tenants_as_such(run: CliRunner, interop_dir: Path) -> None:
