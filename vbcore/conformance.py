@@ -1,1 +1,370 @@
-"""Conformance kit for connector plugins (a pytest plugin). Being written; see vbcore.connector."""
+"""Conformance kit for connector plugins: the scenarios the reference connectors pass, for yours.
+
+A pytest plugin (entry point ``pytest11: vbus_conformance``, loaded in every pytest run, so this
+module imports only pytest and the standard library; the machinery loads when a scenario runs).
+Subclass :class:`ConnectorConformance` in a test module and provide two fixtures::
+
+    from vbcore.conformance import ConnectorConformance
+
+    class TestMyDms(ConnectorConformance):
+        @pytest.fixture
+        def dms(self, tmp_path):
+            return MyDmsDriver(tmp_path / "dms")          # see DmsDriver below
+
+        @pytest.fixture
+        def connector_factory(self, dms):
+            # called again after a simulated crash: the new connector must see the same DMS
+            return lambda context: MyConnector.from_config({"url": dms.url}, context)
+
+    class TestMyDmsOnRabbitMQ(TestMyDms):
+        transport = "rabbitmq"                             # uses the ``amqp_url`` fixture
+
+Each scenario builds a real world (``vbcore.conformance_world``): a hub with its store, a peer
+agency, and the runtime driving your connector, all signing and verifying with a development PKI.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from urllib.parse import urlparse
+
+import pytest
+
+if TYPE_CHECKING:
+    from vbcore.agency import Incoming
+    from vbcore.conformance_world import Identities, World
+    from vbcore.model import Edoc
+
+
+class DmsDriver(Protocol):
+    """What the kit needs to drive and inspect the DMS side of a connector (written by the vendor)."""
+
+    def put_outgoing(self, edoc: Edoc) -> str:
+        """Queue ``edoc`` in the DMS for sending, as a clerk would; return the DMS's id for it."""
+
+    def outgoing_state(self, outgoing_id: str) -> str:
+        """``"pending"``, ``"sent"`` or ``"failed"``."""
+
+    def failure_reason(self, outgoing_id: str) -> str | None:
+        """The reason the DMS shows for a failed outgoing document."""
+
+    def delivered(self) -> list[str]:
+        """DocumentIds registered in the DMS, in arrival order, one entry per registration."""
+
+    def delivered_attachments(self, document_id: str) -> dict[str, bytes]:
+        """The attachment files of a registered document, by name."""
+
+    def emit_event(self, document_id: str, code: str, description: str | None = None) -> None:
+        """A clerk acts on a document (03 registered, 02 refused, ..., 13 take back, 15/16 answer)."""
+
+    def statuses(self, document_id: str) -> list[tuple[str, str]]:
+        """``(code, from agency)`` of the statuses received about a document this DMS sent."""
+
+
+def _port_open(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 5672), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    """A RabbitMQ URL (``VBUS_TEST_AMQP_URL``); skipped without a broker, failed in CI (``CI`` set).
+
+    A project's own ``amqp_url`` fixture (conftest.py) takes precedence over this one.
+    """
+    url = os.environ.get("VBUS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    if not _port_open(url):
+        message = f"RabbitMQ is not reachable at {url} (set VBUS_TEST_AMQP_URL)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def vbus_conformance_identities(tmp_path_factory: pytest.TempPathFactory) -> Identities:
+    """Agency codes and keys for the conformance worlds, made once per session."""
+    from vbcore.conformance_world import Identities
+
+    return Identities.create(tmp_path_factory.mktemp("vbus-conformance-pki"))
+
+
+def _codes(received: list[Incoming], document_id: str) -> list[str]:
+    """Status codes the peer received about ``document_id``, in order."""
+    return [getattr(i.package, "status_code").value for i in received  # noqa: B009 - statuses only
+            if i.kind != "edoc" and getattr(i.package, "document_id", None) == document_id]
+
+
+class ConnectorConformance:
+    """The scenarios; subclass it and provide ``connector_factory`` and ``dms`` fixtures."""
+
+    transport: ClassVar[str] = "memory"  # or "rabbitmq"
+
+    @pytest.fixture
+    def world(
+        self,
+        tmp_path: Any,
+        connector_factory: Any,
+        vbus_conformance_identities: Identities,
+        request: pytest.FixtureRequest,
+    ) -> Iterator[World]:
+        from vbcore.conformance_world import World
+
+        url = request.getfixturevalue("amqp_url") if self.transport == "rabbitmq" else None
+        w = World(tmp_path / "world", connector_factory, transport=self.transport, amqp_url=url,
+                  identities=vbus_conformance_identities)
+        try:
+            yield w
+        finally:
+            w.close()
+
+    # --- the contract, called directly ----------------------------------------------------------
+    def test_deliver_is_idempotent_by_document_id(self, world: World, dms: DmsDriver) -> None:
+        from vbcore.conformance_world import incoming_document
+
+        edoc = world.document(world.peer_code, world.agency)
+        doc = incoming_document(world, edoc)
+        connector = world.runtime().connector
+        connector.start()
+        first = connector.deliver(doc)
+        again = connector.deliver(doc)
+        assert dms.delivered() == [doc.document_id]
+        assert again.dms_id == first.dms_id
+
+    def test_an_outgoing_document_is_offered_until_it_is_marked(self, world: World, dms: DmsDriver) -> None:
+        connector = world.runtime().connector
+        connector.start()
+        dms_id = dms.put_outgoing(world.document(world.agency, world.peer_code))
+        assert [o.id for o in connector.poll_outgoing()] == [dms_id]
+        assert [o.id for o in connector.poll_outgoing()] == [dms_id]
+        connector.mark_sent(dms_id, "doc-1")
+        assert list(connector.poll_outgoing()) == []
+        assert dms.outgoing_state(dms_id) == "sent"
+
+    # --- sending -------------------------------------------------------------------------------
+    def test_a_document_from_the_dms_reaches_the_recipient_signed_by_the_agency(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        edoc = world.document(world.agency, world.peer_code)
+        dms_id = dms.put_outgoing(edoc)
+        world.pump()
+        got = [i for i in world.peer_inbox() if i.kind == "edoc"]
+        assert len(got) == 1
+        assert got[0].signer == world.agency
+        assert got[0].package.effective_document_id == edoc.effective_document_id  # type: ignore[union-attr]
+        assert got[0].package.subject == edoc.subject  # type: ignore[union-attr]
+        contents = [a.content.read_bytes() for a in got[0].package.attachments]  # type: ignore[union-attr]
+        assert contents == [a.content.read_bytes() for a in edoc.attachments]
+        assert dms.outgoing_state(dms_id) == "sent"
+
+    def test_a_document_from_another_agency_is_marked_failed_with_the_reason(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        dms_id = dms.put_outgoing(world.document("000.00.00.G12", world.peer_code))
+        world.pump()
+        assert dms.outgoing_state(dms_id) == "failed"
+        assert world.agency in (dms.failure_reason(dms_id) or "")
+        assert world.peer_inbox() == []
+
+    def test_statuses_about_a_sent_document_reach_the_dms(self, world: World, dms: DmsDriver) -> None:
+        from vbcore.conformance_world import status_from_peer
+
+        edoc = world.document(world.agency, world.peer_code)
+        dms.put_outgoing(edoc)
+        world.pump()
+        assert len(world.peer_inbox()) == 1
+        for code in ("01", "03", "04", "05", "06"):
+            world.peer.client.submit(status_from_peer(world, edoc, code))
+            world.pump()
+        assert dms.statuses(edoc.effective_document_id) == [
+            (c, world.peer_code) for c in ("01", "03", "04", "05", "06")
+        ]
+
+    def test_a_revoke_by_the_clerk_reaches_the_recipient_as_13(self, world: World, dms: DmsDriver) -> None:
+        edoc = world.document(world.agency, world.peer_code)
+        dms.put_outgoing(edoc)
+        world.pump()
+        dms.emit_event(edoc.effective_document_id, "13", "Ban hành nhầm, xin lấy lại")
+        world.pump()
+        statuses = [i for i in world.peer_inbox() if i.kind == "status"]
+        assert [s.package.status_code.value for s in statuses] == ["13"]  # type: ignore[union-attr]
+        assert statuses[0].package.description == "Ban hành nhầm, xin lấy lại"  # type: ignore[union-attr]
+
+    # --- receiving -----------------------------------------------------------------------------
+    def test_an_arriving_document_is_delivered_with_its_attachments_and_answered_01(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        edoc = world.document(world.peer_code, world.agency)
+        doc_id = world.peer_sends(edoc)
+        world.pump()
+        assert dms.delivered() == [doc_id]
+        assert list(dms.delivered_attachments(doc_id).values()) == [edoc.attachments[0].content.read_bytes()]
+        answers = world.peer_inbox()
+        assert _codes(answers, doc_id) == ["01"]
+        status = answers[0].package
+        assert status.response_for.organ_id == world.peer_code  # type: ignore[union-attr]
+        assert answers[0].signer == world.agency
+
+    def test_clerk_events_reach_the_sender_as_statuses_in_order(self, world: World, dms: DmsDriver) -> None:
+        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
+        world.pump()
+        for code in ("03", "04", "05", "06"):
+            dms.emit_event(doc_id, code, f"bước {code}")
+            world.pump()
+        assert _codes(world.peer_inbox(), doc_id) == ["01", "03", "04", "05", "06"]
+
+    def test_a_clerk_refusal_reaches_the_sender_as_02_with_the_reason(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
+        world.pump()
+        dms.emit_event(doc_id, "02", "Văn bản không thuộc thẩm quyền")
+        world.pump()
+        answers = world.peer_inbox()
+        assert _codes(answers, doc_id) == ["01", "02"]
+        assert answers[-1].package.description == "Văn bản không thuộc thẩm quyền"  # type: ignore[union-attr]
+
+    def test_a_document_the_dms_refuses_is_answered_02_with_the_reason(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        from vbcore.connector import DmsRefused
+
+        def refuse() -> None:
+            raise DmsRefused("sổ văn bản đến đã khóa / the incoming register is closed")
+
+        world.once("before:deliver", refuse)
+        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
+        world.pump()
+        assert dms.delivered() == []
+        answers = world.peer_inbox()
+        assert _codes(answers, doc_id) == ["02"]
+        assert "register is closed" in (answers[0].package.description or "")  # type: ignore[union-attr]
+
+    def test_a_redelivered_document_is_delivered_once(self, world: World, dms: DmsDriver) -> None:
+        edoc = world.document(world.peer_code, world.agency)
+        doc_id = world.peer_sends(edoc)
+        world.pump()
+        world.crash()  # a restarted process has no memory of message ids, only its ledger
+        world.republish_to_agency(doc_id)
+        world.pump()
+        assert dms.delivered() == [doc_id]
+        assert _codes(world.peer_inbox(), doc_id) == ["01"]
+
+    def test_a_crash_after_deliver_delivers_once_and_sends_01_once(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        from vbcore.conformance_world import SimulatedCrash
+
+        def crash() -> None:
+            raise SimulatedCrash("killed after the DMS write")
+
+        world.once("after:deliver", crash)
+        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
+        with pytest.raises(SimulatedCrash):
+            world.pump()
+        world.crash()
+        world.pump()
+        assert dms.delivered() == [doc_id]
+        assert _codes(world.peer_inbox(), doc_id) == ["01"]
+
+    def test_a_crash_after_the_01_before_the_ack_sends_01_once(self, world: World, dms: DmsDriver) -> None:
+        from vbcore.conformance_world import SimulatedCrash
+
+        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
+        world.hub_transport.drain(0.0 if world.kind == "memory" else 0.3)
+        runtime = world.runtime()
+
+        def ack_then_die(incoming: Any) -> None:
+            raise SimulatedCrash("killed before the ack")
+
+        runtime.client.ack = ack_then_die  # type: ignore[method-assign]
+        with pytest.raises(SimulatedCrash):
+            world.pump()
+        world.crash()
+        world.pump()
+        assert dms.delivered() == [doc_id]
+        assert _codes(world.peer_inbox(), doc_id) == ["01"]
+
+    def test_a_dms_that_is_down_is_retried_without_loss_or_reordering(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        from vbcore.connector import DmsUnavailable
+
+        def down() -> None:
+            raise DmsUnavailable("connection refused")
+
+        for _ in range(3):
+            world.once("before:deliver", down)
+        first = world.peer_sends(world.document(world.peer_code, world.agency))
+        second = world.peer_sends(world.document(world.peer_code, world.agency))
+        reports = world.pump()
+        assert any(r.waiting for r in reports)
+        assert dms.delivered() == [first, second]
+        answers = world.peer_inbox()
+        assert [(a.package.document_id, a.package.status_code.value) for a in answers] == [  # type: ignore[union-attr]
+            (first, "01"), (second, "01")
+        ]
+
+    # --- the sender changes its mind -----------------------------------------------------------
+    def _answer(self, world: World, dms: DmsDriver, about: str, seen: tuple[str, ...] = ()) -> list[str]:
+        """Codes 15/16 the peer got about ``about``; a pending decision is answered 15 by the clerk."""
+        world.pump()
+        answers = [c for c in (*seen, *_codes(world.peer_inbox(), about)) if c in ("15", "16")]
+        if not answers:
+            dms.emit_event(about, "15", "Đồng ý")
+            world.pump()
+            answers = [c for c in _codes(world.peer_inbox(), about) if c in ("15", "16")]
+        return answers
+
+    def test_a_revoke_is_answered_15_or_16_once(self, world: World, dms: DmsDriver) -> None:
+        from vbcore.status import BusinessDocType
+
+        original = world.document(world.peer_code, world.agency)
+        doc_id = world.peer_sends(original)
+        world.pump()
+        world.peer_inbox()
+        world.peer_sends(world.change(original, BusinessDocType.REVOKE, "Ban hành nhầm"))
+        assert len(self._answer(world, dms, doc_id)) == 1
+        assert dms.delivered() == [doc_id]
+
+    def test_a_revoke_status_13_is_answered_15_or_16_once(self, world: World, dms: DmsDriver) -> None:
+        from vbcore.conformance_world import status_from_peer
+
+        original = world.document(world.peer_code, world.agency)
+        doc_id = world.peer_sends(original)
+        world.pump()
+        world.peer_inbox()
+        world.peer.client.submit(status_from_peer(world, original, "13"))
+        assert len(self._answer(world, dms, doc_id)) == 1
+
+    def test_an_update_is_answered_15_or_16_once(self, world: World, dms: DmsDriver) -> None:
+        from vbcore.status import BusinessDocType
+
+        original = world.document(world.peer_code, world.agency)
+        doc_id = world.peer_sends(original)
+        world.pump()
+        world.peer_inbox()
+        world.peer_sends(world.change(original, BusinessDocType.UPDATE, "Sửa trích yếu"))
+        assert len(self._answer(world, dms, doc_id)) == 1
+
+    def test_a_replacement_is_delivered_and_answered_once(self, world: World, dms: DmsDriver) -> None:
+        from vbcore.status import BusinessDocType
+
+        original = world.document(world.peer_code, world.agency)
+        doc_id = world.peer_sends(original)
+        world.pump()
+        world.peer_inbox()
+        replacement = world.change(original, BusinessDocType.REPLACE, "Thay thế văn bản ban hành nhầm")
+        new_id = world.peer_sends(replacement)
+        world.pump()
+        assert dms.delivered() == [doc_id, new_id]
+        codes = tuple(_codes(world.peer_inbox(), new_id))
+        assert codes[:1] == ("01",)
+        assert len(self._answer(world, dms, new_id, codes)) == 1
