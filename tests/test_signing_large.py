@@ -1,0 +1,74 @@
+"""Packages over libxml2's 10 MB text-node limit sign and verify, with the same hardening."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from vbcore.errors import ForbiddenXmlConstruct, SignatureInvalid
+from vbcore.pki import init_dev_pki
+from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+
+ED = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+VPCP = "000.00.00.G22"
+SAMPLE = "lgsp-quangnam__received__dc0bdef0-c7a3-4aaf-b717-777303442973.edxml"
+
+
+@pytest.fixture(scope="module")
+def key_and_trust(tmp_path_factory: pytest.TempPathFactory) -> tuple[SigningKey, TrustStore]:
+    dev = init_dev_pki(tmp_path_factory.mktemp("pki"), [(VPCP, "Văn phòng Chính phủ")])
+    return SigningKey.from_files(dev.key_path(VPCP), dev.cert_path(VPCP)), TrustStore.from_pem_files(
+        [dev.ca_cert_path]
+    )
+
+
+@pytest.fixture(scope="module")
+def large_package(interop_dir: Path) -> bytes:
+    """The Quảng Nam sample with a 15 MB attachment (20 MB of base64, one text node)."""
+    root = etree.fromstring((interop_dir / SAMPLE).read_bytes())
+    encoded = root.find(f".//{{{ED}}}ContentTransferEncoded")
+    assert encoded is not None
+    encoded.text = base64.b64encode(os.urandom(15_000_000)).decode()
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def test_a_20_mb_package_signs_and_verifies(
+    key_and_trust: tuple[SigningKey, TrustStore], large_package: bytes
+) -> None:
+    key, trust = key_and_trust
+    signed = sign_package(large_package, key)
+
+    verified = verify_package(signed, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)
+
+    encoded = verified.root.find(f".//{{{ED}}}ContentTransferEncoded")
+    assert encoded is not None
+    assert len(encoded.text) == 20_000_000
+
+
+def test_one_changed_byte_in_a_20_mb_attachment_is_refused(
+    key_and_trust: tuple[SigningKey, TrustStore], large_package: bytes
+) -> None:
+    key, trust = key_and_trust
+    signed = bytearray(sign_package(large_package, key))
+    at = signed.index(b"ContentTransferEncoded") + 5_000_000
+    signed[at] = ord("A") if signed[at] != ord("A") else ord("B")
+
+    with pytest.raises(SignatureInvalid):
+        verify_package(bytes(signed), trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)
+
+
+def test_a_doctype_in_a_large_package_is_still_refused(
+    key_and_trust: tuple[SigningKey, TrustStore], large_package: bytes
+) -> None:
+    key, trust = key_and_trust
+    signed = sign_package(large_package, key)
+    with_doctype = signed.replace(b"?>", b'?>\n<!DOCTYPE edXML [<!ENTITY x SYSTEM "file:///etc/passwd">]>', 1)
+
+    with pytest.raises(ForbiddenXmlConstruct):
+        verify_package(with_doctype, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)
+    with pytest.raises(ForbiddenXmlConstruct):
+        sign_package(with_doctype, key)
