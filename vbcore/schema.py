@@ -86,7 +86,7 @@ def check(xml: bytes | etree._Element) -> None:
 
 def explain(xml: bytes | etree._Element) -> list[SchemaProblem]:
     """Like ``validate``, with xmlschema's fuller messages (what was expected, which child was unexpected)."""
-    import xmlschema  # deferred: 60 ms to import, and only ``vb validate --explain`` needs it
+    import xmlschema  # deferred: about 0.4 s to import, and only ``vb validate --explain`` needs it
 
     root = _root_of(xml)
     schema = _xmlschema_schema(package_kind(root))
