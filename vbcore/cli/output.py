@@ -8,9 +8,11 @@ Exit codes: 0 success, 1 the thing checked is not valid or not found, 2 usage er
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,10 +20,20 @@ from typing import Any, TypeVar
 import click
 
 from vbcore.directory import Directory
-from vbcore.errors import ClosedAgencyCode, ConfigurationError, InvalidAgencyCode, UnknownAgency
+from vbcore.errors import (
+    ClosedAgencyCode,
+    ConfigurationError,
+    InvalidAgencyCode,
+    PackageRefused,
+    UnknownAgency,
+)
 from vbcore.identifiers import is_test_tenant
+from vbcore.model import Edoc, StatusPackage
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_VN = timezone(timedelta(hours=7))
+existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (UTF-8) for scripts.")
 
@@ -116,3 +128,32 @@ def human_size(n: int) -> str:
 def fail(message: str) -> click.ClickException:
     """An error to raise: click prints ``Error: <message>`` on stderr and exits with 1."""
     return click.ClickException(message)
+
+
+def vietnam_now() -> datetime:
+    """Now, in Vietnam local time without a zone, as edXML writes timestamps."""
+    return datetime.now(_VN).replace(tzinfo=None, microsecond=0)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, so no reader sees half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_file_package(path: Path) -> tuple[Edoc | StatusPackage, tuple[str, ...]]:
+    """The package in ``path`` and the reader's warnings; a refused package becomes a CLI error."""
+    from vbcore.edxml import read_package
+
+    try:
+        result = read_package(path)
+    except PackageRefused as e:
+        raise fail(f"{path}: {e}") from e
+    return result.package, result.warnings

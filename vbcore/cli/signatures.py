@@ -1,0 +1,168 @@
+"""``vb keys init``, ``vb sign``, ``vb verify``: development keys, and XML-DSig signatures on packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vbcore.cli import vb
+from vbcore.cli.output import (
+    agency_label,
+    directory_option,
+    echo_json,
+    existing_file,
+    fail,
+    json_option,
+    load_directory,
+    read_file_package,
+    write_atomically,
+)
+from vbcore.directory import Directory
+from vbcore.errors import (
+    AgencyError,
+    UnknownAgency,
+    VbusError,
+)
+from vbcore.identifiers import is_test_tenant
+
+
+def verify_file(
+    data: bytes, sender: str, trust: tuple[Path, ...], allow_sha1: bool, directory: Directory
+) -> dict[str, Any]:
+    """Verify a package's signature against the CAs in ``trust``, bound to ``sender``; who signed it.
+
+    ``trust`` is PEM files, or one folder of them. Raises the signature errors of ``vbcore.signing``.
+    """
+    from vbcore.signing import SignaturePolicy, TrustStore, verify_package
+    from vbcore.trust import describe
+
+    store = TrustStore.from_directory(trust[0]) if trust[0].is_dir() else TrustStore.from_pem_files(trust)
+    verified = verify_package(
+        data, trust=store, policy=SignaturePolicy(allow_sha1=allow_sha1), expected_agency=sender or None
+    )
+    return {
+        "signer": agency_label(directory, verified.signer_agency),
+        "signer_agency": verified.signer_agency,
+        "algorithm": verified.algorithm,
+        "certificate": describe(verified.certificate) if verified.certificate is not None else None,
+    }
+
+
+# --- keys, sign, verify -----------------------------------------------------------------------------
+
+
+@vb.group()
+def keys() -> None:
+    """Development keys and certificates (never for production)."""
+
+
+@keys.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--agency", "agencies_", multiple=True, metavar="CODE", help="An agency to issue a certificate for."
+)
+@click.option("--key-type", type=click.Choice(["rsa", "ec"]), default="rsa", show_default=True)
+@directory_option
+def keys_init(
+    directory: Path, agencies_: tuple[str, ...], key_type: str, directory_file: Path | None
+) -> None:
+    """A development CA in DIRECTORY (reused if present) and a key and certificate per --agency."""
+    from vbcore.pki import init_dev_pki
+
+    names = load_directory(directory_file)
+    issued = []
+    for code in agencies_:
+        try:
+            issued.append((code, names.resolve(code).name))
+        except UnknownAgency:
+            issued.append((code, code))  # a development unit the directory does not hold yet
+        except AgencyError as e:
+            if not is_test_tenant(code):
+                raise fail(str(e)) from e
+            issued.append((code, code))  # the shared platform's test tenants sign too
+    pki = init_dev_pki(directory, issued, key_type="ec" if key_type == "ec" else "rsa")
+    click.echo(f"CA certificate: {pki.ca_cert_path}  (give it to --trust)")
+    for code, name in issued:
+        click.echo(f"{code} ({name}): key {pki.key_path(code)}, certificate {pki.cert_path(code)}")
+
+
+@vb.command()
+@click.argument("file", type=existing_file)
+@click.option("--key", "key_file", required=True, type=existing_file, help="Private key (PEM).")
+@click.option("--cert", "cert_file", required=True, type=existing_file, help="Certificate (chain) PEM.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the signed package [default: replace FILE].",
+)
+@click.option(
+    "--algorithm", default="rsa-sha256", show_default=True, help="rsa-sha256, rsa-sha512, ecdsa-sha256..."
+)
+@directory_option
+def sign(
+    file: Path,
+    key_file: Path,
+    cert_file: Path,
+    output: Path | None,
+    algorithm: str,
+    directory_file: Path | None,
+) -> None:
+    """Sign FILE (an edXML package) with an agency's key: one enveloped XML-DSig over the whole package."""
+    from vbcore.signing import SigningKey, sign_package
+
+    try:
+        key = SigningKey.from_files(key_file, cert_file)
+        signed = sign_package(file.read_bytes(), key, algorithm=algorithm)
+    except (VbusError, ValueError) as e:
+        raise fail(f"{file}: {e}") from e
+    target = output or file
+    write_atomically(target, signed)
+    directory = load_directory(directory_file)
+    click.echo(f"{target}: signed by {agency_label(directory, key.agency_code)} ({algorithm})")
+    pkg, _ = read_file_package(target)
+    if key.agency_code and pkg.from_.organ_id != key.agency_code:
+        click.echo(
+            f"warning: the package's sender is {pkg.from_.organ_id}, not the certificate's agency "
+            f"{key.agency_code}: receivers will refuse it",
+            err=True,
+        )
+
+
+@vb.command()
+@click.argument("file", type=existing_file)
+@click.option(
+    "--trust",
+    required=True,
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="CA certificate(s) (PEM files, or one folder of them).",
+)
+@click.option("--allow-sha1", is_flag=True, help="Accept SHA-1 signatures (older producers send them).")
+@directory_option
+@json_option
+def verify(
+    file: Path, trust: tuple[Path, ...], allow_sha1: bool, directory_file: Path | None, as_json: bool
+) -> None:
+    """Verify FILE's signature against trusted CAs and its sender; exit 0 only if it is valid.
+
+    The signing certificate must chain to a CA given with --trust and name the package's sender
+    (From/OrganId); the signer's agency code and name are printed.
+    """
+    directory = load_directory(directory_file)
+    pkg, _ = read_file_package(file)
+    try:
+        result = verify_file(file.read_bytes(), pkg.from_.organ_id, trust, allow_sha1, directory)
+    except VbusError as e:
+        if as_json:
+            echo_json(
+                {"file": str(file), "valid": False, "reason": getattr(e, "reason", "error"), "error": str(e)}
+            )
+            raise SystemExit(1) from e
+        raise fail(f"{file}: {e}") from e
+    if as_json:
+        echo_json({"file": str(file), "valid": True, **result})
+    else:
+        click.echo(f"{file}: valid signature ({result['algorithm']}), signed by {result['signer']}")
