@@ -1,0 +1,370 @@
+"""End to end on a real RabbitMQ: agencies with their own broker users and permissions, the hub as its
+own user, each test in a vhost of its own. Slow ones (34 provinces, SIGKILL, broker restart) are marked
+``slow``; they run in CI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+from test_hub_support import G09, G22, H15, H24, H56, HUB_ID, edoc, make_pki, status
+
+from vbcore.agency import AgencyClient, Incoming
+from vbcore.directory import Directory
+from vbcore.edxml import write_package
+from vbcore.errors import AccessRefused, PublishNotConfirmed
+from vbcore.hub.config import HubConfig
+from vbcore.hub.pipeline import Hub
+from vbcore.hub.runner import StopFlag, run
+from vbcore.model import StatusPackage
+from vbcore.pki import DevPki, init_dev_pki
+from vbcore.signing import SigningKey, sign_package
+from vbcore.status import StatusCode
+from vbcore.store import open_store
+from vbcore.transport import names as n
+from vbcore.transport.names import Names
+from vbcore.transport.provision import BrokerAdmin
+from vbcore.transport.rabbitmq import RabbitMQTransport
+from vbcore.trust import TrustStore
+
+pytestmark = pytest.mark.rabbitmq
+
+AGENCY_PASSWORD = "vbus-e2e-agency"  # users are broker-wide: one shared password keeps parallel runs safe
+HUB_PASSWORD = "vbus-e2e-hub"
+PROVINCES = [a.code for a in Directory.default().all(include_closed=False, kind="province-ubnd")]
+
+
+def url_for(amqp_url: str, user: str, password: str, vhost: str) -> str:
+    parts = urlsplit(amqp_url)
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.hostname}:{parts.port or 5672}"
+    return urlunsplit(("amqp", netloc, "/" + quote(vhost, safe=""), "", ""))
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    pki = make_pki(tmp_path_factory.mktemp("pki"))
+    return init_dev_pki(pki.directory, [(code, code) for code in PROVINCES])
+
+
+@pytest.fixture(scope="module")
+def keys(pki: DevPki) -> dict[str, SigningKey]:
+    codes = {*pki.agencies, G22, G09, H24, H15, H56, HUB_ID, *PROVINCES}
+    return {code: SigningKey.from_files(pki.key_path(code), pki.cert_path(code)) for code in codes}
+
+
+@dataclass
+class Bus:
+    amqp_url: str
+    vhost: str
+    names: Names
+    admin: BrokerAdmin
+    pki: DevPki
+    keys: dict[str, SigningKey]
+    trust: TrustStore
+    store_url: str
+    clients: dict[str, AgencyClient] = field(default_factory=dict)
+
+    @property
+    def hub_url(self) -> str:
+        return url_for(self.amqp_url, self.names.hub_user, HUB_PASSWORD, self.vhost)
+
+    def agency_url(self, code: str) -> str:
+        return url_for(self.amqp_url, code, AGENCY_PASSWORD, self.vhost)
+
+    def add_agencies(self, codes: list[str]) -> None:
+        for code in codes:
+            self.admin.add_agency(code, AGENCY_PASSWORD)
+        with RabbitMQTransport(self.hub_url, names=self.names) as t:
+            t.declare_hub(codes)
+
+    def client(self, code: str, *, key_of: str | None = None) -> AgencyClient:
+        if key_of is None and code in self.clients:
+            return self.clients[code]
+        client = AgencyClient(
+            RabbitMQTransport(self.agency_url(code), names=self.names),
+            agency=code,
+            key=self.keys[key_of or code],
+            trust=self.trust,
+            names=self.names,
+        )
+        if key_of is None:
+            self.clients[code] = client
+        return client
+
+    def hub(self, store_url: str | None = None) -> Hub:
+        return Hub(
+            RabbitMQTransport(self.hub_url, names=self.names),
+            open_store(store_url or self.store_url),
+            key=self.keys[HUB_ID],
+            trust=self.trust,
+            directory=Directory.default(),
+            config=HubConfig(hub_id=HUB_ID, names=self.names),
+        )
+
+    def collect(self, code: str, count: int, timeout: float = 30.0) -> list[Incoming]:
+        """Fetch until ``count`` messages came (or the timeout), acking each."""
+        client = self.client(code)
+        got: list[Incoming] = []
+        deadline = time.monotonic() + timeout
+        while len(got) < count and time.monotonic() < deadline:
+            incoming = client.fetch(timeout=0.5)
+            if incoming is not None:
+                client.ack(incoming)
+                got.append(incoming)
+        return got
+
+    def depth(self, queue: str) -> int:
+        with RabbitMQTransport(self.hub_url, names=self.names) as t:
+            return t.queue_depth(queue)
+
+
+@pytest.fixture
+def bus(
+    amqp_url: str, unique_prefix: str, pki: DevPki, keys: dict[str, SigningKey], tmp_path: Path
+) -> Iterator[Bus]:
+    names = Names(prefix="vbus", hub_user=f"{unique_prefix}-hub")
+    admin = BrokerAdmin(vhost=unique_prefix, names=names)
+    admin.ensure_vhost()
+    admin.add_hub_user(HUB_PASSWORD)
+    trust = TrustStore.from_pem_files([pki.ca_cert_path])
+    b = Bus(amqp_url, unique_prefix, names, admin, pki, keys, trust, f"sqlite:///{tmp_path / 'hub.db'}")
+    b.add_agencies([G22, G09, H24, H15, H56])
+    yield b
+    for client in b.clients.values():
+        client.transport.close()
+    admin.delete_vhost()
+    admin.remove_user(names.hub_user)
+
+
+class HubThread:
+    """A hub running in a thread of this process until stopped."""
+
+    def __init__(self, bus: Bus, store_url: str | None = None) -> None:
+        self.stop = StopFlag()
+        self.error: BaseException | None = None
+
+        def main() -> None:
+            try:
+                run(bus.hub(store_url), self.stop, tick=0.1)
+            except BaseException as e:
+                self.error = e
+
+        self.thread = threading.Thread(target=main, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        assert self.error is None, self.error
+
+
+@pytest.fixture
+def hub(bus: Bus) -> Iterator[HubThread]:
+    h = HubThread(bus)
+    yield h
+    h.close()
+
+
+def kinds(got: list[Incoming]) -> list[str]:
+    return [i.kind for i in got]
+
+
+# --- delivery and receipts ------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_document_and_its_receipts_cross_the_real_broker_tracked_in_postgresql(
+    amqp_url: str, pg_dsn: str, unique_prefix: str, bus: Bus
+) -> None:
+    store_url = f"{pg_dsn}?schema={unique_prefix}"
+    hub = HubThread(bus, store_url)
+    try:
+        doc = edoc(G22, [H24, H56])
+        bus.client(G22).submit(doc)
+        for code in (H24, H56):
+            [got] = bus.collect(code, 1)
+            assert got.package == doc
+            assert got.signer == G22
+            bus.client(code).submit(status(code, doc, StatusCode.ARRIVED))
+        receipts = bus.collect(G22, 2)
+        assert sorted(i.signer for i in receipts) == sorted([H24, H56])
+        assert {i.package.status_code for i in receipts if isinstance(i.package, StatusPackage)} == {
+            StatusCode.ARRIVED
+        }
+    finally:
+        hub.close()
+    store = open_store(store_url)
+    try:
+        assert {p.recipient: p.state for p in store.pairs(doc.effective_document_id)} == {H24: "01", H56: "01"}
+    finally:
+        store.close()
+        import psycopg
+
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{unique_prefix}" CASCADE')
+
+
+@pytest.mark.slow
+def test_one_document_fans_out_to_the_34_provinces_and_34_receipts_come_back(bus: Bus, hub: HubThread) -> None:
+    assert len(PROVINCES) == 34
+    bus.add_agencies(PROVINCES)
+    doc = edoc(G22, PROVINCES, subject="V/v tổng kết công tác sắp xếp đơn vị hành chính cấp tỉnh")
+    bus.client(G22).submit(doc)
+    for code in PROVINCES:
+        [got] = bus.collect(code, 1)
+        assert got.package.effective_document_id == doc.effective_document_id
+        bus.client(code).submit(status(code, doc, StatusCode.ARRIVED))
+        bus.client(code).transport.close()
+    receipts = bus.collect(G22, 34, timeout=60)
+    assert sorted(i.signer for i in receipts) == sorted(PROVINCES)
+
+
+def test_a_recipient_offline_for_the_whole_run_gets_everything_when_it_returns(bus: Bus, hub: HubThread) -> None:
+    docs = [edoc(G22, [H56], str(i)) for i in range(20)]
+    for doc in docs:
+        bus.client(G22).submit(doc)
+    deadline = time.monotonic() + 30
+    while bus.depth(bus.names.inbox(H56)) < 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    hub.close()  # the hub is gone too: the inbox alone holds the documents
+    got = bus.collect(H56, 20)
+    assert [i.package.effective_document_id for i in got] == [d.effective_document_id for d in docs]
+    assert bus.client(H56).fetch(timeout=0.5) is None
+
+
+# --- spoofing -------------------------------------------------------------------------------------
+
+
+def test_the_broker_refuses_a_publish_claiming_another_user_id(bus: Bus) -> None:
+    spoofer = RabbitMQTransport(bus.agency_url(H24), names=bus.names, user=G22)
+    try:
+        with pytest.raises((AccessRefused, PublishNotConfirmed)):
+            signed = sign_package(write_package(edoc(G22, [H56])), bus.keys[G22])
+            spoofer.publish(bus.names.ingress_exchange, G22, signed, message_id="spoof", headers={})
+    finally:
+        spoofer.close()
+
+
+def test_an_agency_cannot_read_another_agencys_inbox(bus: Bus) -> None:
+    with (
+        RabbitMQTransport(bus.agency_url(H24), names=bus.names) as t,
+        pytest.raises(AccessRefused),
+    ):
+        t.get(bus.names.inbox(H56))
+
+
+def test_the_hub_refuses_a_package_from_another_agency_than_its_broker_user(bus: Bus, hub: HubThread) -> None:
+    bus.client(H24, key_of=G22).submit(edoc(G22, [H56]))
+    [refusal] = bus.collect(H24, 1)
+    assert refusal.kind == n.KIND_REFUSAL
+    assert refusal.headers[n.REFUSAL_REASON] == "sender-not-authorised"
+    assert bus.client(H56).fetch(timeout=1.0) is None
+
+
+# --- refusals and the hub going on ----------------------------------------------------------------
+
+
+def test_each_bad_package_is_refused_and_parked_and_the_hub_keeps_running(bus: Bus, hub: HubThread) -> None:
+    sender = bus.client(G22)
+    good = edoc(G22, [H24], "1")
+    sender.submit(good)
+    [first] = bus.collect(H24, 1)
+    assert first.package == good
+    signed = sign_package(write_package(edoc(G22, [H24], "2", subject="Bản gốc")), bus.keys[G22])
+    sender.submit_signed(b"<edXML>not xml", kind=n.KIND_EDOC)
+    sender.submit_signed(write_package(edoc(G22, [H24], "3")), kind=n.KIND_EDOC)
+    sender.submit_signed(signed.replace("Bản gốc".encode(), "Bản giả".encode()), kind=n.KIND_EDOC)
+    sender.submit(edoc(G22, ["000.00.00.G99"], "4"))
+    sender.submit(good)  # duplicate
+    last = edoc(G22, [H24], "5")
+    sender.submit(last)
+    refusals = bus.collect(G22, 5)
+    assert sorted(i.headers[n.REFUSAL_REASON] for i in refusals) == sorted(
+        ["malformed", "signature-missing", "signature-invalid", "unknown-agency", "duplicate"]
+    )
+    assert all(i.signer == HUB_ID for i in refusals)
+    [after] = bus.collect(H24, 1)
+    assert after.package == last
+    assert bus.client(H24).fetch(timeout=0.5) is None
+    deadline = time.monotonic() + 10
+    while bus.depth(bus.names.parked_queue) < 5 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert bus.depth(bus.names.parked_queue) == 5
+
+
+# --- crashes --------------------------------------------------------------------------------------
+
+
+def write_hub_files(bus: Bus, tmp_path: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "cli", "hub", "run",
+        "--broker", bus.hub_url, "--store", bus.store_url, "--hub-id", HUB_ID,
+        "--trust", str(bus.pki.ca_cert_path),
+        "--key", str(bus.pki.key_path(HUB_ID)), "--cert", str(bus.pki.cert_path(HUB_ID)),
+        "--prefetch", "8",
+    ]  # fmt: skip
+
+
+def start_hub_process(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("ab"), env=env)
+
+
+@pytest.mark.slow
+def test_a_hub_killed_mid_stream_and_restarted_loses_nothing_and_delivers_nothing_twice(
+    bus: Bus, tmp_path: Path
+) -> None:
+    command = write_hub_files(bus, tmp_path)
+    log = tmp_path / "hub.log"
+    docs = [edoc(G22, [H24, H56], str(i)) for i in range(150)]
+    for doc in docs:
+        bus.client(G22).submit(doc)
+    process = start_hub_process(command, log)
+    try:
+        deadline = time.monotonic() + 60
+        while bus.depth(bus.names.inbox(H24)) < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        assert bus.depth(bus.names.ingress_queue) > 0, "the kill came too late to test anything"
+        process = start_hub_process(command, log)
+        for code in (H24, H56):
+            got = bus.collect(code, len(docs), timeout=90)
+            ids = [i.package.effective_document_id for i in got]
+            assert sorted(ids) == sorted(d.effective_document_id for d in docs), log.read_text()[-2000:]
+            assert bus.client(code).fetch(timeout=1.0) is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0, log.read_text()[-2000:]
+    store = open_store(bus.store_url)
+    try:
+        for doc in docs:
+            assert {p.state for p in store.pairs(doc.effective_document_id)} == {"forwarded"}
+        assert store.refusals() == []
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_a_broker_restart_mid_stream_loses_nothing_and_delivers_nothing_twice(bus: Bus, hub: HubThread) -> None:
+    docs = [edoc(G22, [H24], str(i)) for i in range(60)]
+    for doc in docs[:30]:
+        bus.client(G22).submit(doc)
+    subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)
+    subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)
+    subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True)
+    for doc in docs[30:]:
+        bus.client(G22).submit(doc)
+    got = bus.collect(H24, len(docs), timeout=120)
+    assert sorted(i.package.effective_document_id for i in got) == sorted(d.effective_document_id for d in docs)
+    assert bus.client(H24).fetch(timeout=2.0) is None
