@@ -204,7 +204,10 @@ def test_a_document_and_its_receipts_cross_the_real_broker_tracked_in_postgresql
         hub.close()
     store = open_store(store_url)
     try:
-        assert {p.recipient: p.state for p in store.pairs(doc.effective_document_id)} == {H24: "01", H56: "01"}
+        assert {p.recipient: p.state for p in store.pairs(doc.effective_document_id)} == {
+            H24: "01",
+            H56: "01",
+        }
     finally:
         store.close()
         import psycopg
@@ -214,7 +217,9 @@ def test_a_document_and_its_receipts_cross_the_real_broker_tracked_in_postgresql
 
 
 @pytest.mark.slow
-def test_one_document_fans_out_to_the_34_provinces_and_34_receipts_come_back(bus: Bus, hub: HubThread) -> None:
+def test_one_document_fans_out_to_the_34_provinces_and_34_receipts_come_back(
+    bus: Bus, hub: HubThread
+) -> None:
     assert len(PROVINCES) == 34
     bus.add_agencies(PROVINCES)
     doc = edoc(G22, PROVINCES, subject="V/v tổng kết công tác sắp xếp đơn vị hành chính cấp tỉnh")
@@ -228,7 +233,9 @@ def test_one_document_fans_out_to_the_34_provinces_and_34_receipts_come_back(bus
     assert sorted(i.signer for i in receipts) == sorted(PROVINCES)
 
 
-def test_a_recipient_offline_for_the_whole_run_gets_everything_when_it_returns(bus: Bus, hub: HubThread) -> None:
+def test_a_recipient_offline_for_the_whole_run_gets_everything_when_it_returns(
+    bus: Bus, hub: HubThread
+) -> None:
     docs = [edoc(G22, [H56], str(i)) for i in range(20)]
     for doc in docs:
         bus.client(G22).submit(doc)
@@ -246,9 +253,9 @@ def test_a_recipient_offline_for_the_whole_run_gets_everything_when_it_returns(b
 
 def test_the_broker_refuses_a_publish_claiming_another_user_id(bus: Bus) -> None:
     spoofer = RabbitMQTransport(bus.agency_url(H24), names=bus.names, user=G22)
+    signed = sign_package(write_package(edoc(G22, [H56])), bus.keys[G22])
     try:
         with pytest.raises((AccessRefused, PublishNotConfirmed)):
-            signed = sign_package(write_package(edoc(G22, [H56])), bus.keys[G22])
             spoofer.publish(bus.names.ingress_exchange, G22, signed, message_id="spoof", headers={})
     finally:
         spoofer.close()
@@ -356,7 +363,9 @@ def test_a_hub_killed_mid_stream_and_restarted_loses_nothing_and_delivers_nothin
 
 
 @pytest.mark.slow
-def test_a_broker_restart_mid_stream_loses_nothing_and_delivers_nothing_twice(bus: Bus, hub: HubThread) -> None:
+def test_a_broker_restart_mid_stream_loses_nothing_and_delivers_nothing_twice(
+    bus: Bus, hub: HubThread
+) -> None:
     docs = [edoc(G22, [H24], str(i)) for i in range(60)]
     for doc in docs[:30]:
         bus.client(G22).submit(doc)
@@ -366,5 +375,7 @@ def test_a_broker_restart_mid_stream_loses_nothing_and_delivers_nothing_twice(bu
     for doc in docs[30:]:
         bus.client(G22).submit(doc)
     got = bus.collect(H24, len(docs), timeout=120)
-    assert sorted(i.package.effective_document_id for i in got) == sorted(d.effective_document_id for d in docs)
+    assert sorted(i.package.effective_document_id for i in got) == sorted(
+        d.effective_document_id for d in docs
+    )
     assert bus.client(H24).fetch(timeout=2.0) is None
