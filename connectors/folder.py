@@ -218,7 +218,8 @@ class FolderConnector(Connector):
                                          encoding="utf-8")
         info = {
             "document_id": doc.document_id, "sender": doc.sender, "subject": doc.edoc.subject,
-            "code": str(doc.edoc.code), "message_id": doc.message_id, "received_at": doc.received_at.isoformat(),
+            "code": str(doc.edoc.code), "message_id": doc.message_id,
+            "received_at": doc.received_at.isoformat(),
             "attachments": names,
         }
         (tmp / "document.json").write_bytes(_json(info))

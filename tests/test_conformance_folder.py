@@ -51,7 +51,7 @@ class FolderDms:
             return []
         folders = [d for d in inbox.iterdir() if d.is_dir() and not d.name.startswith(".")]
         docs = [json.loads((d / "document.json").read_text(encoding="utf-8")) | {"dir": d} for d in folders]
-        return sorted(docs, key=lambda d: (str(d["received_at"]), d["dir"].stat().st_mtime_ns))  # type: ignore[union-attr]
+        return sorted(docs, key=lambda d: (str(d["received_at"]), d["dir"].stat().st_mtime_ns))
 
     def delivered(self) -> list[str]:
         return [str(d["document_id"]) for d in self._documents()]
@@ -73,7 +73,8 @@ class FolderDms:
     def statuses(self, document_id: str) -> list[tuple[str, str]]:
         folder = self.root / "statuses"
         records = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")]
-        mine = sorted((r for r in records if r["document_id"] == document_id), key=lambda r: r["timestamp"] or "")
+        mine = [r for r in records if r["document_id"] == document_id]
+        mine.sort(key=lambda r: r["timestamp"] or "")
         return [(r["code"], r["from"]) for r in mine]
 
 
@@ -84,7 +85,8 @@ class TestFolderConnector(ConnectorConformance):
 
     @pytest.fixture
     def connector_factory(self, dms: FolderDms) -> Callable[[ConnectorContext], FolderConnector]:
-        return lambda context: FolderConnector.from_config({"root": str(dms.root), "settle_seconds": 0}, context)
+        config = {"root": str(dms.root), "settle_seconds": 0}
+        return lambda context: FolderConnector.from_config(config, context)
 
 
 @pytest.mark.rabbitmq

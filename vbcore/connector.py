@@ -89,11 +89,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from logging import Logger, getLogger
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from vbcore.errors import ConfigurationError, DmsRefused, DmsUnavailable
+from vbcore.logging import Logger, get_logger
 from vbcore.model import Edoc, StaffInfo
 from vbcore.status import BusinessDocType, StatusCode
 
@@ -119,7 +119,8 @@ class ConnectorContext:
     agency: str  # this agency's code, e.g. "000.00.00.H24"
     work_dir: Path  # a directory the connector may use for its own files
     agency_name: str | None = None
-    logger: Logger = field(default_factory=lambda: getLogger("vbus.connector"))
+    # Structured: ``context.logger.info("dms.login", user=...)`` (event name, then keyword fields).
+    logger: Logger = field(default_factory=lambda: get_logger("vbus.connector"))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ redelivery the ledger says how far it got, so the DMS sees it once and the sende
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -35,12 +34,13 @@ from vbcore.connector import (
 from vbcore.connector_ledger import Ledger
 from vbcore.connector_outgoing import prepare_outgoing
 from vbcore.errors import DmsRefused, DmsUnavailable, PackageRefused, TransportError
+from vbcore.logging import get_logger
 from vbcore.model import Edoc, Organization, ResponseFor, StaffInfo, StatusPackage
 from vbcore.retry import Backoff
 from vbcore.signing import SigningKey
 from vbcore.status import BusinessDocType, StatusCode
 
-log = logging.getLogger("vbus.connector")
+log = get_logger("vbus.connector")
 T = TypeVar("T")
 VIETNAM = timezone(timedelta(hours=7))
 
@@ -149,13 +149,13 @@ class ConnectorRuntime:
         except DmsUnavailable as exc:
             self._fail(f"DMS unavailable during {what}: {exc}")
         except Exception as exc:  # a connector bug must not kill the agency; retried like an outage
-            log.exception("connector %s failed during %s", self.connector.name, what)
+            log.exception("connector.error", connector=self.connector.name, during=what)
             self._fail(f"connector error during {what}: {type(exc).__name__}: {exc}")
         raise AssertionError("unreachable")
 
     def _fail(self, error: str) -> None:
         retry_at = self.backoff.failed(self.clock(), error)
-        log.warning("%s; retrying in %.1f s", error, max(0.0, retry_at - self.clock()))
+        log.warning("connector.retry", error=error, retry_in_s=round(max(0.0, retry_at - self.clock()), 1))
         raise _Retry(error)
 
     def _publish(self, what: str, call: Callable[[], str]) -> str:
@@ -284,8 +284,8 @@ class ConnectorRuntime:
         sent = self.ledger.sent_document(document_id)
         from_hub = incoming.kind == "refusal"
         if sent is None:
-            log.warning("status %s about %s, a document this agency did not send: %s",
-                        status.status_code.value, document_id, status.description)
+            log.warning("status.not_ours", code=status.status_code.value, document_id=document_id,
+                        from_agency=incoming.signer, description=status.description)
             self.ledger.mark_done(key, "ignored")
             return
         reason = incoming.headers.get("x-vbus-refusal-reason")
@@ -333,8 +333,8 @@ class ConnectorRuntime:
             if event.code is StatusCode.ARRIVED and delivered is not None and delivered.answer_sent:
                 pass  # the runtime already sent 01 for it
             elif not self._knows(event):
-                log.error("event %s: document %s is unknown to this agency; status %s not sent",
-                          event.event_id, event.document_id, event.code.value)
+                log.error("event.unknown_document", event_id=event.event_id, document_id=event.document_id,
+                          code=event.code.value, outcome="status not sent")
             else:
                 self._send_status(event.document_id, event.code, event.description, event.staff, event.at)
                 report.statuses_sent.append(f"{event.document_id}:{event.code.value}")

@@ -1,3 +1,157 @@
-"""`vb` commands for the connectors area."""
+"""`vb` commands for the connectors area: list the installed connector plugins, run one as an agency."""
 
 from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vbcore.cli import vb
+from vbcore.errors import VbusError
+
+
+@vb.group()
+def connectors() -> None:
+    """Connector plugins installed (entry points of group vbus.connectors)."""
+
+
+@connectors.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def connectors_list(as_json: bool) -> None:
+    """Name, distribution, version, module and status (OK, or what is wrong) of every plugin."""
+    from vbcore.plugins import discover
+
+    infos = discover()
+    if as_json:
+        rows = [
+            {"name": i.name, "distribution": i.distribution, "version": i.version, "module": i.module,
+             "status": "OK" if i.ok else "error", "error": i.error}
+            for i in infos
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not infos:
+        click.echo("no connector plugin is installed")
+        return
+    header = ("NAME", "DISTRIBUTION", "VERSION", "MODULE", "STATUS")
+    rows_t = [(i.name, i.distribution, i.version, i.module, "OK" if i.ok else "error") for i in infos]
+    widths = [max(len(r[c]) for r in [header, *rows_t]) for c in range(len(header))]
+    for row in [header, *rows_t]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    for i in infos:
+        if i.error:
+            click.echo(f"\n{i.name}: {i.error}", err=True)
+
+
+@vb.group()
+def connector() -> None:
+    """Run a connector plugin."""
+
+
+def _pki_file(given: Path | None, pki: Path, name: str, option: str) -> Path:
+    path = given or pki / name
+    if not path.exists():
+        raise click.UsageError(f"{option} is missing and {path} does not exist")
+    return path
+
+
+@connector.command("run")
+@click.argument("name")
+@click.option("--agency", required=True, help="This agency's code (also its broker user).")
+@click.option("--agency-name", default=None, help="The agency's name, written in the statuses it sends.")
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The connector's configuration (JSON or YAML mapping).")
+@click.option("--broker", default="amqp://guest:guest@127.0.0.1:5672/", show_default=True,
+              envvar="VBUS_BROKER", help="AMQP URL with the agency's broker user and password.")
+@click.option("--prefix", default="vbus", show_default=True, help="Name prefix of the installation.")
+@click.option("--pki", "pki_dir", default=Path("pki"), show_default=True, type=click.Path(path_type=Path),
+              help="Folder of <agency>.key.pem, <agency>.pem and ca.pem, for --key/--cert/--trust not given.")
+@click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path), default=None)
+@click.option("--cert", "cert_path", type=click.Path(exists=True, path_type=Path), default=None)
+@click.option("--trust", "trust_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="CA certificate(s): a PEM file or a folder of them.")
+@click.option("--state", "state_path", type=click.Path(path_type=Path), default=None,
+              help="The runtime's ledger (default: <work-dir>/ledger.sqlite3).")
+@click.option("--work-dir", type=click.Path(path_type=Path), default=Path("vbus-connector"),
+              show_default=True, help="The connector's own files (given to it in its context).")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.01, 3600),
+              help="Seconds between rounds when nothing happens.")
+@click.option("--once", is_flag=True, help="Do one round and exit (for cron or a first check).")
+def connector_run(
+    name: str,
+    agency: str,
+    agency_name: str | None,
+    config_path: Path,
+    broker: str,
+    prefix: str,
+    pki_dir: Path,
+    key_path: Path | None,
+    cert_path: Path | None,
+    trust_path: Path | None,
+    state_path: Path | None,
+    work_dir: Path,
+    interval: float,
+    once: bool,
+) -> None:
+    """Run connector plugin NAME for agency --agency until interrupted (SIGINT/SIGTERM)."""
+    from vbcore.agency import AgencyClient
+    from vbcore.connector import ConnectorContext
+    from vbcore.connector_ledger import Ledger
+    from vbcore.connector_runtime import ConnectorRuntime
+    from vbcore.logging import configure
+    from vbcore.mapping_files import load_mapping
+    from vbcore.plugins import load_connector
+    from vbcore.signing import SigningKey
+    from vbcore.transport.names import Names
+    from vbcore.transport.rabbitmq import RabbitMQTransport
+    from vbcore.trust import TrustStore
+
+    key_file = _pki_file(key_path, pki_dir, f"{agency}.key.pem", "--key")
+    cert_file = _pki_file(cert_path, pki_dir, f"{agency}.pem", "--cert")
+    trust_file = _pki_file(trust_path, pki_dir, "ca.pem", "--trust")
+    configure(json=False)
+    try:
+        cls = load_connector(name)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        context = ConnectorContext(agency, work_dir, agency_name)
+        plugin = cls.from_config(load_mapping(config_path), context)
+        trust = (TrustStore.from_directory(trust_file) if trust_file.is_dir()
+                 else TrustStore.from_pem_files([trust_file]))
+        names = Names(prefix=prefix)
+        transport = RabbitMQTransport(broker, names=names, user=agency)
+        client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_file, cert_file),
+                              trust=trust, names=names)
+        ledger = Ledger(state_path or work_dir / "ledger.sqlite3")
+        runtime = ConnectorRuntime(plugin, client, ledger=ledger, agency_name=agency_name)
+    except VbusError as err:
+        raise click.ClickException(str(err)) from err
+    try:
+        if once:
+            runtime.start()
+            _echo_report(runtime.step())
+            runtime.close()
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        click.echo(f"connector {name} {cls.version} running as {agency}; Ctrl-C to stop", err=True)
+        runtime.run(stop, interval=interval)
+    finally:
+        ledger.close()
+        transport.close()
+
+
+def _echo_report(report: Any) -> None:
+    for label in ("sent", "failed", "delivered", "refused", "statuses_sent", "statuses_received", "changes"):
+        items = getattr(report, label)
+        if items:
+            click.echo(f"{label.replace('_', ' ')}: {', '.join(items)}")
+    if report.waiting:
+        click.echo(f"waiting: {report.error}", err=True)
+    elif report.idle:
+        click.echo("nothing to do")
