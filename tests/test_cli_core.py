@@ -254,3 +254,25 @@ def test_keys_init_refuses_a_closed_agency(run: CliRunner, tmp_path: Path) -> No
     result = run.invoke(vb, ["keys", "init", str(tmp_path / "k"), "--agency", "000.00.00.G04"])
     assert result.exit_code == 1
     assert "000.00.00.G17 (Bộ Xây dựng)" in result.output
+
+
+def test_keys_init_accepts_test_tenants_and_unknown_units(run: CliRunner, tmp_path: Path) -> None:
+    result = run.invoke(vb, ["keys", "init", str(tmp_path / "k"), "--agency", "vxp.saas.03",
+                             "--agency", "000.00.11.H53", "--key-type", "ec"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "k" / "vxp.saas.03.pem").is_file()
+    assert (tmp_path / "k" / "000.00.11.H53.key.pem").is_file()
+
+
+def test_show_with_another_ca_says_the_signature_is_not_verified(
+    run: CliRunner, packed: Path, pki: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    assert run.invoke(vb, ["keys", "init", str(other)]).exit_code == 0
+    key, cert = str(pki / "000.00.00.G22.key.pem"), str(pki / "000.00.00.G22.pem")
+    assert run.invoke(vb, ["sign", str(packed), "--key", key, "--cert", cert]).exit_code == 0
+    result = run.invoke(vb, ["show", str(packed), "--trust", str(other / "ca.pem"), "--json"])
+    assert result.exit_code == 0
+    signature = json.loads(result.output)["signature"]
+    assert signature.startswith("present: rsa-sha256; NOT verified:")
+    assert "does not chain to a trusted CA" in signature

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from vbcore.directory import KINDS, Agency, Directory
 from vbcore.errors import ClosedAgencyCode, ConfigurationError, InvalidAgencyCode, UnknownAgency
 from vbcore.identifiers import parse_code
+from vbcore.text import fold
 
 CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
@@ -280,3 +282,33 @@ def test_unreadable_yaml_names_the_file_and_line(tmp_path: Path) -> None:
     f.write_text("agencies:\n  - code: [unclosed\n")
     with pytest.raises(ConfigurationError, match=r"(?s)bad\.yaml: invalid YAML.*line 2"):
         Directory.load(f)
+
+
+# --- accent folding ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Hà Nội", "ha noi"),
+        ("ĐẮK LẮK", "dak lak"),
+        ("đồng tháp", "dong thap"),
+        ("Bà Rịa - Vũng Tàu", "ba ria vung tau"),
+        ("Thanh Hoá", "thanh hoa"),  # old-style tone placement
+        ("Thanh Hóa", "thanh hoa"),
+        ("000.00.00.H53", "000 00 00 h53"),
+        ("  Huế  ", "hue"),
+    ],
+)
+def test_fold_drops_marks_case_and_punctuation(text: str, folded: str) -> None:
+    assert fold(text) == folded
+
+
+def test_fold_treats_decomposed_and_precomposed_text_alike() -> None:
+    assert fold(unicodedata.normalize("NFD", "Quảng Ngãi")) == fold("Quảng Ngãi") == "quang ngai"
+
+
+def test_every_shipped_agency_is_found_by_its_accent_free_name_and_by_its_code(shipped: Directory) -> None:
+    for a in shipped.all():
+        assert a in shipped.search(fold(a.name)), a.code
+        assert shipped.search(a.code)[0] == a
