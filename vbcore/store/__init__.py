@@ -9,7 +9,12 @@
 - ``postgresql://user@host:port/db`` (or ``postgres://``). Add ``?schema=NAME`` to keep the tables in
   a schema of their own (created at the first open; tests use one schema each). libpq's own
   ``?options=-csearch_path%3DNAME`` works too, for a schema that already exists. Other query
-  parameters go to libpq unchanged.
+  parameters go to libpq unchanged (e.g. ``options=-csynchronous_commit%3Doff`` trades the last
+  commits before a server crash for commits that do not wait for the disk).
+
+A store object may be shared by the threads of one process; several processes (hub workers) each open
+their own. See ``vbcore.store.status_rules`` for how statuses move a pair, and ``ChangeMarker`` for
+revokes and updates.
 """
 
 from __future__ import annotations
