@@ -22,6 +22,7 @@ from vbcore.errors import (
     WeakSignatureAlgorithm,
 )
 from vbcore.pki import (
+    PrivateKey,
     certificate_pem,
     create_ca,
     generate_private_key,
@@ -216,6 +217,16 @@ def test_placeholder_signature_value_is_refused_as_invalid(
         verify(etree.tostring(root), pki)
 
 
+def test_signature_without_signed_info_is_refused_as_invalid(pki: Pki, status: bytes) -> None:
+    root = parse(sign_package(status, pki.keys[NGHE_AN]))
+    signed_info = root.find(f".//{{{DS}}}SignedInfo")
+    assert signed_info is not None
+    signed_info.getparent().remove(signed_info)  # type: ignore[union-attr]
+
+    with pytest.raises(SignatureInvalid, match="no SignedInfo"):
+        verify(etree.tostring(root), pki)
+
+
 def test_truncated_certificate_is_refused_with_a_clear_message(pki: Pki, status: bytes) -> None:
     root = parse(sign_package(status, pki.keys[NGHE_AN]))
     cert_element = root.find(f".//{{{DS}}}X509Certificate")
@@ -313,6 +324,7 @@ def test_unsigned_package_passes_when_the_policy_does_not_require_a_signature(
 
     assert not verified.signed
     assert verified.signer_agency is None
+    assert verified.warnings == ()
     assert text_of(verified.root, ".//e:StatusCode") == "01"
 
 
@@ -328,7 +340,19 @@ def test_signature_in_the_edxml_namespace_is_refused_as_not_xml_dsig(
     pki: Pki, interop_dir: Path, sample: str
 ) -> None:
     with pytest.raises(SignatureInvalid, match="not a valid XML-DSig signature"):
-        verify((interop_dir / sample).read_bytes(), pki, require_signature=False)
+        verify((interop_dir / sample).read_bytes(), pki)
+
+
+def test_signature_in_the_edxml_namespace_counts_as_unsigned_when_signatures_are_optional(
+    pki: Pki, interop_dir: Path
+) -> None:
+    xml = (interop_dir / "bkav__edoc-service__edoc_new.edxml").read_bytes()
+
+    verified = verify(xml, pki, expected=None, require_signature=False)
+
+    assert not verified.signed
+    assert len(verified.warnings) == 1
+    assert "treated as unsigned" in verified.warnings[0]
 
 
 def test_sdk_sample_with_a_copied_placeholder_signature_is_refused_cleanly(
@@ -342,3 +366,56 @@ def test_sdk_sample_with_a_copied_placeholder_signature_is_refused_cleanly(
         verify(xml, pki)
     with pytest.raises(UntrustedCertificate, match="VNPT"):
         verify(xml, pki, allow_sha1=True)
+
+
+# --- certificate chains in KeyInfo ----------------------------------------------------------------
+
+
+def _intermediate(root_key: PrivateKey, root: x509.Certificate) -> tuple[PrivateKey, x509.Certificate]:
+    key = generate_private_key()
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "intermediate CA")]))
+        .issuer_name(root.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def test_a_chain_through_an_intermediate_ca_verifies_whatever_the_certificate_order(status: bytes) -> None:
+    root_key, root = create_ca("root CA")
+    sub_key, sub = _intermediate(root_key, root)
+    key, leaf = issue_agency_certificate(sub_key, sub, NGHE_AN, "UBND Tỉnh Nghệ An")
+    signed = parse(sign_package(status, SigningKey(key, (leaf, sub))))
+    x509_data = signed.find(f".//{{{DS}}}X509Data")
+    assert x509_data is not None
+    assert len(x509_data) == 2
+    trust = TrustStore([root])
+
+    first = verify_package(
+        etree.tostring(signed), trust=trust, policy=SignaturePolicy(), expected_agency=NGHE_AN
+    )
+    # KeyInfo is outside what is signed: reorder it, and add the root in front.
+    leaf_element = x509_data[0]
+    x509_data.remove(leaf_element)
+    x509_data.append(leaf_element)
+    root_element = etree.SubElement(x509_data, f"{{{DS}}}X509Certificate")
+    root_element.text = "".join(certificate_pem(root).decode().splitlines()[1:-1])
+    x509_data.insert(0, root_element)
+    reordered = verify_package(
+        etree.tostring(signed), trust=trust, policy=SignaturePolicy(), expected_agency=NGHE_AN
+    )
+
+    assert first.certificate == leaf
+    assert reordered.certificate == leaf
+    with pytest.raises(UntrustedCertificate):
+        verify_package(
+            etree.tostring(signed), trust=TrustStore([create_ca("unrelated")[1]]), policy=SignaturePolicy()
+        )

@@ -193,6 +193,7 @@ class VerifiedPackage:
     signer_agency: str | None
     certificate: x509.Certificate | None
     algorithm: str
+    warnings: tuple[str, ...] = ()
 
     @property
     def signed(self) -> bool:
@@ -288,7 +289,7 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
     header = root.find(f"{{{EDXML}}}edXMLEnvelope/{{{EDXML}}}edXMLHeader")
     if header is None:
         raise NotAnEdxmlPackage("no edXMLEnvelope/edXMLHeader to carry the signature")
-    for old in root.iter(f"{{{DS}}}Signature"):
+    for old in list(root.iter(f"{{{DS}}}Signature")):
         old.getparent().remove(old)
     if root.get("Id") is not None or root.get("ID") is not None:
         # signxml would sign "#<Id>" instead of the whole document.
@@ -325,15 +326,21 @@ def verify_package(
     root = _parse(xml)
     found = _find_signatures(root)
     if not found.dsig:
-        if found.foreign:
-            raise SignatureInvalid(
-                f"the package's <Signature> element is in the namespace {found.foreign[0]!r}, not in the "
-                f"XML-DSig namespace {DS}: it is not a valid XML-DSig signature (some producers write it "
-                "so); the package must be signed with an XML-DSig signature"
-            )
+        foreign = (
+            f"the package's <Signature> element is in the namespace {found.foreign[0]!r}, not in the "
+            f"XML-DSig namespace {DS}: it is not a valid XML-DSig signature (some producers write it so)"
+            if found.foreign
+            else ""
+        )
+        if policy.require_signature and foreign:
+            raise SignatureInvalid(f"{foreign}; the package must be signed with an XML-DSig signature")
         if policy.require_signature:
             raise SignatureMissing("the package carries no XML-DSig signature, and this hub requires one")
-        return VerifiedPackage(root=root, signer_agency=None, certificate=None, algorithm="")
+        # Unsigned packages allowed: a Signature outside XML-DSig proves nothing, so it is unsigned.
+        warnings = (f"{foreign}; the package is treated as unsigned",) if foreign else ()
+        return VerifiedPackage(
+            root=root, signer_agency=None, certificate=None, algorithm="", warnings=warnings
+        )
     shape = _check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
     leaf, intermediates = _signing_certificate(shape)
     trust.validate(leaf, intermediates)
@@ -348,10 +355,10 @@ def verify_package(
 
 def _signing_certificate(shape: SignatureShape) -> tuple[x509.Certificate, list[x509.Certificate]]:
     certs = _certificates_in(shape)
-    issuers = {c.issuer for c in certs}
-    # The signing certificate is the one that issued none of the others (X509Data has no order).
-    leaves = [c for c in certs if c.subject not in issuers or c.subject == c.issuer] or certs
-    leaf = leaves[0]
+    # The signing certificate is one that issued none of the others (X509Data has no order; a
+    # self-signed root sent along issued the intermediate or the leaf, so it is never chosen).
+    leaves = [c for c in certs if not any(o is not c and o.issuer == c.subject for o in certs)]
+    leaf = (leaves or certs)[0]
     return leaf, [c for c in certs if c is not leaf]
 
 
@@ -446,6 +453,8 @@ def _check_shape(root: Any, signatures: list[Any], *, allow_sha1: bool) -> Signa
             f"the signature sits in {etree.QName(parent).localname}, not in edXMLEnvelope/edXMLHeader"
         )
     ds = {"ds": DS}
+    if signature.find("ds:SignedInfo", ds) is None:
+        raise SignatureInvalid("the XML-DSig signature has no SignedInfo")
     references = signature.findall("ds:SignedInfo/ds:Reference", ds)
     if len(references) != 1:
         raise SignatureWrapping(
