@@ -19,6 +19,9 @@ re-packed package is unsigned until signed again). Example::
 Hand-written metadata may be shorter: an organisation may be just its code (``"from": "000.00.00.G22"``,
 ``"to": ["000.00.00.H24"]``), and an attachment just ``{"file": "x.pdf"}`` (name from the file, MIME
 type guessed, a fresh ``cid:``). Unknown keys are refused, naming the key and where it is.
+
+``build_edoc(metadata=..., <option values>, today=...)`` is ``vb pack``: a metadata file with option
+values on top, completed with what a new document needs. ``unpack_edoc(edoc, folder)`` is ``vb unpack``.
 """
 
 from __future__ import annotations
