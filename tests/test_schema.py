@@ -177,8 +177,19 @@ def test_xml_dsig_signature_is_checked_against_the_w3c_schema() -> None:
     assert "SignatureValue" in problems[0].message
 
 
-def test_shared_platform_test_tenants_are_valid_agency_ids() -> None:
-    assert schema.validate(swap(MINIMAL_STATUS, "000.00.00.H41", "vxp.saas.03")) == []
+@pytest.mark.parametrize("platform_id", ["vxp.saas.03", "vbus.hub"])
+def test_platform_names_are_valid_agency_ids(platform_id: str) -> None:
+    assert schema.validate(swap(MINIMAL_STATUS, "000.00.00.H41", platform_id)) == []
+
+
+def test_document_id_may_be_absent_as_qcvn_102_itself_defines_the_header() -> None:
+    xml = cut(MINIMAL_DOCUMENT, "<DocumentId>000.00.00.G22,2025/10/20,12/VPCP-TTĐT</DocumentId>")
+    assert schema.validate(xml.encode()) == []
+
+
+def test_a_status_may_leave_out_the_document_id_it_cannot_name() -> None:
+    xml = cut(MINIMAL_STATUS, "<DocumentId>000.00.00.G22,2025/10/20,12/VPCP-TTĐT</DocumentId>")
+    assert schema.validate(xml.encode()) == []
 
 
 # --- structural errors, each with its path ---------------------------------------------------------
@@ -231,6 +242,12 @@ def test_bussiness_doc_type_9_is_refused() -> None:
     assert paths(problems) == ["/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness/BussinessDocType"]
 
 
+def test_a_document_without_subject_is_refused_where_the_subject_was_due() -> None:
+    problems = schema.validate(cut(MINIMAL_DOCUMENT, "<Subject>V/v kết nối liên thông</Subject>").encode())
+    assert paths(problems) == [f"{HEADER}/OtherInfo"]
+    assert "edXML:Subject" in problems[0].message
+
+
 def test_priority_5_is_refused() -> None:
     problems = schema.validate(swap(MINIMAL_DOCUMENT, "<Priority>1", "<Priority>5"))
     assert paths(problems) == [f"{HEADER}/OtherInfo/Priority"]
@@ -274,7 +291,9 @@ def test_promulgation_date_must_be_a_date(bad_date: str) -> None:
     assert paths(problems) == [f"{HEADER}/PromulgationInfo/PromulgationDate"]
 
 
-@pytest.mark.parametrize("bad_id", ["000.00.00.g22", "000 00 00 G22", "G22-H41", "A" * 36])
+@pytest.mark.parametrize(
+    "bad_id", ["000.00.00.g22", "000 00 00 G22", "G22-H41", "A" * 36, "Vbus.hub", "vbus", "vxp..03", ""]
+)
 def test_agency_ids_outside_the_decree_shape_are_refused(bad_id: str) -> None:
     problems = schema.validate(swap(MINIMAL_STATUS, "000.00.00.H41", bad_id))
     assert paths(problems) == [f"{HEADER}/From/OrganId"]

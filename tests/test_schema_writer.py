@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ from lxml import etree
 
 from vbcore import schema
 from vbcore.edxml import DSIG_NS, read_package, write_package
+from vbcore.hub.config import HubConfig
+from vbcore.hub.replies import refusal_status
 from vbcore.pki import init_dev_pki
 from vbcore.signing import SigningKey, sign_package
 
@@ -50,3 +53,16 @@ def test_a_package_signed_by_vbus_validates(
     assert etree.fromstring(signed).find(f".//{{{DSIG_NS}}}Signature") is not None
     assert schema.validate(signed) == []
     assert schema.explain(signed) == []
+
+
+def test_the_hubs_refusal_of_a_package_it_could_not_read_validates(
+    signing_keys: dict[str, SigningKey],
+) -> None:
+    status = refusal_status(
+        HubConfig(),
+        addressee="000.00.00.H41",
+        document_id=None,
+        description="malformed: Start tag expected, '<' not found (line 1, column 1)",
+        at=datetime(2026, 11, 24, 1, 30, tzinfo=UTC),
+    )
+    assert schema.validate(sign_package(write_package(status), signing_keys["000.00.00.G22"])) == []
