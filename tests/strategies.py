@@ -52,7 +52,12 @@ def agency_codes(draw: st.DrawFn) -> str:
     if draw(st.integers(0, 9)) == 0:
         return f"vxp.saas.{draw(st.integers(1, 99)):02d}"
     letter = draw(st.sampled_from("GHKA"))
-    parts = (draw(st.integers(0, 999)), draw(st.integers(0, 99)), draw(st.integers(0, 99)), draw(st.integers(1, 99)))
+    parts = (
+        draw(st.integers(0, 999)),
+        draw(st.integers(0, 99)),
+        draw(st.integers(0, 99)),
+        draw(st.integers(1, 99)),
+    )
     return f"{parts[0]:03d}.{parts[1]:02d}.{parts[2]:02d}.{letter}{parts[3]:02d}"
 
 
@@ -76,7 +81,13 @@ response_fors = st.builds(
     document_id=maybe_words,
 )
 
-CONTENT_TYPES = ["application/pdf", "text/plain", "application/msword", "image/png", "application/octet-stream"]
+CONTENT_TYPES = [
+    "application/pdf",
+    "text/plain",
+    "application/msword",
+    "image/png",
+    "application/octet-stream",
+]
 
 
 @st.composite
@@ -104,9 +115,15 @@ def businesses(draw: st.DrawFn) -> Business | None:
     replacements: tuple[ReplacementInfo, ...] = ()
     if kind is BusinessDocType.UPDATE:
         receivers = draw(
-            st.lists(st.builds(Receiver, organ_id=agency_codes(), receiver_type=st.sampled_from(list(ReceiverType))))
+            st.lists(
+                st.builds(
+                    Receiver, organ_id=agency_codes(), receiver_type=st.sampled_from(list(ReceiverType))
+                )
+            )
         )
-        info = BusinessDocumentInfo(draw(st.none() | st.sampled_from(["0", "1"])), draw(maybe_words), tuple(receivers))
+        info = BusinessDocumentInfo(
+            draw(st.none() | st.sampled_from(["0", "1"])), draw(maybe_words), tuple(receivers)
+        )
     if kind is BusinessDocType.REPLACE:
         replacements = tuple(
             draw(
@@ -135,9 +152,7 @@ def businesses(draw: st.DrawFn) -> Business | None:
 @st.composite
 def edocs(draw: st.DrawFn) -> Edoc:
     atts = tuple(draw(st.lists(attachments(), max_size=3, unique_by=lambda a: a.content_id)))
-    manifest = tuple(
-        ManifestReference(a.content_id, a.content_type, a.description, a.name) for a in atts
-    )
+    manifest = tuple(ManifestReference(a.content_id, a.content_type, a.description, a.name) for a in atts)
     other = st.builds(
         OtherInfo,
         priority=st.none() | st.integers(0, 4),

@@ -7,11 +7,41 @@ from pathlib import Path
 
 import pytest
 
-from test_edxml_roundtrip import READABLE
-from vbcore.edxml import DSIG_NS, read_package
+from vbcore.edxml import DSIG_NS, read_package, write_package
 from vbcore.errors import AttachmentUnreadable, MalformedPackage
 from vbcore.model import Edoc, StatusPackage
 from vbcore.status import BusinessDocType, ReceiverType, StatusCode
+
+READABLE = [
+    "bkav__edoc-service__edoc_new.edxml",
+    "bkav__edoc-service__status_processing_05.edxml",
+    "bkav__edoc-webapp__edoc_update.edxml",
+    "lgsp-quangnam__received__dc0bdef0-c7a3-4aaf-b717-777303442973.edxml",
+    "lgsp-quangnam__resources__edoc_new.edxml",
+    "pvn-gateway__received__2019__5__852e179c-8eca-4502-ac38-0b97321f29c3.edxml",
+    "pvn-gateway__received__2025__10__874e0f18-90dc-45fb-989a-65401470ba84.edxml",
+    "pvn-gateway__received__2025__10__9e272474-0603-48a2-b525-9cd1af689612.edxml",
+    "pvn-gateway__test_user_edxml.xml",
+    "pvn-gateway__uploads__1da394ba-2117-4354-a23f-6ec3e47ba81b.edxml",
+    "pvn-gateway__uploads__1f881896-6e3a-4a5f-87f1-c380878e148e.edxml",
+    "pvn-gateway__uploads__b6e1f29d-cdc9-4fa7-8391-442e8566f14e.edxml",
+    "pvn-gateway__uploads__bb5d2f68-bbce-49da-aa9a-2197cabec3bf.edxml",
+    "pvn-gateway__uploads__bdb98a62-a2be-4c25-9075-8dcdbcdb1402.edxml",
+    "vpcp-sdk-sample__edoc_new.edxml__attachment-unzipped__32da2890-1a55-4ccd-9ac9-cd0d98559e67.edxml",
+    "vpcp-sdk-sample__edoc_replacement.edxml",
+    "vpcp-sdk-sample__edoc_revocation.edxml",
+    "vpcp-sdk-sample__edoc_update.edxml",
+    "vpcp-sdk-sample__status.edxml",
+    "vpcp-sdk-sample__status_acceptance_03.edxml",
+    "vpcp-sdk-sample__status_assignment_04.edxml",
+    "vpcp-sdk-sample__status_cancellation_13.edxml",
+    "vpcp-sdk-sample__status_change-acceptance_15.edxml",
+    "vpcp-sdk-sample__status_change-rejection_16.edxml",
+    "vpcp-sdk-sample__status_finish_06.edxml",
+    "vpcp-sdk-sample__status_inbox__01.edxml",
+    "vpcp-sdk-sample__status_processing_05.edxml",
+    "vpcp-sdk-sample__status_rejection_02.edxml",
+]
 
 # name -> (error class, words its message must contain, line, column)
 REFUSED = {
@@ -43,6 +73,14 @@ def test_interop_sample_is_read(interop_dir: Path, name: str) -> None:
         assert result.warnings == ()
 
 
+@pytest.mark.parametrize("name", READABLE)
+def test_interop_sample_survives_write_and_read_again(interop_dir: Path, name: str) -> None:
+    first = read_package(interop_dir / name).package
+    again = read_package(write_package(first))
+    assert again.package == first
+    assert again.warnings == ()
+
+
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_broken_interop_sample_is_refused_with_its_reason(interop_dir: Path, name: str) -> None:
     error, words, line, column = REFUSED[name]
@@ -53,7 +91,9 @@ def test_broken_interop_sample_is_refused_with_its_reason(interop_dir: Path, nam
         assert (caught.value.line, caught.value.column) == (line, column)
 
 
-def test_sdk_sample_with_undeclared_xlink_is_repaired_before_its_attachment_is_refused(interop_dir: Path) -> None:
+def test_sdk_sample_with_undeclared_xlink_is_repaired_before_its_attachment_is_refused(
+    interop_dir: Path,
+) -> None:
     # The repair happens (else the error would be a MalformedPackage about the prefix).
     with pytest.raises(AttachmentUnreadable, match="cid:36b8a92e"):
         read_package(interop_dir / "vpcp-sdk-sample__edoc.edxml")
@@ -63,7 +103,8 @@ def test_update_sample_reads_its_receiver_list_and_business_type(interop_dir: Pa
     doc = read_package(interop_dir / "bkav__edoc-webapp__edoc_update.edxml").package
     assert isinstance(doc, Edoc)
     assert doc.business_type is BusinessDocType.UPDATE
-    assert doc.business is not None and doc.business.business_document_info is not None
+    assert doc.business is not None
+    assert doc.business.business_document_info is not None
     receivers = doc.business.business_document_info.receivers
     assert [(r.organ_id, r.receiver_type) for r in receivers] == [
         ("000.00.00.H41", ReceiverType.REMOVED),
@@ -75,7 +116,8 @@ def test_update_sample_reads_its_receiver_list_and_business_type(interop_dir: Pa
 
 def test_replacement_sample_lists_the_documents_it_replaces(interop_dir: Path) -> None:
     doc = read_package(interop_dir / "vpcp-sdk-sample__edoc_replacement.edxml").package
-    assert isinstance(doc, Edoc) and doc.business is not None
+    assert isinstance(doc, Edoc)
+    assert doc.business is not None
     assert doc.business_type is BusinessDocType.REPLACE
     assert len(doc.business.replacement_info) == 2
     assert all(r.organ_ids for r in doc.business.replacement_info)
@@ -125,13 +167,17 @@ def test_raw_pdf_attachment_is_not_marked_zipped(interop_dir: Path) -> None:
 
 def test_signature_in_the_dsig_namespace_and_without_xmlns_are_both_summarised(interop_dir: Path) -> None:
     with_ns = read_package(
-        interop_dir / "vpcp-sdk-sample__edoc_new.edxml__attachment-unzipped__32da2890-1a55-4ccd-9ac9-cd0d98559e67.edxml"
+        interop_dir
+        / "vpcp-sdk-sample__edoc_new.edxml__attachment-unzipped__32da2890-1a55-4ccd-9ac9-cd0d98559e67.edxml"
     ).package
     without_ns = read_package(interop_dir / "bkav__edoc-webapp__edoc_update.edxml").package
-    assert with_ns.signature is not None and with_ns.signature.in_dsig_namespace
-    assert without_ns.signature is not None and not without_ns.signature.in_dsig_namespace
+    assert with_ns.signature is not None
+    assert with_ns.signature.in_dsig_namespace
+    assert without_ns.signature is not None
+    assert not without_ns.signature.in_dsig_namespace
     assert without_ns.signature.signature_method == DSIG_NS + "rsa-sha1"
     assert without_ns.signature.digest_method == DSIG_NS + "sha1"
-    assert with_ns.signature.certificate_der is not None and with_ns.signature.certificate_der[:1] == b"\x30"
+    assert with_ns.signature.certificate_der is not None
+    assert with_ns.signature.certificate_der[:1] == b"\x30"
     # The bkav sample's X509Certificate is a truncated placeholder: no certificate, no failure.
     assert without_ns.signature.certificate_der is None

@@ -1,0 +1,47 @@
+"""A 50 MB attachment: written in chunks, read back streamed and spooled, equal byte for byte."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from vbcore.edxml import ParseLimits, read_package, write_package_to
+from vbcore.errors import PackageTooLarge
+from vbcore.model import Attachment, Blob, Edoc, Organization
+
+MiB = 1024 * 1024
+
+
+def edoc_with_file(path: Path, *, zipped: bool) -> Edoc:
+    att = Attachment("cid:scan", "bản scan.pdf", Blob.from_file(path), "application/pdf", zipped=zipped)
+    return Edoc(from_=Organization("000.00.00.G22"), to=(Organization("000.00.00.H41"),), attachments=(att,))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("zipped", [False, True], ids=["raw", "zipped"])
+def test_fifty_megabyte_attachment_reads_back_equal(tmp_path: Path, zipped: bool) -> None:
+    source = tmp_path / "scan.pdf"
+    # Random bytes do not compress: the zipped package is as large as the raw one.
+    source.write_bytes(os.urandom(50 * MiB))
+    package = tmp_path / "package.edxml"
+    doc = edoc_with_file(source, zipped=zipped)
+    with package.open("wb") as out:
+        write_package_to(doc, out)
+    # base64 makes 50 MB into 66.7 MB: over the default 64 MiB limit, which is refused...
+    assert package.stat().st_size > 66 * MiB
+    with pytest.raises(PackageTooLarge):
+        read_package(package)
+
+    # ...so a hub that takes 50 MB attachments configures a larger limit.
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    result = read_package(package, limits=ParseLimits(max_bytes=80 * MiB), spool_dir=spool)
+    assert isinstance(result.package, Edoc)
+    (att,) = result.package.attachments
+    assert att.content.path is not None
+    assert att.content.path.parent == spool
+    assert att.content == Blob.from_file(source)
+    assert att.zipped is zipped
+    assert result.package == doc
