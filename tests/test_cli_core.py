@@ -276,3 +276,23 @@ def test_show_with_another_ca_says_the_signature_is_not_verified(
     signature = json.loads(result.output)["signature"]
     assert signature.startswith("present: rsa-sha256; NOT verified:")
     assert "does not chain to a trusted CA" in signature
+
+
+def test_vb_pack_of_vb_unpack_gives_back_a_test_tenants_package(
+    run: CliRunner, interop_dir: Path, tmp_path: Path
+) -> None:
+    original = interop_dir / PVN_UPLOAD  # from vxp.saas.03 to vxp.saas.02, three attachments
+    assert run.invoke(vb, ["unpack", str(original), str(tmp_path / "un")]).exit_code == 0
+    again = tmp_path / "again.edxml"
+    result = run.invoke(vb, ["pack", "--metadata", str(tmp_path / "un" / "metadata.json"), "-o", str(again)])
+    assert result.exit_code == 0, result.output
+    assert "vxp.saas.03 is a test tenant id" in result.output
+    assert read_package(again).package == read_package(original).package
+
+
+def test_pack_refuses_a_malformed_code(run: CliRunner, tmp_path: Path) -> None:
+    args = pack_args(tmp_path / "x.edxml")
+    args[args.index("000.00.00.H24")] = "H24"
+    result = run.invoke(vb, args)
+    assert result.exit_code == 1
+    assert "--to: 'H24' is not an agency code" in result.output
