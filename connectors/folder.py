@@ -41,6 +41,7 @@ from connectors.folder_format import (
     MetadataInvalid,
     attachment_paths,
     edoc_from_metadata,
+    file_name,
     safe_name,
     summary_text,
 )
@@ -208,7 +209,7 @@ class FolderConnector(Connector):
         (tmp / "package.edxml").write_bytes(doc.raw)
         names = []
         for a in doc.edoc.attachments:
-            out = _free(tmp / "attachments" / (safe_name(a.name) if a.name else a.content_id))
+            out = _free(tmp / "attachments" / file_name(a.name, safe_name(a.content_id)))
             with out.open("wb") as f:
                 a.content.copy_to(f)
             names.append(out.name)

@@ -38,6 +38,15 @@ def safe_name(text: str, limit: int = 120) -> str:
     return cleaned[:limit]
 
 
+_RESERVED = re.compile(r"[\x00-\x1f\x7f:*?\"<>|]")
+
+
+def file_name(name: str, fallback: str = "attachment") -> str:
+    """An attachment's own name, safe to create: no folders, no reserved characters; Vietnamese kept."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return _RESERVED.sub("_", base).strip(" .") or fallback
+
+
 def attachment_paths(meta: Mapping[str, Any], folder: Path) -> list[Path]:
     """The files a metadata file names (to move them with it)."""
     return [folder / _attachment_entry(a)[0] for a in meta.get("attachments") or []]

@@ -205,8 +205,11 @@ class ConnectorRuntime:
                     return
                 self._pending = incoming
             self._handle(incoming, report)
-            self.client.ack(incoming)
             self._pending = None
+            try:
+                self.client.ack(incoming)
+            except TransportError as exc:  # it comes back redelivered; the ledger knows it is done
+                self._fail(f"broker unavailable during ack: {exc}")
 
     def _handle(self, incoming: Incoming, report: StepReport) -> None:
         package = incoming.package
