@@ -60,7 +60,7 @@ class PairRecord:
     accepted_at: datetime
     forwarded_at: datetime | None
     last_status: str | None
-    last_status_at: datetime | None
+    last_status_at: datetime | None  # when the status in ``last_status`` reached the hub (UTC)
     deadline: datetime | None  # when a missing 01 makes the pair overdue
     change: str | None = None  # a ``ChangeMarker`` value, or None
 
