@@ -34,30 +34,53 @@ def _placeholders(statement: str) -> str:
 
 
 class PostgresDriver:
+    """One connection. When the server drops it (a restart, a failover), the next statement that
+    starts something new (a ``BEGIN``, or a read outside a transaction) reconnects and runs once
+    more; a transaction that was under way fails with ``StoreError`` and is never half-replayed."""
+
     dialect = POSTGRESQL
 
     def __init__(self, conninfo: str, *, schema: str | None = None) -> None:
         self.schema = schema
+        self._conninfo = conninfo
+        self._in_transaction = False
+        self._conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         try:
-            self._conn = psycopg.connect(conninfo, autocommit=True)
-            self._conn.execute("SET TIME ZONE 'UTC'")
-            if schema:
-                self._conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(schema)))
+            conn = psycopg.connect(self._conninfo, autocommit=True)
+            conn.execute("SET TIME ZONE 'UTC'")
+            if self.schema:
+                conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(self.schema)))
         except psycopg.Error as exc:
             raise StoreError(f"cannot open PostgreSQL store: {exc}") from exc
+        return conn
+
+    def _run(self, sql: str, params: Sequence[object], *, fetch: bool) -> tuple[int, list[Row]]:
+        starts = sql == self.dialect.begin or (fetch and not self._in_transaction)
+        if self._conn.closed and starts:
+            self._conn = self._connect()
+        if sql == self.dialect.begin:
+            self._in_transaction = True
+        elif sql in ("COMMIT", "ROLLBACK"):
+            self._in_transaction = False
+        for attempt in (1, 2):
+            try:
+                cursor = self._conn.execute(_placeholders(sql), list(params))
+                return cursor.rowcount, ([tuple(r) for r in cursor.fetchall()] if fetch else [])
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not (starts and self._conn.closed):
+                    raise StoreError(f"PostgreSQL store: {exc}") from exc
+                self._conn = self._connect()  # dropped before anything of ours ran: run it again
+            except psycopg.Error as exc:
+                raise StoreError(f"PostgreSQL store: {exc}") from exc
+        raise AssertionError("unreachable")
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> int:
-        try:
-            return self._conn.execute(_placeholders(sql), list(params)).rowcount
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL store: {exc}") from exc
+        return self._run(sql, params, fetch=False)[0]
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
-        try:
-            cursor = self._conn.execute(_placeholders(sql), list(params))
-            return [tuple(r) for r in cursor.fetchall()]
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL store: {exc}") from exc
+        return self._run(sql, params, fetch=True)[1]
 
     def lock_for_migration(self) -> None:
         """A transaction-scoped advisory lock per search path: two processes opening the same schema
