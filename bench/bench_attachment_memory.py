@@ -45,8 +45,8 @@ def child(mode: str, size_mb: int, zipped: bool, work: Path) -> dict[str, float]
             from_=Organization("000.00.00.G22"), to=(Organization("000.00.00.H41"),), attachments=(att,)
         )
         started = time.perf_counter()
-        with package.open("wb") as out:
-            write_package_to(doc, out)
+        with package.open("wb") as stream:
+            write_package_to(doc, stream)
     elif mode.startswith("read"):
         if mode == "read-tracemalloc":
             tracemalloc.start()
@@ -75,7 +75,8 @@ def main(sizes: list[int]) -> None:
         base = run("baseline", 0, False, Path(tmp))["peak_rss_mib"]
         print(f"baseline (python + vbcore.edxml imported): {base:.1f} MiB RSS")
         print(
-            "size MB | zipped | package MiB | write: RSS MiB, s | read: RSS MiB (over baseline), s | read tracemalloc MiB"
+            "size MB | zipped | package MiB | write: RSS MiB, s"
+            " | read: RSS MiB (over baseline), s | read tracemalloc MiB"
         )
         for size in sizes:
             for zipped in (False, True):
@@ -85,7 +86,8 @@ def main(sizes: list[int]) -> None:
                 r = run("read", size, zipped, work)
                 t = run("read-tracemalloc", size, zipped, work)
                 print(
-                    f"{size:7d} | {zipped!s:6} | {w['package_mib']:11.1f} | {w['peak_rss_mib']:7.1f}, {w['seconds']:5.2f}"
+                    f"{size:7d} | {zipped!s:6} | {w['package_mib']:11.1f}"
+                    f" | {w['peak_rss_mib']:7.1f}, {w['seconds']:5.2f}"
                     f" | {r['peak_rss_mib']:7.1f} ({r['peak_rss_mib'] - base:+6.1f}), {r['seconds']:5.2f}"
                     f" | {t['tracemalloc_peak_mib']:6.1f}"
                 )
