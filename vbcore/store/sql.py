@@ -47,8 +47,7 @@ _SELECT_PAIR_STATUS = (
     "SELECT state, state_time, last_status, last_status_at, last_status_time, change, change_time FROM pairs"
     " WHERE document_id = ? AND recipient = ?"
 )
-_PAGE = " LIMIT 500"  # documents_since reads this many rows at a time
-_PAGE_SIZE = 500
+_PAGE_SIZE = 500  # documents_since reads this many rows at a time
 
 
 def _aware(at: datetime, what: str) -> datetime:
@@ -189,8 +188,8 @@ class SqlStore(TrackingStore):
     def documents_since(self, since: datetime) -> Iterator[DocumentRecord]:
         """Oldest first, read a page at a time (keyset pagination), so a long listing holds no lock."""
         rows = self._query(
-            _SELECT_DOCUMENTS + " WHERE received_at >= ? ORDER BY received_at, document_id" + _PAGE,
-            (_aware(since, "since"),),
+            _SELECT_DOCUMENTS + " WHERE received_at >= ? ORDER BY received_at, document_id LIMIT ?",
+            (_aware(since, "since"), _PAGE_SIZE),
         )
         while rows:
             yield from (_document(r) for r in rows)
@@ -200,9 +199,8 @@ class SqlStore(TrackingStore):
             rows = self._query(
                 _SELECT_DOCUMENTS
                 + " WHERE received_at > ? OR (received_at = ? AND document_id > ?)"
-                + " ORDER BY received_at, document_id"
-                + _PAGE,
-                (last.received_at, last.received_at, last.document_id),
+                + " ORDER BY received_at, document_id LIMIT ?",
+                (last.received_at, last.received_at, last.document_id, _PAGE_SIZE),
             )
 
     # --- pairs ----------------------------------------------------------------------------------
