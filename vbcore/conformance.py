@@ -187,6 +187,13 @@ class ConnectorConformance:
             (c, world.peer_code) for c in ("01", "03", "04", "05", "06")
         ]
 
+    def test_a_refusal_by_the_hub_reaches_the_dms_as_02(self, world: World, dms: DmsDriver) -> None:
+        closed = "000.00.00.H47"  # Quảng Nam, closed on 1 July 2025: its successor is Đà Nẵng (H15)
+        edoc = world.document(world.agency, closed)
+        dms.put_outgoing(edoc)
+        world.pump()
+        assert dms.statuses(edoc.effective_document_id) == [("02", world.hub_id)]
+
     def test_a_revoke_by_the_clerk_reaches_the_recipient_as_13(self, world: World, dms: DmsDriver) -> None:
         edoc = world.document(world.agency, world.peer_code)
         dms.put_outgoing(edoc)

@@ -91,7 +91,8 @@ class Identities:
     agency: str
     agency_name: str
     peer: str
-    hub_user: str
+    hub_user: str  # the hub's broker user
+    hub_id: str  # the hub's identity in its certificate and in the statuses it signs
     trust: TrustStore
     keys: dict[str, SigningKey]
 
@@ -100,12 +101,15 @@ class Identities:
         rng = random.Random(uuid.uuid4().int)
         agency, peer = _unit_code(rng, "H24"), _unit_code(rng, "G22")
         hub_user = f"vbk-hub-{uuid.uuid4().hex[:8]}"
+        # Not an agency code: a test-tenant-shaped id, which certificates may bind (vbcore.pki).
+        hub_id = "vbk.hub"
         name = "Sở Nội vụ (kiểm thử)"
         pki = init_dev_pki(
-            directory, [(hub_user, "vbus hub"), (agency, name), (peer, "Văn phòng (kiểm thử)")]
+            directory, [(hub_id, "vbus hub"), (agency, name), (peer, "Văn phòng (kiểm thử)")]
         )
-        keys = {c: SigningKey.from_files(pki.key_path(c), pki.cert_path(c)) for c in (hub_user, agency, peer)}
-        return cls(agency, name, peer, hub_user, TrustStore.from_pem_files([pki.ca_cert_path]), keys)
+        keys = {c: SigningKey.from_files(pki.key_path(c), pki.cert_path(c)) for c in (hub_id, agency, peer)}
+        trust = TrustStore.from_pem_files([pki.ca_cert_path])
+        return cls(agency, name, peer, hub_user, hub_id, trust, keys)
 
 
 class World:
@@ -125,7 +129,7 @@ class World:
         self.agency, self.agency_name, self.peer_code = ids.agency, ids.agency_name, ids.peer
         self.names = Names(prefix=f"vbk{uuid.uuid4().hex[:8]}", hub_user=ids.hub_user)
         self.clock = FakeClock()
-        self.hub_id = ids.hub_user
+        self.hub_id = ids.hub_id
         self.trust, self.keys = ids.trust, ids.keys
         units = [Agency(self.agency, self.agency_name, "unit", parent="000.00.00.H24"),
                  Agency(self.peer_code, "Văn phòng (kiểm thử)", "unit", parent="000.00.00.G22")]

@@ -1,0 +1,163 @@
+"""The connector runtime's policy, beyond the conformance scenarios: signing ready edXML, backoff
+without sleeping, resends after a crash, connector bugs, the ledger across restarts."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_conformance_folder import FolderDms
+
+from connectors.folder import FolderConnector, write_atomically
+from vbcore.conformance_world import Identities, SimulatedCrash, World, status_from_peer
+from vbcore.connector import DmsUnavailable
+from vbcore.connector_ledger import Ledger
+from vbcore.edxml import write_package
+from vbcore.signing import sign_package
+
+
+@pytest.fixture(scope="module")
+def identities(tmp_path_factory: pytest.TempPathFactory) -> Identities:
+    return Identities.create(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def dms(tmp_path: Path) -> FolderDms:
+    return FolderDms(tmp_path / "dms")
+
+
+@pytest.fixture
+def world(tmp_path: Path, dms: FolderDms, identities: Identities) -> Iterator[World]:
+    config = {"root": str(dms.root), "settle_seconds": 0}
+    w = World(tmp_path / "world", lambda ctx: FolderConnector.from_config(config, ctx), identities=identities)
+    yield w
+    w.close()
+
+
+def test_an_unsigned_edxml_from_the_dms_is_signed_with_the_agencys_key(world: World, dms: FolderDms) -> None:
+    edoc = world.document(world.agency, world.peer_code)
+    (dms.root / "outbox").mkdir(parents=True)
+    write_atomically(dms.root / "outbox" / "cv.edxml", write_package(edoc))
+    world.pump()
+    [got] = world.peer_inbox()
+    assert got.signer == world.agency
+    assert dms.outgoing_state("cv.edxml") == "sent"
+
+
+def test_an_edxml_the_dms_signed_itself_is_sent_byte_for_byte(world: World, dms: FolderDms) -> None:
+    edoc = world.document(world.agency, world.peer_code)
+    signed = sign_package(write_package(edoc), world.keys[world.agency])
+    (dms.root / "outbox").mkdir(parents=True)
+    write_atomically(dms.root / "outbox" / "signed.edxml", signed)
+    world.pump()
+    [got] = world.peer_inbox()
+    assert got.raw == signed
+
+
+def test_a_status_package_in_the_outbox_is_marked_failed(world: World, dms: FolderDms) -> None:
+    status = status_from_peer(world, world.document(world.agency, world.peer_code), "03")
+    (dms.root / "outbox").mkdir(parents=True)
+    write_atomically(dms.root / "outbox" / "status.edxml", write_package(status))
+    world.pump()
+    assert dms.outgoing_state("status.edxml") == "failed"
+    assert "status package" in (dms.failure_reason("status.edxml") or "")
+
+
+def test_a_dms_that_is_down_is_not_called_again_before_the_backoff_expires(world: World) -> None:
+    calls: list[str] = []
+
+    def down() -> None:
+        calls.append("poll")
+        raise DmsUnavailable("máy chủ QLVB không phản hồi")
+
+    world.once("before:poll_outgoing", down)
+    runtime = world.runtime()
+    first = runtime.step()
+    assert first.waiting
+    assert "không phản hồi" in (first.error or "")
+    assert runtime.step().waiting  # clock not moved: still waiting, the connector is not called
+    assert calls == ["poll"]
+    world.clock.advance(runtime.backoff.delay() + 0.01)
+    assert not runtime.step().waiting
+
+
+def test_backoff_grows_while_the_dms_stays_down(world: World) -> None:
+    runtime = world.runtime()
+    delays = []
+    for _ in range(4):
+        world.once("before:poll_outgoing", lambda: (_ for _ in ()).throw(DmsUnavailable("down")))
+        runtime.step()
+        delays.append(runtime.backoff.retry_at - world.clock())
+        world.clock.advance(delays[-1])
+    assert delays == [1.0, 2.0, 4.0, 8.0]
+
+
+def test_a_connector_bug_is_retried_like_an_outage_and_nothing_is_lost(world: World, dms: FolderDms) -> None:
+    edoc = world.document(world.agency, world.peer_code)
+    dms.put_outgoing(edoc)
+    world.pump()
+    world.peer_inbox()
+
+    def bug() -> None:
+        raise KeyError("bug in the vendor's code")
+
+    world.once("before:on_status", bug)
+    world.peer.client.submit(status_from_peer(world, edoc, "03"))
+    reports = world.pump()
+    assert any("KeyError" in (r.error or "") for r in reports)
+    assert dms.statuses(edoc.effective_document_id) == [("03", world.peer_code)]
+
+
+def test_a_resend_after_a_crash_does_not_show_the_hubs_duplicate_refusal_to_the_dms(
+    world: World, dms: FolderDms
+) -> None:
+    edoc = world.document(world.agency, world.peer_code)
+    dms_id = dms.put_outgoing(edoc)
+    runtime = world.runtime()
+    real = runtime.ledger.record_sent
+
+    def die(outgoing_id: str) -> None:
+        runtime.ledger.record_sent = real  # type: ignore[method-assign]
+        raise SimulatedCrash("killed after the publish, before the ledger noted it")
+
+    runtime.ledger.record_sent = die  # type: ignore[method-assign]
+    with pytest.raises(SimulatedCrash):
+        world.pump()
+    world.crash()
+    world.pump()  # sends again: the hub refuses the duplicate with a 02 to this agency
+    assert len([i for i in world.peer_inbox() if i.kind == "edoc"]) == 1
+    assert dms.statuses(edoc.effective_document_id) == []
+    assert dms.outgoing_state(dms_id) == "sent"
+    with sqlite3.connect(world.ledger_path) as db:  # the hub did refuse the resend, and it was recognised
+        assert db.execute("SELECT count(*) FROM done WHERE value = 'duplicate-resend'").fetchone() == (1,)
+
+
+def test_the_ledger_remembers_across_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger(path)
+    ledger.record_delivered("D", "000.00.00.G22", "7/VP", None, dms_id="X")
+    ledger.record_answer_sent("D")
+    ledger.record_sending("cv.json", "E", ("000.00.00.G22",), "1/UB", None)
+    ledger.record_sending("cv.json", "E", ("000.00.00.G22",), "1/UB", None)
+    ledger.mark_done("event:1")
+    ledger.close()
+    again = Ledger(path)
+    delivered = again.delivered("D")
+    assert delivered is not None
+    assert (delivered.dms_id, delivered.answer_sent) == ("X", True)
+    sent = again.sent_document("E")
+    assert sent is not None
+    assert (sent.outgoing_id, sent.attempts, sent.confirmed) == ("cv.json", 2, False)
+    assert again.is_done("event:1")
+    assert not again.is_done("event:2")
+
+
+def test_a_status_event_for_an_unknown_document_is_set_aside_not_sent(world: World, dms: FolderDms) -> None:
+    dms.emit_event("KHONG-CO-VAN-BAN", "03")
+    world.pump()
+    assert world.peer_inbox() == []
+    assert len(list((dms.root / "events" / "sent").iterdir())) == 1
+    assert json.loads(next((dms.root / "events" / "sent").iterdir()).read_text())["code"] == "03"
