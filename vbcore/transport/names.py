@@ -1,0 +1,89 @@
+"""Every exchange, queue, user and header name vbus uses: the only place names are made.
+
+One small function or property per name (as dramatiq's ``q_name``/``dq_name``/``xq_name``), so no
+format string for a queue name appears at a call site anywhere else.
+
+Topology (each agency publishes to ``ingress_exchange`` with its own code as routing key; the hub
+consumes ``ingress_queue``, checks, and publishes to ``delivery_exchange`` with the recipient's
+code; each agency reads ``inbox(code)``; whatever cannot be processed ends in ``parked_queue``)::
+
+    {prefix}.ingress (fanout) -> {prefix}.hub.ingress (quorum) -> hub
+    hub -> {prefix}.deliver (direct, key = code) -> {prefix}.inbox.{code} (quorum)
+    any queue --dead-letter--> {prefix}.dlx (fanout) -> {prefix}.parked (quorum)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Message headers (AMQP header table keys). Values are strings; timestamps are ISO 8601 UTC.
+KIND = "x-vbus-kind"  # "edoc" | "status" | "refusal"
+DOCUMENT_ID = "x-vbus-document-id"
+SENDER = "x-vbus-sender"
+RECIPIENT = "x-vbus-recipient"
+HUB_ID = "x-vbus-hub-id"
+RECEIVED_AT = "x-vbus-received-at"
+FORWARDED_AT = "x-vbus-forwarded-at"
+REFUSAL_REASON = "x-vbus-refusal-reason"
+REFUSED_MESSAGE_ID = "x-vbus-refused-message-id"
+PARK_REASON = "x-vbus-park-reason"
+# Added by the transports on a parked message: the queue it was parked from, and the broker-validated
+# user who originally published it (the parked copy itself is published by whoever rejected it).
+PARKED_FROM = "x-vbus-parked-from"
+ORIGINAL_USER = "x-vbus-original-user"
+
+KIND_EDOC = "edoc"
+KIND_STATUS = "status"
+KIND_REFUSAL = "refusal"
+
+# How many times a message may be handed out and returned unacknowledged (consumer crashes,
+# requeues) before the broker parks it: a poison message must not loop for ever.
+DELIVERY_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names of one vbus installation; ``prefix`` separates installations sharing a broker."""
+
+    prefix: str = "vbus"
+    # The broker user of hub processes (a field so that tests can run several hubs on one broker).
+    hub_user: str = "vbus-hub"
+
+    @property
+    def ingress_exchange(self) -> str:
+        """Fanout exchange agencies publish to (routing key: their own code)."""
+        return f"{self.prefix}.ingress"
+
+    @property
+    def ingress_queue(self) -> str:
+        """Quorum queue the hub consumes (several hub processes may)."""
+        return f"{self.prefix}.hub.ingress"
+
+    @property
+    def delivery_exchange(self) -> str:
+        """Direct exchange the hub publishes to; routing key = recipient agency code."""
+        return f"{self.prefix}.deliver"
+
+    def inbox(self, code: str) -> str:
+        """One agency's inbox queue (quorum)."""
+        return f"{self.prefix}.inbox.{code}"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.prefix}.dlx"
+
+    @property
+    def parked_queue(self) -> str:
+        """Everything that cannot be processed ends here, with reason headers."""
+        return f"{self.prefix}.parked"
+
+    def agency_user(self, code: str) -> str:
+        """An agency's broker user name is its code."""
+        return code
+
+    def is_inbox(self, queue: str) -> bool:
+        return queue.startswith(f"{self.prefix}.inbox.")
+
+    def inbox_owner(self, queue: str) -> str | None:
+        """The agency code whose inbox ``queue`` is (None if it is not an inbox)."""
+        return queue.removeprefix(f"{self.prefix}.inbox.") if self.is_inbox(queue) else None

@@ -1,0 +1,533 @@
+"""The RabbitMQ transport (pika): the hub's hot path. pika enters vbus through this module only.
+
+Topology and guarantees (names from ``transport.names``):
+- Every queue is a durable **quorum** queue. Work queues (ingress, inboxes) dead-letter to
+  ``{prefix}.dlx`` -> ``{prefix}.parked``, *at-least-once* (``x-dead-letter-strategy``, which
+  RabbitMQ allows only with ``x-overflow: reject-publish``), and park a message returned more than
+  ``DELIVERY_LIMIT`` times (``x-delivery-limit``), so a poison message cannot loop for ever.
+- Messages are persistent (``delivery_mode=2``) and published with ``mandatory=True`` under
+  publisher confirms: ``publish`` returns once the broker has the message on disk, and raises
+  ``PublishNotConfirmed`` if it was nacked or returned as unroutable.
+- ``user_id`` is set on every publish to the connection's user; RabbitMQ refuses a publish whose
+  ``user_id`` is not the authenticated user (``AccessRefused``), so ``Delivery.user_id`` is proof of
+  who sent a message.
+- Consumers ack manually, with a bounded prefetch (``basic_qos``) per consumer channel.
+- A dropped connection (broker restart) is re-opened with backoff by whichever call notices it;
+  the topology is re-declared, consumers resume, and unconfirmed publishes are sent again (so a
+  message can arrive twice; the hub's store drops duplicates by ``message_id``). Deliveries handed
+  out before the drop are stale: acking one is a no-op, because the broker redelivers it anyway.
+
+Why pika's ``BlockingConnection``, driven through its channel's ``_impl`` for publishing: pika's
+blocking ``basic_publish`` in confirm mode (like kombu's) waits for each confirm in turn, one
+broker round trip per message, about 700 msg/s at 10 KB (measurements.md). ``publish_many`` keeps
+many confirms outstanding instead: it puts the publisher channel in confirm mode through the
+underlying asynchronous ``pika.channel.Channel`` (``BlockingChannel._impl``) with our own
+ack/nack and return callbacks, writes up to ``confirm_window`` messages ahead, and runs the
+connection's I/O loop (``process_data_events``) until every confirm is in. This stays on one
+connection in the caller's thread (consumers and publisher share it, no cross-thread hand-off as a
+``SelectConnection`` in a background thread would need); see ``bench/bench_transport.py`` for
+the figures. A transport is therefore not thread-safe: one per thread.
+
+``reject(requeue=False, reason=...)`` publishes a copy with ``x-vbus-park-reason`` to the
+dead-letter exchange (confirmed), then acks the original: RabbitMQ's own dead-lettering cannot add
+headers (``x-death`` only says "rejected"), and the reason is what an operator needs. A user who may
+not publish there (an agency) falls back to the broker's dead-lettering; the parked delivery then
+gets its reason from ``x-death``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pika
+from pika import exceptions as px
+
+from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
+from vbcore.transport import names as h
+from vbcore.transport.base import Delivery, Handler, Outgoing, Transport
+from vbcore.transport.names import Names
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Connection-level failures worth a reconnect (authentication and access failures are not).
+_RECONNECTABLE = (px.AMQPConnectionError, px.ChannelWrongStateError)
+_NOT_RECONNECTABLE = (px.ProbableAuthenticationError, px.ProbableAccessDeniedError, px.AuthenticationError)
+_MAX_ATTEMPTS = 8
+
+
+def translate(error: BaseException, doing: str) -> TransportError:
+    """Turn a pika exception into the vbus error that names what happened."""
+    if isinstance(error, TransportError):
+        return error
+    if isinstance(error, _NOT_RECONNECTABLE):
+        return AccessRefused(f"{doing}: the broker refused the credentials or the vhost ({error!r})")
+    if isinstance(error, px.ChannelClosedByBroker | px.ConnectionClosedByBroker):
+        code, text = error.reply_code, error.reply_text
+        if code in (403, 530) or (code == 406 and "user_id" in text):
+            return AccessRefused(f"{doing}: {text}")
+        if code == 404:
+            return QueueNotFound(f"{doing}: {text}")
+        return TransportError(f"{doing}: the broker said {code} {text}")
+    return ConnectionLost(f"{doing}: {error!r}")
+
+
+def work_queue_arguments(names: Names) -> dict[str, Any]:
+    """Arguments of the ingress queue and of every inbox."""
+    return {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": names.dead_letter_exchange,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+        "x-delivery-limit": h.DELIVERY_LIMIT,
+    }
+
+
+@dataclass(frozen=True)
+class _Tag:
+    channel: Any  # the pika BlockingChannel the delivery came on
+    delivery_tag: int
+    generation: int  # which connection; a delivery from an older one is stale
+
+
+@dataclass(frozen=True)
+class _ConsumerSpec:
+    queue: str
+    handler: Handler
+    prefetch: int
+
+
+class _ConfirmTracker:
+    """Publisher-confirm bookkeeping for one batch on one publisher channel."""
+
+    def __init__(self, first_seq: int) -> None:
+        self.next_seq = first_seq
+        self.outstanding: dict[int, int] = {}  # channel sequence number -> index in the batch
+        self.sizes: dict[int, int] = {}  # channel sequence number -> body size
+        self.outstanding_bytes = 0
+        self.returned: dict[str, str] = {}  # message_id -> why it was returned
+        self.failed: dict[int, str] = {}  # index -> reason
+        self.confirmed: set[int] = set()
+
+    def on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        tags = [t for t in self.outstanding if t <= method.delivery_tag] if method.multiple else [
+            method.delivery_tag
+        ]
+        nack = isinstance(method, pika.spec.Basic.Nack)
+        for t in tags:
+            index = self.outstanding.pop(t, None)
+            if index is None:
+                continue
+            self.outstanding_bytes -= self.sizes.pop(t, 0)
+            if nack:
+                self.failed[index] = "nacked by the broker"
+            else:
+                self.confirmed.add(index)
+
+    def on_return(self, _channel: Any, method: Any, properties: Any, _body: bytes) -> None:
+        self.returned[properties.message_id or ""] = (
+            f"unroutable: {method.reply_text} (exchange {method.exchange!r}, key {method.routing_key!r})"
+        )
+
+
+def _headers_of(queue: str, properties: Any) -> dict[str, str]:
+    raw: dict[str, Any] = properties.headers or {}
+    headers = {}
+    for key, value in raw.items():
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, str | int | float):
+            headers[key] = str(value)
+    deaths = raw.get("x-death")
+    if h.PARK_REASON not in headers and isinstance(deaths, list) and deaths:
+        # Dead-lettered by the broker itself (delivery limit, or a reject without our copy).
+        death = deaths[0]
+        headers[h.PARK_REASON] = f"dead-lettered by the broker: {_text(death.get('reason'))}"
+        headers.setdefault(h.PARKED_FROM, _text(death.get("queue")))
+        if properties.user_id:
+            headers.setdefault(h.ORIGINAL_USER, properties.user_id)
+    return headers
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class RabbitMQTransport(Transport):
+    """One AMQP connection as one broker user; use it from a single thread."""
+
+    def __init__(
+        self,
+        url: str,
+        names: Names | None = None,
+        user: str | None = None,
+        *,
+        reconnect_timeout: float = 60.0,
+        confirm_window: int = 512,
+        confirm_window_bytes: int = 32 * 1024 * 1024,
+        confirm_timeout: float = 60.0,
+    ) -> None:
+        self.names = names or Names()
+        self._params = pika.URLParameters(url)
+        self._params.client_properties = {"connection_name": "vbus"}
+        # The user the broker authenticates; ``user`` overrides it only for what is stamped in
+        # ``user_id`` (the broker refuses a mismatch: that is how spoofing is shown to fail).
+        self.user: str = user or self._params.credentials.username
+        self.reconnect_timeout = reconnect_timeout
+        self.confirm_window = confirm_window
+        self.confirm_window_bytes = confirm_window_bytes
+        self.confirm_timeout = confirm_timeout
+        self._hub_agencies: list[str] | None = None
+        self._inboxes: list[str] = []
+        self._consumers: list[_ConsumerSpec] = []
+        self._buffer: deque[tuple[Handler, Delivery]] = deque()
+        self._generation = 0
+        self._conn: Any = None
+        self._ops: Any = None  # channel for declarations, get, queue_depth
+        self._pub: Any = None  # publisher channel, in confirm mode via its _impl
+        self._tracker: _ConfirmTracker | None = None
+        self._park_by_copy = True
+        self._closed = False
+        self._reconnect(None)
+
+    # --- connection management --------------------------------------------------------------
+
+    def _open(self) -> None:
+        self._drop_connection()
+        self._conn = pika.BlockingConnection(self._params)
+        self._generation += 1
+        self._buffer.clear()  # deliveries of the old connection are stale; the broker redelivers them
+        if self._hub_agencies is not None:
+            self._declare_hub(self._hub_agencies)
+        for code in self._inboxes:
+            self._declare_inbox(code)
+        for spec in self._consumers:
+            self._start_consumer(spec)
+
+    def _drop_connection(self) -> None:
+        conn, self._conn, self._ops, self._pub, self._tracker = self._conn, None, None, None, None
+        if conn is not None and conn.is_open:
+            with contextlib.suppress(px.AMQPError):
+                conn.close()
+
+    def _reconnect(self, cause: BaseException | None) -> None:
+        if self._closed:
+            raise ConnectionLost("the transport is closed")
+        if cause is not None:
+            log.warning("broker connection lost (%r); reconnecting", cause)
+        deadline = time.monotonic() + self.reconnect_timeout
+        delay = 0.1
+        while True:
+            try:
+                self._open()
+                return
+            except _NOT_RECONNECTABLE as e:
+                raise translate(e, "connecting") from e
+            except px.ConnectionClosedByBroker as e:
+                if e.reply_code in (403, 530):
+                    raise translate(e, "connecting") from e
+                last: BaseException = e
+            except _RECONNECTABLE as e:
+                last = e
+            if time.monotonic() + delay > deadline:
+                waited = f"{self.reconnect_timeout:.0f} s"
+                raise ConnectionLost(f"could not reach the broker for {waited}: {last!r}")
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _run(self, doing: str, op: Callable[[], T]) -> T:
+        """Run ``op``, reconnecting and retrying when the connection drops under it."""
+        for _ in range(_MAX_ATTEMPTS):
+            if self._conn is None or not self._conn.is_open:
+                self._reconnect(None)
+            try:
+                return op()
+            except _NOT_RECONNECTABLE as e:
+                raise translate(e, doing) from e
+            except px.ChannelClosedByBroker as e:  # the channel is reopened on next use
+                raise translate(e, doing) from e
+            except _RECONNECTABLE as e:
+                self._reconnect(e)
+        raise ConnectionLost(f"{doing}: the connection kept dropping")
+
+    def _channel(self) -> Any:
+        if self._ops is None or not self._ops.is_open:
+            self._ops = self._conn.channel()
+        return self._ops
+
+    # --- topology ---------------------------------------------------------------------------
+
+    def _declare_hub(self, agencies: list[str]) -> None:
+        n, ch = self.names, self._channel()
+        ch.exchange_declare(n.dead_letter_exchange, "fanout", durable=True)
+        ch.queue_declare(n.parked_queue, durable=True, arguments={"x-queue-type": "quorum"})
+        ch.queue_bind(n.parked_queue, n.dead_letter_exchange)
+        ch.exchange_declare(n.ingress_exchange, "fanout", durable=True)
+        ch.queue_declare(n.ingress_queue, durable=True, arguments=work_queue_arguments(n))
+        ch.queue_bind(n.ingress_queue, n.ingress_exchange)
+        for code in agencies:
+            self._declare_inbox(code)
+
+    def _declare_inbox(self, code: str) -> None:
+        n, ch = self.names, self._channel()
+        ch.exchange_declare(n.delivery_exchange, "direct", durable=True)
+        ch.queue_declare(n.inbox(code), durable=True, arguments=work_queue_arguments(n))
+        ch.queue_bind(n.inbox(code), n.delivery_exchange, routing_key=code)
+
+    def declare_hub(self, agencies: list[str]) -> None:
+        self._run("declaring the hub topology", lambda: self._declare_hub(agencies))
+        self._hub_agencies = list(agencies)
+
+    def declare_inbox(self, agency: str) -> None:
+        self._run(f"declaring the inbox of {agency}", lambda: self._declare_inbox(agency))
+        if agency not in self._inboxes:
+            self._inboxes.append(agency)
+
+    # --- publishing -------------------------------------------------------------------------
+
+    def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.publish_many([Outgoing(exchange, routing_key, body, message_id, dict(headers or {}))])
+
+    def publish_many(self, messages: list[Outgoing]) -> None:
+        """Publish all with many confirms outstanding; resend the unconfirmed after a reconnect."""
+        done: set[int] = set()
+        failed: dict[int, str] = {}
+        for _ in range(_MAX_ATTEMPTS):
+            todo = [i for i in range(len(messages)) if i not in done and i not in failed]
+            if not todo:
+                break
+            if self._conn is None or not self._conn.is_open:
+                self._reconnect(None)
+            tracker = self._start_batch()
+            try:
+                self._publish_batch(messages, todo, tracker)
+            except _NOT_RECONNECTABLE as e:
+                raise translate(e, "publishing") from e
+            except _RECONNECTABLE as e:
+                done |= tracker.confirmed
+                self._reconnect(e)
+                continue
+            done |= tracker.confirmed
+            failed.update(tracker.failed)
+            break
+        else:
+            raise ConnectionLost("publishing: the connection kept dropping")
+        if failed:
+            shown = "; ".join(f"{messages[i].message_id}: {why}" for i, why in sorted(failed.items())[:5])
+            raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}")
+
+    def _start_batch(self) -> _ConfirmTracker:
+        """The publisher channel in confirm mode, with a fresh tracker for this batch."""
+        if self._pub is None or not self._pub.is_open:
+            self._pub = self._conn.channel()
+            tracker = _ConfirmTracker(first_seq=1)
+            selected: list[bool] = []
+            impl = self._pub._impl
+            impl.confirm_delivery(
+                ack_nack_callback=lambda frame: self._on_confirm(frame),
+                callback=lambda _frame: selected.append(True),
+            )
+            impl.add_on_return_callback(lambda *args: self._on_return(*args))
+            while not selected:
+                self._conn.process_data_events(time_limit=0.05)
+        else:
+            assert self._tracker is not None
+            tracker = _ConfirmTracker(first_seq=self._tracker.next_seq)
+        self._tracker = tracker
+        return tracker
+
+    def _on_confirm(self, frame: Any) -> None:
+        if self._tracker is not None:
+            self._tracker.on_confirm(frame)
+
+    def _on_return(self, *args: Any) -> None:
+        if self._tracker is not None:
+            self._tracker.on_return(*args)
+
+    def _publish_batch(self, messages: list[Outgoing], todo: list[int], tracker: _ConfirmTracker) -> None:
+        impl, conn = self._pub._impl, self._conn
+        unflushed = 0
+        for i in todo:
+            m = messages[i]
+            while tracker.outstanding and (
+                len(tracker.outstanding) >= self.confirm_window
+                or tracker.outstanding_bytes >= self.confirm_window_bytes
+            ):
+                self._pump_confirms(conn, impl)
+            properties = pika.BasicProperties(
+                delivery_mode=pika.DeliveryMode.Persistent,
+                message_id=m.message_id,
+                user_id=self.user,
+                headers=dict(m.headers),
+            )
+            impl.basic_publish(m.exchange, m.routing_key, m.body, properties, mandatory=True)
+            tracker.outstanding[tracker.next_seq] = i
+            tracker.sizes[tracker.next_seq] = len(m.body)
+            tracker.outstanding_bytes += len(m.body)
+            tracker.next_seq += 1
+            unflushed += len(m.body) + 512
+            if unflushed >= 256 * 1024:
+                conn.process_data_events(time_limit=0)
+                unflushed = 0
+        deadline = time.monotonic() + self.confirm_timeout
+        while tracker.outstanding:
+            if time.monotonic() > deadline:
+                for i in tracker.outstanding.values():
+                    tracker.failed[i] = f"no confirm within {self.confirm_timeout:.0f} s"
+                tracker.outstanding.clear()
+                break
+            self._pump_confirms(conn, impl)
+        for i in list(tracker.confirmed):
+            why = tracker.returned.get(messages[i].message_id)
+            if why is not None:
+                tracker.confirmed.discard(i)
+                tracker.failed[i] = why
+
+    def _pump_confirms(self, conn: Any, impl: Any) -> None:
+        conn.process_data_events(time_limit=0.05)
+        if impl.is_closed:  # the broker closed the channel: refused, or an unknown exchange
+            self._pub = None
+            reason = getattr(impl, "_closing_reason", None)
+            error = translate(reason, "publishing") if reason is not None else TransportError("publishing")
+            if isinstance(error, QueueNotFound):
+                raise PublishNotConfirmed(str(error)) from reason
+            raise error from reason
+
+    # --- consuming --------------------------------------------------------------------------
+
+    def consume(self, queue: str, handler: Handler, *, prefetch: int = 16) -> None:
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1")
+        spec = _ConsumerSpec(queue, handler, prefetch)
+        self._run(f"consuming {queue}", lambda: self._start_consumer(spec))
+        self._consumers.append(spec)
+
+    def _start_consumer(self, spec: _ConsumerSpec) -> None:
+        channel = self._conn.channel()
+        generation = self._generation
+        try:
+            channel.basic_qos(prefetch_count=spec.prefetch)
+
+            def on_message(ch: Any, method: Any, properties: Any, body: bytes) -> None:
+                tag = _Tag(ch, method.delivery_tag, generation)
+                self._buffer.append((spec.handler, self._delivery(spec.queue, tag, method, properties, body)))
+
+            channel.basic_consume(spec.queue, on_message_callback=on_message)
+        except px.ChannelClosedByBroker:
+            raise
+        except px.AMQPChannelError as e:
+            raise translate(e, f"consuming {spec.queue}") from e
+
+    def _delivery(self, queue: str, tag: _Tag, method: Any, properties: Any, body: bytes) -> Delivery:
+        return Delivery(
+            queue=queue,
+            body=body,
+            headers=_headers_of(queue, properties),
+            message_id=properties.message_id or "",
+            user_id=properties.user_id,
+            redelivered=bool(method.redelivered),
+            tag=tag,
+        )
+
+    def drain(self, timeout: float = 0.0) -> int:
+        deadline = time.monotonic() + timeout
+        dispatched = 0
+        while True:
+            self._run("receiving", lambda: self._pump(deadline))
+            while self._buffer:
+                handler, delivery = self._buffer.popleft()
+                handler(delivery)
+                dispatched += 1
+            if time.monotonic() >= deadline:
+                return dispatched
+
+    def _pump(self, deadline: float) -> None:
+        self._conn.process_data_events(time_limit=max(0.0, deadline - time.monotonic()))
+
+    def get(self, queue: str) -> Delivery | None:
+        def take() -> Delivery | None:
+            ch = self._channel()
+            method, properties, body = ch.basic_get(queue, auto_ack=False)
+            if method is None:
+                return None
+            tag = _Tag(ch, method.delivery_tag, self._generation)
+            return self._delivery(queue, tag, method, properties, body)
+
+        return self._run(f"getting from {queue}", take)
+
+    # --- settling ---------------------------------------------------------------------------
+
+    def _live_tag(self, delivery: Delivery) -> _Tag | None:
+        tag = delivery.tag
+        if not isinstance(tag, _Tag):
+            raise TransportError(f"delivery {delivery.message_id} did not come from this transport")
+        if tag.generation != self._generation or not tag.channel.is_open:
+            log.warning("delivery %s came on a lost connection; it is redelivered", delivery.message_id)
+            return None
+        return tag
+
+    def _settle(self, delivery: Delivery, doing: str, op: Callable[[_Tag], None]) -> None:
+        tag = self._live_tag(delivery)
+        if tag is None:
+            return
+        try:
+            op(tag)
+        except _RECONNECTABLE as e:  # the message comes back redelivered; reconnect on next use
+            log.warning("%s %s failed: %r", doing, delivery.message_id, e)
+        except px.ChannelClosedByBroker as e:
+            raise translate(e, f"{doing} {delivery.message_id}") from e
+
+    def ack(self, delivery: Delivery) -> None:
+        self._settle(delivery, "acking", lambda t: t.channel.basic_ack(t.delivery_tag))
+
+    def reject(self, delivery: Delivery, *, requeue: bool, reason: str | None = None) -> None:
+        if requeue or self._live_tag(delivery) is None:
+            self._settle(delivery, "requeueing", lambda t: t.channel.basic_reject(t.delivery_tag, True))
+            return
+        if self._park_by_copy:
+            headers = dict(delivery.headers)
+            headers[h.PARK_REASON] = reason or "rejected"
+            headers[h.PARKED_FROM] = delivery.queue
+            if delivery.user_id:
+                headers[h.ORIGINAL_USER] = delivery.user_id
+            try:
+                self.publish(
+                    self.names.dead_letter_exchange, delivery.queue, delivery.body,
+                    message_id=delivery.message_id, headers=headers,
+                )
+            except AccessRefused:
+                log.info("user %s may not publish to %s: parking through the broker's dead-lettering",
+                         self.user, self.names.dead_letter_exchange)
+                self._park_by_copy = False
+            else:
+                self.ack(delivery)
+                return
+        log.info("parking %s: %s", delivery.message_id, reason)
+        self._settle(delivery, "rejecting", lambda t: t.channel.basic_reject(t.delivery_tag, requeue=False))
+
+    def queue_depth(self, queue: str) -> int:
+        def depth() -> int:
+            return int(self._channel().queue_declare(queue, passive=True).method.message_count)
+
+        return self._run(f"reading the depth of {queue}", depth)
+
+    def close(self) -> None:
+        """Close the connection; unacknowledged deliveries go back to their queues, redelivered."""
+        self._closed = True
+        self._drop_connection()
+
