@@ -212,3 +212,17 @@ def test_failed_streaming_read_leaves_no_spooled_file_behind(tmp_path: Path) -> 
     with pytest.raises(MalformedPackage, match="mismatch"):
         read_package(broken, spool_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_base64_with_character_references_and_cdata_is_decoded() -> None:
+    lines = base64.encodebytes(b"%PDF-1.4 " * 50).decode().splitlines()
+    encoded = "&#13;\n".join(lines[:3]) + "<![CDATA[" + "".join(lines[3:]) + "]]>"
+    doc = read_edoc(package(attachments=attachment(encoded)))
+    assert doc.attachments[0].content.read_bytes() == b"%PDF-1.4 " * 50
+
+
+def test_streamed_base64_with_line_breaks_is_decoded(tmp_path: Path) -> None:
+    content = bytes(range(256)) * 12_000  # about 3 MB: the package is streamed
+    encoded = base64.encodebytes(content).decode().replace("\n", "&#13;\n")
+    doc = read_edoc(package(attachments=attachment(encoded)), spool_dir=tmp_path)
+    assert doc.attachments[0].content == Blob(content)

@@ -19,8 +19,8 @@ carries a warning. Any other defect is refused.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from lxml import etree
@@ -51,7 +51,7 @@ class Parsed(NamedTuple):
 
 
 def new_parser(target: Any = None) -> etree.XMLParser:
-    """A fresh hardened parser (parsers keep an error log and are not shared between threads)."""
+    """A fresh hardened parser (one per thread or per streaming parse: parsers keep state)."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -61,6 +61,17 @@ def new_parser(target: Any = None) -> etree.XMLParser:
         collect_ids=False,
         target=target,
     )
+
+
+_per_thread = threading.local()
+
+
+def _thread_parser() -> etree.XMLParser:
+    """This thread's tree parser (a parser must not serve two threads at once; its log resets per parse)."""
+    parser: etree.XMLParser | None = getattr(_per_thread, "parser", None)
+    if parser is None:
+        parser = _per_thread.parser = new_parser()
+    return parser
 
 
 def parse_xml(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> etree._Element:
@@ -74,7 +85,7 @@ def parse_document(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Parsed:
     refuse_doctype(data)
     repaired: list[str] = []
     while True:
-        parser = new_parser()
+        parser = _thread_parser()
         try:
             root = etree.fromstring(data, parser)
         except etree.XMLSyntaxError as err:
@@ -135,10 +146,13 @@ def _prolog_end(data: bytes) -> int:
 # --- depth -----------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
 def _deeper_than(depth: int) -> etree.XPath:
-    # One compiled XPath walks the tree in C: is there an element at level depth + 1?
-    return etree.XPath("boolean(/" + "/".join(["*"] * (depth + 1)) + ")")
+    # One compiled XPath walks the tree in C: is there an element at level depth + 1? Compiled
+    # XPath objects are kept per thread (lxml does not promise they may be shared across threads).
+    cache: dict[int, etree.XPath] = _per_thread.__dict__.setdefault("xpaths", {})
+    if depth not in cache:
+        cache[depth] = etree.XPath("boolean(/" + "/".join(["*"] * (depth + 1)) + ")")
+    return cache[depth]
 
 
 def check_depth(root: etree._Element, limits: ParseLimits) -> None:
