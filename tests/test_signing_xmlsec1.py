@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from vbcore.errors import SignatureInvalid
+from vbcore.errors import SignatureInvalid, WeakSignatureAlgorithm
 from vbcore.pki import DevPki, init_dev_pki
 from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
 
@@ -30,17 +30,27 @@ PAYLOADS = {
     VPCP: "lgsp-quangnam__received__dc0bdef0-c7a3-4aaf-b717-777303442973.edxml",  # with an attachment
 }
 
-# An enveloped RSA-SHA256 signature template, exclusive c14n, as QCVN 102 places it.
-TEMPLATE = f"""<Signature xmlns="{DS}">
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+# An enveloped RSA-SHA256 signature template, as QCVN 102 places it: exclusive c14n (vbus, newer
+# producers), or inclusive c14n with no c14n transform on the reference (the SDK's Java producers).
+RSA_SHA256 = ("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "http://www.w3.org/2001/04/xmlenc#sha256")
+RSA_SHA1 = ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1")
+TEMPLATES = {
+    "exclusive": (EXC_C14N, f'<Transform Algorithm="{EXC_C14N}"/>', RSA_SHA256),
+    "inclusive-enveloped-only": (C14N, "", RSA_SHA256),
+    # What the VPCP SDK samples declare: rsa-sha1, inclusive c14n, a default-namespace Signature.
+    "sdk-rsa-sha1": (C14N, "", RSA_SHA1),
+}
+TEMPLATE = """<Signature xmlns="{ds}">
   <SignedInfo>
-    <CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
-    <SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>
+    <CanonicalizationMethod Algorithm="{c14n}"/>
+    <SignatureMethod Algorithm="{method}"/>
     <Reference URI="">
       <Transforms>
-        <Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>
-        <Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+        <Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>{transform}
       </Transforms>
-      <DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>
+      <DigestMethod Algorithm="{digest}"/>
       <DigestValue></DigestValue>
     </Reference>
   </SignedInfo>
@@ -102,11 +112,15 @@ def test_xmlsec1_refuses_a_vbus_package_changed_after_signing(
     assert "FAIL" in result.stderr
 
 
-def sign_with_xmlsec1(xmlsec1: str, pki: DevPki, agency: str, payload: bytes, tmp_path: Path) -> bytes:
+def sign_with_xmlsec1(
+    xmlsec1: str, pki: DevPki, agency: str, payload: bytes, tmp_path: Path, template: str = "exclusive"
+) -> bytes:
     root = etree.fromstring(payload)
     header = root.find(f"{{{ED}}}edXMLEnvelope/{{{ED}}}edXMLHeader")
     assert header is not None
-    header.append(etree.fromstring(TEMPLATE))
+    c14n, transform, (method, digest) = TEMPLATES[template]
+    filled = TEMPLATE.format(ds=DS, c14n=c14n, transform=transform, method=method, digest=digest)
+    header.append(etree.fromstring(filled))
     template = tmp_path / "template.edxml"
     template.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
     out = tmp_path / "signed-by-xmlsec1.edxml"
@@ -128,11 +142,14 @@ def sign_with_xmlsec1(xmlsec1: str, pki: DevPki, agency: str, payload: bytes, tm
     return out.read_bytes()
 
 
-@pytest.mark.parametrize("agency", [NGHE_AN, VPCP])
+@pytest.mark.parametrize(
+    ("agency", "template"), [(NGHE_AN, "exclusive"), (VPCP, "exclusive"), (VPCP, "inclusive-enveloped-only")]
+)
 def test_package_signed_by_xmlsec1_verifies_in_vbus(
-    xmlsec1: str, pki: DevPki, interop_dir: Path, tmp_path: Path, agency: str
+    xmlsec1: str, pki: DevPki, interop_dir: Path, tmp_path: Path, agency: str, template: str
 ) -> None:
-    signed = sign_with_xmlsec1(xmlsec1, pki, agency, (interop_dir / PAYLOADS[agency]).read_bytes(), tmp_path)
+    payload = (interop_dir / PAYLOADS[agency]).read_bytes()
+    signed = sign_with_xmlsec1(xmlsec1, pki, agency, payload, tmp_path, template)
     assert b"<X509Certificate>MII" in signed  # xmlsec1 filled in the certificate
 
     verified = verify_package(
@@ -147,6 +164,21 @@ def test_package_signed_by_xmlsec1_verifies_in_vbus(
     from_id = verified.root.find(f".//{{{ED}}}From/{{{ED}}}OrganId")
     assert from_id is not None
     assert from_id.text == agency
+
+
+def test_sdk_style_rsa_sha1_package_signed_by_xmlsec1_verifies_only_when_sha1_is_allowed(
+    xmlsec1: str, pki: DevPki, interop_dir: Path, tmp_path: Path
+) -> None:
+    payload = (interop_dir / PAYLOADS[VPCP]).read_bytes()
+    signed = sign_with_xmlsec1(xmlsec1, pki, VPCP, payload, tmp_path, "sdk-rsa-sha1")
+    trust = TrustStore.from_pem_files([pki.ca_cert_path])
+
+    with pytest.raises(WeakSignatureAlgorithm):
+        verify_package(signed, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)
+    verified = verify_package(
+        signed, trust=trust, policy=SignaturePolicy(allow_sha1=True), expected_agency=VPCP
+    )
+    assert verified.algorithm == "rsa-sha1"
 
 
 def test_xmlsec1_package_changed_after_signing_is_refused_by_vbus(

@@ -13,10 +13,13 @@ bytes they received. Every signxml, lxml and cryptography failure is translated 
 Why signxml (and, through it, lxml here although lxml otherwise stays in ``vbcore.edxml``): it is
 the maintained Python XML-DSig implementation, with a hardened parser, SHA-1 off by default and
 "return only what was signed" as its contract; its trees are lxml trees, so placing the signature
-and serialising the result needs lxml. Performance (measurements.md: at 1 MB ~80% of signxml's
-time is re-parsing and re-serialising): the package is parsed once, by the project's hardened
-parser, and trees, not bytes, are handed to signxml; the two places where signxml would copy the
-tree by serialising and re-parsing it are replaced (see ``_Signer`` and ``_Verifier``).
+and serialising the result needs lxml. The signature's shape (one signature, one ``URI=""``
+reference, harmless transforms) is checked first, in ``vbcore.signature_shape``.
+
+Performance (measurements.md: at 1 MB ~80% of signxml's time is re-parsing and re-serialising):
+the package is parsed once, by the project's hardened parser, and the tree, not bytes, is handed
+to signxml; every whole-document copy signxml makes by serialising and re-parsing is replaced by a
+``deepcopy`` (see ``_Signer`` and ``_Verifier``), or skipped where signxml only reads the tree.
 
 Example::
 
@@ -29,8 +32,6 @@ Example::
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from vbcore.edxml import DEFAULT_LIMITS, parse_xml
+from vbcore.edxml import DSIG_NS as DS
+from vbcore.edxml import EDXML_NS as EDXML
 from vbcore.edxml import parser as edxml_parser
 from vbcore.errors import (
     NotAnEdxmlPackage,
@@ -62,6 +65,7 @@ from vbcore.errors import (
     WeakSignatureAlgorithm,
 )
 from vbcore.pki import PrivateKey, agency_code_of, load_certificates, load_private_key
+from vbcore.signature_shape import SignatureShape, certificates_in, check_shape, find_signatures
 from vbcore.trust import TrustStore, describe
 
 __all__ = [
@@ -94,12 +98,6 @@ _STRONG_METHODS = frozenset(_SIGN_METHODS.values()) | {
 }
 _SHA1_METHODS = frozenset({SignatureMethod.RSA_SHA1, SignatureMethod.ECDSA_SHA1})
 _STRONG_DIGESTS = frozenset(_DIGEST_FOR.values())
-
-DS = "http://www.w3.org/2000/09/xmldsig#"
-EDXML = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
-_ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-# Transforms that keep the whole document signed; any other (XPath, XSLT, base64) could narrow it.
-_ALLOWED_TRANSFORMS = frozenset({_ENVELOPED} | {m.value for m in CanonicalizationMethod})
 
 
 def _parse(xml: bytes) -> Any:
@@ -256,6 +254,28 @@ class _Verifier(XMLVerifier):
             return copy.deepcopy(xml_string.root)
         return super()._fromstring(xml_string, **kwargs)  # type: ignore[no-untyped-call]
 
+    def _c14n(
+        self, nodes: Any, algorithm: CanonicalizationMethod, inclusive_ns_prefixes: Any = None
+    ) -> bytes:
+        """Inclusive c14n of a subtree (SignedInfo) from a copy rooted at it.
+
+        libxml2 2.14 (bundled with lxml 6.1) writes a spurious ``xmlns=""`` on grandchildren when
+        it canonicalises, inclusively, a subtree whose default namespace is declared above it:
+        ``<SignedInfo>`` of a ``<Signature xmlns="...xmldsig#">``, as the VPCP SDK's Java
+        producers write it. Re-rooting the subtree declares every in-scope namespace on its
+        root, which inclusive c14n must output anyway, and avoids the bug (signxml issue #275).
+        """
+        if not algorithm.value.startswith("http://www.w3.org/2001/10/xml-exc-c14n#"):
+            listed = nodes if isinstance(nodes, list) else [nodes]
+            nodes = [self._rerooted(node) for node in listed]
+        c14n: bytes = super()._c14n(nodes, algorithm, inclusive_ns_prefixes)
+        return c14n
+
+    def _rerooted(self, node: Any) -> Any:
+        if isinstance(node, etree._Element) and node.getparent() is not None:
+            return etree.fromstring(etree.tostring(node), _huge_parser())
+        return node
+
 
 def _signature_method(algorithm: str, key: PrivateKey) -> SignatureMethod:
     name = algorithm.lower()
@@ -324,7 +344,7 @@ def verify_package(
     ``UntrustedCertificate``, ``SignerMismatch`` (all ``SignatureError``), or the parser's errors.
     """
     root = _parse(xml)
-    found = _find_signatures(root)
+    found = find_signatures(root)
     if not found.dsig:
         foreign = (
             f"the package's <Signature> element is in the namespace {found.foreign[0]!r}, not in the "
@@ -341,7 +361,7 @@ def verify_package(
         return VerifiedPackage(
             root=root, signer_agency=None, certificate=None, algorithm="", warnings=warnings
         )
-    shape = _check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
+    shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
     leaf, intermediates = _signing_certificate(shape)
     trust.validate(leaf, intermediates)
     signer_agency = _bind(leaf, expected_agency, agency_certificates)
@@ -354,7 +374,7 @@ def verify_package(
 
 
 def _signing_certificate(shape: SignatureShape) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    certs = _certificates_in(shape)
+    certs = certificates_in(shape)
     # The signing certificate is one that issued none of the others (X509Data has no order; a
     # self-signed root sent along issued the intermediate or the leaf, so it is never chosen).
     leaves = [c for c in certs if not any(o is not c and o.issuer == c.subject for o in certs)]
@@ -386,6 +406,9 @@ def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePol
         require_x509=True,
         location=".//",
         expect_references=1,
+        # A reference without a c14n transform (the SDK's Java producers) is inclusive c14n 1.0,
+        # as XML-DSig specifies; signxml would default to c14n 1.1.
+        default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
         signature_methods=policy.signature_methods(),
         digest_algorithms=policy.digest_algorithms(),
     )
@@ -404,105 +427,3 @@ def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePol
     except (etree.LxmlError, ValueError, TypeError) as exc:
         raise SignatureInvalid(f"the signature cannot be processed: {exc}") from exc
     return result.signed_xml
-
-
-# --- the signature's shape, checked before any cryptography ----------------------------------------
-
-
-@dataclass(frozen=True)
-class _Found:
-    dsig: list[Any]  # ds:Signature elements
-    foreign: list[str]  # namespaces of other elements named Signature ("" for none)
-
-
-@dataclass(frozen=True)
-class SignatureShape:
-    """The one XML-DSig signature of a package, checked to cover the whole document."""
-
-    element: Any
-    algorithm: str  # the SignatureMethod fragment, e.g. "rsa-sha256"
-
-
-def _find_signatures(root: Any) -> _Found:
-    dsig, foreign = [], []
-    for element in root.iter("{*}Signature"):
-        namespace = etree.QName(element).namespace or ""
-        if namespace == DS:
-            dsig.append(element)
-        else:
-            foreign.append(namespace)
-    return _Found(dsig, foreign)
-
-
-def _fragment(uri: str) -> str:
-    return uri.rsplit("#", 1)[-1] if "#" in uri else uri
-
-
-def _check_shape(root: Any, signatures: list[Any], *, allow_sha1: bool) -> SignatureShape:
-    """One signature, in the header, one Reference URI="" with harmless transforms, known algorithms."""
-    if len(signatures) > 1:
-        raise SignatureWrapping(
-            f"the package carries {len(signatures)} XML-DSig signatures; exactly one, over the whole "
-            "package, is accepted"
-        )
-    signature = signatures[0]
-    parent = signature.getparent()
-    header = root.find(f"{{{EDXML}}}edXMLEnvelope/{{{EDXML}}}edXMLHeader")
-    if parent is not header and parent is not root:
-        raise SignatureWrapping(
-            f"the signature sits in {etree.QName(parent).localname}, not in edXMLEnvelope/edXMLHeader"
-        )
-    ds = {"ds": DS}
-    if signature.find("ds:SignedInfo", ds) is None:
-        raise SignatureInvalid("the XML-DSig signature has no SignedInfo")
-    references = signature.findall("ds:SignedInfo/ds:Reference", ds)
-    if len(references) != 1:
-        raise SignatureWrapping(
-            f'the signature has {len(references)} references; exactly one, URI="" (the whole package), '
-            "is accepted"
-        )
-    uri = references[0].get("URI")
-    if uri != "":
-        raise SignatureWrapping(
-            f"the signature's Reference URI is {uri!r}: it signs only part of the package; "
-            'URI="" (the whole package) is required'
-        )
-    for transform in references[0].findall("ds:Transforms/ds:Transform", ds):
-        if transform.get("Algorithm") not in _ALLOWED_TRANSFORMS:
-            raise SignatureWrapping(
-                f"the transform {transform.get('Algorithm')!r} could exclude part of the package from the "
-                "signature; only enveloped-signature and canonicalisation transforms are accepted"
-            )
-    method = signature.find("ds:SignedInfo/ds:SignatureMethod", ds)
-    digest = references[0].find("ds:DigestMethod", ds)
-    if method is None or digest is None:
-        raise SignatureInvalid("the signature lacks its SignatureMethod or DigestMethod")
-    algorithm = _fragment(method.get("Algorithm") or "")
-    digest_name = _fragment(digest.get("Algorithm") or "")
-    if not allow_sha1 and ("sha1" in algorithm.lower() or digest_name.lower() == "sha1"):
-        raise WeakSignatureAlgorithm(
-            f"the package is signed with SHA-1 ({algorithm}, digest {digest_name}), which this hub's "
-            "policy refuses (SignaturePolicy.allow_sha1)"
-        )
-    if algorithm.startswith("hmac-"):
-        raise SignatureInvalid(
-            f"an {algorithm} signature names no signer; a certificate signature is required"
-        )
-    return SignatureShape(signature, algorithm)
-
-
-def _certificates_in(shape: SignatureShape) -> list[x509.Certificate]:
-    texts = shape.element.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", {"ds": DS})
-    if not texts:
-        raise SignatureInvalid("the signature carries no certificate (KeyInfo/X509Data/X509Certificate)")
-    certs = []
-    for index, element in enumerate(texts, start=1):
-        try:
-            der = base64.b64decode("".join((element.text or "").split()), validate=True)
-            certs.append(x509.load_der_x509_certificate(der))
-        except (binascii.Error, ValueError) as exc:
-            raise SignatureInvalid(
-                f"certificate {index} in the signature's KeyInfo cannot be read (truncated or a "
-                f"placeholder?): {exc}"
-            ) from exc
-    return certs

@@ -1,0 +1,135 @@
+"""The shape of a package's XML-DSig signature, checked before any cryptography.
+
+Exactly one ``ds:Signature``, in ``edXMLEnvelope/edXMLHeader`` (or at the root), with one
+``Reference URI=""`` (the whole package) whose transforms cannot exclude anything, a known and
+allowed algorithm, and readable certificates. Every way a signature could cover less than the
+whole package is refused here as ``SignatureWrapping``, before signxml is asked whether it verifies.
+Used by ``vbcore.signing`` only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from lxml import etree
+
+from vbcore.edxml import DSIG_NS as DS
+from vbcore.edxml import EDXML_NS as EDXML
+from vbcore.errors import SignatureInvalid, SignatureWrapping, WeakSignatureAlgorithm
+
+_ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+_C14N = frozenset(
+    {
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
+        "http://www.w3.org/2006/12/xml-c14n11",
+        "http://www.w3.org/2006/12/xml-c14n11#WithComments",
+        "http://www.w3.org/2001/10/xml-exc-c14n#",
+        "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+    }
+)
+# Transforms that keep the whole document signed; any other (XPath, XSLT, base64) could narrow it.
+ALLOWED_TRANSFORMS = frozenset({_ENVELOPED} | _C14N)
+
+
+@dataclass(frozen=True)
+class Found:
+    dsig: list[Any]  # ds:Signature elements
+    foreign: list[str]  # namespaces of other elements named Signature ("" for none)
+
+
+@dataclass(frozen=True)
+class SignatureShape:
+    """The one XML-DSig signature of a package, checked to cover the whole document."""
+
+    element: Any
+    algorithm: str  # the SignatureMethod fragment, e.g. "rsa-sha256"
+
+
+def find_signatures(root: Any) -> Found:
+    dsig, foreign = [], []
+    for element in root.iter("{*}Signature"):
+        namespace = etree.QName(element).namespace or ""
+        if namespace == DS:
+            dsig.append(element)
+        else:
+            foreign.append(namespace)
+    return Found(dsig, foreign)
+
+
+def _fragment(uri: str) -> str:
+    return uri.rsplit("#", 1)[-1] if "#" in uri else uri
+
+
+def check_shape(root: Any, signatures: list[Any], *, allow_sha1: bool) -> SignatureShape:
+    """One signature, in the header, one Reference URI="" with harmless transforms, known algorithms."""
+    if len(signatures) > 1:
+        raise SignatureWrapping(
+            f"the package carries {len(signatures)} XML-DSig signatures; exactly one, over the whole "
+            "package, is accepted"
+        )
+    signature = signatures[0]
+    parent = signature.getparent()
+    header = root.find(f"{{{EDXML}}}edXMLEnvelope/{{{EDXML}}}edXMLHeader")
+    if parent is not header and parent is not root:
+        raise SignatureWrapping(
+            f"the signature sits in {etree.QName(parent).localname}, not in edXMLEnvelope/edXMLHeader"
+        )
+    ds = {"ds": DS}
+    if signature.find("ds:SignedInfo", ds) is None:
+        raise SignatureInvalid("the XML-DSig signature has no SignedInfo")
+    references = signature.findall("ds:SignedInfo/ds:Reference", ds)
+    if len(references) != 1:
+        raise SignatureWrapping(
+            f'the signature has {len(references)} references; exactly one, URI="" (the whole package), '
+            "is accepted"
+        )
+    uri = references[0].get("URI")
+    if uri != "":
+        raise SignatureWrapping(
+            f"the signature's Reference URI is {uri!r}: it signs only part of the package; "
+            'URI="" (the whole package) is required'
+        )
+    for transform in references[0].findall("ds:Transforms/ds:Transform", ds):
+        if transform.get("Algorithm") not in ALLOWED_TRANSFORMS:
+            raise SignatureWrapping(
+                f"the transform {transform.get('Algorithm')!r} could exclude part of the package from the "
+                "signature; only enveloped-signature and canonicalisation transforms are accepted"
+            )
+    method = signature.find("ds:SignedInfo/ds:SignatureMethod", ds)
+    digest = references[0].find("ds:DigestMethod", ds)
+    if method is None or digest is None:
+        raise SignatureInvalid("the signature lacks its SignatureMethod or DigestMethod")
+    algorithm = _fragment(method.get("Algorithm") or "")
+    digest_name = _fragment(digest.get("Algorithm") or "")
+    if not allow_sha1 and ("sha1" in algorithm.lower() or digest_name.lower() == "sha1"):
+        raise WeakSignatureAlgorithm(
+            f"the package is signed with SHA-1 ({algorithm}, digest {digest_name}), which this hub's "
+            "policy refuses (SignaturePolicy.allow_sha1)"
+        )
+    if algorithm.startswith("hmac-"):
+        raise SignatureInvalid(
+            f"an {algorithm} signature names no signer; a certificate signature is required"
+        )
+    return SignatureShape(signature, algorithm)
+
+
+def certificates_in(shape: SignatureShape) -> list[x509.Certificate]:
+    texts = shape.element.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", {"ds": DS})
+    if not texts:
+        raise SignatureInvalid("the signature carries no certificate (KeyInfo/X509Data/X509Certificate)")
+    certs = []
+    for index, element in enumerate(texts, start=1):
+        try:
+            der = base64.b64decode("".join((element.text or "").split()), validate=True)
+            certs.append(x509.load_der_x509_certificate(der))
+        except (binascii.Error, ValueError) as exc:
+            raise SignatureInvalid(
+                f"certificate {index} in the signature's KeyInfo cannot be read (truncated or a "
+                f"placeholder?): {exc}"
+            ) from exc
+    return certs
