@@ -19,7 +19,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from lxml import etree
 
@@ -41,13 +41,12 @@ CHUNK = 1 << 16
 _CONTENT = frozenset({tag("ContentTransferEncoded"), "ContentTransferEncoded"})
 
 
-class StreamedTree:
+class StreamedTree(NamedTuple):
     """A parsed tree whose ``ContentTransferEncoded`` texts were decoded aside into ``decoded``."""
 
-    def __init__(self, root: etree._Element, decoded: dict[etree._Element, Blob], warnings: tuple[str, ...]):
-        self.root = root
-        self.decoded = decoded
-        self.warnings = warnings
+    root: etree._Element
+    decoded: dict[etree._Element, Blob]
+    warnings: tuple[str, ...]
 
 
 def parse_streaming(source: bytes | Path, limits: ParseLimits, spool_dir: Path | None) -> StreamedTree:
