@@ -45,3 +45,13 @@ def test_fifty_megabyte_attachment_reads_back_equal(tmp_path: Path, zipped: bool
     assert att.content == Blob.from_file(source)
     assert att.zipped is zipped
     assert result.package == doc
+
+
+def test_a_whole_package_with_a_20_mb_attachment_parses_as_one_tree() -> None:
+    # libxml2 caps a text node at 10 MB unless huge_tree is on; the hub parses whole packages.
+    from vbcore.edxml import parse_xml
+
+    blob = b"A" * (20 * MiB)
+    data = b'<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016"><x>' + blob + b"</x></edXML>"
+    root = parse_xml(data)
+    assert len(root[0].text or "") == 20 * MiB

@@ -6,7 +6,7 @@ Refused, each with its own error class (``vbcore.errors``):
   leaves an external entity unexpanded and accepts the document (measurements.md);
 - more than ``max_bytes`` (``PackageTooLarge``), checked before a byte is parsed;
 - elements nested deeper than ``max_depth`` (``PackageTooDeep``): libxml2 itself stops at 256
-  levels (``huge_tree`` stays off), the configured limit is checked after the parse by one XPath;
+  levels, the configured limit is checked after the parse by one XPath;
 - anything not well-formed (``MalformedPackage``, with libxml2's message, line and column).
   lxml's recover mode is never used: a repaired guess is not what the sender signed.
 
@@ -50,14 +50,20 @@ class Parsed(NamedTuple):
     warnings: tuple[str, ...]
 
 
-def new_parser(target: Any = None) -> etree.XMLParser:
+# libxml2 refuses a text node over 10 MB unless ``huge_tree`` is on: a package with an attachment
+# over ~7.5 MB needs it. ``huge_tree`` only lifts libxml2's own size caps; it is safe here because
+# every DOCTYPE is refused (so no entity can expand), size is checked before parsing and depth after.
+HUGE_TREE_ABOVE = 8 * MiB
+
+
+def new_parser(target: Any = None, *, huge: bool = False) -> etree.XMLParser:
     """A fresh hardened parser (one per thread or per streaming parse: parsers keep state)."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         dtd_validation=False,
-        huge_tree=False,
+        huge_tree=huge,
         collect_ids=False,
         target=target,
     )
@@ -66,11 +72,13 @@ def new_parser(target: Any = None) -> etree.XMLParser:
 _per_thread = threading.local()
 
 
-def _thread_parser() -> etree.XMLParser:
+def _thread_parser(huge: bool = False) -> etree.XMLParser:
     """This thread's tree parser (a parser must not serve two threads at once; its log resets per parse)."""
-    parser: etree.XMLParser | None = getattr(_per_thread, "parser", None)
+    attr = "huge_parser" if huge else "parser"
+    parser: etree.XMLParser | None = getattr(_per_thread, attr, None)
     if parser is None:
-        parser = _per_thread.parser = new_parser()
+        parser = new_parser(huge=huge)
+        setattr(_per_thread, attr, parser)
     return parser
 
 
@@ -85,7 +93,7 @@ def parse_document(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Parsed:
     refuse_doctype(data)
     repaired: list[str] = []
     while True:
-        parser = _thread_parser()
+        parser = _thread_parser(huge=len(data) > HUGE_TREE_ABOVE)
         try:
             root = etree.fromstring(data, parser)
         except etree.XMLSyntaxError as err:
