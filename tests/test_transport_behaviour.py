@@ -1,0 +1,196 @@
+"""Transport behaviour that does not depend on the broker: run against memory AND RabbitMQ.
+
+The RabbitMQ half skips locally without a broker and fails in CI (``amqp_url`` fixture).
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_transport_support import (  # noqa: F401 (fixtures)
+    BrokerEnv,
+    collect,
+    env_fixture,
+    get_eventually,
+    rabbit_env_fixture,
+)
+
+from vbcore.errors import AccessRefused, PublishNotConfirmed
+from vbcore.transport import names as h
+from vbcore.transport.base import Delivery, Outgoing, Transport
+
+
+def agencies(env: BrokerEnv, *letters: str) -> list[str]:
+    codes = [f"{env.names.prefix}{letter}" for letter in letters]
+    for code in codes:
+        env.add_agency(code)
+    return codes
+
+
+def hub_with(env: BrokerEnv, *letters: str) -> tuple[Transport, list[str]]:
+    codes = agencies(env, *letters)
+    hub = env.hub()
+    hub.declare_hub(codes)
+    return hub, codes
+
+
+def test_an_agency_message_reaches_the_hub_and_is_delivered_to_the_recipient_inbox(env: BrokerEnv) -> None:
+    hub, (a, b) = hub_with(env, "a", "b")
+    n = env.names
+    sender = env.agency(a)
+    sender.publish(n.ingress_exchange, a, b"<edXML/>", message_id="m-1", headers={h.KIND: h.KIND_EDOC})
+
+    [incoming] = collect(hub, n.ingress_queue, want=1)
+    assert (incoming.body, incoming.message_id, incoming.user_id) == (b"<edXML/>", "m-1", a)
+    assert incoming.headers[h.KIND] == h.KIND_EDOC
+    assert not incoming.redelivered
+    hub.publish(n.delivery_exchange, b, incoming.body, message_id="m-1", headers={h.SENDER: a})
+
+    [delivered] = collect(env.agency(b), n.inbox(b), want=1)
+    assert (delivered.body, delivered.headers[h.SENDER], delivered.user_id) == (b"<edXML/>", a, n.hub_user)
+
+
+def test_a_message_for_no_inbox_is_not_confirmed(env: BrokerEnv) -> None:
+    hub, _ = hub_with(env, "a")
+    with pytest.raises(PublishNotConfirmed, match="m-lost"):
+        hub.publish(env.names.delivery_exchange, "nobody", b"x", message_id="m-lost")
+
+
+def test_a_publish_to_a_missing_exchange_is_not_confirmed(env: BrokerEnv) -> None:
+    hub, _ = hub_with(env, "a")
+    with pytest.raises(PublishNotConfirmed):
+        hub.publish(f"{env.names.prefix}.nowhere", "a", b"x", message_id="m-x")
+    hub.publish(env.names.ingress_exchange, "a", b"still usable", message_id="m-y")
+
+
+def test_a_queue_hands_out_messages_in_the_order_they_were_published(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    for i in range(20):
+        hub.publish(env.names.delivery_exchange, a, f"{i}".encode(), message_id=f"m-{i}")
+    got = collect(env.agency(a), env.names.inbox(a), want=20)
+    assert [d.message_id for d in got] == [f"m-{i}" for i in range(20)]
+
+
+def test_a_rejected_message_is_parked_with_its_reason(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    env.agency(a).publish(n.ingress_exchange, a, b"garbage", message_id="m-bad", headers={h.KIND: "edoc"})
+    [d] = collect(hub, n.ingress_queue, want=1, ack=False)
+    hub.reject(d, requeue=False, reason="malformed: not XML (line 1, column 1)")
+
+    parked = get_eventually(hub, n.parked_queue)
+    assert parked is not None
+    assert (parked.body, parked.message_id) == (b"garbage", "m-bad")
+    assert parked.headers[h.PARK_REASON] == "malformed: not XML (line 1, column 1)"
+    assert parked.headers[h.PARKED_FROM] == n.ingress_queue
+    assert parked.headers[h.ORIGINAL_USER] == a
+    assert parked.headers[h.KIND] == "edoc"
+    hub.ack(parked)
+    assert hub.queue_depth(n.ingress_queue) == 0
+
+
+def test_an_unacknowledged_message_comes_back_redelivered_when_its_consumer_disconnects(
+    env: BrokerEnv,
+) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    hub.publish(n.delivery_exchange, a, b"once", message_id="m-1")
+    crashing = env.agency(a)
+    [first] = collect(crashing, n.inbox(a), want=1, ack=False)
+    assert not first.redelivered
+    crashing.close()
+
+    [again] = collect(env.agency(a), n.inbox(a), want=1)
+    assert (again.message_id, again.redelivered) == ("m-1", True)
+
+
+def test_a_requeued_message_comes_back_redelivered(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    hub.publish(env.names.delivery_exchange, a, b"x", message_id="m-1")
+    first = get_eventually(hub, env.names.inbox(a))
+    assert first is not None
+    hub.reject(first, requeue=True)
+    again = get_eventually(hub, env.names.inbox(a))
+    assert again is not None
+    assert (again.message_id, again.redelivered) == ("m-1", True)
+
+
+def test_a_message_returned_too_often_is_parked_instead_of_looping(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    hub.publish(n.delivery_exchange, a, b"poison", message_id="m-poison")
+    for _ in range(h.DELIVERY_LIMIT + 1):
+        d = get_eventually(hub, n.inbox(a), timeout=5)
+        assert d is not None, "the message should still be in the inbox"
+        hub.reject(d, requeue=True)
+    parked = get_eventually(hub, n.parked_queue)
+    assert parked is not None
+    assert parked.message_id == "m-poison"
+    assert "delivery" in parked.headers[h.PARK_REASON]
+    assert parked.headers[h.PARKED_FROM] == n.inbox(a)
+    assert hub.get(n.inbox(a)) is None
+
+
+def test_prefetch_bounds_the_deliveries_a_consumer_holds_unacknowledged(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    for i in range(10):
+        hub.publish(env.names.delivery_exchange, a, b"x", message_id=f"m-{i}")
+    agency = env.agency(a)
+    held: list[Delivery] = []
+    agency.consume(env.names.inbox(a), held.append, prefetch=3)
+    for _ in range(5):
+        agency.drain(0.1)
+    assert len(held) == 3
+    agency.ack(held[0])
+    for _ in range(5):
+        agency.drain(0.1)
+    assert len(held) == 4
+
+
+def test_publish_many_confirms_five_hundred_messages_each_consumed_once(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    hub.publish_many([Outgoing(n.delivery_exchange, a, b"%d" % i * 100, f"m-{i}") for i in range(500)])
+    assert hub.queue_depth(n.inbox(a)) == 500
+    agency = env.agency(a)
+    got = collect(agency, n.inbox(a), want=500, prefetch=100)
+    agency.drain(0.3)  # nothing more comes
+    assert sorted(d.message_id for d in got) == sorted(f"m-{i}" for i in range(500))
+    assert hub.queue_depth(n.inbox(a)) == 0
+
+
+def test_publish_many_names_the_messages_that_were_not_confirmed(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    batch = [
+        Outgoing(n.delivery_exchange, a, b"ok", "m-ok"),
+        Outgoing(n.delivery_exchange, "zz", b"no", "m-no"),
+    ]
+    with pytest.raises(PublishNotConfirmed, match="m-no"):
+        hub.publish_many(batch)
+
+
+def test_an_agency_cannot_read_another_agency_inbox(env: BrokerEnv) -> None:
+    hub, (a, b) = hub_with(env, "a", "b")
+    hub.publish(env.names.delivery_exchange, b, b"for b only", message_id="m-1")
+    with pytest.raises(AccessRefused):
+        env.agency(a).get(env.names.inbox(b))
+    with pytest.raises(AccessRefused):
+        env.agency(a).consume(env.names.inbox(b), lambda d: None)
+
+
+def test_an_agency_cannot_publish_to_the_delivery_exchange(env: BrokerEnv) -> None:
+    _, (a, b) = hub_with(env, "a", "b")
+    with pytest.raises(AccessRefused):
+        env.agency(a).publish(env.names.delivery_exchange, b, b"bypassing the hub", message_id="m-1")
+
+
+def test_an_agency_cannot_declare_queues(env: BrokerEnv) -> None:
+    _, (a,) = hub_with(env, "a")
+    with pytest.raises(AccessRefused):
+        env.agency(a).declare_inbox(f"{env.names.prefix}new")
+
+
+def test_get_on_an_empty_queue_returns_none(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    assert hub.get(env.names.inbox(a)) is None
+    assert hub.queue_depth(env.names.inbox(a)) == 0

@@ -1,0 +1,128 @@
+"""Shared by the transport tests: one broker "environment" per test, in memory or on RabbitMQ.
+
+``BrokerEnv`` gives a hub transport and agency transports. On RabbitMQ each test gets its own vhost
+and its own (globally unique) users, all deleted at the end; the hub user is provisioned with the
+same permissions ``BrokerAdmin.add_hub_user`` gives in production, agencies with ``add_agency``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+
+from vbcore.transport.base import Delivery, Transport
+from vbcore.transport.memory import InMemoryBroker, InMemoryTransport
+from vbcore.transport.names import Names
+from vbcore.transport.provision import BrokerAdmin
+from vbcore.transport.rabbitmq import RabbitMQTransport
+
+PASSWORD = "test-password"
+
+
+def management_url(amqp_url: str) -> str:
+    parts = urlsplit(amqp_url)
+    return f"http://guest:guest@{parts.hostname or '127.0.0.1'}:15672"
+
+
+def amqp_url_for(amqp_url: str, user: str, password: str, vhost: str) -> str:
+    parts = urlsplit(amqp_url)
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.hostname}:{parts.port or 5672}"
+    return urlunsplit(("amqp", netloc, "/" + quote(vhost, safe=""), "", ""))
+
+
+@dataclass
+class BrokerEnv:
+    kind: str
+    names: Names
+    connect: Callable[[str], Transport]  # user -> transport
+    add_agency: Callable[[str], None]
+    admin: BrokerAdmin | None = None
+    opened: list[Transport] = field(default_factory=list)
+
+    def hub(self) -> Transport:
+        return self._open(self.names.hub_user)
+
+    def agency(self, code: str) -> Transport:
+        return self._open(self.names.agency_user(code))
+
+    def _open(self, user: str) -> Transport:
+        t = self.connect(user)
+        self.opened.append(t)
+        return t
+
+    def close_all(self) -> None:
+        for t in self.opened:
+            t.close()
+
+
+def memory_env(prefix: str) -> BrokerEnv:
+    broker = InMemoryBroker()
+    names = Names(prefix=prefix, hub_user=f"{prefix}-hub")
+    return BrokerEnv("memory", names, lambda user: InMemoryTransport(broker, user, names), lambda code: None)
+
+
+@pytest.fixture(name="rabbit_env")
+def rabbit_env_fixture(amqp_url: str, unique_prefix: str) -> Iterator[BrokerEnv]:
+    names = Names(prefix=unique_prefix, hub_user=f"{unique_prefix}-hub")
+    admin = BrokerAdmin(management_url(amqp_url), vhost=unique_prefix, names=names)
+    admin.ensure_vhost()
+    admin.add_hub_user(PASSWORD)
+    users = [names.hub_user]
+
+    def add_agency(code: str) -> None:
+        admin.add_agency(code, PASSWORD)
+        users.append(names.agency_user(code))
+
+    def connect(user: str) -> Transport:
+        return RabbitMQTransport(amqp_url_for(amqp_url, user, PASSWORD, unique_prefix), names)
+
+    env = BrokerEnv("rabbitmq", names, connect, add_agency, admin)
+    try:
+        yield env
+    finally:
+        env.close_all()
+        for user in users:
+            admin.remove_user(user)
+        admin.delete_vhost()
+
+
+@pytest.fixture(name="env", params=["memory", "rabbitmq"])
+def env_fixture(request: pytest.FixtureRequest, unique_prefix: str) -> Iterator[BrokerEnv]:
+    """The same behavioural tests against both transports (as dramatiq does with its stub broker)."""
+    if request.param == "memory":
+        e = memory_env(unique_prefix)
+        yield e
+        e.close_all()
+    else:
+        yield request.getfixturevalue("rabbit_env")
+
+
+def collect(transport: Transport, queue: str, *, want: int, prefetch: int = 64, ack: bool = True,
+            timeout: float = 10.0) -> list[Delivery]:
+    """Consume ``queue`` until ``want`` deliveries arrived (or ``timeout``); ack each if asked."""
+    got: list[Delivery] = []
+
+    def handler(d: Delivery) -> None:
+        got.append(d)
+        if ack:
+            transport.ack(d)
+
+    transport.consume(queue, handler, prefetch=prefetch)
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        transport.drain(0.1)
+    return got
+
+
+def get_eventually(transport: Transport, queue: str, timeout: float = 10.0) -> Delivery | None:
+    """``get`` until a message is there: broker-side moves (dead-lettering) are asynchronous."""
+    deadline = time.monotonic() + timeout
+    while True:
+        d = transport.get(queue)
+        if d is not None or time.monotonic() > deadline:
+            return d
+        time.sleep(0.05)
