@@ -121,8 +121,8 @@ def sign_with_xmlsec1(
     c14n, transform, (method, digest) = TEMPLATES[template]
     filled = TEMPLATE.format(ds=DS, c14n=c14n, transform=transform, method=method, digest=digest)
     header.append(etree.fromstring(filled))
-    template = tmp_path / "template.edxml"
-    template.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    unsigned = tmp_path / "template.edxml"
+    unsigned.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
     out = tmp_path / "signed-by-xmlsec1.edxml"
     subprocess.run(
         [
@@ -132,7 +132,7 @@ def sign_with_xmlsec1(
             f"{pki.key_path(agency)},{pki.cert_path(agency)}",
             "--output",
             str(out),
-            str(template),
+            str(unsigned),
         ],
         capture_output=True,
         text=True,

@@ -90,10 +90,8 @@ def check_shape(root: Any, signatures: list[Any], *, allow_sha1: bool) -> Signat
         )
     uri = references[0].get("URI")
     if uri != "":
-        raise SignatureWrapping(
-            f"the signature's Reference URI is {uri!r}: it signs only part of the package; "
-            'URI="" (the whole package) is required'
-        )
+        what = "has no URI" if uri is None else f"URI is {uri!r}: it signs only part of the package"
+        raise SignatureWrapping(f'the signature\'s Reference {what}; URI="" (the whole package) is required')
     for transform in references[0].findall("ds:Transforms/ds:Transform", ds):
         if transform.get("Algorithm") not in ALLOWED_TRANSFORMS:
             raise SignatureWrapping(
