@@ -273,8 +273,9 @@ def test_a_manifest_reference_must_name_an_attachment_of_the_package() -> None:
             "<ContentId>cid:zz</ContentId><ContentType>",
         )
     )
-    assert len(problems) == 1
+    assert paths(problems) == ["/edXML/edXMLEnvelope/edXMLBody/edXMLManifest/Reference"]
     assert "ReferenceNamesAnAttachment" in problems[0].message
+    assert problems[0].line is not None
 
 
 def test_a_status_has_no_body() -> None:

@@ -177,8 +177,8 @@ def element_path(element: etree._Element) -> str:
 def _problems_from_log(root: etree._Element, log: etree._ListErrorLog) -> list[SchemaProblem]:
     problems: list[SchemaProblem] = []
     for entry in log:
-        element = _element_at(root, entry.path)
-        path = element_path(element) if element is not None else entry.path
+        element = _element_at(root, entry.path) or _element_by_line(root, entry.message, entry.line)
+        path = element_path(element) if element is not None else (entry.path or element_path(root))
         message = _readable(entry.message)
         # libxml2 follows a facet failure with a second, vaguer line about the same value: keep the first.
         if problems and problems[-1].path == path and "is not a valid value of the" in message:
@@ -213,6 +213,17 @@ def _element_at(root: etree._Element, libxml2_path: str | None) -> etree._Elemen
             return None
         node = candidates[index - 1]
     return node
+
+
+_NAMED_ELEMENT = re.compile(r"Element '(\{[^}]*\}[^']+|[^'{]+)'")
+
+
+def _element_by_line(root: etree._Element, message: str, line: int | None) -> etree._Element | None:
+    """The element a message names, found by its line (libxml2 gives no path for keyref errors)."""
+    m = _NAMED_ELEMENT.match(message)
+    if m is None or line is None:
+        return None
+    return next((el for el in root.iter(m.group(1)) if getattr(el, "sourceline", None) == line), None)
 
 
 def _step_matches(child: etree._Element, step: re.Match[str]) -> bool:
