@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -153,3 +154,23 @@ def test_an_entry_point_that_cannot_be_imported_names_plugin_and_problem() -> No
 def test_an_entry_point_naming_a_complete_class_loads() -> None:
     ep = EntryPoint(name="minimal", value=f"{__name__}:Minimal", group="vbus.connectors")
     assert load_entry_point(ep) is Minimal
+
+
+def test_the_example_in_the_contracts_docstring_is_a_complete_connector(tmp_path: Path) -> None:
+    import sys
+    import textwrap
+    import types
+
+    import vbcore.connector as contract
+
+    doc = contract.__doc__ or ""
+    block = doc.split("A complete connector for a DMS that is a dict in memory::", 1)[1]
+    code = textwrap.dedent(block.split("\n\n``on_revoke``", 1)[0])
+    module = types.ModuleType("vbus_contract_example")
+    sys.modules[module.__name__] = module
+    exec(compile(code, "vbcore/connector.py docstring", "exec"), module.__dict__)
+    cls = check_connector_class(module.DictConnector, "docstring example")
+    c = cls.from_config({"label": "x"}, context(tmp_path))
+    edoc = Edoc(from_=Organization("000.00.00.G22"), to=(Organization("000.00.00.H24"),), document_id="D")
+    doc_in = IncomingDocument("D", "000.00.00.G22", edoc, b"", "m", datetime.now(UTC))
+    assert c.deliver(doc_in) == c.deliver(doc_in)

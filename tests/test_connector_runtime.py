@@ -161,3 +161,18 @@ def test_a_status_event_for_an_unknown_document_is_set_aside_not_sent(world: Wor
     assert world.peer_inbox() == []
     assert len(list((dms.root / "events" / "sent").iterdir())) == 1
     assert json.loads(next((dms.root / "events" / "sent").iterdir()).read_text())["code"] == "03"
+
+
+def test_run_loops_over_steps_until_stopped_and_closes_the_connector(world: World, dms: FolderDms) -> None:
+    import threading
+
+    stop = threading.Event()
+    edoc = world.document(world.agency, world.peer_code)
+    dms.put_outgoing(edoc)
+    world.once("after:mark_sent", stop.set)
+    closed: list[bool] = []
+    world.once("after:close", lambda: closed.append(True))
+    world.runtime().run(stop, interval=0.01)
+    assert closed == [True]
+    world.hub_transport.drain(0)
+    assert [i.kind for i in world.peer_inbox()] == ["edoc"]

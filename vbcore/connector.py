@@ -17,7 +17,8 @@ What the runtime (``vbcore.connector_runtime``) calls, and when:
 ``deliver(doc)``              a document arrived: put it into the DMS (**idempotent** by DocumentId)
 ``poll_events()``             every round: what clerks did (``DmsEvent`` -> statuses 02..06, 13, 15, 16)
 ``mark_event_sent(event_id)`` after the status for that event was signed and confirmed
-``on_status(status)``         a status about a document this DMS sent (01..06, 02, 15, 16)
+``on_status(status)``         a status about a document this DMS sent (01..06, 02, 15, 16); after a
+                              crash the same status may come again: recording it twice must be harmless
 ``on_revoke/on_update/on_replace(request)``  the sender revokes/updates/replaces a document:
                               return ``ChangeDecision.accept()`` (15), ``.refuse(reason)`` (16), or
                               ``.pending()`` and report 15/16 later as a ``DmsEvent``
@@ -55,6 +56,7 @@ A complete connector for a DMS that is a dict in memory::
             label: str = "demo"
 
         def __init__(self, config: "DictConnector.Config", context: ConnectorContext) -> None:
+            super().__init__(config, context)          # sets self.config, self.context
             self.outbox: dict[str, Outgoing] = {}      # DMS id -> document to send
             self.registered: dict[str, IncomingDocument] = {}
             self.events: dict[str, DmsEvent] = {}
@@ -77,7 +79,8 @@ A complete connector for a DMS that is a dict in memory::
             self.statuses.append(status)
 
 ``on_revoke``/``on_update``/``on_replace`` default to refusing (16, "not supported by this DMS");
-override them when the DMS can cancel or amend a registered document.
+override them when the DMS can cancel or amend a registered document. The guide with a runnable
+example and the conformance kit: ``docs/connectors.md``.
 """
 
 from __future__ import annotations

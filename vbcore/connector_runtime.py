@@ -114,6 +114,11 @@ class ConnectorRuntime:
         try:
             while not stop.is_set():
                 report = self.step()
+                if not report.idle:
+                    log.info("connector.round", sent=report.sent, failed=report.failed,
+                             delivered=report.delivered, refused=report.refused,
+                             statuses_sent=report.statuses_sent, statuses_received=report.statuses_received,
+                             changes=report.changes)
                 if report.waiting:
                     stop.wait(max(0.05, self.backoff.retry_at - self.clock()))
                 elif report.idle:
