@@ -177,7 +177,9 @@ def element_path(element: etree._Element) -> str:
 def _problems_from_log(root: etree._Element, log: etree._ListErrorLog) -> list[SchemaProblem]:
     problems: list[SchemaProblem] = []
     for entry in log:
-        element = _element_at(root, entry.path) or _element_by_line(root, entry.message, entry.line)
+        element = _element_at(root, entry.path)
+        if element is None:  # never ``or``: an element without children is falsy
+            element = _element_by_line(root, entry.message, entry.line)
         path = element_path(element) if element is not None else (entry.path or element_path(root))
         message = _readable(entry.message)
         # libxml2 follows a facet failure with a second, vaguer line about the same value: keep the first.
