@@ -36,7 +36,17 @@ from vbcore.errors import SchemaViolation
 if TYPE_CHECKING:
     import xmlschema
 
-__all__ = ["SCHEMA_FILES", "PackageKind", "SchemaProblem", "check", "explain", "package_kind", "validate"]
+__all__ = [
+    "SCHEMA_FILES",
+    "PackageKind",
+    "SchemaProblem",
+    "check",
+    "element_path",
+    "explain",
+    "package_kind",
+    "schema_directory",
+    "validate",
+]
 
 PackageKind = Literal["document", "status"]
 
