@@ -194,3 +194,26 @@ def test_get_on_an_empty_queue_returns_none(env: BrokerEnv) -> None:
     hub, (a,) = hub_with(env, "a")
     assert hub.get(env.names.inbox(a)) is None
     assert hub.queue_depth(env.names.inbox(a)) == 0
+
+
+def test_a_transport_stays_usable_after_a_refused_publish(env: BrokerEnv) -> None:
+    hub, (a, b) = hub_with(env, "a", "b")
+    agency = env.agency(a)
+    with pytest.raises(AccessRefused):
+        agency.publish(env.names.delivery_exchange, b, b"refused", message_id="m-1")
+    agency.publish(env.names.ingress_exchange, a, b"accepted", message_id="m-2")
+    [d] = collect(hub, env.names.ingress_queue, want=1)
+    assert d.message_id == "m-2"
+
+
+def test_one_document_fanned_out_under_one_message_id_fails_only_for_the_missing_inbox(
+    env: BrokerEnv,
+) -> None:
+    hub, (a, b) = hub_with(env, "a", "b")
+    n = env.names
+    batch = [Outgoing(n.delivery_exchange, code, b"doc", "m-1") for code in (a, "zz", b)]
+    with pytest.raises(PublishNotConfirmed, match="1 of 3") as refused:
+        hub.publish_many(batch)
+    assert "'zz'" in str(refused.value)
+    assert hub.queue_depth(n.inbox(a)) == 1
+    assert hub.queue_depth(n.inbox(b)) == 1

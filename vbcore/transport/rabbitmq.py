@@ -111,7 +111,10 @@ class _ConfirmTracker:
         self.outstanding: dict[int, int] = {}  # channel sequence number -> index in the batch
         self.sizes: dict[int, int] = {}  # channel sequence number -> body size
         self.outstanding_bytes = 0
-        self.returned: dict[str, str] = {}  # message_id -> why it was returned
+        # (message_id, exchange, routing key) -> why it was returned. A Basic.Return carries no
+        # sequence number; it comes before the Ack of its message, and this key is unique in a batch
+        # even when one document goes to several inboxes under the same message_id.
+        self.returned: dict[tuple[str, str, str], str] = {}
         self.failed: dict[int, str] = {}  # index -> reason
         self.confirmed: set[int] = set()
 
@@ -132,7 +135,7 @@ class _ConfirmTracker:
                 self.confirmed.add(index)
 
     def on_return(self, _channel: Any, method: Any, properties: Any, _body: bytes) -> None:
-        self.returned[properties.message_id or ""] = (
+        self.returned[(properties.message_id or "", method.exchange, method.routing_key)] = (
             f"unroutable: {method.reply_text} (exchange {method.exchange!r}, key {method.routing_key!r})"
         )
 
@@ -256,6 +259,11 @@ class RabbitMQTransport(Transport):
             except _RECONNECTABLE as e:
                 self._reconnect(e)
         raise ConnectionLost(f"{doing}: the connection kept dropping")
+
+    @property
+    def reconnects(self) -> int:
+        """How many times this transport re-opened its connection after losing it."""
+        return max(0, self._generation - 1)
 
     def _channel(self) -> Any:
         if self._ops is None or not self._ops.is_open:
@@ -393,7 +401,8 @@ class RabbitMQTransport(Transport):
                 break
             self._pump_confirms(conn, impl)
         for i in list(tracker.confirmed):
-            why = tracker.returned.get(messages[i].message_id)
+            m = messages[i]
+            why = tracker.returned.get((m.message_id, m.exchange, m.routing_key))
             if why is not None:
                 tracker.confirmed.discard(i)
                 tracker.failed[i] = why
