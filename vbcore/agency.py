@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -62,6 +62,7 @@ class AgencyClient:
         policy: SignaturePolicy = SignaturePolicy(),  # noqa: B008 (frozen, immutable default)
         names: Names = Names(),  # noqa: B008 (frozen, immutable default)
         seen_limit: int = 10_000,
+        prefetch: int = 64,
     ) -> None:
         self.transport = transport
         self.agency = agency
@@ -71,6 +72,9 @@ class AgencyClient:
         self.names = names
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_limit = seen_limit
+        self.prefetch = prefetch
+        self._buffer: deque[Delivery] = deque()
+        self._consuming = False
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -99,20 +103,27 @@ class AgencyClient:
     # --- receiving ----------------------------------------------------------------------------
 
     def fetch(self, timeout: float = 0.0) -> Incoming | None:
-        """The next verified message of this agency's inbox, or None when none came within ``timeout``."""
+        """The next verified message of this agency's inbox, or None when none came within ``timeout``.
+
+        The inbox is consumed (up to ``prefetch`` messages in flight to this client, unacknowledged until
+        ``ack``): no broker round trip per message, and a closed connection gives them all back.
+        """
+        if not self._consuming:
+            self.transport.consume(self.names.inbox(self.agency), self._buffer.append, prefetch=self.prefetch)
+            self._consuming = True
         deadline = time.monotonic() + timeout
         pause = _POLL_MIN
         while True:
-            delivery = self.transport.get(self.names.inbox(self.agency))
-            if delivery is not None:
-                incoming = self._accept(delivery)
+            if not self._buffer:
+                self.transport.drain(0)
+            while self._buffer:
+                incoming = self._accept(self._buffer.popleft())
                 if incoming is not None:
                     return incoming
-                continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            time.sleep(min(pause, remaining))
+            self.transport.drain(min(pause, remaining))
             pause = min(pause * 2, _POLL_MAX)
 
     def ack(self, incoming: Incoming) -> None:

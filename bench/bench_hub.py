@@ -1,0 +1,296 @@
+"""End-to-end hub benchmark on the real broker: documents per second with receipts, and paced latency.
+
+Run: ``python bench/bench_hub.py [--hubs 2] [--count 1000] [--store sqlite|postgresql://...]``.
+
+What one "document" costs here, all of it measured:
+  the sender signs it (RSA-2048) and publishes it (confirmed) -> a hub process (``vb hub run``, a
+  subprocess) parses, validates, verifies, records, fans out (confirmed) -> the receiver (another process)
+  fetches it, verifies it, acks, signs a status 01 and publishes it -> the hub checks and forwards the
+  status -> the sender fetches the 01 and verifies it.
+Quorum queues and publisher confirms are on (the transport's defaults). Printed: documents/s at 10 KB
+and 1 MB, p50/p99 latency at a paced 100 documents/s (10 KB), and the raw pika publish-with-confirm +
+consume rate at the same sizes (``bench.bench_transport.raw_pika_throughput``) as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vbcore.agency import AgencyClient  # noqa: E402
+from vbcore.model import (  # noqa: E402
+    Attachment,
+    Blob,
+    Business,
+    Code,
+    DocumentType,
+    Edoc,
+    ManifestReference,
+    Organization,
+    PromulgationInfo,
+    ResponseFor,
+    StaffInfo,
+    StatusPackage,
+)
+from vbcore.pki import DevPki, init_dev_pki  # noqa: E402
+from vbcore.signing import SigningKey  # noqa: E402
+from vbcore.status import BusinessDocType, StatusCode  # noqa: E402
+from vbcore.transport.names import Names  # noqa: E402
+from vbcore.transport.provision import BrokerAdmin  # noqa: E402
+from vbcore.transport.rabbitmq import RabbitMQTransport  # noqa: E402
+from vbcore.trust import TrustStore  # noqa: E402
+
+# Broker users are broker-wide: codes the test suites do not use, so a parallel test run cannot clash.
+SENDER, RECEIVER, HUB_ID = "000.00.00.G27", "000.00.00.H14", "vbus.hub"
+PASSWORD = "vbus-bench"
+
+
+@dataclass(frozen=True)
+class Setup:
+    host: str
+    vhost: str
+    names: Names
+    pki_dir: Path
+
+    def url(self, user: str) -> str:
+        return f"amqp://{quote(user, safe='')}:{PASSWORD}@{self.host}:5672/{quote(self.vhost, safe='')}"
+
+    @property
+    def pki(self) -> DevPki:
+        return DevPki(self.pki_dir)
+
+    def client(self, code: str) -> AgencyClient:
+        return AgencyClient(
+            RabbitMQTransport(self.url(code), names=self.names),
+            agency=code,
+            key=SigningKey.from_files(self.pki.key_path(code), self.pki.cert_path(code)),
+            trust=TrustStore.from_pem_files([self.pki.ca_cert_path]),
+            names=self.names,
+        )
+
+
+def document(index: int, size: int, tag: str) -> Edoc:
+    """A document of about ``size`` bytes on the wire (base64 of random bytes is 4/3 larger)."""
+    payload = os.urandom(max(0, size * 3 // 4 - 3000))
+    document_id = f"{SENDER},2026/11/24,{index}/{tag}"
+    return Edoc(
+        from_=Organization(SENDER, organ_name="Văn phòng Chính phủ"),
+        to=(Organization(RECEIVER, organ_name="UBND thành phố Hà Nội"),),
+        document_id=document_id,
+        code=Code(str(index), tag),
+        promulgation_info=PromulgationInfo("Hà Nội", date(2026, 11, 24)),
+        document_type=DocumentType(2, "1", "Công văn"),
+        subject="V/v đo hiệu năng liên thông văn bản",
+        business=Business(BusinessDocType.NEW, document_id=document_id, paper=0),
+        manifest=(ManifestReference(f"cid:{index}", "application/pdf", "Công văn", f"{index}.pdf"),),
+        attachments=(Attachment(f"cid:{index}", f"{index}.pdf", Blob(payload), "application/pdf"),),
+    )
+
+
+# --- the receiving agency: another process --------------------------------------------------------
+
+
+def receiver_main(setup: Setup, count: int, arrivals: mp.Queue) -> None:  # type: ignore[type-arg]
+    client = setup.client(RECEIVER)
+    done = 0
+    while done < count:
+        incoming = client.fetch(timeout=1.0)
+        if incoming is None:
+            continue
+        package = incoming.package
+        client.ack(incoming)
+        if not isinstance(package, Edoc):
+            print(
+                f"receiver: unexpected {incoming.kind}: {getattr(package, 'description', '')}",
+                file=sys.stderr,
+            )
+            continue
+        arrivals.put((package.effective_document_id, time.time()))
+        client.submit(
+            StatusPackage(
+                from_=Organization(RECEIVER),
+                response_for=ResponseFor(organ_id=SENDER, document_id=package.effective_document_id),
+                status_code=StatusCode.ARRIVED,
+                staff_info=StaffInfo(department="Văn thư", staff="Bench"),
+                description="Đã đến",
+                timestamp=datetime.now().replace(microsecond=0),
+            )
+        )
+        done += 1
+    client.transport.close()
+
+
+# --- one run --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    count: int
+    seconds: float
+    delivery_ms: list[float]
+    roundtrip_ms: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+
+def run_once(setup: Setup, count: int, size: int, pace: float | None) -> RunResult:
+    """Send ``count`` documents (paced at ``pace``/s, or as fast as possible) and wait for every 01."""
+    tag = uuid.uuid4().hex[:8]
+    docs = [document(i, size, tag) for i in range(count)]
+    arrivals: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    receiver = mp.get_context("fork").Process(target=receiver_main, args=(setup, count, arrivals))
+    receiver.start()
+    sent_at: dict[str, float] = {}
+    publisher, collector = setup.client(SENDER), setup.client(SENDER)
+
+    def publish() -> None:
+        start = time.monotonic()
+        for i, doc in enumerate(docs):
+            if pace:
+                delay = start + i / pace - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            sent_at[doc.effective_document_id] = time.time()
+            publisher.submit(doc)
+
+    started = time.time()
+    thread = threading.Thread(target=publish)
+    thread.start()
+    roundtrip: list[float] = []
+    while len(roundtrip) < count:
+        incoming = collector.fetch(timeout=5.0)
+        if incoming is None:
+            if not receiver.is_alive() and len(roundtrip) < count:
+                raise RuntimeError(f"receiver died after {len(roundtrip)} receipts")
+            continue
+        collector.ack(incoming)
+        if isinstance(incoming.package, StatusPackage) and incoming.package.document_id in sent_at:
+            roundtrip.append((time.time() - sent_at[incoming.package.document_id]) * 1000)
+    seconds = time.time() - started
+    thread.join()
+    receiver.join(timeout=30)
+    delivery = []
+    for _ in range(count):
+        document_id, at = arrivals.get(timeout=10)
+        delivery.append((at - sent_at[document_id]) * 1000)
+    publisher.transport.close()
+    collector.transport.close()
+    return RunResult(count, seconds, delivery, roundtrip)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+# --- environment ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def environment(args: argparse.Namespace) -> Iterator[Setup]:
+    vhost = f"bench-{uuid.uuid4().hex[:8]}"
+    names = Names(prefix="vbus", hub_user=f"{vhost}-hub")
+    admin = BrokerAdmin(args.management_url, vhost=vhost, names=names)
+    admin.ensure_vhost()
+    admin.add_hub_user(PASSWORD)
+    for code in (SENDER, RECEIVER):
+        admin.add_agency(code, PASSWORD)
+    with tempfile.TemporaryDirectory(prefix="vbus-bench-") as tmp:
+        pki = init_dev_pki(Path(tmp) / "pki", [(SENDER, SENDER), (RECEIVER, RECEIVER), (HUB_ID, "vbus hub")])
+        setup = Setup(args.host, vhost, names, pki.directory)
+        store = (
+            args.store if args.store != "sqlite" else f"sqlite:///{tmp}/hub.db?synchronous={args.synchronous}"
+        )
+        command = [
+            sys.executable, "-m", "cli", "hub", "run", "--broker", setup.url(names.hub_user), "--store", store,
+            "--hub-id", HUB_ID, "--trust", str(pki.ca_cert_path), "--key", str(pki.key_path(HUB_ID)),
+            "--cert", str(pki.cert_path(HUB_ID)), "--prefetch", str(args.prefetch),
+            "--agency", SENDER, "--agency", RECEIVER,
+        ]  # fmt: skip
+        hubs = []
+        try:
+            for i in range(args.hubs):
+                log = open(Path(tmp) / f"hub{i}.log", "wb")  # noqa: SIM115 (closed with the process)
+                hubs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT))
+                time.sleep(1.5 if i == 0 else 0.2)  # the first one declares the topology
+            yield setup
+        finally:
+            for p in hubs:
+                p.terminate()
+            for p in hubs:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            admin.delete_vhost()
+            admin.remove_user(names.hub_user)
+
+
+def raw_rate(url: str, size: int, count: int) -> float | None:
+    try:
+        from bench.bench_transport import raw_pika_throughput
+    except ImportError:
+        return None
+    return float(raw_pika_throughput(url, size, count))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--management-url", default="http://guest:guest@127.0.0.1:15672")
+    parser.add_argument("--hubs", type=int, default=2, help="hub processes consuming the ingress")
+    parser.add_argument("--prefetch", type=int, default=32)
+    parser.add_argument("--count", type=int, default=1000, help="documents at 10 KB (1 MB: count / 10)")
+    parser.add_argument("--store", default="sqlite", help="sqlite (a temp file) or a postgresql:// URL")
+    parser.add_argument(
+        "--synchronous", default="normal", help="SQLite synchronous (full survives power loss)"
+    )
+    args = parser.parse_args()
+    print(f"vbus hub benchmark: {args.hubs} hub process(es), store {args.store}, {os.cpu_count()} CPUs")
+    with environment(args) as setup:
+        run_once(setup, 50, 10_000, None)  # warm-up
+        rows = []
+        for size, count in ((10_000, args.count), (1_000_000, max(20, args.count // 10))):
+            result = run_once(setup, count, size, None)
+            raw = raw_rate(f"amqp://guest:guest@{args.host}:5672/%2F", size, min(count * 2, 2000))
+            rows.append((size, result, raw))
+        paced = run_once(setup, args.count, 10_000, 100.0)
+    print(
+        f"{'size':>8}  {'docs/s with 01':>15}  {'raw pika msg/s':>15}  {'ratio':>6}  {'p50 ms':>7}  {'p99 ms':>7}"
+    )
+    for size, result, raw in rows:
+        ratio = f"{result.rate / raw:.2f}" if raw else "n/a"
+        raw_text = f"{raw:.0f}" if raw else "n/a"
+        print(
+            f"{size // 1000:>6}KB  {result.rate:>15.1f}  {raw_text:>15}  {ratio:>6}  "
+            f"{percentile(result.roundtrip_ms, 0.5):>7.0f}  {percentile(result.roundtrip_ms, 0.99):>7.0f}"
+        )
+    print(
+        f"paced 100 docs/s at 10 KB ({paced.count} docs): delivery p50 {statistics.median(paced.delivery_ms):.0f} ms, "
+        f"p99 {percentile(paced.delivery_ms, 0.99):.0f} ms; with the 01 back: p50 "
+        f"{statistics.median(paced.roundtrip_ms):.0f} ms, p99 {percentile(paced.roundtrip_ms, 0.99):.0f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
