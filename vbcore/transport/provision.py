@@ -134,7 +134,11 @@ class BrokerAdmin:
         return Permissions(row["configure"], row["write"], row["read"]) if row else None
 
     def queues(self) -> list[QueueInfo]:
-        """This installation's queues (names under the prefix), with ready+unacked counts."""
+        """This installation's queues (names under the prefix), with ready+unacked counts.
+
+        The counts come from the management statistics, refreshed every few seconds: a message
+        published a moment ago may not be counted yet (``Transport.queue_depth`` is exact).
+        """
         if self._ctl():
             out = self._run_ctl("list_queues", "-p", self.vhost, "name", "messages", "consumers",
                                 "--formatter", "json")

@@ -1,0 +1,121 @@
+"""Broker provisioning through the management API, and through rabbitmqctl when the API is gone."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Iterator
+
+import pytest
+from test_transport_support import PASSWORD, amqp_url_for, management_url
+
+from vbcore.errors import AccessRefused
+from vbcore.transport.names import Names
+from vbcore.transport.provision import BrokerAdmin, QueueInfo
+from vbcore.transport.rabbitmq import RabbitMQTransport
+
+
+def test_agency_permissions_reach_exactly_the_ingress_and_its_own_inbox() -> None:
+    names = Names(prefix="vbus")
+    p = BrokerAdmin(names=names).agency_permissions("000.00.00.H47")
+    assert p.configure == "^$"
+    assert re.fullmatch(p.write[1:-1], names.ingress_exchange)
+    assert not re.search(p.write, names.delivery_exchange)
+    assert re.search(p.read, names.inbox("000.00.00.H47"))
+    for other in ("000.00.00.H15", "000x00x00xH47", "000.00.00.H47.extra"):
+        assert not re.search(p.read, names.inbox(other)), other
+    assert not re.search(p.read, names.parked_queue)
+
+
+def test_hub_permissions_cover_only_this_installation_prefix() -> None:
+    p = BrokerAdmin(names=Names(prefix="vbus")).hub_permissions()
+    assert re.search(p.configure, "vbus.hub.ingress")
+    assert not re.search(p.configure, "other.hub.ingress")
+    assert not re.search(p.configure, "vbusx.hub.ingress")
+
+
+@pytest.fixture
+def admin(amqp_url: str, unique_prefix: str) -> Iterator[BrokerAdmin]:
+    a = BrokerAdmin(management_url(amqp_url), vhost=unique_prefix,
+                    names=Names(prefix=unique_prefix, hub_user=f"{unique_prefix}-hub"))
+    a.ensure_vhost()
+    yield a
+    a.remove_user(a.names.hub_user)
+    a.remove_agency(f"{unique_prefix}a")
+    a.delete_vhost()
+
+
+@pytest.mark.rabbitmq
+def test_an_agency_user_gets_the_documented_permissions(admin: BrokerAdmin) -> None:
+    code = f"{admin.names.prefix}a"
+    admin.add_agency(code, PASSWORD)
+    assert admin.permissions(code) == admin.agency_permissions(code)
+    admin.add_hub_user(PASSWORD)
+    assert admin.permissions(admin.names.hub_user) == admin.hub_permissions()
+    assert admin.permissions("nobody-at-all") is None
+
+
+@pytest.mark.rabbitmq
+def test_provisioning_twice_is_harmless(admin: BrokerAdmin) -> None:
+    admin.ensure_vhost()
+    admin.add_hub_user(PASSWORD)
+    admin.add_hub_user(PASSWORD)
+    admin.remove_agency("never-added")
+    assert admin.permissions(admin.names.hub_user) == admin.hub_permissions()
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.slow  # waits for the management API's statistics refresh
+def test_queues_lists_this_installation_queues_with_their_depth(admin: BrokerAdmin, amqp_url: str) -> None:
+    n = admin.names
+    admin.add_hub_user(PASSWORD)
+    hub = RabbitMQTransport(amqp_url_for(amqp_url, n.hub_user, PASSWORD, admin.vhost), n)
+    try:
+        hub.declare_hub(["x"])
+        hub.publish(n.delivery_exchange, "x", b"one", message_id="m-1")
+        hub.publish(n.delivery_exchange, "x", b"two", message_id="m-2")
+        deadline = time.monotonic() + 15  # the management API refreshes its counts every few seconds
+        while True:
+            queues = {q.name: q for q in admin.queues()}
+            if queues.get(n.inbox("x"), QueueInfo("", 0, 0)).messages == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        hub.close()
+    assert set(queues) == {n.ingress_queue, n.parked_queue, n.inbox("x")}
+    assert queues[n.inbox("x")].messages == 2
+    assert queues[n.parked_queue] == QueueInfo(n.parked_queue, 0, 0)
+
+
+@pytest.mark.rabbitmq
+def test_a_removed_agency_can_no_longer_connect(admin: BrokerAdmin, amqp_url: str) -> None:
+    code = f"{admin.names.prefix}a"
+    admin.add_agency(code, PASSWORD)
+    url = amqp_url_for(amqp_url, code, PASSWORD, admin.vhost)
+    RabbitMQTransport(url, admin.names).close()
+    admin.remove_agency(code)
+    with pytest.raises(AccessRefused):
+        RabbitMQTransport(url, admin.names)
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.slow
+def test_without_the_management_api_provisioning_falls_back_to_rabbitmqctl(
+    amqp_url: str, unique_prefix: str
+) -> None:
+    assert shutil.which("rabbitmqctl"), "the fallback needs rabbitmqctl on this machine"
+    names = Names(prefix=unique_prefix)
+    ctl = BrokerAdmin("http://guest:guest@127.0.0.1:1", vhost=unique_prefix, names=names)
+    api = BrokerAdmin(management_url(amqp_url), vhost=unique_prefix, names=names)
+    code = f"{unique_prefix}a"
+    try:
+        ctl.ensure_vhost()
+        ctl.add_agency(code, PASSWORD)
+        assert api.permissions(code) == ctl.agency_permissions(code)
+        assert ctl.permissions(code) == ctl.agency_permissions(code)
+        assert ctl.queues() == []
+    finally:
+        ctl.remove_agency(code)
+        ctl.delete_vhost()
+    assert api.permissions(code) is None
