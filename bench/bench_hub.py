@@ -220,7 +220,8 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
         sqlite = f"sqlite:///{tmp}/hub.db?synchronous={args.synchronous}"
         store = args.store if args.store != "sqlite" else sqlite
         command = [
-            sys.executable, "-m", "cli", "hub", "run", "--broker", setup.url(names.hub_user), "--store", store,
+            sys.executable, "-m", "cli", "hub", "run", "--store", store,
+            "--broker", setup.url(names.hub_user),
             "--hub-id", HUB_ID, "--trust", str(pki.ca_cert_path), "--key", str(pki.key_path(HUB_ID)),
             "--cert", str(pki.cert_path(HUB_ID)), "--prefetch", str(args.prefetch),
             "--agency", SENDER, "--agency", RECEIVER,
