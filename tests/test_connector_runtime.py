@@ -176,3 +176,16 @@ def test_run_loops_over_steps_until_stopped_and_closes_the_connector(world: Worl
     assert closed == [True]
     world.hub_transport.drain(0)
     assert [i.kind for i in world.peer_inbox()] == ["edoc"]
+
+
+def test_an_edxml_that_breaks_the_schema_is_marked_failed_naming_the_element(
+    world: World, dms: FolderDms
+) -> None:
+    xml = write_package(world.document(world.agency, world.peer_code))
+    bad = xml.replace(b"<edXML:Subject>", b"<edXML:Bogus>1</edXML:Bogus><edXML:Subject>")
+    (dms.root / "outbox").mkdir(parents=True)
+    write_atomically(dms.root / "outbox" / "bad.edxml", bad)
+    world.pump()
+    assert dms.outgoing_state("bad.edxml") == "failed"
+    assert "Bogus" in (dms.failure_reason("bad.edxml") or "")
+    assert world.peer_inbox() == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from vbcore import schema
 from vbcore.connector import Outgoing
 from vbcore.edxml import read_package, write_package
 from vbcore.errors import NotAnEdxmlPackage, PackageRefused, SenderNotAuthorised
@@ -32,7 +33,7 @@ class PreparedOutgoing:
 
 
 def prepare_outgoing(item: Outgoing, *, agency: str, key: SigningKey) -> PreparedOutgoing:
-    """Check and sign one outgoing document; ``PackageRefused`` says why it cannot be sent."""
+    """Check, sign and schema-check one outgoing document; ``PackageRefused`` says why it cannot be sent."""
     if item.edoc is not None:
         edoc = item.edoc
         _check(edoc, agency)
@@ -46,6 +47,9 @@ def prepare_outgoing(item: Outgoing, *, agency: str, key: SigningKey) -> Prepare
         _check(edoc, agency)
         # A DMS that signs its own packages (with this agency's certificate) is sent as is.
         signed = item.edxml if edoc.signature is not None else sign_package(item.edxml, key)
+    # Checked here, before it leaves: the clerk sees the schema problem in the DMS at once, rather
+    # than as a 02 from the hub later.
+    schema.check(signed)
     return PreparedOutgoing(
         document_id=edoc.effective_document_id,
         recipients=edoc.recipients,
