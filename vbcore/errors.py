@@ -297,3 +297,25 @@ class RequiredElementMissing(InvalidFieldValue):
         PackageRefused.__init__(self, f"{path} is missing")
         self.path = path
         self.value = ""
+
+
+# --- another axis over its HTTP interface (connectors.axis_client) ----------------------------
+
+
+class AxisUnavailable(DmsUnavailable):
+    """The other axis did not answer, timed out or failed (HTTP 5xx): the runtime retries with backoff."""
+
+    reason = "axis-unavailable"
+
+
+class AxisAuthenticationFailed(AxisUnavailable):
+    """The other axis refused our signed headers (HTTP 401/403): wrong system id or secret. Retried,
+    not refused: the document is not at fault, and the operator's fix lets it through."""
+
+    reason = "axis-authentication-failed"
+
+
+class AxisRefused(DmsRefused):
+    """The other axis refused a request for good (HTTP 4xx); ``str()`` carries its reason."""
+
+    reason = "axis-refused"
