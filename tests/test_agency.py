@@ -1,0 +1,88 @@
+"""AgencyClient: what an agency gets from its inbox is verified, once; what it cannot verify is parked
+and answered with a signed 02 that travels back to the sender through the hub."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_hub_support import G22, H24, World, edoc, make_pki, open_world
+
+from vbcore.edxml import write_package
+from vbcore.model import StatusPackage
+from vbcore.pki import DevPki
+from vbcore.signing import SigningKey, sign_package
+from vbcore.status import StatusCode
+from vbcore.transport import names as n
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def keys(pki: DevPki) -> dict[str, SigningKey]:
+    return {code: SigningKey.from_files(pki.key_path(code), pki.cert_path(code)) for code in pki.agencies}
+
+
+@pytest.fixture
+def world(tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey]) -> Iterator[World]:
+    w = open_world(tmp_path, pki, keys)
+    yield w
+    w.store.close()
+
+
+def put_in_inbox(world: World, code: str, body: bytes, message_id: str, sender: str = G22) -> None:
+    assert world.hub is not None
+    headers = {n.KIND: n.KIND_EDOC, n.SENDER: sender, n.DOCUMENT_ID: "000.00.00.G22,2026/11/24,101/VB"}
+    world.hub.transport.publish(
+        world.names.delivery_exchange, code, body, message_id=message_id, headers=headers
+    )
+
+
+def test_a_message_that_fails_verification_is_parked_and_refused_back_to_its_sender(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    doc = edoc(G22, [H24])
+    world.client(G22).submit(doc)
+    world.pump()
+    [_] = world.inbox(H24)
+    signed = sign_package(write_package(doc), keys[G22])
+    put_in_inbox(world, H24, signed.replace(b"VB</", b"XX</"), "tampered-copy")
+    assert world.client(H24).fetch() is None
+    assert world.parked() == 1
+    world.pump()  # the hub forwards H24's 02 to the sender
+    [answer] = world.inbox(G22)
+    assert answer.kind == n.KIND_STATUS
+    assert answer.signer == H24
+    assert isinstance(answer.package, StatusPackage)
+    assert answer.package.status_code is StatusCode.REFUSED
+    assert "could not verify" in (answer.package.description or "")
+
+
+def test_the_same_message_id_is_handed_over_once(world: World, keys: dict[str, SigningKey]) -> None:
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    put_in_inbox(world, H24, signed, "doc|H24")
+    put_in_inbox(world, H24, signed, "doc|H24")
+    client = world.client(H24)
+    first = client.fetch()
+    assert first is not None
+    client.ack(first)
+    assert client.fetch() is None
+    assert world.broker.depth(world.names.inbox(H24)) == 0
+
+
+def test_a_requeued_message_comes_back(world: World) -> None:
+    world.client(G22).submit(edoc(G22, [H24]))
+    world.pump()
+    client = world.client(H24)
+    first = client.fetch()
+    assert first is not None
+    client.requeue(first)
+    again = client.fetch()
+    assert again is not None
+    assert again.package == first.package
+    client.ack(again)
+    assert client.fetch() is None
