@@ -94,7 +94,8 @@ def test_an_agency_added_by_the_cli_can_send_and_its_parked_mistakes_can_be_repl
     out = tmp_path / "certs"
     for code in (SENDER, RECIPIENT):
         text = invoke(
-            "agency", "add", code, "--password", PASSWORD, "--vhost", vhost, "--broker", admin_url(amqp_url, vhost),
+            "agency", "add", code, "--password", PASSWORD, "--vhost", vhost,
+            "--broker", admin_url(amqp_url, vhost),
             "--ca-key", str(pki.ca_key_path), "--ca-cert", str(pki.ca_cert_path), "--out", str(out),
         )  # fmt: skip
         assert f"vbus.inbox.{code}" in text
