@@ -51,9 +51,9 @@ from signxml.exceptions import InvalidCertificate, InvalidDigest, SignXMLExcepti
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
-from vbcore.edxml import DEFAULT_LIMITS, parse_xml
 from vbcore.edxml import DSIG_NS as DS
 from vbcore.edxml import EDXML_NS as EDXML
+from vbcore.edxml import parse_xml
 from vbcore.edxml import parser as edxml_parser
 from vbcore.errors import (
     NotAnEdxmlPackage,
@@ -101,41 +101,17 @@ _STRONG_DIGESTS = frozenset(_DIGEST_FOR.values())
 
 
 def _parse(xml: bytes) -> Any:
-    """The whole package as one tree, parsed with the project's hardening.
-
-    ``parse_xml`` keeps libxml2's 10 MB text-node limit (``read_package`` streams larger
-    attachments instead), but a signature covers the whole document, so signxml needs it all in
-    one tree. A package over 10 MB is therefore parsed with ``parse_xml``'s own hardening steps
-    (size limit, DOCTYPE refused before and after, depth limit) and ``huge_tree``; should that
-    fail, ``parse_xml`` is run to give its precise error (or its prefix repair).
-    """
-    if len(xml) > _TEXT_NODE_LIMIT:
-        try:
-            return _parse_large(xml)
-        except etree.XMLSyntaxError:
-            pass
+    """The whole package as one tree, parsed with the project's hardened parser."""
     return parse_xml(xml)
-
-
-_TEXT_NODE_LIMIT = 10_000_000
-
-
-def _parse_large(xml: bytes) -> Any:
-    edxml_parser.check_size(len(xml), DEFAULT_LIMITS)
-    edxml_parser.refuse_doctype(xml)
-    root = etree.fromstring(xml, _huge_parser())
-    edxml_parser.refuse_dtd_of(root)
-    edxml_parser.check_depth(root, DEFAULT_LIMITS)
-    return root
 
 
 def _huge_parser() -> etree.XMLParser:
     """The parser signxml uses for its own copies of an already hardened and size-bounded tree.
 
-    ``huge_tree``: one attachment's base64 text can exceed libxml2's 10 MB text-node limit. A new
+    ``huge`` lifts libxml2's 10 MB text-node cap (one attachment's base64 can exceed it). A new
     parser per call: lxml parsers keep an error log and must not be shared between threads.
     """
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    return edxml_parser.new_parser(huge=True)
 
 
 @dataclass(frozen=True)
