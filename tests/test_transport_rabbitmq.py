@@ -103,6 +103,32 @@ def test_an_agency_rejection_is_parked_by_the_broker_with_where_it_came_from(rab
     assert parked.headers[h.ORIGINAL_USER] == n.hub_user
 
 
+def test_a_consumer_whose_channel_the_broker_closed_consumes_again(rabbit_env: BrokerEnv) -> None:
+    n = rabbit_env.names
+    a = f"{n.prefix}a"
+    rabbit_env.add_agency(a)
+    hub = rabbit_env.hub()
+    hub.declare_hub([a])
+    agency = rabbit_env.agency(a)
+    seen: list[str] = []
+
+    def handler(d: Delivery) -> None:
+        seen.append(d.message_id)
+        agency.ack(d)
+        if d.message_id == "m-1":
+            agency.ack(d)  # a double ack: the broker closes the consumer's channel
+
+    agency.consume(n.inbox(a), handler, prefetch=1)
+    hub.publish(n.delivery_exchange, a, b"x", message_id="m-1")
+    for _ in range(10):
+        agency.drain(0.1)
+    hub.publish(n.delivery_exchange, a, b"y", message_id="m-2")
+    deadline = time.monotonic() + 10
+    while "m-2" not in seen and time.monotonic() < deadline:
+        agency.drain(0.1)
+    assert "m-2" in seen
+
+
 def _restart_broker(done: threading.Event) -> None:
     try:
         subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)

@@ -193,7 +193,9 @@ class RabbitMQTransport(Transport):
         self._buffer: deque[tuple[Handler, Delivery]] = deque()
         self._generation = 0
         self._conn: Any = None
-        self._ops: Any = None  # channel for declarations, get, queue_depth
+        self._ops: Any = None  # channel for declarations and queue_depth
+        self._getter: Any = None  # channel for get (its deliveries are acked on it)
+        self._consumer_channels: list[Any] = []  # one per entry of _consumers
         self._pub: Any = None  # publisher channel, in confirm mode via its _impl
         self._tracker: _ConfirmTracker | None = None
         self._park_by_copy = True
@@ -211,11 +213,12 @@ class RabbitMQTransport(Transport):
             self._declare_hub(self._hub_agencies)
         for code in self._inboxes:
             self._declare_inbox(code)
-        for spec in self._consumers:
-            self._start_consumer(spec)
+        self._consumer_channels = [self._start_consumer(spec) for spec in self._consumers]
 
     def _drop_connection(self) -> None:
         conn, self._conn, self._ops, self._pub, self._tracker = self._conn, None, None, None, None
+        self._getter = None
+        self._consumer_channels = []
         if conn is not None and conn.is_open:
             with contextlib.suppress(px.AMQPError):
                 conn.close()
@@ -423,10 +426,11 @@ class RabbitMQTransport(Transport):
         if prefetch < 1:
             raise ValueError("prefetch must be at least 1")
         spec = _ConsumerSpec(queue, handler, prefetch)
-        self._run(f"consuming {queue}", lambda: self._start_consumer(spec))
+        channel = self._run(f"consuming {queue}", lambda: self._start_consumer(spec))
         self._consumers.append(spec)
+        self._consumer_channels.append(channel)
 
-    def _start_consumer(self, spec: _ConsumerSpec) -> None:
+    def _start_consumer(self, spec: _ConsumerSpec) -> Any:
         channel = self._conn.channel()
         generation = self._generation
         try:
@@ -441,6 +445,7 @@ class RabbitMQTransport(Transport):
             raise
         except px.AMQPChannelError as e:
             raise translate(e, f"consuming {spec.queue}") from e
+        return channel
 
     def _delivery(self, queue: str, tag: _Tag, method: Any, properties: Any, body: bytes) -> Delivery:
         return Delivery(
@@ -467,10 +472,17 @@ class RabbitMQTransport(Transport):
 
     def _pump(self, deadline: float) -> None:
         self._conn.process_data_events(time_limit=max(0.0, deadline - time.monotonic()))
+        for i, channel in enumerate(self._consumer_channels):
+            if not channel.is_open:  # closed by a channel error (e.g. a double ack): consume again
+                spec = self._consumers[i]
+                log.warning("the consumer channel of %s was closed; consuming again", spec.queue)
+                self._consumer_channels[i] = self._start_consumer(spec)
 
     def get(self, queue: str) -> Delivery | None:
         def take() -> Delivery | None:
-            ch = self._channel()
+            if self._getter is None or not self._getter.is_open:
+                self._getter = self._conn.channel()
+            ch = self._getter
             method, properties, body = ch.basic_get(queue, auto_ack=False)
             if method is None:
                 return None
