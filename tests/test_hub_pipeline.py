@@ -271,7 +271,9 @@ def test_a_store_outage_requeues_instead_of_refusing(world: World, monkeypatch: 
     monkeypatch.setattr(world.store, "record_document", down)
     world.client(G22).submit(edoc(G22, [H24]))
     assert world.hub is not None
-    [_] = [world.hub.process(d) for d in [world.hub.transport.get(world.names.ingress_queue)] if d is not None]
+    [_] = [
+        world.hub.process(d) for d in [world.hub.transport.get(world.names.ingress_queue)] if d is not None
+    ]
     assert world.store.refusals() == []
     assert world.parked() == 0
     monkeypatch.undo()
@@ -287,7 +289,10 @@ def test_a_revoke_goes_to_the_original_recipients_and_is_tracked_as_related(worl
     world.client(G12).submit(original)
     world.pump()
     revoke = edoc(
-        G12, [H24], "88b", business=Business(BusinessDocType.REVOKE, document_id=original.effective_document_id)
+        G12,
+        [H24],
+        "88b",
+        business=Business(BusinessDocType.REVOKE, document_id=original.effective_document_id),
     )
     world.client(G12).submit(revoke)
     world.pump()
@@ -455,3 +460,78 @@ def test_a_redelivered_message_whose_pairs_were_forwarded_is_not_published_again
     world.pump()
     assert world.broker.depth(world.names.inbox(H24)) == 1
     assert world.store.refusals() == []
+
+
+# --- operator replay, statuses again --------------------------------------------------------------
+
+
+def test_a_message_replayed_by_the_operator_is_handled_as_from_its_original_sender(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    assert world.hub is not None
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    world.hub.transport.publish(
+        world.names.ingress_exchange, G22, signed, message_id="replayed", headers={n.SENDER: G22}
+    )
+    world.pump()
+    [got] = world.inbox(H24)
+    assert got.signer == G22
+
+
+def test_a_replayed_message_still_cannot_claim_a_sender_other_than_its_signer(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    assert world.hub is not None
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    world.hub.transport.publish(
+        world.names.ingress_exchange, H56, signed, message_id="r2", headers={n.SENDER: H56}
+    )
+    world.pump()
+    assert world.inbox(H24) == []
+    assert world.store.refusals()[0].reason == "sender-not-authorised"
+
+
+def test_a_refusal_16_of_an_update_reaches_the_sender(world: World) -> None:
+    original = edoc(G22, [H24])
+    world.client(G22).submit(original)
+    world.pump()
+    update = edoc(
+        G22,
+        [H24],
+        "101u",
+        business=Business(BusinessDocType.UPDATE, document_id=original.effective_document_id),
+    )
+    world.client(G22).submit(update)
+    world.pump()
+    world.inbox(H24)
+    world.client(H24).submit(status(H24, update, StatusCode.CHANGE_REFUSED, "Không đồng ý cập nhật"))
+    world.pump()
+    [answer] = world.inbox(G22)
+    assert isinstance(answer.package, StatusPackage)
+    assert answer.package.status_code is StatusCode.CHANGE_REFUSED
+    assert [e.code for e in world.store.statuses(update.effective_document_id)] == ["16"]
+
+
+def test_a_status_redelivered_after_a_crash_is_recorded_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = edoc(G22, [H24])
+    world.client(G22).submit(doc)
+    world.pump()
+    world.inbox(H24)
+    world.client(H24).submit(status(H24, doc, StatusCode.ARRIVED))
+    assert world.hub is not None
+    transport = world.hub.transport
+
+    def crash(delivery: object) -> None:
+        raise Crash
+
+    monkeypatch.setattr(transport, "ack", crash)
+    with pytest.raises(Crash):
+        world.pump()
+    monkeypatch.undo()
+    transport.close()
+    world.start_hub()
+    world.pump()
+    assert [e.code for e in world.store.statuses(doc.effective_document_id)] == ["01"]
+    assert len(world.inbox(G22)) == 1  # forwarded twice, handed over once
