@@ -217,3 +217,32 @@ def test_one_document_fanned_out_under_one_message_id_fails_only_for_the_missing
     assert "'zz'" in str(refused.value)
     assert hub.queue_depth(n.inbox(a)) == 1
     assert hub.queue_depth(n.inbox(b)) == 1
+
+
+def test_unacknowledged_messages_come_back_in_their_original_order(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    for i in range(3):
+        hub.publish(n.delivery_exchange, a, b"x", message_id=f"m-{i}")
+    crashing = env.agency(a)
+    held = collect(crashing, n.inbox(a), want=3, ack=False)
+    assert len(held) == 3
+    crashing.close()
+    again = collect(env.agency(a), n.inbox(a), want=3)
+    assert [(d.message_id, d.redelivered) for d in again] == [(f"m-{i}", True) for i in range(3)]
+
+
+def test_competing_hub_processes_each_take_a_share_and_no_message_twice(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    hub.publish_many([Outgoing(n.ingress_exchange, a, b"x", f"m-{i}") for i in range(20)])
+    first, second = env.hub(), env.hub()
+    seen: list[str] = []
+    for t in (first, second):
+        t.consume(n.ingress_queue, lambda d, t=t: (seen.append(d.message_id), t.ack(d)), prefetch=1)
+    for _ in range(40):
+        first.drain(0.02)
+        second.drain(0.02)
+        if len(seen) == 20:
+            break
+    assert sorted(seen) == sorted(f"m-{i}" for i in range(20))

@@ -1,0 +1,34 @@
+"""The names every process agrees on (hub_shared.md): changing one breaks deployed installations."""
+
+from __future__ import annotations
+
+from vbcore.transport import names as h
+from vbcore.transport.names import Names
+
+
+def test_default_names_are_the_documented_ones() -> None:
+    n = Names()
+    assert (n.ingress_exchange, n.ingress_queue, n.delivery_exchange) == (
+        "vbus.ingress", "vbus.hub.ingress", "vbus.deliver",
+    )
+    assert (n.dead_letter_exchange, n.parked_queue, n.hub_user) == ("vbus.dlx", "vbus.parked", "vbus-hub")
+    assert n.inbox("000.00.00.H47") == "vbus.inbox.000.00.00.H47"
+    assert n.agency_user("000.00.00.H47") == "000.00.00.H47"
+
+
+def test_a_prefix_separates_installations_sharing_a_broker() -> None:
+    n = Names(prefix="tinh")
+    assert n.ingress_queue == "tinh.hub.ingress"
+    assert n.inbox_owner(n.inbox("000.00.00.G22")) == "000.00.00.G22"
+    assert Names().inbox_owner(n.inbox("000.00.00.G22")) is None
+    assert n.inbox_owner(n.parked_queue) is None
+
+
+def test_header_names_are_the_documented_ones() -> None:
+    assert [h.KIND, h.DOCUMENT_ID, h.SENDER, h.RECIPIENT, h.HUB_ID, h.RECEIVED_AT, h.FORWARDED_AT] == [
+        "x-vbus-kind", "x-vbus-document-id", "x-vbus-sender", "x-vbus-recipient", "x-vbus-hub-id",
+        "x-vbus-received-at", "x-vbus-forwarded-at",
+    ]
+    assert [h.REFUSAL_REASON, h.REFUSED_MESSAGE_ID, h.PARK_REASON] == [
+        "x-vbus-refusal-reason", "x-vbus-refused-message-id", "x-vbus-park-reason",
+    ]
