@@ -90,7 +90,7 @@ def rabbit_env_fixture(amqp_url: str, unique_prefix: str) -> Iterator[BrokerEnv]
         admin.delete_vhost()
 
 
-@pytest.fixture(name="env", params=["memory", "rabbitmq"])
+@pytest.fixture(name="env", params=["memory", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
 def env_fixture(request: pytest.FixtureRequest, unique_prefix: str) -> Iterator[BrokerEnv]:
     """The same behavioural tests against both transports (as dramatiq does with its stub broker)."""
     if request.param == "memory":
