@@ -2,8 +2,9 @@
 
 Layout under ``root`` (created on start)::
 
-    outbox/            to send: an .edxml package, or a .json/.yaml metadata file (vbcore.metadata's
-                       format, as ``vb unpack`` writes it) + the attachment files it names
+    outbox/            to send: an .edxml package; or a .json/.yaml metadata file (vbcore.metadata's
+                       format) + the attachment files it names; or a folder as ``vb unpack`` writes
+                       one (metadata.json and the attachments)
     sent/              what was sent: the file, <name>.sent.json (its DocumentId), <name>.files/
     failed/            what could not be sent: the file, <name>.reason.txt, <name>.files/
     inbox/<doc>/       per received document: package.edxml (as signed), attachments/, summary.txt,
@@ -136,25 +137,41 @@ class FolderConnector(Connector):
         files = [p for p in folder.iterdir() if p.suffix.lower() in suffixes and self._settled(p)]
         return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
+    def _ready_folders(self) -> list[tuple[Path, Path]]:
+        """Outbox sub-folders holding a metadata file (as ``vb unpack`` writes them), all settled."""
+        found = []
+        for d in self.outbox.iterdir():
+            if not d.is_dir() or d.name.startswith(".") or d.suffix.lower() in IGNORED_SUFFIXES:
+                continue
+            metas = [d / f"metadata{suffix}" for suffix in METADATA_SUFFIXES]
+            meta = next((m for m in metas if m.is_file()), None)
+            files = [f for f in d.rglob("*") if f.is_file() and not f.name.startswith(".")]
+            if meta is not None and all(self._settled(f) for f in files):
+                found.append((d, meta))
+        return found
+
     # --- sending ------------------------------------------------------------------------------
     def poll_outgoing(self) -> Iterable[Outgoing]:
+        candidates = [(p, p) for p in self._ready(self.outbox, PACKAGE_SUFFIXES + METADATA_SUFFIXES)]
+        candidates += self._ready_folders()
+        candidates.sort(key=lambda c: (c[1].stat().st_mtime_ns, c[0].name))
         found = []
-        for path in self._ready(self.outbox, PACKAGE_SUFFIXES + METADATA_SUFFIXES):
+        for item, path in candidates:
             if path.suffix.lower() in PACKAGE_SUFFIXES:
-                found.append(Outgoing(path.name, edxml=path.read_bytes()))
+                found.append(Outgoing(item.name, edxml=path.read_bytes()))
                 continue
             try:
                 meta = load_mapping(path)
-                files = attachment_paths(meta, self.outbox)
+                files = attachment_paths(meta, path.parent)
                 if not all(f.is_file() and self._settled(f) for f in files):
                     if any(not f.exists() for f in files):
                         missing = ", ".join(f.name for f in files if not f.exists())
-                        raise MetadataInvalid(f"attachments: {missing} not found in {self.outbox}")
+                        raise MetadataInvalid(f"attachments: {missing} not found in {path.parent}")
                     continue  # an attachment is still being written: next round
                 edoc = edoc_from_metadata(path, meta, self.context.agency, _vietnam_now())
-                found.append(Outgoing(path.name, edoc=edoc))
+                found.append(Outgoing(item.name, edoc=edoc))
             except ConfigurationError as exc:
-                self.mark_failed(path.name, str(exc))
+                self.mark_failed(item.name, str(exc))
         return found
 
     def _move_out(self, outgoing_id: str, target_dir: Path) -> Path | None:
@@ -162,6 +179,10 @@ class FolderConnector(Connector):
         path = self.outbox / outgoing_id
         if not path.exists():
             return None  # moved before a crash
+        if path.is_dir():  # a document folder moves in one rename
+            target = _free(target_dir / outgoing_id)
+            path.replace(target)
+            return target
         files: list[Path] = []
         if path.suffix.lower() in METADATA_SUFFIXES:
             try:

@@ -210,3 +210,24 @@ def test_a_pending_change_policy_waits_for_the_clerk(tmp_path: Path) -> None:
 def test_an_unknown_change_policy_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="changes must be one of"):
         make(tmp_path, changes="maybe")
+
+
+def test_a_folder_written_by_vb_unpack_is_sent_and_moved_whole(tmp_path: Path) -> None:
+    from vbcore.metadata import unpack_edoc
+
+    c = make(tmp_path)
+    edoc = incoming().edoc
+    edoc = Edoc(from_=Organization(AGENCY), to=(Organization("000.00.00.G22"),), code=edoc.code,
+                subject=edoc.subject, attachments=edoc.attachments)
+    staging = tmp_path / "outbox" / ".cv-7.tmp"
+    unpack_edoc(edoc, staging)
+    assert list(c.poll_outgoing()) == []  # still being written
+    staging.rename(tmp_path / "outbox" / "cv-7")
+    [out] = c.poll_outgoing()
+    assert out.id == "cv-7"
+    assert out.edoc is not None
+    assert out.edoc.attachments[0].content.read_bytes() == b"%PDF-1.4 x"
+    c.mark_sent("cv-7", "DOC-7")
+    assert (tmp_path / "sent" / "cv-7" / "metadata.json").exists()
+    assert json.loads((tmp_path / "sent" / "cv-7.sent.json").read_text())["document_id"] == "DOC-7"
+    assert list(c.poll_outgoing()) == []
