@@ -1,0 +1,325 @@
+"""The axis bridge: joins a vbus hub to another axis that speaks the national axis's HTTP interface.
+
+**Addressing.** The hub routes by agency code and checks that every package's sender, signing
+certificate and broker user agree; a status is accepted only from a recipient of the document. So
+the bridge does not hide remote agencies behind one code: it **stands in on the hub for an agency
+that lives on the other axis**, under that agency's own code (``ConnectorContext.agency``), with a
+broker user and a vbus certificate issued for it to the bridge's operator (the bridge signs as that
+agency on vbus, as a gateway holding delegated identities does). A vbus clerk addresses the remote
+agency by its ordinary code; nothing on the vbus side knows a bridge is involved. One bridge
+instance runs per remote agency the hub should reach (one ``vb connector run`` each, or one process
+holding several runtimes); all of them share the bridge's one *system* on the other axis
+(``system_id`` + ``secret``), and each takes from that system's mailbox only what concerns its
+agency. Which codes live behind the bridge comes from the other axis's ``getAgenciesList``:
+:func:`bridged_directory` turns it into directory entries for the hub (and closed entries for
+``oldCode`` pointing at their successor), and :class:`AxisAddressBook` maps between the axis's own
+``code`` (the ``to``/``from`` headers) and ``code102`` (edXML's ``OrganId``). The other axis, in
+turn, lists the vbus agencies as hosted by the bridge's system, so its senders address them directly.
+
+**What moves where**, for the bridge instance of remote agency R:
+
+- vbus -> other axis: a document for R reaches R's inbox; ``deliver`` posts the signed bytes
+  unchanged with ``sendEdoc`` (``from`` = the vbus sender, ``to`` = R) and the runtime answers 01 once
+  the axis gave it a ``DocId``. A 4xx answer becomes a 02 with the axis's reason. Revokes, updates and
+  replacements are posted the same way and answered later by R (15/16 arrive as statuses).
+  Statuses from vbus recipients about R's documents (``on_status``) are posted as status packages.
+- other axis -> vbus: ``poll_outgoing`` offers the documents R posted for vbus agencies
+  (``getReceivedEdocList`` + ``getEdoc``); the runtime signs them as R and submits them; ``mark_sent``
+  acknowledges ``updateStatus done``, ``mark_failed`` ``updateStatus fail`` with the reason. R's
+  statuses (03..06, 02, 13, 15, 16) become ``DmsEvent``s and reach the vbus sender, then ``done``.
+  The package as R's axis signed it is kept in the bridge's state database as evidence.
+
+Idempotence: a small SQLite database of the bridge's own (``state``, default in the work dir)
+remembers what was posted (by DocumentId, status or request) and every package taken, so a crash
+and a redelivery post nothing twice. Errors from the axis arrive translated by ``axis_client``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from connectors.axis_client import AxisAgency, AxisClient
+from vbcore import __version__
+from vbcore.connector import (
+    ChangeDecision,
+    ChangeRequest,
+    Connector,
+    ConnectorContext,
+    DmsEvent,
+    DmsReceipt,
+    IncomingDocument,
+    Outgoing,
+    StatusUpdate,
+)
+from vbcore.directory import Directory
+from vbcore.edxml import read_package, write_package
+from vbcore.errors import ConfigurationError, DmsUnavailable, PackageRefused, StoreError
+from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
+from vbcore.status import BusinessDocType, StatusCode
+from vbcore.store import open_driver
+from vbcore.store.driver import Driver
+
+_STATE_DDL = (
+    "CREATE TABLE IF NOT EXISTS bridge_posted (key TEXT PRIMARY KEY, axis_doc_id TEXT NOT NULL,"
+    " at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS bridge_taken (axis_doc_id TEXT PRIMARY KEY, messagetype TEXT NOT NULL,"
+    " sender TEXT NOT NULL, package BLOB NOT NULL, state TEXT NOT NULL DEFAULT 'pending', at TEXT NOT NULL)",
+)
+
+
+class AxisAddressBook:
+    """The other axis's directory (``getAgenciesList``), fetched again after ``ttl`` seconds."""
+
+    def __init__(self, client: AxisClient, ttl: float = 3600.0, clock: Callable[[], float] = time.monotonic):
+        self.client, self.ttl, self.clock = client, ttl, clock
+        self._agencies: list[AxisAgency] | None = None
+        self._fetched = 0.0
+
+    def agencies(self) -> list[AxisAgency]:
+        if self._agencies is None or self.clock() - self._fetched > self.ttl:
+            self._agencies, self._fetched = self.client.agencies(), self.clock()
+        return self._agencies
+
+    def axis_code(self, code102: str) -> str:
+        """The axis's ``code`` for an edXML ``OrganId`` (unchanged when the axis does not list it)."""
+        return next((a.code for a in self.agencies() if code102 in (a.code102, a.old_code)), code102)
+
+    def code102(self, axis_code: str) -> str:
+        return next((a.code102 for a in self.agencies() if axis_code in (a.code, a.old_code)), axis_code)
+
+
+def bridged_directory(agencies: Iterable[AxisAgency], *, note: str = "on the other axis") -> Directory:
+    """Directory entries for the codes behind the bridge; an ``oldCode`` is closed with its successor."""
+    entries: list[dict[str, object]] = []
+    for a in agencies:
+        entries.append({"code": a.code102, "name": a.name or a.code102, "note": note})
+        if a.old_code and a.old_code != a.code102:
+            entries.append(
+                {
+                    "code": a.old_code,
+                    "name": a.name or a.old_code,
+                    "closed": True,
+                    "successor": a.code102,
+                    "note": note,
+                }
+            )
+    return Directory.from_data({"agencies": entries}, source="axis bridge")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class AxisBridgeConnector(Connector):
+    """Stands in on the hub for one agency of another axis (see the module docstring)."""
+
+    name = "axis-bridge"
+    version = __version__
+
+    @dataclass(frozen=True)
+    class Config:
+        url: str  # the other axis's interface, e.g. https://axis.example.gov.vn/api
+        system_id: str  # the bridge's system on the other axis
+        secret: str = ""  # its HMAC secret (or secret_file)
+        secret_file: Path | None = None
+        timeout: float = 30.0  # seconds per HTTP call
+        attempts: int = 3  # tries of a call that changes nothing, before the runtime's backoff
+        directory_ttl: float = 3600.0
+        state: Path | None = None  # the bridge's state database; default <work dir>/axis-bridge.sqlite3
+
+    config: AxisBridgeConnector.Config
+
+    def __init__(self, config: AxisBridgeConnector.Config, context: ConnectorContext) -> None:
+        super().__init__(config, context)
+        secret = config.secret or (config.secret_file.read_text().strip() if config.secret_file else "")
+        if not secret:
+            raise ConfigurationError("axis-bridge: secret or secret_file is required")
+        self.client = AxisClient(
+            config.url,
+            system_id=config.system_id,
+            secret=secret,
+            timeout=config.timeout,
+            attempts=config.attempts,
+        )
+        self.addresses = AxisAddressBook(self.client, config.directory_ttl)
+        self.state_path = config.state or context.work_dir / "axis-bridge.sqlite3"
+        self._db: Driver | None = None
+
+    # --- state --------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._db is None:
+            try:
+                self._db = open_driver(f"sqlite:///{self.state_path}")
+                for statement in _STATE_DDL:
+                    self._db.execute(statement)
+            except StoreError as exc:
+                self._db = None
+                raise DmsUnavailable(f"the bridge's state database cannot be opened: {exc}") from exc
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> Driver:
+        if self._db is None:
+            self.start()
+        assert self._db is not None
+        return self._db
+
+    def _posted(self, key: str) -> str | None:
+        row = self.db.query("SELECT axis_doc_id FROM bridge_posted WHERE key = ?", (key,))
+        return str(row[0][0]) if row else None
+
+    def _post_once(self, key: str, package: bytes, *, from_: str, messagetype: str) -> tuple[str, bool]:
+        """Post ``package`` to this agency unless ``key`` was posted before: (DocId, posted before)."""
+        known = self._posted(key)
+        if known is not None:
+            return known, True
+        doc_id = self.client.send_edoc(
+            package,
+            from_=self.addresses.axis_code(from_),
+            to=[self.addresses.axis_code(self.context.agency)],
+            messagetype=messagetype,
+        )
+        self.db.execute(
+            "INSERT OR IGNORE INTO bridge_posted (key, axis_doc_id, at) VALUES (?, ?, ?)",
+            (key, doc_id, _now()),
+        )
+        return doc_id, False
+
+    # --- vbus -> other axis -------------------------------------------------------------------
+    def deliver(self, doc: IncomingDocument) -> DmsReceipt:
+        doc_id, before = self._post_once(
+            f"doc:{doc.document_id}", doc.raw, from_=doc.sender, messagetype="edoc"
+        )
+        return DmsReceipt(doc_id, already_delivered=before, note=f"posted to the other axis as {doc_id}")
+
+    def on_status(self, status: StatusUpdate) -> None:
+        package = StatusPackage(
+            from_=Organization(status.from_agency),
+            response_for=ResponseFor(self.context.agency, document_id=status.document_id),
+            status_code=status.code,
+            staff_info=status.staff,
+            description=status.description,
+            timestamp=status.timestamp,
+        )
+        stamp = status.timestamp.isoformat() if status.timestamp else ""
+        key = f"status:{status.document_id}|{status.from_agency}|{status.code.value}|{stamp}"
+        self._post_once(key, write_package(package), from_=status.from_agency, messagetype="status")
+
+    def _relay_change(self, request: ChangeRequest) -> ChangeDecision:
+        """Post a revoke/update/replace to this agency; its answer (15/16) comes back as a status."""
+        if request.edoc is not None:
+            package, messagetype = write_package(dataclasses.replace(request.edoc, signature=None)), "edoc"
+        else:
+            package = write_package(
+                StatusPackage(
+                    from_=Organization(request.sender),
+                    response_for=ResponseFor(self.context.agency, document_id=request.document_id),
+                    status_code=StatusCode.REVOKE,
+                    staff_info=request.staff,
+                    description=request.reason,
+                )
+            )
+            messagetype = "status"
+        digest = hashlib.sha256(package).hexdigest()[:16]
+        self._post_once(
+            f"change:{request.kind.name}:{request.document_id}:{digest}",
+            package,
+            from_=request.sender,
+            messagetype=messagetype,
+        )
+        return ChangeDecision.pending()
+
+    def on_revoke(self, request: ChangeRequest) -> ChangeDecision:
+        return self._relay_change(request)
+
+    def on_update(self, request: ChangeRequest) -> ChangeDecision:
+        return self._relay_change(request)
+
+    def on_replace(self, request: ChangeRequest) -> ChangeDecision:
+        if request.kind is BusinessDocType.REPLACE and request.edoc is not None:
+            return ChangeDecision.pending()  # the new document was posted by deliver; R answers it
+        return self._relay_change(request)
+
+    # --- other axis -> vbus -------------------------------------------------------------------
+    def _take(self, messagetype: str) -> list[tuple[str, bytes]]:
+        """Packages this agency posted for vbus, not yet acknowledged: (DocId, package), oldest first."""
+        mine = self.addresses.axis_code(self.context.agency)
+        for item in self.client.received_edoc_list(messagetype):
+            if item.from_ not in (mine, self.context.agency):
+                continue  # another bridge instance stands in for that agency
+            if not self.db.query("SELECT 1 FROM bridge_taken WHERE axis_doc_id = ?", (item.doc_id,)):
+                package = self.client.get_edoc(item.doc_id)
+                self.db.execute(
+                    "INSERT OR IGNORE INTO bridge_taken (axis_doc_id, messagetype, sender, package, at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (item.doc_id, messagetype, item.from_, package, _now()),
+                )
+        rows = self.db.query(
+            "SELECT axis_doc_id, package FROM bridge_taken WHERE messagetype = ? AND state = 'pending'"
+            " ORDER BY rowid",
+            (messagetype,),
+        )
+        return [(str(doc_id), bytes(package)) for doc_id, package in rows]  # type: ignore[call-overload]
+
+    def _acknowledge(self, doc_id: str, state: str, reason: str | None = None) -> None:
+        self.client.update_status(doc_id, state, reason)
+        self.db.execute("UPDATE bridge_taken SET state = ? WHERE axis_doc_id = ?", (state, doc_id))
+
+    def poll_outgoing(self) -> Iterable[Outgoing]:
+        found = []
+        for doc_id, package in self._take("edoc"):
+            try:
+                edoc = read_package(package).package
+            except PackageRefused as exc:
+                self._acknowledge(doc_id, "fail", f"not an edXML package: {exc}")
+                continue
+            if not isinstance(edoc, Edoc):
+                self._acknowledge(doc_id, "fail", "a status package was posted as messagetype edoc")
+                continue
+            # Signed by the remote axis's PKI, which vbus does not trust: the runtime signs it as this agency.
+            found.append(Outgoing(doc_id, edoc=dataclasses.replace(edoc, signature=None)))
+        return found
+
+    def mark_sent(self, outgoing_id: str, document_id: str) -> None:
+        self._acknowledge(outgoing_id, "done")
+
+    def mark_failed(self, outgoing_id: str, reason: str) -> None:
+        self._acknowledge(outgoing_id, "fail", reason)
+
+    def poll_events(self) -> Iterable[DmsEvent]:
+        events = []
+        for doc_id, package in self._take("status"):
+            try:
+                status = read_package(package).package
+            except PackageRefused as exc:
+                self._acknowledge(doc_id, "fail", f"not an edXML package: {exc}")
+                continue
+            if not isinstance(status, StatusPackage) or not status.document_id:
+                self._acknowledge(
+                    doc_id, "fail", "not a status package naming a document (ResponseFor/DocumentId)"
+                )
+                continue
+            events.append(
+                DmsEvent(
+                    doc_id,
+                    status.document_id,
+                    status.status_code,
+                    status.description,
+                    status.staff_info,
+                    status.timestamp,
+                )
+            )
+        return events
+
+    def mark_event_sent(self, event_id: str) -> None:
+        self._acknowledge(event_id, "done")
