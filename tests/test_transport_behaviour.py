@@ -246,3 +246,22 @@ def test_competing_hub_processes_each_take_a_share_and_no_message_twice(env: Bro
         if len(seen) == 20:
             break
     assert sorted(seen) == sorted(f"m-{i}" for i in range(20))
+
+
+def test_a_parked_message_rejected_again_stays_parked_with_the_new_reason(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    env.agency(a).publish(n.ingress_exchange, a, b"x", message_id="m-1")
+    d = get_eventually(hub, n.ingress_queue)
+    assert d is not None
+    hub.reject(d, requeue=False, reason="first")
+    parked = get_eventually(hub, n.parked_queue)
+    assert parked is not None
+    hub.reject(parked, requeue=False, reason="second")
+    again = get_eventually(hub, n.parked_queue)
+    assert again is not None
+    assert (again.message_id, again.headers[h.PARK_REASON]) == ("m-1", "second")
+    assert again.headers[h.PARKED_FROM] == n.ingress_queue  # where it first failed
+    assert again.headers[h.ORIGINAL_USER] == a
+    hub.ack(again)
+    assert hub.get(n.parked_queue) is None

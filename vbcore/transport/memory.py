@@ -129,15 +129,17 @@ class InMemoryBroker:
             self._queue(queue).ready.appendleft(returned)
             self._cond.notify_all()
 
-    def dead_letter(self, queue: str, message: _Message, reason: str) -> None:
-        dlx = self._queue(queue).dead_letter_exchange
+    def dead_letter(self, queue: str, message: _Message, reason: str, *, exchange: str | None = None) -> None:
+        """Route a copy with reason headers to ``exchange`` (default: the queue's dead-letter exchange)."""
+        dlx = exchange or self._queue(queue).dead_letter_exchange
         if dlx is None:  # as RabbitMQ: a queue without a dead-letter exchange drops the message
             return
         headers = dict(message.headers)
         headers[h.PARK_REASON] = reason
-        headers[h.PARKED_FROM] = queue
+        # A message parked again keeps where it first failed and who first sent it.
+        headers.setdefault(h.PARKED_FROM, queue)
         if message.user_id is not None:
-            headers[h.ORIGINAL_USER] = message.user_id
+            headers.setdefault(h.ORIGINAL_USER, message.user_id)
         self.route(dlx, queue, replace(message, headers=headers, redelivered=False, returns=0))
 
 
@@ -341,6 +343,11 @@ class InMemoryTransport(Transport):
             queue, message = self._settle(delivery)
             if requeue:
                 self.broker.give_back(queue, message)
+            elif self._is_hub:
+                # As the RabbitMQ transport: the hub parks a copy itself (so a message rejected from
+                # the parked queue stays parked, with the new reason).
+                self.broker.dead_letter(queue, message, reason or "rejected",
+                                        exchange=self.names.dead_letter_exchange)
             else:
                 self.broker.dead_letter(queue, message, reason or "rejected")
 

@@ -361,6 +361,8 @@ class RabbitMQTransport(Transport):
             impl.add_on_return_callback(lambda *args: self._on_return(*args))
             while not selected:
                 self._conn.process_data_events(time_limit=0.05)
+                if impl.is_closed:
+                    raise TransportError("the broker refused publisher confirms on a new channel")
         else:
             assert self._tracker is not None
             tracker = _ConfirmTracker(first_seq=self._tracker.next_seq)
@@ -528,9 +530,10 @@ class RabbitMQTransport(Transport):
         if self._park_by_copy:
             headers = dict(delivery.headers)
             headers[h.PARK_REASON] = reason or "rejected"
-            headers[h.PARKED_FROM] = delivery.queue
+            # A message parked again keeps where it first failed and who first sent it.
+            headers.setdefault(h.PARKED_FROM, delivery.queue)
             if delivery.user_id:
-                headers[h.ORIGINAL_USER] = delivery.user_id
+                headers.setdefault(h.ORIGINAL_USER, delivery.user_id)
             try:
                 self.publish(
                     self.names.dead_letter_exchange, delivery.queue, delivery.body,
