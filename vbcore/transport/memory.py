@@ -14,7 +14,8 @@ RabbitMQ topology the hub relies on, so the same behavioural tests run against b
 - ``reject(requeue=False, reason=...)`` dead-letters to the parked queue with reason headers;
 - ``drain(timeout)`` dispatches to the handlers in the calling thread.
 
-``queue_depth`` counts ready messages (not the ones handed out and unacknowledged), as RabbitMQ does.
+``queue_depth`` counts ready messages (not the ones handed out and unacknowledged) and, as
+RabbitMQ's passive declare, is open to every user.
 """
 
 from __future__ import annotations
