@@ -245,7 +245,7 @@ class RabbitMQTransport(Transport):
                 last: BaseException = e
             except _RECONNECTABLE as e:
                 last = e
-            except px.ChannelClosedByBroker as e:  # re-declaring or consuming again was refused
+            except px.AMQPError as e:  # re-declaring or consuming again was refused
                 raise translate(e, "re-opening the connection") from e
             if time.monotonic() + delay > deadline:
                 waited = f"{self.reconnect_timeout:.0f} s"
@@ -266,6 +266,8 @@ class RabbitMQTransport(Transport):
                 raise translate(e, doing) from e
             except _RECONNECTABLE as e:
                 self._reconnect(e)
+            except px.AMQPError as e:
+                raise translate(e, doing) from e
         raise ConnectionLost(f"{doing}: the connection kept dropping")
 
     @property
@@ -329,8 +331,9 @@ class RabbitMQTransport(Transport):
                 break
             if self._conn is None or not self._conn.is_open:
                 self._reconnect(None)
-            tracker = self._start_batch()
+            tracker = _ConfirmTracker(first_seq=0)
             try:
+                tracker = self._start_batch()
                 self._publish_batch(messages, todo, tracker)
             except _NOT_RECONNECTABLE as e:
                 raise translate(e, "publishing") from e
@@ -338,6 +341,8 @@ class RabbitMQTransport(Transport):
                 done |= tracker.confirmed
                 self._reconnect(e)
                 continue
+            except px.AMQPError as e:
+                raise translate(e, "publishing") from e
             done |= tracker.confirmed
             failed.update(tracker.failed)
             break
@@ -517,7 +522,7 @@ class RabbitMQTransport(Transport):
             op(tag)
         except _RECONNECTABLE as e:  # the message comes back redelivered; reconnect on next use
             log.warning("%s %s failed: %r", doing, delivery.message_id, e)
-        except px.ChannelClosedByBroker as e:
+        except px.AMQPError as e:
             raise translate(e, f"{doing} {delivery.message_id}") from e
 
     def ack(self, delivery: Delivery) -> None:
