@@ -53,6 +53,12 @@ from pika import exceptions as px
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
 from vbcore.transport import names as h
+from vbcore.transport.amqp_wire import (
+    PARKED_QUEUE_ARGUMENTS,
+    ConfirmTracker,
+    read_headers,
+    work_queue_arguments,
+)
 from vbcore.transport.base import Delivery, Handler, Outgoing, Transport
 from vbcore.transport.names import Names
 
@@ -81,17 +87,6 @@ def translate(error: BaseException, doing: str) -> TransportError:
     return ConnectionLost(f"{doing}: {error!r}")
 
 
-def work_queue_arguments(names: Names) -> dict[str, Any]:
-    """Arguments of the ingress queue and of every inbox."""
-    return {
-        "x-queue-type": "quorum",
-        "x-dead-letter-exchange": names.dead_letter_exchange,
-        "x-dead-letter-strategy": "at-least-once",
-        "x-overflow": "reject-publish",
-        "x-delivery-limit": h.DELIVERY_LIMIT,
-    }
-
-
 @dataclass(frozen=True)
 class _Tag:
     channel: Any  # the pika BlockingChannel the delivery came on
@@ -104,66 +99,6 @@ class _ConsumerSpec:
     queue: str
     handler: Handler
     prefetch: int
-
-
-class _ConfirmTracker:
-    """Publisher-confirm bookkeeping for one batch on one publisher channel."""
-
-    def __init__(self, first_seq: int) -> None:
-        self.next_seq = first_seq
-        self.outstanding: dict[int, int] = {}  # channel sequence number -> index in the batch
-        self.sizes: dict[int, int] = {}  # channel sequence number -> body size
-        self.outstanding_bytes = 0
-        # (message_id, exchange, routing key) -> why it was returned. A Basic.Return carries no
-        # sequence number; it comes before the Ack of its message, and this key is unique in a batch
-        # even when one document goes to several inboxes under the same message_id.
-        self.returned: dict[tuple[str, str, str], str] = {}
-        self.failed: dict[int, str] = {}  # index -> reason
-        self.confirmed: set[int] = set()
-
-    def on_confirm(self, frame: Any) -> None:
-        method = frame.method
-        tags = [t for t in self.outstanding if t <= method.delivery_tag] if method.multiple else [
-            method.delivery_tag
-        ]
-        nack = isinstance(method, pika.spec.Basic.Nack)
-        for t in tags:
-            index = self.outstanding.pop(t, None)
-            if index is None:
-                continue
-            self.outstanding_bytes -= self.sizes.pop(t, 0)
-            if nack:
-                self.failed[index] = "nacked by the broker"
-            else:
-                self.confirmed.add(index)
-
-    def on_return(self, _channel: Any, method: Any, properties: Any, _body: bytes) -> None:
-        self.returned[(properties.message_id or "", method.exchange, method.routing_key)] = (
-            f"unroutable: {method.reply_text} (exchange {method.exchange!r}, key {method.routing_key!r})"
-        )
-
-
-def _headers_of(queue: str, properties: Any) -> dict[str, str]:
-    raw: dict[str, Any] = properties.headers or {}
-    headers = {}
-    for key, value in raw.items():
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if isinstance(value, str | int | float):
-            headers[key] = str(value)
-    deaths = raw.get("x-death")
-    if h.PARK_REASON not in headers and isinstance(deaths, list) and deaths:
-        # Dead-lettered by the broker itself (delivery limit, or a reject without our copy).
-        death = deaths[0]
-        headers[h.PARK_REASON] = f"dead-lettered by the broker: {_text(death.get('reason'))}"
-        headers.setdefault(h.PARKED_FROM, _text(death.get("queue")))
-        if properties.user_id:
-            headers.setdefault(h.ORIGINAL_USER, properties.user_id)
-    return headers
-
-
-def _text(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 class RabbitMQTransport(Transport):
@@ -200,7 +135,7 @@ class RabbitMQTransport(Transport):
         self._getter: Any = None  # channel for get (its deliveries are acked on it)
         self._consumer_channels: list[Any] = []  # one per entry of _consumers
         self._pub: Any = None  # publisher channel, in confirm mode via its _impl
-        self._tracker: _ConfirmTracker | None = None
+        self._tracker: ConfirmTracker | None = None
         self._park_by_copy = True
         self._closed = False
         self._reconnect(None)
@@ -285,7 +220,7 @@ class RabbitMQTransport(Transport):
     def _declare_hub(self, agencies: list[str]) -> None:
         n, ch = self.names, self._channel()
         ch.exchange_declare(n.dead_letter_exchange, "fanout", durable=True)
-        ch.queue_declare(n.parked_queue, durable=True, arguments={"x-queue-type": "quorum"})
+        ch.queue_declare(n.parked_queue, durable=True, arguments=PARKED_QUEUE_ARGUMENTS)
         ch.queue_bind(n.parked_queue, n.dead_letter_exchange)
         ch.exchange_declare(n.ingress_exchange, "fanout", durable=True)
         ch.queue_declare(n.ingress_queue, durable=True, arguments=work_queue_arguments(n))
@@ -331,7 +266,7 @@ class RabbitMQTransport(Transport):
                 break
             if self._conn is None or not self._conn.is_open:
                 self._reconnect(None)
-            tracker = _ConfirmTracker(first_seq=0)
+            tracker = ConfirmTracker(first_seq=0)
             try:
                 tracker = self._start_batch()
                 self._publish_batch(messages, todo, tracker)
@@ -352,11 +287,11 @@ class RabbitMQTransport(Transport):
             shown = "; ".join(f"{messages[i].message_id}: {why}" for i, why in sorted(failed.items())[:5])
             raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}")
 
-    def _start_batch(self) -> _ConfirmTracker:
+    def _start_batch(self) -> ConfirmTracker:
         """The publisher channel in confirm mode, with a fresh tracker for this batch."""
         if self._pub is None or not self._pub.is_open:
             self._pub = self._conn.channel()
-            tracker = _ConfirmTracker(first_seq=1)
+            tracker = ConfirmTracker(first_seq=1)
             selected: list[bool] = []
             impl = self._pub._impl
             impl.confirm_delivery(
@@ -370,19 +305,23 @@ class RabbitMQTransport(Transport):
                     raise TransportError("the broker refused publisher confirms on a new channel")
         else:
             assert self._tracker is not None
-            tracker = _ConfirmTracker(first_seq=self._tracker.next_seq)
+            tracker = ConfirmTracker(first_seq=self._tracker.next_seq)
         self._tracker = tracker
         return tracker
 
     def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
         if self._tracker is not None:
-            self._tracker.on_confirm(frame)
+            nack = isinstance(method, pika.spec.Basic.Nack)
+            self._tracker.confirm(method.delivery_tag, multiple=method.multiple, nack=nack)
 
-    def _on_return(self, *args: Any) -> None:
+    def _on_return(self, _channel: Any, method: Any, properties: Any, _body: bytes) -> None:
         if self._tracker is not None:
-            self._tracker.on_return(*args)
+            self._tracker.returned_unroutable(
+                properties.message_id or "", method.exchange, method.routing_key, method.reply_text
+            )
 
-    def _publish_batch(self, messages: list[Outgoing], todo: list[int], tracker: _ConfirmTracker) -> None:
+    def _publish_batch(self, messages: list[Outgoing], todo: list[int], tracker: ConfirmTracker) -> None:
         impl, conn = self._pub._impl, self._conn
         unflushed = 0
         for i in todo:
@@ -399,10 +338,7 @@ class RabbitMQTransport(Transport):
                 headers=dict(m.headers),
             )
             impl.basic_publish(m.exchange, m.routing_key, m.body, properties, mandatory=True)
-            tracker.outstanding[tracker.next_seq] = i
-            tracker.sizes[tracker.next_seq] = len(m.body)
-            tracker.outstanding_bytes += len(m.body)
-            tracker.next_seq += 1
+            tracker.sent(i, len(m.body))
             unflushed += len(m.body) + 512
             if unflushed >= 256 * 1024:
                 conn.process_data_events(time_limit=0)
@@ -410,17 +346,11 @@ class RabbitMQTransport(Transport):
         deadline = time.monotonic() + self.confirm_timeout
         while tracker.outstanding:
             if time.monotonic() > deadline:
-                for i in tracker.outstanding.values():
-                    tracker.failed[i] = f"no confirm within {self.confirm_timeout:.0f} s"
-                tracker.outstanding.clear()
+                tracker.give_up(f"no confirm within {self.confirm_timeout:.0f} s")
                 break
             self._pump_confirms(conn, impl)
-        for i in list(tracker.confirmed):
-            m = messages[i]
-            why = tracker.returned.get((m.message_id, m.exchange, m.routing_key))
-            if why is not None:
-                tracker.confirmed.discard(i)
-                tracker.failed[i] = why
+        tracker.settle_returns({i: (messages[i].message_id, messages[i].exchange, messages[i].routing_key)
+                                for i in todo})
 
     def _pump_confirms(self, conn: Any, impl: Any) -> None:
         conn.process_data_events(time_limit=0.05)
@@ -463,7 +393,7 @@ class RabbitMQTransport(Transport):
         return Delivery(
             queue=queue,
             body=body,
-            headers=_headers_of(queue, properties),
+            headers=read_headers(properties.headers, properties.user_id),
             message_id=properties.message_id or "",
             user_id=properties.user_id,
             redelivered=bool(method.redelivered),
