@@ -24,12 +24,13 @@ from test_hub_support import (
 )
 
 from vbcore.edxml import write_package
-from vbcore.errors import StoreError
+from vbcore.errors import ConnectionLost, StoreError
 from vbcore.model import Business, BusinessDocumentInfo, Receiver, ReplacementInfo, StatusPackage
 from vbcore.pki import DevPki, init_dev_pki
 from vbcore.signing import SigningKey, sign_package
 from vbcore.status import BusinessDocType, ReceiverType, StatusCode
 from vbcore.store.api import DeliveryState
+from vbcore.transport import Delivery
 from vbcore.transport import names as n
 
 
@@ -535,3 +536,80 @@ def test_a_status_redelivered_after_a_crash_is_recorded_once(
     world.pump()
     assert [e.code for e in world.store.statuses(doc.effective_document_id)] == ["01"]
     assert len(world.inbox(G22)) == 1  # forwarded twice, handed over once
+
+
+# --- batches --------------------------------------------------------------------------------------
+
+
+def take_all(world: World) -> list[Delivery]:
+    assert world.hub is not None
+    taken = []
+    while (d := world.hub.transport.get(world.names.ingress_queue)) is not None:
+        taken.append(d)
+    return taken
+
+
+def test_a_batch_settles_each_message_on_its_own(world: World) -> None:
+    first, second = edoc(G22, [H24], "1"), edoc(G22, [H56], "2")
+    world.client(G22).submit(first)
+    world.client(G22).submit_signed(b"<edXML>broken", kind=n.KIND_EDOC)
+    world.client(G22).submit(second)
+    world.client(G22).submit(first)  # the same document again, in the same batch
+    assert world.hub is not None
+    attempts = world.hub.process_batch(take_all(world))
+    assert [a.outcome for a in attempts] == ["forwarded", "refused", "forwarded", "refused"]
+    assert [i.package for i in world.inbox(H24)] == [first]
+    assert [i.package for i in world.inbox(H56)] == [second]
+    assert sorted(r.reason for r in world.store.refusals()) == ["duplicate", "malformed"]
+    assert world.parked() == 2
+    assert world.broker.depth(world.names.ingress_queue) == 0
+
+
+def test_a_document_and_its_receipt_in_one_batch_are_both_handled(world: World) -> None:
+    doc = edoc(G22, [H24])
+    world.client(G22).submit(doc)
+    world.pump()
+    world.inbox(H24)
+    world.client(H24).submit(status(H24, doc, StatusCode.ARRIVED))
+    later = edoc(G22, [H24], "2")
+    world.client(G22).submit(later)
+    assert world.hub is not None
+    attempts = world.hub.process_batch(take_all(world))
+    assert [a.kind for a in attempts] == [n.KIND_STATUS, n.KIND_EDOC]
+    assert [i.kind for i in world.inbox(G22)] == [n.KIND_STATUS]
+    assert [i.package for i in world.inbox(H24)] == [later]
+
+
+def test_a_transient_failure_requeues_the_whole_batch_and_nothing_is_lost(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = [edoc(G22, [H24], str(i)) for i in range(3)]
+    for doc in docs:
+        world.client(G22).submit(doc)
+    assert world.hub is not None
+    transport = world.hub.transport
+
+    def broker_down(messages: object) -> None:
+        raise ConnectionLost("broker restarting")
+
+    monkeypatch.setattr(transport, "publish_many", broker_down)
+    attempts = world.hub.process_batch(take_all(world))
+    assert {a.outcome for a in attempts} == {"requeued"}
+    monkeypatch.undo()
+    world.pump()
+    assert [i.package for i in world.inbox(H24)] == docs
+    assert world.store.refusals() == []
+
+
+def test_a_batching_hub_processes_what_each_drain_collected(world: World) -> None:
+    assert world.hub is not None
+    world.hub.transport.close()
+    hub = world.start_hub(batch=True)
+    docs = [edoc(G22, [H24], str(i)) for i in range(5)]
+    for doc in docs:
+        world.client(G22).submit(doc)
+    hub.transport.drain(0)
+    assert hub.flush() == 5
+    hub.transport.drain(0)
+    assert hub.flush() == 0
+    assert [i.package for i in world.inbox(H24)] == docs

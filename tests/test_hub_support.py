@@ -64,7 +64,7 @@ class World:
     hub: Hub | None = None
     clients: dict[str, AgencyClient] = field(default_factory=dict)
 
-    def start_hub(self) -> Hub:
+    def start_hub(self, *, batch: bool = False) -> Hub:
         self.hub = Hub(
             InMemoryTransport(self.broker, self.names.hub_user, self.names),
             self.store,
@@ -73,7 +73,7 @@ class World:
             directory=Directory.default(),
             config=HubConfig(hub_id=HUB_ID, names=self.names, clock=FixedClock()),
         )
-        self.hub.start(list(AGENCIES))
+        self.hub.start(list(AGENCIES), batch=batch)
         return self.hub
 
     def client(self, code: str, *, key_of: str | None = None) -> AgencyClient:

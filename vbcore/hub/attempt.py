@@ -1,25 +1,42 @@
-"""What the pipeline knows about one delivery as it goes, and the refusals it collects."""
+"""What the pipeline knows about one delivery as it goes, and what it will do about it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from vbcore.errors import PackageRefused
-from vbcore.transport import Delivery
+from vbcore.hub.checks import CheckedPackage
+from vbcore.transport import Delivery, Outgoing
 
 
 @dataclass
 class Attempt:
-    """One ingress delivery on its way through the pipeline (feeds refusals and the log line)."""
+    """One ingress delivery on its way through the pipeline.
+
+    The check and plan steps fill it in; the batch then publishes ``outgoing`` and ``replies``, marks
+    ``forwarded`` in the store, and finally acks the delivery, or parks it when ``refusal`` (or
+    ``internal_error``) is set.
+    """
 
     delivery: Delivery
     sender: str | None
     kind: str = "unknown"
     document_id: str | None = None
-    delivered: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
+    checked: CheckedPackage | None = None
+    sha256: str = ""
+    refusal: PackageRefused | None = None  # the whole message is refused: parked after its 02 went out
+    internal_error: str | None = None  # a bug: parked, no 02
+    outgoing: list[Outgoing] = field(default_factory=list)  # forwarded packages (must be confirmed)
+    replies: list[Outgoing] = field(default_factory=list)  # the hub's signed 02s
+    forwarded: list[str] = field(default_factory=list)  # recipients to mark forwarded after publishing
+    traces: list[str] = field(default_factory=list)  # trace events recorded after publishing
+    refused: list[str] = field(default_factory=list)  # for the log: recipients or reasons refused
     outcome: str = "pending"
     reason: str | None = None
+
+    @property
+    def delivered(self) -> list[str]:
+        return [m.routing_key for m in self.outgoing]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Routing a verified document package: recipients, duplicates, fan-out, revoke/update/replace."""
+"""Planning a verified document package: recipients, duplicates, fan-out, revoke/update/replace."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.deadlines import deadline_for
 from vbcore.hub.replies import forward
 from vbcore.model import Edoc
+from vbcore.status import BusinessDocType
 from vbcore.store.api import DeliveryState, DocumentRecord, TraceEvent
 from vbcore.transport import names as n
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Plan:
-    """What one delivery of a document leads to, decided inside one store transaction."""
+    """Where each recipient of one delivery stands, decided inside the store transaction."""
 
     deliver: list[str] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
@@ -34,20 +35,21 @@ class DocumentRouter:
         self.hub = hub
         self.directory = directory
 
-    def route(self, attempt: Attempt, edoc: Edoc, sha256: str) -> None:
-        hub, store = self.hub, self.hub.store
+    def plan(self, attempt: Attempt, edoc: Edoc) -> None:
+        """Record the document and its pairs and fill in ``attempt`` (call inside a transaction)."""
+        hub = self.hub
         sender = edoc.from_.organ_id
         related = routing.related_document_ids(edoc)
         targets: tuple[str, ...] = edoc.recipients
         if related:
             originals = [self._original(doc_id, sender) for doc_id in related]
             targets = routing.change_recipients(edoc, [self._recipients_of(o.document_id) for o in originals])
-        elif edoc.business_type.value != 0:
+        elif edoc.business_type is not BusinessDocType.NEW:
             raise UnknownDocument(
                 f"a {edoc.business_type.name.lower()} package must name the document it changes "
                 "(Bussiness/DocumentId or ReplacementInfo/DocumentId)"
             )
-        document_id = routing.tracking_document_id(edoc, related, sha256)
+        document_id = routing.tracking_document_id(edoc, related, attempt.sha256)
         attempt.document_id = document_id
         resolution = routing.resolve_recipients(self.directory, targets, sender=sender)
         received_at = hub.now()
@@ -58,21 +60,36 @@ class DocumentRouter:
             subject=edoc.subject,
             code=str(edoc.code) or None,
             message_id=attempt.delivery.message_id,
-            sha256=sha256,
+            sha256=attempt.sha256,
             size=len(attempt.delivery.body),
             received_at=received_at,
             related_document_id=related[0] if related else None,
         )
-        with store.transaction():
-            plan = self._plan(attempt, record, resolution, received_at)
-            replies = hub.refusals_for(attempt, plan.refused, received_at)
-            store.record_trace(TraceEvent(document_id, hub.config.hub_id, "received", received_at))
-        self._fan_out(attempt, edoc, plan, received_at)
-        hub.send_refusals(replies)
-        if plan.deliver or plan.already_done or not plan.refused:
-            hub.finish(attempt, "forwarded" if plan.deliver else "already-forwarded")
+        plan = self._claim(attempt, record, resolution, received_at)
+        attempt.replies.extend(hub.refusals_for(attempt, plan.refused, received_at))
+        hub.store.record_trace(TraceEvent(document_id, hub.config.hub_id, "received", received_at))
+        attempt.outgoing.extend(
+            forward(
+                hub.config,
+                attempt.delivery.body,
+                kind=n.KIND_EDOC,
+                to=code,
+                message_id=f"{document_id}|{code}",
+                document_id=document_id,
+                sender=sender,
+                received_at=received_at,
+                forwarded_at=received_at,
+            )
+            for code in plan.deliver
+        )
+        attempt.forwarded.extend(plan.deliver)
+        attempt.traces.extend(f"forwarded:{code}" for code in plan.deliver)
+        if plan.deliver:
+            attempt.outcome = "forwarded"
+        elif plan.already_done or not plan.refused:
+            attempt.outcome = "already-forwarded"
         else:
-            hub.park_refused(attempt, plan.refused[0].error)
+            attempt.refusal = plan.refused[0].error  # nobody gets it: park it (its 02s are in replies)
 
     def _original(self, document_id: str, sender: str) -> DocumentRecord:
         original = self.hub.store.get_document(document_id)
@@ -85,11 +102,10 @@ class DocumentRouter:
         return original
 
     def _recipients_of(self, document_id: str) -> list[str]:
-        return [
-            p.recipient for p in self.hub.store.pairs(document_id) if p.state != DeliveryState.REFUSED_BY_HUB
-        ]
+        pairs = self.hub.store.pairs(document_id)
+        return [p.recipient for p in pairs if p.state != DeliveryState.REFUSED_BY_HUB]
 
-    def _plan(
+    def _claim(
         self, attempt: Attempt, record: DocumentRecord, resolution: routing.Resolution, at: datetime
     ) -> Plan:
         """Record the document, claim each pair, and sort recipients into deliver / refuse / done."""
@@ -118,36 +134,3 @@ class DocumentRouter:
                 store.set_pair_state(record.document_id, code, DeliveryState.REFUSED_BY_HUB, at=at)
             plan.refused.append(Refused(error, code))
         return plan
-
-    def _fan_out(self, attempt: Attempt, edoc: Edoc, plan: Plan, received_at: datetime) -> None:
-        """Publish the original signed bytes to every recipient (confirmed), then mark them forwarded."""
-        if not plan.deliver:
-            return
-        hub = self.hub
-        document_id = attempt.document_id
-        assert document_id is not None
-        hub.ensure_inboxes(plan.deliver)
-        forwarded_at = hub.now()
-        hub.transport.publish_many(
-            [
-                forward(
-                    hub.config,
-                    attempt.delivery.body,
-                    kind=n.KIND_EDOC,
-                    to=code,
-                    message_id=f"{document_id}|{code}",
-                    document_id=document_id,
-                    sender=edoc.from_.organ_id,
-                    received_at=received_at,
-                    forwarded_at=forwarded_at,
-                )
-                for code in plan.deliver
-            ]
-        )
-        with hub.store.transaction():
-            for code in plan.deliver:
-                hub.store.mark_forwarded(document_id, code, at=forwarded_at)
-                hub.store.record_trace(
-                    TraceEvent(document_id, hub.config.hub_id, f"forwarded:{code}", forwarded_at)
-                )
-        attempt.delivered.extend(plan.deliver)

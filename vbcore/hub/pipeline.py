@@ -1,7 +1,13 @@
 """The hub pipeline: what happens to every message taken from the ingress queue.
 
-check (size, parse, schema, signature, sender) -> route (documents: recipients, duplicates, fan-out;
-statuses: to the original sender, or a revoke 13 to every recipient) -> ack.
+check (size, parse, schema, signature, sender) -> plan (documents: recipients, duplicates, fan-out;
+statuses: to the original sender, or a revoke 13 to every recipient) -> publish -> ack.
+
+Messages are handled in batches (whatever the consumer has prefetched, one at a time in tests): each
+is checked and planned on its own, then the batch shares one store transaction, ONE publish with many
+confirms outstanding, one more transaction and the acks. A broker round trip and a commit per batch
+instead of per message is what lets one hub process keep up (measurements.md: about one message per
+round trip otherwise).
 
 Crash safety comes from the order of effects, never from holding state in memory:
 record + claim (commit) -> publish (confirmed) -> mark forwarded (commit) -> ack. A message redelivered
@@ -9,7 +15,7 @@ after a crash finds its pairs in the store: ACCEPTED ones are published again (a
 the same ``<document_id>|<recipient>`` message id twice and drops the second), FORWARDED ones are not.
 
 Every refusal becomes a ``Refusal`` record and a signed 02 to the sender, and the message is parked with
-its reason; the hub keeps running. A transient failure (store or broker down) requeues the message.
+its reason; the hub keeps running. A transient failure (store or broker down) requeues the batch.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from vbcore.hub.statuses import StatusRouter
 from vbcore.logging import Logger, get_logger
 from vbcore.model import StatusPackage
 from vbcore.signing import SignaturePolicy, SigningKey, TrustStore
-from vbcore.store.api import Refusal, TrackingStore
+from vbcore.store.api import Refusal, TraceEvent, TrackingStore
 from vbcore.transport import Delivery, Outgoing, Transport
 from vbcore.transport import names as n
 
@@ -61,16 +67,31 @@ class Hub:
         self.limits = limits
         self.log = log or get_logger("vbus.hub")
         self._declared: set[str] = set()
+        self._pending: list[Delivery] = []
         self.documents = DocumentRouter(self, directory)
         self.statuses = StatusRouter(self)
 
     # --- running ------------------------------------------------------------------------------
 
-    def start(self, agencies: list[str] | None = None, *, prefetch: int = 16) -> None:
-        """Declare the hub's queues (and the listed agencies' inboxes) and start consuming ingress."""
+    def start(self, agencies: list[str] | None = None, *, prefetch: int = 16, batch: bool = False) -> None:
+        """Declare the hub's queues (and the listed agencies' inboxes) and start consuming ingress.
+
+        ``batch=False``: each delivery is processed as the transport hands it over (tests, the demo).
+        ``batch=True``: deliveries are collected and processed by ``flush`` (the runner calls it after
+        each ``drain``), up to ``prefetch`` at a time.
+        """
         self.transport.declare_hub(list(agencies or []))
         self._declared.update(agencies or [])
-        self.transport.consume(self.config.names.ingress_queue, self.handle, prefetch=prefetch)
+        handler = self._pending.append if batch else self.handle
+        self.transport.consume(self.config.names.ingress_queue, handler, prefetch=prefetch)
+
+    def flush(self) -> int:
+        """Process the deliveries collected since the last call; return how many."""
+        pending = list(self._pending)
+        self._pending.clear()  # in place: the consumer holds ``self._pending.append``
+        if pending:
+            self.process_batch(pending)
+        return len(pending)
 
     def ensure_inboxes(self, codes: list[str]) -> None:
         """Declare inboxes not seen yet, so a recipient offline since before its first mail gets it."""
@@ -82,40 +103,37 @@ class Hub:
     def now(self) -> datetime:
         return self.config.clock()
 
-    # --- one delivery -------------------------------------------------------------------------
+    # --- deliveries ---------------------------------------------------------------------------
 
     def handle(self, delivery: Delivery) -> None:
-        """The ingress consumer's callback."""
-        self.process(delivery)
+        """The ingress consumer's callback (unbatched)."""
+        self.process_batch([delivery])
 
     def process(self, delivery: Delivery) -> Attempt:
         """Run one delivery through the pipeline; it ends acked, parked or requeued."""
+        return self.process_batch([delivery])[0]
+
+    def process_batch(self, deliveries: list[Delivery]) -> list[Attempt]:
         started = time.perf_counter()
-        attempt = Attempt(delivery, sender=self._claimed_sender(delivery))
+        attempts = [Attempt(d, sender=self._claimed_sender(d)) for d in deliveries]
+        for attempt in attempts:
+            self._check(attempt)
         try:
-            self._process(attempt)
-        except PackageRefused as err:
-            self._refuse_and_park(attempt, [Refused(err)])
+            with self.store.transaction():
+                for attempt in attempts:
+                    self._plan(attempt)
+            self._publish(attempts)
+            self._record_forwarded(attempts)
         except (StoreError, TransportError) as err:
-            self._requeue(attempt, err)
-        except Exception as err:  # a bug must not stop the hub: park the message, never lose it
-            self.log.exception("hub.internal_error", message_id=delivery.message_id)
-            self._park(attempt, f"internal-error: {type(err).__name__}: {err}")
-            attempt.outcome = "parked"
-        self.log.info(
-            "package",
-            message_id=delivery.message_id,
-            kind=attempt.kind,
-            document_id=attempt.document_id,
-            sender=attempt.sender,
-            recipients=attempt.delivered,
-            refused=attempt.refused,
-            outcome=attempt.outcome,
-            reason=attempt.reason,
-            redelivered=delivery.redelivered,
-            ms=round((time.perf_counter() - started) * 1000, 2),
-        )
-        return attempt
+            for attempt in reversed(attempts):  # each goes back to the head: keep their order
+                self._requeue(attempt, err)
+        else:
+            for attempt in attempts:
+                self._settle(attempt)
+        ms = round((time.perf_counter() - started) * 1000 / len(attempts), 2)
+        for attempt in attempts:
+            self._log(attempt, ms, len(attempts))
+        return attempts
 
     def _claimed_sender(self, delivery: Delivery) -> str | None:
         """The broker-validated publisher; for a message the operator replayed as the hub user, the
@@ -124,27 +142,87 @@ class Hub:
             return delivery.headers.get(n.SENDER)
         return delivery.user_id
 
-    def _process(self, attempt: Attempt) -> None:
+    def _check(self, attempt: Attempt) -> None:
         body = attempt.delivery.body
-        checks.check_size(body, self.config.max_bytes)
-        checks.check_structure(body, self.limits)
-        checked = checks.verify_and_read(body, trust=self.trust, policy=self.policy)
-        if attempt.sender is None:
-            attempt.sender = checked.sender
-        checks.authorise_sender(attempt.sender, checked)
+        try:
+            checks.check_size(body, self.config.max_bytes)
+            checks.check_structure(body, self.limits)
+            checked = checks.verify_and_read(body, trust=self.trust, policy=self.policy)
+            if attempt.sender is None:
+                attempt.sender = checked.sender
+            checks.authorise_sender(attempt.sender, checked)
+        except PackageRefused as err:
+            attempt.refusal = err
+            return
+        except Exception as err:  # a bug must not stop the hub: park the message, never lose it
+            self._internal_error(attempt, err)
+            return
+        attempt.checked = checked
+        attempt.sha256 = hashlib.sha256(body).hexdigest()
         if isinstance(checked.package, StatusPackage):
             attempt.kind = n.KIND_STATUS
             attempt.document_id = checked.package.document_id
-            self.statuses.route(attempt, checked.package)
         else:
             attempt.kind = n.KIND_EDOC
-            self.documents.route(attempt, checked.package, hashlib.sha256(body).hexdigest())
 
-    # --- endings ------------------------------------------------------------------------------
+    def _plan(self, attempt: Attempt) -> None:
+        """Decide and record (inside the batch's transaction) what this delivery leads to."""
+        if attempt.checked is not None and attempt.refusal is None and attempt.internal_error is None:
+            package = attempt.checked.package
+            try:
+                with self.store.transaction():  # a savepoint: a refusal undoes only this message's writes
+                    if isinstance(package, StatusPackage):
+                        self.statuses.plan(attempt, package)
+                    else:
+                        self.documents.plan(attempt, package)
+            except PackageRefused as err:
+                attempt.refusal = err
+                attempt.outgoing.clear()
+                attempt.forwarded.clear()
+                attempt.replies.clear()
+                attempt.traces.clear()
+            except StoreError:
+                raise
+            except Exception as err:
+                self._internal_error(attempt, err)
+        if attempt.refusal is not None and not attempt.replies:
+            attempt.replies = self.refusals_for(attempt, [Refused(attempt.refusal)], self.now())
 
-    def finish(self, attempt: Attempt, outcome: str) -> None:
-        self.transport.ack(attempt.delivery)
-        attempt.outcome = outcome
+    def _publish(self, attempts: list[Attempt]) -> None:
+        outgoing = [m for a in attempts for m in a.outgoing]
+        if outgoing:
+            self.ensure_inboxes(list(dict.fromkeys(m.routing_key for m in outgoing)))
+            self.transport.publish_many(outgoing)
+        self.send_refusals([m for a in attempts for m in a.replies])
+
+    def _record_forwarded(self, attempts: list[Attempt]) -> None:
+        if not any(a.forwarded or a.traces for a in attempts):
+            return
+        at = self.now()
+        hub_id = self.config.hub_id
+        with self.store.transaction():
+            for attempt in attempts:
+                assert attempt.document_id is not None or not attempt.forwarded
+                for code in attempt.forwarded:
+                    self.store.mark_forwarded(attempt.document_id or "", code, at=at)
+                for label in attempt.traces:
+                    self.store.record_trace(TraceEvent(attempt.document_id or "", hub_id, label, at))
+
+    def _settle(self, attempt: Attempt) -> None:
+        if attempt.internal_error is not None:
+            self.transport.reject(attempt.delivery, requeue=False, reason=attempt.internal_error)
+            attempt.outcome = "parked"
+        elif attempt.refusal is not None:
+            first = attempt.refusal
+            self.transport.reject(attempt.delivery, requeue=False, reason=f"{first.reason}: {first}")
+            attempt.outcome = "refused"
+            attempt.reason = first.reason
+        else:
+            self.transport.ack(attempt.delivery)
+            if attempt.outcome == "pending":
+                attempt.outcome = "forwarded"
+
+    # --- refusals -----------------------------------------------------------------------------
 
     def refusals_for(self, attempt: Attempt, refused: list[Refused], at: datetime) -> list[Outgoing]:
         """Record each refusal (call inside a store transaction) and build its signed 02 to the sender."""
@@ -184,31 +262,16 @@ class Hub:
             return
         try:
             self.transport.publish_many(messages)
-        except TransportError as err:
-            if not isinstance(err, PublishNotConfirmed):
-                raise
-            self.log.warning("hub.refusal_undeliverable", sender=messages[0].routing_key, error=str(err))
+        except PublishNotConfirmed as err:
+            self.log.warning("hub.refusal_undeliverable", error=str(err))
 
-    def _refuse_and_park(self, attempt: Attempt, refused: list[Refused]) -> None:
-        try:
-            with self.store.transaction():
-                replies = self.refusals_for(attempt, refused, self.now())
-            self.send_refusals(replies)
-        except (StoreError, TransportError) as err:
-            self._requeue(attempt, err)
-            return
-        first = refused[0].error
-        self._park(attempt, f"{first.reason}: {first}")
-        attempt.outcome = "refused"
-        attempt.reason = first.reason
+    # --- endings ------------------------------------------------------------------------------
 
-    def park_refused(self, attempt: Attempt, first: PackageRefused) -> None:
-        self._park(attempt, f"{first.reason}: {first}")
-        attempt.outcome = "refused"
-        attempt.reason = first.reason
-
-    def _park(self, attempt: Attempt, reason: str) -> None:
-        self.transport.reject(attempt.delivery, requeue=False, reason=reason)
+    def _internal_error(self, attempt: Attempt, err: Exception) -> None:
+        self.log.exception("hub.internal_error", message_id=attempt.delivery.message_id)
+        attempt.internal_error = f"internal-error: {type(err).__name__}: {err}"
+        attempt.outgoing.clear()
+        attempt.forwarded.clear()
 
     def _requeue(self, attempt: Attempt, err: Exception) -> None:
         attempt.outcome = "requeued"
@@ -216,3 +279,19 @@ class Hub:
         # If the connection is gone, the broker requeues the unacked delivery by itself.
         with contextlib.suppress(TransportError):
             self.transport.reject(attempt.delivery, requeue=True)
+
+    def _log(self, attempt: Attempt, ms: float, batch: int) -> None:
+        self.log.info(
+            "package",
+            message_id=attempt.delivery.message_id,
+            kind=attempt.kind,
+            document_id=attempt.document_id,
+            sender=attempt.sender,
+            recipients=attempt.delivered,
+            refused=attempt.refused,
+            outcome=attempt.outcome,
+            reason=attempt.reason,
+            redelivered=attempt.delivery.redelivered,
+            batch=batch,
+            ms=ms,
+        )

@@ -39,14 +39,19 @@ class StopFlag:
 
 
 def run(
-    hub: Hub, stop: StopFlag, *, agencies: list[str] | None = None, prefetch: int = 16, tick: float = 0.5
+    hub: Hub, stop: StopFlag, *, agencies: list[str] | None = None, prefetch: int = 16, tick: float = 0.005
 ) -> None:
-    """Consume the ingress until ``stop`` is set, then close the transport and the store."""
-    hub.start(agencies, prefetch=prefetch)
+    """Consume the ingress until ``stop`` is set, then close the transport and the store.
+
+    Deliveries are processed in batches: whatever arrived during one short ``drain`` (at most
+    ``prefetch``) shares one publish with many confirms outstanding and one commit.
+    """
+    hub.start(agencies, prefetch=prefetch, batch=True)
     log.info("hub.started", hub_id=hub.config.hub_id, queue=hub.config.names.ingress_queue, prefetch=prefetch)
     try:
         while not stop:
-            hub.transport.drain(tick)
+            hub.transport.drain(0 if hub.flush() else tick)
+        hub.flush()
     finally:
         hub.transport.close()
         hub.store.close()

@@ -1,5 +1,5 @@
-"""Routing a verified status package: receiver statuses to the document's sender, a revoke (13) from
-the sender to every recipient. The status must concern a document this hub carried."""
+"""Planning a verified status package: receiver statuses go to the document's sender, a revoke (13)
+from the sender to every recipient. The status must concern a document this hub carried."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from vbcore.hub.attempt import Attempt
 from vbcore.hub.replies import forward
 from vbcore.model import StatusPackage
 from vbcore.status import StatusCode
-from vbcore.store.api import DeliveryState, StatusEvent, TraceEvent
+from vbcore.store.api import DeliveryState, StatusEvent
 from vbcore.transport import names as n
 
 if TYPE_CHECKING:
@@ -21,7 +21,8 @@ class StatusRouter:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
-    def route(self, attempt: Attempt, status: StatusPackage) -> None:
+    def plan(self, attempt: Attempt, status: StatusPackage) -> None:
+        """Record the status events and fill in ``attempt`` (call inside a transaction)."""
         hub, store = self.hub, self.hub.store
         document_id = status.document_id
         if not document_id:
@@ -30,9 +31,8 @@ class StatusRouter:
         if document is None:
             raise UnknownDocument(f"document {document_id} is not known to this hub")
         sender = status.from_.organ_id
-        recipients = [
-            p.recipient for p in store.pairs(document_id) if p.state != DeliveryState.REFUSED_BY_HUB
-        ]
+        pairs = store.pairs(document_id)
+        recipients = [p.recipient for p in pairs if p.state != DeliveryState.REFUSED_BY_HUB]
         if status.status_code is StatusCode.REVOKE:
             if sender != document.sender:
                 raise SenderNotAuthorised(
@@ -56,39 +56,28 @@ class StatusRouter:
             )
             for pair in concerns
         ]
-        with store.transaction():
-            if not (attempt.delivery.redelivered and self._recorded_before(events[0] if events else None)):
-                for event in events:
-                    store.record_status(event)
-        hub.ensure_inboxes(targets)
-        forwarded_at = hub.now()
-        hub.transport.publish_many(
-            [
-                forward(
-                    hub.config,
-                    attempt.delivery.body,
-                    kind=n.KIND_STATUS,
-                    to=code,
-                    message_id=f"{attempt.delivery.message_id}|{code}",
-                    document_id=document_id,
-                    sender=sender,
-                    received_at=received_at,
-                    forwarded_at=forwarded_at,
-                )
-                for code in targets
-            ]
+        if not (attempt.delivery.redelivered and events and self._recorded_before(events[0])):
+            for event in events:
+                store.record_status(event)
+        attempt.outgoing.extend(
+            forward(
+                hub.config,
+                attempt.delivery.body,
+                kind=n.KIND_STATUS,
+                to=code,
+                message_id=f"{attempt.delivery.message_id}|{code}",
+                document_id=document_id,
+                sender=sender,
+                received_at=received_at,
+                forwarded_at=received_at,
+            )
+            for code in targets
         )
-        with store.transaction():
-            for code in targets:
-                label = f"status:{status.status_code.value}:{sender}->{code}"
-                store.record_trace(TraceEvent(document_id, hub.config.hub_id, label, forwarded_at))
-        attempt.delivered.extend(targets)
-        hub.finish(attempt, "forwarded")
+        attempt.traces.extend(f"status:{status.status_code.value}:{sender}->{code}" for code in targets)
+        attempt.outcome = "forwarded"
 
-    def _recorded_before(self, event: StatusEvent | None) -> bool:
+    def _recorded_before(self, event: StatusEvent) -> bool:
         """A redelivered status whose event is already in the store is not recorded twice."""
-        if event is None:
-            return False
         return any(
             (e.recipient, e.code, e.from_agency, e.status_time)
             == (event.recipient, event.code, event.from_agency, event.status_time)
