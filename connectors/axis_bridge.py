@@ -39,7 +39,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,7 +60,14 @@ from vbcore.connector import (
 )
 from vbcore.directory import Directory
 from vbcore.edxml import read_package, write_package
-from vbcore.errors import ConfigurationError, DmsUnavailable, PackageRefused, StoreError
+from vbcore.errors import (
+    AxisRefused,
+    AxisUnavailable,
+    ConfigurationError,
+    DmsUnavailable,
+    PackageRefused,
+    StoreError,
+)
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store import open_driver
@@ -83,7 +91,10 @@ class AxisAddressBook:
 
     def agencies(self) -> list[AxisAgency]:
         if self._agencies is None or self.clock() - self._fetched > self.ttl:
-            self._agencies, self._fetched = self.client.agencies(), self.clock()
+            try:
+                self._agencies, self._fetched = self.client.agencies(), self.clock()
+            except AxisRefused as exc:  # no document is at fault: wait, never refuse one for this
+                raise AxisUnavailable(f"the directory of the other axis: {exc}") from exc
         return self._agencies
 
     def axis_code(self, code102: str) -> str:
@@ -114,6 +125,15 @@ def bridged_directory(agencies: Iterable[AxisAgency], *, note: str = "on the oth
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@contextmanager
+def _refusal_is_an_outage(what: str) -> Iterator[None]:
+    """A 4xx on a call that concerns no document being delivered: retried, never a 02."""
+    try:
+        yield
+    except AxisRefused as exc:
+        raise AxisUnavailable(f"{what}: {exc}") from exc
 
 
 class AxisBridgeConnector(Connector):
@@ -213,7 +233,16 @@ class AxisBridgeConnector(Connector):
         )
         stamp = status.timestamp.isoformat() if status.timestamp else ""
         key = f"status:{status.document_id}|{status.from_agency}|{status.code.value}|{stamp}"
-        self._post_once(key, write_package(package), from_=status.from_agency, messagetype="status")
+        try:
+            self._post_once(key, write_package(package), from_=status.from_agency, messagetype="status")
+        except AxisRefused as exc:  # kept, not retried: the same status would be refused again
+            self.context.logger.error(
+                "axis.status_refused", document_id=status.document_id, code=status.code.value, reason=str(exc)
+            )
+            self.db.execute(
+                "INSERT OR IGNORE INTO bridge_posted (key, axis_doc_id, at) VALUES (?, ?, ?)",
+                (key, f"refused: {exc}", _now()),
+            )
 
     def _relay_change(self, request: ChangeRequest) -> ChangeDecision:
         """Post a revoke/update/replace to this agency; its answer (15/16) comes back as a status."""
@@ -231,12 +260,15 @@ class AxisBridgeConnector(Connector):
             )
             messagetype = "status"
         digest = hashlib.sha256(package).hexdigest()[:16]
-        self._post_once(
-            f"change:{request.kind.name}:{request.document_id}:{digest}",
-            package,
-            from_=request.sender,
-            messagetype=messagetype,
-        )
+        try:
+            self._post_once(
+                f"change:{request.kind.name}:{request.document_id}:{digest}",
+                package,
+                from_=request.sender,
+                messagetype=messagetype,
+            )
+        except AxisRefused as exc:
+            return ChangeDecision.refuse(f"the other axis refused the {request.kind.name.lower()}: {exc}")
         return ChangeDecision.pending()
 
     def on_revoke(self, request: ChangeRequest) -> ChangeDecision:
@@ -258,7 +290,11 @@ class AxisBridgeConnector(Connector):
             if item.from_ not in (mine, self.context.agency):
                 continue  # another bridge instance stands in for that agency
             if not self.db.query("SELECT 1 FROM bridge_taken WHERE axis_doc_id = ?", (item.doc_id,)):
-                package = self.client.get_edoc(item.doc_id)
+                try:
+                    package = self.client.get_edoc(item.doc_id)
+                except AxisRefused as exc:  # that one item (taken by another process?): skip it
+                    self.context.logger.warning("axis.get_edoc_refused", doc_id=item.doc_id, reason=str(exc))
+                    continue
                 self.db.execute(
                     "INSERT OR IGNORE INTO bridge_taken (axis_doc_id, messagetype, sender, package, at)"
                     " VALUES (?, ?, ?, ?, ?)",
@@ -272,12 +308,15 @@ class AxisBridgeConnector(Connector):
         return [(str(doc_id), bytes(package)) for doc_id, package in rows]  # type: ignore[call-overload]
 
     def _acknowledge(self, doc_id: str, state: str, reason: str | None = None) -> None:
-        self.client.update_status(doc_id, state, reason)
+        with _refusal_is_an_outage(f"acknowledging {doc_id} {state}"):
+            self.client.update_status(doc_id, state, reason)
         self.db.execute("UPDATE bridge_taken SET state = ? WHERE axis_doc_id = ?", (state, doc_id))
 
     def poll_outgoing(self) -> Iterable[Outgoing]:
         found = []
-        for doc_id, package in self._take("edoc"):
+        with _refusal_is_an_outage("listing the documents to send"):
+            taken = self._take("edoc")
+        for doc_id, package in taken:
             try:
                 edoc = read_package(package).package
             except PackageRefused as exc:
@@ -298,7 +337,9 @@ class AxisBridgeConnector(Connector):
 
     def poll_events(self) -> Iterable[DmsEvent]:
         events = []
-        for doc_id, package in self._take("status"):
+        with _refusal_is_an_outage("listing the statuses to send"):
+            taken = self._take("status")
+        for doc_id, package in taken:
             try:
                 status = read_package(package).package
             except PackageRefused as exc:

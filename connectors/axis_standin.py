@@ -99,7 +99,9 @@ class AxisStandIn:
         self.requests: list[tuple[str, int]] = []  # (operation, HTTP status), in arrival order
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._faults: list[tuple[str, float]] = []  # ("fail", status) | ("stall", seconds)
+        self._faults: list[
+            tuple[str, float, str | None]
+        ] = []  # ("fail", status | "stall", seconds, operation)
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -132,17 +134,23 @@ class AxisStandIn:
         self.stop()
 
     # --- misbehaving on purpose ---------------------------------------------------------------
-    def fail_next(self, count: int = 1, status: int = 503) -> None:
+    def fail_next(self, count: int = 1, status: int = 503, operation: str | None = None) -> None:
+        """Answer the next ``count`` requests (of ``operation``, or any) with HTTP ``status``."""
         with self._lock:
-            self._faults.extend([("fail", float(status))] * count)
+            self._faults.extend([("fail", float(status), operation)] * count)
 
-    def stall_next(self, count: int = 1, seconds: float = 1.0) -> None:
+    def stall_next(self, count: int = 1, seconds: float = 1.0, operation: str | None = None) -> None:
+        """Answer the next ``count`` requests (of ``operation``, or any) only after ``seconds``."""
         with self._lock:
-            self._faults.extend([("stall", seconds)] * count)
+            self._faults.extend([("stall", seconds, operation)] * count)
 
-    def _next_fault(self) -> tuple[str, float] | None:
+    def _next_fault(self, operation: str) -> tuple[str, float] | None:
         with self._lock:
-            return self._faults.pop(0) if self._faults else None
+            for i, (kind, value, only) in enumerate(self._faults):
+                if only in (None, operation):
+                    del self._faults[i]
+                    return kind, value
+        return None
 
     # --- looking inside (tests) ---------------------------------------------------------------
     def mailbox(
@@ -285,7 +293,7 @@ def _handler(axis: AxisStandIn) -> type[BaseHTTPRequestHandler]:
             operation = self.path.split("?", 1)[0].strip("/")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            fault = axis._next_fault()
+            fault = axis._next_fault(operation)
             if fault is not None and fault[0] == "stall":
                 time.sleep(fault[1])
             try:
