@@ -187,6 +187,23 @@ class ConnectorConformance:
             (c, world.peer_code) for c in ("01", "03", "04", "05", "06")
         ]
 
+    def test_a_crash_before_mark_sent_sends_the_document_once(self, world: World, dms: DmsDriver) -> None:
+        from vbcore.conformance_world import SimulatedCrash
+
+        def crash() -> None:
+            raise SimulatedCrash("killed after the publish, before the DMS heard of it")
+
+        world.once("before:mark_sent", crash)
+        edoc = world.document(world.agency, world.peer_code)
+        dms_id = dms.put_outgoing(edoc)
+        with pytest.raises(SimulatedCrash):
+            world.pump()
+        world.crash()
+        world.pump()  # poll_outgoing offers it again: the ledger knows it left
+        assert dms.outgoing_state(dms_id) == "sent"
+        assert [i.package.effective_document_id for i in world.peer_inbox()  # type: ignore[union-attr]
+                if i.kind == "edoc"] == [edoc.effective_document_id]
+
     def test_a_refusal_by_the_hub_reaches_the_dms_as_02(self, world: World, dms: DmsDriver) -> None:
         closed = "000.00.00.H47"  # Quảng Nam, closed on 1 July 2025: its successor is Đà Nẵng (H15)
         edoc = world.document(world.agency, closed)
@@ -226,6 +243,22 @@ class ConnectorConformance:
             dms.emit_event(doc_id, code, f"bước {code}")
             world.pump()
         assert _codes(world.peer_inbox(), doc_id) == ["01", "03", "04", "05", "06"]
+
+    def test_a_crash_before_mark_event_sent_sends_the_status_once(self, world: World, dms: DmsDriver) -> None:
+        from vbcore.conformance_world import SimulatedCrash
+
+        def crash() -> None:
+            raise SimulatedCrash("killed after the status left, before the DMS heard of it")
+
+        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
+        world.pump()
+        world.once("before:mark_event_sent", crash)
+        dms.emit_event(doc_id, "03", "Đã vào sổ")
+        with pytest.raises(SimulatedCrash):
+            world.pump()
+        world.crash()
+        world.pump()  # poll_events offers the event again: the ledger knows its status left
+        assert _codes(world.peer_inbox(), doc_id) == ["01", "03"]
 
     def test_a_clerk_refusal_reaches_the_sender_as_02_with_the_reason(
         self, world: World, dms: DmsDriver
