@@ -359,7 +359,8 @@ def test_a_hub_killed_mid_stream_and_restarted_loses_nothing_and_delivers_nothin
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     assert process.returncode == 0, log.read_text()[-2000:]
-    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    text = log.read_text(encoding="utf-8")
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     packages = [line for line in lines if line.get("event") == "package"]
     assert {p["outcome"] for p in packages} <= {"forwarded", "already-forwarded", "requeued"}
     assert all({"document_id", "sender", "recipients", "ms"} <= p.keys() for p in packages)
