@@ -157,7 +157,12 @@ class AxisBridgeConnector(Connector):
 
     def __init__(self, config: AxisBridgeConnector.Config, context: ConnectorContext) -> None:
         super().__init__(config, context)
-        secret = config.secret or (config.secret_file.read_text().strip() if config.secret_file else "")
+        secret = config.secret
+        if not secret and config.secret_file is not None:
+            try:
+                secret = Path(config.secret_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigurationError(f"axis-bridge: cannot read secret_file: {exc}") from exc
         if not secret:
             raise ConfigurationError("axis-bridge: secret or secret_file is required")
         self.client = AxisClient(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -203,3 +204,30 @@ def test_the_stand_in_runs_as_a_program() -> None:
     )
     assert result.returncode == 0
     assert "--system ID:SECRET" in result.stdout
+
+
+def test_the_stand_in_program_serves_the_interface_until_stopped() -> None:
+    program = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "connectors.axis_standin",
+            "--port",
+            "0",
+            "--system",
+            "cli:secret",
+            "--agency",
+            "000.00.00.G18:cli:Bộ Y tế",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert program.stdout is not None
+        found = re.search(r"http://127\.0\.0\.1:\d+", program.stdout.readline())
+        assert found is not None
+        agencies = AxisClient(found.group(0), system_id="cli", secret="secret", timeout=10).agencies()
+        assert [(a.code, a.name) for a in agencies] == [("000.00.00.G18", "Bộ Y tế")]
+    finally:
+        program.terminate()
+        program.wait(timeout=30)
