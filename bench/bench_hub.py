@@ -15,6 +15,7 @@ consume rate at the same sizes (``bench.bench_transport.raw_pika_throughput``) a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing as mp
 import os
 import statistics
@@ -68,6 +69,7 @@ class Setup:
     vhost: str
     names: Names
     pki_dir: Path
+    hub_pids: tuple[int, ...] = ()
 
     def url(self, user: str) -> str:
         return f"amqp://{quote(user, safe='')}:{PASSWORD}@{self.host}:5672/{quote(self.vhost, safe='')}"
@@ -135,6 +137,8 @@ def receiver_main(setup: Setup, count: int, arrivals: mp.Queue) -> None:  # type
         )
         done += 1
     client.transport.close()
+    used = os.times()
+    arrivals.put(("", used.user + used.system))
 
 
 # --- one run --------------------------------------------------------------------------------------
@@ -146,6 +150,7 @@ class RunResult:
     seconds: float
     delivery_ms: list[float]
     roundtrip_ms: list[float]
+    cpu_ms: dict[str, float]  # CPU milliseconds per document, by process
 
     @property
     def rate(self) -> float:
@@ -172,6 +177,8 @@ def run_once(setup: Setup, count: int, size: int, pace: float | None) -> RunResu
             sent_at[doc.effective_document_id] = time.time()
             publisher.submit(doc)
 
+    before = {name: cpu_seconds(pid) for name, pid in processes(setup).items()}
+    own = os.times()
     started = time.time()
     thread = threading.Thread(target=publish)
     thread.start()
@@ -188,13 +195,40 @@ def run_once(setup: Setup, count: int, size: int, pace: float | None) -> RunResu
     seconds = time.time() - started
     thread.join()
     receiver.join(timeout=30)
+    mine = os.times()
+    cpu = {name: cpu_seconds(pid) - before[name] for name, pid in processes(setup).items()}
+    cpu["sender"] = mine.user + mine.system - own.user - own.system
     delivery = []
-    for _ in range(count):
+    for _ in range(count + 1):
         document_id, at = arrivals.get(timeout=10)
-        delivery.append((at - sent_at[document_id]) * 1000)
+        if document_id:
+            delivery.append((at - sent_at[document_id]) * 1000)
+        else:
+            cpu["receiver"] = at
     publisher.transport.close()
     collector.transport.close()
-    return RunResult(count, seconds, delivery, roundtrip)
+    return RunResult(count, seconds, delivery, roundtrip, {k: v * 1000 / count for k, v in cpu.items()})
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def processes(setup: Setup) -> dict[str, int]:
+    found = {f"hub{i}": pid for i, pid in enumerate(setup.hub_pids)}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == "beam.smp":
+                    found["broker"] = int(proc.name)
+            except OSError:
+                continue
+    return found
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -234,7 +268,7 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
                 argv = [a.format(i) if a.endswith("{}.prof") else a for a in command]
                 hubs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT))
                 time.sleep(1.5 if i == 0 else 0.2)  # the first one declares the topology
-            yield setup
+            yield dataclasses.replace(setup, hub_pids=tuple(p.pid for p in hubs))
         finally:
             for p in hubs:
                 p.terminate()
@@ -286,6 +320,9 @@ def main() -> int:
             f"{size // 1000:>6}KB  {result.rate:>15.1f}  {raw_text:>15}  {ratio:>6}  "
             f"{percentile(result.roundtrip_ms, 0.5):>7.0f}  {percentile(result.roundtrip_ms, 0.99):>7.0f}"
         )
+    for size, result, _ in rows:
+        shares = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(result.cpu_ms.items()))
+        print(f"CPU ms per document at {size // 1000} KB: {shares} (total {sum(result.cpu_ms.values()):.1f})")
     delivery, roundtrip = paced.delivery_ms, paced.roundtrip_ms
     print(
         f"paced 100 docs/s at 10 KB ({paced.count} docs, achieved {paced.rate:.0f}/s): "
