@@ -293,7 +293,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--management-url", default="http://guest:guest@127.0.0.1:15672")
-    parser.add_argument("--hubs", type=int, default=2, help="hub processes consuming the ingress")
+    parser.add_argument("--hubs", type=int, default=1, help="hub processes consuming the ingress")
     parser.add_argument("--prefetch", type=int, default=32)
     parser.add_argument("--count", type=int, default=1000, help="documents at 10 KB (1 MB: count / 10)")
     parser.add_argument("--store", default="sqlite", help="sqlite (a temp file) or a postgresql:// URL")
