@@ -180,7 +180,11 @@ class RabbitMQTransport(Transport):
                 last: BaseException = e
             except _RECONNECTABLE as e:
                 last = e
-            except px.AMQPError as e:  # re-declaring or consuming again was refused
+            except px.ChannelClosedByBroker as e:
+                if e.reply_code in (403, 404, 406):  # re-declaring or consuming again was refused
+                    raise translate(e, "re-opening the connection") from e
+                last = e  # e.g. a quorum queue still electing its leader after a restart
+            except px.AMQPError as e:
                 raise translate(e, "re-opening the connection") from e
             if time.monotonic() + delay > deadline:
                 waited = f"{self.reconnect_timeout:.0f} s"
