@@ -117,10 +117,10 @@ class RabbitMQTransport(Transport):
     ) -> None:
         self.names = names or Names()
         self._params = pika.URLParameters(url)
-        self._params.client_properties = {"connection_name": "vbus"}
         # The user the broker authenticates; ``user`` overrides it only for what is stamped in
         # ``user_id`` (the broker refuses a mismatch: that is how spoofing is shown to fail).
         self.user: str = user or self._params.credentials.username
+        self._params.client_properties = {"connection_name": f"vbus {self.user}"}
         self.reconnect_timeout = reconnect_timeout
         self.confirm_window = confirm_window
         self.confirm_window_bytes = confirm_window_bytes
