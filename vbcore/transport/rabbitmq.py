@@ -101,6 +101,10 @@ class _ConsumerSpec:
     prefetch: int
 
 
+def _nothing() -> None:
+    return None
+
+
 class RabbitMQTransport(Transport):
     """One AMQP connection as one broker user; use it from a single thread."""
 
@@ -318,12 +322,23 @@ class RabbitMQTransport(Transport):
         if self._tracker is not None:
             nack = isinstance(method, pika.spec.Basic.Nack)
             self._tracker.confirm(method.delivery_tag, multiple=method.multiple, nack=nack)
+        self._wake()
 
     def _on_return(self, _channel: Any, method: Any, properties: Any, _body: bytes) -> None:
         if self._tracker is not None:
             self._tracker.returned_unroutable(
                 properties.message_id or "", method.exchange, method.routing_key, method.reply_text
             )
+        self._wake()
+
+    def _wake(self) -> None:
+        """End the current ``process_data_events`` wait now.
+
+        Confirms arrive on the asynchronous channel, which BlockingConnection does not count as an
+        event to return for: without this, every wait in ``_pump_confirms`` ran its full time limit
+        (one publish took 50 ms). A no-op thread-safe callback is an event it does return for.
+        """
+        self._conn.add_callback_threadsafe(_nothing)
 
     def _publish_batch(self, messages: list[Outgoing], todo: list[int], tracker: ConfirmTracker) -> None:
         impl, conn = self._pub._impl, self._conn
