@@ -31,7 +31,12 @@ turn, lists the vbus agencies as hosted by the bridge's system, so its senders a
 
 Idempotence: a small SQLite database of the bridge's own (``state``, default in the work dir)
 remembers what was posted (by DocumentId, status or request) and every package taken, so a crash
-and a redelivery post nothing twice. Errors from the axis arrive translated by ``axis_client``.
+and a redelivery post nothing twice. One gap the interface leaves open: when ``sendEdoc`` was
+processed but its answer was lost (a timeout), the bridge cannot tell, and posts the same bytes
+again on the retry; the receiving DMS sees the same DocumentId twice and keeps one (as vbus
+connectors do). Errors from the axis arrive translated by ``axis_client``: an outage or a refused
+signature is retried with backoff; a 4xx on ``sendEdoc`` of a document is a 02 to its sender, on
+anything else (lists, acknowledgements) it is retried, since no document is at fault.
 """
 
 from __future__ import annotations

@@ -20,6 +20,11 @@ How each call of the contract maps onto the tables:
 - ``on_status``: one ``vb_status_received`` row per (document, sender, code, time), idempotent;
 - ``on_revoke`` / ``on_update`` / ``on_replace``: one ``vb_change_request`` row; the decision follows
   ``changes`` (``pending``: a clerk answers later with a 15 or 16 row in ``vb_status_event``).
+
+Run one connector process per DMS database: the outbox is read without row locks, so two processes
+would both offer the same document (the runtime's ledger and the hub's duplicate check would still
+keep it from arriving twice, but the second copy earns a refusal in the logs).
+A database that cannot be reached is ``DmsUnavailable`` (the runtime retries with backoff).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ reaching the recipient twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -185,8 +185,3 @@ def add_status_event(
         (document_id, code.value, description, staff.department, staff.staff, staff.email, staff.mobile,
          at, now_utc()),
     )
-
-
-def rows(db: Driver, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
-    """A query's rows (for DMS-side tools and tests)."""
-    return db.query(sql, params)
