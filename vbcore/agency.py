@@ -143,6 +143,11 @@ class AgencyClient:
         except PackageRefused as err:
             self._refuse(delivery, kind, err)
             return None
+        # The kind follows the verified package; the header only tells a hub's refusal from a status.
+        if isinstance(package, Edoc):
+            kind = n.KIND_EDOC
+        elif kind != n.KIND_REFUSAL:
+            kind = n.KIND_STATUS
         return Incoming(kind, package, delivery.body, signer, dict(delivery.headers), delivery)
 
     def _verify(self, body: bytes) -> tuple[Edoc | StatusPackage, str]:
