@@ -3,6 +3,7 @@ every refusal kind, revoke/update/replace, and recovery after a crash."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -613,3 +614,26 @@ def test_a_batching_hub_processes_what_each_drain_collected(world: World) -> Non
     hub.transport.drain(0)
     assert hub.flush() == 0
     assert [i.package for i in world.inbox(H24)] == docs
+
+
+def test_a_revoke_that_reuses_the_originals_document_id_is_delivered_and_related(world: World) -> None:
+    original = edoc(G22, [H24, H56])
+    world.client(G22).submit(original)
+    world.pump()
+    revoke = dataclasses.replace(
+        edoc(G22, [H24, H56], subject="Thu hồi văn bản"),
+        business=Business(BusinessDocType.REVOKE, document_id=original.effective_document_id),
+    )
+    world.client(G22).submit(revoke)
+    world.pump()
+    for code in (H24, H56):
+        assert [
+            i.package.business_type for i in world.inbox(code) if not isinstance(i.package, StatusPackage)
+        ] == [
+            BusinessDocType.NEW,
+            BusinessDocType.REVOKE,
+        ]
+    assert world.store.refusals() == []
+    [related] = world.store.related_documents(original.effective_document_id)
+    assert related.business_type == 1
+    assert related.document_id.startswith(original.effective_document_id + "#revoke-")
