@@ -202,11 +202,13 @@ class Hub:
         hub_id = self.config.hub_id
         with self.store.transaction():
             for attempt in attempts:
-                assert attempt.document_id is not None or not attempt.forwarded
+                document_id = attempt.document_id
+                if document_id is None:  # only planned packages forward anything, and they know their id
+                    continue
                 for code in attempt.forwarded:
-                    self.store.mark_forwarded(attempt.document_id or "", code, at=at)
+                    self.store.mark_forwarded(document_id, code, at=at)
                 for label in attempt.traces:
-                    self.store.record_trace(TraceEvent(attempt.document_id or "", hub_id, label, at))
+                    self.store.record_trace(TraceEvent(document_id, hub_id, label, at))
 
     def _settle(self, attempt: Attempt) -> None:
         if attempt.internal_error is not None:
