@@ -129,7 +129,10 @@ class Hub:
                 self._requeue(attempt, err)
         else:
             for attempt in attempts:
-                self._settle(attempt)
+                try:
+                    self._settle(attempt)
+                except TransportError as err:  # the broker redelivers it; the store makes that harmless
+                    attempt.outcome, attempt.reason = "unsettled", f"{type(err).__name__}: {err}"
         ms = round((time.perf_counter() - started) * 1000 / len(attempts), 2)
         for attempt in attempts:
             self._log(attempt, ms, len(attempts))
