@@ -245,6 +245,7 @@ def _parked_transport(broker: str, names: Names) -> Any:
 @prefix_option
 @click.option("--json", "as_json", is_flag=True)
 def parked_list(broker: str, prefix: str, as_json: bool) -> None:
+    """Every parked message: id, sender, kind and why it was parked (nothing is removed)."""
     from vbcore.hub.parked import browse
 
     names = Names(prefix=prefix)
@@ -277,6 +278,7 @@ def parked_list(broker: str, prefix: str, as_json: bool) -> None:
 @broker_option
 @prefix_option
 def parked_show(message_id: str, broker: str, prefix: str) -> None:
+    """One parked message's headers and body."""
     from vbcore.hub.parked import browse
 
     names = Names(prefix=prefix)
@@ -362,6 +364,7 @@ def agency_add(
     broker: str,
     prefix: str,
 ) -> None:
+    """Create CODE's broker user and inbox; with --ca-key/--ca-cert, issue its certificate too."""
     from vbcore.hub.admin import add_agency
 
     try:
@@ -388,6 +391,7 @@ def agency_add(
 @management_option
 @vhost_option
 def agency_remove(code: str, management_url: str, vhost: str) -> None:
+    """Delete CODE's broker user and close its connections (its inbox is kept)."""
     from vbcore.transport.provision import BrokerAdmin
 
     try:
