@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -82,6 +81,6 @@ def xmlsec1() -> str:
 
 
 @pytest.fixture
-def unique_prefix() -> Iterator[str]:
+def unique_prefix() -> str:
     """A name prefix of this test's own, so tests never share queues or vhosts."""
-    yield f"t{uuid.uuid4().hex[:10]}"
+    return f"t{uuid.uuid4().hex[:10]}"

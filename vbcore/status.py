@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 
-class StatusCode(str, Enum):
+class StatusCode(StrEnum):
     """A status code as it is written in ``StatusCode`` (two digits)."""
 
     ARRIVED = "01"
