@@ -391,3 +391,31 @@ def test_a_broker_restart_mid_stream_loses_nothing_and_delivers_nothing_twice(
         d.effective_document_id for d in docs
     )
     assert bus.client(B1).fetch(timeout=2.0) is None
+
+
+@pytest.mark.slow
+def test_two_hub_processes_share_the_ingress_and_each_document_arrives_once(bus: Bus, tmp_path: Path) -> None:
+    command = write_hub_files(bus, tmp_path)
+    logs = [tmp_path / "hub-a.log", tmp_path / "hub-b.log"]
+    processes = [start_hub_process(command, log) for log in logs]
+    try:
+        deadline = time.monotonic() + 30
+        while sum('"hub.started"' in log.read_text() for log in logs) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        docs = [edoc(A1, [B1, B3], str(i)) for i in range(100)]
+        for doc in docs:
+            bus.client(A1).submit(doc)
+        for code in (B1, B3):
+            got = bus.collect(code, len(docs), timeout=90)
+            assert sorted(i.package.effective_document_id for i in got) == sorted(
+                d.effective_document_id for d in docs
+            ), [log.read_text()[-2000:] for log in logs]
+            assert bus.client(code).fetch(timeout=1.0) is None
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+    assert [p.returncode for p in processes] == [0, 0], [log.read_text()[-3000:] for log in logs]
+    for log in logs:  # both took a share
+        assert '"event": "package"' in log.read_text()

@@ -7,7 +7,9 @@ Other modules call ``get_logger(name)`` and log events with keyword fields; they
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import MutableMapping
 from typing import Any, Protocol, cast
 
 import structlog
@@ -21,6 +23,11 @@ class Logger(Protocol):
     def exception(self, event: str, **fields: Any) -> Any: ...
 
 
+def _add_pid(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event["pid"] = os.getpid()  # several hub processes may share one log
+    return event
+
+
 def configure(*, json: bool, level: str = "INFO") -> None:
     """JSON lines (``json=True``) or a readable console; timestamps in ISO 8601 UTC."""
     renderer: Any = (
@@ -32,6 +39,7 @@ def configure(*, json: bool, level: str = "INFO") -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            _add_pid,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             renderer,

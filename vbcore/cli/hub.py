@@ -130,7 +130,6 @@ def hub_run(
     from vbcore.hub.runner import StopFlag, run
     from vbcore.logging import configure
     from vbcore.signing import SignaturePolicy, SigningKey
-    from vbcore.store import open_store
     from vbcore.trust import TrustStore
 
     configure(json=log_format == "json")
@@ -148,7 +147,7 @@ def hub_run(
         stop.install()
         the_hub = Hub(
             _rabbitmq(broker, names),
-            open_store(store_url),
+            _open_store(store_url),
             key=SigningKey.from_files(key_path, cert_path),
             trust=trust,
             directory=directory,
@@ -158,6 +157,25 @@ def hub_run(
         run(the_hub, stop, agencies=list(agencies), prefetch=prefetch)
     except VbusError as err:
         _fail(err)
+
+
+def _open_store(url: str) -> Any:
+    """Open the store, retrying briefly: hub processes started together race to create a fresh SQLite
+    file ("database is locked" from the store's first open; the store's own busy timeout does not cover
+    it), and a PostgreSQL server may still be starting."""
+    import time
+
+    from vbcore.errors import StoreError
+    from vbcore.store import open_store
+
+    for attempt in range(6):
+        try:
+            return open_store(url)
+        except StoreError:
+            if attempt == 5:
+                raise
+            time.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 # --- vb send ------------------------------------------------------------------------------------
