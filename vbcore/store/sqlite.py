@@ -9,6 +9,7 @@ on the busy timeout instead of deadlocking on a lock upgrade. ``sqlite3`` runs i
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -50,11 +51,24 @@ class SqliteDriver:
             )
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             if path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._enter_wal(busy_timeout_ms / 1000)
             self._conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {path}: {exc}") from exc
         self.path = path
+
+    def _enter_wal(self, timeout: float) -> None:
+        """Switch to WAL. SQLite answers "database is locked" at once, without its busy handler, when
+        another process is switching the same fresh file at that moment: so retry until ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> int:
         try:
