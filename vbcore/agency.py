@@ -25,16 +25,27 @@ import uuid
 from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vbcore.edxml import read_element, write_package
-from vbcore.errors import PackageRefused, SignerMismatch, TransportError
+from vbcore.errors import PackageRefused, TransportError
 from vbcore.hub.config import utc_now, vietnam_local
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.signing import (
+    SignaturePolicy,
+    SigningKey,
+    TrustStore,
+    bind_to_sender,
+    sign_package,
+    verify_package,
+)
 from vbcore.status import StatusCode
 from vbcore.transport import Delivery, Transport
 from vbcore.transport import names as n
 from vbcore.transport.names import Names
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 _POLL_MIN, _POLL_MAX = 0.005, 0.05
 
@@ -63,6 +74,7 @@ class AgencyClient:
         names: Names = Names(),  # noqa: B008 (frozen, immutable default)
         seen_limit: int = 10_000,
         prefetch: int = 64,
+        agency_certificates: Mapping[str, x509.Certificate] | None = None,
     ) -> None:
         self.transport = transport
         self.agency = agency
@@ -70,6 +82,8 @@ class AgencyClient:
         self.trust = trust
         self.policy = policy
         self.names = names
+        # Certificates registered for agencies in the directory (``pki.certificates_by_agency``).
+        self.agency_certificates = dict(agency_certificates or {})
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_limit = seen_limit
         self.prefetch = prefetch
@@ -153,12 +167,7 @@ class AgencyClient:
     def _verify(self, body: bytes) -> tuple[Edoc | StatusPackage, str]:
         verified = verify_package(body, trust=self.trust, policy=self.policy, expected_agency=None)
         package = read_element(verified.root).package
-        signer = verified.signer_agency
-        if signer is None or signer != package.from_.organ_id:
-            raise SignerMismatch(
-                f"the package says it is from {package.from_.organ_id} but is signed with the "
-                f"certificate of {signer or 'an unidentified agency'}"
-            )
+        signer = bind_to_sender(verified, package.from_.organ_id, self.agency_certificates)
         return package, signer
 
     def _refuse(self, delivery: Delivery, kind: str, err: PackageRefused) -> None:

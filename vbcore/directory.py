@@ -175,6 +175,10 @@ class Directory:
     def __iter__(self) -> Iterator[Agency]:
         return iter(self.all())
 
+    def registered_certificates(self) -> dict[str, str]:
+        """Code -> PEM of every agency with a certificate registered in the directory."""
+        return {a.code: a.certificate_pem for a in self.all() if a.certificate_pem}
+
     def all(self, *, include_closed: bool = True, kind: str | None = None) -> list[Agency]:
         """Every agency, level-1 bodies ordered by letter and number with their units after them."""
         if self._sorted is None:

@@ -19,7 +19,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -205,6 +205,11 @@ def load_certificates(path: Path) -> list[x509.Certificate]:
     if not certs:  # pragma: no cover - cryptography raises first
         raise ValueError(f"{path}: no certificate")
     return certs
+
+
+def certificates_by_agency(pems: Mapping[str, str]) -> dict[str, x509.Certificate]:
+    """Certificates registered for agencies (code -> PEM text, as the directory holds them), loaded once."""
+    return {code: x509.load_pem_x509_certificate(pem.encode("ascii")) for code, pem in pems.items()}
 
 
 def _write(path: Path, data: bytes, *, private: bool = False) -> None:

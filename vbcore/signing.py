@@ -174,6 +174,29 @@ class VerifiedPackage:
         return self.certificate is not None
 
 
+def bind_to_sender(
+    verified: VerifiedPackage,
+    sender: str,
+    agency_certificates: Mapping[str, x509.Certificate] | None = None,
+) -> str:
+    """Check that ``sender`` (``From/OrganId`` read from the *verified* tree) signed the package.
+
+    It did if the certificate names its code, or is the certificate registered for it in the
+    directory (``agency_certificates``, for CAs that do not put the agency code in the subject).
+    Callers bind here, after reading the verified tree, rather than passing ``expected_agency`` to
+    ``verify_package``, which would need ``From`` read from the unverified tree first.
+    """
+    if verified.signer_agency == sender:
+        return sender
+    registered = (agency_certificates or {}).get(sender)
+    if registered is not None and verified.certificate is not None and registered == verified.certificate:
+        return sender
+    raise SignerMismatch(
+        f"the package says it is from {sender} but is signed with the certificate of "
+        f"{verified.signer_agency or 'an unidentified agency'}"
+    )
+
+
 class _Signer(XMLSigner):
     """signxml's signer with one cheap copy of the tree instead of two serialise-and-parse copies.
 

@@ -7,13 +7,18 @@ hub acts on can come from an unsigned part of the bytes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vbcore import schema
 from vbcore.edxml import ParseLimits, parse_xml, read_element
-from vbcore.errors import PackageTooLarge, SenderNotAuthorised, SignerMismatch
+from vbcore.errors import PackageTooLarge, SenderNotAuthorised
 from vbcore.model import Edoc, StatusPackage
-from vbcore.signing import SignaturePolicy, TrustStore, verify_package
+from vbcore.signing import SignaturePolicy, TrustStore, bind_to_sender, verify_package
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 @dataclass(frozen=True)
@@ -36,21 +41,18 @@ def check_structure(body: bytes, limits: ParseLimits) -> None:
     schema.check(root)
 
 
-def verify_and_read(body: bytes, *, trust: TrustStore, policy: SignaturePolicy) -> CheckedPackage:
-    """Verify the signature and read the package from the verified tree.
-
-    The certificate is bound to ``From/OrganId`` here rather than by passing ``expected_agency`` to
-    ``verify_package``: that would need ``From/OrganId`` read from the *unverified* tree first. The
-    check is the same (the certificate's agency must be the package's sender), done on verified data.
-    """
+def verify_and_read(
+    body: bytes,
+    *,
+    trust: TrustStore,
+    policy: SignaturePolicy,
+    agency_certificates: Mapping[str, x509.Certificate] | None = None,
+) -> CheckedPackage:
+    """Verify the signature, read the package from the verified tree, and bind the signer to
+    ``From/OrganId`` (``signing.bind_to_sender``)."""
     verified = verify_package(body, trust=trust, policy=policy, expected_agency=None)
     package = read_element(verified.root).package
-    sender = package.from_.organ_id
-    if verified.signer_agency != sender:
-        raise SignerMismatch(
-            f"the package says it is from {sender} but is signed with the certificate of "
-            f"{verified.signer_agency or 'an unidentified agency'}"
-        )
+    sender = bind_to_sender(verified, package.from_.organ_id, agency_certificates)
     return CheckedPackage(package=package, sender=sender, algorithm=verified.algorithm)
 
 

@@ -36,6 +36,7 @@ from vbcore.hub.replies import refusal
 from vbcore.hub.statuses import StatusRouter
 from vbcore.logging import Logger, get_logger
 from vbcore.model import StatusPackage
+from vbcore.pki import certificates_by_agency
 from vbcore.signing import SignaturePolicy, SigningKey, TrustStore
 from vbcore.store.api import Refusal, TraceEvent, TrackingStore
 from vbcore.transport import Delivery, Outgoing, Transport
@@ -68,6 +69,8 @@ class Hub:
         self.log = log or get_logger("vbus.hub")
         self._declared: set[str] = set()
         self._pending: list[Delivery] = []
+        # Certificates the operator registered for agencies (CAs that do not name the agency code).
+        self.agency_certificates = certificates_by_agency(directory.registered_certificates())
         self.documents = DocumentRouter(self, directory)
         self.statuses = StatusRouter(self)
 
@@ -150,7 +153,9 @@ class Hub:
         try:
             checks.check_size(body, self.config.max_bytes)
             checks.check_structure(body, self.limits)
-            checked = checks.verify_and_read(body, trust=self.trust, policy=self.policy)
+            checked = checks.verify_and_read(
+                body, trust=self.trust, policy=self.policy, agency_certificates=self.agency_certificates
+            )
             if attempt.sender is None:
                 attempt.sender = checked.sender
             checks.authorise_sender(attempt.sender, checked)
