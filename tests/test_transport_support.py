@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 
 from vbcore.transport.base import Delivery, Transport
+from vbcore.transport.kombu_transport import KombuTransport
 from vbcore.transport.memory import InMemoryBroker, InMemoryTransport
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin
@@ -65,10 +66,10 @@ def memory_env(prefix: str) -> BrokerEnv:
     return BrokerEnv("memory", names, lambda user: InMemoryTransport(broker, user, names), lambda code: None)
 
 
-@pytest.fixture(name="rabbit_env")
-def rabbit_env_fixture(amqp_url: str, unique_prefix: str) -> Iterator[BrokerEnv]:
-    names = Names(prefix=unique_prefix, hub_user=f"{unique_prefix}-hub")
-    admin = BrokerAdmin(management_url(amqp_url), vhost=unique_prefix, names=names)
+def rabbit_env_on(amqp_url: str, prefix: str, kind: str) -> Iterator[BrokerEnv]:
+    """A vhost of its own on RabbitMQ; ``kind`` "rabbitmq" connects with pika, "kombu" with kombu."""
+    names = Names(prefix=prefix, hub_user=f"{prefix}-hub")
+    admin = BrokerAdmin(management_url(amqp_url), vhost=prefix, names=names)
     admin.ensure_vhost()
     admin.add_hub_user(PASSWORD)
     users = [names.hub_user]
@@ -78,9 +79,10 @@ def rabbit_env_fixture(amqp_url: str, unique_prefix: str) -> Iterator[BrokerEnv]
         users.append(names.agency_user(code))
 
     def connect(user: str) -> Transport:
-        return RabbitMQTransport(amqp_url_for(amqp_url, user, PASSWORD, unique_prefix), names)
+        url = amqp_url_for(amqp_url, user, PASSWORD, prefix)
+        return KombuTransport(url, names) if kind == "kombu" else RabbitMQTransport(url, names)
 
-    env = BrokerEnv("rabbitmq", names, connect, add_agency, admin)
+    env = BrokerEnv(kind, names, connect, add_agency, admin)
     try:
         yield env
     finally:
@@ -90,15 +92,30 @@ def rabbit_env_fixture(amqp_url: str, unique_prefix: str) -> Iterator[BrokerEnv]
         admin.delete_vhost()
 
 
-@pytest.fixture(name="env", params=["memory", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)])
+@pytest.fixture(name="rabbit_env")
+def rabbit_env_fixture(amqp_url: str, unique_prefix: str) -> Iterator[BrokerEnv]:
+    yield from rabbit_env_on(amqp_url, unique_prefix, "rabbitmq")
+
+
+@pytest.fixture(name="kombu_env")
+def kombu_env_fixture(amqp_url: str, unique_prefix: str) -> Iterator[BrokerEnv]:
+    """Every transport (hub and agencies) on kombu, against the real broker."""
+    yield from rabbit_env_on(amqp_url, unique_prefix, "kombu")
+
+
+@pytest.fixture(
+    name="env",
+    params=["memory", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq),
+            pytest.param("kombu", marks=pytest.mark.rabbitmq)],
+)
 def env_fixture(request: pytest.FixtureRequest, unique_prefix: str) -> Iterator[BrokerEnv]:
-    """The same behavioural tests against both transports (as dramatiq does with its stub broker)."""
+    """The same behavioural tests against every transport (as dramatiq does with its stub broker)."""
     if request.param == "memory":
         e = memory_env(unique_prefix)
         yield e
         e.close_all()
     else:
-        yield request.getfixturevalue("rabbit_env")
+        yield from rabbit_env_on(request.getfixturevalue("amqp_url"), unique_prefix, request.param)
 
 
 def collect(transport: Transport, queue: str, *, want: int, prefetch: int = 64, ack: bool = True,
