@@ -4,7 +4,6 @@ every refusal kind, revoke/update/replace, and recovery after a crash."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,37 +18,20 @@ from test_hub_support import (
     HUB_ID,
     World,
     edoc,
-    make_pki,
-    open_world,
     status,
 )
 
 from vbcore.edxml import write_package
 from vbcore.errors import ConnectionLost, StoreError
 from vbcore.model import Business, BusinessDocumentInfo, Receiver, ReplacementInfo, StatusPackage
-from vbcore.pki import DevPki, init_dev_pki
+from vbcore.pki import init_dev_pki
 from vbcore.signing import SigningKey, sign_package
 from vbcore.status import BusinessDocType, ReceiverType, StatusCode
 from vbcore.store.api import DeliveryState
 from vbcore.transport import Delivery
 from vbcore.transport import names as n
 
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def keys(pki: DevPki) -> dict[str, SigningKey]:
-    return {code: SigningKey.from_files(pki.key_path(code), pki.cert_path(code)) for code in pki.agencies}
-
-
-@pytest.fixture
-def world(tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey]) -> Iterator[World]:
-    w = open_world(tmp_path, pki, keys)
-    yield w
-    w.store.close()
+pytest_plugins = ["test_hub_support"]  # its fixtures: pki, keys, world
 
 
 def refusals_to(world: World, code: str) -> list[StatusPackage]:
@@ -209,6 +191,8 @@ def test_a_closed_code_is_refused_naming_its_successor(world: World) -> None:
     assert CLOSED_QUANG_NAM in (refusal.description or "")
     assert H15 in (refusal.description or "")
     assert "Đà Nẵng" in (refusal.description or "")
+    # The clerk reads Vietnamese first, then the precise detail.
+    assert (refusal.description or "").startswith("Mã định danh cơ quan đã ngừng sử dụng: ")
     assert world.store.refusals()[0].reason == "closed-agency"
     assert world.parked() == 1
 

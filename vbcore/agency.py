@@ -178,7 +178,7 @@ class AgencyClient:
                 from_=Organization(organ_id=self.agency),
                 response_for=ResponseFor(organ_id=sender, document_id=delivery.headers.get(n.DOCUMENT_ID)),
                 status_code=StatusCode.REFUSED,
-                description=f"{self.agency} could not verify the package: {err}",
+                description=f"{err.reason_vi} ({self.agency} could not verify the package: {err})",
                 timestamp=vietnam_local(utc_now()),
             )
             try:

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 
 class VbusError(Exception):
-    """Root of every vbus error."""
+    """Root of every vbus error.
+
+    ``reason`` is machine-readable; ``reason_vi`` is the short Vietnamese statement a clerk reads
+    first in a refusal status, before the precise (English) detail of ``str(err)``.
+    """
 
     reason: str = "error"
+    reason_vi: str = "Lỗi"
+
+    def bilingual(self) -> str:
+        """``"<reason_vi>: <detail>"``: the Description of a refusal status."""
+        return f"{self.reason_vi}: {self}"
 
 
 # --- reading packages -------------------------------------------------------------------------
@@ -21,12 +30,14 @@ class PackageRefused(VbusError):
     """A package that vbus will not accept; ``str()`` says why, precisely enough to fix it."""
 
     reason = "refused"
+    reason_vi = "Văn bản bị từ chối"
 
 
 class MalformedPackage(PackageRefused):
     """The bytes are not well-formed XML (or not an edXML package at all)."""
 
     reason = "malformed"
+    reason_vi = "Gói tin không đúng cú pháp XML"
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
         self.line = line
@@ -39,12 +50,14 @@ class ForbiddenXmlConstruct(MalformedPackage):
     """A DOCTYPE, entity declaration or processing construct that the hardened parser refuses."""
 
     reason = "forbidden-xml"
+    reason_vi = "Gói tin chứa cấu trúc XML bị cấm (DOCTYPE, thực thể)"
 
 
 class PackageTooLarge(PackageRefused):
     """The package exceeds the configured size limit."""
 
     reason = "too-large"
+    reason_vi = "Gói tin vượt quá dung lượng cho phép"
 
     def __init__(self, size: int, limit: int) -> None:
         self.size = size
@@ -56,18 +69,21 @@ class PackageTooDeep(MalformedPackage):
     """Elements nest deeper than the configured limit."""
 
     reason = "too-deep"
+    reason_vi = "Gói tin lồng phần tử quá sâu"
 
 
 class NotAnEdxmlPackage(MalformedPackage):
     """Well-formed XML, but not an edXML document or status package."""
 
     reason = "not-edxml"
+    reason_vi = "Không phải gói tin edXML"
 
 
 class InvalidFieldValue(PackageRefused):
     """An element holds a value that cannot be read (a date, a number, a code)."""
 
     reason = "invalid-value"
+    reason_vi = "Giá trị của một trường không hợp lệ"
 
     def __init__(self, path: str, value: str, expected: str) -> None:
         self.path = path
@@ -79,12 +95,14 @@ class AttachmentUnreadable(PackageRefused):
     """An attachment's base64 or ZIP content cannot be decoded."""
 
     reason = "attachment-unreadable"
+    reason_vi = "Không đọc được tệp đính kèm"
 
 
 class SchemaViolation(PackageRefused):
     """The package does not conform to the edXML schema; ``problems`` lists each with its path."""
 
     reason = "schema"
+    reason_vi = "Gói tin không đúng cấu trúc edXML (QCVN 102:2016)"
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
@@ -100,40 +118,47 @@ class SignatureError(PackageRefused):
     """Base of every signature failure."""
 
     reason = "signature"
+    reason_vi = "Chữ ký số không hợp lệ"
 
 
 class SignatureMissing(SignatureError):
     reason = "signature-missing"
+    reason_vi = "Gói tin không có chữ ký số"
 
 
 class SignatureInvalid(SignatureError):
     """The signature does not verify: the package changed after signing, or the value is wrong."""
 
     reason = "signature-invalid"
+    reason_vi = "Chữ ký số không hợp lệ: gói tin đã bị thay đổi hoặc chữ ký sai"
 
 
 class SignatureWrapping(SignatureError):
     """The signature does not cover the whole package (a signature-wrapping attempt)."""
 
     reason = "signature-wrapping"
+    reason_vi = "Chữ ký số không bao trùm toàn bộ gói tin"
 
 
 class WeakSignatureAlgorithm(SignatureError):
     """SHA-1 (or another algorithm the operator's policy refuses)."""
 
     reason = "weak-algorithm"
+    reason_vi = "Thuật toán chữ ký số không được chấp nhận"
 
 
 class UntrustedCertificate(SignatureError):
     """The signing certificate does not chain to a trusted CA, or is expired."""
 
     reason = "untrusted-certificate"
+    reason_vi = "Chứng thư số không được tin cậy hoặc đã hết hạn"
 
 
 class SignerMismatch(SignatureError):
     """The signing certificate belongs to another agency than the package's sender."""
 
     reason = "signer-mismatch"
+    reason_vi = "Chứng thư số không thuộc cơ quan gửi"
 
 
 # --- agencies and routing ---------------------------------------------------------------------
@@ -141,18 +166,21 @@ class SignerMismatch(SignatureError):
 
 class AgencyError(PackageRefused):
     reason = "agency"
+    reason_vi = "Mã định danh cơ quan không hợp lệ"
 
 
 class InvalidAgencyCode(AgencyError):
     """Not an agency identifier of the 13-character or QĐ 20/2020 shape."""
 
     reason = "invalid-agency-code"
+    reason_vi = "Mã định danh cơ quan sai định dạng"
 
 
 class UnknownAgency(AgencyError):
     """A well-formed code that the directory does not know."""
 
     reason = "unknown-agency"
+    reason_vi = "Mã định danh cơ quan không có trong danh bạ"
 
     def __init__(self, code: str) -> None:
         self.code = code
@@ -163,6 +191,7 @@ class ClosedAgencyCode(AgencyError):
     """A code closed by a decree; ``successor`` is where mail for it goes now."""
 
     reason = "closed-agency"
+    reason_vi = "Mã định danh cơ quan đã ngừng sử dụng"
 
     def __init__(self, code: str, successor: str | None, name: str = "", successor_name: str = "") -> None:
         self.code = code
@@ -178,12 +207,14 @@ class SenderNotAuthorised(AgencyError):
     """The broker user, the package's From/OrganId and the signing certificate do not agree."""
 
     reason = "sender-not-authorised"
+    reason_vi = "Cơ quan gửi không được phép gửi thay cơ quan khác"
 
 
 class DuplicatePackage(PackageRefused):
     """The same document to the same recipient again; ``state`` is the original delivery's state."""
 
     reason = "duplicate"
+    reason_vi = "Văn bản đã được gửi đến cơ quan này trước đó"
 
     def __init__(self, document_id: str, recipient: str, state: str) -> None:
         self.document_id = document_id
@@ -196,6 +227,7 @@ class UnknownDocument(PackageRefused):
     """A status, revoke, update or replace that names a document the hub never carried."""
 
     reason = "unknown-document"
+    reason_vi = "Không tìm thấy văn bản gốc"
 
 
 # --- infrastructure ---------------------------------------------------------------------------
@@ -237,6 +269,7 @@ class DmsRefused(ConnectorError):
     """The DMS refuses a document for good; it becomes a status 02 with this reason."""
 
     reason = "dms-refused"
+    reason_vi = "Hệ thống quản lý văn bản từ chối tiếp nhận"
 
 
 class AccessRefused(TransportError):
@@ -292,6 +325,7 @@ class RequiredElementMissing(InvalidFieldValue):
     """A package lacks an element it cannot do without (``path`` names it)."""
 
     reason = "missing-element"
+    reason_vi = "Thiếu phần tử bắt buộc"
 
     def __init__(self, path: str) -> None:
         PackageRefused.__init__(self, f"{path} is missing")
@@ -319,3 +353,4 @@ class AxisRefused(DmsRefused):
     """The other axis refused a request for good (HTTP 4xx); ``str()`` carries its reason."""
 
     reason = "axis-refused"
+    reason_vi = "Trục liên thông từ chối"

@@ -68,7 +68,9 @@ def refusal(
     at: datetime,
 ) -> Outgoing:
     """A signed 02 from the hub to ``sender``'s inbox, naming the precise reason."""
-    status = refusal_status(config, addressee=sender, document_id=document_id, description=str(error), at=at)
+    status = refusal_status(
+        config, addressee=sender, document_id=document_id, description=error.bilingual(), at=at
+    )
     body = sign_package(write_package(status), key)
     headers = {
         n.KIND: n.KIND_REFUSAL,
