@@ -215,7 +215,9 @@ def send(
         raise click.UsageError("give either FILE or --metadata")
     try:
         signed, kind, document_id = package_to_send(file, metadata, list(attachments), key_path, cert_path)
-        with _rabbitmq(broker, names, user=agency) as transport:
+        from vbcore.transport.connect import open_transport
+
+        with open_transport(broker, names=names, user=agency, role="agency") as transport:
             message_id = submit(transport, names, agency, signed, kind=kind, document_id=document_id)
     except VbusError as err:
         _fail(err)
