@@ -107,8 +107,8 @@ def connector_run(
     from vbcore.mapping_files import load_mapping
     from vbcore.plugins import load_connector
     from vbcore.signing import SigningKey
+    from vbcore.transport.connect import open_transport
     from vbcore.transport.names import Names
-    from vbcore.transport.rabbitmq import RabbitMQTransport
     from vbcore.trust import TrustStore
 
     key_file = _pki_file(key_path, pki_dir, f"{agency}.key.pem", "--key")
@@ -123,7 +123,7 @@ def connector_run(
         trust = (TrustStore.from_directory(trust_file) if trust_file.is_dir()
                  else TrustStore.from_pem_files([trust_file]))
         names = Names(prefix=prefix)
-        transport = RabbitMQTransport(broker, names=names, user=agency)
+        transport = open_transport(broker, names=names, user=agency, role="agency")  # kombu: failover
         client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_file, cert_file),
                               trust=trust, names=names)
         ledger = Ledger(state_path or work_dir / "ledger.sqlite3")
