@@ -19,7 +19,6 @@ Timings are medians; on a shared 2-core host expect a spread of 25-40 % between 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import statistics
 import tempfile
@@ -33,18 +32,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from lxml import etree
 
+from vbcore.devworld import DevKeys, letter
 from vbcore.edxml import read_package, write_package
-from vbcore.model import (
-    Attachment,
-    Blob,
-    Code,
-    DocumentType,
-    Edoc,
-    ManifestReference,
-    Organization,
-    PromulgationInfo,
-)
-from vbcore.pki import init_dev_pki
 from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
 
 SENDER = ("000.00.00.G22", "Văn phòng Chính phủ")
@@ -57,18 +46,10 @@ def make_package(target_bytes: int) -> bytes:
     """An unsigned document package of about ``target_bytes``, nearly all one PDF attachment."""
 
     def build(attachment_size: int) -> bytes:
-        edoc = Edoc(
-            from_=Organization(SENDER[0], SENDER[1]),
-            to=(Organization("000.00.00.H41", "UBND Tỉnh Nghệ An"),),
-            code=Code("1234", "VPCP-KSTT"),
-            promulgation_info=PromulgationInfo("Hà Nội", dt.date(2026, 11, 24)),
-            document_type=DocumentType(2, None, "Công văn"),
-            subject="Về việc đo hiệu năng liên thông văn bản",
-            manifest=(ManifestReference("cid:1", "application/pdf", "Văn bản", "van-ban.pdf"),),
-            attachments=(
-                Attachment("cid:1", "van-ban.pdf", Blob(os.urandom(attachment_size)), "application/pdf"),
-            ),
-        )
+        edoc = letter(
+            SENDER[0], ["000.00.00.H41"], "1234", notation="VPCP-KSTT",
+            subject="Về việc đo hiệu năng liên thông văn bản", pdf=os.urandom(attachment_size),
+        )  # fmt: skip
         return write_package(edoc)
 
     overhead = len(build(0))
@@ -151,9 +132,8 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        pki = init_dev_pki(Path(tmp), [SENDER])
-        key = SigningKey.from_files(pki.key_path(SENDER[0]), pki.cert_path(SENDER[0]))
-        trust = TrustStore.from_pem_files([pki.ca_cert_path])
+        dev = DevKeys.create(Path(tmp), [SENDER])
+        key, trust = dev.keys[SENDER[0]], dev.trust
     assert isinstance(key.private_key, rsa.RSAPrivateKey)
     signer = Signer(key, key.private_key, trust, SignaturePolicy())
 

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -36,30 +36,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vbcore.agency import AgencyClient  # noqa: E402
-from vbcore.model import (  # noqa: E402
-    Attachment,
-    Blob,
-    Business,
-    Code,
-    DocumentType,
-    Edoc,
-    ManifestReference,
-    Organization,
-    PromulgationInfo,
-    ResponseFor,
-    StaffInfo,
-    StatusPackage,
-)
+from vbcore.devworld import HUB_ID, DevKeys, letter  # noqa: E402
+from vbcore.model import Edoc, Organization, ResponseFor, StaffInfo, StatusPackage  # noqa: E402
 from vbcore.pki import DevPki, init_dev_pki  # noqa: E402
-from vbcore.signing import SigningKey  # noqa: E402
-from vbcore.status import BusinessDocType, StatusCode  # noqa: E402
+from vbcore.status import StatusCode  # noqa: E402
 from vbcore.transport.names import Names  # noqa: E402
 from vbcore.transport.provision import BrokerAdmin  # noqa: E402
 from vbcore.transport.rabbitmq import RabbitMQTransport  # noqa: E402
-from vbcore.trust import TrustStore  # noqa: E402
 
 # Broker users are broker-wide: codes the test suites do not use, so a parallel test run cannot clash.
-SENDER, RECEIVER, HUB_ID = "000.00.00.G27", "000.00.00.H14", "vbus.hub"
+SENDER, RECEIVER = "000.00.00.G27", "000.00.00.H14"
 PASSWORD = "vbus-bench"
 
 
@@ -79,31 +65,15 @@ class Setup:
         return DevPki(self.pki_dir)
 
     def client(self, code: str) -> AgencyClient:
-        return AgencyClient(
-            RabbitMQTransport(self.url(code), names=self.names),
-            agency=code,
-            key=SigningKey.from_files(self.pki.key_path(code), self.pki.cert_path(code)),
-            trust=TrustStore.from_pem_files([self.pki.ca_cert_path]),
-            names=self.names,
-        )
+        transport = RabbitMQTransport(self.url(code), names=self.names)
+        return DevKeys.load(self.pki, [code]).client(transport, code, self.names)
 
 
 def document(index: int, size: int, tag: str) -> Edoc:
     """A document of about ``size`` bytes on the wire (base64 of random bytes is 4/3 larger)."""
     payload = os.urandom(max(0, size * 3 // 4 - 3000))
-    document_id = f"{SENDER},2026/11/24,{index}/{tag}"
-    return Edoc(
-        from_=Organization(SENDER, organ_name="Văn phòng Chính phủ"),
-        to=(Organization(RECEIVER, organ_name="UBND thành phố Hà Nội"),),
-        document_id=document_id,
-        code=Code(str(index), tag),
-        promulgation_info=PromulgationInfo("Hà Nội", date(2026, 11, 24)),
-        document_type=DocumentType(2, "1", "Công văn"),
-        subject="V/v đo hiệu năng liên thông văn bản",
-        business=Business(BusinessDocType.NEW, document_id=document_id, paper=0),
-        manifest=(ManifestReference(f"cid:{index}", "application/pdf", "Công văn", f"{index}.pdf"),),
-        attachments=(Attachment(f"cid:{index}", f"{index}.pdf", Blob(payload), "application/pdf"),),
-    )
+    subject = "V/v đo hiệu năng liên thông văn bản"
+    return letter(SENDER, [RECEIVER], str(index), notation=tag, subject=subject, pdf=payload)
 
 
 # --- the receiving agency: another process --------------------------------------------------------

@@ -3,35 +3,15 @@ and answered with a signed 02 that travels back to the sender through the hub.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from test_hub_support import G22, H24, World, edoc, make_pki, open_world
+from test_hub_support import G22, H24, World, edoc
 
 from vbcore.edxml import write_package
 from vbcore.model import StatusPackage
-from vbcore.pki import DevPki
 from vbcore.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
 from vbcore.transport import names as n
 
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def keys(pki: DevPki) -> dict[str, SigningKey]:
-    return {code: SigningKey.from_files(pki.key_path(code), pki.cert_path(code)) for code in pki.agencies}
-
-
-@pytest.fixture
-def world(tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey]) -> Iterator[World]:
-    w = open_world(tmp_path, pki, keys)
-    yield w
-    w.store.close()
+pytest_plugins = ["test_hub_support"]  # its fixtures: pki, keys, world
 
 
 def put_in_inbox(world: World, code: str, body: bytes, message_id: str, sender: str = G22) -> None:

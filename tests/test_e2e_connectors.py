@@ -12,7 +12,6 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,31 +24,24 @@ from connectors.axis_client import AxisClient
 from connectors.axis_standin import AxisStandIn, StandInAgency
 from connectors.folder import FolderConnector, write_atomically
 from connectors.sql import SqlConnector
-from vbcore.agency import AgencyClient
+from vbcore import devworld
 from vbcore.conformance_world import PDF, FakeClock
 from vbcore.connector import Connector, ConnectorContext
 from vbcore.connector_ledger import Ledger
 from vbcore.connector_runtime import ConnectorRuntime
+from vbcore.devworld import DevKeys
 from vbcore.directory import Agency, Directory
 from vbcore.edxml import read_package, write_package
 from vbcore.hub.config import HubConfig
-from vbcore.hub.pipeline import Hub
 from vbcore.model import (
-    Attachment,
-    Blob,
-    Code,
-    DocumentType,
     Edoc,
-    ManifestReference,
     Organization,
-    PromulgationInfo,
     ResponseFor,
     SignerInfo,
     StatusPackage,
 )
-from vbcore.pki import init_dev_pki
 from vbcore.retry import Backoff
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, verify_package
+from vbcore.signing import SignaturePolicy, TrustStore, verify_package
 from vbcore.status import StatusCode
 from vbcore.store import open_store
 from vbcore.transport import Transport
@@ -76,18 +68,10 @@ class Deployment:
     clock: FakeClock = field(default_factory=FakeClock)
     runtimes: dict[str, ConnectorRuntime] = field(default_factory=dict)
 
-    def start(
-        self, hub_id: str, keys: dict[str, SigningKey], trust: TrustStore, directory: Directory
-    ) -> None:
+    def start(self, hub_id: str, dev: DevKeys, directory: Directory) -> None:
         self.hub_transport = self.connect(hub_id)
-        self.hub = Hub(
-            self.hub_transport,
-            open_store("sqlite://"),
-            key=keys[hub_id],
-            trust=trust,
-            directory=directory,
-            config=HubConfig(hub_id=hub_id, names=self.names),
-        )
+        config = HubConfig(hub_id=hub_id, names=self.names)
+        self.hub = dev.hub(self.hub_transport, open_store("sqlite://"), config, directory)
         self.hub.start([VPCP, self.province, BYT])
         connectors: dict[str, Callable[[ConnectorContext], Connector]] = {
             VPCP: lambda c: FolderConnector.from_config(
@@ -107,9 +91,7 @@ class Deployment:
         for code, factory in connectors.items():
             work = self.tmp / "work" / code
             work.mkdir(parents=True)
-            client = AgencyClient(
-                self.connect(code), agency=code, key=keys[code], trust=trust, names=self.names
-            )
+            client = dev.client(self.connect(code), code, self.names)
             self.runtimes[code] = ConnectorRuntime(
                 factory(ConnectorContext(code, work)),
                 client,
@@ -143,30 +125,25 @@ class Deployment:
 
 
 def letter(province: str) -> Edoc:
-    number = str(random.randrange(100, 10_000))
-    cid = f"cid:{uuid.uuid4()}"
-    return Edoc(
-        from_=Organization(VPCP, "Văn phòng Chính phủ"),
-        to=(Organization(province, "Sở Y tế (kiểm thử)"), Organization(BYT, "Bộ Y tế")),
-        document_id=f"{VPCP},2026/11/24,{number}/VPCP-KGVX",
-        code=Code(number, "VPCP-KGVX"),
-        promulgation_info=PromulgationInfo("Hà Nội", date(2026, 11, 24)),
-        document_type=DocumentType(2, None, "Công văn"),
+    names = {VPCP: "Văn phòng Chính phủ", BYT: "Bộ Y tế", province: "Sở Y tế (kiểm thử)"}
+
+    def org(code: str) -> Organization:
+        return Organization(code, names[code])
+
+    return devworld.letter(
+        VPCP, [province, BYT], str(random.randrange(100, 10_000)), notation="VPCP-KGVX", org=org, pdf=PDF,
         subject="V/v triển khai tiêm chủng mở rộng năm 2027",
         signer_info=SignerInfo("KT. BỘ TRƯỞNG, CHỦ NHIỆM", "Phó Chủ nhiệm", "Nguyễn Văn Thử"),
-        manifest=(ManifestReference(cid, "application/pdf", "Công văn", "cong-van.pdf"),),
-        attachments=(Attachment(cid, "cong-van.pdf", Blob(PDF), "application/pdf", "Công văn"),),
-    )
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, dict[str, SigningKey], TrustStore]:
-    """(hub id, province unit code, keys, trust): the province is a random unit of Thanh Hóa (H56)."""
+def pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, DevKeys]:
+    """(hub id, province unit code, keys): the province is a random unit of Thanh Hóa (H56)."""
     province = f"{random.randrange(100, 1000)}.{random.randrange(10, 100)}.{random.randrange(10, 100)}.H56"
     hub_id = f"vbe-hub-{uuid.uuid4().hex[:8]}"
-    directory = tmp_path_factory.mktemp("e2e-pki")
-    dev = init_dev_pki(
-        directory,
+    dev = DevKeys.create(
+        tmp_path_factory.mktemp("e2e-pki"),
         [
             (hub_id, "vbus hub"),
             (VPCP, "Văn phòng Chính phủ"),
@@ -174,10 +151,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, dict[str, S
             (BYT, "Bộ Y tế (qua cầu nối trục)"),
         ],
     )
-    keys = {
-        c: SigningKey.from_files(dev.key_path(c), dev.cert_path(c)) for c in (hub_id, VPCP, province, BYT)
-    }
-    return hub_id, province, keys, TrustStore.from_pem_files([dev.ca_cert_path])
+    return hub_id, province, dev
 
 
 @pytest.fixture
@@ -195,7 +169,7 @@ def deploy(
     pki: Any,
     request: pytest.FixtureRequest,
 ) -> Deployment:
-    hub_id, province, keys, trust = pki
+    hub_id, province, dev = pki
     names = Names(prefix=f"vbe{uuid.uuid4().hex[:8]}", hub_user=hub_id)
     cleanups: list[Callable[[], Any]] = []
     if kind == "memory":
@@ -218,7 +192,7 @@ def deploy(
     sql_schema.create_schema(db := sql_schema.connect(dms_url))
     db.close()
     d = Deployment(tmp, connect, names, province, dms_url, axis, 0.0 if kind == "memory" else 0.05)
-    d.start(hub_id, keys, trust, directory)
+    d.start(hub_id, dev, directory)
     request.addfinalizer(lambda: [c() for c in reversed(cleanups)])
     request.addfinalizer(d.close)
     return d
@@ -282,14 +256,14 @@ def postgres_dms(pg_dsn: str) -> Iterator[str]:
 def test_a_letter_reaches_an_sql_dms_and_another_axis_and_every_status_comes_back(
     tmp_path: Path, sqlite_dms: str, axis: AxisStandIn, pki: Any, request: pytest.FixtureRequest
 ) -> None:
-    run_the_scenario(deploy(tmp_path, "memory", sqlite_dms, axis, pki, request), pki[3])
+    run_the_scenario(deploy(tmp_path, "memory", sqlite_dms, axis, pki, request), pki[2].trust)
 
 
 @pytest.mark.rabbitmq
 def test_the_same_letter_on_rabbitmq(
     tmp_path: Path, sqlite_dms: str, axis: AxisStandIn, pki: Any, request: pytest.FixtureRequest
 ) -> None:
-    run_the_scenario(deploy(tmp_path, "rabbitmq", sqlite_dms, axis, pki, request), pki[3])
+    run_the_scenario(deploy(tmp_path, "rabbitmq", sqlite_dms, axis, pki, request), pki[2].trust)
 
 
 @pytest.mark.rabbitmq
@@ -297,4 +271,4 @@ def test_the_same_letter_on_rabbitmq(
 def test_the_same_letter_on_rabbitmq_with_the_sql_dms_on_postgresql(
     tmp_path: Path, postgres_dms: str, axis: AxisStandIn, pki: Any, request: pytest.FixtureRequest
 ) -> None:
-    run_the_scenario(deploy(tmp_path, "rabbitmq", postgres_dms, axis, pki, request), pki[3])
+    run_the_scenario(deploy(tmp_path, "rabbitmq", postgres_dms, axis, pki, request), pki[2].trust)

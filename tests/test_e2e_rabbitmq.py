@@ -20,6 +20,7 @@ import pytest
 from test_hub_support import HUB_ID, edoc, make_pki, status
 
 from vbcore.agency import AgencyClient, Incoming
+from vbcore.devworld import DevKeys
 from vbcore.directory import Directory
 from vbcore.edxml import write_package
 from vbcore.errors import AccessRefused, PublishNotConfirmed
@@ -28,14 +29,13 @@ from vbcore.hub.pipeline import Hub
 from vbcore.hub.runner import StopFlag, run
 from vbcore.model import StatusPackage
 from vbcore.pki import DevPki, init_dev_pki
-from vbcore.signing import SigningKey, sign_package
+from vbcore.signing import sign_package
 from vbcore.status import StatusCode
 from vbcore.store import open_store
 from vbcore.transport import names as n
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin
 from vbcore.transport.rabbitmq import RabbitMQTransport
-from vbcore.trust import TrustStore
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -62,9 +62,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
 
 
 @pytest.fixture(scope="module")
-def keys(pki: DevPki) -> dict[str, SigningKey]:
-    codes = {*pki.agencies, HUB_ID}
-    return {code: SigningKey.from_files(pki.key_path(code), pki.cert_path(code)) for code in codes}
+def dev(pki: DevPki) -> DevKeys:
+    return DevKeys.load(pki, {*pki.agencies, HUB_ID})
 
 
 @dataclass
@@ -73,9 +72,7 @@ class Bus:
     vhost: str
     names: Names
     admin: BrokerAdmin
-    pki: DevPki
-    keys: dict[str, SigningKey]
-    trust: TrustStore
+    dev: DevKeys
     store_url: str
     clients: dict[str, AgencyClient] = field(default_factory=dict)
 
@@ -95,26 +92,16 @@ class Bus:
     def client(self, code: str, *, key_of: str | None = None) -> AgencyClient:
         if key_of is None and code in self.clients:
             return self.clients[code]
-        client = AgencyClient(
-            RabbitMQTransport(self.agency_url(code), names=self.names),
-            agency=code,
-            key=self.keys[key_of or code],
-            trust=self.trust,
-            names=self.names,
-        )
+        transport = RabbitMQTransport(self.agency_url(code), names=self.names)
+        client = self.dev.client(transport, code, self.names, key_of=key_of)
         if key_of is None:
             self.clients[code] = client
         return client
 
     def hub(self, store_url: str | None = None) -> Hub:
-        return Hub(
-            RabbitMQTransport(self.hub_url, names=self.names),
-            open_store(store_url or self.store_url),
-            key=self.keys[HUB_ID],
-            trust=self.trust,
-            directory=Directory.default(),
-            config=HubConfig(hub_id=HUB_ID, names=self.names),
-        )
+        transport = RabbitMQTransport(self.hub_url, names=self.names)
+        store = open_store(store_url or self.store_url)
+        return self.dev.hub(transport, store, HubConfig(hub_id=HUB_ID, names=self.names), Directory.default())
 
     def collect(self, code: str, count: int, timeout: float = 30.0) -> list[Incoming]:
         """Fetch until ``count`` messages came (or the timeout), acking each."""
@@ -135,14 +122,13 @@ class Bus:
 
 @pytest.fixture
 def bus(
-    amqp_url: str, unique_prefix: str, pki: DevPki, keys: dict[str, SigningKey], tmp_path: Path
+    amqp_url: str, unique_prefix: str, dev: DevKeys, tmp_path: Path
 ) -> Iterator[Bus]:
     names = Names(prefix="vbus", hub_user=f"{unique_prefix}-hub")
     admin = BrokerAdmin(vhost=unique_prefix, names=names)
     admin.ensure_vhost()
     admin.add_hub_user(HUB_PASSWORD)
-    trust = TrustStore.from_pem_files([pki.ca_cert_path])
-    b = Bus(amqp_url, unique_prefix, names, admin, pki, keys, trust, f"sqlite:///{tmp_path / 'hub.db'}")
+    b = Bus(amqp_url, unique_prefix, names, admin, dev, f"sqlite:///{tmp_path / 'hub.db'}")
     b.add_agencies([A1, A2, B1, B2, B3])
     yield b
     for client in b.clients.values():
@@ -259,7 +245,7 @@ def test_a_recipient_offline_for_the_whole_run_gets_everything_when_it_returns(
 
 def test_the_broker_refuses_a_publish_claiming_another_user_id(bus: Bus) -> None:
     spoofer = RabbitMQTransport(bus.agency_url(B1), names=bus.names, user=A1)
-    signed = sign_package(write_package(edoc(A1, [B3])), bus.keys[A1])
+    signed = sign_package(write_package(edoc(A1, [B3])), bus.dev.keys[A1])
     try:
         with pytest.raises((AccessRefused, PublishNotConfirmed)):
             spoofer.publish(bus.names.ingress_exchange, A1, signed, message_id="spoof", headers={})
@@ -292,7 +278,7 @@ def test_each_bad_package_is_refused_and_parked_and_the_hub_keeps_running(bus: B
     sender.submit(good)
     [first] = bus.collect(B1, 1)
     assert first.package == good
-    signed = sign_package(write_package(edoc(A1, [B1], "2", subject="Bản gốc")), bus.keys[A1])
+    signed = sign_package(write_package(edoc(A1, [B1], "2", subject="Bản gốc")), bus.dev.keys[A1])
     sender.submit_signed(b"<edXML>not xml", kind=n.KIND_EDOC)
     sender.submit_signed(write_package(edoc(A1, [B1], "3")), kind=n.KIND_EDOC)
     sender.submit_signed(signed.replace("Bản gốc".encode(), "Bản giả".encode()), kind=n.KIND_EDOC)
@@ -321,8 +307,8 @@ def write_hub_files(bus: Bus, tmp_path: Path) -> list[str]:
     return [
         sys.executable, "-m", "cli", "hub", "run",
         "--broker", bus.hub_url, "--store", bus.store_url, "--hub-id", HUB_ID,
-        "--trust", str(bus.pki.ca_cert_path),
-        "--key", str(bus.pki.key_path(HUB_ID)), "--cert", str(bus.pki.cert_path(HUB_ID)),
+        "--trust", str(bus.dev.pki.ca_cert_path),
+        "--key", str(bus.dev.pki.key_path(HUB_ID)), "--cert", str(bus.dev.pki.cert_path(HUB_ID)),
         "--prefetch", "8",
     ]  # fmt: skip
 

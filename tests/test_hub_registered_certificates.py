@@ -7,47 +7,35 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_hub_support import AGENCIES, G09, H24, HUB_ID, FixedClock, World, edoc, make_pki
+from tests.test_hub_support import G09, H24, HUB_ID, FixedClock, World, edoc, make_pki
 from vbcore.agency import AgencyClient
+from vbcore.devworld import DevKeys
 from vbcore.directory import Agency, Directory
 from vbcore.hub.config import HubConfig
 from vbcore.hub.pipeline import Hub
 from vbcore.pki import certificate_pem, certificates_by_agency, issue_agency_certificate, load_private_key
 from vbcore.signing import SigningKey
 from vbcore.store import open_store
-from vbcore.transport.memory import InMemoryBroker, InMemoryTransport
+from vbcore.transport.memory import InMemoryTransport
 from vbcore.trust import TrustStore
 
 
 @pytest.fixture
 def world_parts(tmp_path: Path) -> tuple[World, SigningKey, str]:
-    pki = make_pki(tmp_path / "pki")
-    keys = {code: SigningKey.from_files(pki.key_path(code), pki.cert_path(code)) for code in pki.agencies}
+    dev = DevKeys.load(make_pki(tmp_path / "pki"))
+    pki = dev.pki
     # A certificate for Bộ Nội vụ whose subject carries a tax number, not the agency code.
     ca_key = load_private_key(pki.ca_key_path)
     ca_cert = TrustStore.from_pem_files([pki.ca_cert_path]).anchors[0]
     key, cert = issue_agency_certificate(ca_key, ca_cert, "MST:0101234567", "Bộ Nội vụ")
-    world = World(
-        InMemoryBroker(),
-        open_store(f"sqlite:///{tmp_path / 'hub.db'}"),
-        pki,
-        TrustStore.from_pem_files([pki.ca_cert_path]),
-        keys,
-    )
+    config = HubConfig(hub_id=HUB_ID, clock=FixedClock())
+    world = World(open_store(f"sqlite:///{tmp_path / 'hub.db'}"), dev, config=config)
     return world, SigningKey(key, (cert,)), certificate_pem(cert).decode("ascii")
 
 
 def start_hub(world: World, directory: Directory) -> Hub:
-    world.hub = Hub(
-        InMemoryTransport(world.broker, world.names.hub_user, world.names),
-        world.store,
-        key=world.keys[HUB_ID],
-        trust=world.trust,
-        directory=directory,
-        config=HubConfig(hub_id=HUB_ID, names=world.names, clock=FixedClock()),
-    )
-    world.hub.start(list(AGENCIES))
-    return world.hub
+    world.directory = directory
+    return world.start_hub()
 
 
 def registered(pem: str) -> Directory:

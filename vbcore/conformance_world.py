@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +22,19 @@ from vbcore.agency import AgencyClient, Incoming
 from vbcore.connector import Connector, ConnectorContext, IncomingDocument
 from vbcore.connector_ledger import Ledger
 from vbcore.connector_runtime import ConnectorRuntime, StepReport
+from vbcore.devworld import DevKeys, letter
 from vbcore.directory import Agency, Directory
 from vbcore.edxml import write_package
 from vbcore.hub.config import HubConfig
-from vbcore.hub.pipeline import Hub
 from vbcore.model import (
-    Attachment,
-    Blob,
     Business,
-    Code,
-    DocumentType,
     Edoc,
-    ManifestReference,
     Organization,
-    PromulgationInfo,
     ReplacementInfo,
     ResponseFor,
     SignerInfo,
     StatusPackage,
 )
-from vbcore.pki import init_dev_pki
 from vbcore.retry import Backoff
 from vbcore.signing import SigningKey, TrustStore, sign_package
 from vbcore.status import BusinessDocType, StatusCode
@@ -93,8 +86,15 @@ class Identities:
     peer: str
     hub_user: str  # the hub's broker user
     hub_id: str  # the hub's identity in its certificate and in the statuses it signs
-    trust: TrustStore
-    keys: dict[str, SigningKey]
+    dev: DevKeys
+
+    @property
+    def trust(self) -> TrustStore:
+        return self.dev.trust
+
+    @property
+    def keys(self) -> dict[str, SigningKey]:
+        return self.dev.keys
 
     @classmethod
     def create(cls, directory: Path) -> Identities:
@@ -104,12 +104,10 @@ class Identities:
         # Not an agency code: a test-tenant-shaped id, which certificates may bind (vbcore.pki).
         hub_id = "vbk.hub"
         name = "Sở Nội vụ (kiểm thử)"
-        pki = init_dev_pki(
+        dev = DevKeys.create(
             directory, [(hub_id, "vbus hub"), (agency, name), (peer, "Văn phòng (kiểm thử)")]
         )
-        keys = {c: SigningKey.from_files(pki.key_path(c), pki.cert_path(c)) for c in (hub_id, agency, peer)}
-        trust = TrustStore.from_pem_files([pki.ca_cert_path])
-        return cls(agency, name, peer, hub_user, hub_id, trust, keys)
+        return cls(agency, name, peer, hub_user, hub_id, dev)
 
 
 class World:
@@ -131,15 +129,15 @@ class World:
         self.clock = FakeClock()
         self.hub_id = ids.hub_id
         self.trust, self.keys = ids.trust, ids.keys
+        self.dev = ids.dev
         units = [Agency(self.agency, self.agency_name, "unit", parent="000.00.00.H24"),
                  Agency(self.peer_code, "Văn phòng (kiểm thử)", "unit", parent="000.00.00.G22")]
         directory = Directory.default().merged_with(Directory.from_agencies(units))
         self._cleanups: list[Callable[[], Any]] = []
         self._connect = self._transports(amqp_url)
         self.hub_transport = self._connect(self.names.hub_user)
-        self.hub = Hub(self.hub_transport, open_store("sqlite://"), key=self.keys[self.hub_id],
-                       trust=self.trust, directory=directory, config=HubConfig(hub_id=self.hub_id,
-                                                                               names=self.names))
+        config = HubConfig(hub_id=self.hub_id, names=self.names)
+        self.hub = self.dev.hub(self.hub_transport, open_store("sqlite://"), config, directory)
         self.hub.start([self.agency, self.peer_code])
         self.peer = Peer(self.peer_code, self._client(self.peer_code))
         self.ledger_path = tmp / "ledger.sqlite3"
@@ -169,8 +167,7 @@ class World:
         return connect
 
     def _client(self, code: str) -> AgencyClient:
-        return AgencyClient(self._connect(code), agency=code, key=self.keys[code], trust=self.trust,
-                            names=self.names)
+        return self.dev.client(self._connect(code), code, self.names)
 
     def runtime(self) -> ConnectorRuntime:
         """The connector's running process (started on first use, and again after ``crash``)."""
@@ -248,21 +245,11 @@ class World:
         """A real-looking document with one PDF attachment."""
         self._seq += 1
         number = f"{self._seq}{secrets.randbelow(1000):03d}"
-        day = date(2026, 11, 24)
-        cid = f"cid:{uuid.uuid4()}"
-        return Edoc(
-            from_=Organization(sender, "Cơ quan gửi (kiểm thử)"),
-            to=(Organization(to, "Cơ quan nhận (kiểm thử)"),),
-            document_id=document_id or f"{sender},{day:%Y/%m/%d},{number}/VP-KT",
-            code=Code(number, "VP-KT"),
-            promulgation_info=PromulgationInfo("Hà Nội", day),
-            document_type=DocumentType(2, None, "Công văn"),
-            subject=subject or f"V/v kiểm thử kết nối số {self._seq}",
+        return letter(
+            sender, [to], number, notation="VP-KT", subject=subject or f"V/v kiểm thử kết nối số {self._seq}",
+            pdf=PDF, business=business, document_id=document_id,
             signer_info=SignerInfo("KT. CHÁNH VĂN PHÒNG", "Phó Chánh Văn phòng", "Nguyễn Văn Kiểm"),
-            business=business,
-            manifest=(ManifestReference(cid, "application/pdf", "Văn bản", "cong-van.pdf"),),
-            attachments=(Attachment(cid, "cong-van.pdf", Blob(PDF), "application/pdf", "Văn bản"),),
-        )
+        )  # fmt: skip
 
     def peer_sends(self, edoc: Edoc) -> str:
         """The peer signs and sends ``edoc``; its signed bytes are kept in ``sent_raw``."""

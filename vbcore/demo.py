@@ -10,45 +10,42 @@ on the way. ``run_demo`` returns the story; ``render_text``/``render_json`` prin
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from vbcore.agency import AgencyClient, Incoming
-from vbcore.directory import Directory
+from vbcore.agency import Incoming
+from vbcore.devworld import (
+    DA_NANG,
+    HA_NOI,
+    HUB_ID,
+    NOI_VU,
+    QUANG_NAM_CLOSED,
+    SIX_AGENCIES,
+    TAI_CHINH,
+    THANH_HOA,
+    VPCP,
+    MemoryWorld,
+    letter,
+    six_agency_keys,
+)
 from vbcore.hub.config import HubConfig, vietnam_local
-from vbcore.hub.pipeline import Hub
 from vbcore.hub.timeline import build_report
 from vbcore.logging import quiet
 from vbcore.model import (
-    Attachment,
-    Blob,
     Business,
-    Code,
-    DocumentType,
     Edoc,
-    ManifestReference,
     Organization,
     OtherInfo,
-    PromulgationInfo,
     ResponseFor,
     SignerInfo,
     StaffInfo,
     StatusPackage,
 )
-from vbcore.pki import init_dev_pki
-from vbcore.signing import SigningKey
 from vbcore.status import BusinessDocType, StatusCode
-from vbcore.store import TrackingStore, open_store
-from vbcore.transport.memory import InMemoryBroker, InMemoryTransport
-from vbcore.transport.names import Names
-from vbcore.trust import TrustStore
+from vbcore.store import open_store
 
-VPCP, NOI_VU, TAI_CHINH = "000.00.00.G22", "000.00.00.G09", "000.00.00.G12"
-HA_NOI, DA_NANG, THANH_HOA = "000.00.00.H24", "000.00.00.H15", "000.00.00.H56"
-QUANG_NAM_CLOSED = "000.00.00.H47"
-AGENCIES = (VPCP, NOI_VU, TAI_CHINH, HA_NOI, DA_NANG, THANH_HOA)
+AGENCIES = SIX_AGENCIES
 STAFF = StaffInfo(department="Văn thư", staff="Nguyễn Thị Lan", email="vanthu@example.gov.vn")
 
 
@@ -65,15 +62,15 @@ class SimulatedClock:
         self.at += timedelta(minutes=minutes)
 
 
-@dataclass
-class DemoWorld:
-    broker: InMemoryBroker
-    hub: Hub
-    store: TrackingStore
-    directory: Directory
-    clients: dict[str, AgencyClient]
-    clock: SimulatedClock
-    sent: list[str] = field(default_factory=list)
+class DemoWorld(MemoryWorld):
+    """The development world with the demo's clock, and the documents sent so far."""
+
+    def __init__(self, workdir: Path, store_url: str | None) -> None:
+        self.clock = SimulatedClock(datetime(2026, 11, 24, 1, 30, tzinfo=UTC))  # 08:30 in Hà Nội
+        config = HubConfig(hub_id=HUB_ID, hub_name="vbus hub (demo)", clock=self.clock)
+        dev = six_agency_keys(workdir / "pki", hub_name=config.hub_name)
+        super().__init__(open_store(store_url or f"sqlite:///{workdir / 'vbus-demo.db'}"), dev, config=config)
+        self.sent: list[str] = []
 
     def name(self, code: str) -> str:
         agency = self.directory.get(code)
@@ -82,59 +79,13 @@ class DemoWorld:
     def org(self, code: str) -> Organization:
         return Organization(organ_id=code, organ_name=self.name(code), organization_in_charge=self.name(code))
 
-    def pump(self) -> None:
-        """Let the hub take everything waiting in its ingress."""
-        self.hub.transport.drain(0)
-
-    def inbox(self, code: str) -> list[Incoming]:
-        got: list[Incoming] = []
-        client = self.clients[code]
-        while (incoming := client.fetch()) is not None:
-            client.ack(incoming)
-            got.append(incoming)
-        return got
-
 
 def build_world(workdir: Path, store_url: str | None = None) -> DemoWorld:
-    directory = Directory.default()
-    names = Names()
-    hub_id = "vbus.hub"
-    labels = [(code, agency.name if (agency := directory.get(code)) else code) for code in AGENCIES]
-    pki = init_dev_pki(workdir / "pki", [*labels, (hub_id, "vbus hub (demo)")])
-    trust = TrustStore.from_pem_files([pki.ca_cert_path])
-    broker = InMemoryBroker()
-    clock = SimulatedClock(datetime(2026, 11, 24, 1, 30, tzinfo=UTC))  # 08:30 in Hà Nội
-    store = open_store(store_url or f"sqlite:///{workdir / 'vbus-demo.db'}")
-    hub = Hub(
-        InMemoryTransport(broker, names.hub_user, names),
-        store,
-        key=SigningKey.from_files(pki.key_path(hub_id), pki.cert_path(hub_id)),
-        trust=trust,
-        directory=directory,
-        config=HubConfig(hub_id=hub_id, hub_name="vbus hub (demo)", names=names, clock=clock),
-    )
-    hub.start(list(AGENCIES))
-    clients = {
-        code: AgencyClient(
-            InMemoryTransport(broker, code, names),
-            agency=code,
-            key=SigningKey.from_files(pki.key_path(code), pki.cert_path(code)),
-            trust=trust,
-            names=names,
-        )
-        for code in AGENCIES
-    }
-    return DemoWorld(broker, hub, store, directory, clients, clock)
-
-
-def pdf_like(title: str) -> bytes:
-    """A small file shaped like a PDF: enough to show that attachments travel byte for byte."""
-    text = f"BT /F1 12 Tf 72 720 Td ({title}) Tj ET".encode()
-    return (
-        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-        b"4 0 obj << /Length " + str(len(text)).encode() + b" >> stream\n" + text + b"\nendstream endobj\n"
-        b"trailer << /Root 1 0 R >>\n%%EOF\n"
-    )
+    world = DemoWorld(workdir, store_url)
+    world.start_hub()
+    for code in AGENCIES:
+        world.client(code)
+    return world
 
 
 def document(
@@ -149,25 +100,13 @@ def document(
     business: Business | None = None,
 ) -> Edoc:
     today = vietnam_local(world.clock()).date()
-    document_id = f"{sender},{today:%Y/%m/%d},{number}/{notation}"
-    file_name = f"{number}-{notation.replace('/', '-')}.pdf"
-    content_id = f"cid:{document_id.encode().hex()[:32]}"
-    return Edoc(
-        from_=world.org(sender),
-        to=tuple(world.org(code) for code in recipients),
-        document_id=document_id,
-        code=Code(number, notation),
-        promulgation_info=PromulgationInfo("Hà Nội", today),
-        document_type=DocumentType(type=2, type_detail="1", type_name=type_name),
-        subject=subject,
-        content=subject,
+    return letter(
+        sender, recipients, number, notation=notation, subject=subject, day=today, org=world.org,
+        type_name=type_name, business=business, content=subject,
         signer_info=SignerInfo("KT. BỘ TRƯỞNG", "Thứ trưởng", "Trần Văn Minh"),
         due_date=today + timedelta(days=7),
         other_info=OtherInfo(priority=0, promulgation_amount=1, page_amount=2),
-        business=business or Business(BusinessDocType.NEW, document_id=document_id, paper=0),
-        manifest=(ManifestReference(content_id, "application/pdf", subject, file_name),),
-        attachments=(Attachment(content_id, file_name, Blob(pdf_like(subject)), "application/pdf", subject),),
-    )
+    )  # fmt: skip
 
 
 def answer(world: DemoWorld, code: str, about: Incoming, status: StatusCode, description: str) -> None:
@@ -305,7 +244,7 @@ def run_demo(store_url: str | None = None, workdir: Path | None = None) -> dict[
 
 
 def report(world: DemoWorld) -> dict[str, Any]:
-    names = world.hub.config.names
+    names = world.names
     depths = {
         "parked": world.broker.depth(names.parked_queue),
         "ingress": world.broker.depth(names.ingress_queue),
