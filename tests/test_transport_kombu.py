@@ -32,6 +32,7 @@ from vbcore.errors import (
     ConnectionLost,
     PublishNotConfirmed,
     QueueNotFound,
+    TransportError,
 )
 from vbcore.transport import Transport
 from vbcore.transport.connect import broker_nodes, open_transport
@@ -400,3 +401,19 @@ def test_a_letter_goes_from_a_kombu_agency_through_a_pika_hub_to_a_kombu_agency_
         assert statuses, "the connector's agency acknowledges what it received"
     finally:
         world.close()
+
+
+@pytest.mark.rabbitmq
+def test_a_double_ack_is_refused_before_it_reaches_the_broker_and_consuming_goes_on(
+    kombu_env: BrokerEnv,
+) -> None:
+    (a,) = provisioned(kombu_env, "a")
+    n, hub, agency = kombu_env.names, kombu_env.hub(), kombu_env.agency(a)
+    hub.publish(n.delivery_exchange, a, b"x", message_id="m-1")
+    d = get_eventually(agency, n.inbox(a))
+    assert d is not None
+    agency.ack(d)
+    with pytest.raises(TransportError, match="m-1"):
+        agency.ack(d)
+    hub.publish(n.delivery_exchange, a, b"y", message_id="m-2")
+    assert [d.message_id for d in collect(agency, n.inbox(a), want=1)] == ["m-2"]

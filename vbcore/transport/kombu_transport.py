@@ -195,6 +195,10 @@ class KombuTransport(Transport):
     def _ready(self) -> None:
         if self._closed:
             raise ConnectionLost("the transport is closed")
+        if not self._needs_setup:
+            # Read what waits first (the broker's heartbeats among it), so a caller that was busy
+            # elsewhere for a while is not taken for a dead broker by the check below.
+            self._read_waiting()
         self._conn.heartbeat_check()
         if not self._needs_setup:
             return
@@ -402,7 +406,11 @@ class KombuTransport(Transport):
             self._conn.drain_events(timeout=wait)
         except TimeoutError:
             return
-        while True:  # whatever else is already there, without waiting
+        self._read_waiting()
+
+    def _read_waiting(self) -> None:
+        """Handle every frame the broker already sent, without waiting (deliveries are buffered)."""
+        while True:
             try:
                 self._conn.drain_events(timeout=0)
             except TimeoutError:
