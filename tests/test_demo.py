@@ -15,11 +15,11 @@ from vbcore.demo import run_demo
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
-    return run_demo()
+    return run_demo().to_json()
 
 
 def by_code(report: dict[str, Any], code: str) -> dict[str, Any]:
-    [doc] = [d for d in report["documents"] if d["code"] == code]
+    [doc] = [d for d in report["documents"] if d["document"]["code"] == code]
     return doc
 
 
@@ -30,27 +30,29 @@ def test_the_demo_leaves_no_message_behind(report: dict[str, Any]) -> None:
 
 def test_the_circular_reaches_five_agencies_with_their_receipts(report: dict[str, Any]) -> None:
     circular = by_code(report, "1234/VPCP-KSTT")
-    states = {r["code"]: r["state"] for r in circular["recipients"]}
+    states = {r["recipient"]: r["state"] for r in circular["recipients"]}
     assert states == {
         "000.00.00.G09": "06", "000.00.00.G12": "03", "000.00.00.H24": "05",
         "000.00.00.H15": "01", "000.00.00.H56": "06",
     }  # fmt: skip
-    thanh_hoa = next(r for r in circular["recipients"] if r["code"] == "000.00.00.H56")
-    assert [e["name"] for e in thanh_hoa["events"]] == ["Đã đến", "Đã tiếp nhận", "Đang xử lý", "Hoàn thành"]
+    thanh_hoa = next(r for r in circular["recipients"] if r["recipient"] == "000.00.00.H56")
+    names = [e["name"] for e in thanh_hoa["statuses"]]
+    assert names == ["Đã đến", "Đã tiếp nhận", "Đang xử lý", "Hoàn thành"]
 
 
 def test_the_revoke_is_related_to_the_original_and_accepted_by_both_receivers(report: dict[str, Any]) -> None:
     revoke = by_code(report, "88b/BTC-NSNN")
-    assert revoke["business_type"] == "revoke"
-    assert revoke["related_document_id"] == by_code(report, "88/BTC-NSNN")["document_id"]
-    assert [[e["code"] for e in r["events"]] for r in revoke["recipients"]] == [["15"], ["15"]]
+    assert revoke["document"]["business"] == "revoke"
+    original = by_code(report, "88/BTC-NSNN")["document"]
+    assert revoke["document"]["related_document_id"] == original["document_id"]
+    assert [[e["code"] for e in r["statuses"]] for r in revoke["recipients"]] == [["15"], ["15"]]
 
 
 def test_the_closed_code_is_refused_naming_its_successor_while_the_other_recipient_gets_it(
     report: dict[str, Any],
 ) -> None:
     stale = by_code(report, "402/UBND-VX")
-    states = {r["code"]: r["state"] for r in stale["recipients"]}
+    states = {r["recipient"]: r["state"] for r in stale["recipients"]}
     assert states == {"000.00.00.H15": "forwarded", "000.00.00.H47": "refused-by-hub"}
     [refusal] = stale["refusals"]
     assert refusal["reason"] == "closed-agency"

@@ -4,12 +4,14 @@ An in-memory broker, a SQLite tracking store, a development PKI in a temporary f
 agencies (Văn phòng Chính phủ, two ministries, three provinces). They exchange real-looking documents
 (Vietnamese subjects, a PDF attachment, one document to five recipients, a revoke, one document to a
 code closed by the 2025 merger) and answer with status receipts, every package signed and verified
-on the way. ``run_demo`` returns the story; ``render_text``/``render_json`` print it.
+on the way. ``run_demo`` returns the story (``DemoReport``): each document's timeline
+(``vbcore.hub.timeline``) and a summary.
 """
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +31,9 @@ from vbcore.devworld import (
     letter,
     six_agency_keys,
 )
+from vbcore.directory import Directory
 from vbcore.hub.config import HubConfig, vietnam_local
-from vbcore.hub.timeline import build_report
+from vbcore.hub.timeline import Timeline, read_timeline, timeline_json
 from vbcore.logging import quiet
 from vbcore.model import (
     Business,
@@ -44,6 +47,7 @@ from vbcore.model import (
 )
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store import open_store
+from vbcore.store.api import DeliveryState
 
 AGENCIES = SIX_AGENCIES
 STAFF = StaffInfo(department="Văn thư", staff="Nguyễn Thị Lan", email="vanthu@example.gov.vn")
@@ -231,8 +235,30 @@ def run_story(world: DemoWorld) -> None:
         world.inbox(code)  # every sender reads its receipts and refusals
 
 
-def run_demo(store_url: str | None = None, workdir: Path | None = None) -> dict[str, Any]:
-    """Run the whole story and return its report (what ``--json`` prints)."""
+@dataclass(frozen=True)
+class DemoReport:
+    """The story: each document's timeline, and a summary (counts and the queues left behind)."""
+
+    timelines: list[Timeline]
+    summary: dict[str, Any]
+    directory: Directory
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``vb demo --json`` prints: each document as ``vb track --json`` shows it, and the summary."""
+        documents = [timeline_json(self.directory, t) for t in self.timelines]
+        return {"documents": documents, "summary": self.summary}
+
+    def summary_text(self) -> str:
+        s = self.summary
+        return (
+            f"Tổng kết: {s['documents']} văn bản, {s['deliveries']} lượt chuyển, {s['statuses']} trạng thái, "
+            f"{s['refusals']} từ chối, {s['done']} lượt hoàn thành.\n"
+            "Hàng đợi: " + ", ".join(f"{k} {v}" for k, v in s["queues"].items())
+        )
+
+
+def run_demo(store_url: str | None = None, workdir: Path | None = None) -> DemoReport:
+    """Run the whole story and return its report."""
     quiet()
     with tempfile.TemporaryDirectory(prefix="vbus-demo-") as tmp:
         world = build_world(workdir or Path(tmp), store_url)
@@ -243,11 +269,21 @@ def run_demo(store_url: str | None = None, workdir: Path | None = None) -> dict[
             world.store.close()
 
 
-def report(world: DemoWorld) -> dict[str, Any]:
+def report(world: DemoWorld) -> DemoReport:
     names = world.names
-    depths = {
-        "parked": world.broker.depth(names.parked_queue),
-        "ingress": world.broker.depth(names.ingress_queue),
-        "inboxes": sum(world.broker.depth(names.inbox(code)) for code in AGENCIES),
-    }
-    return build_report(world.store, world.directory, world.sent, depths)
+    timelines = [read_timeline(world.store, world.directory, d) for d in world.sent]
+    pairs = [r.pair for t in timelines for r in t.recipients]
+    summary = {
+        "documents": len(timelines),
+        "deliveries": sum(1 for p in pairs if p.state != DeliveryState.REFUSED_BY_HUB),
+        "statuses": sum(1 for t in timelines for r in t.recipients for e in r.statuses
+                        if e.document_id == t.document_id),
+        "refusals": sum(len(t.refusals) for t in timelines),
+        "done": sum(1 for p in pairs if p.state == StatusCode.DONE.value),
+        "queues": {
+            "parked": world.broker.depth(names.parked_queue),
+            "ingress": world.broker.depth(names.ingress_queue),
+            "inboxes": sum(world.broker.depth(names.inbox(code)) for code in AGENCIES),
+        },
+    }  # fmt: skip
+    return DemoReport(timelines, summary, world.directory)

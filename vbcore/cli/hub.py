@@ -57,15 +57,20 @@ def _rabbitmq(url: str, names: Names, user: str | None = None) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def demo(store_url: str | None, as_json: bool) -> None:
     """Run a whole interconnection in one process (no server): a hub, six agencies, real documents."""
+    from vbcore.cli.output import agency_label, echo_json
     from vbcore.demo import run_demo
     from vbcore.hub.timeline import render_text
 
     report = run_demo(store_url)
     if as_json:
-        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        click.echo("vbus demo: Văn phòng Chính phủ, Bộ Nội vụ, Bộ Tài chính, Hà Nội, Đà Nẵng, Thanh Hóa")
-        click.echo(render_text(report))
+        echo_json(report.to_json())
+        return
+    click.echo("vbus demo: Văn phòng Chính phủ, Bộ Nội vụ, Bộ Tài chính, Hà Nội, Đà Nẵng, Thanh Hóa")
+    for timeline in report.timelines:
+        click.echo("")
+        click.echo(render_text(timeline, lambda code: agency_label(report.directory, code), trace=False))
+    click.echo("")
+    click.echo(report.summary_text())
 
 
 # --- vb hub run ---------------------------------------------------------------------------------

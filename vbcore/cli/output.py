@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
@@ -29,6 +28,7 @@ from vbcore.errors import (
 )
 from vbcore.identifiers import is_test_tenant
 from vbcore.model import Edoc, StatusPackage
+from vbcore.text import table as table  # re-exported: the CLI commands print tables
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,22 +99,6 @@ def to_jsonable(value: Any) -> Any:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(to_jsonable(data), ensure_ascii=False, indent=2))
-
-
-def _width(text: str) -> int:
-    """Columns a string takes: combining marks take none (Vietnamese may arrive decomposed)."""
-    return sum(0 if unicodedata.combining(ch) else 1 for ch in text)
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain aligned table; the last column is not padded."""
-    widths = [max([_width(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = [c + " " * (w - _width(c)) for c, w in zip(cells[:-1], widths[:-1], strict=True)]
-        return "  ".join([*padded, cells[-1]]).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
 def human_size(n: int) -> str:

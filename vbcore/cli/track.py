@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -29,8 +28,17 @@ from vbcore.cli.output import (
 )
 from vbcore.directory import Directory
 from vbcore.errors import VbusError
-from vbcore.status import BusinessDocType, StatusCode
-from vbcore.store import DocumentRecord, PairRecord, StatusEvent, TrackingStore, open_store
+from vbcore.hub.timeline import (
+    business_name,
+    document_json,
+    local,
+    read_timeline,
+    recipient_json,
+    recipient_timeline,
+    render_text,
+    timeline_json,
+)
+from vbcore.store import TrackingStore, open_store
 from vbcore.workdays import VIETNAM
 
 DEFAULT_STORE_PATH = "./var/vbus.db"
@@ -51,27 +59,6 @@ def parse_time(value: str, option: str) -> datetime:
             f"{value!r} is not an ISO 8601 time such as 2026-11-24T08:00", param_hint=option
         ) from exc
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VIETNAM)).astimezone(UTC)
-
-
-def local(at: datetime | None) -> str:
-    return "-" if at is None else at.astimezone(VIETNAM).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def status_name(code: str | None) -> str:
-    """``05 Đang xử lý``; the store's own states (``forwarded`` ...) as they are."""
-    if code is None:
-        return "-"
-    try:
-        return f"{code} {StatusCode(code).vietnamese}"
-    except ValueError:
-        return code
-
-
-def business_type_name(value: int) -> str:
-    try:
-        return BusinessDocType(value).name.lower()
-    except ValueError:
-        return str(value)
 
 
 @vb.command("track")
@@ -119,137 +106,16 @@ def track(
 # --- one document -----------------------------------------------------------------------------
 
 
-def _status_json(e: StatusEvent) -> dict[str, Any]:
-    return {
-        "document_id": e.document_id,
-        "code": e.code,
-        "name": status_name(e.code).partition(" ")[2] or None,
-        "status_time": e.status_time,
-        "received_at": e.received_at,
-        "from": e.from_agency,
-        "description": e.description,
-    }
-
-
-def _name(directory: Directory, code: str | None) -> str | None:
-    agency = directory.get(code) if code else None
-    return agency.name if agency else None
-
-
-def _pair_json(
-    directory: Directory, pair: PairRecord, events: list[StatusEvent], now: datetime
-) -> dict[str, Any]:
-    return {
-        "recipient": pair.recipient,
-        "name": _name(directory, pair.recipient),
-        "state": pair.state,
-        "last_status": pair.last_status,
-        "last_status_at": pair.last_status_at,
-        "change": pair.change,
-        "accepted_at": pair.accepted_at,
-        "forwarded_at": pair.forwarded_at,
-        "deadline": pair.deadline,
-        "overdue": _is_overdue(pair, now),
-        "statuses": [_status_json(e) for e in events],
-    }
-
-
-def _is_overdue(pair: PairRecord, now: datetime) -> bool:
-    waiting = pair.state in ("accepted", "forwarded") and pair.last_status is None
-    return waiting and pair.deadline is not None and pair.deadline <= now
-
-
-def _timeline(pair: PairRecord, events: list[StatusEvent]) -> list[StatusEvent]:
-    """This recipient's statuses, by the time they carry (arrival time when they carry none)."""
-    mine = [e for e in events if e.recipient == pair.recipient]
-
-    def when(e: StatusEvent) -> datetime:
-        if e.status_time is None:
-            return e.received_at
-        written = e.status_time if e.status_time.tzinfo else e.status_time.replace(tzinfo=VIETNAM)
-        return written.astimezone(UTC)
-
-    return sorted(mine, key=when)
-
-
 def show_document(
     store: TrackingStore, directory: Directory, document_id: str, now: datetime, as_json: bool
 ) -> None:
-    doc = store.get_document(document_id)
-    related = store.related_documents(document_id)
-    events = store.statuses(document_id) + [e for r in related for e in store.statuses(r.document_id)]
-    pairs = store.pairs(document_id)
-    refusals = store.refusals(document_id=document_id)
-    trace = store.trace(document_id)
-    if doc is None and not (pairs or events or refusals or trace):
+    timeline = read_timeline(store, directory, document_id, now=now)
+    if not timeline.found:
         raise fail(f"document {document_id} is not in the tracking store")
     if as_json:
-        echo_json(
-            {
-                "document": None if doc is None else _document_json(directory, doc),
-                "related": [_document_json(directory, r) for r in related],
-                "recipients": [_pair_json(directory, p, _timeline(p, events), now) for p in pairs],
-                "refusals": [vars(r) for r in refusals],
-                "trace": [vars(t) for t in trace],
-            }
-        )
-        return
-    click.echo(f"Document {document_id}   (times in Vietnam, UTC+7)")
-    if doc is not None:
-        _echo_document(directory, doc)
-    for r in related:
-        click.echo(
-            f"  {business_type_name(r.business_type)}: {r.document_id}, received {local(r.received_at)}"
-        )
-    for pair in pairs:
-        _echo_pair(directory, pair, _timeline(pair, events), now)
-    if refusals:
-        click.echo("\nRefused by the hub:")
-        for ref in refusals:
-            who = f" (to {ref.recipient})" if ref.recipient else ""
-            click.echo(f"  {local(ref.at)}  {ref.reason}{who}: {ref.detail}")
-    if trace:
-        click.echo("\nHub trace:")
-        click.echo(
-            _indent(table(["time", "hub", "event"], [[local(t.at), t.hub_id, t.event] for t in trace]))
-        )
-
-
-def _document_json(directory: Directory, doc: DocumentRecord) -> dict[str, Any]:
-    return {
-        **vars(doc),
-        "sender_name": _name(directory, doc.sender),
-        "business": business_type_name(doc.business_type),
-    }
-
-
-def _echo_document(directory: Directory, doc: DocumentRecord) -> None:
-    kind = business_type_name(doc.business_type)
-    about = f" of {doc.related_document_id}" if doc.related_document_id else ""
-    click.echo(f"  {doc.code or '(no number)'}  {doc.subject or '(no subject)'}  [{kind}{about}]")
-    click.echo(
-        f"  from {agency_label(directory, doc.sender)}, received {local(doc.received_at)}, {doc.size} bytes"
-    )
-
-
-def _echo_pair(directory: Directory, pair: PairRecord, events: list[StatusEvent], now: datetime) -> None:
-    marks = [m for m in (pair.change, "OVERDUE" if _is_overdue(pair, now) else None) if m]
-    flag = f"  [{', '.join(marks)}]" if marks else ""
-    click.echo(f"\n{agency_label(directory, pair.recipient)}: {status_name(pair.state)}{flag}")
-    rows = [["accepted", local(pair.accepted_at), "", ""]]
-    if pair.forwarded_at:
-        rows.append(["forwarded", local(pair.forwarded_at), "", ""])
-    for e in events:
-        when = e.status_time.strftime("%Y-%m-%d %H:%M:%S") if e.status_time else local(e.received_at)
-        on = f" (on {e.document_id})" if e.document_id != pair.document_id else ""
-        rows.append([status_name(e.code), when, e.from_agency, (e.description or "") + on])
-    if pair.deadline and not pair.last_status:
-        rows.append(["01 due by", local(pair.deadline), "", ""])
-    click.echo(_indent(table(["status", "time", "from", "description"], rows)))
-
-
-def _indent(text: str) -> str:
-    return "\n".join(f"  {line}" for line in text.splitlines())
+        echo_json(timeline_json(directory, timeline))
+    else:
+        click.echo(render_text(timeline, lambda code: agency_label(directory, code)))
 
 
 # --- lists ------------------------------------------------------------------------------------
@@ -262,7 +128,9 @@ def show_overdue(store: TrackingStore, directory: Directory, now: datetime, as_j
             {
                 "now": now,
                 "overdue": [
-                    {**_pair_json(directory, p, [], now), "document_id": p.document_id} for p in late
+                    {**recipient_json(recipient_timeline(directory, p, [], now)), "document_id": d}
+                    for p in late
+                    if (d := p.document_id)
                 ],
             }
         )
@@ -296,7 +164,7 @@ def show_since(store: TrackingStore, directory: Directory, since: datetime, as_j
                 "since": since,
                 "documents": [
                     {
-                        **_document_json(directory, d),
+                        **document_json(directory, d),
                         "recipients": {p.recipient: p.state for p in summaries[d.document_id]},
                     }
                     for d in docs
@@ -312,7 +180,7 @@ def show_since(store: TrackingStore, directory: Directory, since: datetime, as_j
             local(d.received_at),
             d.document_id,
             d.sender,
-            business_type_name(d.business_type),
+            business_name(d.business_type),
             d.subject or "",
             " ".join(f"{p.recipient}:{p.state}" for p in summaries[d.document_id]),
         ]

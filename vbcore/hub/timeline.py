@@ -1,21 +1,47 @@
-"""A document's delivery timeline from the tracking store, for people (Vietnamese status names) and
-for scripts (a JSON-ready dict). Used by ``vb demo``."""
+"""A document's delivery timeline, read from the tracking store: the one model ``vb track`` and
+``vb demo`` both print.
+
+``read_timeline(store, directory, document_id, now=...)`` gathers the document, the documents that
+revoke, update or replace it, each recipient's pair with its statuses in the order of the time they
+carry, the hub's refusals and its trace. ``render_text`` prints it for people in Vietnamese (status
+names as ``StatusCode.vietnamese``, times in Vietnam local time); ``timeline_json`` gives scripts a
+JSON-ready dict (times as ``datetime``; a status's ``status_time`` as the package wrote it, no zone).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from vbcore.directory import Directory
-from vbcore.hub.config import vietnam_local
 from vbcore.status import BusinessDocType, StatusCode
-from vbcore.store.api import DeliveryState, TrackingStore
+from vbcore.store.api import (
+    ChangeMarker,
+    DeliveryState,
+    DocumentRecord,
+    PairRecord,
+    Refusal,
+    StatusEvent,
+    TraceEvent,
+    TrackingStore,
+)
+from vbcore.text import table
+from vbcore.workdays import VIETNAM
 
 _STATE_VI = {
     DeliveryState.ACCEPTED: "Trục đã nhận",
     DeliveryState.FORWARDED: "Đã chuyển đến hộp thư",
     DeliveryState.REFUSED_BY_HUB: "Trục từ chối",
+}
+_CHANGE_VI = {
+    ChangeMarker.REVOKE_REQUESTED: "chờ đồng ý thu hồi",
+    ChangeMarker.CHANGE_REQUESTED: "chờ đồng ý cập nhật",
+    ChangeMarker.REVOKED: "đã thu hồi",
+    ChangeMarker.REVOKE_REFUSED: "không đồng ý thu hồi",
+    ChangeMarker.CHANGED: "đã cập nhật",
+    ChangeMarker.CHANGE_REFUSED: "không đồng ý cập nhật",
 }
 _BUSINESS_VI = {
     BusinessDocType.NEW: "Văn bản mới",
@@ -23,114 +49,222 @@ _BUSINESS_VI = {
     BusinessDocType.UPDATE: "Cập nhật",
     BusinessDocType.REPLACE: "Thay thế",
 }
+OVERDUE = "quá hạn 01"
 
 
-def state_name(state: str) -> str:
-    try:
-        return StatusCode(state).vietnamese
-    except ValueError:
-        return _STATE_VI.get(state, state)
+@dataclass(frozen=True)
+class RecipientTimeline:
+    """One recipient's copy: the pair, the recipient's name in the directory, its statuses in order."""
+
+    pair: PairRecord
+    name: str | None
+    statuses: tuple[StatusEvent, ...]
+    overdue: bool
 
 
-def _local(at: datetime | None) -> str | None:
-    if at is None:
-        return None
-    local = at if at.tzinfo is None else vietnam_local(at)
-    return local.strftime("%Y-%m-%d %H:%M:%S")
+@dataclass(frozen=True)
+class Timeline:
+    document_id: str
+    document: DocumentRecord | None
+    sender_name: str | None
+    related: tuple[DocumentRecord, ...]  # the documents that revoke, update or replace this one
+    recipients: tuple[RecipientTimeline, ...]
+    refusals: tuple[Refusal, ...]
+    trace: tuple[TraceEvent, ...]
+
+    @property
+    def found(self) -> bool:
+        """Whether the store knows anything of the document."""
+        return self.document is not None or bool(self.recipients or self.refusals or self.trace)
 
 
-def document_timeline(store: TrackingStore, directory: Directory, document_id: str) -> dict[str, Any] | None:
+def read_timeline(
+    store: TrackingStore, directory: Directory, document_id: str, *, now: datetime | None = None
+) -> Timeline:
+    """Everything the store holds about ``document_id``; overdue is judged at ``now`` (default: never)."""
     doc = store.get_document(document_id)
-    if doc is None:
+    related = tuple(store.related_documents(document_id))
+    events = store.statuses(document_id) + [e for r in related for e in store.statuses(r.document_id)]
+    return Timeline(
+        document_id=document_id,
+        document=doc,
+        sender_name=agency_name(directory, doc.sender) if doc else None,
+        related=related,
+        recipients=tuple(recipient_timeline(directory, p, events, now) for p in store.pairs(document_id)),
+        refusals=tuple(store.refusals(document_id=document_id)),
+        trace=tuple(store.trace(document_id)),
+    )
+
+
+def recipient_timeline(
+    directory: Directory, pair: PairRecord, events: list[StatusEvent], now: datetime | None
+) -> RecipientTimeline:
+    """``pair`` with its recipient's statuses among ``events``, by the time they carry."""
+
+    def when(e: StatusEvent) -> datetime:
+        if e.status_time is None:
+            return e.received_at
+        written = e.status_time if e.status_time.tzinfo else e.status_time.replace(tzinfo=VIETNAM)
+        return written.astimezone(UTC)
+
+    mine = sorted((e for e in events if e.recipient == pair.recipient), key=when)
+    overdue = now is not None and is_overdue(pair, now)
+    return RecipientTimeline(pair, agency_name(directory, pair.recipient), tuple(mine), overdue)
+
+
+def is_overdue(pair: PairRecord, now: datetime) -> bool:
+    """The pair still waits for its first status and its deadline has passed."""
+    waiting = pair.state in (DeliveryState.ACCEPTED, DeliveryState.FORWARDED) and pair.last_status is None
+    return waiting and pair.deadline is not None and pair.deadline <= now
+
+
+def agency_name(directory: Directory, code: str | None) -> str | None:
+    agency = directory.get(code) if code else None
+    return agency.name if agency else None
+
+
+def code_name(code: str) -> str | None:
+    """``Đang xử lý`` for ``05``; None for what is not a status code."""
+    try:
+        return StatusCode(code).vietnamese
+    except ValueError:
         return None
 
-    def name(code: str | None) -> str | None:
-        agency = directory.get(code) if code else None
-        return agency.name if agency else code
 
-    events_by_recipient: dict[str, list[dict[str, Any]]] = {}
-    for event in store.statuses(document_id):
-        events_by_recipient.setdefault(event.recipient, []).append(
+def state_text(state: str | None) -> str:
+    """``05 Đang xử lý``; the store's own states in Vietnamese (``forwarded``: Đã chuyển đến hộp thư)."""
+    if state is None:
+        return "-"
+    name = code_name(state)
+    return f"{state} {name}" if name else _STATE_VI.get(state, state)
+
+
+def business_name(value: int) -> str:
+    """``revoke`` for 1 (what scripts read); ``business_text`` is what people read."""
+    try:
+        return BusinessDocType(value).name.lower()
+    except ValueError:
+        return str(value)
+
+
+def business_text(value: int) -> str:
+    try:
+        return _BUSINESS_VI[BusinessDocType(value)]
+    except ValueError:
+        return str(value)
+
+
+def local(at: datetime | None) -> str:
+    """Vietnam local time; a naive time (as a package writes it) is shown as written."""
+    if at is None:
+        return "-"
+    return (at if at.tzinfo is None else at.astimezone(VIETNAM)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --- for scripts -----------------------------------------------------------------------------------
+
+
+def document_json(directory: Directory, doc: DocumentRecord) -> dict[str, Any]:
+    return {
+        **vars(doc),
+        "sender_name": agency_name(directory, doc.sender),
+        "business": business_name(doc.business_type),
+    }
+
+
+def recipient_json(r: RecipientTimeline) -> dict[str, Any]:
+    pair = r.pair
+    return {
+        "recipient": pair.recipient,
+        "name": r.name,
+        "state": pair.state,
+        "last_status": pair.last_status,
+        "last_status_at": pair.last_status_at,
+        "change": pair.change,
+        "accepted_at": pair.accepted_at,
+        "forwarded_at": pair.forwarded_at,
+        "deadline": pair.deadline,
+        "overdue": r.overdue,
+        "statuses": [
             {
-                "code": event.code,
-                "name": state_name(event.code),
-                "at": _local(event.status_time or event.received_at),
-                "from": event.from_agency,
-                "description": event.description,
+                "document_id": e.document_id,
+                "code": e.code,
+                "name": code_name(e.code),
+                "status_time": e.status_time,
+                "received_at": e.received_at,
+                "from": e.from_agency,
+                "description": e.description,
             }
-        )
-    refusals = [
-        {"recipient": r.recipient, "reason": r.reason, "detail": r.detail}
-        for r in store.refusals(document_id=document_id)
-    ]
-    recipients = [
-        {
-            "code": pair.recipient,
-            "name": name(pair.recipient),
-            "state": pair.state,
-            "state_name": state_name(pair.state),
-            "change": pair.change,
-            "forwarded_at": _local(pair.forwarded_at),
-            "events": events_by_recipient.get(pair.recipient, []),
-        }
-        for pair in store.pairs(document_id)
-    ]
-    return {
-        "document_id": doc.document_id,
-        "sender": doc.sender,
-        "sender_name": name(doc.sender),
-        "subject": doc.subject,
-        "code": doc.code,
-        "business_type": BusinessDocType(doc.business_type).name.lower(),
-        "business_type_name": _BUSINESS_VI[BusinessDocType(doc.business_type)],
-        "related_document_id": doc.related_document_id,
-        "received_at": _local(doc.received_at),
-        "recipients": recipients,
-        "refusals": refusals,
+            for e in r.statuses
+        ],
     }
 
 
-def build_report(
-    store: TrackingStore, directory: Directory, document_ids: Iterable[str], queues: Mapping[str, int]
-) -> dict[str, Any]:
-    documents = [t for d in document_ids if (t := document_timeline(store, directory, d)) is not None]
-    pairs = [r for d in documents for r in d["recipients"]]
+def timeline_json(directory: Directory, t: Timeline) -> dict[str, Any]:
     return {
-        "documents": documents,
-        "summary": {
-            "documents": len(documents),
-            "deliveries": sum(1 for p in pairs if p["state"] != DeliveryState.REFUSED_BY_HUB),
-            "statuses": sum(len(p["events"]) for p in pairs),
-            "refusals": sum(len(d["refusals"]) for d in documents),
-            "done": sum(1 for p in pairs if p["state"] == StatusCode.DONE.value),
-            "queues": dict(queues),
-        },
+        "document": None if t.document is None else document_json(directory, t.document),
+        "related": [document_json(directory, r) for r in t.related],
+        "recipients": [recipient_json(r) for r in t.recipients],
+        "refusals": [vars(r) for r in t.refusals],
+        "trace": [vars(e) for e in t.trace],
     }
 
 
-def render_text(report: Mapping[str, Any]) -> str:
-    lines: list[str] = []
-    for doc in report["documents"]:
-        lines.append("")
-        head = f"{doc['code'] or doc['document_id']}  [{doc['business_type_name']}]  {doc['subject'] or ''}"
-        lines.append(head)
-        lines.append(f"  từ {doc['sender']} {doc['sender_name']}, trục nhận lúc {doc['received_at']}")
-        if doc["related_document_id"]:
-            lines.append(f"  liên quan đến {doc['related_document_id']}")
-        for r in doc["recipients"]:
-            lines.append(f"  → {r['code']} {r['name']}: {r['state_name']}")
-            if r["forwarded_at"]:
-                lines.append(f"      {r['forwarded_at']}  đã chuyển đến hộp thư")
-            for e in r["events"]:
-                text = f" — {e['description']}" if e["description"] else ""
-                lines.append(f"      {e['at']}  {e['code']} {e['name']}{text}")
-        for f in doc["refusals"]:
-            lines.append(f"  ✗ {f['recipient'] or ''} trục từ chối ({f['reason']}): {f['detail']}")
-    s = report["summary"]
-    lines += [
-        "",
-        f"Tổng kết: {s['documents']} văn bản, {s['deliveries']} lượt chuyển, {s['statuses']} trạng thái, "
-        f"{s['refusals']} từ chối, {s['done']} lượt hoàn thành.",
-        "Hàng đợi: " + ", ".join(f"{k} {v}" for k, v in s["queues"].items()),
-    ]
+# --- for people ------------------------------------------------------------------------------------
+
+Label = Callable[[str], str]
+
+
+def render_text(t: Timeline, label: Label | None = None, *, trace: bool = True) -> str:
+    """The timeline in Vietnamese; ``label`` names an agency (default: ``code (name in the directory)``)."""
+    names = {r.pair.recipient: r.name for r in t.recipients}
+    if t.document is not None:
+        names[t.document.sender] = t.sender_name
+
+    def default(code: str) -> str:
+        return f"{code} ({names[code]})" if names.get(code) else code
+
+    name = label or default
+    lines = [f"Văn bản {t.document_id}   (giờ Việt Nam, UTC+7)"]
+    doc = t.document
+    if doc is not None:
+        about = f" {doc.related_document_id}" if doc.related_document_id else ""
+        lines.append(f"  {doc.code or '(không số)'}  {doc.subject or '(không trích yếu)'}  "
+                     f"[{business_text(doc.business_type)}{about}]")  # fmt: skip
+        lines.append(f"  từ {name(doc.sender)}, trục nhận lúc {local(doc.received_at)}, {doc.size} byte")
+    for r in t.related:
+        kind = business_text(r.business_type)
+        lines.append(f"  {kind}: {r.document_id}, trục nhận lúc {local(r.received_at)}")
+    for recipient in t.recipients:
+        lines += ["", *_indent(_recipient_lines(recipient, name))]
+    if t.refusals:
+        lines += ["", "  Trục từ chối:"]
+        for ref in t.refusals:
+            to = f" (gửi {ref.recipient})" if ref.recipient else ""
+            lines.append(f"    {local(ref.at)}  {ref.reason}{to}: {ref.detail}")
+    if trace and t.trace:
+        lines += ["", "  Vết của trục:"]
+        rows = [[local(e.at), e.hub_id, e.event] for e in t.trace]
+        lines += _indent(_indent(table(["thời điểm", "trục", "sự kiện"], rows).splitlines()))
     return "\n".join(lines)
+
+
+def _recipient_lines(r: RecipientTimeline, name: Label) -> list[str]:
+    pair = r.pair
+    marks = [m for m in (_CHANGE_VI.get(pair.change or "", pair.change), OVERDUE if r.overdue else None) if m]
+    flag = f"  [{', '.join(marks)}]" if marks else ""
+    rows = [["trục nhận", local(pair.accepted_at), "", ""]]
+    if pair.forwarded_at:
+        rows.append(["đã chuyển", local(pair.forwarded_at), "", ""])
+    for e in r.statuses:
+        when = local(e.status_time) if e.status_time else local(e.received_at)
+        on = f" (văn bản {e.document_id})" if e.document_id != pair.document_id else ""
+        rows.append([state_text(e.code), when, e.from_agency, (e.description or "") + on])
+    if pair.deadline and not pair.last_status:
+        rows.append(["hạn 01", local(pair.deadline), "", ""])
+    header = f"{name(pair.recipient)}: {state_text(pair.state)}{flag}"
+    return [header, *_indent(table(["trạng thái", "thời điểm", "từ", "mô tả"], rows).splitlines())]
+
+
+def _indent(lines: list[str]) -> list[str]:
+    return [f"  {line}" for line in lines]
