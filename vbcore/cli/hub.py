@@ -377,34 +377,12 @@ def agency() -> None:
 @vhost_option
 @broker_option
 @prefix_option
-def agency_add(
-    code: str,
-    password: str | None,
-    name: str | None,
-    ca_key: Path | None,
-    ca_cert: Path | None,
-    out: Path,
-    management_url: str,
-    vhost: str,
-    broker: str,
-    prefix: str,
-) -> None:
+def agency_add(code: str, prefix: str, **options: Any) -> None:
     """Create CODE's broker user and inbox; with --ca-key/--ca-cert, issue its certificate too."""
     from vbcore.hub.admin import add_agency
 
     try:
-        lines = add_agency(
-            code,
-            password=password,
-            name=name,
-            ca_key=ca_key,
-            ca_cert=ca_cert,
-            out=out,
-            management_url=management_url,
-            vhost=vhost,
-            broker=broker,
-            names=Names(prefix=prefix),
-        )
+        lines = add_agency(code, names=Names(prefix=prefix), **options)
     except VbusError as err:
         _fail(err)
     for line in lines:

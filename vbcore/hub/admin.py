@@ -41,7 +41,8 @@ def add_agency(
     lines: list[str] = []
     generated = password is None
     password = password or secrets.token_urlsafe(18)
-    BrokerAdmin(management_url, vhost=vhost).add_agency(code, password)
+    # The installation's names: with another --prefix the permissions must name its exchange and inbox.
+    BrokerAdmin(management_url, vhost=vhost, names=names).add_agency(code, password)
     lines.append(f"broker user {code} may publish to {names.ingress_exchange} and read {names.inbox(code)}")
     if generated:
         lines.append(f"password (shown once): {password}")
