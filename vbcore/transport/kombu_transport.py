@@ -358,7 +358,8 @@ class KombuTransport(Transport):
             self._buffer.append((spec.handler, delivery))
 
         consumer = Consumer(channel, queues=[Queue(spec.queue, no_declare=True)], no_ack=False,
-                                  auto_declare=False, on_message=on_message, prefetch_count=spec.prefetch)
+                                  auto_declare=False, on_message=on_message, prefetch_count=spec.prefetch,
+                                  tag_prefix=f"vbus {self.user} ")
         try:
             consumer.consume()
         except ax.ChannelError:
