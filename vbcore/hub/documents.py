@@ -68,20 +68,10 @@ class DocumentRouter:
         plan = self._claim(attempt, record, resolution, received_at)
         attempt.replies.extend(hub.refusals_for(attempt, plan.refused, received_at))
         hub.store.record_trace(TraceEvent(document_id, hub.config.hub_id, "received", received_at))
-        attempt.outgoing.extend(
-            forward(
-                hub.config,
-                attempt.delivery.body,
-                kind=n.KIND_EDOC,
-                to=code,
-                message_id=f"{document_id}|{code}",
-                document_id=document_id,
-                sender=sender,
-                received_at=received_at,
-                forwarded_at=received_at,
-            )
-            for code in plan.deliver
-        )
+        attempt.outgoing += forward(
+            hub.config, attempt.delivery.body, kind=n.KIND_EDOC, to=plan.deliver,
+            id_prefix=document_id, document_id=document_id, sender=sender, at=received_at,
+        )  # fmt: skip
         attempt.forwarded.extend(plan.deliver)
         attempt.traces.extend(f"forwarded:{code}" for code in plan.deliver)
         if plan.deliver:

@@ -3,6 +3,7 @@ own signed refusal statuses (StatusCode 02, hub_shared.md "Statuses from the hub
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from vbcore.edxml import write_package
@@ -24,24 +25,32 @@ def forward(
     body: bytes,
     *,
     kind: str,
-    to: str,
-    message_id: str,
+    to: Iterable[str],
+    id_prefix: str,
     document_id: str,
     sender: str,
-    received_at: datetime,
-    forwarded_at: datetime,
-) -> Outgoing:
-    """The original signed bytes to ``to``'s inbox; the hub's trace goes in headers, never the bytes."""
-    headers = {
-        n.KIND: kind,
-        n.DOCUMENT_ID: document_id,
-        n.SENDER: sender,
-        n.RECIPIENT: to,
-        n.HUB_ID: config.hub_id,
-        n.RECEIVED_AT: iso(received_at),
-        n.FORWARDED_AT: iso(forwarded_at),
-    }
-    return Outgoing(config.names.delivery_exchange, to, body, message_id, headers)
+    at: datetime,
+) -> list[Outgoing]:
+    """The original signed bytes to each inbox in ``to``, as message ``<id_prefix>|<code>`` (the same id
+    when published again after a crash); the hub's trace goes in headers, never the bytes."""
+    return [
+        Outgoing(
+            config.names.delivery_exchange,
+            code,
+            body,
+            f"{id_prefix}|{code}",
+            {
+                n.KIND: kind,
+                n.DOCUMENT_ID: document_id,
+                n.SENDER: sender,
+                n.RECIPIENT: code,
+                n.HUB_ID: config.hub_id,
+                n.RECEIVED_AT: iso(at),
+                n.FORWARDED_AT: iso(at),
+            },
+        )
+        for code in to
+    ]
 
 
 def refusal_status(

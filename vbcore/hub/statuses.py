@@ -59,20 +59,10 @@ class StatusRouter:
         if not (attempt.delivery.redelivered and events and self._recorded_before(events[0])):
             for event in events:
                 store.record_status(event)
-        attempt.outgoing.extend(
-            forward(
-                hub.config,
-                attempt.delivery.body,
-                kind=n.KIND_STATUS,
-                to=code,
-                message_id=f"{attempt.delivery.message_id}|{code}",
-                document_id=document_id,
-                sender=sender,
-                received_at=received_at,
-                forwarded_at=received_at,
-            )
-            for code in targets
-        )
+        attempt.outgoing += forward(
+            hub.config, attempt.delivery.body, kind=n.KIND_STATUS, to=targets,
+            id_prefix=attempt.delivery.message_id, document_id=document_id, sender=sender, at=received_at,
+        )  # fmt: skip
         attempt.traces.extend(f"status:{status.status_code.value}:{sender}->{code}" for code in targets)
         attempt.outcome = "forwarded"
 
