@@ -417,3 +417,22 @@ def test_a_double_ack_is_refused_before_it_reaches_the_broker_and_consuming_goes
         agency.ack(d)
     hub.publish(n.delivery_exchange, a, b"y", message_id="m-2")
     assert [d.message_id for d in collect(agency, n.inbox(a), want=1)] == ["m-2"]
+
+
+@pytest.mark.rabbitmq
+def test_a_message_got_before_a_refused_get_is_redelivered_not_acked_by_a_stale_tag(
+    kombu_env: BrokerEnv,
+) -> None:
+    a, b = provisioned(kombu_env, "a", "b")
+    n, hub, agency = kombu_env.names, kombu_env.hub(), kombu_env.agency(a)
+    hub.publish(n.delivery_exchange, a, b"x", message_id="m-1")
+    first = get_eventually(agency, n.inbox(a))
+    assert first is not None
+    with pytest.raises(AccessRefused):
+        agency.get(n.inbox(b))  # the broker closes the channel: what it handed out goes back
+    agency.ack(first)  # stale: a no-op, not an ack of whatever now has its tag
+    again = get_eventually(agency, n.inbox(a))
+    assert again is not None
+    assert (again.message_id, again.redelivered) == ("m-1", True)
+    agency.ack(again)
+    assert agency.get(n.inbox(a)) is None

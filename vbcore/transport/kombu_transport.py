@@ -419,7 +419,13 @@ class KombuTransport(Transport):
 
     def get(self, queue: str) -> Delivery | None:
         def take() -> Delivery | None:
-            message = Queue(queue, no_declare=True)(self._channel("get")).get(no_ack=False)
+            try:
+                message = Queue(queue, no_declare=True)(self._channel("get")).get(no_ack=False)
+            except ax.ChannelError:
+                # py-amqp reopens a channel the broker closed under the same object; a fresh one
+                # instead makes deliveries got on the old one stale (their tags mean nothing now).
+                self._drop_channel("get")
+                raise
             return None if message is None else self._delivery(queue, message, self._generation)
 
         return self._run(f"getting from {queue}", take)
