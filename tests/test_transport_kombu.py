@@ -35,6 +35,7 @@ from vbcore.errors import (
     TransportError,
 )
 from vbcore.transport import Transport
+from vbcore.transport import names as h
 from vbcore.transport.connect import broker_nodes, open_transport
 from vbcore.transport.kombu_transport import KombuTransport, RetryPolicy, translate
 from vbcore.transport.provision import BrokerAdmin
@@ -436,3 +437,21 @@ def test_a_message_got_before_a_refused_get_is_redelivered_not_acked_by_a_stale_
     assert (again.message_id, again.redelivered) == ("m-1", True)
     agency.ack(again)
     assert agency.get(n.inbox(a)) is None
+
+
+@pytest.mark.rabbitmq
+def test_an_agency_rejection_is_parked_by_the_broker_with_where_it_came_from(kombu_env: BrokerEnv) -> None:
+    # An agency may not publish to the dead-letter exchange: its reject goes through the broker's own
+    # dead-lettering, as with the pika transport.
+    (a,) = provisioned(kombu_env, "a")
+    n, hub, agency = kombu_env.names, kombu_env.hub(), kombu_env.agency(a)
+    hub.publish(n.delivery_exchange, a, b"tampered", message_id="m-1")
+    [d] = collect(agency, n.inbox(a), want=1, ack=False)
+    agency.reject(d, requeue=False, reason="signature-invalid")
+
+    parked = get_eventually(hub, n.parked_queue)
+    assert parked is not None
+    assert (parked.message_id, parked.body) == ("m-1", b"tampered")
+    assert parked.headers[h.PARKED_FROM] == n.inbox(a)
+    assert "rejected" in parked.headers[h.PARK_REASON]
+    agency.publish(n.ingress_exchange, a, b"still usable", message_id="m-2")
