@@ -12,7 +12,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from vbcore.errors import PairNotClaimed
 from vbcore.store import status_rules as rules
@@ -30,24 +32,8 @@ from vbcore.store.api import (
 from vbcore.store.driver import Driver, Row, local_from_db, maybe_local, maybe_utc, utc_from_db
 from vbcore.store.migrations import MIGRATIONS, Migration, migrate, schema_version
 
-_SELECT_DOCUMENTS = (
-    "SELECT document_id, sender, business_type, subject, code, message_id, sha256, size, received_at,"
-    " related_document_id FROM documents"
-)
-_INSERT_DOCUMENT = (
-    "INSERT INTO documents (document_id, sender, business_type, subject, code, message_id, sha256, size,"
-    " received_at, related_document_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (document_id) DO NOTHING"
-)
-_SELECT_PAIRS = (
-    "SELECT document_id, recipient, state, accepted_at, forwarded_at, last_status, last_status_at, deadline,"
-    " change FROM pairs"
-)
-_SELECT_PAIR_STATUS = (
-    "SELECT state, state_time, last_status, last_status_at, last_status_time, change, change_time FROM pairs"
-    " WHERE document_id = ? AND recipient = ?"
-)
 _PAGE_SIZE = 500  # documents_since reads this many rows at a time
+T = TypeVar("T")
 
 
 def _aware(at: datetime, what: str) -> datetime:
@@ -64,33 +50,65 @@ def _maybe_text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _document(row: Row) -> DocumentRecord:
-    return DocumentRecord(
-        document_id=_text(row[0]),
-        sender=_text(row[1]),
-        business_type=int(_text(row[2])),
-        subject=_maybe_text(row[3]),
-        code=_maybe_text(row[4]),
-        message_id=_text(row[5]),
-        sha256=_text(row[6]),
-        size=int(_text(row[7])),
-        received_at=utc_from_db(row[8]),
-        related_document_id=_maybe_text(row[9]),
-    )
+def _int(value: object) -> int:
+    return int(str(value))
 
 
-def _pair(row: Row) -> PairRecord:
-    return PairRecord(
-        document_id=_text(row[0]),
-        recipient=_text(row[1]),
-        state=_text(row[2]),
-        accepted_at=utc_from_db(row[3]),
-        forwarded_at=maybe_utc(row[4]),
-        last_status=_maybe_text(row[5]),
-        last_status_at=maybe_utc(row[6]),
-        deadline=maybe_utc(row[7]),
-        change=_maybe_text(row[8]),
-    )
+def _maybe_local_time(value: object) -> datetime | None:
+    return None if value is None else local_from_db(value)
+
+
+@dataclass(frozen=True)
+class _Table(Generic[T]):
+    """A record type as stored: its table, whose columns are named and ordered as the record's fields,
+    and how each column's value is read back."""
+
+    name: str
+    record: Callable[..., T]
+    columns: tuple[str, ...]
+    readers: tuple[Callable[[Any], object], ...]
+
+    def select(self, rest: str) -> str:
+        # Names and ``rest`` are fixed text of this module; values always travel as parameters.
+        return f"SELECT {', '.join(self.columns)} FROM {self.name} {rest}"  # noqa: S608
+
+    def insert(self, columns: Sequence[str] | None = None) -> str:
+        names = columns or self.columns
+        marks = ", ".join("?" for _ in names)
+        return f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({marks})"  # noqa: S608
+
+    def values(self, record: object, **given: object) -> tuple[object, ...]:
+        """The record's values in column order, ``given`` ones (checked or converted) instead of its own."""
+        return tuple(given[c] if c in given else getattr(record, c) for c in self.columns)
+
+    def read(self, row: Row) -> T:
+        return self.record(*(read(value) for read, value in zip(self.readers, row, strict=True)))
+
+
+def _table(name: str, record: type[T], *readers: Callable[[Any], object]) -> _Table[T]:
+    return _Table(name, record, tuple(f.name for f in fields(record)), readers)  # type: ignore[arg-type]
+
+
+_DOCUMENTS = _table(
+    "documents", DocumentRecord,
+    _text, _text, _int, _maybe_text, _maybe_text, _text, _text, _int, utc_from_db, _maybe_text,
+)  # fmt: skip
+_PAIRS = _table(
+    "pairs", PairRecord,
+    _text, _text, _text, utc_from_db, maybe_utc, _maybe_text, maybe_utc, maybe_utc, _maybe_text,
+)  # fmt: skip
+_PAIR_STATUS = _table(
+    "pairs", rules.PairStatus,
+    _text, maybe_local, _maybe_text, maybe_utc, maybe_local, _maybe_text, maybe_local,
+)  # fmt: skip
+_STATUS_EVENTS = _table(
+    "status_events", StatusEvent,
+    _text, _text, _text, _maybe_text, _maybe_local_time, utc_from_db, _text,
+)  # fmt: skip
+_REFUSALS = _table(
+    "refusals", Refusal, _text, _maybe_text, _maybe_text, _maybe_text, _text, _text, utc_from_db
+)
+_TRACE = _table("trace_events", TraceEvent, _text, _text, _text, utc_from_db)
 
 
 class SqlStore(TrackingStore):
@@ -157,49 +175,43 @@ class SqlStore(TrackingStore):
         with self.transaction():
             return (
                 self._db.execute(
-                    _INSERT_DOCUMENT,
-                    (
-                        doc.document_id,
-                        doc.sender,
-                        int(doc.business_type),
-                        doc.subject,
-                        doc.code,
-                        doc.message_id,
-                        doc.sha256,
-                        doc.size,
-                        _aware(doc.received_at, "received_at"),
-                        doc.related_document_id,
+                    _DOCUMENTS.insert() + " ON CONFLICT (document_id) DO NOTHING",
+                    _DOCUMENTS.values(
+                        doc,
+                        business_type=int(doc.business_type),
+                        received_at=_aware(doc.received_at, "received_at"),
                     ),
                 )
                 == 1
             )
 
     def get_document(self, document_id: str) -> DocumentRecord | None:
-        rows = self._query(_SELECT_DOCUMENTS + " WHERE document_id = ?", (document_id,))
-        return _document(rows[0]) if rows else None
+        rows = self._query(_DOCUMENTS.select("WHERE document_id = ?"), (document_id,))
+        return _DOCUMENTS.read(rows[0]) if rows else None
 
     def related_documents(self, document_id: str) -> list[DocumentRecord]:
         rows = self._query(
-            _SELECT_DOCUMENTS + " WHERE related_document_id = ? ORDER BY received_at, document_id",
+            _DOCUMENTS.select("WHERE related_document_id = ? ORDER BY received_at, document_id"),
             (document_id,),
         )
-        return [_document(r) for r in rows]
+        return [_DOCUMENTS.read(r) for r in rows]
 
     def documents_since(self, since: datetime) -> Iterator[DocumentRecord]:
         """Oldest first, read a page at a time (keyset pagination), so a long listing holds no lock."""
         rows = self._query(
-            _SELECT_DOCUMENTS + " WHERE received_at >= ? ORDER BY received_at, document_id LIMIT ?",
+            _DOCUMENTS.select("WHERE received_at >= ? ORDER BY received_at, document_id LIMIT ?"),
             (_aware(since, "since"), _PAGE_SIZE),
         )
         while rows:
-            yield from (_document(r) for r in rows)
+            yield from (_DOCUMENTS.read(r) for r in rows)
             if len(rows) < _PAGE_SIZE:
                 return
-            last = _document(rows[-1])
+            last = _DOCUMENTS.read(rows[-1])
             rows = self._query(
-                _SELECT_DOCUMENTS
-                + " WHERE received_at > ? OR (received_at = ? AND document_id > ?)"
-                + " ORDER BY received_at, document_id LIMIT ?",
+                _DOCUMENTS.select(
+                    "WHERE received_at > ? OR (received_at = ? AND document_id > ?)"
+                    " ORDER BY received_at, document_id LIMIT ?"
+                ),
                 (last.received_at, last.received_at, last.document_id, _PAGE_SIZE),
             )
 
@@ -207,9 +219,9 @@ class SqlStore(TrackingStore):
 
     def get_pair(self, document_id: str, recipient: str) -> PairRecord | None:
         rows = self._query(
-            _SELECT_PAIRS + " WHERE document_id = ? AND recipient = ?", (document_id, recipient)
+            _PAIRS.select("WHERE document_id = ? AND recipient = ?"), (document_id, recipient)
         )
-        return _pair(rows[0]) if rows else None
+        return _PAIRS.read(rows[0]) if rows else None
 
     def claim_pair(
         self, document_id: str, recipient: str, *, at: datetime, deadline: datetime | None
@@ -219,8 +231,8 @@ class SqlStore(TrackingStore):
         with self.transaction():
             created = (
                 self._db.execute(
-                    "INSERT INTO pairs (document_id, recipient, state, accepted_at, deadline)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (document_id, recipient) DO NOTHING",
+                    _PAIRS.insert(["document_id", "recipient", "state", "accepted_at", "deadline"])
+                    + " ON CONFLICT (document_id, recipient) DO NOTHING",
                     (
                         document_id,
                         recipient,
@@ -271,19 +283,20 @@ class SqlStore(TrackingStore):
                 raise PairNotClaimed(document_id, recipient)
 
     def pairs(self, document_id: str) -> list[PairRecord]:
-        rows = self._query(_SELECT_PAIRS + " WHERE document_id = ? ORDER BY recipient", (document_id,))
-        return [_pair(r) for r in rows]
+        rows = self._query(_PAIRS.select("WHERE document_id = ? ORDER BY recipient"), (document_id,))
+        return [_PAIRS.read(r) for r in rows]
 
     def overdue(self, now: datetime) -> list[PairRecord]:
         """Pairs whose deadline has come (``deadline <= now``) and whose recipient has answered nothing:
         still ``accepted``/``forwarded`` with no status at all (a 01, a refusal 02, or a 15/16)."""
         rows = self._query(
-            _SELECT_PAIRS
-            + " WHERE deadline <= ? AND state IN (?, ?) AND last_status IS NULL"
-            + " ORDER BY deadline, document_id, recipient",
+            _PAIRS.select(
+                "WHERE deadline <= ? AND state IN (?, ?) AND last_status IS NULL"
+                " ORDER BY deadline, document_id, recipient"
+            ),
             (_aware(now, "now"), DeliveryState.ACCEPTED, DeliveryState.FORWARDED),
         )
-        return [_pair(r) for r in rows]
+        return [_PAIRS.read(r) for r in rows]
 
     # --- statuses -------------------------------------------------------------------------------
 
@@ -293,17 +306,11 @@ class SqlStore(TrackingStore):
         at = rules.effective_time(event)
         with self.transaction():
             self._db.execute(
-                "INSERT INTO status_events"
-                " (document_id, recipient, code, description, status_time, received_at, from_agency)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event.document_id,
-                    event.recipient,
-                    event.code,
-                    event.description,
-                    None if event.status_time is None else rules.effective_time(event),
-                    _aware(event.received_at, "received_at"),
-                    event.from_agency,
+                _STATUS_EVENTS.insert(),
+                _STATUS_EVENTS.values(
+                    event,
+                    status_time=None if event.status_time is None else rules.effective_time(event),
+                    received_at=_aware(event.received_at, "received_at"),
                 ),
             )
             if event.code in rules.RECEIPTS:
@@ -342,79 +349,31 @@ class SqlStore(TrackingStore):
 
     def _pair_status(self, document_id: str, recipient: str) -> rules.PairStatus | None:
         rows = self._db.query(
-            _SELECT_PAIR_STATUS + self._row_lock,
+            _PAIR_STATUS.select("WHERE document_id = ? AND recipient = ?" + self._row_lock),
             (document_id, recipient),
         )
-        if not rows:
-            return None
-        r = rows[0]
-        return rules.PairStatus(
-            state=_text(r[0]),
-            state_time=maybe_local(r[1]),
-            last_status=_maybe_text(r[2]),
-            last_status_at=maybe_utc(r[3]),
-            last_status_time=maybe_local(r[4]),
-            change=_maybe_text(r[5]),
-            change_time=maybe_local(r[6]),
-        )
+        return _PAIR_STATUS.read(rows[0]) if rows else None
 
     def _write_status(
         self, document_id: str, recipient: str, old: rules.PairStatus, new: rules.PairStatus
     ) -> None:
         if new == old:
             return
+        assignments = ", ".join(f"{c} = ?" for c in _PAIR_STATUS.columns)
         self._db.execute(
-            "UPDATE pairs SET state = ?, state_time = ?, last_status = ?, last_status_at = ?,"
-            " last_status_time = ?, change = ?, change_time = ? WHERE document_id = ? AND recipient = ?",
-            (
-                new.state,
-                new.state_time,
-                new.last_status,
-                new.last_status_at,
-                new.last_status_time,
-                new.change,
-                new.change_time,
-                document_id,
-                recipient,
-            ),
+            f"UPDATE pairs SET {assignments} WHERE document_id = ? AND recipient = ?",  # noqa: S608 (fixed names)
+            (*_PAIR_STATUS.values(new), document_id, recipient),
         )
 
     def statuses(self, document_id: str) -> list[StatusEvent]:
-        rows = self._query(
-            "SELECT document_id, recipient, code, description, status_time, received_at, from_agency"
-            " FROM status_events WHERE document_id = ? ORDER BY id",
-            (document_id,),
-        )
-        return [
-            StatusEvent(
-                document_id=_text(r[0]),
-                recipient=_text(r[1]),
-                code=_text(r[2]),
-                description=_maybe_text(r[3]),
-                status_time=None if r[4] is None else local_from_db(r[4]),
-                received_at=utc_from_db(r[5]),
-                from_agency=_text(r[6]),
-            )
-            for r in rows
-        ]
+        rows = self._query(_STATUS_EVENTS.select("WHERE document_id = ? ORDER BY id"), (document_id,))
+        return [_STATUS_EVENTS.read(r) for r in rows]
 
     # --- refusals and trace ---------------------------------------------------------------------
 
     def record_refusal(self, refusal: Refusal) -> None:
         with self.transaction():
-            self._db.execute(
-                "INSERT INTO refusals (message_id, sender, document_id, recipient, reason, detail, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    refusal.message_id,
-                    refusal.sender,
-                    refusal.document_id,
-                    refusal.recipient,
-                    refusal.reason,
-                    refusal.detail,
-                    _aware(refusal.at, "at"),
-                ),
-            )
+            self._db.execute(_REFUSALS.insert(), _REFUSALS.values(refusal, at=_aware(refusal.at, "at")))
 
     def refusals(
         self, *, since: datetime | None = None, sender: str | None = None, document_id: str | None = None
@@ -425,35 +384,16 @@ class SqlStore(TrackingStore):
                 where.append(column)
                 params.append(_aware(value, "since") if isinstance(value, datetime) else value)
         # Only the fixed filters above enter the text; the values are parameters.
-        columns = "message_id, sender, document_id, recipient, reason, detail, at"
-        filters = " AND ".join(where)
-        rows = self._query(f"SELECT {columns} FROM refusals WHERE {filters} ORDER BY at, id", params)  # noqa: S608
-        return [
-            Refusal(
-                message_id=_text(r[0]),
-                sender=_maybe_text(r[1]),
-                document_id=_maybe_text(r[2]),
-                recipient=_maybe_text(r[3]),
-                reason=_text(r[4]),
-                detail=_text(r[5]),
-                at=utc_from_db(r[6]),
-            )
-            for r in rows
-        ]
+        rows = self._query(_REFUSALS.select(f"WHERE {' AND '.join(where)} ORDER BY at, id"), params)
+        return [_REFUSALS.read(r) for r in rows]
 
     def record_trace(self, event: TraceEvent) -> None:
         with self.transaction():
-            self._db.execute(
-                "INSERT INTO trace_events (document_id, hub_id, event, at) VALUES (?, ?, ?, ?)",
-                (event.document_id, event.hub_id, event.event, _aware(event.at, "at")),
-            )
+            self._db.execute(_TRACE.insert(), _TRACE.values(event, at=_aware(event.at, "at")))
 
     def trace(self, document_id: str) -> list[TraceEvent]:
-        rows = self._query(
-            "SELECT document_id, hub_id, event, at FROM trace_events WHERE document_id = ? ORDER BY at, id",
-            (document_id,),
-        )
-        return [TraceEvent(_text(r[0]), _text(r[1]), _text(r[2]), utc_from_db(r[3])) for r in rows]
+        rows = self._query(_TRACE.select("WHERE document_id = ? ORDER BY at, id"), (document_id,))
+        return [_TRACE.read(r) for r in rows]
 
     def close(self) -> None:
         with self._lock:
