@@ -51,6 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors.axis_client import AxisAgency, AxisClient
+from connectors.database import LazyDatabase
 from vbcore import __version__
 from vbcore.connector import (
     ChangeDecision,
@@ -69,9 +70,7 @@ from vbcore.errors import (
     AxisRefused,
     AxisUnavailable,
     ConfigurationError,
-    DmsUnavailable,
     PackageRefused,
-    StoreError,
 )
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
 from vbcore.status import BusinessDocType, StatusCode
@@ -179,30 +178,28 @@ class AxisBridgeConnector(Connector):
         )
         self.addresses = AxisAddressBook(self.client, config.directory_ttl)
         self.state_path = config.state or context.work_dir / "axis-bridge.sqlite3"
-        self._db: Driver | None = None
+        self._state = LazyDatabase(self._open_state, "the bridge's state database")
 
     # --- state --------------------------------------------------------------------------------
+    def _open_state(self) -> Driver:
+        db = open_driver(f"sqlite:///{self.state_path}")
+        try:
+            for statement in _STATE_DDL:
+                db.execute(statement)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
     def start(self) -> None:
-        if self._db is None:
-            try:
-                self._db = open_driver(f"sqlite:///{self.state_path}")
-                for statement in _STATE_DDL:
-                    self._db.execute(statement)
-            except StoreError as exc:
-                self._db = None
-                raise DmsUnavailable(f"the bridge's state database cannot be opened: {exc}") from exc
+        self._state.open()
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self._state.close()
 
     @property
     def db(self) -> Driver:
-        if self._db is None:
-            self.start()
-        assert self._db is not None
-        return self._db
+        return self._state.driver
 
     def _posted(self, key: str) -> str | None:
         row = self.db.query("SELECT axis_doc_id FROM bridge_posted WHERE key = ?", (key,))

@@ -58,6 +58,7 @@ from vbcore.connector import (
     IncomingDocument,
     Outgoing,
     StatusUpdate,
+    check_change_policy,
 )
 from vbcore.errors import ConfigurationError
 from vbcore.mapping_files import load_mapping
@@ -67,7 +68,6 @@ from vbcore.status import StatusCode
 PACKAGE_SUFFIXES = (".edxml", ".xml")
 METADATA_SUFFIXES = (".json", ".yaml", ".yml")
 IGNORED_SUFFIXES = (".tmp", ".part")
-CHANGE_POLICIES = ("pending", "accept", "refuse")
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -114,8 +114,7 @@ class FolderConnector(Connector):
 
     def __init__(self, config: FolderConnector.Config, context: ConnectorContext) -> None:
         super().__init__(config, context)
-        if config.changes not in CHANGE_POLICIES:
-            raise ConfigurationError(f"folder: changes must be one of {', '.join(CHANGE_POLICIES)}")
+        check_change_policy("folder", config.changes)
         root = Path(config.root)
         self.outbox, self.sent_dir, self.failed_dir = root / "outbox", root / "sent", root / "failed"
         self.inbox, self.statuses_dir, self.events_dir = root / "inbox", root / "statuses", root / "events"
@@ -312,11 +311,7 @@ class FolderConnector(Connector):
         for folder in folders:
             (folder / "changes").mkdir(exist_ok=True)
             write_atomically(_free(folder / "changes" / f"{kind}.json"), _json(record))
-        if self.config.changes == "accept":
-            return ChangeDecision.accept()
-        if self.config.changes == "refuse":
-            return ChangeDecision.refuse(f"this DMS does not accept a {kind} automatically")
-        return ChangeDecision.pending()
+        return ChangeDecision.by_policy(self.config.changes, kind)
 
     def on_revoke(self, request: ChangeRequest) -> ChangeDecision:
         return self._change(request, (request.document_id,))

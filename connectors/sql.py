@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from connectors import sql_schema as schema
+from connectors.database import LazyDatabase
 from vbcore import __version__
 from vbcore.connector import (
     ChangeDecision,
@@ -45,13 +46,12 @@ from vbcore.connector import (
     IncomingDocument,
     Outgoing,
     StatusUpdate,
+    check_change_policy,
 )
 from vbcore.errors import ConfigurationError, DmsUnavailable, StoreError
 from vbcore.model import StaffInfo
 from vbcore.status import StatusCode
 from vbcore.store.driver import Driver, maybe_local
-
-CHANGE_POLICIES = ("pending", "accept", "refuse")
 
 
 def _blob(value: object) -> bytes:
@@ -75,11 +75,10 @@ class SqlConnector(Connector):
 
     def __init__(self, config: SqlConnector.Config, context: ConnectorContext) -> None:
         super().__init__(config, context)
-        if config.changes not in CHANGE_POLICIES:
-            raise ConfigurationError(f"sql: changes must be one of {', '.join(CHANGE_POLICIES)}")
+        check_change_policy("sql", config.changes)
         if config.batch < 1:
             raise ConfigurationError("sql: batch must be at least 1")
-        self._db: Driver | None = None
+        self._database = LazyDatabase(self._open, "the DMS database")
 
     @staticmethod
     def create_schema(url: str) -> None:
@@ -91,27 +90,25 @@ class SqlConnector(Connector):
             db.close()
 
     # --- connection ---------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._db is None:
+    def _open(self) -> Driver:
+        db = schema.connect(self.config.url)
+        if self.config.create_schema:
             try:
-                self._db = schema.connect(self.config.url)
-                if self.config.create_schema:
-                    schema.create_schema(self._db)
-            except StoreError as exc:
-                self._db = None
-                raise DmsUnavailable(f"the DMS database cannot be opened: {exc}") from exc
+                schema.create_schema(db)
+            except BaseException:
+                db.close()
+                raise
+        return db
+
+    def start(self) -> None:
+        self._database.open()
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self._database.close()
 
     @property
     def db(self) -> Driver:
-        if self._db is None:
-            self.start()
-        assert self._db is not None
-        return self._db
+        return self._database.driver
 
     def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         try:
@@ -215,12 +212,8 @@ class SqlConnector(Connector):
         kind = request.kind.name.lower()
         if missing:
             decision = ChangeDecision.refuse(f"document {', '.join(missing)} is not in this DMS")
-        elif self.config.changes == "accept":
-            decision = ChangeDecision.accept()
-        elif self.config.changes == "refuse":
-            decision = ChangeDecision.refuse(f"this DMS does not accept a {kind} automatically")
         else:
-            decision = ChangeDecision.pending()
+            decision = ChangeDecision.by_policy(self.config.changes, kind)
         label = {True: "accepted", False: "refused", None: None}[decision.accepted]
         key = hashlib.sha256(f"{kind}|{request.document_id}|{request.sender}|{request.reason}|{ids}"
                              .encode()).hexdigest()

@@ -219,6 +219,15 @@ class ChangeRequest:
     replaced_ids: tuple[str, ...] = ()
 
 
+CHANGE_POLICIES = ("pending", "accept", "refuse")  # a connector's ``changes`` setting
+
+
+def check_change_policy(plugin: str, policy: str) -> None:
+    """Raise ``ConfigurationError`` unless ``policy`` is one of ``CHANGE_POLICIES``."""
+    if policy not in CHANGE_POLICIES:
+        raise ConfigurationError(f"{plugin}: changes must be one of {', '.join(CHANGE_POLICIES)}")
+
+
 @dataclass(frozen=True)
 class ChangeDecision:
     """The DMS's answer to a ``ChangeRequest``: 15 accept, 16 refuse, or pending (report later)."""
@@ -237,6 +246,16 @@ class ChangeDecision:
     @classmethod
     def pending(cls) -> ChangeDecision:
         return cls(None)
+
+    @classmethod
+    def by_policy(cls, policy: str, kind: str) -> ChangeDecision:
+        """What a DMS configured with ``changes = policy`` (one of ``CHANGE_POLICIES``) answers by itself
+        to a ``kind`` (revoke, update, replace): accept (15), refuse (16), or pending (a clerk answers)."""
+        if policy == "accept":
+            return cls.accept()
+        if policy == "refuse":
+            return cls.refuse(f"this DMS does not accept a {kind} automatically")
+        return cls.pending()
 
     @property
     def status_code(self) -> StatusCode | None:
