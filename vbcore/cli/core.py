@@ -16,6 +16,7 @@ import click
 from vbcore.cli import vb
 from vbcore.cli.output import (
     agency_label,
+    allow_sha1_option,
     directory_option,
     echo_json,
     existing_file,
@@ -23,6 +24,7 @@ from vbcore.cli.output import (
     json_option,
     load_directory,
     read_file_package,
+    trust_option,
 )
 from vbcore.directory import Directory
 from vbcore.errors import (
@@ -162,13 +164,8 @@ def _status_summary(status: StatusPackage, directory: Any) -> dict[str, Any]:
 
 @vb.command()
 @click.argument("file", type=existing_file)
-@click.option(
-    "--trust",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="CA certificate(s) (PEM files, or one folder of them) to verify the signature against.",
-)
-@click.option("--allow-sha1", is_flag=True, help="Accept SHA-1 signatures when verifying.")
+@trust_option(required=False)
+@allow_sha1_option
 @directory_option
 @json_option
 def show(

@@ -38,6 +38,22 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (UTF-8) for scripts.")
 
 
+allow_sha1_option = click.option(
+    "--allow-sha1", is_flag=True, help="Accept SHA-1 signatures (older producers send them)."
+)
+
+
+def trust_option(*, required: bool) -> Callable[[F], F]:
+    """``--trust PATH`` (repeatable): the CA certificates a signature is verified against."""
+    return click.option(
+        "--trust",
+        required=required,
+        multiple=True,
+        type=click.Path(exists=True, path_type=Path),
+        help="CA certificate(s) (PEM files, or one folder of them) to verify the signature against.",
+    )
+
+
 def directory_option(f: F) -> F:
     """``--directory FILE``: an operator's directory loaded on top of the shipped one."""
     return click.option(

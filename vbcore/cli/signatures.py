@@ -10,6 +10,7 @@ import click
 from vbcore.cli import vb
 from vbcore.cli.output import (
     agency_label,
+    allow_sha1_option,
     directory_option,
     echo_json,
     existing_file,
@@ -17,6 +18,7 @@ from vbcore.cli.output import (
     json_option,
     load_directory,
     read_file_package,
+    trust_option,
     write_atomically,
 )
 from vbcore.directory import Directory
@@ -133,14 +135,8 @@ def sign(
 
 @vb.command()
 @click.argument("file", type=existing_file)
-@click.option(
-    "--trust",
-    required=True,
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="CA certificate(s) (PEM files, or one folder of them).",
-)
-@click.option("--allow-sha1", is_flag=True, help="Accept SHA-1 signatures (older producers send them).")
+@trust_option(required=True)
+@allow_sha1_option
 @directory_option
 @json_option
 def verify(
