@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors.axis_client import AxisAgency, AxisClient
-from connectors.database import LazyDatabase
+from connectors.database import LazyDatabase, WithDatabase
 from vbcore import __version__
 from vbcore.connector import (
     ChangeDecision,
@@ -83,6 +83,11 @@ _STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS bridge_taken (axis_doc_id TEXT PRIMARY KEY, messagetype TEXT NOT NULL,"
     " sender TEXT NOT NULL, package BLOB NOT NULL, state TEXT NOT NULL DEFAULT 'pending', at TEXT NOT NULL)",
 )
+
+
+def _create_state(db: Driver) -> None:
+    for statement in _STATE_DDL:
+        db.execute(statement)
 
 
 class AxisAddressBook:
@@ -140,7 +145,7 @@ def _refusal_is_an_outage(what: str) -> Iterator[None]:
         raise AxisUnavailable(f"{what}: {exc}") from exc
 
 
-class AxisBridgeConnector(Connector):
+class AxisBridgeConnector(WithDatabase, Connector):
     """Stands in on the hub for one agency of another axis (see the module docstring)."""
 
     name = "axis-bridge"
@@ -178,29 +183,11 @@ class AxisBridgeConnector(Connector):
         )
         self.addresses = AxisAddressBook(self.client, config.directory_ttl)
         self.state_path = config.state or context.work_dir / "axis-bridge.sqlite3"
-        self._state = LazyDatabase(self._open_state, "the bridge's state database")
+        self.database = LazyDatabase(
+            lambda: open_driver(f"sqlite:///{self.state_path}"), "the bridge's state database", _create_state
+        )
 
     # --- state --------------------------------------------------------------------------------
-    def _open_state(self) -> Driver:
-        db = open_driver(f"sqlite:///{self.state_path}")
-        try:
-            for statement in _STATE_DDL:
-                db.execute(statement)
-        except BaseException:
-            db.close()
-            raise
-        return db
-
-    def start(self) -> None:
-        self._state.open()
-
-    def close(self) -> None:
-        self._state.close()
-
-    @property
-    def db(self) -> Driver:
-        return self._state.driver
-
     def _posted(self, key: str) -> str | None:
         row = self.db.query("SELECT axis_doc_id FROM bridge_posted WHERE key = ?", (key,))
         return str(row[0][0]) if row else None

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from connectors import sql_schema as schema
-from connectors.database import LazyDatabase
+from connectors.database import LazyDatabase, WithDatabase
 from vbcore import __version__
 from vbcore.connector import (
     ChangeDecision,
@@ -51,14 +51,14 @@ from vbcore.connector import (
 from vbcore.errors import ConfigurationError, DmsUnavailable, StoreError
 from vbcore.model import StaffInfo
 from vbcore.status import StatusCode
-from vbcore.store.driver import Driver, maybe_local
+from vbcore.store.driver import maybe_local
 
 
 def _blob(value: object) -> bytes:
     return bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else str(value).encode()
 
 
-class SqlConnector(Connector):
+class SqlConnector(WithDatabase, Connector):
     """Outbox, incoming and status tables of a relational DMS."""
 
     name = "sql"
@@ -78,7 +78,8 @@ class SqlConnector(Connector):
         check_change_policy("sql", config.changes)
         if config.batch < 1:
             raise ConfigurationError("sql: batch must be at least 1")
-        self._database = LazyDatabase(self._open, "the DMS database")
+        prepare = schema.create_schema if config.create_schema else None
+        self.database = LazyDatabase(lambda: schema.connect(config.url), "the DMS database", prepare)
 
     @staticmethod
     def create_schema(url: str) -> None:
@@ -90,26 +91,6 @@ class SqlConnector(Connector):
             db.close()
 
     # --- connection ---------------------------------------------------------------------------
-    def _open(self) -> Driver:
-        db = schema.connect(self.config.url)
-        if self.config.create_schema:
-            try:
-                schema.create_schema(db)
-            except BaseException:
-                db.close()
-                raise
-        return db
-
-    def start(self) -> None:
-        self._database.open()
-
-    def close(self) -> None:
-        self._database.close()
-
-    @property
-    def db(self) -> Driver:
-        return self._database.driver
-
     def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         try:
             return self.db.query(sql, params)
