@@ -324,7 +324,7 @@ def test_a_hub_killed_mid_stream_and_restarted_loses_nothing_and_delivers_nothin
 ) -> None:
     command = write_hub_files(bus, tmp_path)
     log = tmp_path / "hub.log"
-    docs = [edoc(A1, [B1, B3], str(i)) for i in range(300)]
+    docs = [edoc(A1, [B1, B3], str(i)) for i in range(600)]
     for doc in docs:
         bus.client(A1).submit(doc)
     process = start_hub_process(command, log)
