@@ -194,6 +194,7 @@ def test_a_closed_code_is_refused_naming_its_successor(world: World) -> None:
     # The clerk reads Vietnamese first, then the precise detail.
     assert (refusal.description or "").startswith("Mã định danh cơ quan đã ngừng sử dụng: ")
     assert world.store.refusals()[0].reason == "closed-agency"
+    assert world.store.refusals()[0].detail == refusal.description  # what the operator sees, the sender got
     assert world.parked() == 1
 
 
