@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
+from vbcore.edxml import parse_xml
 from vbcore.errors import (
     NotAnEdxmlPackage,
     SignatureInvalid,
@@ -418,4 +419,22 @@ def test_a_chain_through_an_intermediate_ca_verifies_whatever_the_certificate_or
     with pytest.raises(UntrustedCertificate):
         verify_package(
             etree.tostring(signed), trust=TrustStore([create_ca("unrelated")[1]]), policy=SignaturePolicy()
+        )
+
+
+def test_a_tree_the_caller_already_parsed_gives_the_same_verdicts(pki: Pki, document: bytes) -> None:
+    # The hub parses once (for the schema) and hands that tree to verify_package.
+    signed = sign_package(document, pki.keys[VPCP])
+    verified = verify_package(
+        signed, trust=pki.trust, policy=SignaturePolicy(), expected_agency=VPCP, parsed=parse_xml(signed)
+    )
+    assert verified.signer_agency == VPCP
+    tampered = signed.replace(b"<edXML:Subject>", b"<edXML:Subject>X", 1)
+    with pytest.raises(SignatureInvalid, match="changed after it was signed"):
+        verify_package(
+            tampered,
+            trust=pki.trust,
+            policy=SignaturePolicy(),
+            expected_agency=VPCP,
+            parsed=parse_xml(tampered),
         )

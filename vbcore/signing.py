@@ -342,8 +342,12 @@ def verify_package(
     policy: SignaturePolicy,
     expected_agency: str | None = None,
     agency_certificates: Mapping[str, x509.Certificate] | None = None,
+    parsed: Any = None,
 ) -> VerifiedPackage:
     """Verify the package's signature, its certificate's chain, and who signed it.
+
+    ``parsed``: the tree ``vbcore.edxml.parse_xml(xml)`` already gave (the hub parses once for the
+    schema check); it is used instead of parsing ``xml`` again, and must not be used afterwards.
 
     The certificate is bound to ``expected_agency`` (normally the package's ``From/OrganId``): the
     agency code in its subject equals it, or it is the certificate registered for that agency in
@@ -353,7 +357,7 @@ def verify_package(
     Raises ``SignatureMissing``, ``SignatureInvalid``, ``SignatureWrapping``, ``WeakSignatureAlgorithm``,
     ``UntrustedCertificate``, ``SignerMismatch`` (all ``SignatureError``), or the parser's errors.
     """
-    root = _parse(xml)
+    root = _parse(xml) if parsed is None else parsed
     found = find_signatures(root)
     if not found.dsig:
         foreign = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vbcore import schema
 from vbcore.edxml import ParseLimits, parse_xml, read_element
@@ -35,10 +35,13 @@ def check_size(body: bytes, limit: int) -> None:
         raise PackageTooLarge(len(body), limit)
 
 
-def check_structure(body: bytes, limits: ParseLimits) -> None:
-    """Hardened parse, then the edXML schema (raises ``MalformedPackage`` & co or ``SchemaViolation``)."""
+def check_structure(body: bytes, limits: ParseLimits) -> Any:
+    """Hardened parse, then the edXML schema (raises ``MalformedPackage`` & co or ``SchemaViolation``).
+
+    Returns the parsed tree, for ``verify_and_read`` to use instead of parsing the bytes again."""
     root = parse_xml(body, limits)
     schema.check(root)
+    return root
 
 
 def verify_and_read(
@@ -47,10 +50,11 @@ def verify_and_read(
     trust: TrustStore,
     policy: SignaturePolicy,
     agency_certificates: Mapping[str, x509.Certificate] | None = None,
+    parsed: Any = None,
 ) -> CheckedPackage:
     """Verify the signature, read the package from the verified tree, and bind the signer to
     ``From/OrganId`` (``signing.bind_to_sender``)."""
-    verified = verify_package(body, trust=trust, policy=policy, expected_agency=None)
+    verified = verify_package(body, trust=trust, policy=policy, expected_agency=None, parsed=parsed)
     package = read_element(verified.root).package
     sender = bind_to_sender(verified, package.from_.organ_id, agency_certificates)
     return CheckedPackage(package=package, sender=sender, algorithm=verified.algorithm)

@@ -152,9 +152,13 @@ class Hub:
         body = attempt.delivery.body
         try:
             checks.check_size(body, self.config.max_bytes)
-            checks.check_structure(body, self.limits)
+            tree = checks.check_structure(body, self.limits)
             checked = checks.verify_and_read(
-                body, trust=self.trust, policy=self.policy, agency_certificates=self.agency_certificates
+                body,
+                trust=self.trust,
+                policy=self.policy,
+                agency_certificates=self.agency_certificates,
+                parsed=tree,  # parsed once for both the schema and the signature
             )
             if attempt.sender is None:
                 attempt.sender = checked.sender
