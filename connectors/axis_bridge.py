@@ -306,16 +306,22 @@ class AxisBridgeConnector(WithDatabase, Connector):
             self.client.update_status(doc_id, state, reason)
         self.db.execute("UPDATE bridge_taken SET state = ? WHERE axis_doc_id = ?", (state, doc_id))
 
-    def poll_outgoing(self) -> Iterable[Outgoing]:
-        found = []
-        with _refusal_is_an_outage("listing the documents to send"):
-            taken = self._take("edoc")
+    def _read_taken(self, messagetype: str, listing: str) -> list[tuple[str, Edoc | StatusPackage]]:
+        """Take the pending items of ``messagetype`` and read each; one that is not edXML is
+        acknowledged ``fail`` to the other axis with the reason, and left out."""
+        with _refusal_is_an_outage(listing):
+            taken = self._take(messagetype)
+        read = []
         for doc_id, package in taken:
             try:
-                edoc = read_package(package).package
+                read.append((doc_id, read_package(package).package))
             except PackageRefused as exc:
                 self._acknowledge(doc_id, "fail", f"not an edXML package: {exc}")
-                continue
+        return read
+
+    def poll_outgoing(self) -> Iterable[Outgoing]:
+        found = []
+        for doc_id, edoc in self._read_taken("edoc", "listing the documents to send"):
             if not isinstance(edoc, Edoc):
                 self._acknowledge(doc_id, "fail", "a status package was posted as messagetype edoc")
                 continue
@@ -331,14 +337,7 @@ class AxisBridgeConnector(WithDatabase, Connector):
 
     def poll_events(self) -> Iterable[DmsEvent]:
         events = []
-        with _refusal_is_an_outage("listing the statuses to send"):
-            taken = self._take("status")
-        for doc_id, package in taken:
-            try:
-                status = read_package(package).package
-            except PackageRefused as exc:
-                self._acknowledge(doc_id, "fail", f"not an edXML package: {exc}")
-                continue
+        for doc_id, status in self._read_taken("status", "listing the statuses to send"):
             if not isinstance(status, StatusPackage) or not status.document_id:
                 self._acknowledge(
                     doc_id, "fail", "not a status package naming a document (ResponseFor/DocumentId)"
