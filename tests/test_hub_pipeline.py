@@ -224,7 +224,7 @@ def test_the_same_document_again_is_not_delivered_twice_and_the_answer_carries_i
     world.pump()
     assert world.inbox(H24) == []
     [refusal] = refusals_to(world, G22)
-    assert "already delivered" in (refusal.description or "")
+    assert "đã được chuyển đến" in (refusal.description or "")
     assert "01" in (refusal.description or "")
     assert world.store.refusals()[0].reason == "duplicate"
     assert world.parked() == 1

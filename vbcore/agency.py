@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from vbcore.edxml import read_element, write_package
 from vbcore.errors import PackageRefused, TransportError
 from vbcore.hub.config import utc_now, vietnam_local
+from vbcore.lang import DEFAULT_LANG, Lang
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
 from vbcore.signing import (
     SignaturePolicy,
@@ -75,6 +76,7 @@ class AgencyClient:
         seen_limit: int = 10_000,
         prefetch: int = 64,
         agency_certificates: Mapping[str, x509.Certificate] | None = None,
+        lang: Lang = DEFAULT_LANG,
     ) -> None:
         self.transport = transport
         self.agency = agency
@@ -87,6 +89,7 @@ class AgencyClient:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_limit = seen_limit
         self.prefetch = prefetch
+        self.lang = lang  # of the 02s this client writes itself (``vbcore.lang``)
         self._buffer: deque[Delivery] = deque()
         self._consuming = False
 
@@ -178,7 +181,7 @@ class AgencyClient:
                 from_=Organization(organ_id=self.agency),
                 response_for=ResponseFor(organ_id=sender, document_id=delivery.headers.get(n.DOCUMENT_ID)),
                 status_code=StatusCode.REFUSED,
-                description=f"{err.reason_vi} ({self.agency} could not verify the package: {err})",
+                description=err.describe(self.lang),
                 timestamp=vietnam_local(utc_now()),
             )
             try:

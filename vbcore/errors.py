@@ -11,16 +11,33 @@ from __future__ import annotations
 class VbusError(Exception):
     """Root of every vbus error.
 
-    ``reason`` is machine-readable; ``reason_vi`` is the short Vietnamese statement a clerk reads
-    first in a refusal status, before the precise (English) detail of ``str(err)``.
+    ``reason`` is machine-readable (refusal statuses, the tracking store, metrics). For people, one
+    language per line (``vbcore.lang``): ``reason_vi`` / ``reason_en`` is the short statement,
+    ``detail_vi`` / ``str(err)`` the precise detail in the same language; ``describe(lang)`` joins
+    them. Raise with both: ``SomethingWrong("the English detail", vi="chi tiết bằng tiếng Việt")``.
     """
 
     reason: str = "error"
     reason_vi: str = "Lỗi"
+    reason_en: str = "Error"
 
-    def bilingual(self) -> str:
-        """``"<reason_vi>: <detail>"``: the Description of a refusal status."""
-        return f"{self.reason_vi}: {self}"
+    def __init__(self, message: str = "", *args: object, vi: str | None = None) -> None:
+        super().__init__(message, *args)
+        self.detail_vi = vi
+
+    def describe(self, lang: str = "vi") -> str:
+        """One line in one language: the short statement, then the precise detail.
+
+        The Description of a refusal status, and what ``vb`` prints.
+
+        TRANSITIONAL: where a raise site gave no Vietnamese detail yet, the Vietnamese line still ends
+        with the English detail (the 0.1 behaviour); issue 7 gives every refusal its Vietnamese detail
+        and then removes this fallback."""
+        if lang == "en":
+            head, detail = self.reason_en, str(self)
+        else:
+            head, detail = self.reason_vi, self.detail_vi or str(self)
+        return f"{head}: {detail}" if detail else head
 
 
 # --- reading packages -------------------------------------------------------------------------
@@ -31,6 +48,7 @@ class PackageRefused(VbusError):
 
     reason = "refused"
     reason_vi = "Văn bản bị từ chối"
+    reason_en = "Package refused"
 
 
 class MalformedPackage(PackageRefused):
@@ -38,12 +56,16 @@ class MalformedPackage(PackageRefused):
 
     reason = "malformed"
     reason_vi = "Gói tin không đúng cú pháp XML"
+    reason_en = "The package is not well-formed XML"
 
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+    def __init__(
+        self, message: str, line: int | None = None, column: int | None = None, *, vi: str | None = None
+    ) -> None:
         self.line = line
         self.column = column
         where = f" (line {line}, column {column})" if line is not None else ""
-        super().__init__(f"{message}{where}")
+        where_vi = f" (dòng {line}, cột {column})" if line is not None else ""
+        super().__init__(f"{message}{where}", vi=f"{vi}{where_vi}" if vi else None)
 
 
 class ForbiddenXmlConstruct(MalformedPackage):
@@ -51,6 +73,7 @@ class ForbiddenXmlConstruct(MalformedPackage):
 
     reason = "forbidden-xml"
     reason_vi = "Gói tin chứa cấu trúc XML bị cấm (DOCTYPE, thực thể)"
+    reason_en = "The package holds a forbidden XML construct (DOCTYPE, entity)"
 
 
 class PackageTooLarge(PackageRefused):
@@ -58,11 +81,15 @@ class PackageTooLarge(PackageRefused):
 
     reason = "too-large"
     reason_vi = "Gói tin vượt quá dung lượng cho phép"
+    reason_en = "The package is over the size limit"
 
     def __init__(self, size: int, limit: int) -> None:
         self.size = size
         self.limit = limit
-        super().__init__(f"package is {size} bytes, over the limit of {limit} bytes")
+        super().__init__(
+            f"package is {size} bytes, over the limit of {limit} bytes",
+            vi=f"gói tin {size} byte, vượt giới hạn {limit} byte",
+        )
 
 
 class PackageTooDeep(MalformedPackage):
@@ -70,6 +97,7 @@ class PackageTooDeep(MalformedPackage):
 
     reason = "too-deep"
     reason_vi = "Gói tin lồng phần tử quá sâu"
+    reason_en = "The package nests elements too deeply"
 
 
 class NotAnEdxmlPackage(MalformedPackage):
@@ -77,6 +105,7 @@ class NotAnEdxmlPackage(MalformedPackage):
 
     reason = "not-edxml"
     reason_vi = "Không phải gói tin edXML"
+    reason_en = "Not an edXML package"
 
 
 class InvalidFieldValue(PackageRefused):
@@ -84,11 +113,12 @@ class InvalidFieldValue(PackageRefused):
 
     reason = "invalid-value"
     reason_vi = "Giá trị của một trường không hợp lệ"
+    reason_en = "A field holds an invalid value"
 
     def __init__(self, path: str, value: str, expected: str) -> None:
         self.path = path
         self.value = value
-        super().__init__(f"{path}: {value!r} is not {expected}")
+        super().__init__(f"{path}: {value!r} is not {expected}", vi=f"{path}: giá trị {value!r} không hợp lệ")
 
 
 class AttachmentUnreadable(PackageRefused):
@@ -96,6 +126,7 @@ class AttachmentUnreadable(PackageRefused):
 
     reason = "attachment-unreadable"
     reason_vi = "Không đọc được tệp đính kèm"
+    reason_en = "An attachment cannot be read"
 
 
 class SchemaViolation(PackageRefused):
@@ -103,6 +134,7 @@ class SchemaViolation(PackageRefused):
 
     reason = "schema"
     reason_vi = "Gói tin không đúng cấu trúc edXML (QCVN 102:2016)"
+    reason_en = "The package does not follow the edXML schema (QCVN 102:2016)"
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
@@ -119,11 +151,13 @@ class SignatureError(PackageRefused):
 
     reason = "signature"
     reason_vi = "Chữ ký số không hợp lệ"
+    reason_en = "The digital signature is not valid"
 
 
 class SignatureMissing(SignatureError):
     reason = "signature-missing"
     reason_vi = "Gói tin không có chữ ký số"
+    reason_en = "The package is not signed"
 
 
 class SignatureInvalid(SignatureError):
@@ -131,6 +165,7 @@ class SignatureInvalid(SignatureError):
 
     reason = "signature-invalid"
     reason_vi = "Chữ ký số không hợp lệ: gói tin đã bị thay đổi hoặc chữ ký sai"
+    reason_en = "The digital signature is not valid: the package changed or the signature is wrong"
 
 
 class SignatureWrapping(SignatureError):
@@ -138,6 +173,7 @@ class SignatureWrapping(SignatureError):
 
     reason = "signature-wrapping"
     reason_vi = "Chữ ký số không bao trùm toàn bộ gói tin"
+    reason_en = "The digital signature does not cover the whole package"
 
 
 class WeakSignatureAlgorithm(SignatureError):
@@ -145,6 +181,7 @@ class WeakSignatureAlgorithm(SignatureError):
 
     reason = "weak-algorithm"
     reason_vi = "Thuật toán chữ ký số không được chấp nhận"
+    reason_en = "The signature algorithm is not accepted"
 
 
 class UntrustedCertificate(SignatureError):
@@ -152,6 +189,7 @@ class UntrustedCertificate(SignatureError):
 
     reason = "untrusted-certificate"
     reason_vi = "Chứng thư số không được tin cậy hoặc đã hết hạn"
+    reason_en = "The certificate is not trusted or has expired"
 
 
 class SignerMismatch(SignatureError):
@@ -159,6 +197,7 @@ class SignerMismatch(SignatureError):
 
     reason = "signer-mismatch"
     reason_vi = "Chứng thư số không thuộc cơ quan gửi"
+    reason_en = "The certificate does not belong to the sending agency"
 
 
 # --- agencies and routing ---------------------------------------------------------------------
@@ -167,6 +206,7 @@ class SignerMismatch(SignatureError):
 class AgencyError(PackageRefused):
     reason = "agency"
     reason_vi = "Mã định danh cơ quan không hợp lệ"
+    reason_en = "The agency identifier is not valid"
 
 
 class InvalidAgencyCode(AgencyError):
@@ -174,6 +214,7 @@ class InvalidAgencyCode(AgencyError):
 
     reason = "invalid-agency-code"
     reason_vi = "Mã định danh cơ quan sai định dạng"
+    reason_en = "The agency identifier is malformed"
 
 
 class UnknownAgency(AgencyError):
@@ -181,10 +222,13 @@ class UnknownAgency(AgencyError):
 
     reason = "unknown-agency"
     reason_vi = "Mã định danh cơ quan không có trong danh bạ"
+    reason_en = "The agency identifier is not in the directory"
 
     def __init__(self, code: str) -> None:
         self.code = code
-        super().__init__(f"agency {code} is not in the directory")
+        super().__init__(
+            f"agency {code} is not in the directory", vi=f"cơ quan {code} không có trong danh bạ"
+        )
 
 
 class ClosedAgencyCode(AgencyError):
@@ -192,6 +236,7 @@ class ClosedAgencyCode(AgencyError):
 
     reason = "closed-agency"
     reason_vi = "Mã định danh cơ quan đã ngừng sử dụng"
+    reason_en = "The agency identifier is closed"
 
     def __init__(self, code: str, successor: str | None, name: str = "", successor_name: str = "") -> None:
         self.code = code
@@ -200,7 +245,8 @@ class ClosedAgencyCode(AgencyError):
         label = f"{code} ({name})" if name else code
         to = f"{successor} ({successor_name})" if successor and successor_name else successor
         then = f"; send to its successor {to}" if successor else ""
-        super().__init__(f"agency code {label} is closed{then}")
+        then_vi = f"; hãy gửi đến cơ quan kế thừa {to}" if successor else ""
+        super().__init__(f"agency code {label} is closed{then}", vi=f"mã {label} đã ngừng sử dụng{then_vi}")
 
 
 class SenderNotAuthorised(AgencyError):
@@ -208,6 +254,7 @@ class SenderNotAuthorised(AgencyError):
 
     reason = "sender-not-authorised"
     reason_vi = "Cơ quan gửi không được phép gửi thay cơ quan khác"
+    reason_en = "The sender may not send on behalf of another agency"
 
 
 class DuplicatePackage(PackageRefused):
@@ -215,12 +262,16 @@ class DuplicatePackage(PackageRefused):
 
     reason = "duplicate"
     reason_vi = "Văn bản đã được gửi đến cơ quan này trước đó"
+    reason_en = "The document was already sent to this agency"
 
     def __init__(self, document_id: str, recipient: str, state: str) -> None:
         self.document_id = document_id
         self.recipient = recipient
         self.state = state
-        super().__init__(f"document {document_id} was already delivered to {recipient} (state: {state})")
+        super().__init__(
+            f"document {document_id} was already delivered to {recipient} (state: {state})",
+            vi=f"văn bản {document_id} đã được chuyển đến {recipient} (trạng thái: {state})",
+        )
 
 
 class UnknownDocument(PackageRefused):
@@ -228,6 +279,7 @@ class UnknownDocument(PackageRefused):
 
     reason = "unknown-document"
     reason_vi = "Không tìm thấy văn bản gốc"
+    reason_en = "The original document was not found"
 
 
 # --- infrastructure ---------------------------------------------------------------------------
@@ -270,6 +322,7 @@ class DmsRefused(ConnectorError):
 
     reason = "dms-refused"
     reason_vi = "Hệ thống quản lý văn bản từ chối tiếp nhận"
+    reason_en = "The document management system refused the document"
 
 
 class AccessRefused(TransportError):
@@ -326,9 +379,10 @@ class RequiredElementMissing(InvalidFieldValue):
 
     reason = "missing-element"
     reason_vi = "Thiếu phần tử bắt buộc"
+    reason_en = "A required element is missing"
 
     def __init__(self, path: str) -> None:
-        PackageRefused.__init__(self, f"{path} is missing")
+        PackageRefused.__init__(self, f"{path} is missing", vi=f"thiếu phần tử {path}")
         self.path = path
         self.value = ""
 
@@ -354,3 +408,4 @@ class AxisRefused(DmsRefused):
 
     reason = "axis-refused"
     reason_vi = "Trục liên thông từ chối"
+    reason_en = "The other axis refused it"

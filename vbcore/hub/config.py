@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from vbcore.lang import DEFAULT_LANG, Lang
 from vbcore.transport.names import Names
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -32,3 +33,5 @@ class HubConfig:
     max_bytes: int = DEFAULT_MAX_BYTES
     names: Names = field(default_factory=Names)
     clock: Callable[[], datetime] = utc_now
+    # The language of the hub's own refusal statuses (02), one language per line (``vbcore.lang``).
+    lang: Lang = DEFAULT_LANG

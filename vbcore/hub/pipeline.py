@@ -242,7 +242,7 @@ class Hub:
         """Record each refusal (call inside a store transaction) and build its signed 02 to the sender."""
         out: list[Outgoing] = []
         for item in refused:
-            detail = item.error.bilingual()  # the same sentence the 02 carries
+            detail = item.error.describe(self.config.lang)  # the same sentence the 02 carries
             self.store.record_refusal(
                 Refusal(
                     message_id=attempt.delivery.message_id,

@@ -78,7 +78,7 @@ def refusal(
 ) -> Outgoing:
     """A signed 02 from the hub to ``sender``'s inbox, naming the precise reason."""
     status = refusal_status(
-        config, addressee=sender, document_id=document_id, description=error.bilingual(), at=at
+        config, addressee=sender, document_id=document_id, description=error.describe(config.lang), at=at
     )
     body = sign_package(write_package(status), key)
     headers = {
