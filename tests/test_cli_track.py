@@ -171,3 +171,24 @@ def test_a_store_that_cannot_be_opened_is_reported(tmp_path: Path) -> None:
     result = CliRunner().invoke(vb, ["track", "doc-1", "--store", "mysql://db/vbus"])
     assert result.exit_code == 1
     assert "cannot open the tracking store" in result.output
+
+
+def test_statuses_dated_year_1_and_year_9999_are_shown_and_never_crash_vb_track(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/vbus.db"
+    store = open_store(url)
+    at = FRIDAY_0900
+    store.record_document(DocumentRecord("doc-y", SENDER, 0, None, None, "m-y", "ab" * 32, 1, at))
+    store.claim_pair("doc-y", DANANG, at=at, deadline=deadline_for(at))
+    for code, when in (("01", datetime(1, 1, 1)), ("03", datetime(9999, 12, 31, 23, 59, 59))):
+        store.record_status(StatusEvent("doc-y", DANANG, code, None, when, at, DANANG))
+    store.close()
+    text = run("doc-y", "--store", url)
+    assert text.exit_code == 0, text.output
+    assert "0001-01-01 00:00:00" in text.output
+    assert "9999-12-31 23:59:59" in text.output
+    data = json.loads(run("doc-y", "--store", url, "--json").output)
+    assert [s["status_time"] for s in data["recipients"][0]["statuses"]] == [
+        "0001-01-01T00:00:00",
+        "9999-12-31T23:59:59",
+    ]
+    assert run("--overdue", "--store", url, "--now", "9999-12-31T00:00").exit_code == 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -542,3 +544,62 @@ def test_the_trace_lists_the_hubs_events_for_one_document_in_order(store: SqlSto
     for e in (events[0], events[1], events[3]):
         store.record_trace(e)
     assert store.trace("doc-1") == events
+
+
+# --- any time the model can hold --------------------------------------------------------------
+
+EXTREME_LOCAL_TIMES = [
+    datetime(1, 1, 1, 0, 0, 0),
+    datetime(999, 12, 31, 23, 59, 59, 999999),
+    datetime(9999, 12, 31, 23, 59, 59, 999999),
+]
+
+
+def test_status_times_from_year_1_to_9999_are_kept_as_written_and_ordered(store: SqlStore) -> None:
+    store.claim_pair("doc-1", B, at=T0, deadline=None)
+    for code, when in zip(("01", "03", "05"), EXTREME_LOCAL_TIMES, strict=True):
+        store.record_status(status(code, when))
+    assert [(e.code, e.status_time) for e in store.statuses("doc-1")] == list(
+        zip(("01", "03", "05"), EXTREME_LOCAL_TIMES, strict=True)
+    )
+    pair = pair_of(store)
+    assert (pair.state, pair.last_status) == ("05", "05")  # year 9999 is the latest
+    store.record_status(status("06", datetime(1, 1, 1)))  # year 1 comes too late to move it
+    assert pair_of(store).state == "05"
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14))),  # year 0 in UTC
+        datetime(9999, 12, 31, 23, 0, tzinfo=UTC),  # year 10000 in Vietnam
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-12))),
+    ],
+)
+def test_a_status_time_with_a_zone_at_the_edge_of_the_calendar_is_recorded(
+    store: SqlStore, when: datetime
+) -> None:
+    store.claim_pair("doc-1", B, at=T0, deadline=None)
+    store.record_status(status("03", when))
+    [event] = store.statuses("doc-1")
+    assert event.status_time is not None
+    assert event.status_time.tzinfo is None
+    assert pair_of(store).state == "03"
+
+
+def test_a_year_before_1000_written_unpadded_by_an_older_vbus_is_read_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    open_store(url).close()
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute(
+            "INSERT INTO status_events (document_id, recipient, code, description, status_time,"
+            " received_at, from_agency) VALUES ('doc-1', ?, '01', NULL, '1-01-01 00:00:00.000000',"
+            " '2026-11-24 01:00:00.000000', ?)",
+            (B, B),
+        )
+    store = open_store(url)
+    try:
+        assert [e.status_time for e in store.statuses("doc-1")] == [datetime(1, 1, 1)]
+    finally:
+        store.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from vbcore.directory import Directory
@@ -27,8 +27,8 @@ from vbcore.store.api import (
     TraceEvent,
     TrackingStore,
 )
+from vbcore.store.status_rules import effective_time, local_time
 from vbcore.text import table
-from vbcore.workdays import VIETNAM
 
 _STATE_VI = {
     DeliveryState.ACCEPTED: "Trục đã nhận",
@@ -101,13 +101,9 @@ def recipient_timeline(
 ) -> RecipientTimeline:
     """``pair`` with its recipient's statuses among ``events``, by the time they carry."""
 
-    def when(e: StatusEvent) -> datetime:
-        if e.status_time is None:
-            return e.received_at
-        written = e.status_time if e.status_time.tzinfo else e.status_time.replace(tzinfo=VIETNAM)
-        return written.astimezone(UTC)
-
-    mine = sorted((e for e in events if e.recipient == pair.recipient), key=when)
+    # Ordered as the store orders them (Vietnam local time, naive): a conversion to UTC would fail
+    # for a status dated in the first hours of year 1.
+    mine = sorted((e for e in events if e.recipient == pair.recipient), key=effective_time)
     overdue = now is not None and is_overdue(pair, now)
     return RecipientTimeline(pair, agency_name(directory, pair.recipient), tuple(mine), overdue)
 
@@ -155,10 +151,12 @@ def business_text(value: int) -> str:
 
 
 def local(at: datetime | None) -> str:
-    """Vietnam local time; a naive time (as a package writes it) is shown as written."""
+    """Vietnam local time; a naive time (as a package writes it) is shown as written. Any year from 1
+    to 9999 is shown with four digits."""
     if at is None:
         return "-"
-    return (at if at.tzinfo is None else at.astimezone(VIETNAM)).strftime("%Y-%m-%d %H:%M:%S")
+    shown = at if at.tzinfo is None else local_time(at)
+    return f"{shown.year:04d}-{shown:%m-%d %H:%M:%S}"
 
 
 # --- for scripts -----------------------------------------------------------------------------------
