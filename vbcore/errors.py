@@ -282,6 +282,26 @@ class UnknownDocument(PackageRefused):
     reason_en = "The original document was not found"
 
 
+class HubInternalError(PackageRefused):
+    """The hub failed on a package through a fault of its own (a bug), not of the package.
+
+    The sender gets a 02 like any other refusal; ``reference`` is what the operator finds the fault by
+    (the hub's log, the parked message's reason, the refusal in the tracking store)."""
+
+    reason = "internal-error"
+    reason_vi = "Lỗi nội bộ tại trục"
+    reason_en = "Internal error at the hub"
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        super().__init__(
+            "the hub could not process this package through a fault of its own, not of the package; "
+            f"its operator was told and the package is kept at the hub (reference {reference})",
+            vi="trục không xử lý được gói tin này do lỗi của chính trục, không phải của gói tin; người vận "
+            f"hành đã được báo và gói tin được giữ lại tại trục (mã tham chiếu {reference})",
+        )
+
+
 # --- infrastructure ---------------------------------------------------------------------------
 
 
