@@ -99,9 +99,13 @@ def local(hour: int, minute: int = 0, second: int = 0) -> datetime:
 # --- migrations -------------------------------------------------------------------------------
 
 
+ALL_VERSIONS = [m.version for m in MIGRATIONS]
+NEXT_VERSION = MIGRATIONS[-1].version + 1
+
+
 def test_migrations_are_applied_at_the_first_open_only(store_url: str) -> None:
     first = open_store(store_url)
-    assert first.applied_migrations == [1]
+    assert first.applied_migrations == ALL_VERSIONS
     first.close()
     again = open_store(store_url)
     assert again.applied_migrations == []
@@ -111,20 +115,21 @@ def test_migrations_are_applied_at_the_first_open_only(store_url: str) -> None:
 
 def test_a_new_migration_is_applied_once_on_an_existing_database(store_url: str) -> None:
     open_store(store_url).close()
-    more = (*MIGRATIONS, Migration(2, "a test table", ("CREATE TABLE test_extra (x INTEGER)",)))
+    more = (*MIGRATIONS, Migration(NEXT_VERSION, "a test table", ("CREATE TABLE test_extra (x INTEGER)",)))
     upgraded = SqlStore(open_driver(store_url), migrations=more)
-    assert upgraded.applied_migrations == [2]
-    assert upgraded.schema_version() == 2
+    assert upgraded.applied_migrations == [NEXT_VERSION]
+    assert upgraded.schema_version() == NEXT_VERSION
     upgraded.close()
     assert SqlStore(open_driver(store_url), migrations=more).applied_migrations == []
 
 
 def test_a_database_migrated_by_a_newer_vbus_refuses_to_open(store_url: str) -> None:
-    more = (*MIGRATIONS, Migration(2, "from the future", ("CREATE TABLE test_future (x INTEGER)",)))
+    future = Migration(NEXT_VERSION, "from the future", ("CREATE TABLE test_future (x INTEGER)",))
+    more = (*MIGRATIONS, future)
     SqlStore(open_driver(store_url), migrations=more).close()
     with pytest.raises(StoreSchemaTooNew) as raised:
         open_store(store_url)
-    assert (raised.value.found, raised.value.known) == (2, 1)
+    assert (raised.value.found, raised.value.known) == (NEXT_VERSION, MIGRATIONS[-1].version)
 
 
 def test_stores_opening_a_new_database_at_once_migrate_it_exactly_once(store_url: str) -> None:
@@ -147,7 +152,7 @@ def test_stores_opening_a_new_database_at_once_migrate_it_exactly_once(store_url
     for t in threads:
         t.join()
     assert errors == []
-    assert sorted(applied) == [[], [], [], [1]]
+    assert sorted(applied) == [[], [], [], ALL_VERSIONS]
 
 
 # --- documents --------------------------------------------------------------------------------

@@ -282,6 +282,50 @@ class UnknownDocument(PackageRefused):
     reason_en = "The original document was not found"
 
 
+class TooManyRecipients(PackageRefused):
+    """A package names more recipients than the hub accepts in one package (``HubConfig.max_recipients``)."""
+
+    reason = "too-many-recipients"
+    reason_vi = "Gói tin gửi đến quá nhiều cơ quan nhận"
+    reason_en = "The package names too many recipients"
+
+    def __init__(self, count: int, limit: int) -> None:
+        self.count = count
+        self.limit = limit
+        super().__init__(
+            f"the package names {count} recipients, over the hub's limit of {limit} for one package; "
+            "split it into several packages",
+            vi=f"gói tin gửi đến {count} cơ quan, vượt giới hạn {limit} cơ quan của trục cho một gói tin; "
+            "hãy chia thành nhiều gói tin",
+        )
+
+
+MAX_NAMED_RECIPIENTS = 20
+"""Refused recipients named in one 02 at most; the tracking store keeps every one."""
+
+
+class RecipientsRefused(PackageRefused):
+    """Several recipients of one package refused at once (unknown, closed, already delivered ...): ONE 02
+    names them, a bounded list; ``reason`` is theirs when they share one."""
+
+    reason = "recipients-refused"
+    reason_vi = "Trục không chuyển văn bản đến một số cơ quan nhận"
+    reason_en = "The hub did not deliver the document to some recipients"
+
+    def __init__(self, refused: list[PackageRefused], named: int = MAX_NAMED_RECIPIENTS) -> None:
+        self.refused = tuple(refused)
+        reasons = {e.reason for e in refused}
+        if len(reasons) == 1:
+            self.reason = reasons.pop()
+        shown, rest = refused[:named], len(refused) - named
+        en = "; ".join(f"({i}) {e}" for i, e in enumerate(shown, 1))
+        vi = "; ".join(f"({i}) {e.detail_vi or e}" for i, e in enumerate(shown, 1))
+        if rest > 0:
+            en += f"; and {rest} more (the hub keeps the whole list)"
+            vi += f"; và {rest} cơ quan khác (trục lưu đủ danh sách)"
+        super().__init__(f"{len(refused)} recipients: {en}", vi=f"{len(refused)} cơ quan: {vi}")
+
+
 class HubInternalError(PackageRefused):
     """The hub failed on a package through a fault of its own (a bug), not of the package.
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from vbcore.directory import Directory
-from vbcore.errors import DuplicatePackage, SenderNotAuthorised, UnknownDocument
+from vbcore.errors import DuplicatePackage, SenderNotAuthorised, TooManyRecipients, UnknownDocument
 from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.deadlines import deadline_for
@@ -39,6 +39,9 @@ class DocumentRouter:
         """Record the document and its pairs and fill in ``attempt`` (call inside a transaction)."""
         hub = self.hub
         sender = edoc.from_.organ_id
+        listed = routing.listed_recipients(edoc)
+        if listed > hub.config.max_recipients:  # before any work that grows with them
+            raise TooManyRecipients(listed, hub.config.max_recipients)
         related = routing.related_document_ids(edoc)
         targets: tuple[str, ...] = edoc.recipients
         if related:

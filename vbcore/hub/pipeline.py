@@ -31,6 +31,7 @@ from vbcore.errors import (
     HubInternalError,
     PackageRefused,
     PublishNotConfirmed,
+    RecipientsRefused,
     StoreError,
     TransportError,
 )
@@ -246,22 +247,26 @@ class Hub:
     # --- refusals -----------------------------------------------------------------------------
 
     def refusals_for(self, attempt: Attempt, refused: list[Refused], at: datetime) -> list[Outgoing]:
-        """Record each refusal (call inside a store transaction) and build its signed 02 to the sender.
+        """Record each refusal (call inside a store transaction) and answer them with ONE signed 02 to
+        the sender: several refused recipients of a package are named together (``RecipientsRefused``,
+        a bounded list), each kept in the store with its own reason.
 
         Never raises but for the store: a 02 that cannot be built is replaced by a last-resort 02 that
-        names only the check that failed and a reference; if even that fails, the refusal stays
+        names only the check that failed and a reference; if even that fails, the refusals stay
         recorded (with the reference) and logged, and the pipeline goes on."""
-        out: list[Outgoing] = []
+        if not refused:
+            return []
         lang = self.config.lang
+        if len(refused) == 1:
+            answer, about = refused[0].error, refused[0].recipient
+        else:
+            answer, about = RecipientsRefused([item.error for item in refused]), None
+        reply: Outgoing | None = None
+        reference: str | None = None
+        if attempt.sender is not None:
+            reply, reference = self._answer(attempt, answer, safe_text(answer.describe(lang)), about, at)
         for item in refused:
-            detail = safe_text(item.error.describe(lang))  # the same sentence the 02 carries
-            reply: Outgoing | None = None
-            if attempt.sender is not None:
-                reply, reference = self._answer(attempt, item.error, detail, item.recipient, at)
-                if reference is not None:
-                    detail = with_reference(detail, reference, lang)
-            if reply is not None:
-                out.append(reply)
+            detail = safe_text(item.error.describe(lang))  # what the 02 says of this refusal
             self.store.record_refusal(
                 Refusal(
                     message_id=attempt.delivery.message_id,
@@ -269,12 +274,12 @@ class Hub:
                     document_id=attempt.document_id,
                     recipient=item.recipient,
                     reason=item.error.reason,
-                    detail=detail,
+                    detail=detail if reference is None else with_reference(detail, reference, lang),
                     at=at,
                 )
             )
             attempt.refused.append(item.recipient or item.error.reason)
-        return out
+        return [] if reply is None else [reply]
 
     def _answer(
         self, attempt: Attempt, error: PackageRefused, detail: str, recipient: str | None, at: datetime

@@ -36,6 +36,18 @@ def resolve_recipients(directory: Directory, codes: Iterable[str], *, sender: st
     return Resolution(tuple(ok), tuple(refused))
 
 
+def listed_recipients(edoc: Edoc) -> int:
+    """How many recipients the package itself lists: its ``To``, and the receivers an update adds or
+    removes and a replace names (what ``HubConfig.max_recipients`` caps)."""
+    count = len(edoc.to)
+    business = edoc.business
+    if business is not None:
+        if business.business_document_info is not None:
+            count += len(business.business_document_info.receivers)
+        count += sum(len(info.organ_ids) for info in business.replacement_info)
+    return count
+
+
 def related_document_ids(edoc: Edoc) -> tuple[str, ...]:
     """The documents a revoke/update (``Bussiness/DocumentId``) or replace (``ReplacementInfo``) acts on."""
     business = edoc.business

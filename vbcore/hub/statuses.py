@@ -31,16 +31,19 @@ class StatusRouter:
         if document is None:
             raise UnknownDocument(f"document {document_id} is not known to this hub")
         sender = status.from_.organ_id
-        pairs = store.pairs(document_id)
-        recipients = [p.recipient for p in pairs if p.state != DeliveryState.REFUSED_BY_HUB]
         if status.status_code is StatusCode.REVOKE:
             if sender != document.sender:
                 raise SenderNotAuthorised(
                     f"only the sender of {document_id} ({document.sender}) may revoke it, not {sender}"
                 )
+            pairs = store.pairs(document_id)
+            recipients = [p.recipient for p in pairs if p.state != DeliveryState.REFUSED_BY_HUB]
             targets, concerns = recipients, recipients
         else:
-            if sender not in recipients:
+            # One pair read, not the document's every pair: a circular's thousands of receipts
+            # would otherwise cost the square of its recipients.
+            pair = store.get_pair(document_id, sender)
+            if pair is None or pair.state == DeliveryState.REFUSED_BY_HUB:
                 raise SenderNotAuthorised(f"{sender} is not a recipient of document {document_id}")
             targets, concerns = [document.sender], [sender]
         received_at = hub.now()
@@ -56,7 +59,7 @@ class StatusRouter:
             )
             for pair in concerns
         ]
-        if not (attempt.delivery.redelivered and events and self._recorded_before(events[0])):
+        if not (attempt.delivery.redelivered and events and store.status_recorded(events[0])):
             for event in events:
                 store.record_status(event)
         attempt.outgoing += forward(
@@ -65,11 +68,3 @@ class StatusRouter:
         )  # fmt: skip
         attempt.traces.extend(f"status:{status.status_code.value}:{sender}->{code}" for code in targets)
         attempt.outcome = "forwarded"
-
-    def _recorded_before(self, event: StatusEvent) -> bool:
-        """A redelivered status whose event is already in the store is not recorded twice."""
-        return any(
-            (e.recipient, e.code, e.from_agency, e.status_time)
-            == (event.recipient, event.code, event.from_agency, event.status_time)
-            for e in self.hub.store.statuses(event.document_id)
-        )

@@ -140,6 +140,10 @@ class TrackingStore(ABC):
         in time: an older status_time arriving late is recorded but does not replace a newer state)."""
 
     @abstractmethod
+    def status_recorded(self, event: StatusEvent) -> bool:
+        """Whether an event of the same pair, code, sender and status time is already recorded."""
+
+    @abstractmethod
     def record_refusal(self, refusal: Refusal) -> None: ...
 
     @abstractmethod

@@ -95,6 +95,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX trace_events_document ON trace_events (document_id)",
         ),
     ),
+    Migration(
+        2,
+        "status events found by their pair (a circular's receipts cost one look-up each)",
+        ("CREATE INDEX status_events_pair ON status_events (document_id, recipient)",),
+    ),
 )
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

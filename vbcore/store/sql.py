@@ -365,6 +365,20 @@ class SqlStore(TrackingStore):
             (*_PAIR_STATUS.values(new), document_id, recipient),
         )
 
+    def status_recorded(self, event: StatusEvent) -> bool:
+        """One indexed look-up of the pair's events (never the document's every event)."""
+        sql = (
+            "SELECT 1 FROM status_events"
+            " WHERE document_id = ? AND recipient = ? AND code = ? AND from_agency = ?"
+        )
+        params: list[object] = [event.document_id, event.recipient, event.code, event.from_agency]
+        if event.status_time is None:
+            sql += " AND status_time IS NULL"
+        else:
+            sql += " AND status_time = ?"
+            params.append(rules.effective_time(event))
+        return bool(self._query(sql + " LIMIT 1", params))
+
     def statuses(self, document_id: str) -> list[StatusEvent]:
         rows = self._query(_STATUS_EVENTS.select("WHERE document_id = ? ORDER BY id"), (document_id,))
         return [_STATUS_EVENTS.read(r) for r in rows]
