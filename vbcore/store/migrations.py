@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vbcore.errors import StoreSchemaTooNew
+from vbcore.status import BusinessDocType, StatusCode
+from vbcore.store.api import ChangeMarker
 from vbcore.store.driver import Driver
 
 
@@ -26,6 +28,41 @@ class Migration:
     summary: str
     steps: tuple[str, ...]
 
+
+_REVOKE, _AGREED, _REFUSED = (
+    int(BusinessDocType.REVOKE),
+    StatusCode.CHANGE_ACCEPTED.value,
+    StatusCode.CHANGE_REFUSED.value,
+)
+_ANSWER_MARKER = (
+    f"CASE WHEN d.business_type = {_REVOKE} AND e.code = '{_AGREED}' THEN '{ChangeMarker.REVOKED}'"
+    f" WHEN d.business_type = {_REVOKE} THEN '{ChangeMarker.REVOKE_REFUSED}'"
+    f" WHEN e.code = '{_AGREED}' THEN '{ChangeMarker.CHANGED}' ELSE '{ChangeMarker.CHANGE_REFUSED}' END"
+)
+
+
+def _latest_answer(column: str) -> str:
+    """``column`` of the latest 15/16 a change package's recipient sent about the original after the
+    change reached the hub (receivers answer a change about the document it changes)."""
+    return (
+        f"(SELECT {column} FROM status_events e JOIN documents d ON e.document_id = d.related_document_id"  # noqa: S608
+        " WHERE d.document_id = pairs.document_id AND d.business_type <> 0 AND e.recipient = pairs.recipient"
+        f" AND e.code IN ('{_AGREED}', '{_REFUSED}') AND e.received_at >= pairs.accepted_at"
+        " ORDER BY e.received_at DESC, e.id DESC LIMIT 1)"
+    )
+
+
+_ANSWERED_CHANGES = (
+    "UPDATE pairs SET"  # noqa: S608 - fixed text of this module
+    f" last_status = {_latest_answer('e.code')},"
+    f" last_status_at = {_latest_answer('e.received_at')},"
+    f" last_status_time = {_latest_answer('e.status_time')},"
+    f" change = {_latest_answer(_ANSWER_MARKER)},"
+    f" change_time = {_latest_answer('e.status_time')}"
+    f" WHERE last_status IS NULL AND EXISTS {_latest_answer('1')}"
+)
+"""Migration 3: what a 15/16 about the original now does to the change packages it answers
+(``SqlStore._changes_answered``), done once for the answers recorded before."""
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -99,6 +136,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "status events found by their pair (a circular's receipts cost one look-up each)",
         ("CREATE INDEX status_events_pair ON status_events (document_id, recipient)",),
+    ),
+    Migration(
+        3,
+        "revoke/update/replace packages answered by a 15/16 about the original are answered",
+        (_ANSWERED_CHANGES,),
     ),
 )
 

@@ -218,9 +218,7 @@ class SqlStore(TrackingStore):
     # --- pairs ----------------------------------------------------------------------------------
 
     def get_pair(self, document_id: str, recipient: str) -> PairRecord | None:
-        rows = self._query(
-            _PAIRS.select("WHERE document_id = ? AND recipient = ?"), (document_id, recipient)
-        )
+        rows = self._query(_PAIRS.select("WHERE document_id = ? AND recipient = ?"), (document_id, recipient))
         return _PAIRS.read(rows[0]) if rows else None
 
     def claim_pair(
@@ -325,20 +323,37 @@ class SqlStore(TrackingStore):
                 self._answer(event, at)
 
     def _answer(self, event: StatusEvent, at: datetime) -> None:
+        """A 15/16 marks the pair it names; about a revoke/update/replace package, also the recipient's
+        copy of the original; about an original, also the change packages it answers (below)."""
         doc = self.get_document(event.document_id)
-        targets = [event.document_id]
-        request: str | None = None
+        targets: list[tuple[str, str | None]] = [(event.document_id, None)]
         if doc is not None and doc.related_document_id is not None:
             request = rules.requested_marker(doc.business_type)
             if request is not None:
-                targets.append(doc.related_document_id)
-        for document_id in targets:
+                targets = [(event.document_id, request), (doc.related_document_id, request)]
+        else:
+            targets += self._changes_answered(event)
+        for document_id, request in targets:
             current = self._pair_status(document_id, event.recipient)
             if current is None:
                 continue
             marker = rules.answer_marker(event.code, request or current.change)
             moved = current.with_last_status(event, at).with_change(marker, event.code, at)
             self._write_status(document_id, event.recipient, current, moved)
+
+    def _changes_answered(self, event: StatusEvent) -> list[tuple[str, str | None]]:
+        """The revoke/update/replace packages of ``event``'s document that its recipient received before
+        this answer and has not answered yet: receivers answer a change about the document it changes
+        (QCVN 102), so such a 15/16 answers them too, and they are no longer waiting (overdue)."""
+        answered: list[tuple[str, str | None]] = []
+        for change in self.related_documents(event.document_id):
+            request = rules.requested_marker(change.business_type)
+            pair = self.get_pair(change.document_id, event.recipient)
+            if request is None or pair is None or pair.last_status is not None:
+                continue
+            if pair.accepted_at <= _aware(event.received_at, "received_at"):
+                answered.append((change.document_id, request))
+        return answered
 
     def _move(
         self, document_id: str, recipient: str, step: Callable[[rules.PairStatus], rules.PairStatus]
