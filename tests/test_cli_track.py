@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -192,3 +193,38 @@ def test_statuses_dated_year_1_and_year_9999_are_shown_and_never_crash_vb_track(
         "9999-12-31T23:59:59",
     ]
     assert run("--overdue", "--store", url, "--now", "9999-12-31T00:00").exit_code == 0
+
+
+A_UUID = "1da394ba-2117-4354-a23f-6ec3e47ba81b"
+
+
+def uuid_store(tmp_path: Path, senders: tuple[str, ...]) -> str:
+    """Documents tracked as the hub tracks a DocumentId without its sender's code: ``<sender>|<id>``."""
+    url = f"sqlite:///{tmp_path}/vbus.db"
+    store = open_store(url)
+    for sender in senders:
+        key = f"{sender}|{A_UUID}"
+        record = DocumentRecord(key, sender, 0, f"Thư của {sender}", None, "m", "ab" * 32, 1, FRIDAY_0900)
+        store.record_document(dataclasses.replace(record, edxml_document_id=A_UUID))
+        store.claim_pair(key, HCM, at=FRIDAY_0900, deadline=None)
+    store.close()
+    return url
+
+
+def test_a_uuid_document_id_alone_finds_its_one_document(tmp_path: Path) -> None:
+    url = uuid_store(tmp_path, (SENDER,))
+    result = run(A_UUID, "--store", url)
+    assert result.exit_code == 0, result.output
+    assert f"Thư của {SENDER}" in result.output
+
+
+def test_a_document_id_two_senders_wrote_is_listed_and_each_found_by_sender(tmp_path: Path) -> None:
+    url = uuid_store(tmp_path, (SENDER, DANANG))
+    ambiguous = CliRunner().invoke(vb, ["track", A_UUID, "--store", url])
+    assert ambiguous.exit_code == 1
+    assert f"{SENDER}|{A_UUID}" in ambiguous.output
+    assert f"{DANANG}|{A_UUID}" in ambiguous.output
+    one = run(f"{DANANG}|{A_UUID}", "--store", url)
+    assert one.exit_code == 0, one.output
+    assert f"Thư của {DANANG}" in one.output
+    assert f"Thư của {SENDER}" not in one.output

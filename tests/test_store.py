@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import subprocess
 import sys
@@ -652,8 +653,7 @@ def test_an_answer_given_before_a_change_was_sent_does_not_answer_it(store: SqlS
 
 
 def test_change_packages_answered_before_the_upgrade_are_no_longer_overdue(store_url: str) -> None:
-    older = [m for m in MIGRATIONS if m.version <= 2]
-    store = SqlStore(open_driver(store_url), migrations=older)
+    store = open_store(store_url)
     store.record_document(document(at=FRIDAY_1600))
     claim_at(store, "doc-1", FRIDAY_1600)
     store.record_document(document("rev-1", at=FRIDAY_1600, business_type=1, related="doc-1"))
@@ -668,6 +668,7 @@ def test_change_packages_answered_before_the_upgrade_are_no_longer_overdue(store
         " change = NULL, change_time = NULL WHERE document_id = 'rev-1'"
     )
     assert [p.document_id for p in store.overdue(MONDAY_1700)] == ["rev-1", "upd-1"]
+    store._db.execute("DELETE FROM schema_version WHERE version = 3")  # type: ignore[attr-defined]
     store.close()
     upgraded = open_store(store_url)
     try:
@@ -676,3 +677,74 @@ def test_change_packages_answered_before_the_upgrade_are_no_longer_overdue(store
         assert (answered.last_status, answered.change) == ("15", ChangeMarker.REVOKED)
     finally:
         upgraded.close()
+
+
+# --- documents tracked by (sender, DocumentId) ----------------------------------------------------
+
+UUID_ID = "9fbfbad2-f1f8-4256-a2eb-50fb1061cddb"
+G22_ID = "000.00.00.G22,2026/11/24,102/VB"
+
+
+def test_an_upgrade_re_keys_documents_whose_id_is_not_their_senders(store_url: str) -> None:
+    old = SqlStore(open_driver(store_url), migrations=[m for m in MIGRATIONS if m.version <= 3])
+    rows = [  # as a hub before migration 4 kept them: one key, the DocumentId alone
+        ("documents", (G22_ID, "000.00.00.G22", None), "conventional, its sender's: unchanged"),
+        ("documents", (UUID_ID, SENDER, None), "a UUID"),
+        ("documents", (f"{UUID_ID}#revoke-abc", SENDER, UUID_ID), "its revoke, reusing the UUID"),
+        ("documents", ("000.00.00.G09,2026/11/24,5/VB", B, None), "squatted before the upgrade"),
+    ]
+    for _, (doc_id, sender, related), _ in rows:
+        old._db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO documents (document_id, sender, business_type, message_id, sha256, size,"
+            " received_at, related_document_id) VALUES (?, ?, ?, 'm', 'ab', 1, ?, ?)",
+            (doc_id, sender, 0 if related is None else 1, T0, related),
+        )
+    for doc_id in (G22_ID, UUID_ID, f"{UUID_ID}#revoke-abc"):
+        old._db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO pairs (document_id, recipient, state, accepted_at) VALUES (?, ?, 'forwarded', ?)",
+            (doc_id, C, T0),
+        )
+    old.record_status(status("01", local(9), doc=UUID_ID, recipient=C))
+    old.record_refusal(refusal("m9", sender=SENDER, doc=UUID_ID, at=T0))
+    old.record_trace(TraceEvent(UUID_ID, "hub-a", "received", T0))
+    old.close()
+
+    store = open_store(store_url)
+    try:
+        mine = f"{SENDER}|{UUID_ID}"
+        doc = store.get_document(mine)
+        assert doc is not None
+        assert (doc.sender, doc.edxml_document_id) == (SENDER, UUID_ID)
+        revoke = store.get_document(f"{mine}#revoke-abc")
+        assert revoke is not None
+        assert (revoke.related_document_id, revoke.edxml_document_id) == (mine, UUID_ID)
+        assert [p.recipient for p in store.pairs(mine)] == [C]
+        assert [e.code for e in store.statuses(mine)] == ["01"]
+        assert [r.message_id for r in store.refusals(document_id=mine)] == ["m9"]
+        assert [e.event for e in store.trace(mine)] == ["received"]
+        assert store.get_document(UUID_ID) is None
+        kept = store.get_document(G22_ID)
+        assert kept is not None
+        assert (kept.sender, kept.edxml_document_id) == ("000.00.00.G22", G22_ID)
+        assert [p.recipient for p in store.pairs(G22_ID)] == [C]
+        squatted = store.get_document(f"{B}|000.00.00.G09,2026/11/24,5/VB")  # frees the id for its owner
+        assert squatted is not None
+        assert store.documents_written_as(UUID_ID) == [doc]
+    finally:
+        store.close()
+
+
+def test_a_document_id_written_by_several_senders_is_found_for_each(store: SqlStore) -> None:
+    for sender in (SENDER, B):
+        record = dataclasses.replace(
+            document(f"{sender}|{UUID_ID}"), sender=sender, edxml_document_id=UUID_ID
+        )
+        store.record_document(record)
+    store.record_refusal(refusal("m1", sender=C, doc=f"{C}|{UUID_ID}", at=T0))
+    assert [d.sender for d in store.documents_written_as(UUID_ID)] == [SENDER, B]
+    assert store.tracked_ids_written_as(UUID_ID) == [
+        f"{SENDER}|{UUID_ID}",
+        f"{B}|{UUID_ID}",
+        f"{C}|{UUID_ID}",
+    ]
+    assert store.documents_written_as("nothing") == []

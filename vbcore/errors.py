@@ -282,6 +282,27 @@ class UnknownDocument(PackageRefused):
     reason_en = "The original document was not found"
 
 
+class ForeignDocumentId(PackageRefused):
+    """A package's DocumentId begins with another agency's code: DocumentIds are predictable, so an agency
+    could otherwise take the id of another's next letter (the real letter then refused as a duplicate,
+    its receipts sent to the wrong agency). A DocumentId belongs to its sender."""
+
+    reason = "foreign-document-id"
+    reason_vi = "Mã văn bản (DocumentId) mang mã định danh của cơ quan khác"
+    reason_en = "The DocumentId carries another agency's code"
+
+    def __init__(self, document_id: str, *, owner: str, sender: str) -> None:
+        self.document_id = document_id
+        self.owner = owner
+        self.sender = sender
+        super().__init__(
+            f"DocumentId {document_id} begins with the code of {owner}, but the package is from {sender}; "
+            f"a DocumentId begins with its sender's own code ({sender},yyyy/MM/dd,number/notation)",
+            vi=f"DocumentId {document_id} bắt đầu bằng mã của {owner}, nhưng gói tin do {sender} gửi; "
+            f"DocumentId phải bắt đầu bằng mã của chính cơ quan gửi ({sender},yyyy/MM/dd,số/ký hiệu)",
+        )
+
+
 class TooManyRecipients(PackageRefused):
     """A package names more recipients than the hub accepts in one package (``HubConfig.max_recipients``)."""
 

@@ -21,7 +21,8 @@ class Attempt:
     delivery: Delivery
     sender: str | None
     kind: str = "unknown"
-    document_id: str | None = None
+    document_id: str | None = None  # the id the hub tracks it under (``routing.document_key``)
+    edxml_document_id: str | None = None  # the DocumentId as the package wrote it (a 02 names this one)
     checked: CheckedPackage | None = None
     sha256: str = ""
     refusal: PackageRefused | None = None  # the whole message is refused: parked after its 02 went out

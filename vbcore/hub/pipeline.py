@@ -297,7 +297,8 @@ class Hub:
                 description=description,
                 sender=attempt.sender,
                 refused_message_id=attempt.delivery.message_id,
-                document_id=attempt.document_id,
+                document_id=attempt.edxml_document_id or attempt.document_id,
+                tracking_id=attempt.document_id,
                 recipient=recipient,
                 at=at,
             )

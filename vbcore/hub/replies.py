@@ -117,9 +117,12 @@ def refusal(
     document_id: str | None,
     recipient: str | None,
     at: datetime,
+    tracking_id: str | None = None,
 ) -> Outgoing:
     """A signed 02 from the hub to ``sender``'s inbox, naming the precise reason (``description``,
-    made XML-safe here whatever it holds). Raises if the 02 cannot be written or signed."""
+    made XML-safe here whatever it holds). Its ``ResponseFor/DocumentId`` is ``document_id`` as the
+    sender wrote it; the id the hub tracks it under (``tracking_id``) goes in a header. Raises if the
+    02 cannot be written or signed."""
     status = refusal_status(
         config, addressee=sender, document_id=document_id, description=safe_text(description), at=at
     )
@@ -133,7 +136,7 @@ def refusal(
         n.REFUSED_MESSAGE_ID: refused_message_id,
         n.FORWARDED_AT: iso(at),
     }
-    if document_id is not None:
-        headers[n.DOCUMENT_ID] = document_id
+    if tracked := tracking_id or document_id:
+        headers[n.DOCUMENT_ID] = tracked
     message_id = f"refusal|{refused_message_id}|{recipient or ''}"
     return Outgoing(config.names.delivery_exchange, sender, body, message_id, headers)

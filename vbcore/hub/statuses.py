@@ -1,16 +1,18 @@
 """Planning a verified status package: receiver statuses go to the document's sender, a revoke (13)
-from the sender to every recipient. The status must concern a document this hub carried."""
+from the sender to every recipient. The status must concern a document this hub carried, found by
+(whose it is, DocumentId): ``routing.status_owner`` and ``routing.document_key``."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from vbcore.errors import SenderNotAuthorised, UnknownDocument
+from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt
 from vbcore.hub.replies import forward
 from vbcore.model import StatusPackage
 from vbcore.status import StatusCode
-from vbcore.store.api import DeliveryState, StatusEvent
+from vbcore.store.api import KEY_SEPARATOR, DeliveryState, DocumentRecord, StatusEvent
 from vbcore.transport import names as n
 
 if TYPE_CHECKING:
@@ -24,17 +26,20 @@ class StatusRouter:
     def plan(self, attempt: Attempt, status: StatusPackage) -> None:
         """Record the status events and fill in ``attempt`` (call inside a transaction)."""
         hub, store = self.hub, self.hub.store
-        document_id = status.document_id
-        if not document_id:
-            raise UnknownDocument("the status names no document (ResponseFor/DocumentId is empty)")
-        document = store.get_document(document_id)
-        if document is None:
-            raise UnknownDocument(f"document {document_id} is not known to this hub")
+        written_id = status.document_id
+        if not written_id:
+            raise UnknownDocument(
+                "the status names no document (ResponseFor/DocumentId is empty)",
+                vi="trạng thái không nêu văn bản nào (ResponseFor/DocumentId trống)",
+            )
+        attempt.edxml_document_id = written_id
+        document = self._document(status, written_id)
+        document_id = attempt.document_id = document.document_id
         sender = status.from_.organ_id
         if status.status_code is StatusCode.REVOKE:
             if sender != document.sender:
                 raise SenderNotAuthorised(
-                    f"only the sender of {document_id} ({document.sender}) may revoke it, not {sender}"
+                    f"only the sender of {written_id} ({document.sender}) may revoke it, not {sender}"
                 )
             pairs = store.pairs(document_id)
             recipients = [p.recipient for p in pairs if p.state != DeliveryState.REFUSED_BY_HUB]
@@ -68,3 +73,37 @@ class StatusRouter:
         )  # fmt: skip
         attempt.traces.extend(f"status:{status.status_code.value}:{sender}->{code}" for code in targets)
         attempt.outcome = "forwarded"
+
+    def _document(self, status: StatusPackage, written_id: str) -> DocumentRecord:
+        """The document the status is about, or the precise refusal."""
+        store, sender = self.hub.store, status.from_.organ_id
+        owner = routing.status_owner(status)
+        if owner is not None:
+            keys = [routing.document_key(owner, written_id)]
+            if written_id.startswith(owner + KEY_SEPARATOR):
+                keys.append(written_id)  # the hub's own tracking id, echoed (``x-vbus-document-id``)
+            for key in keys:
+                if (document := store.get_document(key)) is not None:
+                    return document
+        else:  # neither ResponseFor/OrganId nor a code in the DocumentId: the one the sender received
+            mine = [
+                d
+                for d in store.documents_written_as(written_id)
+                if store.get_pair(d.document_id, sender) is not None
+            ]
+            if len(mine) == 1:
+                return mine[0]
+        someone_elses = routing.document_owner(written_id) not in (None, sender)
+        theirs = store.get_document(written_id) if someone_elses else None
+        if status.status_code is StatusCode.REVOKE and theirs is not None:
+            raise SenderNotAuthorised(
+                f"only the sender of {written_id} ({theirs.sender}) may revoke it, not {sender}",
+                vi=f"chỉ cơ quan gửi {written_id} ({theirs.sender}) được thu hồi văn bản, "
+                f"không phải {sender}",
+            )
+        whose = f" from {owner}" if owner else ""
+        whose_vi = f" của {owner}" if owner else ""
+        raise UnknownDocument(
+            f"document {written_id}{whose} is not known to this hub",
+            vi=f"trục không biết văn bản {written_id}{whose_vi}",
+        )

@@ -96,6 +96,20 @@ def read_timeline(
     )
 
 
+def tracked_ids(store: TrackingStore, text: str) -> list[str]:
+    """The documents ``text`` names, as tracked ids: ``text`` itself when the store knows it (a
+    DocumentId that begins with its sender's code, or a tracked id ``<sender>|<DocumentId>``), else every
+    sender's document written with that DocumentId (one for a UUID; several when agencies reused one).
+    Empty when the store knows nothing of it."""
+    known = (
+        store.get_document(text) is not None
+        or bool(store.pairs(text))
+        or bool(store.refusals(document_id=text))
+        or bool(store.trace(text))
+    )
+    return [text] if known else store.tracked_ids_written_as(text)
+
+
 def recipient_timeline(
     directory: Directory, pair: PairRecord, events: list[StatusEvent], now: datetime | None
 ) -> RecipientTimeline:

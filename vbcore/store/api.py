@@ -14,6 +14,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
+KEY_SEPARATOR = "|"
+"""Between the sender and a DocumentId that does not begin with the sender's code in the id a document
+is tracked under (``DocumentRecord.document_id``). Neither agency codes nor test-tenant ids hold it."""
+
 
 class DeliveryState:
     """Where one (document, recipient) pair stands; the last status code once receipts arrive."""
@@ -50,6 +54,9 @@ class DocumentRecord:
     size: int
     received_at: datetime
     related_document_id: str | None = None  # the original, for revoke/update/replace
+    # The DocumentId as the package wrote it; ``document_id`` is the id the hub tracks it under: the same
+    # when it begins with the sender's code, else ``<sender>|<DocumentId>`` (``hub.routing.document_key``).
+    edxml_document_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,16 @@ class TrackingStore(ABC):
 
     @abstractmethod
     def get_document(self, document_id: str) -> DocumentRecord | None: ...
+
+    @abstractmethod
+    def documents_written_as(self, edxml_document_id: str) -> list[DocumentRecord]:
+        """Every sender's document whose DocumentId, as written, is this one (tracked under
+        ``<sender>|<DocumentId>``), oldest first."""
+
+    @abstractmethod
+    def tracked_ids_written_as(self, edxml_document_id: str) -> list[str]:
+        """The tracked ids (``<sender>|<DocumentId>``) of the documents and refusals of every sender
+        that wrote this DocumentId: what ``vb track <DocumentId>`` looks for."""
 
     @abstractmethod
     def related_documents(self, document_id: str) -> list[DocumentRecord]:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from vbcore.errors import StoreSchemaTooNew
 from vbcore.status import BusinessDocType, StatusCode
-from vbcore.store.api import ChangeMarker
+from vbcore.store.api import KEY_SEPARATOR, ChangeMarker
 from vbcore.store.driver import Driver
 
 
@@ -63,6 +63,36 @@ _ANSWERED_CHANGES = (
 )
 """Migration 3: what a 15/16 about the original now does to the change packages it answers
 (``SqlStore._changes_answered``), done once for the answers recorded before."""
+
+# Migration 4: documents tracked by (sender, DocumentId). A document whose id does not begin with its
+# sender's code ("<sender>,...") is re-keyed "<sender>|<id>" everywhere it is named, its old id kept as
+# written. Old ids are read before they change: dependants first, the documents themselves last.
+_FOREIGN = "substr({t}.document_id, 1, length({t}.sender) + 1) <> {t}.sender || ','"
+_RE_KEYED = "SELECT d.document_id FROM documents d WHERE " + _FOREIGN.format(t="d")  # noqa: S608
+
+
+def _re_key(table: str, column: str = "document_id") -> str:
+    return (
+        f"UPDATE {table} SET {column} = (SELECT d.sender || '{KEY_SEPARATOR}' || d.document_id"  # noqa: S608
+        f" FROM documents d WHERE d.document_id = {table}.{column}) WHERE {column} IN ({_RE_KEYED})"
+    )
+
+
+_BY_SENDER = (
+    "ALTER TABLE documents ADD COLUMN edxml_document_id TEXT",
+    # A change package that reused its original's DocumentId is tracked as "<original>#<kind>-<sha>".
+    "UPDATE documents SET edxml_document_id = CASE WHEN related_document_id IS NOT NULL"
+    " AND substr(document_id, 1, length(related_document_id) + 1) = related_document_id || '#'"
+    " THEN related_document_id ELSE document_id END",
+    _re_key("pairs"),
+    _re_key("status_events"),
+    _re_key("trace_events"),
+    _re_key("refusals"),
+    _re_key("documents", "related_document_id"),
+    f"UPDATE documents SET document_id = sender || '{KEY_SEPARATOR}' || document_id"  # noqa: S608
+    f" WHERE {_FOREIGN.format(t='documents')}",
+    "CREATE INDEX documents_written_as ON documents (edxml_document_id)",
+)
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -141,6 +171,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "revoke/update/replace packages answered by a 15/16 about the original are answered",
         (_ANSWERED_CHANGES,),
+    ),
+    Migration(
+        4,
+        "documents tracked by (sender, DocumentId): an id without the sender's code is <sender>|<id>",
+        _BY_SENDER,
     ),
 )
 

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from vbcore.errors import PairNotClaimed
 from vbcore.store import status_rules as rules
 from vbcore.store.api import (
+    KEY_SEPARATOR,
     ChangeMarker,
     ClaimResult,
     DeliveryState,
@@ -91,7 +92,7 @@ def _table(name: str, record: type[T], *readers: Callable[[Any], object]) -> _Ta
 
 _DOCUMENTS = _table(
     "documents", DocumentRecord,
-    _text, _text, _int, _maybe_text, _maybe_text, _text, _text, _int, utc_from_db, _maybe_text,
+    _text, _text, _int, _maybe_text, _maybe_text, _text, _text, _int, utc_from_db, _maybe_text, _maybe_text,
 )  # fmt: skip
 _PAIRS = _table(
     "pairs", PairRecord,
@@ -188,6 +189,26 @@ class SqlStore(TrackingStore):
     def get_document(self, document_id: str) -> DocumentRecord | None:
         rows = self._query(_DOCUMENTS.select("WHERE document_id = ?"), (document_id,))
         return _DOCUMENTS.read(rows[0]) if rows else None
+
+    def documents_written_as(self, edxml_document_id: str) -> list[DocumentRecord]:
+        rows = self._query(
+            _DOCUMENTS.select(
+                "WHERE edxml_document_id = ? AND document_id = sender || ? || edxml_document_id"
+                " ORDER BY received_at, document_id"
+            ),
+            (edxml_document_id, KEY_SEPARATOR),
+        )
+        return [_DOCUMENTS.read(r) for r in rows]
+
+    def tracked_ids_written_as(self, edxml_document_id: str) -> list[str]:
+        """Documents by their indexed DocumentId; refusals (of packages refused whole, never recorded as
+        documents) by a scan, as ``vb track`` is a person's question, not the hub's hot path."""
+        ids = [d.document_id for d in self.documents_written_as(edxml_document_id)]
+        rows = self._query(
+            "SELECT DISTINCT document_id FROM refusals WHERE document_id = sender || ? || ?",
+            (KEY_SEPARATOR, edxml_document_id),
+        )
+        return list(dict.fromkeys([*ids, *sorted(str(r[0]) for r in rows)]))
 
     def related_documents(self, document_id: str) -> list[DocumentRecord]:
         rows = self._query(
