@@ -704,7 +704,11 @@ def test_an_upgrade_re_keys_documents_whose_id_is_not_their_senders(store_url: s
             "INSERT INTO pairs (document_id, recipient, state, accepted_at) VALUES (?, ?, 'forwarded', ?)",
             (doc_id, C, T0),
         )
-    old.record_status(status("01", local(9), doc=UUID_ID, recipient=C))
+    old._db.execute(  # type: ignore[attr-defined]
+        "INSERT INTO status_events (document_id, recipient, code, status_time, received_at, from_agency)"
+        " VALUES (?, ?, '01', ?, ?, ?)",
+        (UUID_ID, C, local(9), T0, C),
+    )
     old.record_refusal(refusal("m9", sender=SENDER, doc=UUID_ID, at=T0))
     old.record_trace(TraceEvent(UUID_ID, "hub-a", "received", T0))
     old.close()
@@ -748,3 +752,16 @@ def test_a_document_id_written_by_several_senders_is_found_for_each(store: SqlSt
         f"{C}|{UUID_ID}",
     ]
     assert store.documents_written_as("nothing") == []
+
+
+def test_a_message_id_holding_nul_is_recorded_and_found_on_either_database(store: SqlStore) -> None:
+    hostile = "m\x00\x01"  # AMQP message ids are any bytes; PostgreSQL text cannot hold NUL
+    store.record_document(dataclasses.replace(document(), message_id=hostile))
+    store.record_refusal(
+        dataclasses.replace(refusal("x", sender=SENDER, doc="doc-1", at=T0), message_id=hostile)
+    )
+    store.record_status(dataclasses.replace(status("01", local(9)), message_id=hostile))
+    [event] = store.statuses("doc-1")
+    assert store.recorded_status(dataclasses.replace(event, message_id=None)) == event
+    assert store.get_document("doc-1") is not None
+    assert len(store.refusals(sender=SENDER)) == 1

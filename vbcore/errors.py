@@ -257,6 +257,15 @@ class SenderNotAuthorised(AgencyError):
     reason_en = "The sender may not send on behalf of another agency"
 
 
+class StatusNotAllowed(SenderNotAuthorised):
+    """A status from an agency that may not send it about that document: a receipt from an agency the
+    hub did not deliver the document to, a 13 from anyone but its sender. (Same ``reason``: it is the
+    sender check applied to statuses.)"""
+
+    reason_vi = "Cơ quan này không được gửi trạng thái này về văn bản"
+    reason_en = "This agency may not send this status about the document"
+
+
 class DuplicatePackage(PackageRefused):
     """The same document to the same recipient again; ``state`` is the original delivery's state."""
 
@@ -271,6 +280,25 @@ class DuplicatePackage(PackageRefused):
         super().__init__(
             f"document {document_id} was already delivered to {recipient} (state: {state})",
             vi=f"văn bản {document_id} đã được chuyển đến {recipient} (trạng thái: {state})",
+        )
+
+
+class DuplicateStatus(PackageRefused):
+    """The same status (same document, agency, code, time and description) in a new message: a replay.
+    The same message again (a publisher's retry) is not one: the hub forwards it again, records it once."""
+
+    reason = "duplicate-status"
+    reason_vi = "Trạng thái này trục đã nhận trước đó"
+    reason_en = "The hub already received this status"
+
+    def __init__(self, document_id: str, code: str, sender: str, at: str) -> None:
+        self.document_id = document_id
+        self.code = code
+        super().__init__(
+            f"status {code} of {sender} about {document_id} dated {at} was already received and forwarded; "
+            "it is not forwarded again",
+            vi=f"trạng thái {code} của {sender} về văn bản {document_id} lúc {at} đã được trục nhận và "
+            "chuyển trước đó; trục không chuyển lại",
         )
 
 

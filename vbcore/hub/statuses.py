@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vbcore.errors import SenderNotAuthorised, UnknownDocument
+from vbcore.errors import DuplicateStatus, StatusNotAllowed, UnknownDocument
 from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt
 from vbcore.hub.replies import forward
+from vbcore.hub.timeline import local
 from vbcore.model import StatusPackage
 from vbcore.status import StatusCode
-from vbcore.store.api import KEY_SEPARATOR, DeliveryState, DocumentRecord, StatusEvent
+from vbcore.store.api import KEY_SEPARATOR, DeliveryState, DocumentRecord, PairRecord, StatusEvent
 from vbcore.transport import names as n
 
 if TYPE_CHECKING:
@@ -38,8 +39,10 @@ class StatusRouter:
         sender = status.from_.organ_id
         if status.status_code is StatusCode.REVOKE:
             if sender != document.sender:
-                raise SenderNotAuthorised(
-                    f"only the sender of {written_id} ({document.sender}) may revoke it, not {sender}"
+                raise StatusNotAllowed(
+                    f"only the sender of {written_id} ({document.sender}) may revoke it, not {sender}",
+                    vi=f"chỉ cơ quan gửi văn bản {written_id} ({document.sender}) được thu hồi, "
+                    f"không phải {sender}",
                 )
             pairs = store.pairs(document_id)
             recipients = [p.recipient for p in pairs if p.state != DeliveryState.REFUSED_BY_HUB]
@@ -47,9 +50,7 @@ class StatusRouter:
         else:
             # One pair read, not the document's every pair: a circular's thousands of receipts
             # would otherwise cost the square of its recipients.
-            pair = store.get_pair(document_id, sender)
-            if pair is None or pair.state == DeliveryState.REFUSED_BY_HUB:
-                raise SenderNotAuthorised(f"{sender} is not a recipient of document {document_id}")
+            self._check_recipient(store.get_pair(document_id, sender), sender, written_id)
             targets, concerns = [document.sender], [sender]
         received_at = hub.now()
         events = [
@@ -61,10 +62,11 @@ class StatusRouter:
                 status_time=status.timestamp,
                 received_at=received_at,
                 from_agency=sender,
+                message_id=attempt.delivery.message_id,
             )
             for pair in concerns
         ]
-        if not (attempt.delivery.redelivered and events and store.status_recorded(events[0])):
+        if not (events and self._already_recorded(attempt, events[0], written_id)):
             for event in events:
                 store.record_status(event)
         attempt.outgoing += forward(
@@ -73,6 +75,34 @@ class StatusRouter:
         )  # fmt: skip
         attempt.traces.extend(f"status:{status.status_code.value}:{sender}->{code}" for code in targets)
         attempt.outcome = "forwarded"
+
+    @staticmethod
+    def _check_recipient(pair: PairRecord | None, sender: str, written_id: str) -> None:
+        """Only an agency the hub delivered the document to sends receipts and answers about it."""
+        if pair is None:
+            raise StatusNotAllowed(
+                f"{sender} is not a recipient of document {written_id}",
+                vi=f"{sender} không phải cơ quan nhận văn bản {written_id}",
+            )
+        if pair.state == DeliveryState.REFUSED_BY_HUB:
+            raise StatusNotAllowed(
+                f"the hub refused to deliver document {written_id} to {sender} (see the 02 its sender "
+                f"received), so it takes no status from {sender} about it",
+                vi=f"trục đã từ chối chuyển văn bản {written_id} đến {sender} (xem trạng thái 02 cơ quan gửi "
+                f"đã nhận), nên không nhận trạng thái của {sender} về văn bản này",
+            )
+
+    def _already_recorded(self, attempt: Attempt, event: StatusEvent, written_id: str) -> bool:
+        """The same status again: from the same message (a redelivery, a publisher's retry), True (it
+        is forwarded again, not recorded twice); from a new message, a replay: ``DuplicateStatus``."""
+        before = self.hub.store.recorded_status(event)
+        if before is None:
+            return False
+        same_message = before.message_id in (None, attempt.delivery.message_id)
+        if same_message or attempt.delivery.redelivered:
+            return True
+        when = local(event.status_time) if event.status_time else "-"
+        raise DuplicateStatus(written_id, event.code, event.from_agency, when)
 
     def _document(self, status: StatusPackage, written_id: str) -> DocumentRecord:
         """The document the status is about, or the precise refusal."""
@@ -96,7 +126,7 @@ class StatusRouter:
         someone_elses = routing.document_owner(written_id) not in (None, sender)
         theirs = store.get_document(written_id) if someone_elses else None
         if status.status_code is StatusCode.REVOKE and theirs is not None:
-            raise SenderNotAuthorised(
+            raise StatusNotAllowed(
                 f"only the sender of {written_id} ({theirs.sender}) may revoke it, not {sender}",
                 vi=f"chỉ cơ quan gửi {written_id} ({theirs.sender}) được thu hồi văn bản, "
                 f"không phải {sender}",

@@ -81,6 +81,7 @@ class StatusEvent:
     status_time: datetime | None  # as written in the status package
     received_at: datetime
     from_agency: str
+    message_id: str | None = None  # the ingress message it came in (None: recorded before migration 5)
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,8 @@ class TrackingStore(ABC):
         in time: an older status_time arriving late is recorded but does not replace a newer state)."""
 
     @abstractmethod
-    def status_recorded(self, event: StatusEvent) -> bool:
-        """Whether an event of the same pair, code, sender and status time is already recorded."""
+    def recorded_status(self, event: StatusEvent) -> StatusEvent | None:
+        """The first recorded event of the same pair, code, sender, status time and description."""
 
     @abstractmethod
     def record_refusal(self, refusal: Refusal) -> None: ...

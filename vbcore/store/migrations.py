@@ -177,6 +177,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "documents tracked by (sender, DocumentId): an id without the sender's code is <sender>|<id>",
         _BY_SENDER,
     ),
+    Migration(
+        5,
+        "status events keep the message they came in (a replay under a new message id is refused)",
+        ("ALTER TABLE status_events ADD COLUMN message_id TEXT",),
+    ),
 )
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

@@ -104,7 +104,7 @@ _PAIR_STATUS = _table(
 )  # fmt: skip
 _STATUS_EVENTS = _table(
     "status_events", StatusEvent,
-    _text, _text, _text, _maybe_text, _maybe_local_time, utc_from_db, _text,
+    _text, _text, _text, _maybe_text, _maybe_local_time, utc_from_db, _text, _maybe_text,
 )  # fmt: skip
 _REFUSALS = _table(
     "refusals", Refusal, _text, _maybe_text, _maybe_text, _maybe_text, _text, _text, utc_from_db
@@ -401,19 +401,18 @@ class SqlStore(TrackingStore):
             (*_PAIR_STATUS.values(new), document_id, recipient),
         )
 
-    def status_recorded(self, event: StatusEvent) -> bool:
+    def recorded_status(self, event: StatusEvent) -> StatusEvent | None:
         """One indexed look-up of the pair's events (never the document's every event)."""
-        sql = (
-            "SELECT 1 FROM status_events"
-            " WHERE document_id = ? AND recipient = ? AND code = ? AND from_agency = ?"
-        )
+        where = "WHERE document_id = ? AND recipient = ? AND code = ? AND from_agency = ?"
         params: list[object] = [event.document_id, event.recipient, event.code, event.from_agency]
-        if event.status_time is None:
-            sql += " AND status_time IS NULL"
-        else:
-            sql += " AND status_time = ?"
-            params.append(rules.effective_time(event))
-        return bool(self._query(sql + " LIMIT 1", params))
+        for column, value in (
+            ("status_time", None if event.status_time is None else rules.effective_time(event)),
+            ("description", event.description),
+        ):
+            where += f" AND {column} IS NULL" if value is None else f" AND {column} = ?"
+            params += [] if value is None else [value]
+        rows = self._query(_STATUS_EVENTS.select(where + " ORDER BY id LIMIT 1"), params)
+        return _STATUS_EVENTS.read(rows[0]) if rows else None
 
     def statuses(self, document_id: str) -> list[StatusEvent]:
         rows = self._query(_STATUS_EVENTS.select("WHERE document_id = ? ORDER BY id"), (document_id,))
