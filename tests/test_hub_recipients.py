@@ -7,6 +7,7 @@ rows read, which do not depend on the machine."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from test_hub_support import CLOSED_QUANG_NAM, G22, H24, HUB_ID, FixedClock, Wor
 from vbcore.devworld import DevKeys
 from vbcore.directory import Agency, Directory
 from vbcore.hub.config import DEFAULT_MAX_RECIPIENTS, HubConfig
-from vbcore.model import Edoc, Organization, StatusPackage
+from vbcore.model import Attachment, Blob, Edoc, ManifestReference, Organization, StatusPackage
 from vbcore.pki import DevPki, init_dev_pki
 from vbcore.signing import SigningKey
 from vbcore.status import StatusCode
@@ -199,3 +200,31 @@ def test_the_hubs_store_work_grows_linearly_with_the_recipients(
         assert l_statements <= 11 * s_statements, (what, small[what], large[what])
         assert l_rows <= 11 * s_rows, (what, small[what], large[what])
     assert large["status"] == small["status"]  # one recipient's receipt costs the same for any circular
+
+
+def with_attachments(count: int) -> Edoc:
+    doc = edoc(G22, [H24], f"att-{count}")
+    extra = [
+        Attachment(
+            f"cid:{uuid.uuid4()}", f"phu-luc-{i}.pdf", Blob(f"%PDF-1.4 {i}".encode()), "application/pdf"
+        )
+        for i in range(count)
+    ]
+    refs = [ManifestReference(a.content_id, a.content_type, None, a.name) for a in extra]
+    return dataclasses.replace(
+        doc, attachments=doc.attachments + tuple(extra), manifest=doc.manifest + tuple(refs)
+    )
+
+
+def test_the_hubs_store_work_does_not_grow_with_the_attachments(
+    open_big_world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = open_big_world(0)
+    counting = Counting(world, monkeypatch)
+    work = []
+    for count in (1, 300):
+        world.client(G22).submit(with_attachments(count))
+        world.pump()
+        work.append(counting.take())
+    assert len(world.inbox(H24)) == 2
+    assert work[0] == work[1]

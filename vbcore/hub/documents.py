@@ -12,6 +12,7 @@ from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.deadlines import deadline_for
 from vbcore.hub.replies import forward
+from vbcore.hub.timeline import business_text
 from vbcore.model import Edoc
 from vbcore.status import BusinessDocType
 from vbcore.store.api import DeliveryState, DocumentRecord, TraceEvent
@@ -55,7 +56,9 @@ class DocumentRouter:
         elif edoc.business_type is not BusinessDocType.NEW:
             raise UnknownDocument(
                 f"a {edoc.business_type.name.lower()} package must name the document it changes "
-                "(Bussiness/DocumentId or ReplacementInfo/DocumentId)"
+                "(Bussiness/DocumentId or ReplacementInfo/DocumentId)",
+                vi=f"gói tin {business_text(edoc.business_type).lower()} phải nêu văn bản được thay đổi "
+                "(Bussiness/DocumentId hoặc ReplacementInfo/DocumentId)",
             )
         document_id = routing.tracking_document_id(edoc, related, attempt.sha256)
         attempt.document_id = document_id
