@@ -239,7 +239,9 @@ class SqlStore(TrackingStore):
     # --- pairs ----------------------------------------------------------------------------------
 
     def get_pair(self, document_id: str, recipient: str) -> PairRecord | None:
-        rows = self._query(_PAIRS.select("WHERE document_id = ? AND recipient = ?"), (document_id, recipient))
+        rows = self._query(
+            _PAIRS.select("WHERE document_id = ? AND recipient = ?"), (document_id, recipient)
+        )
         return _PAIRS.read(rows[0]) if rows else None
 
     def claim_pair(
