@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -171,3 +172,59 @@ def test_a_store_that_cannot_be_opened_is_reported(tmp_path: Path) -> None:
     result = CliRunner().invoke(vb, ["track", "doc-1", "--store", "mysql://db/vbus"])
     assert result.exit_code == 1
     assert "cannot open the tracking store" in result.output
+
+
+def test_statuses_dated_year_1_and_year_9999_are_shown_and_never_crash_vb_track(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/vbus.db"
+    store = open_store(url)
+    at = FRIDAY_0900
+    store.record_document(DocumentRecord("doc-y", SENDER, 0, None, None, "m-y", "ab" * 32, 1, at))
+    store.claim_pair("doc-y", DANANG, at=at, deadline=deadline_for(at))
+    for code, when in (("01", datetime(1, 1, 1)), ("03", datetime(9999, 12, 31, 23, 59, 59))):
+        store.record_status(StatusEvent("doc-y", DANANG, code, None, when, at, DANANG))
+    store.close()
+    text = run("doc-y", "--store", url)
+    assert text.exit_code == 0, text.output
+    assert "0001-01-01 00:00:00" in text.output
+    assert "9999-12-31 23:59:59" in text.output
+    data = json.loads(run("doc-y", "--store", url, "--json").output)
+    assert [s["status_time"] for s in data["recipients"][0]["statuses"]] == [
+        "0001-01-01T00:00:00",
+        "9999-12-31T23:59:59",
+    ]
+    assert run("--overdue", "--store", url, "--now", "9999-12-31T00:00").exit_code == 0
+
+
+A_UUID = "1da394ba-2117-4354-a23f-6ec3e47ba81b"
+
+
+def uuid_store(tmp_path: Path, senders: tuple[str, ...]) -> str:
+    """Documents tracked as the hub tracks a DocumentId without its sender's code: ``<sender>|<id>``."""
+    url = f"sqlite:///{tmp_path}/vbus.db"
+    store = open_store(url)
+    for sender in senders:
+        key = f"{sender}|{A_UUID}"
+        record = DocumentRecord(key, sender, 0, f"Thư của {sender}", None, "m", "ab" * 32, 1, FRIDAY_0900)
+        store.record_document(dataclasses.replace(record, edxml_document_id=A_UUID))
+        store.claim_pair(key, HCM, at=FRIDAY_0900, deadline=None)
+    store.close()
+    return url
+
+
+def test_a_uuid_document_id_alone_finds_its_one_document(tmp_path: Path) -> None:
+    url = uuid_store(tmp_path, (SENDER,))
+    result = run(A_UUID, "--store", url)
+    assert result.exit_code == 0, result.output
+    assert f"Thư của {SENDER}" in result.output
+
+
+def test_a_document_id_two_senders_wrote_is_listed_and_each_found_by_sender(tmp_path: Path) -> None:
+    url = uuid_store(tmp_path, (SENDER, DANANG))
+    ambiguous = CliRunner().invoke(vb, ["track", A_UUID, "--store", url])
+    assert ambiguous.exit_code == 1
+    assert f"{SENDER}|{A_UUID}" in ambiguous.output
+    assert f"{DANANG}|{A_UUID}" in ambiguous.output
+    one = run(f"{DANANG}|{A_UUID}", "--store", url)
+    assert one.exit_code == 0, one.output
+    assert f"Thư của {DANANG}" in one.output
+    assert f"Thư của {SENDER}" not in one.output

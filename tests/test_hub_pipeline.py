@@ -4,6 +4,7 @@ every refusal kind, revoke/update/replace, and recovery after a crash."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -622,3 +623,24 @@ def test_a_revoke_that_reuses_the_originals_document_id_is_delivered_and_related
     [related] = world.store.related_documents(original.effective_document_id)
     assert related.business_type == 1
     assert related.document_id.startswith(original.effective_document_id + "#revoke-")
+
+
+def test_a_revoke_package_answered_about_the_original_is_not_left_overdue(world: World) -> None:
+    original = edoc(G12, [H24], "90")
+    world.client(G12).submit(original)
+    world.pump()
+    world.client(H24).submit(status(H24, original, StatusCode.ARRIVED))
+    world.pump()
+    business = Business(BusinessDocType.REVOKE, document_id=original.effective_document_id)
+    revoke = edoc(G12, [H24], "90b", business=business)
+    world.client(G12).submit(revoke)
+    world.pump()
+    later = datetime(2026, 12, 31, tzinfo=UTC)
+    assert [p.document_id for p in world.store.overdue(later)] == [revoke.effective_document_id]
+    # The receiver answers about the document the revoke names, as QCVN 102 receivers do.
+    world.client(H24).submit(status(H24, original, StatusCode.CHANGE_ACCEPTED))
+    world.pump()
+    assert world.store.overdue(later) == []
+    answered = world.store.get_pair(revoke.effective_document_id, H24)
+    assert answered is not None
+    assert answered.change == "revoked"

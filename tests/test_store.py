@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 import subprocess
 import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -97,9 +100,13 @@ def local(hour: int, minute: int = 0, second: int = 0) -> datetime:
 # --- migrations -------------------------------------------------------------------------------
 
 
+ALL_VERSIONS = [m.version for m in MIGRATIONS]
+NEXT_VERSION = MIGRATIONS[-1].version + 1
+
+
 def test_migrations_are_applied_at_the_first_open_only(store_url: str) -> None:
     first = open_store(store_url)
-    assert first.applied_migrations == [1]
+    assert first.applied_migrations == ALL_VERSIONS
     first.close()
     again = open_store(store_url)
     assert again.applied_migrations == []
@@ -109,20 +116,21 @@ def test_migrations_are_applied_at_the_first_open_only(store_url: str) -> None:
 
 def test_a_new_migration_is_applied_once_on_an_existing_database(store_url: str) -> None:
     open_store(store_url).close()
-    more = (*MIGRATIONS, Migration(2, "a test table", ("CREATE TABLE test_extra (x INTEGER)",)))
+    more = (*MIGRATIONS, Migration(NEXT_VERSION, "a test table", ("CREATE TABLE test_extra (x INTEGER)",)))
     upgraded = SqlStore(open_driver(store_url), migrations=more)
-    assert upgraded.applied_migrations == [2]
-    assert upgraded.schema_version() == 2
+    assert upgraded.applied_migrations == [NEXT_VERSION]
+    assert upgraded.schema_version() == NEXT_VERSION
     upgraded.close()
     assert SqlStore(open_driver(store_url), migrations=more).applied_migrations == []
 
 
 def test_a_database_migrated_by_a_newer_vbus_refuses_to_open(store_url: str) -> None:
-    more = (*MIGRATIONS, Migration(2, "from the future", ("CREATE TABLE test_future (x INTEGER)",)))
+    future = Migration(NEXT_VERSION, "from the future", ("CREATE TABLE test_future (x INTEGER)",))
+    more = (*MIGRATIONS, future)
     SqlStore(open_driver(store_url), migrations=more).close()
     with pytest.raises(StoreSchemaTooNew) as raised:
         open_store(store_url)
-    assert (raised.value.found, raised.value.known) == (2, 1)
+    assert (raised.value.found, raised.value.known) == (NEXT_VERSION, MIGRATIONS[-1].version)
 
 
 def test_stores_opening_a_new_database_at_once_migrate_it_exactly_once(store_url: str) -> None:
@@ -145,7 +153,7 @@ def test_stores_opening_a_new_database_at_once_migrate_it_exactly_once(store_url
     for t in threads:
         t.join()
     assert errors == []
-    assert sorted(applied) == [[], [], [], [1]]
+    assert sorted(applied) == [[], [], [], ALL_VERSIONS]
 
 
 # --- documents --------------------------------------------------------------------------------
@@ -542,3 +550,218 @@ def test_the_trace_lists_the_hubs_events_for_one_document_in_order(store: SqlSto
     for e in (events[0], events[1], events[3]):
         store.record_trace(e)
     assert store.trace("doc-1") == events
+
+
+# --- any time the model can hold --------------------------------------------------------------
+
+EXTREME_LOCAL_TIMES = [
+    datetime(1, 1, 1, 0, 0, 0),
+    datetime(999, 12, 31, 23, 59, 59, 999999),
+    datetime(9999, 12, 31, 23, 59, 59, 999999),
+]
+
+
+def test_status_times_from_year_1_to_9999_are_kept_as_written_and_ordered(store: SqlStore) -> None:
+    store.claim_pair("doc-1", B, at=T0, deadline=None)
+    for code, when in zip(("01", "03", "05"), EXTREME_LOCAL_TIMES, strict=True):
+        store.record_status(status(code, when))
+    assert [(e.code, e.status_time) for e in store.statuses("doc-1")] == list(
+        zip(("01", "03", "05"), EXTREME_LOCAL_TIMES, strict=True)
+    )
+    pair = pair_of(store)
+    assert (pair.state, pair.last_status) == ("05", "05")  # year 9999 is the latest
+    store.record_status(status("06", datetime(1, 1, 1)))  # year 1 comes too late to move it
+    assert pair_of(store).state == "05"
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14))),  # year 0 in UTC
+        datetime(9999, 12, 31, 23, 0, tzinfo=UTC),  # year 10000 in Vietnam
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-12))),
+    ],
+)
+def test_a_status_time_with_a_zone_at_the_edge_of_the_calendar_is_recorded(
+    store: SqlStore, when: datetime
+) -> None:
+    store.claim_pair("doc-1", B, at=T0, deadline=None)
+    store.record_status(status("03", when))
+    [event] = store.statuses("doc-1")
+    assert event.status_time is not None
+    assert event.status_time.tzinfo is None
+    assert pair_of(store).state == "03"
+
+
+def test_a_year_before_1000_written_unpadded_by_an_older_vbus_is_read_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    open_store(url).close()
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute(
+            "INSERT INTO status_events (document_id, recipient, code, description, status_time,"
+            " received_at, from_agency) VALUES ('doc-1', ?, '01', NULL, '1-01-01 00:00:00.000000',"
+            " '2026-11-24 01:00:00.000000', ?)",
+            (B, B),
+        )
+    store = open_store(url)
+    try:
+        assert [e.status_time for e in store.statuses("doc-1")] == [datetime(1, 1, 1)]
+    finally:
+        store.close()
+
+
+# --- revoke, update and replace packages: answered by 15/16, not by a 01 -------------------------
+
+
+def change_package(store: SqlStore, kind: int, at: datetime, doc: str = "rev-1") -> None:
+    store.record_document(document(doc, at=at, business_type=kind, related="doc-1"))
+    claim_at(store, doc, at)
+
+
+@pytest.mark.parametrize(("kind", "answer"), [(1, "15"), (1, "16"), (2, "15"), (3, "16")])
+def test_a_change_package_answered_about_the_original_is_not_overdue(
+    store: SqlStore, kind: int, answer: str
+) -> None:
+    store.record_document(document(at=FRIDAY_1600))
+    claim_at(store, "doc-1", FRIDAY_1600)
+    store.record_status(status("01", datetime(2026, 11, 27, 16, 10)))
+    change_package(store, kind, FRIDAY_1600 + timedelta(minutes=20))
+    answered = status(answer, datetime(2026, 11, 27, 16, 40), arrived=FRIDAY_1600 + timedelta(minutes=40))
+    store.record_status(answered)  # about doc-1: receivers answer about the document a change changes
+    assert store.overdue(MONDAY_1700) == []
+    change = pair_of(store, "rev-1")
+    assert change.last_status == answer
+    assert change.change is not None
+    assert change.change.endswith("refused") == (answer == "16")
+
+
+def test_a_change_package_nobody_answered_is_overdue_for_its_answer(store: SqlStore) -> None:
+    store.record_document(document(at=FRIDAY_1600))
+    claim_at(store, "doc-1", FRIDAY_1600)
+    store.record_status(status("01", datetime(2026, 11, 27, 16, 10)))
+    change_package(store, 1, FRIDAY_1600 + timedelta(minutes=20))
+    assert [(p.document_id, p.recipient) for p in store.overdue(MONDAY_1700)] == [("rev-1", B)]
+
+
+def test_an_answer_given_before_a_change_was_sent_does_not_answer_it(store: SqlStore) -> None:
+    store.record_document(document(at=FRIDAY_1600))
+    claim_at(store, "doc-1", FRIDAY_1600)
+    store.record_status(status("15", datetime(2026, 11, 27, 16, 10), arrived=FRIDAY_1600))
+    change_package(store, 2, FRIDAY_1600 + timedelta(minutes=20))
+    assert [p.document_id for p in store.overdue(MONDAY_1700)] == ["rev-1"]
+
+
+def test_change_packages_answered_before_the_upgrade_are_no_longer_overdue(store_url: str) -> None:
+    store = open_store(store_url)
+    store.record_document(document(at=FRIDAY_1600))
+    claim_at(store, "doc-1", FRIDAY_1600)
+    store.record_document(document("rev-1", at=FRIDAY_1600, business_type=1, related="doc-1"))
+    claim_at(store, "rev-1", FRIDAY_1600)
+    answered_at = FRIDAY_1600 + timedelta(minutes=40)
+    store.record_status(status("15", datetime(2026, 11, 27, 16, 40), arrived=answered_at))
+    later = FRIDAY_1600 + timedelta(hours=1)
+    store.record_document(document("upd-1", at=later, business_type=2, related="doc-1"))
+    claim_at(store, "upd-1", later)  # after the answer: still waits for its own
+    store._db.execute(  # type: ignore[attr-defined] - what vbus before this change left behind
+        "UPDATE pairs SET last_status = NULL, last_status_at = NULL, last_status_time = NULL,"
+        " change = NULL, change_time = NULL WHERE document_id = 'rev-1'"
+    )
+    assert [p.document_id for p in store.overdue(MONDAY_1700)] == ["rev-1", "upd-1"]
+    store._db.execute("DELETE FROM schema_version WHERE version = 3")  # type: ignore[attr-defined]
+    store.close()
+    upgraded = open_store(store_url)
+    try:
+        assert [p.document_id for p in upgraded.overdue(MONDAY_1700)] == ["upd-1"]
+        answered = pair_of(upgraded, "rev-1")
+        assert (answered.last_status, answered.change) == ("15", ChangeMarker.REVOKED)
+    finally:
+        upgraded.close()
+
+
+# --- documents tracked by (sender, DocumentId) ----------------------------------------------------
+
+UUID_ID = "9fbfbad2-f1f8-4256-a2eb-50fb1061cddb"
+G22_ID = "000.00.00.G22,2026/11/24,102/VB"
+
+
+def test_an_upgrade_re_keys_documents_whose_id_is_not_their_senders(store_url: str) -> None:
+    old = SqlStore(open_driver(store_url), migrations=[m for m in MIGRATIONS if m.version <= 3])
+    rows = [  # as a hub before migration 4 kept them: one key, the DocumentId alone
+        ("documents", (G22_ID, "000.00.00.G22", None), "conventional, its sender's: unchanged"),
+        ("documents", (UUID_ID, SENDER, None), "a UUID"),
+        ("documents", (f"{UUID_ID}#revoke-abc", SENDER, UUID_ID), "its revoke, reusing the UUID"),
+        ("documents", ("000.00.00.G09,2026/11/24,5/VB", B, None), "squatted before the upgrade"),
+    ]
+    for _, (doc_id, sender, related), _ in rows:
+        old._db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO documents (document_id, sender, business_type, message_id, sha256, size,"
+            " received_at, related_document_id) VALUES (?, ?, ?, 'm', 'ab', 1, ?, ?)",
+            (doc_id, sender, 0 if related is None else 1, T0, related),
+        )
+    for doc_id in (G22_ID, UUID_ID, f"{UUID_ID}#revoke-abc"):
+        old._db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO pairs (document_id, recipient, state, accepted_at) VALUES (?, ?, 'forwarded', ?)",
+            (doc_id, C, T0),
+        )
+    old._db.execute(  # type: ignore[attr-defined]
+        "INSERT INTO status_events (document_id, recipient, code, status_time, received_at, from_agency)"
+        " VALUES (?, ?, '01', ?, ?, ?)",
+        (UUID_ID, C, local(9), T0, C),
+    )
+    old.record_refusal(refusal("m9", sender=SENDER, doc=UUID_ID, at=T0))
+    old.record_trace(TraceEvent(UUID_ID, "hub-a", "received", T0))
+    old.close()
+
+    store = open_store(store_url)
+    try:
+        mine = f"{SENDER}|{UUID_ID}"
+        doc = store.get_document(mine)
+        assert doc is not None
+        assert (doc.sender, doc.edxml_document_id) == (SENDER, UUID_ID)
+        revoke = store.get_document(f"{mine}#revoke-abc")
+        assert revoke is not None
+        assert (revoke.related_document_id, revoke.edxml_document_id) == (mine, UUID_ID)
+        assert [p.recipient for p in store.pairs(mine)] == [C]
+        assert [e.code for e in store.statuses(mine)] == ["01"]
+        assert [r.message_id for r in store.refusals(document_id=mine)] == ["m9"]
+        assert [e.event for e in store.trace(mine)] == ["received"]
+        assert store.get_document(UUID_ID) is None
+        kept = store.get_document(G22_ID)
+        assert kept is not None
+        assert (kept.sender, kept.edxml_document_id) == ("000.00.00.G22", G22_ID)
+        assert [p.recipient for p in store.pairs(G22_ID)] == [C]
+        squatted = store.get_document(f"{B}|000.00.00.G09,2026/11/24,5/VB")  # frees the id for its owner
+        assert squatted is not None
+        assert store.documents_written_as(UUID_ID) == [doc]
+    finally:
+        store.close()
+
+
+def test_a_document_id_written_by_several_senders_is_found_for_each(store: SqlStore) -> None:
+    for sender in (SENDER, B):
+        record = dataclasses.replace(
+            document(f"{sender}|{UUID_ID}"), sender=sender, edxml_document_id=UUID_ID
+        )
+        store.record_document(record)
+    store.record_refusal(refusal("m1", sender=C, doc=f"{C}|{UUID_ID}", at=T0))
+    assert [d.sender for d in store.documents_written_as(UUID_ID)] == [SENDER, B]
+    assert store.tracked_ids_written_as(UUID_ID) == [
+        f"{SENDER}|{UUID_ID}",
+        f"{B}|{UUID_ID}",
+        f"{C}|{UUID_ID}",
+    ]
+    assert store.documents_written_as("nothing") == []
+
+
+def test_a_message_id_holding_nul_is_recorded_and_found_on_either_database(store: SqlStore) -> None:
+    hostile = "m\x00\x01"  # AMQP message ids are any bytes; PostgreSQL text cannot hold NUL
+    store.record_document(dataclasses.replace(document(), message_id=hostile))
+    store.record_refusal(
+        dataclasses.replace(refusal("x", sender=SENDER, doc="doc-1", at=T0), message_id=hostile)
+    )
+    store.record_status(dataclasses.replace(status("01", local(9)), message_id=hostile))
+    [event] = store.statuses("doc-1")
+    assert store.recorded_status(dataclasses.replace(event, message_id=None)) == event
+    assert store.get_document("doc-1") is not None
+    assert len(store.refusals(sender=SENDER)) == 1

@@ -10,6 +10,7 @@ import pytest
 
 from vbcore.errors import StoreError, StoreUrlInvalid
 from vbcore.store import open_driver, open_store
+from vbcore.store.migrations import MIGRATIONS
 
 
 def test_an_unknown_scheme_is_refused_without_showing_the_password() -> None:
@@ -43,7 +44,7 @@ def test_a_sqlite_file_runs_in_wal_mode_with_the_busy_timeout_given(tmp_path: Pa
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
 def test_an_in_memory_store_starts_empty_and_migrated(url: str) -> None:
     store = open_store(url)
-    assert store.applied_migrations == [1]
+    assert store.applied_migrations == [m.version for m in MIGRATIONS]
     assert store.pairs("any") == []
     store.close()
 

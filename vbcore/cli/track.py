@@ -37,6 +37,7 @@ from vbcore.hub.timeline import (
     recipient_timeline,
     render_text,
     timeline_json,
+    tracked_ids,
 )
 from vbcore.store import TrackingStore, open_store
 from vbcore.workdays import VIETNAM
@@ -81,7 +82,10 @@ def track(
     as_json: bool,
 ) -> None:
     """Show DOCUMENT_ID's delivery to each recipient (statuses, refusals, the hub's trace),
-    or list overdue deliveries (--overdue), or documents received since a time (--since)."""
+    or list overdue deliveries (--overdue), or documents received since a time (--since).
+
+    DOCUMENT_ID as the sender wrote it; when several agencies wrote the same one (UUIDs), they are
+    listed and one is shown by SENDER|DOCUMENT_ID, the id --since lists."""
     if sum((document_id is not None, overdue, since_text is not None)) != 1:
         raise click.UsageError("give exactly one of DOCUMENT_ID, --overdue or --since TIME")
     now = parse_time(now_text, "--now") if now_text else datetime.now(UTC)
@@ -109,7 +113,13 @@ def track(
 def show_document(
     store: TrackingStore, directory: Directory, document_id: str, now: datetime, as_json: bool
 ) -> None:
-    timeline = read_timeline(store, directory, document_id, now=now)
+    found = tracked_ids(store, document_id)
+    if len(found) > 1:  # agencies that each wrote this DocumentId (one that begins with no agency code)
+        raise fail(
+            f"DocumentId {document_id} was sent by {len(found)} agencies; give the one you mean as "
+            f"SENDER|DOCUMENT_ID: {', '.join(found)}"
+        )
+    timeline = read_timeline(store, directory, found[0] if found else document_id, now=now)
     if not timeline.found:
         raise fail(f"document {document_id} is not in the tracking store")
     if as_json:

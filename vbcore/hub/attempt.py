@@ -21,11 +21,12 @@ class Attempt:
     delivery: Delivery
     sender: str | None
     kind: str = "unknown"
-    document_id: str | None = None
+    document_id: str | None = None  # the id the hub tracks it under (``routing.document_key``)
+    edxml_document_id: str | None = None  # the DocumentId as the package wrote it (a 02 names this one)
     checked: CheckedPackage | None = None
     sha256: str = ""
     refusal: PackageRefused | None = None  # the whole message is refused: parked after its 02 went out
-    internal_error: str | None = None  # a bug: parked, no 02
+    internal_error: str | None = None  # a bug: parked with this reason; ``refusal`` answers the sender
     outgoing: list[Outgoing] = field(default_factory=list)  # forwarded packages (must be confirmed)
     replies: list[Outgoing] = field(default_factory=list)  # the hub's signed 02s
     forwarded: list[str] = field(default_factory=list)  # recipients to mark forwarded after publishing

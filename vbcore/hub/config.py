@@ -12,6 +12,15 @@ from vbcore.transport.names import Names
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 """Packages above this are refused before parsing (one gateway caps at 50 MB: domain.md §3)."""
 
+DEFAULT_MAX_RECIPIENTS = 10_000
+"""Recipients one package may name (``To``, and the receivers an update or replace lists); above it the
+whole package is refused with one 02. The largest real mailing is a circular from a central body to
+every unit of one level of the country: 3,321 communes and 34 provinces (QĐ 19/2025/QĐ-TTg) plus the
+ministries, about 3,400 (a circular goes down the hierarchy, each level forwarding it; nobody writes to
+all 111,339 registered agencies at once). 10,000 is three times that, and bounds what one package
+costs the hub (one pair, one publish and one store row per recipient; 50,000 ``To`` blocked a hub for
+40 s and would have answered with 49,999 02s)."""
+
 VIETNAM_OFFSET = timedelta(hours=7)
 
 
@@ -31,6 +40,7 @@ class HubConfig:
     hub_id: str = "vbus.hub"
     hub_name: str = "vbus hub"
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_recipients: int = DEFAULT_MAX_RECIPIENTS
     names: Names = field(default_factory=Names)
     clock: Callable[[], datetime] = utc_now
     # The language of the hub's own refusal statuses (02), one language per line (``vbcore.lang``).

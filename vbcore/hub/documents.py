@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from vbcore.directory import Directory
-from vbcore.errors import DuplicatePackage, SenderNotAuthorised, UnknownDocument
+from vbcore.errors import DuplicatePackage, SenderNotAuthorised, TooManyRecipients, UnknownDocument
 from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.deadlines import deadline_for
 from vbcore.hub.replies import forward
+from vbcore.hub.timeline import business_text
 from vbcore.model import Edoc
 from vbcore.status import BusinessDocType
 from vbcore.store.api import DeliveryState, DocumentRecord, TraceEvent
@@ -39,15 +40,25 @@ class DocumentRouter:
         """Record the document and its pairs and fill in ``attempt`` (call inside a transaction)."""
         hub = self.hub
         sender = edoc.from_.organ_id
-        related = routing.related_document_ids(edoc)
+        written_id = edoc.effective_document_id
+        attempt.edxml_document_id = written_id
+        routing.check_sender_code(sender)
+        routing.check_document_id(sender, written_id)
+        listed = routing.listed_recipients(edoc)
+        if listed > hub.config.max_recipients:  # before any work that grows with them
+            raise TooManyRecipients(listed, hub.config.max_recipients)
+        related: tuple[str, ...] = ()  # the originals' keys
         targets: tuple[str, ...] = edoc.recipients
-        if related:
-            originals = [self._original(doc_id, sender) for doc_id in related]
-            targets = routing.change_recipients(edoc, [self._recipients_of(o.document_id) for o in originals])
+        if changed := routing.related_document_ids(edoc):
+            originals = [self._original(doc_id, sender) for doc_id in changed]
+            related = tuple(o.document_id for o in originals)
+            targets = routing.change_recipients(edoc, [self._recipients_of(key) for key in related])
         elif edoc.business_type is not BusinessDocType.NEW:
             raise UnknownDocument(
                 f"a {edoc.business_type.name.lower()} package must name the document it changes "
-                "(Bussiness/DocumentId or ReplacementInfo/DocumentId)"
+                "(Bussiness/DocumentId or ReplacementInfo/DocumentId)",
+                vi=f"gói tin {business_text(edoc.business_type).lower()} phải nêu văn bản được thay đổi "
+                "(Bussiness/DocumentId hoặc ReplacementInfo/DocumentId)",
             )
         document_id = routing.tracking_document_id(edoc, related, attempt.sha256)
         attempt.document_id = document_id
@@ -64,6 +75,7 @@ class DocumentRouter:
             size=len(attempt.delivery.body),
             received_at=received_at,
             related_document_id=related[0] if related else None,
+            edxml_document_id=written_id,
         )
         plan = self._claim(attempt, record, resolution, received_at)
         attempt.replies.extend(hub.refusals_for(attempt, plan.refused, received_at))
@@ -82,10 +94,20 @@ class DocumentRouter:
             attempt.refusal = plan.refused[0].error  # nobody gets it: park it (its 02s are in replies)
 
     def _original(self, document_id: str, sender: str) -> DocumentRecord:
-        original = self.hub.store.get_document(document_id)
+        """The sender's own document ``document_id`` (as written in the change package)."""
+        original = self.hub.store.get_document(routing.document_key(sender, document_id))
+        owner = routing.document_owner(document_id)
+        if original is None and owner is not None and owner != sender:
+            raise SenderNotAuthorised(
+                f"{sender} cannot change document {document_id}: it belongs to {owner}",
+                vi=f"{sender} không được thay đổi văn bản {document_id}: văn bản này của {owner}",
+            )
         if original is None:
-            raise UnknownDocument(f"document {document_id} is not known to this hub")
-        if original.sender != sender:
+            raise UnknownDocument(
+                f"document {document_id} from {sender} is not known to this hub",
+                vi=f"trục không biết văn bản {document_id} của {sender}",
+            )
+        if original.sender != sender:  # cannot happen by the key; kept as the rule stated
             raise SenderNotAuthorised(
                 f"{sender} cannot change document {document_id}: its sender is {original.sender}"
             )
@@ -117,7 +139,8 @@ class DocumentRouter:
             elif same_message:
                 plan.already_done.append(code)
             else:
-                plan.refused.append(Refused(DuplicatePackage(record.document_id, code, state), code))
+                written = record.edxml_document_id or record.document_id
+                plan.refused.append(Refused(DuplicatePackage(written, code, state), code))
         for code, error in resolution.refused:
             claim = store.claim_pair(record.document_id, code, at=at, deadline=None)
             if claim.created:

@@ -27,12 +27,19 @@ from datetime import datetime
 
 from vbcore.directory import Directory
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits
-from vbcore.errors import PackageRefused, PublishNotConfirmed, StoreError, TransportError
+from vbcore.errors import (
+    HubInternalError,
+    PackageRefused,
+    PublishNotConfirmed,
+    RecipientsRefused,
+    StoreError,
+    TransportError,
+)
 from vbcore.hub import checks
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.config import HubConfig
 from vbcore.hub.documents import DocumentRouter
-from vbcore.hub.replies import refusal
+from vbcore.hub.replies import last_resort_description, new_reference, refusal, safe_text, with_reference
 from vbcore.hub.statuses import StatusRouter
 from vbcore.logging import Logger, get_logger
 from vbcore.model import StatusPackage
@@ -193,11 +200,12 @@ class Hub:
                 attempt.forwarded.clear()
                 attempt.replies.clear()
                 attempt.traces.clear()
+                attempt.refused.clear()  # recorded inside the savepoint: undone with it
             except StoreError:
                 raise
             except Exception as err:
                 self._internal_error(attempt, err)
-        if attempt.refusal is not None and not attempt.replies:
+        if attempt.refusal is not None and not attempt.refused:
             attempt.replies = self.refusals_for(attempt, [Refused(attempt.refusal)], self.now())
 
     def _publish(self, attempts: list[Attempt]) -> None:
@@ -239,10 +247,26 @@ class Hub:
     # --- refusals -----------------------------------------------------------------------------
 
     def refusals_for(self, attempt: Attempt, refused: list[Refused], at: datetime) -> list[Outgoing]:
-        """Record each refusal (call inside a store transaction) and build its signed 02 to the sender."""
-        out: list[Outgoing] = []
+        """Record each refusal (call inside a store transaction) and answer them with ONE signed 02 to
+        the sender: several refused recipients of a package are named together (``RecipientsRefused``,
+        a bounded list), each kept in the store with its own reason.
+
+        Never raises but for the store: a 02 that cannot be built is replaced by a last-resort 02 that
+        names only the check that failed and a reference; if even that fails, the refusals stay
+        recorded (with the reference) and logged, and the pipeline goes on."""
+        if not refused:
+            return []
+        lang = self.config.lang
+        if len(refused) == 1:
+            answer, about = refused[0].error, refused[0].recipient
+        else:
+            answer, about = RecipientsRefused([item.error for item in refused]), None
+        reply: Outgoing | None = None
+        reference: str | None = None
+        if attempt.sender is not None:
+            reply, reference = self._answer(attempt, answer, safe_text(answer.describe(lang)), about, at)
         for item in refused:
-            detail = item.error.describe(self.config.lang)  # the same sentence the 02 carries
+            detail = safe_text(item.error.describe(lang))  # what the 02 says of this refusal
             self.store.record_refusal(
                 Refusal(
                     message_id=attempt.delivery.message_id,
@@ -250,25 +274,47 @@ class Hub:
                     document_id=attempt.document_id,
                     recipient=item.recipient,
                     reason=item.error.reason,
-                    detail=detail,
+                    detail=detail if reference is None else with_reference(detail, reference, lang),
                     at=at,
                 )
             )
             attempt.refused.append(item.recipient or item.error.reason)
-            if attempt.sender is not None:
-                out.append(
-                    refusal(
-                        self.config,
-                        self.key,
-                        item.error,
-                        sender=attempt.sender,
-                        refused_message_id=attempt.delivery.message_id,
-                        document_id=attempt.document_id,
-                        recipient=item.recipient,
-                        at=at,
-                    )
-                )
-        return out
+        return [] if reply is None else [reply]
+
+    def _answer(
+        self, attempt: Attempt, error: PackageRefused, detail: str, recipient: str | None, at: datetime
+    ) -> tuple[Outgoing | None, str | None]:
+        """The 02 for one refusal, and the fault's reference when the precise 02 could not be built."""
+        assert attempt.sender is not None
+        lang = self.config.lang
+
+        def build(description: str) -> Outgoing:
+            assert attempt.sender is not None
+            return refusal(
+                self.config,
+                self.key,
+                reason=error.reason,
+                description=description,
+                sender=attempt.sender,
+                refused_message_id=attempt.delivery.message_id,
+                document_id=attempt.edxml_document_id or attempt.document_id,
+                tracking_id=attempt.document_id,
+                recipient=recipient,
+                at=at,
+            )
+
+        try:
+            return build(detail), None
+        except Exception:
+            reference = new_reference()
+            self.log.exception("hub.refusal_unwritable", message_id=attempt.delivery.message_id,
+                               reason=error.reason, reference=reference)  # fmt: skip
+        try:
+            return build(last_resort_description(error, reference, lang)), reference
+        except Exception:
+            self.log.exception("hub.refusal_unsent", message_id=attempt.delivery.message_id,
+                               reason=error.reason, reference=reference)  # fmt: skip
+            return None, reference
 
     def send_refusals(self, messages: list[Outgoing]) -> None:
         """Publish 02s; a sender without an inbox cannot be answered, but the refusal stays recorded."""
@@ -282,10 +328,17 @@ class Hub:
     # --- endings ------------------------------------------------------------------------------
 
     def _internal_error(self, attempt: Attempt, err: Exception) -> None:
-        self.log.exception("hub.internal_error", message_id=attempt.delivery.message_id)
-        attempt.internal_error = f"internal-error: {type(err).__name__}: {err}"
+        """A bug met this message: it is refused like any other (recorded, a 02 naming a reference
+        to the sender) and parked with the exception under that reference for the operator."""
+        reference = new_reference()
+        self.log.exception("hub.internal_error", message_id=attempt.delivery.message_id, reference=reference)
+        attempt.internal_error = safe_text(f"internal-error ({reference}): {type(err).__name__}: {err}")
+        attempt.refusal = HubInternalError(reference)
         attempt.outgoing.clear()
         attempt.forwarded.clear()
+        attempt.replies.clear()  # built inside the rolled-back savepoint: their records are gone
+        attempt.traces.clear()
+        attempt.refused.clear()
 
     def _requeue(self, attempt: Attempt, err: Exception) -> None:
         attempt.outcome = "requeued"

@@ -3,17 +3,58 @@ own signed refusal statuses (StatusCode 02, hub_shared.md "Statuses from the hub
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
 from vbcore.edxml import write_package
 from vbcore.errors import PackageRefused
 from vbcore.hub.config import HubConfig, vietnam_local
+from vbcore.lang import Lang, Text
 from vbcore.model import Organization, ResponseFor, StatusPackage
 from vbcore.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
 from vbcore.transport import Outgoing
 from vbcore.transport import names as n
+
+MAX_DESCRIPTION = 2000
+"""Characters of a 02's Description at most: the reason names what is wrong (a certificate, a
+DocumentId, a list of recipients), but a hostile package must not make the hub sign megabytes."""
+
+# What XML 1.0 cannot carry (``Char`` production): C0 controls but tab, newline and carriage return;
+# surrogates; U+FFFE and U+FFFF. lxml raises on any of them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_LAST_RESORT = Text(
+    vi="trục không ghi được chi tiết lý do vào trạng thái này; người vận hành đã được báo "
+    "(mã tham chiếu {reference})",
+    en="the hub could not write the detail of the reason into this status; its operator was told "
+    "(reference {reference})",
+)
+_REFERENCE = Text(vi=" (mã tham chiếu {reference})", en=" (reference {reference})")
+
+
+def safe_text(text: str, limit: int = MAX_DESCRIPTION) -> str:
+    """``text`` as a 02 can carry it and the store can keep it: each character XML cannot hold written
+    as a visible escape (``\\x01``, ``\\ud800``), so a certificate's subject stays recognisable; cut at
+    ``limit`` characters."""
+    safe = _NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+
+
+def new_reference() -> str:
+    """A short id the hub gives a fault, for the sender to quote and the operator to find."""
+    return uuid.uuid4().hex[:12]
+
+
+def last_resort_description(error: PackageRefused, reference: str, lang: Lang) -> str:
+    """A 02's text built from fixed words only: which check refused the package, and a reference."""
+    head = error.reason_en if lang == "en" else error.reason_vi
+    return f"{head}: {_LAST_RESORT.format(reference=reference)(lang)}"
+
+
+def with_reference(detail: str, reference: str, lang: Lang) -> str:
+    return detail + _REFERENCE.format(reference=reference)(lang)
 
 
 def iso(at: datetime) -> str:
@@ -68,17 +109,22 @@ def refusal_status(
 def refusal(
     config: HubConfig,
     key: SigningKey,
-    error: PackageRefused,
     *,
+    reason: str,
+    description: str,
     sender: str,
     refused_message_id: str,
     document_id: str | None,
     recipient: str | None,
     at: datetime,
+    tracking_id: str | None = None,
 ) -> Outgoing:
-    """A signed 02 from the hub to ``sender``'s inbox, naming the precise reason."""
+    """A signed 02 from the hub to ``sender``'s inbox, naming the precise reason (``description``,
+    made XML-safe here whatever it holds). Its ``ResponseFor/DocumentId`` is ``document_id`` as the
+    sender wrote it; the id the hub tracks it under (``tracking_id``) goes in a header. Raises if the
+    02 cannot be written or signed."""
     status = refusal_status(
-        config, addressee=sender, document_id=document_id, description=error.describe(config.lang), at=at
+        config, addressee=sender, document_id=document_id, description=safe_text(description), at=at
     )
     body = sign_package(write_package(status), key)
     headers = {
@@ -86,11 +132,11 @@ def refusal(
         n.SENDER: config.hub_id,
         n.RECIPIENT: sender,
         n.HUB_ID: config.hub_id,
-        n.REFUSAL_REASON: error.reason,
+        n.REFUSAL_REASON: reason,
         n.REFUSED_MESSAGE_ID: refused_message_id,
         n.FORWARDED_AT: iso(at),
     }
-    if document_id is not None:
-        headers[n.DOCUMENT_ID] = document_id
+    if tracked := tracking_id or document_id:
+        headers[n.DOCUMENT_ID] = tracked
     message_id = f"refusal|{refused_message_id}|{recipient or ''}"
     return Outgoing(config.names.delivery_exchange, sender, body, message_id, headers)

@@ -7,9 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from vbcore.directory import Directory
-from vbcore.errors import AgencyError, PackageRefused
-from vbcore.model import Edoc
-from vbcore.status import BusinessDocType
+from vbcore.errors import AgencyError, ForeignDocumentId, InvalidAgencyCode, PackageRefused
+from vbcore.identifiers import is_test_tenant, is_valid_code
+from vbcore.model import Edoc, StatusPackage
+from vbcore.status import BusinessDocType, StatusCode
+from vbcore.store.api import KEY_SEPARATOR
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,55 @@ def resolve_recipients(directory: Directory, codes: Iterable[str], *, sender: st
         else:
             ok.append(code)
     return Resolution(tuple(ok), tuple(refused))
+
+
+def document_owner(document_id: str) -> str | None:
+    """The agency code a DocumentId begins with (``000.00.00.G22,2026/11/24,12/VPCP``: the code before
+    the first comma), or None for ids without one (UUIDs and others that producers also write)."""
+    head = document_id.split(",", 1)[0]
+    return head if is_valid_code(head) or is_test_tenant(head) else None
+
+
+def check_document_id(sender: str, document_id: str) -> None:
+    """A DocumentId that begins with an agency code must begin with the sender's own."""
+    owner = document_owner(document_id)
+    if owner is not None and owner != sender:
+        raise ForeignDocumentId(document_id, owner=owner, sender=sender)
+
+
+def check_sender_code(sender: str) -> None:
+    """``document_key`` keeps senders apart only if their codes hold neither separator."""
+    if KEY_SEPARATOR in sender or "," in sender:
+        raise InvalidAgencyCode(f"{sender!r} is not an agency code", vi=f"{sender!r} không phải mã định danh")
+
+
+def document_key(sender: str, document_id: str) -> str:
+    """The id the hub tracks the document (sender, DocumentId) under: the DocumentId itself when it
+    begins with the sender's code (the usual shape, which no other sender may use), else
+    ``<sender>|<DocumentId>``: two senders writing one UUID never share a record."""
+    if document_owner(document_id) == sender:
+        return document_id
+    return f"{sender}{KEY_SEPARATOR}{document_id}"
+
+
+def status_owner(status: StatusPackage) -> str | None:
+    """Whose document a status is about: a revoke (13) only ever about its sender's own; any other
+    about the agency whose code the DocumentId begins with, else its ``ResponseFor/OrganId``."""
+    if status.status_code is StatusCode.REVOKE:
+        return status.from_.organ_id
+    return document_owner(status.document_id or "") or status.response_for.organ_id or None
+
+
+def listed_recipients(edoc: Edoc) -> int:
+    """How many recipients the package itself lists: its ``To``, and the receivers an update adds or
+    removes and a replace names (what ``HubConfig.max_recipients`` caps)."""
+    count = len(edoc.to)
+    business = edoc.business
+    if business is not None:
+        if business.business_document_info is not None:
+            count += len(business.business_document_info.receivers)
+        count += sum(len(info.organ_ids) for info in business.replacement_info)
+    return count
 
 
 def related_document_ids(edoc: Edoc) -> tuple[str, ...]:
@@ -65,9 +116,10 @@ def change_recipients(edoc: Edoc, original_recipients: Sequence[Sequence[str]]) 
 
 
 def tracking_document_id(edoc: Edoc, related: Sequence[str], sha256: str) -> str:
-    """The id the hub tracks a package under: its DocumentId, unless a revoke/update/replace reuses
-    the original's DocumentId, in which case a stable suffix keeps the two apart."""
-    document_id = edoc.effective_document_id
-    if edoc.business_type is not BusinessDocType.NEW and document_id in related:
-        return f"{document_id}#{edoc.business_type.name.lower()}-{sha256[:12]}"
-    return document_id
+    """The id the hub tracks a package under: its ``document_key``, unless a revoke/update/replace
+    reuses the original's DocumentId (``related`` are the originals' keys), in which case a stable
+    suffix keeps the two apart."""
+    key = document_key(edoc.from_.organ_id, edoc.effective_document_id)
+    if edoc.business_type is not BusinessDocType.NEW and key in related:
+        return f"{key}#{edoc.business_type.name.lower()}-{sha256[:12]}"
+    return key

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from vbcore.directory import Directory
@@ -27,8 +27,8 @@ from vbcore.store.api import (
     TraceEvent,
     TrackingStore,
 )
+from vbcore.store.status_rules import effective_time, local_time
 from vbcore.text import table
-from vbcore.workdays import VIETNAM
 
 _STATE_VI = {
     DeliveryState.ACCEPTED: "Trục đã nhận",
@@ -96,18 +96,28 @@ def read_timeline(
     )
 
 
+def tracked_ids(store: TrackingStore, text: str) -> list[str]:
+    """The documents ``text`` names, as tracked ids: ``text`` itself when the store knows it (a
+    DocumentId that begins with its sender's code, or a tracked id ``<sender>|<DocumentId>``), else every
+    sender's document written with that DocumentId (one for a UUID; several when agencies reused one).
+    Empty when the store knows nothing of it."""
+    known = (
+        store.get_document(text) is not None
+        or bool(store.pairs(text))
+        or bool(store.refusals(document_id=text))
+        or bool(store.trace(text))
+    )
+    return [text] if known else store.tracked_ids_written_as(text)
+
+
 def recipient_timeline(
     directory: Directory, pair: PairRecord, events: list[StatusEvent], now: datetime | None
 ) -> RecipientTimeline:
     """``pair`` with its recipient's statuses among ``events``, by the time they carry."""
 
-    def when(e: StatusEvent) -> datetime:
-        if e.status_time is None:
-            return e.received_at
-        written = e.status_time if e.status_time.tzinfo else e.status_time.replace(tzinfo=VIETNAM)
-        return written.astimezone(UTC)
-
-    mine = sorted((e for e in events if e.recipient == pair.recipient), key=when)
+    # Ordered as the store orders them (Vietnam local time, naive): a conversion to UTC would fail
+    # for a status dated in the first hours of year 1.
+    mine = sorted((e for e in events if e.recipient == pair.recipient), key=effective_time)
     overdue = now is not None and is_overdue(pair, now)
     return RecipientTimeline(pair, agency_name(directory, pair.recipient), tuple(mine), overdue)
 
@@ -155,10 +165,12 @@ def business_text(value: int) -> str:
 
 
 def local(at: datetime | None) -> str:
-    """Vietnam local time; a naive time (as a package writes it) is shown as written."""
+    """Vietnam local time; a naive time (as a package writes it) is shown as written. Any year from 1
+    to 9999 is shown with four digits."""
     if at is None:
         return "-"
-    return (at if at.tzinfo is None else at.astimezone(VIETNAM)).strftime("%Y-%m-%d %H:%M:%S")
+    shown = at if at.tzinfo is None else local_time(at)
+    return f"{shown.year:04d}-{shown:%m-%d %H:%M:%S}"
 
 
 # --- for scripts -----------------------------------------------------------------------------------

@@ -14,6 +14,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
+KEY_SEPARATOR = "|"
+"""Between the sender and a DocumentId that does not begin with the sender's code in the id a document
+is tracked under (``DocumentRecord.document_id``). Neither agency codes nor test-tenant ids hold it."""
+
 
 class DeliveryState:
     """Where one (document, recipient) pair stands; the last status code once receipts arrive."""
@@ -50,6 +54,9 @@ class DocumentRecord:
     size: int
     received_at: datetime
     related_document_id: str | None = None  # the original, for revoke/update/replace
+    # The DocumentId as the package wrote it; ``document_id`` is the id the hub tracks it under: the same
+    # when it begins with the sender's code, else ``<sender>|<DocumentId>`` (``hub.routing.document_key``).
+    edxml_document_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ class StatusEvent:
     status_time: datetime | None  # as written in the status package
     received_at: datetime
     from_agency: str
+    message_id: str | None = None  # the ingress message it came in (None: recorded before migration 5)
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,16 @@ class TrackingStore(ABC):
     def get_document(self, document_id: str) -> DocumentRecord | None: ...
 
     @abstractmethod
+    def documents_written_as(self, edxml_document_id: str) -> list[DocumentRecord]:
+        """Every sender's document whose DocumentId, as written, is this one (tracked under
+        ``<sender>|<DocumentId>``), oldest first."""
+
+    @abstractmethod
+    def tracked_ids_written_as(self, edxml_document_id: str) -> list[str]:
+        """The tracked ids (``<sender>|<DocumentId>``) of the documents and refusals of every sender
+        that wrote this DocumentId: what ``vb track <DocumentId>`` looks for."""
+
+    @abstractmethod
     def related_documents(self, document_id: str) -> list[DocumentRecord]:
         """The revoke/update/replace documents whose ``related_document_id`` is this one, oldest first."""
 
@@ -138,6 +156,10 @@ class TrackingStore(ABC):
     def record_status(self, event: StatusEvent) -> None:
         """Append the event and move the pair's state/last_status (a status never moves a pair backwards
         in time: an older status_time arriving late is recorded but does not replace a newer state)."""
+
+    @abstractmethod
+    def recorded_status(self, event: StatusEvent) -> StatusEvent | None:
+        """The first recorded event of the same pair, code, sender, status time and description."""
 
     @abstractmethod
     def record_refusal(self, refusal: Refusal) -> None: ...

@@ -9,6 +9,7 @@ naive Vietnam local time for ``{local}`` ones (``status_time`` as the status pac
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,13 +46,32 @@ class Driver(Protocol):
 
 # SQLite has no time type: instants are stored as fixed-width text so that text order is time order.
 TEXT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+# Read back also what vbus before 0.2 wrote for years before 1000 ("1-01-01 ...": strftime does not pad).
+_UNPADDED_TEXT_TIME = re.compile(r"(\d{1,4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{6})")
+
+
+def time_to_text(value: datetime) -> str:
+    """``0001-01-01 00:00:00.000000``: the year always has four digits (``strftime("%Y")`` writes
+    ``1`` for year 1 on glibc, which neither reads back nor sorts)."""
+    return f"{value.year:04d}-{value:%m-%d %H:%M:%S.%f}"
+
+
+def time_from_text(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, TEXT_TIME_FORMAT)
+    except ValueError:
+        match = _UNPADDED_TEXT_TIME.fullmatch(value)
+        if match is None:
+            raise
+        year, month, day, hour, minute, second, micro = (int(part) for part in match.groups())
+        return datetime(year, month, day, hour, minute, second, micro)
 
 
 def utc_from_db(value: object) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str):
-        return datetime.strptime(value, TEXT_TIME_FORMAT).replace(tzinfo=UTC)
+        return time_from_text(value).replace(tzinfo=UTC)
     raise TypeError(f"not a stored time: {value!r}")
 
 
@@ -59,7 +79,7 @@ def local_from_db(value: object) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     if isinstance(value, str):
-        return datetime.strptime(value, TEXT_TIME_FORMAT)
+        return time_from_text(value)
     raise TypeError(f"not a stored time: {value!r}")
 
 

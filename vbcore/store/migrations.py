@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vbcore.errors import StoreSchemaTooNew
+from vbcore.status import BusinessDocType, StatusCode
+from vbcore.store.api import KEY_SEPARATOR, ChangeMarker
 from vbcore.store.driver import Driver
 
 
@@ -26,6 +28,71 @@ class Migration:
     summary: str
     steps: tuple[str, ...]
 
+
+_REVOKE, _AGREED, _REFUSED = (
+    int(BusinessDocType.REVOKE),
+    StatusCode.CHANGE_ACCEPTED.value,
+    StatusCode.CHANGE_REFUSED.value,
+)
+_ANSWER_MARKER = (
+    f"CASE WHEN d.business_type = {_REVOKE} AND e.code = '{_AGREED}' THEN '{ChangeMarker.REVOKED}'"
+    f" WHEN d.business_type = {_REVOKE} THEN '{ChangeMarker.REVOKE_REFUSED}'"
+    f" WHEN e.code = '{_AGREED}' THEN '{ChangeMarker.CHANGED}' ELSE '{ChangeMarker.CHANGE_REFUSED}' END"
+)
+
+
+def _latest_answer(column: str) -> str:
+    """``column`` of the latest 15/16 a change package's recipient sent about the original after the
+    change reached the hub (receivers answer a change about the document it changes)."""
+    return (
+        f"(SELECT {column} FROM status_events e JOIN documents d ON e.document_id = d.related_document_id"  # noqa: S608
+        " WHERE d.document_id = pairs.document_id AND d.business_type <> 0 AND e.recipient = pairs.recipient"
+        f" AND e.code IN ('{_AGREED}', '{_REFUSED}') AND e.received_at >= pairs.accepted_at"
+        " ORDER BY e.received_at DESC, e.id DESC LIMIT 1)"
+    )
+
+
+_ANSWERED_CHANGES = (
+    "UPDATE pairs SET"  # noqa: S608 - fixed text of this module
+    f" last_status = {_latest_answer('e.code')},"
+    f" last_status_at = {_latest_answer('e.received_at')},"
+    f" last_status_time = {_latest_answer('e.status_time')},"
+    f" change = {_latest_answer(_ANSWER_MARKER)},"
+    f" change_time = {_latest_answer('e.status_time')}"
+    f" WHERE last_status IS NULL AND EXISTS {_latest_answer('1')}"
+)
+"""Migration 3: what a 15/16 about the original now does to the change packages it answers
+(``SqlStore._changes_answered``), done once for the answers recorded before."""
+
+# Migration 4: documents tracked by (sender, DocumentId). A document whose id does not begin with its
+# sender's code ("<sender>,...") is re-keyed "<sender>|<id>" everywhere it is named, its old id kept as
+# written. Old ids are read before they change: dependants first, the documents themselves last.
+_FOREIGN = "substr({t}.document_id, 1, length({t}.sender) + 1) <> {t}.sender || ','"
+_RE_KEYED = "SELECT d.document_id FROM documents d WHERE " + _FOREIGN.format(t="d")  # noqa: S608
+
+
+def _re_key(table: str, column: str = "document_id") -> str:
+    return (
+        f"UPDATE {table} SET {column} = (SELECT d.sender || '{KEY_SEPARATOR}' || d.document_id"  # noqa: S608
+        f" FROM documents d WHERE d.document_id = {table}.{column}) WHERE {column} IN ({_RE_KEYED})"
+    )
+
+
+_BY_SENDER = (
+    "ALTER TABLE documents ADD COLUMN edxml_document_id TEXT",
+    # A change package that reused its original's DocumentId is tracked as "<original>#<kind>-<sha>".
+    "UPDATE documents SET edxml_document_id = CASE WHEN related_document_id IS NOT NULL"
+    " AND substr(document_id, 1, length(related_document_id) + 1) = related_document_id || '#'"
+    " THEN related_document_id ELSE document_id END",
+    _re_key("pairs"),
+    _re_key("status_events"),
+    _re_key("trace_events"),
+    _re_key("refusals"),
+    _re_key("documents", "related_document_id"),
+    f"UPDATE documents SET document_id = sender || '{KEY_SEPARATOR}' || document_id"  # noqa: S608
+    f" WHERE {_FOREIGN.format(t='documents')}",
+    "CREATE INDEX documents_written_as ON documents (edxml_document_id)",
+)
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -94,6 +161,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
             "CREATE INDEX trace_events_document ON trace_events (document_id)",
         ),
+    ),
+    Migration(
+        2,
+        "status events found by their pair (a circular's receipts cost one look-up each)",
+        ("CREATE INDEX status_events_pair ON status_events (document_id, recipient)",),
+    ),
+    Migration(
+        3,
+        "revoke/update/replace packages answered by a 15/16 about the original are answered",
+        (_ANSWERED_CHANGES,),
+    ),
+    Migration(
+        4,
+        "documents tracked by (sender, DocumentId): an id without the sender's code is <sender>|<id>",
+        _BY_SENDER,
+    ),
+    Migration(
+        5,
+        "status events keep the message they came in (a replay under a new message id is refused)",
+        ("ALTER TABLE status_events ADD COLUMN message_id TEXT",),
     ),
 )
 

@@ -27,6 +27,13 @@ POSTGRESQL = Dialect(
 )
 
 
+def _text_param(value: object) -> object:
+    """PostgreSQL text cannot hold NUL, which an AMQP message id or header may: stored as U+FFFD
+    (reads pass through here too, so a look-up finds what was stored). A NUL refused as a store error
+    would requeue the message and its whole batch until the broker parks it."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
 @lru_cache(maxsize=256)
 def _placeholders(statement: str) -> str:
     """The store writes ``?``; psycopg wants ``%s`` (and a literal ``%`` doubled)."""
@@ -66,7 +73,7 @@ class PostgresDriver:
             self._in_transaction = False
         for attempt in (1, 2):
             try:
-                cursor = self._conn.execute(_placeholders(sql), list(params))
+                cursor = self._conn.execute(_placeholders(sql), [_text_param(p) for p in params])
                 return cursor.rowcount, ([tuple(r) for r in cursor.fetchall()] if fetch else [])
             except psycopg.OperationalError as exc:
                 if attempt == 2 or not (starts and self._conn.closed):

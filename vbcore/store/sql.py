@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from vbcore.errors import PairNotClaimed
 from vbcore.store import status_rules as rules
 from vbcore.store.api import (
+    KEY_SEPARATOR,
     ChangeMarker,
     ClaimResult,
     DeliveryState,
@@ -91,7 +92,7 @@ def _table(name: str, record: type[T], *readers: Callable[[Any], object]) -> _Ta
 
 _DOCUMENTS = _table(
     "documents", DocumentRecord,
-    _text, _text, _int, _maybe_text, _maybe_text, _text, _text, _int, utc_from_db, _maybe_text,
+    _text, _text, _int, _maybe_text, _maybe_text, _text, _text, _int, utc_from_db, _maybe_text, _maybe_text,
 )  # fmt: skip
 _PAIRS = _table(
     "pairs", PairRecord,
@@ -103,7 +104,7 @@ _PAIR_STATUS = _table(
 )  # fmt: skip
 _STATUS_EVENTS = _table(
     "status_events", StatusEvent,
-    _text, _text, _text, _maybe_text, _maybe_local_time, utc_from_db, _text,
+    _text, _text, _text, _maybe_text, _maybe_local_time, utc_from_db, _text, _maybe_text,
 )  # fmt: skip
 _REFUSALS = _table(
     "refusals", Refusal, _text, _maybe_text, _maybe_text, _maybe_text, _text, _text, utc_from_db
@@ -188,6 +189,26 @@ class SqlStore(TrackingStore):
     def get_document(self, document_id: str) -> DocumentRecord | None:
         rows = self._query(_DOCUMENTS.select("WHERE document_id = ?"), (document_id,))
         return _DOCUMENTS.read(rows[0]) if rows else None
+
+    def documents_written_as(self, edxml_document_id: str) -> list[DocumentRecord]:
+        rows = self._query(
+            _DOCUMENTS.select(
+                "WHERE edxml_document_id = ? AND document_id = sender || ? || edxml_document_id"
+                " ORDER BY received_at, document_id"
+            ),
+            (edxml_document_id, KEY_SEPARATOR),
+        )
+        return [_DOCUMENTS.read(r) for r in rows]
+
+    def tracked_ids_written_as(self, edxml_document_id: str) -> list[str]:
+        """Documents by their indexed DocumentId; refusals (of packages refused whole, never recorded as
+        documents) by a scan, as ``vb track`` is a person's question, not the hub's hot path."""
+        ids = [d.document_id for d in self.documents_written_as(edxml_document_id)]
+        rows = self._query(
+            "SELECT DISTINCT document_id FROM refusals WHERE document_id = sender || ? || ?",
+            (KEY_SEPARATOR, edxml_document_id),
+        )
+        return list(dict.fromkeys([*ids, *sorted(str(r[0]) for r in rows)]))
 
     def related_documents(self, document_id: str) -> list[DocumentRecord]:
         rows = self._query(
@@ -325,20 +346,37 @@ class SqlStore(TrackingStore):
                 self._answer(event, at)
 
     def _answer(self, event: StatusEvent, at: datetime) -> None:
+        """A 15/16 marks the pair it names; about a revoke/update/replace package, also the recipient's
+        copy of the original; about an original, also the change packages it answers (below)."""
         doc = self.get_document(event.document_id)
-        targets = [event.document_id]
-        request: str | None = None
+        targets: list[tuple[str, str | None]] = [(event.document_id, None)]
         if doc is not None and doc.related_document_id is not None:
             request = rules.requested_marker(doc.business_type)
             if request is not None:
-                targets.append(doc.related_document_id)
-        for document_id in targets:
+                targets = [(event.document_id, request), (doc.related_document_id, request)]
+        else:
+            targets += self._changes_answered(event)
+        for document_id, request in targets:
             current = self._pair_status(document_id, event.recipient)
             if current is None:
                 continue
             marker = rules.answer_marker(event.code, request or current.change)
             moved = current.with_last_status(event, at).with_change(marker, event.code, at)
             self._write_status(document_id, event.recipient, current, moved)
+
+    def _changes_answered(self, event: StatusEvent) -> list[tuple[str, str | None]]:
+        """The revoke/update/replace packages of ``event``'s document that its recipient received before
+        this answer and has not answered yet: receivers answer a change about the document it changes
+        (QCVN 102), so such a 15/16 answers them too, and they are no longer waiting (overdue)."""
+        answered: list[tuple[str, str | None]] = []
+        for change in self.related_documents(event.document_id):
+            request = rules.requested_marker(change.business_type)
+            pair = self.get_pair(change.document_id, event.recipient)
+            if request is None or pair is None or pair.last_status is not None:
+                continue
+            if pair.accepted_at <= _aware(event.received_at, "received_at"):
+                answered.append((change.document_id, request))
+        return answered
 
     def _move(
         self, document_id: str, recipient: str, step: Callable[[rules.PairStatus], rules.PairStatus]
@@ -364,6 +402,19 @@ class SqlStore(TrackingStore):
             f"UPDATE pairs SET {assignments} WHERE document_id = ? AND recipient = ?",  # noqa: S608 (fixed names)
             (*_PAIR_STATUS.values(new), document_id, recipient),
         )
+
+    def recorded_status(self, event: StatusEvent) -> StatusEvent | None:
+        """One indexed look-up of the pair's events (never the document's every event)."""
+        where = "WHERE document_id = ? AND recipient = ? AND code = ? AND from_agency = ?"
+        params: list[object] = [event.document_id, event.recipient, event.code, event.from_agency]
+        for column, value in (
+            ("status_time", None if event.status_time is None else rules.effective_time(event)),
+            ("description", event.description),
+        ):
+            where += f" AND {column} IS NULL" if value is None else f" AND {column} = ?"
+            params += [] if value is None else [value]
+        rows = self._query(_STATUS_EVENTS.select(where + " ORDER BY id LIMIT 1"), params)
+        return _STATUS_EVENTS.read(rows[0]) if rows else None
 
     def statuses(self, document_id: str) -> list[StatusEvent]:
         rows = self._query(_STATUS_EVENTS.select("WHERE document_id = ? ORDER BY id"), (document_id,))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from vbcore.errors import StoreError
-from vbcore.store.driver import TEXT_TIME_FORMAT, Dialect, Row
+from vbcore.store.driver import Dialect, Row, time_to_text
 
 SQLITE = Dialect(
     name="sqlite",
@@ -31,7 +31,7 @@ def _encode(value: object) -> object:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(UTC)
-        return value.strftime(TEXT_TIME_FORMAT)
+        return time_to_text(value)
     return value
 
 

@@ -38,8 +38,15 @@ _ANSWER = {
 
 
 def local_time(instant: datetime) -> datetime:
-    """An aware instant as a naive Vietnam local time (the clock status packages are written in)."""
-    return instant.astimezone(VIETNAM).replace(tzinfo=None)
+    """An aware instant as a naive Vietnam local time (the clock status packages are written in).
+
+    An instant that Vietnam time would push past either end of the calendar (year 1 at +14:00, year
+    9999 at UTC) is clamped to ``datetime.min``/``max``: a status may carry any time, and the store
+    must still order and keep it."""
+    try:
+        return instant.astimezone(VIETNAM).replace(tzinfo=None)
+    except OverflowError:
+        return datetime.max if instant.year > 1 else datetime.min
 
 
 def effective_time(event: StatusEvent) -> datetime:
