@@ -262,13 +262,12 @@ class Ledger:
         ).fetchone()
         return None if row is None else Failure(row[0], row[1], int(row[2]), float(row[3]), row[4])
 
-    def record_failure(self, key: str, lane: str, error: str, now: float, count: int = 1) -> Failure:
-        """``count`` more failures of ``key``; the first one starts its clock."""
+    def record_failure(self, key: str, lane: str, error: str, now: float) -> Failure:
+        """One more failure of ``key``; the first one starts its clock."""
         self._db.execute(
             "INSERT INTO failures (key, lane, attempts, first_at, last_error) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET attempts = attempts + excluded.attempts,"
-            " last_error = excluded.last_error",
-            (key, lane, count, now, error),
+            " ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1, last_error = excluded.last_error",
+            (key, lane, 1, now, error),
         )
         failure = self.failure(key)
         assert failure is not None

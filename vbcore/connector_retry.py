@@ -10,11 +10,11 @@ Within a lane, a failure is either the lane's or one item's:
 - a connector error on one item (any exception but ``DmsUnavailable``) is **charged** to that item:
   it is set aside with its own backoff and the items behind it go on;
 - ``DmsUnavailable`` on one item is ambiguous: the DMS may be down, or failing on that item only. It
-  is charged to the item only once another call to the connector got through afterwards, in any lane
-  (a poll, another item: the DMS answers, so it is not down). Meanwhile only the held item due first
-  and one item never tried before (the *probe*) are tried; when the probe fails too, the lane backs
-  off. A DMS down for everything (``DmsUnavailable`` on every call) is never charged: an outage is not
-  a document's fault.
+  is charged to the item when the DMS's last answer before it, to any call in any lane (a poll,
+  another item), got through, and came after the item's previous failure: the DMS works, only not for
+  this item. Otherwise the DMS looks down: only the held item due first and one item never tried
+  before (the *probe*) are tried, and when they fail too the lane backs off. A DMS down for everything
+  (``DmsUnavailable`` on every call) is never charged: an outage is not a document's fault.
 
 An item whose charged failures reach the operator's ``RetryLimit`` is given up: the lane's owner
 records the decision in the ledger first (a crash then resumes it), then carries it out (a document is
@@ -79,25 +79,32 @@ class ItemFailed(Exception):
 @dataclass
 class _Held:
     next_at: float = 0.0  # not before (monotonic clock), after a charged failure
-    uncharged: int = 0  # DmsUnavailable failures not charged yet (waiting for evidence the DMS works)
+    failed_at: int = 0  # ``Health.seq`` of its last failure
     error: str = ""  # the last failure, as reported
 
 
 @dataclass
 class Health:
-    """Whether the DMS looks down, shared by the lanes: any call to the connector that gets through
-    is evidence that it works, and charges the failures that were waiting for that evidence."""
+    """What the DMS answered last, shared by the lanes: a call that got through, or ``DmsUnavailable``.
+    ``seq`` orders the answers."""
 
-    suspect: bool = False  # the last answer was DmsUnavailable, and nothing got through since
-    lanes: list[Lane] = field(default_factory=list)
+    seq: int = 0
+    last_success: int = 0  # ``seq`` of the last call that got through (0: none yet)
+    suspect: bool = False  # the last answer was DmsUnavailable: the DMS may be down
 
     def answered(self) -> None:
+        self.seq += 1
+        self.last_success = self.seq
         self.suspect = False
-        for lane in self.lanes:
-            lane.charge_pending()
 
-    def unavailable(self) -> None:
+    def unavailable(self) -> int:
+        self.seq += 1
         self.suspect = True
+        return self.seq
+
+    def works_since(self, seq: int) -> bool:
+        """The DMS's last answer got through, and came after ``seq``."""
+        return not self.suspect and self.last_success > seq
 
 
 @dataclass
@@ -113,9 +120,6 @@ class Lane:
     health: Health
     held: dict[str, _Held] = field(default_factory=dict)
     _head_tried: bool = False
-
-    def __post_init__(self) -> None:
-        self.health.lanes.append(self)
 
     def begin_round(self) -> None:
         self._head_tried = False
@@ -187,25 +191,25 @@ class Lane:
             decided = True
 
     def _failed(self, key: str, failure: ItemFailed) -> Failure | None:
-        """Hold the item; charge it, or note an uncharged failure (raising ``LaneDown`` when a probe
-        fails too). The charged ``Failure`` so far, or None."""
-        fresh = key not in self.held and self.ledger.failure(key) is None
+        """Hold the item and charge the failure to it, or, for a ``DmsUnavailable`` without evidence
+        that the DMS works, count it as the DMS's (raising ``LaneDown`` when the DMS already looked
+        down: back off). The item's charged ``Failure`` so far, or None."""
         held = self.held.setdefault(key, _Held())
         held.error = failure.error
-        log.warning("connector.item_failed", lane=self.name, item=key, error=failure.error,
-                    charged=failure.charged)
-        if failure.charged:
-            return self._charge(key, held, 1, failure.error)
-        held.uncharged += 1
-        self._head_tried = True
-        if self.health.suspect and fresh:
-            raise LaneDown(failure.error)
-        self.health.unavailable()
-        return None
+        charged = failure.charged or self.health.works_since(held.failed_at)
+        log.warning("connector.item_failed", lane=self.name, item=key, error=failure.error, charged=charged)
+        if not failure.charged:
+            was_suspect = self.health.suspect
+            held.failed_at = self.health.unavailable()
+            self._head_tried = True
+            if not charged and was_suspect:
+                raise LaneDown(failure.error)
+        if not charged:
+            return None
+        return self._charge(key, held, failure.error)
 
-    def _charge(self, key: str, held: _Held, count: int, error: str) -> Failure:
-        failure = self.ledger.record_failure(key, self.name, error, self.wall(), count)
-        held.uncharged = 0
+    def _charge(self, key: str, held: _Held, error: str) -> Failure:
+        failure = self.ledger.record_failure(key, self.name, error, self.wall())
         delay = self.backoff.initial * self.backoff.factor ** (failure.attempts - 1)
         delay = min(self.limit.max_delay, delay)
         held.next_at = self.clock() + delay
@@ -215,12 +219,6 @@ class Lane:
         if self.held.pop(key, None) is not None or self.ledger.failure(key) is not None:
             self.ledger.clear_failure(key)
         self.health.answered()
-
-    def charge_pending(self) -> None:
-        """The DMS works: the ``DmsUnavailable`` failures held items got meanwhile are theirs."""
-        for key, held in self.held.items():
-            if held.uncharged:
-                self._charge(key, held, held.uncharged, held.error)
 
     def forget(self, key: str) -> None:
         """The item left the lane for good (given up and carried out, or gone from the DMS)."""
