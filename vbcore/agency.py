@@ -184,6 +184,11 @@ class AgencyClient:
             kind = n.KIND_STATUS
         return Incoming(kind, package, delivery.body, signer, dict(delivery.headers), delivery)
 
+    def verify(self, body: bytes) -> tuple[Edoc | StatusPackage, str]:
+        """The package in ``body`` read from its verified tree, and the agency that signed it
+        (``PackageRefused`` when it does not verify)."""
+        return self._verify(body)
+
     def _verify(self, body: bytes) -> tuple[Edoc | StatusPackage, str]:
         verified = verify_package(body, trust=self.trust, policy=self.policy, expected_agency=None)
         package = read_element(verified.root).package

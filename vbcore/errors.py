@@ -546,3 +546,24 @@ class VerdictTimedOut(VbusError):
     reason = "verdict-timed-out"
     reason_vi = "Chưa nhận được kết quả"
     reason_en = "No verdict yet"
+
+    def __init__(self, seconds: float, silent: list[str]) -> None:
+        self.seconds = seconds
+        self.silent = silent
+        who = ", ".join(silent)
+        super().__init__(f"after {seconds:g} s, no answer from {who}",
+                         vi=f"sau {seconds:g} giây, chưa có trả lời từ {who}")
+
+
+def refusal_named(reason: str | None) -> type[VbusError] | None:
+    """The error class whose machine ``reason`` this is (the hub sends it beside its 02), to say in
+    any language what happened; None for a reason this vbus does not know."""
+    if not reason:
+        return None
+    pending: list[type[VbusError]] = [VbusError]
+    while pending:
+        cls = pending.pop()
+        if cls.__dict__.get("reason") == reason:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return None
