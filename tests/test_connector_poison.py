@@ -13,6 +13,7 @@ from test_conformance_folder import FolderDms
 from connectors.folder import FolderConnector
 from vbcore.conformance_world import Identities, SimulatedCrash, World
 from vbcore.connector import DmsUnavailable, IncomingDocument
+from vbcore.connector_runtime import RetryLimit
 from vbcore.transport import names as n
 
 
@@ -245,3 +246,86 @@ def test_a_crash_after_the_02_before_the_park_parks_once_without_a_second_02(
     world.peer_inbox()
     assert codes(world, doc_id) == ["02"]
     assert [m for m, _ in parked(world)] == [f"{doc_id}|{world.agency}"]
+
+
+# --- the operator's limit, and giving up on what is not a received document ------------------------
+
+
+def test_the_limit_in_time_alone_parks_only_once_that_time_has_passed(
+    tmp_path: Path, dms: FolderDms, identities: Identities, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {"root": str(dms.root), "settle_seconds": 0}
+    world = World(tmp_path / "w", lambda ctx: FolderConnector.from_config(config, ctx), identities=identities,
+                  retry=RetryLimit(attempts=None, seconds=600))
+    try:
+        edoc = world.document(world.peer_code, world.agency)
+        calls = poison(monkeypatch, edoc.effective_document_id, KeyError("bug"))
+        doc_id = world.peer_sends(edoc)
+        world.hub_transport.drain(0)
+        runtime = world.runtime()
+        while world.clock() < 1000 + 590:  # retried with backoff for almost ten minutes: held, not parked
+            runtime.step()
+            world.clock.advance(10)
+        assert len(calls) >= 5
+        assert runtime.lanes.incoming.held
+        world.hub_transport.drain(0)
+        assert world.peer_inbox() == []
+        world.clock.advance(20)
+        for _ in range(3):
+            runtime.step()
+            world.clock.advance(300)
+        world.hub_transport.drain(0)
+        world.peer_inbox()
+        assert codes(world, doc_id) == ["02"]
+        description = world.peer.received[-1].package.description or ""  # type: ignore[union-attr]
+        assert "phút" in description
+    finally:
+        world.close()
+
+
+def test_an_outgoing_document_that_keeps_failing_is_marked_failed_with_the_reason(
+    world: World, dms: FolderDms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vbcore.connector_runtime as runtime_module
+
+    stuck = dms.put_outgoing(world.document(world.agency, world.peer_code))
+    fine = dms.put_outgoing(world.document(world.agency, world.peer_code))
+    real = runtime_module.prepare_outgoing
+
+    def prepare(item, **kwargs):  # type: ignore[no-untyped-def]
+        if item.id == stuck:
+            raise MemoryError("out of memory while signing")
+        return real(item, **kwargs)
+
+    monkeypatch.setattr(runtime_module, "prepare_outgoing", prepare)
+    world.pump(60)
+    assert dms.outgoing_state(fine) == "sent"
+    assert dms.outgoing_state(stuck) == "failed"
+    reason = dms.failure_reason(stuck) or ""
+    assert reason.startswith("Không gửi được văn bản: gửi văn bản lỗi 3 lần")
+    assert "MemoryError" in reason
+
+
+def test_an_event_that_keeps_failing_goes_to_events_failed_and_the_next_one_is_sent(
+    world: World, dms: FolderDms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
+    world.pump()
+    runtime = world.runtime()
+    real = runtime.statuses.send
+
+    def send(response_for, code, *args):  # type: ignore[no-untyped-def]
+        if code.value == "04":
+            raise ValueError("staff name too long for the schema")
+        return real(response_for, code, *args)
+
+    runtime.statuses.send = send  # type: ignore[method-assign]
+    dms.emit_event(doc_id, "04", "Giao Phòng Tổng hợp")
+    dms.emit_event(doc_id, "03", "Đã vào sổ")
+    world.pump(60)
+    world.peer_inbox()
+    assert codes(world, doc_id) == ["01", "03"]
+    [failed] = (dms.root / "events" / "failed").glob("*.json")
+    reason = (dms.root / "events" / "failed" / f"{failed.name}.reason.txt").read_text(encoding="utf-8")
+    assert reason.startswith("Không gửi được trạng thái xử lý văn bản")
+    assert "ValueError" in reason

@@ -244,3 +244,53 @@ def test_a_status_about_a_document_sent_with_vb_send_reaches_the_dms_without_an_
     assert dms.statuses(edoc.effective_document_id) == [("03", world.peer_code)]
     record = json.loads(next((dms.root / "statuses").glob("*.json")).read_text(encoding="utf-8"))
     assert record["outgoing_id"] is None
+
+
+def test_an_event_about_a_document_id_two_senders_used_must_name_its_sender(
+    world: World, dms: FolderDms
+) -> None:
+    real = world.document(world.peer_code, world.agency)
+    doc_id = world.peer_sends(real)
+    world.hub_copy_to_agency(
+        world.document(world.hub_id, world.agency, subject="Thư mạo danh", document_id=doc_id),
+        world.hub_id, f"squat|{world.agency}",
+    )  # fmt: skip
+    world.pump()
+    world.peer_inbox()
+    dms.emit_event(doc_id, "03", "Đã vào sổ")
+    world.pump()
+    [event] = (dms.root / "events" / "failed").glob("*.json")
+    reason = (dms.root / "events" / "failed" / f"{event.name}.reason.txt").read_text(encoding="utf-8")
+    assert world.peer_code in reason
+    assert world.hub_id in reason
+    assert world.peer_inbox() == []
+    write_atomically(dms.root / "events" / "named.json", json.dumps(
+        {"document_id": doc_id, "code": "03", "sender": world.peer_code}).encode())
+    world.pump()
+    [answer] = world.peer_inbox()
+    assert answer.package.status_code.value == "03"  # type: ignore[union-attr]
+    assert answer.package.response_for.organ_id == world.peer_code  # type: ignore[union-attr]
+
+
+def test_a_ledger_written_by_vbus_0_1_is_migrated_and_keeps_what_it_knew(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with sqlite3.connect(path) as db:  # the 0.1 schema, keyed by DocumentId alone
+        db.executescript("""
+            CREATE TABLE delivered (document_id TEXT PRIMARY KEY, sender TEXT NOT NULL, code TEXT,
+                promulgation_date TEXT, dms_id TEXT, refused_reason TEXT,
+                answer_sent INTEGER NOT NULL DEFAULT 0, at TEXT NOT NULL);
+            CREATE TABLE done (key TEXT PRIMARY KEY, value TEXT, at TEXT NOT NULL);
+            INSERT INTO delivered VALUES ('D', '000.00.00.G22', '7/VP', '2026-11-24', 'X', NULL, 1,
+                                          '2026-11-24T01:00:00+00:00');
+            INSERT INTO done VALUES ('event:1', NULL, 'now');
+        """)
+    ledger = Ledger(path)
+    known = ledger.delivered("000.00.00.G22", "D")
+    assert known is not None
+    assert (known.dms_id, known.answer_sent, known.code) == ("X", True, "7/VP")
+    assert ledger.delivered("000.00.00.G12", "D") is None  # another sender's D is another document
+    assert ledger.is_done("event:1")
+    ledger.record_delivered("D", "000.00.00.G12", None, None, dms_id="Y")
+    assert [d.sender for d in ledger.delivered_with_id("D")] == ["000.00.00.G22", "000.00.00.G12"]
+    ledger.close()
+    assert Ledger(path).delivered("000.00.00.G12", "D") is not None  # opened again: not migrated twice
