@@ -154,3 +154,19 @@ def test_no_answer_in_time_names_the_recipients_still_silent(memory_world: Memor
     assert not verdict.complete
     assert not verdict.refused
     assert verdict.pending == [H24]
+
+
+def test_a_backlog_in_the_inbox_ends_the_wait_instead_of_filling_memory(memory_world: MemoryWorld) -> None:
+    for number in range(5):  # older documents the agency's connector has not taken yet
+        memory_world.client(H24).submit(edoc(H24, [G22], f"{200 + number}"))
+    doc = edoc(G22, ["000.00.00.H47"])
+    client = sender_client(memory_world, "en")
+    message_id = submit(memory_world, client, doc)
+    memory_world.pump()
+    verdict = wait_for_verdict(client, message_id=message_id, document_id=doc.effective_document_id,
+                               recipients=doc.recipients, timeout=1.0, max_messages=3)
+    assert verdict.overflowed
+    assert not verdict.complete
+    assert "too many older messages" in "\n".join(verdict.lines("en"))
+    client.transport.close()
+    assert memory_world.broker.depth(memory_world.names.inbox(G22)) == 6  # all still there

@@ -72,6 +72,10 @@ def submit(
 # --- vb send --wait -------------------------------------------------------------------------------
 
 _POLL_SECONDS = 0.2
+# Every message looked at stays unacknowledged (and in memory) until the wait ends: a bound, so that a
+# large backlog in the inbox cannot exhaust memory; past it the wait ends unanswered (``overflowed``).
+MAX_SCANNED_MESSAGES = 2000
+MAX_SCANNED_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,9 @@ _HUB_REFUSED = Text("{recipient}: trục liên thông từ chối gửi ({code} 
                     "{recipient}: refused by the hub ({code} {name})")
 _ANSWERED = Text("{recipient}: {code} {name}", "{recipient}: {code} {name}")
 _SILENT = Text("Chưa có trả lời từ: {recipients}", "No answer yet from: {recipients}")
+_OVERFLOWED = Text("Hộp thư đến còn quá nhiều thư cũ chưa xử lý để tìm kết quả; hãy chạy bộ kết nối",
+                   "The inbox holds too many older messages to look through for the verdict; "
+                   "run the connector")
 _QUOTED = "    {description}"  # the author's own words, on a line of their own (in the author's language)
 
 
@@ -102,6 +109,7 @@ class Verdict:
 
     recipients: tuple[str, ...]
     answers: list[Answer] = field(default_factory=list)
+    overflowed: bool = False  # the inbox held more than the wait looks through (older messages)
 
     def add(self, answer: Answer) -> None:
         if answer.recipient is None or answer.recipient not in {a.recipient for a in self.answers}:
@@ -140,6 +148,8 @@ class Verdict:
             out.append(line)
             if a.description and (a.from_hub or a.code is StatusCode.REFUSED):
                 out.append(_QUOTED.format(description=" ".join(a.description.split())))
+        if self.overflowed:
+            out.append(_OVERFLOWED(lang))
         if not self.complete and self.pending:
             out.append(_SILENT.format(recipients=", ".join(self.pending))(lang))
         return out
@@ -154,6 +164,8 @@ def wait_for_verdict(
     timeout: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    max_messages: int = MAX_SCANNED_MESSAGES,
+    max_bytes: int = MAX_SCANNED_BYTES,
 ) -> Verdict:
     """Read the agency's inbox for the hub's 02 about message ``message_id`` and the first status of
     each recipient about ``document_id``, until every recipient answered, the hub refused the whole
@@ -166,13 +178,19 @@ def wait_for_verdict(
     verdict = Verdict(recipients)
     inbox = client.names.inbox(client.agency)
     deadline = clock() + timeout
+    scanned = scanned_bytes = 0
     while not verdict.complete:
+        if scanned >= max_messages or scanned_bytes >= max_bytes:
+            verdict.overflowed = True
+            break
         delivery = client.transport.get(inbox)
         if delivery is None:
             if clock() >= deadline:
                 break
             sleep(_POLL_SECONDS)
             continue
+        scanned += 1
+        scanned_bytes += len(delivery.body)
         answer = _answer(client, delivery, message_id, document_id)
         if answer is not None:
             verdict.add(answer)
