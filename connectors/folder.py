@@ -93,6 +93,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 _free = free_path
+_ID_CHARS, _CODE_CHARS = 100, 40  # a DocumentId's and an agency code's part of a file name
 _METADATA_INVALID = Text("Tệp mô tả văn bản không hợp lệ: {detail}", "The metadata file is invalid: {detail}")
 _EVENT_INVALID = Text("Tệp sự kiện không hợp lệ: {detail}", "The event file is invalid: {detail}")
 _HUB_REFUSED = Text("Trục liên thông từ chối gửi đến {recipient}: {description}",
@@ -279,7 +280,7 @@ class FolderConnector(Connector):
     def document_dir(self, sender: str, document_id: str) -> Path:
         """One folder per (sender, DocumentId): another sender's document under the same id is another."""
         digest = hashlib.sha256(f"{sender}|{document_id}".encode()).hexdigest()[:8]
-        return self.inbox / f"{safe_name(document_id, 100)}-{digest}"
+        return self.inbox / f"{safe_name(document_id, _ID_CHARS)}-{digest}"
 
     def deliver(self, doc: IncomingDocument) -> DmsReceipt:
         target = self.document_dir(doc.sender, doc.document_id)
@@ -299,8 +300,7 @@ class FolderConnector(Connector):
             with (tmp / "attachments" / name).open("xb") as f:
                 a.content.copy_to(f)
             names.append(name)
-        unit = "byte"
-        files = [f"{n} ({(tmp / 'attachments' / n).stat().st_size} {unit})" for n in names]
+        files = [f"{n} ({(tmp / 'attachments' / n).stat().st_size} byte)" for n in names]
         summary = summary_text(doc.edoc, doc.document_id, doc.sender, doc.received_at, files, self.lang)
         (tmp / "summary.txt").write_text(summary, encoding="utf-8")
         info = {
@@ -361,8 +361,10 @@ class FolderConnector(Connector):
 
     # --- statuses and changes -----------------------------------------------------------------
     def on_status(self, status: StatusUpdate) -> None:
-        about = f".{safe_name(status.recipient)}" if status.recipient else ""
-        base = f"{safe_name(status.document_id)}.{status.code.value}.{safe_name(status.from_agency)}{about}"
+        # Bounded parts: the name stays far below 255 bytes whatever the ids hold.
+        about = f".{safe_name(status.recipient, _CODE_CHARS)}" if status.recipient else ""
+        sender = safe_name(status.from_agency, _CODE_CHARS)
+        base = f"{safe_name(status.document_id, _ID_CHARS)}.{status.code.value}.{sender}{about}"
         record = {
             "document_id": status.document_id, "code": status.code.value,
             "meaning": status.code.vietnamese if self.lang == "vi" else status.code.english,

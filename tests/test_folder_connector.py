@@ -377,3 +377,14 @@ def test_reasons_for_the_clerk_are_in_the_configured_language(tmp_path: Path) ->
         text = (tmp_path / lang / "failed" / "bad.json.reason.txt").read_text(encoding="utf-8")
         assert expected in text
         assert foreign not in text
+
+
+def test_a_status_with_hostile_ids_is_written_under_a_bounded_name_inside_statuses(tmp_path: Path) -> None:
+    c = make(tmp_path)
+    long_id = "../" * 40 + "ổ" * 200
+    c.on_status(StatusUpdate(long_id, StatusCode.REFUSED, "vbus.hub/../" + "x" * 300, "lý do", StaffInfo(),
+                             None, None, from_hub=True, recipient="/etc/" + "y" * 300))
+    [written] = (tmp_path / "statuses").iterdir()
+    assert len(written.name.encode("utf-8")) < 255
+    assert json.loads(written.read_text(encoding="utf-8"))["document_id"] == long_id
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and "statuses" not in p.parts] == []

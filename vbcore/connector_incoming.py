@@ -114,16 +114,15 @@ class IncomingLane:
             lambda: self._process(incoming, report),
             lambda failure: self._give_up(incoming, failure),
         )
-        if done:
+        if done:  # the lane forgot its failures; the message is settled (acked or parked)
             del self._held[slot]
-            self.lane.forget(slot)
 
     # --- one message ----------------------------------------------------------------------------
     def _process(self, incoming: Incoming, report: StepReport) -> None:
         key = message_key(incoming)
         park = self.ledger.park(key)
-        if park is not None and park.parked:  # another copy of a message already parked
-            self.client.ack(incoming)
+        if park is not None and park.parked:  # another copy (or a park the broker did not take: a
+            self.client.park(incoming, park.reason)  # connection lost meanwhile): parked too, never lost
             return
         self._handle(incoming, key, report)
         park = self.ledger.park(key)

@@ -220,7 +220,7 @@ class Lane:
             self.ledger.clear_failure(key)
         self.health.answered()
 
-    def forget(self, key: str) -> None:
-        """The item left the lane for good (given up and carried out, or gone from the DMS)."""
-        self.held.pop(key, None)
-        self.ledger.clear_failure(key)
+    def keep_only(self, keys: set[str]) -> None:
+        """Forget (in memory) held items the DMS no longer offers (a clerk took the file away...)."""
+        for key in [k for k in self.held if k not in keys]:
+            del self.held[key]

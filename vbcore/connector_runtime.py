@@ -179,6 +179,7 @@ class ConnectorRuntime:
         lane = self.lanes.outgoing
         items = self._lane_call("poll_outgoing", self.connector.poll_outgoing)
         lane.begin_round()
+        lane.keep_only({f"out:{item.id}" for item in items})
         now = self.clock()
         for item in items:
             if lane.should_try(f"out:{item.id}", now):
@@ -226,6 +227,7 @@ class ConnectorRuntime:
         lane = self.lanes.events
         events = self._lane_call("poll_events", self.connector.poll_events)
         lane.begin_round()
+        lane.keep_only({f"event:{event.event_id}" for event in events})
         now = self.clock()
         for event in events:
             if lane.should_try(f"event:{event.event_id}", now):
