@@ -64,7 +64,19 @@ def test_a_status_package_in_the_outbox_is_marked_failed(world: World, dms: Fold
     write_atomically(dms.root / "outbox" / "status.edxml", write_package(status))
     world.pump()
     assert dms.outgoing_state("status.edxml") == "failed"
-    assert "status package" in (dms.failure_reason("status.edxml") or "")
+    assert (dms.failure_reason("status.edxml") or "").startswith(
+        "Không phải gói tin edXML: gói tin trạng thái không gửi được như một văn bản")
+
+
+def test_a_document_from_another_agency_is_refused_to_the_clerk_in_one_language(
+    world: World, dms: FolderDms
+) -> None:
+    dms_id = dms.put_outgoing(world.document("000.00.00.G12", world.peer_code))
+    world.pump()
+    reason = dms.failure_reason(dms_id) or ""
+    assert reason.startswith("Cơ quan gửi không được phép gửi thay cơ quan khác: "
+                             "From/OrganId là 000.00.00.G12")
+    assert "connector sends as" not in reason
 
 
 def test_a_dms_that_is_down_is_not_called_again_before_the_backoff_expires(world: World) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from vbcore import schema
 from vbcore.connector import Outgoing
 from vbcore.edxml import read_package, write_package
-from vbcore.errors import NotAnEdxmlPackage, PackageRefused, SenderNotAuthorised
+from vbcore.errors import NoRecipient, NotAnEdxmlPackage, SenderNotAuthorised
 from vbcore.hub.config import utc_now, vietnam_local
 from vbcore.model import Edoc, Organization, ResponseFor, StaffInfo, StatusPackage
 from vbcore.signing import SigningKey, sign_package
@@ -22,12 +22,6 @@ from vbcore.status import StatusCode
 
 if TYPE_CHECKING:
     from vbcore.agency import AgencyClient
-
-
-class NoRecipient(PackageRefused):
-    """A document with no ``To``: there is nobody to send it to."""
-
-    reason = "no-recipient"
 
 
 @dataclass(frozen=True)
@@ -49,7 +43,8 @@ def prepare_outgoing(item: Outgoing, *, agency: str, key: SigningKey) -> Prepare
         assert item.edxml is not None
         package = read_package(item.edxml).package
         if not isinstance(package, Edoc):
-            raise NotAnEdxmlPackage("a status package cannot be sent as a document")
+            raise NotAnEdxmlPackage("a status package cannot be sent as a document",
+                                    vi="gói tin trạng thái không gửi được như một văn bản")
         edoc = package
         _check(edoc, agency)
         # A DMS that signs its own packages (with this agency's certificate) is sent as is.
@@ -69,10 +64,12 @@ def prepare_outgoing(item: Outgoing, *, agency: str, key: SigningKey) -> Prepare
 def _check(edoc: Edoc, agency: str) -> None:
     if edoc.from_.organ_id != agency:
         raise SenderNotAuthorised(
-            f"From/OrganId is {edoc.from_.organ_id}, but this connector sends as {agency}"
+            f"From/OrganId is {edoc.from_.organ_id}, but this connector sends as {agency}",
+            vi=f"From/OrganId là {edoc.from_.organ_id}, nhưng kết nối này gửi với tư cách {agency}",
         )
     if not edoc.recipients:
-        raise NoRecipient("the document has no recipient (To/OrganId)")
+        raise NoRecipient("the document has no recipient (To/OrganId)",
+                          vi="văn bản không có nơi nhận (To/OrganId)")
 
 
 class StatusSender:

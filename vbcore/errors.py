@@ -414,6 +414,14 @@ class AxisRefused(DmsRefused):
 # --- an agency's connector gives up, and what it tells people (vbcore.connector_runtime) ------
 
 
+class NoRecipient(PackageRefused):
+    """A document with no ``To``: there is nobody to send it to."""
+
+    reason = "no-recipient"
+    reason_vi = "Văn bản không có nơi nhận"
+    reason_en = "The document has no recipient"
+
+
 def _duration(seconds: float, lang: str) -> str:
     """``seconds`` for people: "2 h 5 min" / "2 giờ 5 phút" (minutes and up), else "40 s" / "40 giây"."""
     minutes = int(seconds // 60)
