@@ -306,3 +306,18 @@ def test_a_ledger_written_by_vbus_0_1_is_migrated_and_keeps_what_it_knew(tmp_pat
     assert [d.sender for d in ledger.delivered_with_id("D")] == ["000.00.00.G22", "000.00.00.G12"]
     ledger.close()
     assert Ledger(path).delivered("000.00.00.G12", "D") is not None  # opened again: not migrated twice
+
+
+def test_a_take_back_of_a_document_sent_elsewhere_reaches_the_recipient_and_one_never_sent_is_refused(
+    world: World, dms: FolderDms
+) -> None:
+    edoc = world.document(world.agency, world.peer_code)
+    doc_id = world.agency_sends_elsewhere(edoc)
+    world.pump()
+    assert len(world.peer_inbox()) == 1
+    dms.emit_event(doc_id, "13", "Ban hành nhầm")
+    dms.emit_event("KHONG-CO-VAN-BAN", "13", "Lấy lại")
+    world.pump()
+    [revoke] = world.peer_inbox()
+    assert (revoke.package.document_id, revoke.package.status_code.value) == (doc_id, "13")  # type: ignore[union-attr]
+    assert dms.statuses("KHONG-CO-VAN-BAN") == [("02", world.hub_id)]  # the hub knows whose it is
