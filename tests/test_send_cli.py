@@ -4,6 +4,7 @@ person who sent, in one language, with an exit status a script can use; nothing 
 from __future__ import annotations
 
 import dataclasses
+import os
 import secrets
 import threading
 import time
@@ -47,10 +48,11 @@ def running_hub(amqp_url: str, tmp_path: Path) -> Iterator[Setup]:
     ids = Identities.create(tmp_path / "pki")
     prefix = f"vbt{uuid.uuid4().hex[:8]}"
     names = Names(prefix=prefix, hub_user=f"{prefix}-hub")
-    admin = BrokerAdmin(vhost=prefix, names=names)
+    host = amqp_url.split("@", 1)[1].split("/", 1)[0]
+    management = os.environ.get("VBUS_TEST_MANAGEMENT_URL", f"http://guest:guest@{host.split(':')[0]}:15672")
+    admin = BrokerAdmin(management, vhost=prefix, names=names)
     admin.ensure_vhost()
     password = secrets.token_hex(12)
-    host = amqp_url.split("@", 1)[1].split("/", 1)[0]
     url = f"amqp://{{user}}:{password}@{host}/{quote(prefix, safe='')}"
     stop = threading.Event()
     thread: threading.Thread | None = None
