@@ -302,7 +302,7 @@ def test_an_outgoing_document_that_keeps_failing_is_marked_failed_with_the_reaso
     assert dms.outgoing_state(fine) == "sent"
     assert dms.outgoing_state(stuck) == "failed"
     reason = dms.failure_reason(stuck) or ""
-    assert reason.startswith("Không gửi được văn bản: gửi văn bản lỗi 3 lần")
+    assert reason.startswith("Không gửi được văn bản: gửi văn bản bị lỗi 3 lần")
     assert "MemoryError" in reason
 
 

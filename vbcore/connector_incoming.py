@@ -50,17 +50,19 @@ def message_key(incoming: Incoming) -> str:
 
 
 def dms_call(connector: Connector, what: str, call: Callable[[], T]) -> T:
-    """Call the connector about one item; its failure becomes ``ItemFailed`` naming the call
-    (``DmsRefused`` passes: the caller answers it)."""
+    """Call the connector about one item; its failure becomes ``ItemFailed`` carrying the error as the
+    connector raised it (type and message: what the sender reads if the item is given up; the call's
+    name goes to the log). ``DmsRefused`` passes: the caller answers it."""
     try:
         return call()
     except (DmsRefused, ItemFailed, LaneDown):
         raise
     except DmsUnavailable as exc:
-        raise ItemFailed(f"DMS unavailable during {what}: {exc}", charged=False) from exc
+        log.warning("connector.unavailable", connector=connector.name, during=what, error=str(exc))
+        raise ItemFailed(f"{type(exc).__name__}: {exc}", charged=False) from exc
     except Exception as exc:
         log.exception("connector.error", connector=connector.name, during=what)
-        raise ItemFailed(f"connector error during {what}: {type(exc).__name__}: {exc}", charged=True) from exc
+        raise ItemFailed(f"{type(exc).__name__}: {exc}", charged=True) from exc
 
 
 class IncomingLane:

@@ -178,7 +178,7 @@ class Lane:
             except sqlite3.Error as exc:
                 raise LaneDown(f"the connector's ledger failed: {exc}") from exc
             except DmsUnavailable as exc:
-                charged = self._failed(key, ItemFailed(f"DMS unavailable: {exc}", charged=False))
+                charged = self._failed(key, ItemFailed(f"{type(exc).__name__}: {exc}", charged=False))
             except Exception as exc:  # a bug on this item must not stop the lane: charged to it
                 log.exception("connector.item_error", lane=self.name, item=key)
                 charged = self._failed(key, ItemFailed(f"{type(exc).__name__}: {exc}", charged=True))

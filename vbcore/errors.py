@@ -445,7 +445,7 @@ class _GaveUp(PackageRefused):
         self.error = error
         super().__init__(
             f"{self._what_en} failed {attempts} times over {_duration(seconds, 'en')}; last: {error}",
-            vi=f"{self._what_vi} lỗi {attempts} lần trong {_duration(seconds, 'vi')}; lần cuối: {error}",
+            vi=f"{self._what_vi} bị lỗi {attempts} lần trong {_duration(seconds, 'vi')}; lần cuối: {error}",
         )
 
 
