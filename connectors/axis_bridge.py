@@ -22,11 +22,13 @@ turn, lists the vbus agencies as hosted by the bridge's system, so its senders a
   unchanged with ``sendEdoc`` (``from`` = the vbus sender, ``to`` = R) and the runtime answers 01 once
   the axis gave it a ``DocId``. A 4xx answer becomes a 02 with the axis's reason. Revokes, updates and
   replacements are posted the same way and answered later by R (15/16 arrive as statuses).
-  Statuses from vbus recipients about R's documents (``on_status``) are posted as status packages.
+  Statuses from vbus recipients about R's documents (``on_status``, whether or not this bridge sent
+  them) are posted as status packages.
 - other axis -> vbus: ``poll_outgoing`` offers the documents R posted for vbus agencies
   (``getReceivedEdocList`` + ``getEdoc``); the runtime signs them as R and submits them; ``mark_sent``
   acknowledges ``updateStatus done``, ``mark_failed`` ``updateStatus fail`` with the reason. R's
-  statuses (03..06, 02, 13, 15, 16) become ``DmsEvent``s and reach the vbus sender, then ``done``.
+  statuses (03..06, 02, 13, 15, 16) become ``DmsEvent``s and reach the vbus sender, then ``done``
+  (``fail`` with the reason when they cannot: an unknown document, say).
   The package as R's axis signed it is kept in the bridge's state database as evidence.
 
 Idempotence: a small SQLite database of the bridge's own (``state``, default in the work dir)
@@ -212,7 +214,7 @@ class AxisBridgeConnector(WithDatabase, Connector):
     # --- vbus -> other axis -------------------------------------------------------------------
     def deliver(self, doc: IncomingDocument) -> DmsReceipt:
         doc_id, before = self._post_once(
-            f"doc:{doc.document_id}", doc.raw, from_=doc.sender, messagetype="edoc"
+            f"doc:{doc.sender}|{doc.document_id}", doc.raw, from_=doc.sender, messagetype="edoc"
         )
         return DmsReceipt(doc_id, already_delivered=before, note=f"posted to the other axis as {doc_id}")
 
@@ -226,7 +228,8 @@ class AxisBridgeConnector(WithDatabase, Connector):
             timestamp=status.timestamp,
         )
         stamp = status.timestamp.isoformat() if status.timestamp else ""
-        key = f"status:{status.document_id}|{status.from_agency}|{status.code.value}|{stamp}"
+        about = status.recipient or ""  # the hub refuses each recipient with its own 02
+        key = f"status:{status.document_id}|{status.from_agency}|{status.code.value}|{stamp}|{about}"
         try:
             self._post_once(key, write_package(package), from_=status.from_agency, messagetype="status")
         except AxisRefused as exc:  # kept, not retried: the same status would be refused again
@@ -357,3 +360,6 @@ class AxisBridgeConnector(WithDatabase, Connector):
 
     def mark_event_sent(self, event_id: str) -> None:
         self._acknowledge(event_id, "done")
+
+    def mark_event_failed(self, event_id: str, reason: str) -> None:
+        self._acknowledge(event_id, "fail", reason)

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from vbcore.errors import ConfigurationError
+from vbcore.hub.config import vietnam_local
+from vbcore.lang import DEFAULT_LANG, Lang, Text
 from vbcore.metadata import build_edoc
 from vbcore.model import Edoc
 
@@ -33,18 +35,9 @@ class MetadataInvalid(ConfigurationError):
 
 
 def safe_name(text: str, limit: int = 120) -> str:
-    """A file or folder name for any id: DocumentIds hold ``,`` and ``/``."""
+    """A file or folder name for any id (ASCII, bounded): DocumentIds hold ``,`` and ``/``."""
     cleaned = _UNSAFE.sub("_", text).strip("._") or "document"
     return cleaned[:limit]
-
-
-_RESERVED = re.compile(r"[\x00-\x1f\x7f:*?\"<>|]")
-
-
-def file_name(name: str, fallback: str = "attachment") -> str:
-    """An attachment's own name, safe to create: no folders, no reserved characters; Vietnamese kept."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return _RESERVED.sub("_", base).strip(" .") or fallback
 
 
 def attachment_paths(meta: Mapping[str, Any], folder: Path) -> list[Path]:
@@ -57,7 +50,8 @@ def _attachment_entry(entry: Any) -> tuple[str, Mapping[str, Any]]:
         return entry, {}
     if isinstance(entry, Mapping) and isinstance(entry.get("file"), str):
         return entry["file"], entry
-    raise MetadataInvalid(f"attachments: {entry!r} is neither a file name nor {{'file': name, ...}}")
+    raise MetadataInvalid(f"attachments: {entry!r} is neither a file name nor {{'file': name, ...}}",
+                          vi=f"attachments: {entry!r} không phải tên tệp hay {{'file': tên tệp, ...}}")
 
 
 def edoc_from_metadata(path: Path, meta: Mapping[str, Any], agency: str, today: datetime) -> Edoc:
@@ -65,33 +59,60 @@ def edoc_from_metadata(path: Path, meta: Mapping[str, Any], agency: str, today: 
     return build_edoc(metadata=path, sender=None if "from" in meta else agency, today=today)
 
 
-_PRIORITY = {0: "Thường / normal", 1: "Khẩn / urgent", 2: "Thượng khẩn / very urgent",
-             3: "Hỏa tốc / express", 4: "Hỏa tốc hẹn giờ / express, timed"}
+_PRIORITY = {0: Text("Thường", "normal"), 1: Text("Khẩn", "urgent"), 2: Text("Thượng khẩn", "very urgent"),
+             3: Text("Hỏa tốc", "express"), 4: Text("Hỏa tốc hẹn giờ", "express, timed")}
+_LABELS = {
+    "title": Text("VĂN BẢN ĐẾN", "INCOMING DOCUMENT"),
+    "number": Text("Số, ký hiệu", "Number"),
+    "from": Text("Cơ quan ban hành", "From"),
+    "date": Text("Ngày ban hành", "Date"),
+    "type": Text("Loại văn bản", "Type"),
+    "subject": Text("Trích yếu", "Subject"),
+    "signer": Text("Người ký", "Signed by"),
+    "priority": Text("Độ khẩn", "Priority"),
+    "due": Text("Hạn xử lý", "Due"),
+    "to": Text("Nơi nhận", "To"),
+    "attachments": Text("Tệp đính kèm", "Attachments"),
+    "none": Text("(không có)", "(none)"),
+    "document_id": Text("Mã định danh văn bản", "DocumentId"),
+    "signed_by": Text("Chữ ký số của cơ quan", "Signed by agency"),
+    "verified": Text("đã kiểm tra", "verified"),
+    "received": Text("Nhận lúc (giờ Việt Nam)", "Received at (Vietnam time)"),
+}
 
 
-def summary_text(edoc: Edoc, document_id: str, sender: str, received_at: str, files: list[str]) -> str:
-    """A clerk-readable summary of an incoming document, Vietnamese first, English after the slash."""
+def summary_text(edoc: Edoc, document_id: str, sender: str, received_at: datetime, files: list[str],
+                 lang: Lang = DEFAULT_LANG) -> str:
+    """A clerk-readable summary of an incoming document, in one language; times in Vietnam local time."""
+    label = {key: text(lang) for key, text in _LABELS.items()}
+    width = max(len(v) for v in label.values()) + 2
     d = edoc.promulgation_info.promulgation_date
     org = edoc.from_
+    priority = _PRIORITY.get(edoc.other_info.priority or 0)
+    received = vietnam_local(received_at)
+
+    def line(key: str, value: object) -> str:
+        return f"{(label[key] + ':').ljust(width)}{value}"
+
     lines = [
-        "VĂN BẢN ĐẾN / INCOMING DOCUMENT",
+        label["title"],
         "",
-        f"Số, ký hiệu / Number:          {edoc.code or '-'}",
-        f"Cơ quan ban hành / From:       {org.organ_name or ''} ({org.organ_id})".replace(" ()", ""),
-        f"Ngày ban hành / Date:          {d.strftime('%d/%m/%Y') if d else '-'}",
-        f"Loại văn bản / Type:           {edoc.document_type.type_name or '-'}",
-        f"Trích yếu / Subject:           {edoc.subject or '-'}",
-        f"Người ký / Signed by:          {edoc.signer_info.full_name or '-'}",
-        f"Độ khẩn / Priority:            {_PRIORITY.get(edoc.other_info.priority or 0, '-')}",
-        f"Hạn xử lý / Due:               {edoc.due_date.strftime('%d/%m/%Y') if edoc.due_date else '-'}",
-        f"Nơi nhận / To:                 {', '.join(edoc.recipients)}",
+        line("number", edoc.code or "-"),
+        line("from", f"{org.organ_name or ''} ({org.organ_id})".replace(" ()", "").strip()),
+        line("date", d.strftime("%d/%m/%Y") if d else "-"),
+        line("type", edoc.document_type.type_name or "-"),
+        line("subject", edoc.subject or "-"),
+        line("signer", edoc.signer_info.full_name or "-"),
+        line("priority", priority(lang) if priority else "-"),
+        line("due", edoc.due_date.strftime("%d/%m/%Y") if edoc.due_date else "-"),
+        line("to", ", ".join(edoc.recipients)),
         "",
-        "Tệp đính kèm / Attachments:",
-        *([f"  - {f}" for f in files] or ["  (không có / none)"]),
+        f"{label['attachments']}:",
+        *([f"  - {f}" for f in files] or [f"  {label['none']}"]),
         "",
-        f"DocumentId:                    {document_id}",
-        f"Chữ ký số của / Signed by agency: {sender} (đã kiểm tra / verified)",
-        f"Nhận lúc / Received at (UTC):  {received_at}",
+        line("document_id", document_id),
+        line("signed_by", f"{sender} ({label['verified']})"),
+        line("received", received.strftime("%d/%m/%Y %H:%M:%S")),
         "",
     ]
     return "\n".join(lines)

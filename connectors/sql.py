@@ -14,9 +14,11 @@ How each call of the contract maps onto the tables:
 - ``poll_outgoing``: the outbox rows, oldest first, joined to their ``vb_outgoing`` package;
 - ``mark_sent`` / ``mark_failed``: ONE transaction sets the document's state and deletes its outbox row;
 - ``deliver``: ``INSERT`` into ``vb_incoming`` with ``ON CONFLICT (document_id) DO NOTHING`` and the
-  attachments, in one transaction; a second delivery of the same DocumentId inserts nothing and returns
-  the first row's id (``already_delivered``);
-- ``poll_events`` / ``mark_event_sent``: ``vb_status_event`` rows whose ``sent_at`` is NULL / set it;
+  attachments, in one transaction; a second delivery of the same DocumentId from the same sender inserts
+  nothing and returns the first row's id (``already_delivered``); from ANOTHER sender it is refused
+  (``DmsRefused``: a 02 to that sender), since the table holds one document per DocumentId;
+- ``poll_events`` / ``mark_event_sent`` / ``mark_event_failed``: ``vb_status_event`` rows whose
+  ``sent_at`` is NULL / set it (and, for a failed one, ``failure_reason`` when the table has it);
 - ``on_status``: one ``vb_status_received`` row per (document, sender, code, time), idempotent;
 - ``on_revoke`` / ``on_update`` / ``on_replace``: one ``vb_change_request`` row; the decision follows
   ``changes`` (``pending``: a clerk answers later with a 15 or 16 row in ``vb_status_event``).
@@ -48,10 +50,16 @@ from vbcore.connector import (
     StatusUpdate,
     check_change_policy,
 )
-from vbcore.errors import ConfigurationError, DmsUnavailable, StoreError
+from vbcore.errors import ConfigurationError, DmsRefused, DmsUnavailable, StoreError
+from vbcore.lang import Text
 from vbcore.model import StaffInfo
 from vbcore.status import StatusCode
 from vbcore.store.driver import maybe_local
+
+_TAKEN = Text("Hệ thống đã có văn bản mã {document_id} của cơ quan {other}; không lưu được văn bản thứ hai "
+              "cùng mã định danh",
+              "This DMS already holds document {document_id} from {other}; it cannot hold a second "
+              "document under one identifier")
 
 
 def _blob(value: object) -> bytes:
@@ -80,6 +88,7 @@ class SqlConnector(WithDatabase, Connector):
             raise ConfigurationError("sql: batch must be at least 1")
         prepare = schema.create_schema if config.create_schema else None
         self.database = LazyDatabase(lambda: schema.connect(config.url), "the DMS database", prepare)
+        self._failure_column: bool | None = None
 
     @staticmethod
     def create_schema(url: str) -> None:
@@ -148,9 +157,12 @@ class SqlConnector(WithDatabase, Connector):
                             (doc.document_id, position, a.name, a.content_type, a.description,
                              a.content.read_bytes()),
                         )
-                row = db.query("SELECT id FROM vb_incoming WHERE document_id = ?", (doc.document_id,))
+                row = db.query("SELECT id, sender FROM vb_incoming WHERE document_id = ?", (doc.document_id,))
         except StoreError as exc:
             raise DmsUnavailable(f"the DMS database failed: {exc}") from exc
+        if str(row[0][1]) != doc.sender:  # another agency's document under this id: not a duplicate
+            text = _TAKEN.format(document_id=doc.document_id, other=row[0][1])
+            raise DmsRefused(text("en"), vi=text("vi"))
         return DmsReceipt(str(row[0][0]), already_delivered=not inserted)
 
     # --- events -------------------------------------------------------------------------------
@@ -173,6 +185,18 @@ class SqlConnector(WithDatabase, Connector):
     def mark_event_sent(self, event_id: str) -> None:
         self._write([("UPDATE vb_status_event SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
                       (schema.now_utc(), int(event_id)))])
+
+    def mark_event_failed(self, event_id: str, reason: str) -> None:
+        if not self._has_failure_reason():  # a DMS table from before vbus 0.2: the runtime logs it
+            super().mark_event_failed(event_id, reason)
+            return
+        self._write([("UPDATE vb_status_event SET sent_at = ?, failure_reason = ?"
+                      " WHERE id = ? AND sent_at IS NULL", (schema.now_utc(), reason, int(event_id)))])
+
+    def _has_failure_reason(self) -> bool:
+        if self._failure_column is None:
+            self._failure_column = schema.has_column(self.db, "vb_status_event", "failure_reason")
+        return self._failure_column
 
     # --- statuses and changes -----------------------------------------------------------------
     def on_status(self, status: StatusUpdate) -> None:

@@ -16,7 +16,8 @@ PostgreSQL, through the project's one database boundary (``vbcore.store.open_dri
                                   a crash registers nothing twice), with the signed package as evidence
 ``vb_incoming_attachment``        their attachment files
 ``vb_status_event``               what clerks did (03 registered, 02 refused, 04, 05, 06, 13, 15, 16):
-                                  ``sent_at`` is NULL until the connector published the status
+                                  ``sent_at`` is NULL until the connector published the status (or
+                                  gave up on it: then ``failure_reason`` says why, for the clerk)
 ``vb_status_received``            statuses about documents this DMS sent (01..06, 02, 15, 16), once each
 ``vb_change_request``             revoke / update / replace requests from senders, with the decision
 ================================  ===========================================================================
@@ -85,7 +86,8 @@ _DDL = (
         staff_mobile TEXT,
         at {local},
         created_at {utc} NOT NULL,
-        sent_at {utc})""",
+        sent_at {utc},
+        failure_reason TEXT)""",
     """CREATE TABLE IF NOT EXISTS vb_status_received (
         id {id},
         status_key TEXT NOT NULL UNIQUE,
@@ -146,6 +148,20 @@ def create_schema(db: Driver) -> None:
                     blob=_BLOB[db.dialect.name],
                 )
             )
+        if not has_column(db, "vb_status_event", "failure_reason"):  # tables made by vbus 0.1
+            db.execute("ALTER TABLE vb_status_event ADD COLUMN failure_reason TEXT")
+
+
+def has_column(db: Driver, table: str, column: str) -> bool:
+    """Whether ``table`` (in the connection's schema) has ``column``."""
+    if db.dialect.name == "sqlite":
+        return any(row[1] == column for row in db.query(f"PRAGMA table_info({table})"))
+    rows = db.query(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+        " AND table_name = ? AND column_name = ?",
+        (table, column),
+    )
+    return bool(rows)
 
 
 # --- what the DMS writes (its side of the contract) -------------------------------------------

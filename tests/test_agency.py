@@ -6,7 +6,6 @@ from __future__ import annotations
 from test_hub_support import G22, H24, World, edoc
 
 from vbcore.edxml import write_package
-from vbcore.errors import SignatureInvalid
 from vbcore.model import StatusPackage
 from vbcore.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
@@ -40,7 +39,28 @@ def test_a_message_that_fails_verification_is_parked_and_refused_back_to_its_sen
     assert answer.signer == H24
     assert isinstance(answer.package, StatusPackage)
     assert answer.package.status_code is StatusCode.REFUSED
-    assert (answer.package.description or "").startswith(SignatureInvalid.reason_vi)
+    description = answer.package.description or ""
+    assert description.startswith(f"Cơ quan {H24} không kiểm tra được gói tin. Chữ ký số")
+
+
+def test_the_02_an_agency_writes_itself_is_in_the_language_it_is_told(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    doc = edoc(G22, [H24])
+    world.client(G22).submit(doc)
+    world.pump()
+    [_] = world.inbox(H24)
+    signed = sign_package(write_package(doc), keys[G22])
+    put_in_inbox(world, H24, signed.replace(b"VB</", b"XX</"), "tampered-copy")
+    client = world.client(H24)
+    client.lang = "en"
+    assert client.fetch() is None
+    world.pump()
+    [answer] = world.inbox(G22)
+    assert isinstance(answer.package, StatusPackage)
+    description = answer.package.description or ""
+    assert description.startswith(f"Agency {H24} could not verify the package. The digital signature")
+    assert description.isascii()
 
 
 def test_the_same_message_id_is_handed_over_once(world: World, keys: dict[str, SigningKey]) -> None:

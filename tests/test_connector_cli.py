@@ -68,6 +68,21 @@ def test_connector_run_refuses_an_unknown_plugin(tmp_path: Path) -> None:
     assert "no connector plugin named 'no-such-dms'" in result.output
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    (["--retry-attempts", "0", "--retry-for", "0"], "cannot both be 0"),
+    (["--retry-for", "soon"], "'soon' is not a duration"),
+])
+def test_connector_run_refuses_a_retry_limit_it_cannot_use(
+    tmp_path: Path, options: list[str], message: str
+) -> None:
+    config = tmp_path / "folder.yaml"
+    config.write_text(f"root: {tmp_path / 'dms'}\n")
+    result = CliRunner().invoke(vb, ["connector", "run", "folder", "--agency", "000.00.00.H24",
+                                     "--config", str(config), "--once", *options])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
 @pytest.fixture
 def vhost(amqp_url: str, unique_prefix: str) -> Iterator[tuple[str, Any]]:
     from vbcore.transport.names import Names

@@ -23,6 +23,7 @@ from vbcore.connector import (
     parse_config,
 )
 from vbcore.errors import ConfigurationError, ConnectorLoadError
+from vbcore.lang import Lang
 from vbcore.model import Edoc, Organization, StaffInfo
 from vbcore.plugins import check_connector_class, load_entry_point
 from vbcore.status import BusinessDocType, StatusCode
@@ -61,8 +62,8 @@ class Minimal(Connector):
         pass
 
 
-def context(tmp_path: Path) -> ConnectorContext:
-    return ConnectorContext(agency="000.00.00.H24", work_dir=tmp_path)
+def context(tmp_path: Path, lang: Lang = "vi") -> ConnectorContext:
+    return ConnectorContext(agency="000.00.00.H24", work_dir=tmp_path, lang=lang)
 
 
 def test_from_config_builds_the_typed_config(tmp_path: Path) -> None:
@@ -108,7 +109,9 @@ def test_change_requests_are_refused_by_default(tmp_path: Path) -> None:
     req = ChangeRequest(BusinessDocType.REVOKE, "doc", "000.00.00.G22", "sai", StaffInfo())
     decision = c.on_revoke(req)
     assert decision.status_code is StatusCode.CHANGE_REFUSED
-    assert "minimal cannot revoke" in (decision.reason or "")
+    assert decision.reason == "Hệ thống minimal không hỗ trợ thu hồi văn bản"  # Vietnamese by default
+    english = Minimal.from_config({"root": "/x"}, context(tmp_path, lang="en")).on_update(req)
+    assert english.reason == "minimal cannot update documents"
     assert ChangeDecision.accept().status_code is StatusCode.CHANGE_ACCEPTED
     assert ChangeDecision.pending().status_code is None
 

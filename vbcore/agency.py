@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from vbcore.edxml import read_element, write_package
 from vbcore.errors import PackageRefused, TransportError
 from vbcore.hub.config import utc_now, vietnam_local
-from vbcore.lang import DEFAULT_LANG, Lang
+from vbcore.lang import DEFAULT_LANG, Lang, Text
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
 from vbcore.signing import (
     SignaturePolicy,
@@ -49,6 +49,19 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 _POLL_MIN, _POLL_MAX = 0.005, 0.05
+# Who refuses, before what was wrong, in the 02 this client writes itself.
+_COULD_NOT_VERIFY = Text(vi="Cơ quan {agency} không kiểm tra được gói tin. ",
+                         en="Agency {agency} could not verify the package. ")
+_REFUSAL_ID_PREFIX = "refusal|"
+
+
+def refused_recipient(delivery: Delivery) -> str | None:
+    """The recipient a hub's 02 refused (its message id is ``refusal|<refused message>|<recipient>``);
+    None when it refused the whole package."""
+    message_id = delivery.message_id
+    if not message_id.startswith(_REFUSAL_ID_PREFIX) or message_id.count("|") < 2:
+        return None
+    return message_id.rsplit("|", 1)[1] or None
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,10 @@ class AgencyClient:
     def requeue(self, incoming: Incoming) -> None:
         self.transport.reject(incoming.delivery, requeue=True)
 
+    def park(self, incoming: Incoming, reason: str) -> None:
+        """Give up on a verified message: it goes to the parking queue with ``reason`` (for the operator)."""
+        self.transport.reject(incoming.delivery, requeue=False, reason=reason)
+
     def _accept(self, delivery: Delivery) -> Incoming | None:
         if delivery.message_id in self._seen:
             self.transport.ack(delivery)  # the hub re-published it after a crash: already handled
@@ -167,6 +184,11 @@ class AgencyClient:
             kind = n.KIND_STATUS
         return Incoming(kind, package, delivery.body, signer, dict(delivery.headers), delivery)
 
+    def verify(self, body: bytes) -> tuple[Edoc | StatusPackage, str]:
+        """The package in ``body`` read from its verified tree, and the agency that signed it
+        (``PackageRefused`` when it does not verify)."""
+        return self._verify(body)
+
     def _verify(self, body: bytes) -> tuple[Edoc | StatusPackage, str]:
         verified = verify_package(body, trust=self.trust, policy=self.policy, expected_agency=None)
         package = read_element(verified.root).package
@@ -181,7 +203,7 @@ class AgencyClient:
                 from_=Organization(organ_id=self.agency),
                 response_for=ResponseFor(organ_id=sender, document_id=delivery.headers.get(n.DOCUMENT_ID)),
                 status_code=StatusCode.REFUSED,
-                description=err.describe(self.lang),
+                description=_COULD_NOT_VERIFY.format(agency=self.agency)(self.lang) + err.describe(self.lang),
                 timestamp=vietnam_local(utc_now()),
             )
             try:

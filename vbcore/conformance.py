@@ -138,6 +138,27 @@ class ConnectorConformance:
         assert dms.delivered() == [doc.document_id]
         assert again.dms_id == first.dms_id
 
+    def test_a_document_from_another_sender_under_the_same_id_is_not_taken_for_a_duplicate(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        from vbcore.conformance_world import incoming_document
+        from vbcore.connector import DmsRefused
+
+        edoc = world.document(world.peer_code, world.agency)
+        doc_id = edoc.effective_document_id
+        squatter = world.document(world.hub_id, world.agency, subject="Thư mạo danh", document_id=doc_id)
+        connector = world.runtime().connector
+        connector.start()
+        first = connector.deliver(incoming_document(world, edoc))
+        try:
+            second = connector.deliver(incoming_document(world, squatter, signer=world.hub_id))
+        except DmsRefused:  # a DMS that holds one document per DocumentId refuses the second (a 02)
+            assert dms.delivered() == [doc_id]
+            return
+        assert not second.already_delivered  # never the first one's receipt
+        assert second.dms_id != first.dms_id
+        assert dms.delivered() == [doc_id, doc_id]
+
     def test_an_outgoing_document_is_offered_until_it_is_marked(self, world: World, dms: DmsDriver) -> None:
         connector = world.runtime().connector
         connector.start()
@@ -203,6 +224,35 @@ class ConnectorConformance:
         assert dms.outgoing_state(dms_id) == "sent"
         assert [i.package.effective_document_id for i in world.peer_inbox()  # type: ignore[union-attr]
                 if i.kind == "edoc"] == [edoc.effective_document_id]
+
+    def test_a_status_about_a_document_sent_elsewhere_reaches_the_dms(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        from vbcore.conformance_world import status_from_peer
+
+        edoc = world.document(world.agency, world.peer_code)
+        doc_id = world.agency_sends_elsewhere(edoc)  # `vb send`, another machine, before a lost ledger
+        world.pump()
+        assert len(world.peer_inbox()) == 1
+        world.peer.client.submit(status_from_peer(world, edoc, "03"))
+        world.pump()
+        assert dms.statuses(doc_id) == [("03", world.peer_code)]
+        assert [(s.code.value, s.outgoing_id) for s in world.status_updates] == [("03", None)]
+
+    def test_each_recipient_the_hub_refuses_reaches_the_dms_as_its_own_02(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        import dataclasses
+
+        from vbcore.model import Organization
+
+        closed = ("000.00.00.H47", "000.00.00.H23")  # Quảng Nam, Hà Nam: closed on 1 July 2025
+        edoc = world.document(world.agency, closed[0])
+        edoc = dataclasses.replace(edoc, to=tuple(Organization(code) for code in closed))
+        dms.put_outgoing(edoc)
+        world.pump()
+        assert dms.statuses(edoc.effective_document_id) == [("02", world.hub_id), ("02", world.hub_id)]
+        assert sorted(s.recipient or "" for s in world.status_updates) == sorted(closed)
 
     def test_a_refusal_by_the_hub_reaches_the_dms_as_02(self, world: World, dms: DmsDriver) -> None:
         closed = "000.00.00.H47"  # Quảng Nam, closed on 1 July 2025: its successor is Đà Nẵng (H15)
@@ -351,6 +401,46 @@ class ConnectorConformance:
         assert [(a.package.document_id, a.package.status_code.value) for a in answers] == [  # type: ignore[union-attr]
             (first, "01"), (second, "01")
         ]
+
+    def test_a_document_the_dms_keeps_failing_on_is_parked_with_a_02_and_the_rest_flows(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        poison = world.document(world.peer_code, world.agency)
+        world.fail("deliver", lambda: RuntimeError("the DMS crashes on this document"),
+                   document_id=poison.effective_document_id)
+        poisoned = world.peer_sends(poison)
+        behind = [world.peer_sends(world.document(world.peer_code, world.agency)) for _ in range(2)]
+        world.pump(60)
+        assert dms.delivered() == behind
+        answers = world.peer_inbox()
+        assert [_codes(answers, d) for d in behind] == [["01"], ["01"]]
+        assert _codes(answers, poisoned) == ["02"]
+        refusal = next(a for a in answers if getattr(a.package, "document_id", None) == poisoned)
+        assert "RuntimeError" in (getattr(refusal.package, "description", None) or "")
+        assert [m for m, _ in world.parked()] == [f"{poisoned}|{world.agency}"]
+
+    def test_a_dms_down_for_everything_holds_everything_and_parks_nothing(
+        self, world: World, dms: DmsDriver
+    ) -> None:
+        from vbcore.connector import DmsUnavailable
+
+        arriving = [world.peer_sends(world.document(world.peer_code, world.agency)) for _ in range(2)]
+        outgoing = world.document(world.agency, world.peer_code)
+        dms_id = dms.put_outgoing(outgoing)
+        methods = ("poll_outgoing", "mark_sent", "mark_failed", "deliver", "poll_events", "mark_event_sent",
+                   "mark_event_failed", "on_status", "on_revoke", "on_update", "on_replace")
+        for method in methods:
+            world.fail(method, lambda: DmsUnavailable("connection refused"))
+        reports = world.pump(3 * (world.retry.attempts or 3) + 5)  # well past the retry limit
+        assert all(r.waiting for r in reports)
+        for method in methods:
+            world.heal(method)
+        world.pump()
+        assert dms.delivered() == arriving
+        answers = world.peer_inbox()
+        assert [_codes(answers, d) for d in arriving] == [["01"], ["01"]]
+        assert dms.outgoing_state(dms_id) == "sent"
+        assert world.parked() == []
 
     # --- the sender changes its mind -----------------------------------------------------------
     def _answer(self, world: World, dms: DmsDriver, about: str, seen: tuple[str, ...] = ()) -> list[str]:

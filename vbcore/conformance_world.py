@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from vbcore.agency import AgencyClient, Incoming
-from vbcore.connector import Connector, ConnectorContext, IncomingDocument
+from vbcore.connector import Connector, ConnectorContext, IncomingDocument, StatusUpdate
 from vbcore.connector_ledger import Ledger
-from vbcore.connector_runtime import ConnectorRuntime, StepReport
+from vbcore.connector_runtime import ConnectorRuntime, RetryLimit, StepReport
 from vbcore.devworld import DevKeys, letter
 from vbcore.directory import Agency, Directory
 from vbcore.edxml import write_package
@@ -121,8 +122,11 @@ class World:
         transport: str = "memory",
         amqp_url: str | None = None,
         identities: Identities | None = None,
+        retry: RetryLimit | None = None,
     ) -> None:
         ids = identities or Identities.create(tmp / "pki")
+        # Few attempts, so that a scenario sees a poison document parked within a few rounds.
+        self.retry = retry or RetryLimit(attempts=3, seconds=None)
         self.tmp, self.factory, self.kind = tmp, factory, transport
         self.agency, self.agency_name, self.peer_code = ids.agency, ids.agency_name, ids.peer
         self.names = Names(prefix=f"vbk{uuid.uuid4().hex[:8]}", hub_user=ids.hub_user)
@@ -149,6 +153,9 @@ class World:
         self.sent_raw: dict[str, bytes] = {}
         # "before:deliver" -> one-shot callables run before the next deliver (a fault, a crash...)
         self.hooks: dict[str, list[Callable[[], None]]] = {}
+        # (method, document id or None for every call) -> the error it raises, every time
+        self.faults: dict[tuple[str, str | None], Callable[[], BaseException]] = {}
+        self.status_updates: list[StatusUpdate] = []  # every status the connector recorded
 
     # --- plumbing ----------------------------------------------------------------------------
     def _transports(self, amqp_url: str | None) -> Callable[[str], Transport]:
@@ -174,13 +181,15 @@ class World:
         if self._runtime is None:
             context = ConnectorContext(self.agency, self.work_dir, self.agency_name)
             self.work_dir.mkdir(parents=True, exist_ok=True)
-            connector = InterceptingConnector(self.factory(context), self.hooks)
+            connector = InterceptingConnector(self.factory(context), self.hooks, self.faults,
+                                              self.status_updates)
             client = self._client(self.agency)
             self._transport = client.transport
             self._ledger = Ledger(self.ledger_path)
             self._runtime = ConnectorRuntime(
                 connector, client, ledger=self._ledger, agency_name=self.agency_name,
-                backoff=Backoff(initial=1.0, jitter=0.0), clock=self.clock,
+                backoff=Backoff(initial=1.0, jitter=0.0), clock=self.clock, wall_clock=self.clock,
+                retry=self.retry,
             )
         return self._runtime
 
@@ -204,6 +213,48 @@ class World:
     def once(self, when: str, hook: Callable[[], None]) -> None:
         """Run ``hook`` once, at ``when`` = "before:<method>" or "after:<method>" of the connector."""
         self.hooks.setdefault(when, []).append(hook)
+
+    def fail(self, method: str, error: Callable[[], BaseException], document_id: str | None = None) -> None:
+        """Make the connector's ``method`` raise ``error()`` every time: for every call, or only for
+        calls about ``document_id`` (a poison document). ``heal(method)`` ends it."""
+        self.faults[(method, document_id)] = error
+
+    def heal(self, method: str) -> None:
+        for fault in [f for f in self.faults if f[0] == method]:
+            del self.faults[fault]
+
+    def agency_sends_elsewhere(self, edoc: Edoc) -> str:
+        """The agency sends ``edoc`` without the connector (``vb send``, another machine)."""
+        client = self._client(self.agency)
+        try:
+            client.submit(edoc)
+        finally:
+            client.transport.close()
+        return edoc.effective_document_id
+
+    def hub_copy_to_agency(self, edoc: Edoc, signer: str, message_id: str) -> str:
+        """Put ``edoc`` signed by ``signer`` straight into the agency's inbox, as the hub forwards one."""
+        doc_id = edoc.effective_document_id
+        self.hub_transport.publish(
+            self.names.delivery_exchange, self.agency, sign_package(write_package(edoc), self.keys[signer]),
+            message_id=message_id, headers={n.KIND: n.KIND_EDOC, n.SENDER: signer, n.DOCUMENT_ID: doc_id},
+        )  # fmt: skip
+        return doc_id
+
+    def parked(self) -> list[tuple[str, str]]:
+        """(message id, reason) of every parked message, taken out of the parking queue (on RabbitMQ,
+        after the broker's dead-lettering, which runs on its own, had a moment)."""
+        found = []
+        quiet_until = time.monotonic() + (0.0 if self.kind == "memory" else 1.5)
+        while True:
+            d = self.hub_transport.get(self.names.parked_queue)
+            if d is not None:
+                self.hub_transport.ack(d)
+                found.append((d.message_id, d.headers.get(n.PARK_REASON, "")))
+            elif time.monotonic() >= quiet_until:
+                return found
+            else:
+                time.sleep(0.1)
 
     # --- moving things -----------------------------------------------------------------------
     def pump(self, rounds: int = 30) -> list[StepReport]:
@@ -270,11 +321,11 @@ class World:
         return self.document(self.peer_code, self.agency, business=business, document_id=doc_id)
 
 
-def incoming_document(world: World, edoc: Edoc) -> IncomingDocument:
-    """``edoc`` from the peer as the runtime would hand it to ``deliver``."""
-    doc_id = edoc.effective_document_id
-    raw = sign_package(write_package(edoc), world.keys[world.peer_code])
-    return IncomingDocument(doc_id, world.peer_code, edoc, raw, f"{doc_id}|{world.agency}", datetime.now(UTC))
+def incoming_document(world: World, edoc: Edoc, signer: str | None = None) -> IncomingDocument:
+    """``edoc`` from the peer (or from ``signer``) as the runtime would hand it to ``deliver``."""
+    doc_id, sender = edoc.effective_document_id, signer or world.peer_code
+    raw = sign_package(write_package(edoc), world.keys[sender])
+    return IncomingDocument(doc_id, sender, edoc, raw, f"{doc_id}|{world.agency}", datetime.now(UTC))
 
 
 def status_from_peer(world: World, edoc: Edoc, code: str, description: str | None = None) -> StatusPackage:
@@ -298,13 +349,26 @@ class SimulatedCrash(BaseException):
 class InterceptingConnector(Connector):
     """Wraps the connector under test so a scenario can inject faults before or after any call."""
 
-    def __init__(self, inner: Connector, hooks: dict[str, list[Callable[[], None]]]) -> None:
+    def __init__(
+        self,
+        inner: Connector,
+        hooks: dict[str, list[Callable[[], None]]],
+        faults: dict[tuple[str, str | None], Callable[[], BaseException]] | None = None,
+        statuses: list[StatusUpdate] | None = None,
+    ) -> None:
         self.inner, self.hooks = inner, hooks
+        self.faults = {} if faults is None else faults
+        self.statuses = [] if statuses is None else statuses
         self.name, self.version = inner.name, inner.version  # type: ignore[misc]
+        self.context = inner.context
 
     def _call(self, method: str, *args: Any) -> Any:
         for hook in self._take(f"before:{method}"):
             hook()
+        about = {getattr(a, "document_id", a) for a in args}
+        for (name, document_id), error in self.faults.items():
+            if name == method and (document_id is None or document_id in about):
+                raise error()
         result = getattr(self.inner, method)(*args)
         for hook in self._take(f"after:{method}"):
             hook()
@@ -338,8 +402,12 @@ class InterceptingConnector(Connector):
     def mark_event_sent(self, event_id: str) -> None:
         self._call("mark_event_sent", event_id)
 
+    def mark_event_failed(self, event_id: str, reason: str) -> None:
+        self._call("mark_event_failed", event_id, reason)
+
     def on_status(self, status: Any) -> None:
         self._call("on_status", status)
+        self.statuses.append(status)
 
     def on_revoke(self, request: Any) -> Any:
         return self._call("on_revoke", request)

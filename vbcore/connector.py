@@ -14,28 +14,43 @@ What the runtime (``vbcore.connector_runtime``) calls, and when:
 ``poll_outgoing()``           every round: documents the DMS wants to send (``Outgoing``)
 ``mark_sent(id, doc_id)``     after a document was signed and confirmed by the broker
 ``mark_failed(id, reason)``   when a document cannot be sent (the reason is for the clerk)
-``deliver(doc)``              a document arrived: put it into the DMS (**idempotent** by DocumentId)
+``deliver(doc)``              a document arrived: put it into the DMS (**idempotent** by
+                              ``(doc.sender, doc.document_id)``)
 ``poll_events()``             every round: what clerks did (``DmsEvent`` -> statuses 02..06, 13, 15, 16)
 ``mark_event_sent(event_id)`` after the status for that event was signed and confirmed
-``on_status(status)``         a status about a document this DMS sent (01..06, 02, 15, 16); after a
-                              crash the same status may come again: recording it twice must be harmless
+``mark_event_failed(id, r)``  the event cannot become a status (unknown document...): show ``r``
+                              to the clerk (default: ``mark_event_sent``, the reason only logged)
+``on_status(status)``         a status about a document this agency sent (01..06, 02, 15, 16),
+                              whoever sent it: ``status.outgoing_id`` is None when this runtime did
+                              not (``vb send``, another machine, a lost ledger): match it by
+                              ``document_id``. After a crash the same status may come again:
+                              recording it twice must be harmless
 ``on_revoke/on_update/on_replace(request)``  the sender revokes/updates/replaces a document:
                               return ``ChangeDecision.accept()`` (15), ``.refuse(reason)`` (16), or
                               ``.pending()`` and report 15/16 later as a ``DmsEvent``
 ==========================  =====================================================================
 
 Errors a connector may raise from any of these: :class:`DmsUnavailable` (the DMS is down right now:
-the runtime keeps the work, waits with exponential backoff and retries the SAME item before taking
-the next, so nothing is lost or reordered) and :class:`DmsRefused` (from ``deliver``: the DMS will
-never take this document; the sender gets a status 02 with ``str(error)`` as the reason). Any other
-exception is a bug in the connector: the runtime logs it and treats it like ``DmsUnavailable``.
+the runtime keeps the work and waits with exponential backoff; nothing is lost) and
+:class:`DmsRefused` (from ``deliver``: the DMS will never take this document; the sender gets a status
+02 with the error's reason). Any other exception is a bug in the connector, charged to the item at hand:
+the runtime logs it, sets the item aside with its own backoff and goes on with the items behind it.
+An item that keeps failing is given up at the operator's limit (``RetryLimit``: attempts and time): a
+received document is parked and its sender gets a 02 naming the reason, an outgoing one is marked
+failed, an event is marked failed. ``DmsUnavailable`` on one item counts against it only once the DMS
+took another item meanwhile: a DMS that is down for everything holds everything and parks nothing.
+Each lane (outgoing, incoming, events) backs off on its own: a failing ``poll_outgoing`` does not stop
+deliveries.
 
-Guarantees the runtime gives: ``deliver`` is called for a DocumentId until it returns once, and after
-that never again (a local ledger remembers delivered ids); status 01 is sent automatically, once,
-when ``deliver`` returned. Guarantees the connector gives: ``deliver`` called twice with the same
-DocumentId (after a crash between the DMS write and the ledger write) registers ONE document and
-returns its receipt again; ``poll_outgoing`` / ``poll_events`` return an item again until it was
-marked (``mark_sent`` / ``mark_failed`` / ``mark_event_sent``), so a crash never loses one.
+Guarantees the runtime gives: ``deliver`` is called for a (sender, DocumentId) until it returns once,
+and after that never again (a local ledger remembers delivered pairs); status 01 is sent automatically,
+once, when ``deliver`` returned. Guarantees the connector gives: ``deliver`` called twice with the same
+(sender, DocumentId) (after a crash between the DMS write and the ledger write) registers ONE document
+and returns its receipt again; a document from ANOTHER sender under a DocumentId already registered is
+another document: register it too, or raise ``DmsRefused`` if the DMS cannot hold two documents under
+one id, never return the first one's receipt; ``poll_outgoing`` / ``poll_events`` return an item again
+until it was marked (``mark_sent`` / ``mark_failed`` / ``mark_event_sent`` / ``mark_event_failed``), so
+a crash never loses one.
 
 Plugins are found by entry point (group ``vbus.connectors``, see ``vbcore.plugins``) and checked
 when they load: a subclass of :class:`Connector`, every abstract method implemented, ``name`` and
@@ -69,8 +84,9 @@ A complete connector for a DMS that is a dict in memory::
         def mark_failed(self, outgoing_id, reason):
             self.outbox.pop(outgoing_id, None)
         def deliver(self, doc):
-            self.registered.setdefault(doc.document_id, doc)   # idempotent by DocumentId
-            return DmsReceipt(dms_id=doc.document_id)
+            key = f"{doc.sender}|{doc.document_id}"      # idempotent by (sender, DocumentId)
+            self.registered.setdefault(key, doc)
+            return DmsReceipt(dms_id=key)
         def poll_events(self):
             return list(self.events.values())
         def mark_event_sent(self, event_id):
@@ -96,6 +112,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from vbcore.errors import ConfigurationError, DmsRefused, DmsUnavailable
+from vbcore.lang import DEFAULT_LANG, Lang, Text
 from vbcore.logging import Logger, get_logger
 from vbcore.model import Edoc, StaffInfo
 from vbcore.status import BusinessDocType, StatusCode
@@ -124,6 +141,8 @@ class ConnectorContext:
     agency_name: str | None = None
     # Structured: ``context.logger.info("dms.login", user=...)`` (event name, then keyword fields).
     logger: Logger = field(default_factory=lambda: get_logger("vbus.connector"))
+    # The language of what the connector writes for clerks (reasons, summaries): ``vbcore.lang``.
+    lang: Lang = DEFAULT_LANG
 
 
 @dataclass(frozen=True)
@@ -173,7 +192,9 @@ class DmsEvent:
     Receiver side (about a document this DMS received): 02 refused (``description`` = why),
     03 registered, 04 assigned, 05 processing, 06 done, 15/16 answer to a revoke/update left pending.
     Sender side (about a document this DMS sent): 13 take back, with the reason in ``description``.
-    ``event_id`` is the DMS's id for the event: the runtime sends each event_id once.
+    ``event_id`` is the DMS's id for the event: the runtime sends each event_id once. ``sender`` names
+    the agency that sent the document (receiver side): needed only when two senders used the same
+    DocumentId, or when the runtime's ledger does not know the document (lost, or older than it).
     """
 
     event_id: str
@@ -182,6 +203,7 @@ class DmsEvent:
     description: str | None = None
     staff: StaffInfo = field(default_factory=StaffInfo)
     at: datetime | None = None  # Vietnam local time, naive; the runtime uses now when None
+    sender: str | None = None  # the document's sender (receiver side), when the DMS knows it
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, StatusCode):
@@ -190,7 +212,7 @@ class DmsEvent:
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """A status about a document this DMS sent (or a refusal of it by the hub)."""
+    """A status about a document this agency sent (or a refusal of it by the hub), whoever sent it."""
 
     document_id: str
     code: StatusCode
@@ -198,8 +220,13 @@ class StatusUpdate:
     description: str | None
     staff: StaffInfo
     timestamp: datetime | None
-    outgoing_id: str | None  # the DMS's own id of the document, when the runtime sent it
+    # The DMS's own id of the document when THIS runtime sent it; None when it did not (sent with
+    # ``vb send``, from another machine, or before the ledger was lost): match it by ``document_id``.
+    outgoing_id: str | None
     from_hub: bool = False  # True for the hub's refusals (02 with the hub's reason)
+    # For a refusal by the hub: the recipient it refused (one 02 per refused recipient); None when the
+    # hub refused the whole document.
+    recipient: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +247,11 @@ class ChangeRequest:
 
 
 CHANGE_POLICIES = ("pending", "accept", "refuse")  # a connector's ``changes`` setting
+_KINDS = {"revoke": Text("thu hồi", "revoke"), "update": Text("cập nhật", "update"),
+          "replace": Text("thay thế", "replace")}
+_NOT_AUTOMATIC = Text("Hệ thống quản lý văn bản không tự động chấp nhận yêu cầu {kind}",
+                      "This DMS does not accept a {kind} automatically")
+_CANNOT = Text("Hệ thống {name} không hỗ trợ {kind} văn bản", "{name} cannot {kind} documents")
 
 
 def check_change_policy(plugin: str, policy: str) -> None:
@@ -248,13 +280,14 @@ class ChangeDecision:
         return cls(None)
 
     @classmethod
-    def by_policy(cls, policy: str, kind: str) -> ChangeDecision:
+    def by_policy(cls, policy: str, kind: str, lang: Lang = DEFAULT_LANG) -> ChangeDecision:
         """What a DMS configured with ``changes = policy`` (one of ``CHANGE_POLICIES``) answers by itself
-        to a ``kind`` (revoke, update, replace): accept (15), refuse (16), or pending (a clerk answers)."""
+        to a ``kind`` (revoke, update, replace): accept (15), refuse (16, the reason in ``lang``), or
+        pending (a clerk answers)."""
         if policy == "accept":
             return cls.accept()
         if policy == "refuse":
-            return cls.refuse(f"this DMS does not accept a {kind} automatically")
+            return cls.refuse(_NOT_AUTOMATIC.format(kind=_KINDS.get(kind, Text(kind, kind))(lang))(lang))
         return cls.pending()
 
     @property
@@ -307,7 +340,8 @@ class Connector(ABC):
     # --- receiving: documents come into the DMS ----------------------------------------------
     @abstractmethod
     def deliver(self, doc: IncomingDocument) -> DmsReceipt:
-        """Register ``doc`` in the DMS. Idempotent by ``doc.document_id``. May raise ``DmsRefused``."""
+        """Register ``doc`` in the DMS. Idempotent by ``(doc.sender, doc.document_id)``: another
+        sender's document under the same id is another document. May raise ``DmsRefused``."""
 
     @abstractmethod
     def poll_events(self) -> Iterable[DmsEvent]:
@@ -317,23 +351,35 @@ class Connector(ABC):
     def mark_event_sent(self, event_id: str) -> None:
         """The status for this event was signed and confirmed: do not return it again."""
 
+    def mark_event_failed(self, event_id: str, reason: str) -> None:
+        """The event cannot become a status (its document is unknown, or it kept failing): show
+        ``reason`` to the clerk and do not return it again. Default: ``mark_event_sent`` (the runtime
+        has logged the reason); override it to show the reason in the DMS."""
+        self.context.logger.error("event.failed", event_id=event_id, reason=reason)
+        self.mark_event_sent(event_id)
+
     # --- answers about documents this DMS sent -------------------------------------------------
     @abstractmethod
     def on_status(self, status: StatusUpdate) -> None:
-        """Record a status (01..06, 02, 15, 16) of a document this DMS sent."""
+        """Record a status (01..06, 02, 15, 16) of a document this agency sent; ``status.outgoing_id``
+        is None when this runtime did not send it."""
 
     # --- the sender changes its mind ----------------------------------------------------------
     def on_revoke(self, request: ChangeRequest) -> ChangeDecision:
         """The sender takes a document back. Default: refuse (16)."""
-        return ChangeDecision.refuse(f"{self.name} cannot revoke documents")
+        return self._cannot("revoke")
 
     def on_update(self, request: ChangeRequest) -> ChangeDecision:
         """The sender updates a document's metadata or recipients. Default: refuse (16)."""
-        return ChangeDecision.refuse(f"{self.name} cannot update documents")
+        return self._cannot("update")
 
     def on_replace(self, request: ChangeRequest) -> ChangeDecision:
         """A new document replaces ``request.replaced_ids``. Default: refuse (16)."""
-        return ChangeDecision.refuse(f"{self.name} cannot replace documents")
+        return self._cannot("replace")
+
+    def _cannot(self, kind: str) -> ChangeDecision:
+        lang = self.context.lang
+        return ChangeDecision.refuse(_CANNOT.format(name=self.name, kind=_KINDS[kind](lang))(lang))
 
 
 # --- configuration ----------------------------------------------------------------------------

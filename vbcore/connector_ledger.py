@@ -1,9 +1,13 @@
-"""The connector runtime's local memory: what was delivered, sent, answered, across crashes.
+"""The connector runtime's local memory: what was delivered, sent, answered, failed, across crashes.
 
 A small SQLite file beside the connector (stdlib ``sqlite3``: one file, no server, transactional; the
 tracking store's driver layer is for the hub's shared store, this is one process's private state).
 Every ``record_*`` commits before it returns, so the runtime can order "DMS write -> ledger write ->
 publish -> ledger write -> ack" and resume at the right point after a crash.
+
+Documents that came in are keyed by (sender, DocumentId): a DocumentId belongs to its sender, and
+another agency's document under the same id is another document, never a duplicate. A ledger written
+by vbus 0.1 (keyed by DocumentId alone, ``user_version`` 0) is migrated when it opens.
 """
 
 from __future__ import annotations
@@ -14,17 +18,39 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+SCHEMA_VERSION = 2
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS delivered (
-    document_id TEXT PRIMARY KEY, sender TEXT NOT NULL, code TEXT, promulgation_date TEXT,
-    dms_id TEXT, refused_reason TEXT, answer_sent INTEGER NOT NULL DEFAULT 0, at TEXT NOT NULL);
+    sender TEXT NOT NULL, document_id TEXT NOT NULL, code TEXT, promulgation_date TEXT,
+    dms_id TEXT, refused_reason TEXT, answer_sent INTEGER NOT NULL DEFAULT 0, at TEXT NOT NULL,
+    PRIMARY KEY (sender, document_id));
+CREATE INDEX IF NOT EXISTS delivered_document ON delivered (document_id);
 CREATE TABLE IF NOT EXISTS sent (
     outgoing_id TEXT PRIMARY KEY, document_id TEXT NOT NULL, recipients TEXT NOT NULL,
     code TEXT, promulgation_date TEXT, attempts INTEGER NOT NULL DEFAULT 0,
     confirmed INTEGER NOT NULL DEFAULT 0, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS sent_document ON sent (document_id);
 CREATE TABLE IF NOT EXISTS done (key TEXT PRIMARY KEY, value TEXT, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS failures (
+    key TEXT PRIMARY KEY, lane TEXT NOT NULL, attempts INTEGER NOT NULL, first_at REAL NOT NULL,
+    last_error TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parks (
+    key TEXT PRIMARY KEY, reason TEXT NOT NULL, parked INTEGER NOT NULL DEFAULT 0, at TEXT NOT NULL);
 """
+# vbus 0.1 keyed ``delivered`` by DocumentId alone; its rows keep their sender.
+_MIGRATE_FROM_1 = """
+ALTER TABLE delivered RENAME TO delivered_v1;
+DROP INDEX IF EXISTS delivered_document;
+"""
+_COPY_FROM_1 = """
+INSERT OR IGNORE INTO delivered (sender, document_id, code, promulgation_date, dms_id, refused_reason,
+                                 answer_sent, at)
+SELECT sender, document_id, code, promulgation_date, dms_id, refused_reason, answer_sent, at
+FROM delivered_v1;
+DROP TABLE delivered_v1;
+"""
+_DELIVERED_COLUMNS = "sender, document_id, code, promulgation_date, dms_id, refused_reason, answer_sent"
 _SENT_COLUMNS = "outgoing_id, document_id, recipients, code, promulgation_date, attempts, confirmed"
 _SENT_BY_OUTGOING = f"SELECT {_SENT_COLUMNS} FROM sent WHERE outgoing_id = ?"  # noqa: S608 - constant
 _SENT_BY_DOCUMENT = f"SELECT {_SENT_COLUMNS} FROM sent WHERE document_id = ? ORDER BY at DESC LIMIT 1"  # noqa: S608
@@ -32,8 +58,8 @@ _SENT_BY_DOCUMENT = f"SELECT {_SENT_COLUMNS} FROM sent WHERE document_id = ? ORD
 
 @dataclass(frozen=True)
 class DeliveredDoc:
-    document_id: str
     sender: str
+    document_id: str
     code: str | None
     promulgation_date: date | None
     dms_id: str | None  # None while refused
@@ -52,6 +78,26 @@ class SentDoc:
     confirmed: bool
 
 
+@dataclass(frozen=True)
+class Failure:
+    """An item that failed in a way charged to it (not an outage): how often, since when, why last."""
+
+    key: str
+    lane: str
+    attempts: int
+    first_at: float  # wall-clock seconds of the first charged failure
+    last_error: str
+
+
+@dataclass(frozen=True)
+class Park:
+    """The decision to give up on a received message: why, and whether it is in the parking queue."""
+
+    key: str
+    reason: str
+    parked: bool
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -60,8 +106,15 @@ def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+def _delivered(row: tuple[object, ...]) -> DeliveredDoc:
+    sender, document_id, code, day, dms_id, refused, answered = row
+    return DeliveredDoc(str(sender), str(document_id), code if code is None else str(code),
+                        _day(day if day is None else str(day)), dms_id if dms_id is None else str(dms_id),
+                        refused if refused is None else str(refused), bool(answered))
+
+
 class Ledger:
-    """Delivered documents, sent documents, and a set of done keys (events, statuses, changes)."""
+    """Delivered and sent documents, done keys (events, statuses, changes), failures and parks."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         if str(path) != ":memory:":
@@ -69,21 +122,53 @@ class Ledger:
         self._db = sqlite3.connect(str(path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            old = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'delivered'"
+                " AND sql NOT LIKE '%PRIMARY KEY (sender, document_id)%'"
+            ).fetchone()
+            if old is not None:
+                for statement in _MIGRATE_FROM_1.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            if old is not None:
+                for statement in _COPY_FROM_1.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
 
     # --- documents that came in ----------------------------------------------------------------
-    def delivered(self, document_id: str) -> DeliveredDoc | None:
+    def delivered(self, sender: str, document_id: str) -> DeliveredDoc | None:
         row = self._db.execute(
-            "SELECT document_id, sender, code, promulgation_date, dms_id, refused_reason, answer_sent"
-            " FROM delivered WHERE document_id = ?",
-            (document_id,),
+            f"SELECT {_DELIVERED_COLUMNS} FROM delivered WHERE sender = ? AND document_id = ?",  # noqa: S608
+            (sender, document_id),
         ).fetchone()
-        if row is None:
-            return None
-        return DeliveredDoc(row[0], row[1], row[2], _day(row[3]), row[4], row[5], bool(row[6]))
+        return None if row is None else _delivered(row)
+
+    def delivered_with_id(self, document_id: str) -> list[DeliveredDoc]:
+        """Every document received under ``document_id``, whoever sent it (usually one)."""
+        rows = self._db.execute(
+            f"SELECT {_DELIVERED_COLUMNS} FROM delivered WHERE document_id = ? ORDER BY at",  # noqa: S608
+            (document_id,),
+        ).fetchall()
+        return [_delivered(row) for row in rows]
 
     def record_delivered(
         self,
@@ -96,11 +181,11 @@ class Ledger:
         refused_reason: str | None = None,
     ) -> None:
         self._db.execute(
-            "INSERT INTO delivered (document_id, sender, code, promulgation_date, dms_id, refused_reason, at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (document_id) DO NOTHING",
+            "INSERT INTO delivered (sender, document_id, code, promulgation_date, dms_id, refused_reason, at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender, document_id) DO NOTHING",
             (
-                document_id,
                 sender,
+                document_id,
                 code,
                 promulgation_date.isoformat() if promulgation_date else None,
                 dms_id,
@@ -109,8 +194,10 @@ class Ledger:
             ),
         )
 
-    def record_answer_sent(self, document_id: str) -> None:
-        self._db.execute("UPDATE delivered SET answer_sent = 1 WHERE document_id = ?", (document_id,))
+    def record_answer_sent(self, sender: str, document_id: str) -> None:
+        self._db.execute(
+            "UPDATE delivered SET answer_sent = 1 WHERE sender = ? AND document_id = ?", (sender, document_id)
+        )
 
     # --- documents that went out ---------------------------------------------------------------
     def sent(self, outgoing_id: str) -> SentDoc | None:
@@ -167,3 +254,39 @@ class Ledger:
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value, _now()),
         )
+
+    # --- failures charged to one item, and the decision to give up on it -----------------------
+    def failure(self, key: str) -> Failure | None:
+        row = self._db.execute(
+            "SELECT key, lane, attempts, first_at, last_error FROM failures WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else Failure(row[0], row[1], int(row[2]), float(row[3]), row[4])
+
+    def record_failure(self, key: str, lane: str, error: str, now: float) -> Failure:
+        """One more failure of ``key``; the first one starts its clock."""
+        self._db.execute(
+            "INSERT INTO failures (key, lane, attempts, first_at, last_error) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1, last_error = excluded.last_error",
+            (key, lane, 1, now, error),
+        )
+        failure = self.failure(key)
+        assert failure is not None
+        return failure
+
+    def clear_failure(self, key: str) -> None:
+        self._db.execute("DELETE FROM failures WHERE key = ?", (key,))
+
+    def park(self, key: str) -> Park | None:
+        row = self._db.execute("SELECT key, reason, parked FROM parks WHERE key = ?", (key,)).fetchone()
+        return None if row is None else Park(row[0], row[1], bool(row[2]))
+
+    def record_park(self, key: str, reason: str) -> None:
+        """The decision: this message will be parked with ``reason`` (kept if already decided)."""
+        self._db.execute(
+            "INSERT INTO parks (key, reason, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (key, reason, _now()),
+        )
+
+    def record_parked(self, key: str) -> None:
+        """The message is in the parking queue."""
+        self._db.execute("UPDATE parks SET parked = 1 WHERE key = ?", (key,))

@@ -1,72 +1,57 @@
 """Runs a connector as an agency: the policy half of every connector (see ``vbcore.connector``).
 
-One ``step()`` does one round: send what the DMS hands over, take what arrived in the inbox, send the
-statuses clerks produced. ``run()`` loops over ``step()``. The runtime signs (through the
-``AgencyClient``), verifies (the client gives only verified packages), delivers each DocumentId into
-the DMS exactly once across crashes and redeliveries, sends 01 once a document is safely in the DMS,
-turns ``DmsRefused`` into a 02 with the reason, and retries a DMS that is down with exponential
-backoff, holding the unacknowledged message and retrying it before taking the next.
-
-Crash-safety order for an incoming document: ``deliver`` (idempotent) -> ledger "delivered" ->
-publish 01 (confirmed) -> ledger "answered" -> ack. A crash anywhere leaves the message unacked; on
-redelivery the ledger says how far it got, so the DMS sees it once and the sender gets one 01.
+One ``step()`` does one round of three lanes that fail apart (``vbcore.connector_retry``): send what
+the DMS hands over (outgoing), take what arrived in the inbox (incoming,
+``vbcore.connector_incoming``), send the statuses clerks produced (events). ``run()`` loops over
+``step()``. The runtime signs (through the ``AgencyClient``), verifies (the client gives only verified
+packages), delivers each (sender, DocumentId) into the DMS exactly once across crashes and
+redeliveries, sends 01 once a document is safely in the DMS, turns ``DmsRefused`` into a 02 with the
+reason, retries a DMS that is down with exponential backoff, and sets aside an item the DMS keeps
+failing on so the ones behind it go on, up to the operator's ``RetryLimit``: then a received document
+is parked with a 02 to its sender, an outgoing one is marked failed, an event is marked failed, each
+with the reason in the configured language.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from typing import NamedTuple, TypeVar
 
-from vbcore.agency import AgencyClient, Incoming
-from vbcore.connector import (
-    ChangeRequest,
-    Connector,
-    DmsEvent,
-    IncomingDocument,
-    Outgoing,
-    StatusUpdate,
+from vbcore.agency import AgencyClient
+from vbcore.connector import Connector, DmsEvent, Outgoing
+from vbcore.connector_incoming import IncomingLane, dms_call
+from vbcore.connector_ledger import Failure, Ledger
+from vbcore.connector_outgoing import StatusSender, prepare_outgoing
+from vbcore.connector_report import StepReport
+from vbcore.connector_retry import Health, Lane, LaneDown, RetryLimit
+from vbcore.errors import (
+    DmsUnavailable,
+    EventAbandoned,
+    EventDocumentAmbiguous,
+    EventDocumentUnknown,
+    PackageRefused,
+    SendingAbandoned,
+    TransportError,
 )
-from vbcore.connector_ledger import Ledger
-from vbcore.connector_outgoing import prepare_outgoing
-from vbcore.errors import DmsRefused, DmsUnavailable, PackageRefused, TransportError
 from vbcore.logging import get_logger
-from vbcore.model import Edoc, Organization, ResponseFor, StaffInfo, StatusPackage
+from vbcore.model import Organization, ResponseFor
 from vbcore.retry import Backoff
 from vbcore.signing import SigningKey
-from vbcore.status import BusinessDocType, StatusCode
+from vbcore.status import StatusCode
+
+__all__ = ["ConnectorRuntime", "Lanes", "RetryLimit", "StepReport"]
 
 log = get_logger("vbus.connector")
 T = TypeVar("T")
-VIETNAM = timezone(timedelta(hours=7))
+_EVENT_SENT, _FAILED = "sent", "failed|"
 
 
-class _Retry(Exception):
-    """Internal: stop this round; the backoff decides when the next one may try again."""
-
-
-@dataclass
-class StepReport:
-    """What one ``step()`` did (for tests, logs and ``vb connector run``)."""
-
-    sent: list[str] = field(default_factory=list)  # document ids submitted
-    failed: list[str] = field(default_factory=list)  # outgoing ids marked failed
-    delivered: list[str] = field(default_factory=list)  # document ids newly put into the DMS
-    refused: list[str] = field(default_factory=list)  # document ids the DMS refused (02 sent)
-    statuses_sent: list[str] = field(default_factory=list)  # "<document_id>:<code>"
-    statuses_received: list[str] = field(default_factory=list)  # "<document_id>:<code>"
-    changes: list[str] = field(default_factory=list)  # "<document_id>:<kind>:<15|16|pending>"
-    waiting: bool = False  # the DMS or broker is down; retry later
-    error: str | None = None
-
-    @property
-    def idle(self) -> bool:
-        return not (self.sent or self.failed or self.delivered or self.refused or self.statuses_sent
-                    or self.statuses_received or self.changes)
+class Lanes(NamedTuple):
+    outgoing: Lane
+    incoming: Lane
+    events: Lane
 
 
 class ConnectorRuntime:
@@ -82,19 +67,31 @@ class ConnectorRuntime:
         agency_name: str | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        retry: RetryLimit | None = None,
         fetch_batch: int = 100,
     ) -> None:
         self.connector = connector
         self.client = client
         self.agency = client.agency
+        self.lang = client.lang
         self.organization = Organization(self.agency, agency_name)
         self.key = key or client.key  # the agency's key, for ready edXML the DMS did not sign
         self.ledger = ledger
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff()  # the template of each lane's backoff
         self.clock = clock
-        self.fetch_batch = fetch_batch
-        self._pending: Incoming | None = None  # held unacked while the DMS is down
+        self.retry = retry or RetryLimit()
+        self.health = Health()
+        self.lanes = Lanes(*(self._lane(name, wall_clock) for name in ("outgoing", "incoming", "events")))
+        self.statuses = StatusSender(client, self.organization)
+        self.incoming = IncomingLane(connector, client, ledger, self.statuses, self.lanes.incoming,
+                                     lang=self.lang, fetch_batch=fetch_batch)
         self._started = False
+
+    def _lane(self, name: str, wall_clock: Callable[[], float]) -> Lane:
+        b = self.backoff
+        backoff = Backoff(initial=b.initial, factor=b.factor, maximum=b.maximum, jitter=b.jitter)
+        return Lane(name, backoff, self.retry, self.ledger, self.clock, wall_clock, self.health)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -108,7 +105,8 @@ class ConnectorRuntime:
             self._started = False
 
     def run(self, stop: threading.Event | None = None, interval: float = 1.0) -> None:
-        """Loop until ``stop`` is set; sleep ``interval`` after an idle round, until retry when down."""
+        """Loop until ``stop`` is set; after an idle round sleep ``interval``, or less when a lane or
+        an item is due to be retried sooner."""
         stop = stop or threading.Event()
         self.start()
         try:
@@ -116,277 +114,183 @@ class ConnectorRuntime:
                 report = self.step()
                 if not report.idle:
                     log.info("connector.round", sent=report.sent, failed=report.failed,
-                             delivered=report.delivered, refused=report.refused,
+                             delivered=report.delivered, refused=report.refused, parked=report.parked,
                              statuses_sent=report.statuses_sent, statuses_received=report.statuses_received,
-                             changes=report.changes)
-                if report.waiting:
-                    stop.wait(max(0.05, self.backoff.retry_at - self.clock()))
-                elif report.idle:
-                    stop.wait(interval)
+                             changes=report.changes, events_failed=report.events_failed)
+                    continue
+                due = [t for t in (lane.next_due() for lane in self.lanes) if t is not None]
+                wait = min([interval, *(t - self.clock() for t in due)])
+                stop.wait(max(0.05, wait))
         finally:
             self.close()
 
     def step(self) -> StepReport:
-        """One round: outgoing, incoming, events. Never sleeps; honours the backoff."""
+        """One round of each lane that is not backing off. Never sleeps."""
         self.start()
         report = StepReport()
-        if not self.backoff.ready(self.clock()):
-            report.waiting = True
-            report.error = self.backoff.last_error
-            return report
-        try:
-            self._send_outgoing(report)
-            self._take_incoming(report)
-            self._send_events(report)
-        except _Retry as exc:
-            report.waiting = True
-            report.error = str(exc)
-            return report
-        self.backoff.succeeded()
+        errors = []
+        rounds: tuple[tuple[Lane, Callable[[StepReport], None]], ...] = (
+            (self.lanes.outgoing, self._outgoing_round),
+            (self.lanes.incoming, self.incoming.round),
+            (self.lanes.events, self._events_round),
+        )
+        for lane, work in rounds:
+            if not lane.backoff.ready(self.clock()):
+                errors.append(f"{lane.name}: {lane.backoff.last_error}")
+                continue
+            try:
+                work(report)
+            except LaneDown as exc:
+                retry_at = lane.backoff.failed(self.clock(), str(exc))
+                log.warning("connector.retry", lane=lane.name, error=str(exc),
+                            retry_in_s=round(max(0.0, retry_at - self.clock()), 1))
+                errors.append(f"{lane.name}: {exc}")
+                continue
+            lane.backoff.succeeded()
+        for lane in self.lanes:
+            if (summary := lane.held_summary()) is not None:
+                errors.append(f"{lane.name}: {summary}")
+        report.waiting = any(lane.waiting for lane in self.lanes)
+        report.error = "; ".join(errors) or None
         return report
 
-    def _dms(self, what: str, call: Callable[[], T]) -> T:
-        """Call the connector; a DMS (or connector) failure becomes a backoff and ends the round."""
+    def _lane_call(self, what: str, call: Callable[[], Iterable[T]]) -> list[T]:
+        """A lane-wide call (a poll): any failure stops the lane's round and backs it off."""
         try:
-            return call()
-        except (DmsRefused, _Retry):
-            raise
-        except DmsUnavailable as exc:
-            self._fail(f"DMS unavailable during {what}: {exc}")
-        except Exception as exc:  # a connector bug must not kill the agency; retried like an outage
-            log.exception("connector.error", connector=self.connector.name, during=what)
-            self._fail(f"connector error during {what}: {type(exc).__name__}: {exc}")
-        raise AssertionError("unreachable")
-
-    def _fail(self, error: str) -> None:
-        retry_at = self.backoff.failed(self.clock(), error)
-        log.warning("connector.retry", error=error, retry_in_s=round(max(0.0, retry_at - self.clock()), 1))
-        raise _Retry(error)
-
-    def _publish(self, what: str, call: Callable[[], str]) -> str:
-        try:
-            return call()
+            items = list(call())
         except TransportError as exc:
-            self._fail(f"broker unavailable during {what}: {exc}")
-        raise AssertionError("unreachable")
+            raise LaneDown(f"broker unavailable during {what}: {exc}") from exc
+        except Exception as exc:
+            if isinstance(exc, DmsUnavailable):
+                self.health.unavailable()
+            else:
+                log.exception("connector.error", connector=self.connector.name, during=what)
+            label = "DMS unavailable" if isinstance(exc, DmsUnavailable) else "connector error"
+            raise LaneDown(f"{label} during {what}: {type(exc).__name__}: {exc}") from exc
+        self.health.answered()
+        return items
+
+    def _give_up_text(self, error_type: type[SendingAbandoned | EventAbandoned], failure: Failure) -> str:
+        elapsed = max(0.0, self.lanes.outgoing.wall() - failure.first_at)
+        return error_type(failure.attempts, elapsed, failure.last_error).describe(self.lang)
 
     # --- outgoing ----------------------------------------------------------------------------
-    def _send_outgoing(self, report: StepReport) -> None:
-        items = list(self._dms("poll_outgoing", self.connector.poll_outgoing))
+    def _outgoing_round(self, report: StepReport) -> None:
+        lane = self.lanes.outgoing
+        items = self._lane_call("poll_outgoing", self.connector.poll_outgoing)
+        lane.begin_round()
+        lane.keep_only({f"out:{item.id}" for item in items})
+        now = self.clock()
         for item in items:
-            self._send_one(item, report)
+            if lane.should_try(f"out:{item.id}", now):
+                self._outgoing_item(item, report)
+
+    def _outgoing_item(self, item: Outgoing, report: StepReport) -> None:
+        key = f"out:{item.id}"
+        self.lanes.outgoing.attempt(key, lambda: self._send_one(item, report),
+                                    lambda failure: self._give_up_outgoing(key, failure))
+
+    def _give_up_outgoing(self, key: str, failure: Failure) -> None:
+        sent = self.ledger.sent(key.removeprefix("out:"))
+        if sent is not None and sent.confirmed:
+            return  # it left: only the DMS's note is missing; retried, never marked failed
+        self.ledger.mark_done(f"give-up:{key}", self._give_up_text(SendingAbandoned, failure))
 
     def _send_one(self, item: Outgoing, report: StepReport) -> None:
         done = self.ledger.sent(item.id)
         if done is not None and done.confirmed:  # sent before a crash; the DMS did not hear of it
-            self._dms("mark_sent", lambda: self.connector.mark_sent(item.id, done.document_id))
+            dms_call(self.connector, "mark_sent", lambda: self.connector.mark_sent(item.id, done.document_id))
+            return
+        given_up = self.ledger.value(f"give-up:out:{item.id}")
+        if given_up is not None:
+            self._mark_failed(item.id, given_up, report)
             return
         try:
             prepared = prepare_outgoing(item, agency=self.agency, key=self.key)
         except PackageRefused as exc:
-            reason = str(exc) or exc.reason
-            self._dms("mark_failed", lambda: self.connector.mark_failed(item.id, reason))
-            report.failed.append(item.id)
+            self._mark_failed(item.id, exc.describe(self.lang), report)
             return
         self.ledger.record_sending(
             item.id, prepared.document_id, prepared.recipients, prepared.code, prepared.promulgation_date
         )
-        self._publish("send", lambda: self.client.submit_signed(
-            prepared.signed, kind="edoc", document_id=prepared.document_id))
+        self.client.submit_signed(prepared.signed, kind="edoc", document_id=prepared.document_id)
         self.ledger.record_sent(item.id)
         report.sent.append(prepared.document_id)
-        self._dms("mark_sent", lambda: self.connector.mark_sent(item.id, prepared.document_id))
+        dms_call(self.connector, "mark_sent", lambda: self.connector.mark_sent(item.id, prepared.document_id))
 
-    # --- incoming ----------------------------------------------------------------------------
-    def _take_incoming(self, report: StepReport) -> None:
-        for _ in range(self.fetch_batch):
-            incoming = self._pending
-            if incoming is None:
-                try:
-                    incoming = self.client.fetch()
-                except TransportError as exc:
-                    self._fail(f"broker unavailable during fetch: {exc}")
-                if incoming is None:
-                    return
-                self._pending = incoming
-            self._handle(incoming, report)
-            self._pending = None
-            try:
-                self.client.ack(incoming)
-            except TransportError as exc:  # it comes back redelivered; the ledger knows it is done
-                self._fail(f"broker unavailable during ack: {exc}")
-
-    def _handle(self, incoming: Incoming, report: StepReport) -> None:
-        package = incoming.package
-        if isinstance(package, StatusPackage):
-            if package.status_code is StatusCode.REVOKE:
-                request = ChangeRequest(
-                    BusinessDocType.REVOKE,
-                    package.document_id or "",
-                    incoming.signer,
-                    package.description,
-                    package.staff_info,
-                )
-                self._change(request, _key(incoming), report)
-            else:
-                self._status(incoming, package, report)
-            return
-        kind = package.business_type
-        if kind is BusinessDocType.NEW:
-            self._deliver(incoming, package, report)
-            return
-        business = package.business
-        if kind is BusinessDocType.REPLACE:
-            self._deliver(incoming, package, report)
-            target = package.effective_document_id
-            replaced = tuple(r.document_id for r in business.replacement_info) if business else ()
-        else:
-            target = (business.document_id if business else None) or package.effective_document_id
-            replaced = ()
-        request = ChangeRequest(
-            kind,
-            target,
-            incoming.signer,
-            business.business_doc_reason if business else None,
-            (business.staff_info if business else None) or StaffInfo(),
-            edoc=package,
-            replaced_ids=replaced,
-        )
-        self._change(request, _key(incoming), report)
-
-    def _deliver(self, incoming: Incoming, edoc: Edoc, report: StepReport) -> None:
-        document_id = edoc.effective_document_id
-        known = self.ledger.delivered(document_id)
-        if known is None:
-            doc = IncomingDocument(
-                document_id, incoming.signer, edoc, incoming.raw, incoming.delivery.message_id,
-                datetime.now(UTC),
-            )
-            code, day = str(edoc.code) or None, edoc.promulgation_info.promulgation_date
-            try:
-                receipt = self._dms("deliver", lambda: self.connector.deliver(doc))
-            except DmsRefused as exc:
-                reason = str(exc) or exc.reason
-                self.ledger.record_delivered(document_id, incoming.signer, code, day, dms_id=None,
-                                             refused_reason=reason)
-            else:
-                dms_id = receipt.dms_id or document_id
-                self.ledger.record_delivered(document_id, incoming.signer, code, day, dms_id=dms_id)
-            known = self.ledger.delivered(document_id)
-            assert known is not None
-            (report.refused if known.refused_reason else report.delivered).append(document_id)
-        if not known.answer_sent:
-            if known.refused_reason is not None:
-                self._send_status(document_id, StatusCode.REFUSED, known.refused_reason, StaffInfo(), None)
-            else:
-                self._send_status(document_id, StatusCode.ARRIVED, None, StaffInfo(), None)
-            self.ledger.record_answer_sent(document_id)
-            code = StatusCode.REFUSED if known.refused_reason else StatusCode.ARRIVED
-            report.statuses_sent.append(f"{document_id}:{code.value}")
-
-    def _status(self, incoming: Incoming, status: StatusPackage, report: StepReport) -> None:
-        key = _key(incoming)
-        if self.ledger.is_done(key):
-            return
-        document_id = status.document_id or ""
-        sent = self.ledger.sent_document(document_id)
-        from_hub = incoming.kind == "refusal"
-        if sent is None:
-            log.warning("status.not_ours", code=status.status_code.value, document_id=document_id,
-                        from_agency=incoming.signer, description=status.description)
-            self.ledger.mark_done(key, "ignored")
-            return
-        reason = incoming.headers.get("x-vbus-refusal-reason")
-        if from_hub and reason == "duplicate" and sent.attempts > 1:
-            # Our own resend after a crash: the hub already has the document; nothing to tell the DMS.
-            self.ledger.mark_done(key, "duplicate-resend")
-            return
-        update = StatusUpdate(
-            document_id, status.status_code, incoming.signer, status.description, status.staff_info,
-            status.timestamp, sent.outgoing_id, from_hub,
-        )
-        self._dms("on_status", lambda: self.connector.on_status(update))
-        self.ledger.mark_done(key, status.status_code.value)
-        report.statuses_received.append(f"{document_id}:{status.status_code.value}")
-
-    def _change(self, request: ChangeRequest, key: str, report: StepReport) -> None:
-        answer = self.ledger.value(key)
-        if answer is None:
-            handler = {
-                BusinessDocType.REVOKE: self.connector.on_revoke,
-                BusinessDocType.UPDATE: self.connector.on_update,
-                BusinessDocType.REPLACE: self.connector.on_replace,
-            }[request.kind]
-            decision = self._dms(f"on_{request.kind.name.lower()}", lambda: handler(request))
-            code = decision.status_code
-            answer = "pending" if code is None else f"{code.value}|{decision.reason or ''}"
-            self.ledger.mark_done(key, answer)
-            report.changes.append(f"{request.document_id}:{request.kind.name.lower()}:{answer.split('|')[0]}")
-        if answer.startswith(("15|", "16|")):
-            code_text, reason = answer.split("|", 1)
-            self._send_status(request.document_id, StatusCode(code_text), reason or None, StaffInfo(),
-                              None, to=request.sender)
-            self.ledger.mark_done(key, "answered:" + code_text)
+    def _mark_failed(self, outgoing_id: str, reason: str, report: StepReport) -> None:
+        dms_call(self.connector, "mark_failed", lambda: self.connector.mark_failed(outgoing_id, reason))
+        report.failed.append(outgoing_id)
 
     # --- events from the DMS -----------------------------------------------------------------
-    def _send_events(self, report: StepReport) -> None:
-        events = list(self._dms("poll_events", self.connector.poll_events))
+    def _events_round(self, report: StepReport) -> None:
+        lane = self.lanes.events
+        events = self._lane_call("poll_events", self.connector.poll_events)
+        lane.begin_round()
+        lane.keep_only({f"event:{event.event_id}" for event in events})
+        now = self.clock()
         for event in events:
-            self._send_event(event, report)
+            if lane.should_try(f"event:{event.event_id}", now):
+                self._event_item(event, report)
+
+    def _event_item(self, event: DmsEvent, report: StepReport) -> None:
+        key = f"event:{event.event_id}"
+
+        def give_up(failure: Failure) -> None:
+            self.ledger.mark_done(key, _FAILED + self._give_up_text(EventAbandoned, failure))
+
+        self.lanes.events.attempt(key, lambda: self._send_event(event, report), give_up)
 
     def _send_event(self, event: DmsEvent, report: StepReport) -> None:
         key = f"event:{event.event_id}"
         if not self.ledger.is_done(key):
-            delivered = self.ledger.delivered(event.document_id)
-            if event.code is StatusCode.ARRIVED and delivered is not None and delivered.answer_sent:
-                pass  # the runtime already sent 01 for it
-            elif not self._knows(event):
-                log.error("event.unknown_document", event_id=event.event_id, document_id=event.document_id,
-                          code=event.code.value, outcome="status not sent")
+            try:
+                target = self._event_target(event)
+            except PackageRefused as exc:
+                log.error("event.refused", event_id=event.event_id, document_id=event.document_id,
+                          code=event.code.value, reason=str(exc))
+                self.ledger.mark_done(key, _FAILED + exc.describe(self.lang))
             else:
-                self._send_status(event.document_id, event.code, event.description, event.staff, event.at)
-                report.statuses_sent.append(f"{event.document_id}:{event.code.value}")
-            self.ledger.mark_done(key)
-        self._dms("mark_event_sent", lambda: self.connector.mark_event_sent(event.event_id))
-
-    def _knows(self, event: DmsEvent) -> bool:
-        if event.code is StatusCode.REVOKE:
-            return self.ledger.sent_document(event.document_id) is not None
-        return self.ledger.delivered(event.document_id) is not None
-
-    # --- statuses out ------------------------------------------------------------------------
-    def _send_status(
-        self,
-        document_id: str,
-        code: StatusCode,
-        description: str | None,
-        staff: StaffInfo,
-        at: datetime | None,
-        *,
-        to: str | None = None,
-    ) -> None:
-        """Sign and submit one status with the right ResponseFor (the document and its sender)."""
-        if code is StatusCode.REVOKE:
-            sent = self.ledger.sent_document(document_id)
-            assert sent is not None
-            response_for = ResponseFor(self.agency, sent.code, sent.promulgation_date, document_id)
+                if target is not None:
+                    self.statuses.send(target, event.code, event.description, event.staff, event.at)
+                    report.statuses_sent.append(f"{event.document_id}:{event.code.value}")
+                self.ledger.mark_done(key, _EVENT_SENT)
+        outcome = self.ledger.value(key) or _EVENT_SENT  # None: written by vbus 0.1, where it meant sent
+        if outcome.startswith(_FAILED):
+            reason = outcome.removeprefix(_FAILED)
+            dms_call(self.connector, "mark_event_failed",
+                     lambda: self.connector.mark_event_failed(event.event_id, reason))
+            report.events_failed.append(event.event_id)
         else:
-            known = self.ledger.delivered(document_id)
-            if known is not None:
-                response_for = ResponseFor(known.sender, known.code, known.promulgation_date, document_id)
-            else:
-                response_for = ResponseFor(to, None, None, document_id)
-        status = StatusPackage(
-            from_=self.organization,
-            response_for=response_for,
-            status_code=code,
-            staff_info=staff,
-            description=description,
-            timestamp=at or datetime.now(VIETNAM).replace(tzinfo=None, microsecond=0),
-        )
-        self._publish(f"status {code.value}", lambda: self.client.submit(status))
+            dms_call(self.connector, "mark_event_sent",
+                     lambda: self.connector.mark_event_sent(event.event_id))
 
+    def _event_target(self, event: DmsEvent) -> ResponseFor | None:
+        """The ``ResponseFor`` of the status for ``event`` (None: nothing to send, the 01 went already).
 
-def _key(incoming: Incoming) -> str:
-    """Identity of a received message that survives redelivery: its signed bytes."""
-    return f"msg:{incoming.kind}:{hashlib.sha256(incoming.raw).hexdigest()}"
+        A 13 is about a document this agency sent; it is sent even when this runtime did not send the
+        document (the hub knows whose it is and answers a 02 otherwise). Any other code is about a
+        document this agency received: from the sender the event names, else from the one sender
+        the ledger knows for that DocumentId."""
+        document_id = event.document_id
+        if event.code is StatusCode.REVOKE:
+            sent = self.ledger.sent_document(document_id)
+            if sent is None:
+                return ResponseFor(self.agency, None, None, document_id)
+            return ResponseFor(self.agency, sent.code, sent.promulgation_date, document_id)
+        if event.sender is not None:
+            one = self.ledger.delivered(event.sender, document_id)
+            known = [one] if one is not None else []
+        else:
+            known = self.ledger.delivered_with_id(document_id)
+        if len(known) > 1:
+            raise EventDocumentAmbiguous(document_id, [k.sender for k in known])
+        if not known:
+            if event.sender is None:
+                raise EventDocumentUnknown(document_id)
+            return ResponseFor(event.sender, None, None, document_id)  # received before a lost ledger
+        doc = known[0]
+        if event.code is StatusCode.ARRIVED and doc.answer_sent:
+            return None
+        return ResponseFor(doc.sender, doc.code, doc.promulgation_date, document_id)
+

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from vbcore.cli import vb
+from vbcore.connector_retry import DEFAULT_ATTEMPTS
 from vbcore.errors import VbusError
 
 
@@ -82,6 +83,11 @@ def _pki_file(given: Path | None, pki: Path, name: str, option: str) -> Path:
 @click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.01, 3600),
               help="Seconds between rounds when nothing happens.")
 @click.option("--once", is_flag=True, help="Do one round and exit (for cron or a first check).")
+@click.option("--retry-attempts", default=DEFAULT_ATTEMPTS, show_default=True, type=click.IntRange(0, None),
+              help="A document the DMS keeps failing on is given up (parked, 02 to its sender) after this "
+                   "many failures (0: no limit in attempts)...")
+@click.option("--retry-for", "retry_for", default="1h", show_default=True, metavar="DURATION",
+              help="... and this long since the first (90s, 30m, 2h, 1d; 0: no limit in time).")
 def connector_run(
     name: str,
     agency: str,
@@ -97,12 +103,15 @@ def connector_run(
     work_dir: Path,
     interval: float,
     once: bool,
+    retry_attempts: int,
+    retry_for: str,
 ) -> None:
     """Run connector plugin NAME for agency --agency until interrupted (SIGINT/SIGTERM)."""
     from vbcore.agency import AgencyClient
     from vbcore.connector import ConnectorContext
     from vbcore.connector_ledger import Ledger
-    from vbcore.connector_runtime import ConnectorRuntime
+    from vbcore.connector_runtime import ConnectorRuntime, RetryLimit
+    from vbcore.lang import resolve
     from vbcore.logging import configure
     from vbcore.mapping_files import load_mapping
     from vbcore.plugins import load_connector
@@ -111,6 +120,14 @@ def connector_run(
     from vbcore.transport.names import Names
     from vbcore.trust import TrustStore
 
+    seconds = _duration(retry_for)
+    if not retry_attempts and not seconds:
+        raise click.UsageError("--retry-attempts and --retry-for cannot both be 0: one limit is needed")
+    retry = RetryLimit(attempts=retry_attempts or None, seconds=seconds or None)
+    try:
+        lang = resolve()
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
     key_file = _pki_file(key_path, pki_dir, f"{agency}.key.pem", "--key")
     cert_file = _pki_file(cert_path, pki_dir, f"{agency}.pem", "--cert")
     trust_file = _pki_file(trust_path, pki_dir, "ca.pem", "--trust")
@@ -118,16 +135,16 @@ def connector_run(
     try:
         cls = load_connector(name)
         work_dir.mkdir(parents=True, exist_ok=True)
-        context = ConnectorContext(agency, work_dir, agency_name)
+        context = ConnectorContext(agency, work_dir, agency_name, lang=lang)
         plugin = cls.from_config(load_mapping(config_path), context)
         trust = (TrustStore.from_directory(trust_file) if trust_file.is_dir()
                  else TrustStore.from_pem_files([trust_file]))
         names = Names(prefix=prefix)
         transport = open_transport(broker, names=names, user=agency, role="agency")  # kombu: failover
         client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_file, cert_file),
-                              trust=trust, names=names)
+                              trust=trust, names=names, lang=lang)
         ledger = Ledger(state_path or work_dir / "ledger.sqlite3")
-        runtime = ConnectorRuntime(plugin, client, ledger=ledger, agency_name=agency_name)
+        runtime = ConnectorRuntime(plugin, client, ledger=ledger, agency_name=agency_name, retry=retry)
     except VbusError as err:
         raise click.ClickException(str(err)) from err
     try:
@@ -146,8 +163,27 @@ def connector_run(
         transport.close()
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> float:
+    """Seconds in ``90``, ``90s``, ``30m``, ``2h`` or ``1d``."""
+    value = text.strip().lower()
+    unit = _UNITS.get(value[-1:])
+    number = value[:-1] if unit is not None else value
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError as err:
+        message = f"{text!r} is not a duration (90s, 30m, 2h, 1d)"
+        raise click.BadParameter(message, param_hint="--retry-for") from err
+    if seconds < 0:
+        raise click.BadParameter("a duration cannot be negative", param_hint="--retry-for")
+    return seconds
+
+
 def _echo_report(report: Any) -> None:
-    for label in ("sent", "failed", "delivered", "refused", "statuses_sent", "statuses_received", "changes"):
+    for label in ("sent", "failed", "delivered", "refused", "parked", "statuses_sent", "statuses_received",
+                  "changes", "events_failed"):
         items = getattr(report, label)
         if items:
             click.echo(f"{label.replace('_', ' ')}: {', '.join(items)}")

@@ -1,5 +1,5 @@
-"""`vb` commands for the hub area: run a hub, send as an agency, watch queues, handle parked messages,
-provision agencies, and the one-process demo."""
+"""`vb` commands for the hub area: run a hub, watch queues, handle parked messages, provision agencies,
+and the one-process demo (`vb send` is in ``vbcore.cli.sending``)."""
 
 from __future__ import annotations
 
@@ -181,52 +181,6 @@ def _open_store(url: str) -> Any:
                 raise
             time.sleep(0.2 * 2**attempt)
     raise AssertionError("unreachable")
-
-
-# --- vb send ------------------------------------------------------------------------------------
-
-
-@vb.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
-@click.option(
-    "--metadata",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Build the document from a JSON/YAML metadata file (as `vb pack`).",
-)
-@click.option(
-    "--attach", "attachments", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
-@click.option("--as", "agency", required=True, help="The sending agency's code (its broker user).")
-@click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("--cert", "cert_path", type=click.Path(exists=True, path_type=Path), required=True)
-@broker_option
-@prefix_option
-def send(
-    file: Path | None,
-    metadata: Path | None,
-    attachments: tuple[Path, ...],
-    agency: str,
-    key_path: Path,
-    cert_path: Path,
-    broker: str,
-    prefix: str,
-) -> None:
-    """Sign a package as AGENCY and submit it to the hub (an unsigned FILE is signed first)."""
-    from vbcore.hub.sending import package_to_send, submit
-
-    names = Names(prefix=prefix)
-    if (file is None) == (metadata is None):
-        raise click.UsageError("give either FILE or --metadata")
-    try:
-        signed, kind, document_id = package_to_send(file, metadata, list(attachments), key_path, cert_path)
-        from vbcore.transport.connect import open_transport
-
-        with open_transport(broker, names=names, user=agency, role="agency") as transport:
-            message_id = submit(transport, names, agency, signed, kind=kind, document_id=document_id)
-    except VbusError as err:
-        _fail(err)
-    click.echo(f"sent {kind} {document_id or ''} as {agency} (message {message_id})")
 
 
 # --- vb queues, vb parked -----------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""`vb send`: sign a package as an agency, submit it to the hub, and (``--wait``) report the verdict.
+
+Exit status with ``--wait``: 0 when every recipient answered without refusing (for a status: no
+refusal came within the wait), 1 when the hub or a recipient refused it (02), 3 when some recipient
+had not answered in time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from vbcore.cli import vb
+from vbcore.cli.hub import broker_option, prefix_option
+from vbcore.errors import SendRefused, VbusError, VerdictTimedOut
+from vbcore.lang import LANGS, Text, resolve
+from vbcore.transport.names import Names
+from vbcore.trust import TrustStore
+
+EXIT_REFUSED = 1
+EXIT_TIMED_OUT = 3
+DEFAULT_WAIT_SECONDS = 60.0
+
+_SENT = Text("Đã gửi {kind} {document_id} với tư cách {agency} (thông điệp {message_id})",
+             "Sent {kind} {document_id} as {agency} (message {message_id})")
+_KINDS = {"edoc": Text("văn bản", "document"), "status": Text("trạng thái", "status")}
+_WAITING = Text("Đang chờ kết quả (tối đa {seconds:g} giây)...",
+                "Waiting for the verdict (up to {seconds:g} s)...")
+_NOT_REFUSED = Text("Không bị từ chối trong {seconds:g} giây.", "Not refused within {seconds:g} s.")
+
+
+@vb.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option(
+    "--metadata",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Build the document from a JSON/YAML metadata file (as `vb pack`).",
+)
+@click.option(
+    "--attach", "attachments", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--as", "agency", required=True, help="The sending agency's code (its broker user).")
+@click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--cert", "cert_path", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--wait", "wait", type=float, is_flag=False, flag_value=DEFAULT_WAIT_SECONDS, default=None,
+              metavar="[SECONDS]",
+              help=f"Wait for the verdict (default {DEFAULT_WAIT_SECONDS:g} s): the hub's refusal, or each "
+                   "recipient's first status. Exit 1 when refused, 3 when not every recipient answered.")
+@click.option("--trust", "trust_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="CA certificate(s) to verify the answers with (--wait; default: ca.pem beside --cert).")
+@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the output (or VBUS_LANG).")
+@broker_option
+@prefix_option
+def send(
+    file: Path | None,
+    metadata: Path | None,
+    attachments: tuple[Path, ...],
+    agency: str,
+    key_path: Path,
+    cert_path: Path,
+    wait: float | None,
+    trust_path: Path | None,
+    lang: str | None,
+    broker: str,
+    prefix: str,
+) -> None:
+    """Sign a package as AGENCY and submit it to the hub (an unsigned FILE is signed first)."""
+    from vbcore.agency import AgencyClient
+    from vbcore.hub.sending import package_to_send, submit, wait_for_verdict
+    from vbcore.signing import SigningKey
+    from vbcore.transport.connect import open_transport
+
+    try:
+        language = resolve(lang)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    names = Names(prefix=prefix)
+    if (file is None) == (metadata is None):
+        raise click.UsageError("give either FILE or --metadata")
+    if wait is not None and wait <= 0:
+        raise click.UsageError("--wait needs a number of seconds above 0")
+    trust_file = trust_path or cert_path.parent / "ca.pem"
+    if wait is not None and not trust_file.exists():
+        raise click.UsageError(f"--trust is missing and {trust_file} does not exist (needed by --wait)")
+    try:
+        to_send = package_to_send(file, metadata, list(attachments), key_path, cert_path)
+        with open_transport(broker, names=names, user=agency, role="agency") as transport:
+            message_id = submit(transport, names, agency, to_send.signed, kind=to_send.kind,
+                                document_id=to_send.document_id)
+            sent = _SENT.format(kind=_KINDS[to_send.kind](language), document_id=to_send.document_id or "",
+                                agency=agency, message_id=message_id)
+            click.echo(sent(language))
+            if wait is None:
+                return
+            click.echo(_WAITING.format(seconds=wait)(language), err=True)
+            client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_path, cert_path),
+                                  trust=_trust(trust_file), names=names, lang=language)
+            verdict = wait_for_verdict(client, message_id=message_id, document_id=to_send.document_id,
+                                       recipients=to_send.recipients, timeout=wait)
+    except VbusError as err:
+        raise click.ClickException(err.describe(language)) from err
+    for line in verdict.lines(language):
+        click.echo(line)
+    if verdict.refused:
+        click.echo(SendRefused().describe(language), err=True)
+        raise click.exceptions.Exit(EXIT_REFUSED)
+    if not verdict.complete:
+        if not to_send.recipients:  # a status: no news is no refusal
+            click.echo(_NOT_REFUSED.format(seconds=wait)(language))
+            return
+        click.echo(VerdictTimedOut(wait, verdict.pending).describe(language), err=True)
+        raise click.exceptions.Exit(EXIT_TIMED_OUT)
+
+
+def _trust(path: Path) -> TrustStore:
+    return TrustStore.from_directory(path) if path.is_dir() else TrustStore.from_pem_files([path])
