@@ -228,7 +228,7 @@ class AxisBridgeConnector(WithDatabase, Connector):
             timestamp=status.timestamp,
         )
         stamp = status.timestamp.isoformat() if status.timestamp else ""
-        about = status.recipient or ""  # the hub refuses each recipient with its own 02
+        about = " ".join(status.recipients)  # the recipients a hub's 02 refused (one 02 per package)
         key = f"status:{status.document_id}|{status.from_agency}|{status.code.value}|{stamp}|{about}"
         try:
             self._post_once(key, write_package(package), from_=status.from_agency, messagetype="status")

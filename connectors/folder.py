@@ -255,8 +255,9 @@ class FolderConnector(Connector):
                     extra.replace(target.with_name(target.name + suffix))
             letter.replace(target)
             letter = target
-        template = _HUB_REFUSED if status.recipient else _HUB_REFUSED_ALL
-        line = template.format(recipient=status.recipient, description=status.description or "")(self.lang)
+        template = _HUB_REFUSED if status.recipients else _HUB_REFUSED_ALL
+        refused = ", ".join(status.recipients)
+        line = template.format(recipient=refused, description=status.description or "")(self.lang)
         _append_line(letter.with_name(letter.name + ".reason.txt"), " ".join(line.split()))
 
     def _find_sent(self, folder: Path, status: StatusUpdate) -> Path | None:
@@ -362,13 +363,15 @@ class FolderConnector(Connector):
     # --- statuses and changes -----------------------------------------------------------------
     def on_status(self, status: StatusUpdate) -> None:
         # Bounded parts: the name stays far below 255 bytes whatever the ids hold.
-        about = f".{safe_name(status.recipient, _CODE_CHARS)}" if status.recipient else ""
+        # Bounded whatever the 02 names: its first refused recipient, and how many more.
+        first, more = (status.recipients[0], len(status.recipients) - 1) if status.recipients else ("", 0)
+        about = (f".{safe_name(first, _CODE_CHARS)}" if first else "") + (f"+{more}" if more else "")
         sender = safe_name(status.from_agency, _CODE_CHARS)
         base = f"{safe_name(status.document_id, _ID_CHARS)}.{status.code.value}.{sender}{about}"
         record = {
             "document_id": status.document_id, "code": status.code.value,
             "meaning": status.code.vietnamese if self.lang == "vi" else status.code.english,
-            "from": status.from_agency, "from_hub": status.from_hub, "recipient": status.recipient,
+            "from": status.from_agency, "from_hub": status.from_hub, "recipients": list(status.recipients),
             "description": status.description,
             "staff": {k: v for k, v in vars(status.staff).items() if v},
             "timestamp": status.timestamp.isoformat() if status.timestamp else None,

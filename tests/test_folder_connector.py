@@ -383,7 +383,7 @@ def test_a_status_with_hostile_ids_is_written_under_a_bounded_name_inside_status
     c = make(tmp_path)
     long_id = "../" * 40 + "ổ" * 200
     c.on_status(StatusUpdate(long_id, StatusCode.REFUSED, "vbus.hub/../" + "x" * 300, "lý do", StaffInfo(),
-                             None, None, from_hub=True, recipient="/etc/" + "y" * 300))
+                             None, None, from_hub=True, recipients=("/etc/" + "y" * 300, "000.00.00.H24")))
     [written] = (tmp_path / "statuses").iterdir()
     assert len(written.name.encode("utf-8")) < 255
     assert json.loads(written.read_text(encoding="utf-8"))["document_id"] == long_id

@@ -52,16 +52,12 @@ _POLL_MIN, _POLL_MAX = 0.005, 0.05
 # Who refuses, before what was wrong, in the 02 this client writes itself.
 _COULD_NOT_VERIFY = Text(vi="Cơ quan {agency} không kiểm tra được gói tin. ",
                          en="Agency {agency} could not verify the package. ")
-_REFUSAL_ID_PREFIX = "refusal|"
 
 
-def refused_recipient(delivery: Delivery) -> str | None:
-    """The recipient a hub's 02 refused (its message id is ``refusal|<refused message>|<recipient>``);
-    None when it refused the whole package."""
-    message_id = delivery.message_id
-    if not message_id.startswith(_REFUSAL_ID_PREFIX) or message_id.count("|") < 2:
-        return None
-    return message_id.rsplit("|", 1)[1] or None
+def refused_recipients(delivery: Delivery) -> tuple[str, ...]:
+    """The recipients a hub's 02 refused (one 02 may name several: its ``x-vbus-refused-recipients``
+    header); empty when it refused the whole package."""
+    return tuple(delivery.headers.get(n.REFUSED_RECIPIENTS, "").split())
 
 
 @dataclass(frozen=True)

@@ -224,9 +224,9 @@ class StatusUpdate:
     # ``vb send``, from another machine, or before the ledger was lost): match it by ``document_id``.
     outgoing_id: str | None
     from_hub: bool = False  # True for the hub's refusals (02 with the hub's reason)
-    # For a refusal by the hub: the recipient it refused (one 02 per refused recipient); None when the
-    # hub refused the whole document.
-    recipient: str | None = None
+    # For a refusal by the hub: the recipients it refused (one 02 names all the recipients of a package
+    # it refused, up to ``MAX_LISTED_REFUSED``); empty when the hub refused the whole document.
+    recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from vbcore.agency import AgencyClient, Incoming, refused_recipient
+from vbcore.agency import AgencyClient, Incoming, refused_recipients
 from vbcore.connector import ChangeRequest, Connector, IncomingDocument, StatusUpdate
 from vbcore.connector_ledger import Failure, Ledger
 from vbcore.connector_outgoing import StatusSender
@@ -196,7 +196,7 @@ class IncomingLane:
         update = StatusUpdate(
             document_id, status.status_code, incoming.signer, status.description, status.staff_info,
             status.timestamp, sent.outgoing_id if sent is not None else None, from_hub,
-            refused_recipient(incoming.delivery) if from_hub else None,
+            refused_recipients(incoming.delivery) if from_hub else (),
         )  # fmt: skip
         dms_call(self.connector, "on_status", lambda: self.connector.on_status(update))
         self.ledger.mark_done(key, status.status_code.value)

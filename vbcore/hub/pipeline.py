@@ -257,10 +257,8 @@ class Hub:
         if not refused:
             return []
         lang = self.config.lang
-        if len(refused) == 1:
-            answer, about = refused[0].error, refused[0].recipient
-        else:
-            answer, about = RecipientsRefused([item.error for item in refused]), None
+        answer = refused[0].error if len(refused) == 1 else RecipientsRefused([i.error for i in refused])
+        about = [item.recipient for item in refused if item.recipient is not None]
         reply: Outgoing | None = None
         reference: str | None = None
         if attempt.sender is not None:
@@ -282,7 +280,7 @@ class Hub:
         return [] if reply is None else [reply]
 
     def _answer(
-        self, attempt: Attempt, error: PackageRefused, detail: str, recipient: str | None, at: datetime
+        self, attempt: Attempt, error: PackageRefused, detail: str, recipients: list[str], at: datetime
     ) -> tuple[Outgoing | None, str | None]:
         """The 02 for one refusal, and the fault's reference when the precise 02 could not be built."""
         assert attempt.sender is not None
@@ -299,7 +297,7 @@ class Hub:
                 refused_message_id=attempt.delivery.message_id,
                 document_id=attempt.edxml_document_id or attempt.document_id,
                 tracking_id=attempt.document_id,
-                recipient=recipient,
+                recipients=recipients,
                 at=at,
             )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from vbcore.edxml import write_package
@@ -115,14 +115,15 @@ def refusal(
     sender: str,
     refused_message_id: str,
     document_id: str | None,
-    recipient: str | None,
+    recipients: Sequence[str],
     at: datetime,
     tracking_id: str | None = None,
 ) -> Outgoing:
     """A signed 02 from the hub to ``sender``'s inbox, naming the precise reason (``description``,
     made XML-safe here whatever it holds). Its ``ResponseFor/DocumentId`` is ``document_id`` as the
     sender wrote it; the id the hub tracks it under (``tracking_id``) goes in a header. Raises if the
-    02 cannot be written or signed."""
+    02 cannot be written or signed. ``recipients`` are the refused recipients (none: the whole package
+    was refused), listed in a header for the sender's connector (``MAX_LISTED_REFUSED`` at most)."""
     status = refusal_status(
         config, addressee=sender, document_id=document_id, description=safe_text(description), at=at
     )
@@ -138,5 +139,8 @@ def refusal(
     }
     if tracked := tracking_id or document_id:
         headers[n.DOCUMENT_ID] = tracked
-    message_id = f"refusal|{refused_message_id}|{recipient or ''}"
+    if recipients:
+        headers[n.REFUSED_RECIPIENTS] = " ".join(recipients[: n.MAX_LISTED_REFUSED])
+    about = recipients[0] if len(recipients) == 1 else ""
+    message_id = f"refusal|{refused_message_id}|{about}"
     return Outgoing(config.names.delivery_exchange, sender, body, message_id, headers)

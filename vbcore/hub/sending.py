@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vbcore.agency import AgencyClient, refused_recipient
+from vbcore.agency import AgencyClient, refused_recipients
 from vbcore.edxml import read_package, write_package
 from vbcore.errors import PackageRefused, refusal_named
 from vbcore.lang import Lang, Text
@@ -191,31 +191,32 @@ def wait_for_verdict(
             continue
         scanned += 1
         scanned_bytes += len(delivery.body)
-        answer = _answer(client, delivery, message_id, document_id)
-        if answer is not None:
+        for answer in _answers(client, delivery, message_id, document_id):
             verdict.add(answer)
     return verdict
 
 
-def _answer(
+def _answers(
     client: AgencyClient, delivery: Delivery, message_id: str, document_id: str | None
-) -> Answer | None:
+) -> list[Answer]:
+    """The answers one message carries: a recipient's status, or the hub's 02 (one answer for each
+    recipient it names, or one for the whole package)."""
     headers = delivery.headers
     kind = headers.get(n.KIND)
     from_hub = kind == n.KIND_REFUSAL
     if from_hub:
         if headers.get(n.REFUSED_MESSAGE_ID) != message_id:
-            return None
+            return []
     elif kind != n.KIND_STATUS or document_id is None or headers.get(n.DOCUMENT_ID) != document_id:
-        return None
+        return []
     try:
         package, signer = client.verify(delivery.body)
     except PackageRefused:
-        return None  # not trustworthy: the connector parks it and says why
+        return []  # not trustworthy: the connector parks it and says why
     if not isinstance(package, StatusPackage):
-        return None
+        return []
     if not from_hub and package.document_id != document_id:
-        return None
-    recipient = refused_recipient(delivery) if from_hub else signer
+        return []
     reason = headers.get(n.REFUSAL_REASON) if from_hub else None
-    return Answer(recipient, package.status_code, signer, from_hub, package.description, reason)
+    about: list[str | None] = list(refused_recipients(delivery)) or [None] if from_hub else [signer]
+    return [Answer(r, package.status_code, signer, from_hub, package.description, reason) for r in about]

@@ -26,6 +26,10 @@ RECEIVED_AT = "x-vbus-received-at"
 FORWARDED_AT = "x-vbus-forwarded-at"
 REFUSAL_REASON = "x-vbus-refusal-reason"
 REFUSED_MESSAGE_ID = "x-vbus-refused-message-id"
+# On a 02 from the hub: the recipients it refused, separated by spaces (agency codes hold none); absent
+# when it refused the whole package. At most ``MAX_LISTED_REFUSED`` are listed (the store keeps all).
+REFUSED_RECIPIENTS = "x-vbus-refused-recipients"
+MAX_LISTED_REFUSED = 1000
 PARK_REASON = "x-vbus-park-reason"
 # Added by the transports on a parked message: the queue it was parked from, and the broker-validated
 # user who originally published it (the parked copy itself is published by whoever rejected it).
