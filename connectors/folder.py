@@ -220,9 +220,12 @@ class FolderConnector(Connector):
         allowed = self.config.accept_content_types
         for a in doc.edoc.attachments:
             if allowed and a.content_type not in allowed:
+                accepted = ", ".join(allowed)
                 raise DmsRefused(
                     f"attachment {a.name} has type {a.content_type}, which this DMS does not accept "
-                    f"(accepted: {', '.join(allowed)})"
+                    f"(accepted: {accepted})",
+                    vi=f"tệp đính kèm {a.name} có kiểu {a.content_type}, hệ thống quản lý văn bản này không "
+                    f"nhận kiểu đó (chỉ nhận: {accepted})",
                 )
         tmp = self.inbox / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
         (tmp / "attachments").mkdir(parents=True)

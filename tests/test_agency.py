@@ -39,7 +39,7 @@ def test_a_message_that_fails_verification_is_parked_and_refused_back_to_its_sen
     assert answer.signer == H24
     assert isinstance(answer.package, StatusPackage)
     assert answer.package.status_code is StatusCode.REFUSED
-    assert "could not verify" in (answer.package.description or "")
+    assert "gói tin đã bị thay đổi sau khi ký" in (answer.package.description or "")
 
 
 def test_the_same_message_id_is_handed_over_once(world: World, keys: dict[str, SigningKey]) -> None:

@@ -163,7 +163,7 @@ def test_statuses_from_two_recipients_do_not_overwrite_each_other(tmp_path: Path
     files = sorted(p.name for p in (tmp_path / "statuses").iterdir())
     assert files == ["D_1.03.000.00.00.G12.json", "D_1.03.000.00.00.G22.json"]
     record = json.loads((tmp_path / "statuses" / files[0]).read_text(encoding="utf-8"))
-    assert record["meaning"] == "Đã tiếp nhận / registered"
+    assert record["meaning"] == "Đã tiếp nhận / Registered"
     assert record["outgoing_id"] == "cv.json"
 
 

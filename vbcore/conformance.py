@@ -277,7 +277,7 @@ class ConnectorConformance:
         from vbcore.connector import DmsRefused
 
         def refuse() -> None:
-            raise DmsRefused("sổ văn bản đến đã khóa / the incoming register is closed")
+            raise DmsRefused("the incoming register is closed", vi="sổ văn bản đến đã khóa")
 
         world.once("before:deliver", refuse)
         doc_id = world.peer_sends(world.document(world.peer_code, world.agency))

@@ -21,6 +21,8 @@ class NoRecipient(PackageRefused):
     """A document with no ``To``: there is nobody to send it to."""
 
     reason = "no-recipient"
+    reason_vi = "Văn bản không có nơi nhận"
+    reason_en = "The document has no recipient"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,10 @@ def prepare_outgoing(item: Outgoing, *, agency: str, key: SigningKey) -> Prepare
         assert item.edxml is not None
         package = read_package(item.edxml).package
         if not isinstance(package, Edoc):
-            raise NotAnEdxmlPackage("a status package cannot be sent as a document")
+            raise NotAnEdxmlPackage(
+                "a status package cannot be sent as a document",
+                vi="không thể gửi một gói tin trạng thái như một văn bản",
+            )
         edoc = package
         _check(edoc, agency)
         # A DMS that signs its own packages (with this agency's certificate) is sent as is.
@@ -62,7 +67,10 @@ def prepare_outgoing(item: Outgoing, *, agency: str, key: SigningKey) -> Prepare
 def _check(edoc: Edoc, agency: str) -> None:
     if edoc.from_.organ_id != agency:
         raise SenderNotAuthorised(
-            f"From/OrganId is {edoc.from_.organ_id}, but this connector sends as {agency}"
+            f"From/OrganId is {edoc.from_.organ_id}, but this connector sends as {agency}",
+            vi=f"From/OrganId là {edoc.from_.organ_id}, nhưng trình kết nối này gửi với danh nghĩa {agency}",
         )
     if not edoc.recipients:
-        raise NoRecipient("the document has no recipient (To/OrganId)")
+        raise NoRecipient(
+            "the document has no recipient (To/OrganId)", vi="văn bản không có nơi nhận (To/OrganId)"
+        )

@@ -17,6 +17,13 @@ from vbcore.status import BusinessDocType
 from vbcore.store.api import DeliveryState, DocumentRecord, TraceEvent
 from vbcore.transport import names as n
 
+_KIND_VI = {
+    BusinessDocType.NEW: "văn bản mới",
+    BusinessDocType.REVOKE: "thu hồi",
+    BusinessDocType.UPDATE: "cập nhật",
+    BusinessDocType.REPLACE: "thay thế",
+}
+
 if TYPE_CHECKING:
     from vbcore.hub.pipeline import Hub
 
@@ -47,7 +54,9 @@ class DocumentRouter:
         elif edoc.business_type is not BusinessDocType.NEW:
             raise UnknownDocument(
                 f"a {edoc.business_type.name.lower()} package must name the document it changes "
-                "(Bussiness/DocumentId or ReplacementInfo/DocumentId)"
+                "(Bussiness/DocumentId or ReplacementInfo/DocumentId)",
+                vi=f"gói tin {_KIND_VI[edoc.business_type]} phải chỉ rõ văn bản mà nó thay đổi "
+                "(Bussiness/DocumentId hoặc ReplacementInfo/DocumentId)",
             )
         document_id = routing.tracking_document_id(edoc, related, attempt.sha256)
         attempt.document_id = document_id
@@ -84,10 +93,14 @@ class DocumentRouter:
     def _original(self, document_id: str, sender: str) -> DocumentRecord:
         original = self.hub.store.get_document(document_id)
         if original is None:
-            raise UnknownDocument(f"document {document_id} is not known to this hub")
+            raise UnknownDocument(
+                f"document {document_id} is not known to this hub",
+                vi=f"trục không biết văn bản {document_id}",
+            )
         if original.sender != sender:
             raise SenderNotAuthorised(
-                f"{sender} cannot change document {document_id}: its sender is {original.sender}"
+                f"{sender} cannot change document {document_id}: its sender is {original.sender}",
+                vi=f"{sender} không được thay đổi văn bản {document_id}: văn bản đó do {original.sender} gửi",
             )
         return original
 

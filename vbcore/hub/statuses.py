@@ -26,22 +26,33 @@ class StatusRouter:
         hub, store = self.hub, self.hub.store
         document_id = status.document_id
         if not document_id:
-            raise UnknownDocument("the status names no document (ResponseFor/DocumentId is empty)")
+            raise UnknownDocument(
+                "the status names no document (ResponseFor/DocumentId is empty)",
+                vi="gói tin trạng thái không chỉ rõ văn bản nào (ResponseFor/DocumentId rỗng)",
+            )
         document = store.get_document(document_id)
         if document is None:
-            raise UnknownDocument(f"document {document_id} is not known to this hub")
+            raise UnknownDocument(
+                f"document {document_id} is not known to this hub",
+                vi=f"trục không biết văn bản {document_id}",
+            )
         sender = status.from_.organ_id
         pairs = store.pairs(document_id)
         recipients = [p.recipient for p in pairs if p.state != DeliveryState.REFUSED_BY_HUB]
         if status.status_code is StatusCode.REVOKE:
             if sender != document.sender:
                 raise SenderNotAuthorised(
-                    f"only the sender of {document_id} ({document.sender}) may revoke it, not {sender}"
+                    f"only the sender of {document_id} ({document.sender}) may revoke it, not {sender}",
+                    vi=f"chỉ cơ quan gửi văn bản {document_id} ({document.sender}) mới được thu hồi nó, "
+                    f"{sender} thì không",
                 )
             targets, concerns = recipients, recipients
         else:
             if sender not in recipients:
-                raise SenderNotAuthorised(f"{sender} is not a recipient of document {document_id}")
+                raise SenderNotAuthorised(
+                    f"{sender} is not a recipient of document {document_id}",
+                    vi=f"{sender} không phải nơi nhận của văn bản {document_id}",
+                )
             targets, concerns = [document.sender], [sender]
         received_at = hub.now()
         events = [
