@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from test_hub_support import make_pki
 
 from vbcore.cli import vb
-from vbcore.errors import AgencyAlreadyProvisioned, BrokerLoginRefused
+from vbcore.errors import AgencyAlreadyProvisioned, BrokerLoginRefused, InvalidAgencyCode
 from vbcore.hub.admin import add_agency
 from vbcore.pki import DevPki
 from vbcore.transport.names import Names
@@ -161,3 +161,14 @@ def test_vb_agency_add_twice_says_what_exists_and_exits_1(
     assert again.output.startswith(f"The agency is already provisioned: agency {code} exists already")
     assert "--reissue" in again.output
     assert "Traceback" not in again.output
+
+
+@pytest.mark.parametrize("code", ["../../etc/000.00.00.G22", "000.00.00.G22/..", ".*", ""])
+def test_a_code_that_is_no_agency_code_is_refused_before_anything_is_written(
+    admin: BrokerAdmin, tmp_path: Path, pki: DevPki, code: str
+) -> None:
+    with pytest.raises(InvalidAgencyCode):
+        add(code, admin, "amqp://guest:guest@127.0.0.1:5672/", tmp_path / "out", pki)
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path.parent / "etc").exists()
+    assert admin.user(code) is None if code else True

@@ -26,6 +26,7 @@ from cryptography import x509
 
 from vbcore.directory import Directory
 from vbcore.errors import AgencyAlreadyProvisioned, ConfigurationError, ProvisioningFailed, VbusError
+from vbcore.identifiers import is_test_tenant, parse_code
 from vbcore.lang import Lang, Text
 from vbcore.logging import get_logger
 from vbcore.pki import (
@@ -105,6 +106,8 @@ def add_agency(
 ) -> AgencyAdded:
     """Broker user + permissions, its inbox (declared by the hub user of ``broker``), and, given the CA,
     its key and certificate: all of them, or none (see the module docstring)."""
+    if not is_test_tenant(code):
+        parse_code(code)  # an agency code, or InvalidAgencyCode: it names a broker user and two files
     if (ca_key is None) != (ca_cert is None):
         raise ConfigurationError(
             "give both --ca-key and --ca-cert to issue the agency's certificate",
