@@ -59,6 +59,7 @@ def without_data(text: str) -> str:
     """The sentence without what it quotes (values, names, paths, URIs, codes): only its own words."""
     text = re.sub(r"'[^']*'|\"[^\"]*\"|«[^»]*»|</?[^<>\s]+>", " ", text)
     text = re.sub(r"\b(?:QĐ|NĐ)\b", " ", text)  # decrees are cited by their Vietnamese names
+    text = re.sub(r"\S*\d\S*", " ", text)  # numbers, codes, serials (hex: "be" is not a word there)
     return re.sub(r"\{[^}]*\}\S*|https?://\S+|\S*[/:=@\\]\S*|\S*\.\S+", " ", text)
 
 
