@@ -46,7 +46,7 @@ def _rabbitmq(url: str, names: Names, user: str | None = None) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def demo(store_url: str | None, as_json: bool) -> None:
     """Run a whole interconnection in one process (no server): a hub, six agencies, real documents."""
-    from vbcore.cli.output import agency_label, current_lang, echo_json
+    from vbcore.cli.output import agency_label, echo_json
     from vbcore.demo import run_demo
     from vbcore.hub.timeline import render_text
 
@@ -56,9 +56,12 @@ def demo(store_url: str | None, as_json: bool) -> None:
         echo_json(report.to_json())
         return
     click.echo("vbus demo: Văn phòng Chính phủ, Bộ Nội vụ, Bộ Tài chính, Hà Nội, Đà Nẵng, Thanh Hóa")
+
+    def label(code: str) -> str:
+        return agency_label(report.directory, code, lang=lang)
+
     for timeline in report.timelines:
         click.echo("")
-        label = lambda code: agency_label(report.directory, code, lang=lang)  # noqa: E731
         click.echo(render_text(timeline, label, trace=False, lang=lang))
     click.echo("")
     click.echo(report.summary_text(lang))
