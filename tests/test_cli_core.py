@@ -327,3 +327,15 @@ def test_pack_refuses_a_malformed_code(run: CliRunner, tmp_path: Path) -> None:
     result = run.invoke(vb, args)
     assert result.exit_code == 1
     assert "--to: 'H24' is not an agency code" in result.output
+
+
+def test_a_file_that_cannot_be_written_is_one_line_in_the_chosen_language_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    args = ["keys", "init", str(blocker / "pki"), "--agency", "000.00.00.G22"]
+    vi = CliRunner(env={"VBUS_LANG": None}).invoke(vb, args)
+    assert (vi.exit_code, vi.output) == (1, f"Lỗi: tệp {blocker / 'pki'}: không phải là thư mục\n")
+    en = CliRunner().invoke(vb, ["--lang", "en", *args])
+    assert (en.exit_code, en.output) == (1, f"Error: file {blocker / 'pki'}: is not a folder\n")
