@@ -299,7 +299,7 @@ def _http_error(where: str, code: int, raw: bytes) -> AxisUnavailable | AxisRefu
     if code in (401, 403):
         return AxisAuthenticationFailed(text)
     if 400 <= code < 500 and code not in (408, 429):
-        return AxisRefused(text)
+        return AxisRefused(text, vi=f"{where}: trục kia trả lời HTTP {code}: «{reason}»")
     return AxisUnavailable(text)
 
 

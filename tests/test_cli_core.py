@@ -20,7 +20,8 @@ FOREIGN_SIGNATURE = "bkav__edoc-webapp__edoc_update.edxml"
 
 @pytest.fixture
 def run() -> CliRunner:
-    return CliRunner()
+    """``vb`` in English (``VBUS_LANG=en``); the Vietnamese default is tested in its own tests."""
+    return CliRunner(env={"VBUS_LANG": "en"})
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,37 @@ def test_validate_names_schema_problems_with_line_numbers(run: CliRunner, packed
     assert "(line " in line
 
 
+def test_validate_reads_in_vietnamese_by_default_with_the_path_line_and_value(
+    packed: Path, interop_dir: Path
+) -> None:
+    broken = packed.with_name("broken.edxml")
+    broken.write_text(packed.read_text(encoding="utf-8").replace("<edXML:Type>2<", "<edXML:Type>9<"))
+    vi = CliRunner(env={"VBUS_LANG": None})
+    result = vi.invoke(vb, ["validate", str(broken), str(interop_dir / NOT_WELL_FORMED)])
+    assert result.exit_code == 1
+    assert (
+        f"{broken}: /edXML/edXMLEnvelope/edXMLHeader/MessageHeader/DocumentType/Type: giá trị '9' "
+        "không thuộc tập giá trị cho phép {'1', '2'} (dòng " in result.output
+    )
+    assert "không tìm thấy thẻ mở đầu ('<'): nội dung không phải là XML (dòng 1, cột 1)" in result.output
+    explained = vi.invoke(vb, ["validate", "--explain", str(broken)])
+    assert "giá trị '9' không thuộc tập giá trị cho phép (dòng " in explained.output
+    for english in ("value", "line", "expected", "not"):
+        assert f" {english} " not in result.output + explained.output
+
+
 # --- show -----------------------------------------------------------------------------------------
+
+
+def test_show_reads_in_vietnamese_by_default(packed: Path, interop_dir: Path) -> None:
+    vi = CliRunner(env={"VBUS_LANG": None})
+    out = vi.invoke(vb, ["show", str(packed)]).output
+    assert "từ             000.00.00.G22 (Văn phòng Chính phủ)" in out
+    assert "nghiệp vụ      Văn bản mới" in out
+    assert "chữ ký         không có chữ ký" in out
+    foreign = vi.invoke(vb, ["show", str(interop_dir / FOREIGN_SIGNATURE)]).output
+    assert "000.00.12.H53 (UBND Tỉnh Cao Bằng; không có trong danh bạ)" in foreign
+    assert "có, nhưng không phải XML-DSig" in foreign
 
 
 def test_show_lists_sender_recipients_attachments_with_directory_names(run: CliRunner, packed: Path) -> None:
@@ -296,3 +327,15 @@ def test_pack_refuses_a_malformed_code(run: CliRunner, tmp_path: Path) -> None:
     result = run.invoke(vb, args)
     assert result.exit_code == 1
     assert "--to: 'H24' is not an agency code" in result.output
+
+
+def test_a_file_that_cannot_be_written_is_one_line_in_the_chosen_language_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    args = ["keys", "init", str(blocker / "pki"), "--agency", "000.00.00.G22"]
+    vi = CliRunner(env={"VBUS_LANG": None}).invoke(vb, args)
+    assert (vi.exit_code, vi.output) == (1, f"Lỗi: tệp {blocker / 'pki'}: không phải là thư mục\n")
+    en = CliRunner().invoke(vb, ["--lang", "en", *args])
+    assert (en.exit_code, en.output) == (1, f"Error: file {blocker / 'pki'}: is not a folder\n")

@@ -13,7 +13,27 @@ from vbcore.cli import vb
 
 @pytest.fixture
 def run() -> CliRunner:
-    return CliRunner()
+    """``vb`` in English (``VBUS_LANG=en``); ``vi`` runs the default, Vietnamese."""
+    return CliRunner(env={"VBUS_LANG": "en"})
+
+
+@pytest.fixture
+def vi() -> CliRunner:
+    return CliRunner(env={"VBUS_LANG": None})
+
+
+def test_an_agency_reads_in_vietnamese_by_default(vi: CliRunner) -> None:
+    shown = vi.invoke(vb, ["agencies", "show", "000.00.00.G14"]).output
+    assert "trạng thái:    đã ngừng sử dụng theo QĐ 09/2025/QĐ-TTg" in shown
+    assert "kế thừa:       000.00.00.G06 Bộ Khoa học và Công nghệ" in shown
+    listed = vi.invoke(vb, ["agencies", "list", "--kind", "ministry", "--all-including-closed"]).output
+    assert listed.splitlines()[0].split("  ")[0] == "mã"
+    assert "đã ngừng sử dụng → 000.00.00.G06" in listed
+    assert "bộ, cơ quan ngang bộ" in listed
+    unknown = vi.invoke(vb, ["agencies", "show", "000.00.00.Z99"])
+    assert unknown.output.startswith("Lỗi: 000.00.00.Z99 không có trong danh bạ")
+    for english in ("closed", "open", "successor", "ministry"):
+        assert english not in shown + listed
 
 
 def test_list_shows_open_agencies_only_by_default(run: CliRunner) -> None:

@@ -69,8 +69,8 @@ def store_url(tmp_path: Path) -> str:
     return url
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(vb, ["track", *args], catch_exceptions=False)
+def run(*args: str, lang: str = "vi") -> Result:
+    return CliRunner().invoke(vb, ["--lang", lang, "track", *args], catch_exceptions=False)
 
 
 def test_a_documents_timeline_names_each_recipient_and_status_in_vietnamese(store_url: str) -> None:
@@ -80,12 +80,25 @@ def test_a_documents_timeline_names_each_recipient_and_status_in_vietnamese(stor
     assert "12/BTC-VP  Về việc chuyển đổi số" in out
     assert f"{DANANG} (UBND thành phố Đà Nẵng): 03 Đã tiếp nhận  [đã thu hồi]" in out
     assert f"{HCM} (UBND thành phố Hồ Chí Minh): Đã chuyển đến hộp thư  [quá hạn 01]" in out
-    for line in ("01 Đã đến", "03 Đã tiếp nhận", "Vào sổ 345", "13 Lấy lại", "Gửi nhầm", "15 Đồng ý"):
+    for line in ("01 Đã đến", "03 Đã tiếp nhận", "Vào sổ 345", "13 Thu hồi", "Gửi nhầm", "15 Đồng ý thu hồi"):
         assert line in out
     assert "2026-11-27 10:00:00" in out  # the status time as the package wrote it
     assert re.search(r"hạn 01 +2026-11-27 17:00:00", out)
-    assert "closed-agency (gửi 000.00.00.H47): 000.00.00.H47 is closed" in out
+    assert "closed-agency (gửi 000.00.00.H47): Mã định danh cơ quan đã ngừng sử dụng\n" in out
+    assert "      000.00.00.H47 is closed\n" in out  # the sentence the sender got, on a line of its own
     assert f"forwarded:{DANANG}" in out
+
+
+def test_the_same_timeline_reads_in_english_on_request(store_url: str) -> None:
+    out = run("doc-1", "--store", store_url, "--now", "2026-11-27T18:00", lang="en").output
+    assert f"{DANANG} (UBND thành phố Đà Nẵng): 03 Registered  [revoked]" in out
+    assert f"{HCM} (UBND thành phố Hồ Chí Minh): Forwarded to the inbox  [01 overdue]" in out
+    for line in ("01 Arrived", "13 Revocation requested", "15 Revocation or update accepted", "Vietnam time"):
+        assert line in out
+    assert re.search(r"01 due by +2026-11-27 17:00:00", out)
+    assert "closed-agency (to 000.00.00.H47): The agency identifier is closed" in out
+    for vietnamese in ("Đã đến", "hạn 01", "trục", "giờ Việt Nam", "quá hạn"):
+        assert vietnamese not in out
 
 
 def test_the_json_timeline_carries_codes_names_times_refusals_and_trace(store_url: str) -> None:
@@ -98,8 +111,8 @@ def test_the_json_timeline_carries_codes_names_times_refusals_and_trace(store_ur
     assert [(s["code"], s["name"]) for s in danang["statuses"]] == [
         ("01", "Đã đến"),
         ("03", "Đã tiếp nhận"),
-        ("13", "Lấy lại"),
-        ("15", "Đồng ý"),
+        ("13", "Thu hồi"),
+        ("15", "Đồng ý thu hồi/cập nhật"),
     ]
     assert danang["statuses"][0]["status_time"] == "2026-11-27T09:05:00"
     assert danang["statuses"][0]["received_at"] == "2026-11-27T02:05:00+00:00"
@@ -113,18 +126,45 @@ def test_the_json_timeline_carries_codes_names_times_refusals_and_trace(store_ur
 def test_an_unknown_document_is_reported_with_exit_code_1(store_url: str) -> None:
     result = CliRunner().invoke(vb, ["track", "doc-404", "--store", store_url])
     assert result.exit_code == 1
-    assert "document doc-404 is not in the tracking store" in result.output
+    assert result.output == "Lỗi: không có văn bản doc-404 trong kho theo dõi\n"
+    english = CliRunner().invoke(vb, ["--lang", "en", "track", "doc-404", "--store", store_url])
+    assert english.output == "Error: document doc-404 is not in the tracking store\n"
+
+
+@pytest.mark.parametrize("args", [["doc-1"], ["--overdue"], ["--since", "2026-11-27T09:00"]])
+def test_a_read_command_refuses_a_store_that_does_not_exist_and_creates_nothing(
+    tmp_path: Path, args: list[str]
+) -> None:
+    missing = tmp_path / "typo" / "vbus.db"
+    result = CliRunner().invoke(vb, ["track", *args, "--store", f"sqlite:///{missing}"])
+    assert result.exit_code == 1
+    assert f"không có kho nào tại {missing}" in result.output
+    assert "--store" in result.output  # the fix
+    assert not missing.exists()
+    assert not missing.parent.exists()
+
+
+def test_an_in_memory_store_is_refused_by_a_read_command() -> None:
+    result = CliRunner().invoke(vb, ["--lang", "en", "track", "--overdue", "--store", "sqlite://"])
+    assert result.exit_code == 1
+    assert "in-memory store" in result.output
 
 
 def test_overdue_lists_the_silent_recipient_after_five_only(store_url: str) -> None:
     before = run("--overdue", "--store", store_url, "--now", "2026-11-27T16:59")
     assert before.exit_code == 0
-    assert "Nothing overdue at 2026-11-27 16:59:00" in before.output
+    assert "Không có gì quá hạn lúc 2026-11-27 16:59:00 (giờ Việt Nam)." in before.output
     after = run("--overdue", "--store", store_url, "--now", "2026-11-27T18:00+07:00")
+    assert "1 lượt chuyển chưa có 01 đã quá hạn lúc 2026-11-27 18:00:00" in after.output
     assert (
-        f"doc-1     {HCM} (UBND thành phố Hồ Chí Minh)  forwarded  2026-11-27 17:00:00  1.0 h" in after.output
+        f"{HCM} (UBND thành phố Hồ Chí Minh)  Đã chuyển đến hộp thư  2026-11-27 17:00:00  1.0 giờ"
+        in after.output
     )
     assert DANANG not in after.output
+    english = run("--overdue", "--store", store_url, "--now", "2026-11-27T18:00+07:00", lang="en").output
+    hcm = f"{HCM} (UBND thành phố Hồ Chí Minh)"
+    assert f"{hcm}  Forwarded to the inbox  2026-11-27 17:00:00  1.0 h" in english
+    assert "1 deliveries without a 01 past their deadline" in english
     data = json.loads(run("--overdue", "--store", store_url, "--now", "2026-11-27T11:00Z", "--json").output)
     assert [(p["document_id"], p["recipient"]) for p in data["overdue"]] == [("doc-1", HCM)]
 
@@ -132,10 +172,13 @@ def test_overdue_lists_the_silent_recipient_after_five_only(store_url: str) -> N
 def test_since_takes_a_local_time_and_lists_documents_with_their_recipients_states(store_url: str) -> None:
     listed = run("--since", "2026-11-27T09:00", "--store", store_url)
     assert listed.exit_code == 0, listed.output
-    assert "1 documents received since 2026-11-27 09:00:00" in listed.output
-    assert f"{DANANG}:03 {HCM}:forwarded" in listed.output
+    assert "1 văn bản trục nhận từ 2026-11-27 09:00:00 (giờ Việt Nam):" in listed.output
+    assert f"Văn bản mới  Về việc chuyển đổi số  {DANANG}: 03 Đã tiếp nhận; {HCM}: Đã chuyển" in listed.output
+    english = run("--since", "2026-11-27T09:00", "--store", store_url, lang="en").output
+    assert "1 documents received since 2026-11-27 09:00:00 (Vietnam time):" in english
+    assert f"New document  Về việc chuyển đổi số  {DANANG}: 03 Registered; {HCM}: Forwarded" in english
     later = run("--since", "2026-11-27T09:00:01", "--store", store_url)
-    assert "No documents received since" in later.output
+    assert "Không có văn bản nào trục nhận từ" in later.output
     data = json.loads(run("--since", "2026-11-27T02:00Z", "--store", store_url, "--json").output)
     assert data["documents"][0]["recipients"] == {DANANG: "03", HCM: "forwarded"}
 
@@ -169,9 +212,9 @@ def test_the_store_defaults_to_vbus_store_then_var_vbus_db(
 
 
 def test_a_store_that_cannot_be_opened_is_reported(tmp_path: Path) -> None:
-    result = CliRunner().invoke(vb, ["track", "doc-1", "--store", "mysql://db/vbus"])
+    result = CliRunner().invoke(vb, ["--lang", "en", "track", "doc-1", "--store", "mysql://db/vbus"])
     assert result.exit_code == 1
-    assert "cannot open the tracking store" in result.output
+    assert result.output.startswith("The store URL is not valid: mysql://db/vbus is not a store URL")
 
 
 def test_statuses_dated_year_1_and_year_9999_are_shown_and_never_crash_vb_track(tmp_path: Path) -> None:

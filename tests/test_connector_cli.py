@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from connectors.folder import write_atomically
 from vbcore import plugins
 from vbcore.cli import vb
+from vbcore.connector import Connector, ConnectorContext
+from vbcore.errors import DmsUnavailable
 
 
 def fake_entry_points(*eps: EntryPoint) -> Any:
@@ -126,7 +128,7 @@ def test_connector_run_once_sends_the_outbox_signed_as_the_agency(
             "--pki", str(pki.directory), "--work-dir", str(tmp_path / "work"), "--once",
         ])
         assert result.exit_code == 0, result.output
-        assert "sent:" in result.output
+        assert "đã gửi: " in result.output
         delivery = hub.get(admin.names.ingress_queue)
         assert delivery is not None
         assert delivery.user_id == agency
@@ -138,3 +140,52 @@ def test_connector_run_once_sends_the_outbox_signed_as_the_agency(
     finally:
         hub.close()
         admin.remove_agency(agency)
+
+
+class UnavailableDms(Connector):
+    """A connector whose DMS is down: every round ends waiting."""
+
+    name = "unavailable"
+    version = "0"
+
+    @classmethod
+    def from_config(cls, config: Any, context: ConnectorContext) -> UnavailableDms:
+        return cls(config, context)
+
+    def poll_outgoing(self) -> Any:
+        raise DmsUnavailable("the DMS database does not answer")
+
+    def mark_sent(self, outgoing_id: str, document_id: str) -> None: ...
+    def mark_failed(self, outgoing_id: str, reason: str) -> None: ...
+    def deliver(self, doc: Any) -> Any: ...
+    def poll_events(self) -> Any:
+        return []
+    def mark_event_sent(self, event_id: str) -> None: ...
+    def on_status(self, status: Any) -> None: ...
+
+
+@pytest.mark.rabbitmq
+def test_connector_run_once_exits_3_when_the_round_could_not_finish(
+    tmp_path: Path, amqp_url: str, vhost: tuple[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vbcore.pki import init_dev_pki
+    from vbcore.transport.rabbitmq import RabbitMQTransport
+
+    monkeypatch.setattr(plugins, "entry_points", fake_entry_points(
+        EntryPoint("unavailable", "test_connector_cli:UnavailableDms", plugins.GROUP),
+    ))
+    name, admin = vhost
+    agency = "000.00.00.H24"
+    with RabbitMQTransport(f"amqp://guest:guest@127.0.0.1:5672/{name}", admin.names) as hub:
+        hub.declare_hub([agency])
+    pki = init_dev_pki(tmp_path / "pki", [(agency, "UBND thành phố Hà Nội")])
+    config = tmp_path / "c.json"
+    config.write_text("{}")
+    result = CliRunner().invoke(vb, [
+        "connector", "run", "unavailable", "--agency", agency, "--config", str(config),
+        "--broker", "amqp://guest:guest@127.0.0.1:5672/", "--vhost", name, "--prefix", name,
+        "--pki", str(pki.directory), "--work-dir", str(tmp_path / "work"), "--once",
+    ])
+    assert result.exit_code == 3, result.output
+    assert "vòng chạy chưa xong" in result.output
+    assert "the DMS database does not answer" in result.output

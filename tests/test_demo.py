@@ -76,3 +76,17 @@ def test_vb_demo_json_is_machine_readable(tmp_path: Any) -> None:
     data = json.loads(result.output)
     assert data["summary"]["refusals"] == 1
     assert (tmp_path / "demo.db").exists()
+
+
+def test_vb_demo_reads_in_english_on_request() -> None:
+    result = CliRunner().invoke(vb, ["--lang", "en", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "01 Arrived" in result.output
+    assert "15 Revocation or update accepted" in result.output
+    assert "Summary: 5 documents" in result.output
+    assert (
+        "closed-agency (to 000.00.00.H47): The agency identifier is closed: agency code 000.00.00.H47 "
+        "(UBND tỉnh Quảng Nam) is closed; send to its successor 000.00.00.H15" in result.output
+    )
+    for vietnamese in ("trục nhận", "Tổng kết", "hạn 01", "Đã đến", "giờ Việt Nam"):
+        assert vietnamese not in result.output

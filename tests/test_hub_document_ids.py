@@ -110,7 +110,7 @@ def test_an_agency_cannot_squat_another_agencys_next_document_id(world: World) -
     # 4. The squatter's 13 cannot revoke the real letter.
     world.client(SQUATTER).submit(about(SQUATTER, NEXT_OF_G22, H24, StatusCode.REVOKE))
     world.pump()
-    assert refusal_reasons(world, SQUATTER) == ["sender-not-authorised"]
+    assert refusal_reasons(world, SQUATTER) == ["status-not-allowed"]
     assert world.inbox(H24) == []
     pair = world.store.get_pair(NEXT_OF_G22, H24)
     assert pair is not None

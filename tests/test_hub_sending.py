@@ -123,8 +123,8 @@ def test_the_hub_refusing_one_recipient_and_the_other_answering_01_is_a_refused_
     assert "kế thừa 000.00.00.H15" in lines[refusal + 1]  # the hub's own words: the successor
     assert f"{H24}: 01 Đã đến" in lines
     english = verdict.lines("en")
-    assert f"{closed}: refused by the hub (02 refused): The agency identifier is closed" in english
-    assert f"{H24}: 01 arrived" in english
+    assert f"{closed}: refused by the hub (02 Refused): The agency identifier is closed" in english
+    assert f"{H24}: 01 Arrived" in english
     client.transport.close()  # nothing was taken: the connector still gets every answer
     assert memory_world.broker.depth(memory_world.names.inbox(G22)) == 2
 
@@ -141,7 +141,7 @@ def test_a_package_signed_with_another_agencys_key_is_refused_whole(memory_world
     [answer] = verdict.answers
     assert (answer.recipient, answer.from_hub) == (None, True)
     assert verdict.lines("en")[0] == (
-        "The hub refused the document (02 refused): The certificate does not belong to the sending agency")
+        "The hub refused the document (02 Refused): The certificate does not belong to the sending agency")
 
 
 def test_no_answer_in_time_names_the_recipients_still_silent(memory_world: MemoryWorld) -> None:

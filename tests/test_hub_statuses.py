@@ -67,7 +67,7 @@ def test_a_status_from_an_agency_that_is_no_recipient_is_refused(world: World) -
     doc = sent_to_h24(world)
     and_the_traffic_goes_on(world, lambda: world.client(G09).submit(status(G09, doc, StatusCode.ARRIVED)))
     [(reason, text)] = refused_with(world, G09)
-    assert reason == "sender-not-authorised"
+    assert reason == "status-not-allowed"
     assert G09 in text
     assert world.inbox(G22) == []
     assert world.store.statuses(doc.effective_document_id) == []
@@ -82,7 +82,7 @@ def test_a_status_about_a_document_its_sender_never_received_is_refused(world: W
     and_the_traffic_goes_on(
         world, lambda: world.client(H24).submit(status(H24, other, StatusCode.REGISTERED))
     )
-    assert [r for r, _ in refused_with(world, H24)] == ["sender-not-authorised"]
+    assert [r for r, _ in refused_with(world, H24)] == ["status-not-allowed"]
     assert world.inbox(G22) == []
 
 
@@ -97,7 +97,7 @@ def test_a_status_about_a_document_the_hub_never_carried_is_refused(world: World
 def test_a_revoke_13_from_a_recipient_is_refused(world: World) -> None:
     doc = sent_to_h24(world)
     and_the_traffic_goes_on(world, lambda: world.client(H24).submit(status(H24, doc, StatusCode.REVOKE)))
-    assert [r for r, _ in refused_with(world, H24)] == ["sender-not-authorised"]
+    assert [r for r, _ in refused_with(world, H24)] == ["status-not-allowed"]
     assert world.inbox(G22) == []
     pair = world.store.get_pair(doc.effective_document_id, H24)
     assert pair is not None
@@ -107,7 +107,7 @@ def test_a_revoke_13_from_a_recipient_is_refused(world: World) -> None:
 def test_a_receipt_from_the_documents_own_sender_is_refused(world: World) -> None:
     doc = sent_to_h24(world)
     and_the_traffic_goes_on(world, lambda: world.client(G22).submit(status(G22, doc, StatusCode.REGISTERED)))
-    assert [r for r, _ in refused_with(world, G22)] == ["sender-not-authorised"]
+    assert [r for r, _ in refused_with(world, G22)] == ["status-not-allowed"]
 
 
 def test_a_status_for_a_delivery_the_hub_refused_is_refused_saying_so(
@@ -130,7 +130,7 @@ def test_a_status_for_a_delivery_the_hub_refused_is_refused_saying_so(
     receipt = status(CLOSED_QUANG_NAM, doc, StatusCode.ARRIVED)
     and_the_traffic_goes_on(world, lambda: world.client(CLOSED_QUANG_NAM).submit(receipt))
     [(reason, text)] = refused_with(world, CLOSED_QUANG_NAM)
-    assert reason == "sender-not-authorised"
+    assert reason == "status-not-allowed"
     assert "trục đã từ chối chuyển" in text  # why: the hub never delivered it there
     assert world.inbox(G22) == []
     assert world.store.get_pair(doc.effective_document_id, CLOSED_QUANG_NAM).state == (  # type: ignore[union-attr]

@@ -1,16 +1,16 @@
-"""Broker provisioning through the management API, and through rabbitmqctl when the API is gone."""
+"""Broker provisioning through the management API (and only through it: no fall-back to a local
+``rabbitmqctl``, which may belong to another broker)."""
 
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Iterator
 
 import pytest
 from test_transport_support import PASSWORD, amqp_url_for, management_url
 
-from vbcore.errors import AccessRefused
+from vbcore.errors import AccessRefused, ManagementApiUnreachable, VhostNotFound
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin, QueueInfo
 from vbcore.transport.rabbitmq import RabbitMQTransport
@@ -100,22 +100,27 @@ def test_a_removed_agency_can_no_longer_connect(admin: BrokerAdmin, amqp_url: st
 
 
 @pytest.mark.rabbitmq
-@pytest.mark.slow
-def test_without_the_management_api_provisioning_falls_back_to_rabbitmqctl(
+def test_an_unreachable_management_api_is_an_error_that_says_how_to_enable_it_and_nothing_is_done_elsewhere(
     amqp_url: str, unique_prefix: str
 ) -> None:
-    assert shutil.which("rabbitmqctl"), "the fallback needs rabbitmqctl on this machine"
     names = Names(prefix=unique_prefix)
-    ctl = BrokerAdmin("http://guest:guest@127.0.0.1:1", vhost=unique_prefix, names=names)
+    unreachable = BrokerAdmin("http://guest:guest@127.0.0.1:1", vhost=unique_prefix, names=names)
     api = BrokerAdmin(management_url(amqp_url), vhost=unique_prefix, names=names)
-    code = f"{unique_prefix}a"
-    try:
-        ctl.ensure_vhost()
-        ctl.add_agency(code, PASSWORD)
-        assert api.permissions(code) == ctl.agency_permissions(code)
-        assert ctl.permissions(code) == ctl.agency_permissions(code)
-        assert ctl.queues() == []
-    finally:
-        ctl.remove_agency(code)
-        ctl.delete_vhost()
-    assert api.permissions(code) is None
+    with pytest.raises(ManagementApiUnreachable) as caught:
+        unreachable.ensure_vhost()
+    assert "http://127.0.0.1:1" in str(caught.value)
+    assert "rabbitmq-plugins enable rabbitmq_management" in caught.value.describe("vi")
+    with pytest.raises(VhostNotFound):  # nothing was created on the broker this machine runs
+        api.check_vhost()
+
+
+@pytest.mark.rabbitmq
+def test_a_refused_management_login_names_the_user_and_says_to_give_an_administrator(
+    amqp_url: str, unique_prefix: str
+) -> None:
+    url = management_url(amqp_url).replace("guest:guest@", "guest:wrong@")
+    with pytest.raises(AccessRefused) as caught:
+        BrokerAdmin(url, vhost=unique_prefix).queues()
+    assert "refused user guest" in str(caught.value)
+    assert "wrong" not in str(caught.value)
+    assert "--management-url" in caught.value.describe("vi")

@@ -328,7 +328,7 @@ class ConnectorConformance:
         from vbcore.connector import DmsRefused
 
         def refuse() -> None:
-            raise DmsRefused("sổ văn bản đến đã khóa / the incoming register is closed")
+            raise DmsRefused("the incoming register is closed", vi="sổ văn bản đến đã khóa")
 
         world.once("before:deliver", refuse)
         doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
@@ -336,7 +336,7 @@ class ConnectorConformance:
         assert dms.delivered() == []
         answers = world.peer_inbox()
         assert _codes(answers, doc_id) == ["02"]
-        assert "register is closed" in (answers[0].package.description or "")  # type: ignore[union-attr]
+        assert "sổ văn bản đến đã khóa" in (answers[0].package.description or "")  # type: ignore[union-attr]
 
     def test_a_redelivered_document_is_delivered_once(self, world: World, dms: DmsDriver) -> None:
         edoc = world.document(world.peer_code, world.agency)

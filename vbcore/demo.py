@@ -34,6 +34,7 @@ from vbcore.devworld import (
 from vbcore.directory import Directory
 from vbcore.hub.config import HubConfig, vietnam_local
 from vbcore.hub.timeline import Timeline, read_timeline, timeline_json
+from vbcore.lang import DEFAULT_LANG, Lang, Text
 from vbcore.logging import quiet
 from vbcore.model import (
     Business,
@@ -69,9 +70,9 @@ class SimulatedClock:
 class DemoWorld(MemoryWorld):
     """The development world with the demo's clock, and the documents sent so far."""
 
-    def __init__(self, workdir: Path, store_url: str | None) -> None:
+    def __init__(self, workdir: Path, store_url: str | None, lang: Lang = DEFAULT_LANG) -> None:
         self.clock = SimulatedClock(datetime(2026, 11, 24, 1, 30, tzinfo=UTC))  # 08:30 in Hà Nội
-        config = HubConfig(hub_id=HUB_ID, hub_name="vbus hub (demo)", clock=self.clock)
+        config = HubConfig(hub_id=HUB_ID, hub_name="vbus hub (demo)", clock=self.clock, lang=lang)
         dev = six_agency_keys(workdir / "pki", hub_name=config.hub_name)
         super().__init__(open_store(store_url or f"sqlite:///{workdir / 'vbus-demo.db'}"), dev, config=config)
         self.sent: list[str] = []
@@ -84,8 +85,8 @@ class DemoWorld(MemoryWorld):
         return Organization(organ_id=code, organ_name=self.name(code), organization_in_charge=self.name(code))
 
 
-def build_world(workdir: Path, store_url: str | None = None) -> DemoWorld:
-    world = DemoWorld(workdir, store_url)
+def build_world(workdir: Path, store_url: str | None = None, lang: Lang = DEFAULT_LANG) -> DemoWorld:
+    world = DemoWorld(workdir, store_url, lang)
     world.start_hub()
     for code in AGENCIES:
         world.client(code)
@@ -248,20 +249,36 @@ class DemoReport:
         documents = [timeline_json(self.directory, t) for t in self.timelines]
         return {"documents": documents, "summary": self.summary}
 
-    def summary_text(self) -> str:
+    def summary_text(self, lang: Lang = DEFAULT_LANG) -> str:
         s = self.summary
-        return (
-            f"Tổng kết: {s['documents']} văn bản, {s['deliveries']} lượt chuyển, {s['statuses']} trạng thái, "
-            f"{s['refusals']} từ chối, {s['done']} lượt hoàn thành.\n"
-            "Hàng đợi: " + ", ".join(f"{k} {v}" for k, v in s["queues"].items())
-        )
+        counts = _SUMMARY.format(**{k: s[k] for k in ("documents", "deliveries", "statuses", "refusals")},
+                                 done=s["done"])
+        queues = ", ".join(f"{_QUEUES[k](lang) if k in _QUEUES else k} {v}" for k, v in s["queues"].items())
+        return f"{counts(lang)}\n{_QUEUES_HEAD(lang)}: {queues}"
 
 
-def run_demo(store_url: str | None = None, workdir: Path | None = None) -> DemoReport:
-    """Run the whole story and return its report."""
+_SUMMARY = Text(
+    "Tổng kết: {documents} văn bản, {deliveries} lượt chuyển, {statuses} trạng thái, {refusals} từ chối, "
+    "{done} lượt hoàn thành.",
+    "Summary: {documents} documents, {deliveries} deliveries, {statuses} statuses, {refusals} refusals, "
+    "{done} completed.",
+)
+_SUMMARY_COUNTS = ("documents", "deliveries", "statuses", "refusals", "done")
+_QUEUES_HEAD = Text("Hàng đợi", "Queues")
+_QUEUES = {
+    "parked": Text("bị giữ lại", "parked"),
+    "ingress": Text("cửa vào của trục", "ingress"),
+    "inboxes": Text("hộp thư", "inboxes"),
+}
+
+
+def run_demo(
+    store_url: str | None = None, workdir: Path | None = None, lang: Lang = DEFAULT_LANG
+) -> DemoReport:
+    """Run the whole story and return its report; the hub writes its refusals in ``lang``."""
     quiet()
     with tempfile.TemporaryDirectory(prefix="vbus-demo-") as tmp:
-        world = build_world(workdir or Path(tmp), store_url)
+        world = build_world(workdir or Path(tmp), store_url, lang)
         try:
             run_story(world)
             return report(world)

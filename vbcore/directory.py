@@ -54,6 +54,7 @@ from typing import Any
 
 from vbcore.errors import ClosedAgencyCode, ConfigurationError, InvalidAgencyCode, UnknownAgency
 from vbcore.identifiers import is_test_tenant, is_valid_code, parse_code
+from vbcore.lang import Lang, Text
 from vbcore.mapping_files import load_mapping
 from vbcore.text import fold
 
@@ -225,7 +226,9 @@ class Directory:
             if is_test_tenant(code):
                 raise InvalidAgencyCode(
                     f"{code!r} is a test tenant id of the shared platform, not an agency code; "
-                    "load it in a directory file with kind test-tenant to accept it"
+                    "load it in a directory file with kind test-tenant to accept it",
+                    vi=f"{code!r} là mã thử nghiệm của nền tảng dùng chung, không phải mã định danh cơ quan; "
+                    "muốn chấp nhận thì nạp nó trong tệp danh bạ với loại test-tenant",
                 )
             parse_code(code)
             raise UnknownAgency(code)
@@ -282,20 +285,33 @@ class Directory:
 
     # --- consistency -----------------------------------------------------------------------------
 
-    def problems(self) -> list[str]:
-        """What an operator should fix: successors or level-1 bodies missing, successor loops."""
-        out: list[str] = []
+    def problems(self, lang: Lang = "en") -> list[str]:
+        """What an operator should fix, in ``lang``: successors or level-1 bodies missing, successor loops."""
+        out: list[Text] = []
         for a in self.all():
             if a.successor and a.successor not in self._by_code:
-                out.append(f"{a.code}: successor {a.successor} is not in the directory")
+                out.append(_PROBLEMS["successor"].format(code=a.code, successor=a.successor))
             chain = self.successor_chain(a.code)
             if chain and chain[-1].closed and chain[-1].successor in self._by_code:
-                out.append(f"{a.code}: its successors form a loop")
+                out.append(_PROBLEMS["loop"].format(code=a.code))
             if a.kind != "test-tenant" and is_valid_code(a.code):
                 body = parse_code(a.code).level1_body
                 if body != a.code and body not in self._by_code:
-                    out.append(f"{a.code}: its level-1 body {body} is not in the directory")
-        return out
+                    out.append(_PROBLEMS["body"].format(code=a.code, body=body))
+        return [p(lang) for p in out]
+
+
+_PROBLEMS = {
+    "successor": Text(
+        "{code}: cơ quan kế thừa {successor} không có trong danh bạ",
+        "{code}: successor {successor} is not in the directory",
+    ),
+    "loop": Text("{code}: chuỗi cơ quan kế thừa lặp vòng", "{code}: its successors form a loop"),
+    "body": Text(
+        "{code}: cơ quan cấp 1 {body} của nó không có trong danh bạ",
+        "{code}: its level-1 body {body} is not in the directory",
+    ),
+}
 
 
 def _order(a: Agency) -> tuple[int, str, int, str]:

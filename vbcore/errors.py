@@ -28,16 +28,29 @@ class VbusError(Exception):
     def describe(self, lang: str = "vi") -> str:
         """One line in one language: the short statement, then the precise detail.
 
-        The Description of a refusal status, and what ``vb`` prints.
-
-        TRANSITIONAL: where a raise site gave no Vietnamese detail yet, the Vietnamese line still ends
-        with the English detail (the 0.1 behaviour); issue 7 gives every refusal its Vietnamese detail
-        and then removes this fallback."""
-        if lang == "en":
-            head, detail = self.reason_en, str(self)
-        else:
-            head, detail = self.reason_vi, self.detail_vi or str(self)
+        The Description of a refusal status, and what ``vb`` prints. Never mixes languages: an error
+        raised without a Vietnamese detail gives only its Vietnamese statement (every refusal has its
+        detail: ``tests/test_one_language.py`` checks each raise site)."""
+        head = self.reason_en if lang == "en" else self.reason_vi
+        detail = str(self) if lang == "en" else self.detail_vi
         return f"{head}: {detail}" if detail else head
+
+    @property
+    def has_vietnamese_detail(self) -> bool:
+        """Whether ``describe("vi")`` carries the precise detail (or only the statement)."""
+        return bool(self.detail_vi) or not str(self)
+
+
+def statement_of(reason: str, lang: str = "vi") -> str:
+    """The short statement of the error whose ``reason`` this is, in ``lang`` (the reason itself if
+    no error has it): what a record that kept only the reason (the store's refusals) shows people."""
+    stack: list[type[VbusError]] = [VbusError]
+    while stack:
+        cls = stack.pop()
+        if cls.__dict__.get("reason") == reason:
+            return cls.reason_en if lang == "en" else cls.reason_vi
+        stack.extend(cls.__subclasses__())
+    return reason
 
 
 # --- reading packages -------------------------------------------------------------------------
@@ -115,10 +128,13 @@ class InvalidFieldValue(PackageRefused):
     reason_vi = "Giá trị của một trường không hợp lệ"
     reason_en = "A field holds an invalid value"
 
-    def __init__(self, path: str, value: str, expected: str) -> None:
+    def __init__(self, path: str, value: str, expected: str, expected_vi: str | None = None) -> None:
         self.path = path
         self.value = value
-        super().__init__(f"{path}: {value!r} is not {expected}", vi=f"{path}: giá trị {value!r} không hợp lệ")
+        want = f", cần {expected_vi}" if expected_vi else ""
+        super().__init__(
+            f"{path}: {value!r} is not {expected}", vi=f"{path}: giá trị {value!r} không hợp lệ{want}"
+        )
 
 
 class AttachmentUnreadable(PackageRefused):
@@ -136,11 +152,18 @@ class SchemaViolation(PackageRefused):
     reason_vi = "Gói tin không đúng cấu trúc edXML (QCVN 102:2016)"
     reason_en = "The package does not follow the edXML schema (QCVN 102:2016)"
 
-    def __init__(self, problems: list[str]) -> None:
+    SHOWN = 5  # problems written into the sentence; ``problems`` keeps them all
+
+    def __init__(self, problems: list[str], problems_vi: list[str] | None = None) -> None:
         self.problems = problems
-        shown = "; ".join(problems[:5])
-        more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
-        super().__init__(f"schema violation: {shown}{more}")
+        self.problems_vi = problems_vi
+        n = self.SHOWN
+        more = f" (+{len(problems) - n} more)" if len(problems) > n else ""
+        vi = None
+        if problems_vi is not None:
+            more_vi = f" (và {len(problems_vi) - n} lỗi khác)" if len(problems_vi) > n else ""
+            vi = "; ".join(problems_vi[:n]) + more_vi
+        super().__init__(f"schema violation: {'; '.join(problems[:n])}{more}", vi=vi)
 
 
 # --- signatures -------------------------------------------------------------------------------
@@ -260,8 +283,9 @@ class SenderNotAuthorised(AgencyError):
 class StatusNotAllowed(SenderNotAuthorised):
     """A status from an agency that may not send it about that document: a receipt from an agency the
     hub did not deliver the document to, a 13 from anyone but its sender. (Same ``reason``: it is the
-    sender check applied to statuses.)"""
+    sender check applied to statuses, under a reason of its own.)"""
 
+    reason = "status-not-allowed"
     reason_vi = "Cơ quan này không được gửi trạng thái này về văn bản"
     reason_en = "This agency may not send this status about the document"
 
@@ -401,33 +425,63 @@ class HubInternalError(PackageRefused):
 class TransportError(VbusError):
     """The broker could not be reached, or refused an operation."""
 
+    reason = "transport"
+    reason_vi = "Lỗi máy chủ chuyển tin (RabbitMQ)"
+    reason_en = "Broker error"
+
 
 class ConnectionLost(TransportError):
-    pass
+    reason = "connection-lost"
+    reason_vi = "Không kết nối được máy chủ chuyển tin (RabbitMQ)"
+    reason_en = "The broker cannot be reached"
 
 
 class PublishNotConfirmed(TransportError):
     """The broker did not confirm (nack, or returned as unroutable)."""
 
+    reason = "publish-not-confirmed"
+    reason_vi = "Máy chủ chuyển tin không xác nhận đã nhận thông điệp"
+    reason_en = "The broker did not confirm the message"
+
 
 class StoreError(VbusError):
     """The tracking store failed."""
+
+    reason = "store"
+    reason_vi = "Lỗi kho theo dõi"
+    reason_en = "Tracking store error"
 
 
 class ConfigurationError(VbusError):
     """A configuration file or option is wrong."""
 
+    reason = "configuration"
+    reason_vi = "Cấu hình không hợp lệ"
+    reason_en = "Configuration error"
+
 
 class ConnectorError(VbusError):
     """Base of connector plugin errors."""
+
+    reason = "connector"
+    reason_vi = "Lỗi trình kết nối"
+    reason_en = "Connector error"
 
 
 class ConnectorLoadError(ConnectorError):
     """A plugin could not be loaded or does not satisfy the contract."""
 
+    reason = "connector-load"
+    reason_vi = "Không nạp được trình kết nối"
+    reason_en = "The connector cannot be loaded"
+
 
 class DmsUnavailable(ConnectorError):
     """The DMS is down right now; the runtime retries with backoff."""
+
+    reason = "dms-unavailable"
+    reason_vi = "Hệ thống quản lý văn bản tạm thời không truy cập được"
+    reason_en = "The document management system is unavailable"
 
 
 class DmsRefused(ConnectorError):
@@ -442,18 +496,64 @@ class AccessRefused(TransportError):
     """The broker refused the operation for this user (permissions, or a spoofed ``user_id``)."""
 
     reason = "access-refused"
+    reason_vi = "Máy chủ chuyển tin từ chối quyền truy cập"
+    reason_en = "The broker refused access"
+
+
+class BrokerLoginRefused(AccessRefused):
+    """The broker refused the user name or password (AMQP 403 at login)."""
+
+    reason = "broker-login-refused"
+    reason_vi = "Máy chủ chuyển tin từ chối đăng nhập"
+    reason_en = "The broker refused the login"
+
+
+class VhostNotFound(AccessRefused):
+    """The broker has no such virtual host (AMQP 530 at login)."""
+
+    reason = "vhost-not-found"
+    reason_vi = "Máy chủ chuyển tin không có vhost này"
+    reason_en = "The broker has no such vhost"
+
+
+class VhostNotPermitted(AccessRefused):
+    """The user exists but has no permissions on the virtual host (AMQP 530 at login)."""
+
+    reason = "vhost-not-permitted"
+    reason_vi = "Người dùng không có quyền trên vhost này"
+    reason_en = "The user has no permissions on this vhost"
 
 
 class QueueNotFound(TransportError):
     """The named queue (or exchange) does not exist on the broker."""
 
     reason = "queue-not-found"
+    reason_vi = "Không có hàng đợi này trên máy chủ chuyển tin"
+    reason_en = "The queue does not exist on the broker"
 
 
 class ProvisioningFailed(TransportError):
-    """The broker's management API (or ``rabbitmqctl``) refused or failed a provisioning step."""
+    """The broker's management API refused or failed a provisioning step."""
 
     reason = "provisioning-failed"
+    reason_vi = "Không cấp phát được trên máy chủ chuyển tin"
+    reason_en = "Broker provisioning failed"
+
+
+class ManagementApiUnreachable(ProvisioningFailed):
+    """RabbitMQ's management HTTP API does not answer (plugin off, wrong URL, broker down)."""
+
+    reason = "management-api-unreachable"
+    reason_vi = "Không kết nối được API quản trị của RabbitMQ"
+    reason_en = "The RabbitMQ management API is unreachable"
+
+
+class AgencyAlreadyProvisioned(ConfigurationError):
+    """``vb agency add`` for an agency that has a broker user or a key and certificate already."""
+
+    reason = "agency-exists"
+    reason_vi = "Cơ quan đã được cấp phát"
+    reason_en = "The agency is already provisioned"
 
 
 # --- tracking store ---------------------------------------------------------------------------
@@ -463,17 +563,32 @@ class StoreUrlInvalid(ConfigurationError):
     """A store URL that names no supported database (``sqlite://...`` or ``postgresql://...``)."""
 
     reason = "store-url-invalid"
+    reason_vi = "Địa chỉ kho theo dõi không hợp lệ"
+    reason_en = "The store URL is not valid"
+
+
+class StoreNotFound(StoreError):
+    """A command that only reads the store was pointed at a store that does not exist."""
+
+    reason = "store-not-found"
+    reason_vi = "Không tìm thấy kho theo dõi"
+    reason_en = "The tracking store does not exist"
 
 
 class StoreSchemaTooNew(StoreError):
     """The database was migrated by a newer vbus than this one; opening it could corrupt it."""
 
     reason = "store-schema-too-new"
+    reason_vi = "Kho theo dõi do phiên bản vbus mới hơn tạo"
+    reason_en = "The store was written by a newer vbus"
 
     def __init__(self, found: int, known: int) -> None:
         self.found = found
         self.known = known
-        super().__init__(f"the store's schema is version {found}; this vbus knows up to version {known}")
+        super().__init__(
+            f"the store's schema is version {found}; this vbus knows up to version {known}",
+            vi=f"lược đồ của kho là phiên bản {found}; bản vbus này chỉ biết đến phiên bản {known}",
+        )
 
 
 class PairNotClaimed(StoreError):
@@ -484,7 +599,10 @@ class PairNotClaimed(StoreError):
     def __init__(self, document_id: str, recipient: str) -> None:
         self.document_id = document_id
         self.recipient = recipient
-        super().__init__(f"no delivery of document {document_id} to {recipient} was claimed")
+        super().__init__(
+            f"no delivery of document {document_id} to {recipient} was claimed",
+            vi=f"chưa ghi nhận việc chuyển văn bản {document_id} đến {recipient}",
+        )
 
 
 class RequiredElementMissing(InvalidFieldValue):
@@ -507,6 +625,8 @@ class AxisUnavailable(DmsUnavailable):
     """The other axis did not answer, timed out or failed (HTTP 5xx): the runtime retries with backoff."""
 
     reason = "axis-unavailable"
+    reason_vi = "Trục liên thông kia tạm thời không truy cập được"
+    reason_en = "The other axis is unavailable"
 
 
 class AxisAuthenticationFailed(AxisUnavailable):
@@ -514,6 +634,8 @@ class AxisAuthenticationFailed(AxisUnavailable):
     not refused: the document is not at fault, and the operator's fix lets it through."""
 
     reason = "axis-authentication-failed"
+    reason_vi = "Trục liên thông kia từ chối xác thực"
+    reason_en = "The other axis refused our authentication"
 
 
 class AxisRefused(DmsRefused):

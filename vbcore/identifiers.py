@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from vbcore.errors import InvalidAgencyCode
+from vbcore.lang import Text
 
 MAX_LENGTH = 35
 STANDARD = re.compile(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}")
@@ -42,6 +43,10 @@ LEVEL1_LETTERS = {
 EXPECTED = (
     "expected LLL.KK.JJ.XNN such as 000.00.00.G22, or the QĐ 20/2020 shape: at most 35 characters "
     "0-9 A-Z in groups separated by '.', the last group letters then digits"
+)
+EXPECTED_VI = (
+    "cần dạng LLL.KK.JJ.XNN như 000.00.00.G22, hoặc dạng theo QĐ 20/2020: tối đa 35 ký tự 0-9 A-Z "
+    "chia nhóm bằng dấu '.', nhóm cuối gồm chữ cái rồi chữ số"
 )
 
 
@@ -115,10 +120,13 @@ class AgencyCode:
 def parse_code(text: str) -> AgencyCode:
     """Parse an agency code; raise ``InvalidAgencyCode`` saying which shape was expected."""
     if not isinstance(text, str) or not text:
-        raise InvalidAgencyCode(f"an empty agency code: {EXPECTED}")
+        raise InvalidAgencyCode(f"an empty agency code: {EXPECTED}", vi=f"mã định danh rỗng: {EXPECTED_VI}")
     problem = _shape_problem(text)
     if problem is not None:
-        raise InvalidAgencyCode(f"{text!r} is not an agency code ({problem}): {EXPECTED}")
+        raise InvalidAgencyCode(
+            f"{text!r} is not an agency code ({problem.en}): {EXPECTED}",
+            vi=f"{text!r} không phải mã định danh cơ quan ({problem.vi}): {EXPECTED_VI}",
+        )
     return AgencyCode(text, tuple(text.split(".")))
 
 
@@ -135,23 +143,31 @@ def is_test_tenant(text: str) -> bool:
     return isinstance(text, str) and _TEST_TENANT.fullmatch(text) is not None
 
 
-def _shape_problem(text: str) -> str | None:
+def _shape_problem(text: str) -> Text | None:
     if STANDARD.fullmatch(text):
         return None
     if text != text.strip():
-        return "leading or trailing spaces"
+        return Text("có khoảng trắng ở đầu hoặc cuối", "leading or trailing spaces")
     if len(text) > MAX_LENGTH:
-        return f"{len(text)} characters, over {MAX_LENGTH}"
+        return Text(f"{len(text)} ký tự, vượt quá {MAX_LENGTH}", f"{len(text)} characters, over {MAX_LENGTH}")
     if is_test_tenant(text):
-        return "a test tenant id of the shared platform, not an agency code"
+        return Text(
+            "mã thử nghiệm của nền tảng dùng chung, không phải mã định danh cơ quan",
+            "a test tenant id of the shared platform, not an agency code",
+        )
     if text.upper() != text and _shape_problem(text.upper()) is None:
-        return "letters must be upper case"
+        return Text("chữ cái phải viết hoa", "letters must be upper case")
     groups = text.split(".")
     if len(groups) < 2:
-        return "a single group"
+        return Text("chỉ có một nhóm", "a single group")
     bad = [g for g in groups if not _GROUP.fullmatch(g)]
     if bad:
-        return f"group {bad[0]!r} is not made of 0-9 A-Z" if bad[0] else "an empty group"
+        if not bad[0]:
+            return Text("có nhóm rỗng", "an empty group")
+        return Text(f"nhóm {bad[0]!r} không chỉ gồm 0-9 A-Z", f"group {bad[0]!r} is not made of 0-9 A-Z")
     if not _LEVEL1.fullmatch(groups[-1]):
-        return f"the level-1 group {groups[-1]!r} is not letters then digits"
+        return Text(
+            f"nhóm cấp 1 {groups[-1]!r} không phải chữ cái rồi chữ số",
+            f"the level-1 group {groups[-1]!r} is not letters then digits",
+        )
     return None

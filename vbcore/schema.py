@@ -31,6 +31,7 @@ from lxml import etree
 
 from vbcore.edxml.names import DSIG_NS, EDXML_NS
 from vbcore.edxml.parser import parse_xml
+from vbcore.edxml.xml_messages import schema_error_vi
 from vbcore.errors import SchemaViolation
 
 if TYPE_CHECKING:
@@ -59,15 +60,24 @@ _STATUS_CODE_PATH = "/".join(
 
 @dataclass(frozen=True)
 class SchemaProblem:
-    """One way a package breaks its schema: where (element path, line) and what."""
+    """One way a package breaks its schema: where (element path, line) and what, in English (the
+    validator's own words) and in Vietnamese (``vbcore.edxml.xml_messages``)."""
 
     path: str
     line: int | None
     message: str
+    message_vi: str = ""
 
     def __str__(self) -> str:
-        where = f" (line {self.line})" if self.line is not None else ""
-        return f"{self.path}{where}: {self.message}"
+        return self.describe("en")
+
+    def describe(self, lang: str = "en") -> str:
+        """``path (line N): message`` in one language."""
+        if lang == "en":
+            where = f" (line {self.line})" if self.line is not None else ""
+            return f"{self.path}{where}: {self.message}"
+        where = f" (dòng {self.line})" if self.line is not None else ""
+        return f"{self.path}{where}: {self.message_vi or 'không đúng lược đồ edXML'}"
 
 
 def package_kind(root: etree._Element) -> PackageKind:
@@ -91,7 +101,7 @@ def check(xml: bytes | etree._Element) -> None:
     """Raise ``SchemaViolation`` listing every problem, unless the package is valid."""
     problems = validate(xml)
     if problems:
-        raise SchemaViolation([str(p) for p in problems])
+        raise SchemaViolation([p.describe("en") for p in problems], [p.describe("vi") for p in problems])
 
 
 def explain(xml: bytes | etree._Element) -> list[SchemaProblem]:
@@ -195,7 +205,7 @@ def _problems_from_log(root: etree._Element, log: etree._ListErrorLog) -> list[S
         # libxml2 follows a facet failure with a second, vaguer line about the same value: keep the first.
         if problems and problems[-1].path == path and "is not a valid value of the" in message:
             continue
-        problems.append(SchemaProblem(path, entry.line, message))
+        problems.append(SchemaProblem(path, entry.line, message, schema_error_vi(entry.type_name, message)))
     return problems
 
 
@@ -264,4 +274,33 @@ def _problem_from_xmlschema(error: Any) -> SchemaProblem:
         message += f" Expected: {names}."
     if isinstance(error.obj, str):
         message += f" (the value is {error.obj!r})"
-    return SchemaProblem(path, line, _readable(message))
+    return SchemaProblem(path, line, _readable(message), _xmlschema_vi(error, is_element))
+
+
+def _xmlschema_vi(error: Any, is_element: bool) -> str:
+    """xmlschema's error in Vietnamese, from what it is (its class and validator), not its English."""
+    expected = getattr(error, "expected", None)
+    wanted = ", ".join(str(getattr(e, "prefixed_name", None) or e) for e in expected) if expected else ""
+    value = f"giá trị {error.obj!r} " if isinstance(error.obj, str) else "giá trị "
+    kind = type(error).__name__
+    facet = type(getattr(error, "validator", None)).__name__
+    if kind == "XMLSchemaChildrenValidationError":
+        if getattr(error, "invalid_child", None) is not None:
+            return f"phần tử này không được phép ở đây{'; cần: ' + wanted if wanted else ''}"
+        return f"thiếu phần tử con bắt buộc{': ' + wanted if wanted else ''}"
+    reasons = {
+        "XsdPatternFacets": "không đúng định dạng",
+        "XsdEnumerationFacets": "không thuộc tập giá trị cho phép",
+        "XsdMinLengthFacet": "ngắn hơn độ dài tối thiểu",
+        "XsdMaxLengthFacet": "dài hơn độ dài tối đa",
+        "XsdLengthFacet": "không đúng độ dài quy định",
+        "XsdMinInclusiveFacet": "nhỏ hơn mức tối thiểu",
+        "XsdMaxInclusiveFacet": "lớn hơn mức tối đa",
+    }
+    if facet in reasons:
+        return value + reasons[facet]
+    if "attribute" in str(getattr(error, "reason", "") or ""):
+        return "thuộc tính không hợp lệ hoặc không được phép"
+    if not is_element or kind == "XMLSchemaDecodeError":
+        return value + "không hợp lệ với kiểu dữ liệu của lược đồ"
+    return "không đúng lược đồ edXML"

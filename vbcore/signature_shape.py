@@ -70,48 +70,69 @@ def check_shape(root: Any, signatures: list[Any], *, allow_sha1: bool) -> Signat
     if len(signatures) > 1:
         raise SignatureWrapping(
             f"the package carries {len(signatures)} XML-DSig signatures; exactly one, over the whole "
-            "package, is accepted"
+            "package, is accepted",
+            vi=f"gói tin mang {len(signatures)} chữ ký XML-DSig; chỉ chấp nhận đúng một chữ ký, bao trùm "
+            "toàn bộ gói tin",
         )
     signature = signatures[0]
     parent = signature.getparent()
     header = root.find(f"{{{EDXML}}}edXMLEnvelope/{{{EDXML}}}edXMLHeader")
     if parent is not header and parent is not root:
+        where = etree.QName(parent).localname
         raise SignatureWrapping(
-            f"the signature sits in {etree.QName(parent).localname}, not in edXMLEnvelope/edXMLHeader"
+            f"the signature sits in {where}, not in edXMLEnvelope/edXMLHeader",
+            vi=f"chữ ký nằm trong {where}, không nằm trong edXMLEnvelope/edXMLHeader",
         )
     ds = {"ds": DS}
     if signature.find("ds:SignedInfo", ds) is None:
-        raise SignatureInvalid("the XML-DSig signature has no SignedInfo")
+        raise SignatureInvalid(
+            "the XML-DSig signature has no SignedInfo", vi="chữ ký XML-DSig thiếu SignedInfo"
+        )
     references = signature.findall("ds:SignedInfo/ds:Reference", ds)
     if len(references) != 1:
         raise SignatureWrapping(
             f'the signature has {len(references)} references; exactly one, URI="" (the whole package), '
-            "is accepted"
+            "is accepted",
+            vi=f'chữ ký có {len(references)} tham chiếu (Reference); chỉ chấp nhận đúng một, URI="" '
+            "(toàn bộ gói tin)",
         )
     uri = references[0].get("URI")
     if uri != "":
         what = "has no URI" if uri is None else f"URI is {uri!r}: it signs only part of the package"
-        raise SignatureWrapping(f'the signature\'s Reference {what}; URI="" (the whole package) is required')
+        what_vi = "không có URI" if uri is None else f"có URI {uri!r}: chỉ ký một phần gói tin"
+        raise SignatureWrapping(
+            f'the signature\'s Reference {what}; URI="" (the whole package) is required',
+            vi=f'tham chiếu (Reference) của chữ ký {what_vi}; phải là URI="" (toàn bộ gói tin)',
+        )
     for transform in references[0].findall("ds:Transforms/ds:Transform", ds):
         if transform.get("Algorithm") not in ALLOWED_TRANSFORMS:
+            algorithm = transform.get("Algorithm")
             raise SignatureWrapping(
-                f"the transform {transform.get('Algorithm')!r} could exclude part of the package from the "
-                "signature; only enveloped-signature and canonicalisation transforms are accepted"
+                f"the transform {algorithm!r} could exclude part of the package from the "
+                "signature; only enveloped-signature and canonicalisation transforms are accepted",
+                vi=f"phép biến đổi {algorithm!r} có thể loại một phần gói tin ra khỏi chữ ký; chỉ chấp "
+                "nhận các phép biến đổi enveloped-signature và chuẩn hóa (c14n)",
             )
     method = signature.find("ds:SignedInfo/ds:SignatureMethod", ds)
     digest = references[0].find("ds:DigestMethod", ds)
     if method is None or digest is None:
-        raise SignatureInvalid("the signature lacks its SignatureMethod or DigestMethod")
+        raise SignatureInvalid(
+            "the signature lacks its SignatureMethod or DigestMethod",
+            vi="chữ ký thiếu SignatureMethod hoặc DigestMethod",
+        )
     algorithm = _fragment(method.get("Algorithm") or "")
     digest_name = _fragment(digest.get("Algorithm") or "")
     if not allow_sha1 and ("sha1" in algorithm.lower() or digest_name.lower() == "sha1"):
         raise WeakSignatureAlgorithm(
             f"the package is signed with SHA-1 ({algorithm}, digest {digest_name}), which this hub's "
-            "policy refuses (SignaturePolicy.allow_sha1)"
+            "policy refuses (SignaturePolicy.allow_sha1)",
+            vi=f"gói tin được ký bằng SHA-1 ({algorithm}, băm {digest_name}), chính sách của trục không "
+            "chấp nhận thuật toán này",
         )
     if algorithm.startswith("hmac-"):
         raise SignatureInvalid(
-            f"an {algorithm} signature names no signer; a certificate signature is required"
+            f"an {algorithm} signature names no signer; a certificate signature is required",
+            vi=f"chữ ký {algorithm} không xác định người ký; phải ký bằng chứng thư số",
         )
     return SignatureShape(signature, algorithm)
 
@@ -119,7 +140,10 @@ def check_shape(root: Any, signatures: list[Any], *, allow_sha1: bool) -> Signat
 def certificates_in(shape: SignatureShape) -> list[x509.Certificate]:
     texts = shape.element.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", {"ds": DS})
     if not texts:
-        raise SignatureInvalid("the signature carries no certificate (KeyInfo/X509Data/X509Certificate)")
+        raise SignatureInvalid(
+            "the signature carries no certificate (KeyInfo/X509Data/X509Certificate)",
+            vi="chữ ký không kèm chứng thư số (KeyInfo/X509Data/X509Certificate)",
+        )
     certs = []
     for index, element in enumerate(texts, start=1):
         try:
@@ -128,6 +152,8 @@ def certificates_in(shape: SignatureShape) -> list[x509.Certificate]:
         except (binascii.Error, ValueError) as exc:
             raise SignatureInvalid(
                 f"certificate {index} in the signature's KeyInfo cannot be read (truncated or a "
-                f"placeholder?): {exc}"
+                f"placeholder?): {exc}",
+                vi=f"không đọc được chứng thư số thứ {index} trong KeyInfo của chữ ký (bị cắt cụt, hoặc chỉ "
+                "là chứng thư mẫu?)",
             ) from exc
     return certs

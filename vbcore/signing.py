@@ -191,9 +191,12 @@ def bind_to_sender(
     registered = (agency_certificates or {}).get(sender)
     if registered is not None and verified.certificate is not None and registered == verified.certificate:
         return sender
+    signer = verified.signer_agency
     raise SignerMismatch(
         f"the package says it is from {sender} but is signed with the certificate of "
-        f"{verified.signer_agency or 'an unidentified agency'}"
+        f"{signer or 'an unidentified agency'}",
+        vi=f"gói tin ghi là của {sender} nhưng được ký bằng chứng thư số của "
+        f"{signer or 'một cơ quan không xác định'}",
     )
 
 
@@ -317,12 +320,18 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
     root = _parse(xml)
     header = root.find(f"{{{EDXML}}}edXMLEnvelope/{{{EDXML}}}edXMLHeader")
     if header is None:
-        raise NotAnEdxmlPackage("no edXMLEnvelope/edXMLHeader to carry the signature")
+        raise NotAnEdxmlPackage(
+            "no edXMLEnvelope/edXMLHeader to carry the signature",
+            vi="không có edXMLEnvelope/edXMLHeader để chứa chữ ký",
+        )
     for old in list(root.iter(f"{{{DS}}}Signature")):
         old.getparent().remove(old)
     if root.get("Id") is not None or root.get("ID") is not None:
         # signxml would sign "#<Id>" instead of the whole document.
-        raise NotAnEdxmlPackage("the edXML root element must not carry an Id attribute")
+        raise NotAnEdxmlPackage(
+            "the edXML root element must not carry an Id attribute",
+            vi="phần tử gốc edXML không được có thuộc tính Id",
+        )
     _place_signature(header)
     signer = _Signer(
         root,
@@ -367,9 +376,17 @@ def verify_package(
             else ""
         )
         if policy.require_signature and foreign:
-            raise SignatureInvalid(f"{foreign}; the package must be signed with an XML-DSig signature")
+            raise SignatureInvalid(
+                f"{foreign}; the package must be signed with an XML-DSig signature",
+                vi=f"phần tử <Signature> của gói tin nằm trong không gian tên {found.foreign[0]!r}, không "
+                f"phải không gian tên XML-DSig {DS}: đó không phải chữ ký XML-DSig hợp lệ; gói tin phải "
+                "được ký bằng chữ ký XML-DSig",
+            )
         if policy.require_signature:
-            raise SignatureMissing("the package carries no XML-DSig signature, and this hub requires one")
+            raise SignatureMissing(
+                "the package carries no XML-DSig signature, and this hub requires one",
+                vi="gói tin không có chữ ký XML-DSig, mà trục bắt buộc phải có",
+            )
         # Unsigned packages allowed: a Signature outside XML-DSig proves nothing, so it is unsigned.
         warnings = (f"{foreign}; the package is treated as unsigned",) if foreign else ()
         return VerifiedPackage(
@@ -381,7 +398,9 @@ def verify_package(
     signer_agency = _bind(leaf, expected_agency, agency_certificates)
     signed_root = _verify_with_signxml(root, leaf, policy)
     if signed_root is None or signed_root.tag != root.tag:
-        raise SignatureWrapping("the signed content is not the whole package")
+        raise SignatureWrapping(
+            "the signed content is not the whole package", vi="phần được ký không phải toàn bộ gói tin"
+        )
     return VerifiedPackage(
         root=signed_root, signer_agency=signer_agency, certificate=leaf, algorithm=shape.algorithm
     )
@@ -411,7 +430,9 @@ def _bind(
         return expected_agency
     raise SignerMismatch(
         f"the package is from {expected_agency} but is signed with the certificate of "
-        f"{code or 'an unidentified agency'}: {describe(leaf)}"
+        f"{code or 'an unidentified agency'}: {describe(leaf)}",
+        vi=f"gói tin của {expected_agency} nhưng được ký bằng chứng thư số của "
+        f"{code or 'một cơ quan không xác định'}: {describe(leaf, 'vi')}",
     )
 
 
@@ -430,14 +451,25 @@ def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePol
         result = _Verifier().verify(root, x509_cert=leaf, parser=_huge_parser(), expect_config=config)
         assert isinstance(result, VerifyResult)  # expect_references=1: one result, not a list
     except InvalidDigest as exc:
-        raise SignatureInvalid(f"the package changed after it was signed ({exc})") from exc
+        raise SignatureInvalid(
+            f"the package changed after it was signed ({exc})", vi="gói tin đã bị thay đổi sau khi ký"
+        ) from exc
     except InvalidCertificate as exc:
-        raise UntrustedCertificate(str(exc)) from exc
+        raise UntrustedCertificate(
+            str(exc), vi=f"chứng thư số ký {describe(leaf, 'vi')} không được chấp nhận"
+        ) from exc
     except SignXMLException as exc:
         message = str(exc)
         if "forbidden by configuration" in message:
-            raise WeakSignatureAlgorithm(f"{message} (the hub's signature policy refuses it)") from exc
-        raise SignatureInvalid(f"the signature does not verify: {message}") from exc
+            raise WeakSignatureAlgorithm(
+                f"{message} (the hub's signature policy refuses it)",
+                vi="thuật toán ký hoặc băm của chữ ký bị chính sách của trục từ chối",
+            ) from exc
+        raise SignatureInvalid(
+            f"the signature does not verify: {message}", vi="giá trị chữ ký không khớp với nội dung đã ký"
+        ) from exc
     except (etree.LxmlError, ValueError, TypeError) as exc:
-        raise SignatureInvalid(f"the signature cannot be processed: {exc}") from exc
+        raise SignatureInvalid(
+            f"the signature cannot be processed: {exc}", vi="không xử lý được chữ ký (cấu trúc hỏng)"
+        ) from exc
     return result.signed_xml

@@ -1,8 +1,15 @@
-"""Status codes of QCVN 102 status packages (domain.md §4) and business document types."""
+"""Status codes of QCVN 102 status packages (domain.md §4) and business document types.
+
+Names as a clerk knows them (QCVN 102:2016 and Nghị định 30/2020/NĐ-CP): 13 is "Thu hồi" (the sender
+takes the document back), and 15/16 answer a revoke or an update, so 16 "Từ chối thu hồi/cập nhật"
+is never confused with 02 "Từ chối tiếp nhận" (a refused document).
+"""
 
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+
+from vbcore.lang import Lang, Text
 
 
 class StatusCode(StrEnum):
@@ -20,11 +27,15 @@ class StatusCode(StrEnum):
 
     @property
     def vietnamese(self) -> str:
-        return _VI[self]
+        return _NAMES[self].vi
 
     @property
     def english(self) -> str:
-        return _EN[self]
+        return _NAMES[self].en
+
+    def name_in(self, lang: Lang) -> str:
+        """The status's name in ``lang`` (``Đã đến`` / ``Arrived``)."""
+        return _NAMES[self](lang)
 
     @property
     def from_sender(self) -> bool:
@@ -40,27 +51,16 @@ class StatusCode(StrEnum):
         raise ValueError(f"{text!r} is not a status code")
 
 
-_VI = {
-    StatusCode.ARRIVED: "Đã đến",
-    StatusCode.REFUSED: "Từ chối tiếp nhận",
-    StatusCode.REGISTERED: "Đã tiếp nhận",
-    StatusCode.ASSIGNED: "Phân công",
-    StatusCode.PROCESSING: "Đang xử lý",
-    StatusCode.DONE: "Hoàn thành",
-    StatusCode.REVOKE: "Lấy lại",
-    StatusCode.CHANGE_ACCEPTED: "Đồng ý",
-    StatusCode.CHANGE_REFUSED: "Từ chối",
-}
-_EN = {
-    StatusCode.ARRIVED: "arrived",
-    StatusCode.REFUSED: "refused",
-    StatusCode.REGISTERED: "registered",
-    StatusCode.ASSIGNED: "assigned",
-    StatusCode.PROCESSING: "processing",
-    StatusCode.DONE: "done",
-    StatusCode.REVOKE: "revoke requested",
-    StatusCode.CHANGE_ACCEPTED: "change accepted",
-    StatusCode.CHANGE_REFUSED: "change refused",
+_NAMES = {
+    StatusCode.ARRIVED: Text("Đã đến", "Arrived"),
+    StatusCode.REFUSED: Text("Từ chối tiếp nhận", "Refused"),
+    StatusCode.REGISTERED: Text("Đã tiếp nhận", "Registered"),
+    StatusCode.ASSIGNED: Text("Phân công", "Assigned"),
+    StatusCode.PROCESSING: Text("Đang xử lý", "Processing"),
+    StatusCode.DONE: Text("Hoàn thành", "Completed"),
+    StatusCode.REVOKE: Text("Thu hồi", "Revocation requested"),
+    StatusCode.CHANGE_ACCEPTED: Text("Đồng ý thu hồi/cập nhật", "Revocation or update accepted"),
+    StatusCode.CHANGE_REFUSED: Text("Từ chối thu hồi/cập nhật", "Revocation or update refused"),
 }
 
 

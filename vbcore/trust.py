@@ -27,12 +27,13 @@ _CA_POLICY = verification.ExtensionPolicy.permit_all().require_present(
 )
 
 
-def describe(cert: x509.Certificate) -> str:
-    """A certificate in one line: subject, issuer, serial."""
-    return (
-        f"{cert.subject.rfc4514_string()} (issued by {cert.issuer.rfc4514_string()}, "
-        f"serial {cert.serial_number:x})"
-    )
+def describe(cert: x509.Certificate, lang: str = "en") -> str:
+    """A certificate in one line, in ``lang``: subject, issuer, serial."""
+    subject, issuer = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
+    serial = f"{cert.serial_number:x}"
+    if lang == "en":
+        return f"{subject} (issued by {issuer}, serial {serial})"
+    return f'"{subject}" (do "{issuer}" cấp, số sê-ri {serial})'
 
 
 class TrustStore:
@@ -88,11 +89,15 @@ class TrustStore:
         if when < leaf.not_valid_before_utc:
             raise UntrustedCertificate(
                 f"signing certificate {describe(leaf)} is not valid before "
-                f"{leaf.not_valid_before_utc:%Y-%m-%d}"
+                f"{leaf.not_valid_before_utc:%Y-%m-%d}",
+                vi=f"chứng thư số ký {describe(leaf, 'vi')} chưa có hiệu lực trước ngày "
+                f"{leaf.not_valid_before_utc:%Y-%m-%d}",
             )
         if when > leaf.not_valid_after_utc:
             raise UntrustedCertificate(
-                f"signing certificate {describe(leaf)} expired on {leaf.not_valid_after_utc:%Y-%m-%d}"
+                f"signing certificate {describe(leaf)} expired on {leaf.not_valid_after_utc:%Y-%m-%d}",
+                vi=f"chứng thư số ký {describe(leaf, 'vi')} đã hết hạn ngày "
+                f"{leaf.not_valid_after_utc:%Y-%m-%d}",
             )
         verifier = (
             verification.PolicyBuilder()
@@ -106,7 +111,8 @@ class TrustStore:
             return list(verifier.verify(leaf, list(intermediates)).chain)
         except verification.VerificationError as exc:
             raise UntrustedCertificate(
-                f"signing certificate {describe(leaf)} does not chain to a trusted CA: {exc}"
+                f"signing certificate {describe(leaf)} does not chain to a trusted CA: {exc}",
+                vi=f"chứng thư số ký {describe(leaf, 'vi')} không dẫn về một CA được tin cậy",
             ) from exc
 
 

@@ -1,14 +1,70 @@
-"""The ``vb`` command line (click). One module per area; each registers its commands on ``vb``."""
+"""The ``vb`` command line (click). One module per area; each registers its commands on ``vb``.
+
+``vb --lang en`` (or ``VBUS_LANG=en``) switches what people read to English; Vietnamese is the
+default. Help texts stay English: ``vb`` is also a developer's tool, and click's own messages
+(usage errors) are English anyway. ``VbGroup`` turns every expected error into one line and an exit
+code (``vbcore.cli.failures``), never a traceback.
+"""
 
 from __future__ import annotations
+
+import os
+import sys
+from typing import Any
 
 import click
 
 from vbcore import __version__
+from vbcore.cli.failures import EXIT_CODES_HELP, EXIT_FAILED, LANG_KEY, failed, os_failed
+from vbcore.errors import VbusError
+from vbcore.lang import LANG_ENV, LANGS, resolve
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class VbGroup(click.Group):
+    """The ``vb`` group: a ``VbusError`` or ``OSError`` a command lets through becomes one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # ``vb ... | head``: the reader left; not an error to report
+            _silence_stdout()
+            raise click.exceptions.Exit(EXIT_FAILED) from None
+        except VbusError as err:
+            raise failed(err) from err
+        except OSError as err:
+            raise os_failed(err) from err
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's flush at exit does not fail again (Python's docs' recipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    try:
+        lang = resolve(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from err
+    ctx.meta[LANG_KEY] = lang
+    return lang
+
+
+@click.group(
+    cls=VbGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
 @click.version_option(__version__, prog_name="vb")
+@click.option(
+    "--lang",
+    type=click.Choice(LANGS, case_sensitive=False),
+    default=None,
+    callback=_lang,
+    expose_value=False,
+    is_eager=True,
+    help=f"Language of what people read: vi (default) or en [env {LANG_ENV}]. Help stays English.",
+)
 def vb() -> None:
     """vbus: carry signed edXML documents (QCVN 102:2016) and their status receipts between agencies."""
 

@@ -1,4 +1,7 @@
-"""``vb agencies``: list, show, search and check the agency directory (shipped, or with an operator's)."""
+"""``vb agencies``: list, show, search and check the agency directory (shipped, or with an operator's).
+
+Text in the language of ``vb --lang`` (kinds and states named for people); ``--json`` keeps the
+directory's own values (``kind: ministry``) for scripts."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ import click
 from vbcore.cli import vb
 from vbcore.cli.output import (
     agency_label,
+    current_lang,
     directory_option,
     echo_json,
     fail,
+    failed,
     json_option,
     load_directory,
     table,
@@ -20,6 +25,45 @@ from vbcore.cli.output import (
 from vbcore.directory import KINDS, Agency, Directory
 from vbcore.errors import InvalidAgencyCode
 from vbcore.identifiers import is_test_tenant, parse_code
+from vbcore.lang import Lang, Text
+
+_KINDS = {
+    "government-office": Text("Văn phòng Chính phủ", "government office"),
+    "ministry": Text("bộ, cơ quan ngang bộ", "ministry"),
+    "province-ubnd": Text("UBND tỉnh, thành phố", "provincial People's Committee"),
+    "province-hdnd": Text("HĐND tỉnh, thành phố", "provincial People's Council"),
+    "unit": Text("đơn vị", "unit"),
+    "test-tenant": Text("mã thử nghiệm", "test tenant"),
+}
+_T = {
+    "head": Text("mã|loại|trạng thái|tên", "code|kind|state|name"),
+    "open": Text("đang sử dụng", "open"),
+    "closed": Text("đã ngừng sử dụng", "closed"),
+    "closed_to": Text("đã ngừng sử dụng → {code}", "closed → {code}"),
+    "closed_by": Text("đã ngừng sử dụng theo {by}", "closed by {by}"),
+    "short_name": Text("tên viết tắt", "short name"),
+    "kind": Text("loại", "kind"),
+    "parent": Text("cơ quan cấp trên", "parent"),
+    "state": Text("trạng thái", "state"),
+    "successor": Text("kế thừa", "successor"),
+    "closed_too": Text(" (cũng đã ngừng sử dụng)", " (closed too)"),
+    "none": Text("không có", "none"),
+    "former_name": Text("tên cũ", "former name"),
+    "took_over": Text("tiếp nhận", "took over"),
+    "unit": Text("đơn vị", "unit"),
+    "note": Text("ghi chú", "note"),
+    "certificate": Text("chứng thư số", "certificate"),
+    "registered": Text("đã đăng ký", "registered"),
+    "not_registered": Text("chưa đăng ký", "none registered"),
+    "not_in": Text("{code} không có trong danh bạ ({source})", "{code} is not in the directory ({source})"),
+    "no_match": Text("không có cơ quan nào khớp với {text!r}", "no agency matches {text!r}"),
+    "no_problems": Text("{n} cơ quan, không có lỗi ({source})", "{n} agencies, no problems ({source})"),
+}
+
+
+def _kind(kind: str, lang: Lang) -> str:
+    known = _KINDS.get(kind)
+    return known(lang) if known else kind
 
 
 @vb.group()
@@ -27,15 +71,15 @@ def agencies() -> None:
     """The agency directory: who a code names, and where closed codes went (QĐ 09/2025/QĐ-TTg)."""
 
 
-def _state(directory: Directory, a: Agency) -> str:
+def _state(directory: Directory, a: Agency, lang: Lang) -> str:
     if not a.closed:
-        return "open"
+        return _T["open"](lang)
     chain = directory.successor_chain(a.code)
-    return f"closed → {chain[-1].code}" if chain else "closed"
+    return _T["closed_to"].format(code=chain[-1].code)(lang) if chain else _T["closed"](lang)
 
 
-def _rows(directory: Directory, found: list[Agency]) -> list[list[str]]:
-    return [[a.code, a.kind, _state(directory, a), a.name] for a in found]
+def _rows(directory: Directory, found: list[Agency], lang: Lang) -> list[list[str]]:
+    return [[a.code, _kind(a.kind, lang), _state(directory, a, lang), a.name] for a in found]
 
 
 def _entry(directory: Directory, a: Agency) -> dict[str, Any]:
@@ -50,7 +94,8 @@ def _print_list(directory: Directory, found: list[Agency], as_json: bool) -> Non
     if as_json:
         echo_json([_entry(directory, a) for a in found])
     elif found:
-        click.echo(table(["code", "kind", "state", "name"], _rows(directory, found)))
+        lang = current_lang()
+        click.echo(table(_T["head"](lang).split("|"), _rows(directory, found, lang)))
 
 
 @agencies.command("list")
@@ -77,8 +122,8 @@ def show(code: str, directory_file: Path | None, as_json: bool) -> None:
             try:
                 parse_code(code)
             except InvalidAgencyCode as e:
-                raise fail(str(e)) from e
-        raise fail(f"{code} is not in the directory ({directory.source})")
+                raise failed(e) from e
+        raise fail(_T["not_in"].format(code=code, source=directory.source))
     children = directory.children(code)
     predecessors = directory.predecessors(code)
     if as_json:
@@ -87,30 +132,33 @@ def show(code: str, directory_file: Path | None, as_json: bool) -> None:
         d["predecessors"] = [p.code for p in predecessors]
         echo_json(d)
         return
-    lines = [f"{agency.code}  {agency.name}"]
+    lang = current_lang()
+    fields: list[tuple[str, str]] = []
     if agency.short_name:
-        lines.append(f"  short name:   {agency.short_name}")
-    lines.append(f"  kind:         {agency.kind}")
+        fields.append(("short_name", agency.short_name))
+    fields.append(("kind", _kind(agency.kind, lang)))
     if agency.parent:
-        lines.append(f"  parent:       {agency_label(directory, agency.parent)}")
+        fields.append(("parent", agency_label(directory, agency.parent, lang=lang)))
     if agency.closed:
-        by = f" by {agency.closed_by}" if agency.closed_by else ""
-        lines.append(f"  state:        closed{by}")
-        for step in directory.successor_chain(code):
-            lines.append(f"  successor:    {step.code} {step.name}{' (closed too)' if step.closed else ''}")
-        if not directory.successor_chain(code):
-            lines.append(f"  successor:    {agency.successor or 'none'}")
+        by = agency.closed_by
+        fields.append(("state", _T["closed_by"].format(by=by)(lang) if by else _T["closed"](lang)))
+        chain = directory.successor_chain(code)
+        for step in chain:
+            too = _T["closed_too"](lang) if step.closed else ""
+            fields.append(("successor", f"{step.code} {step.name}{too}"))
+        if not chain:
+            fields.append(("successor", agency.successor or _T["none"](lang)))
     else:
-        lines.append("  state:        open")
-    for name in agency.former_names:
-        lines.append(f"  former name:  {name}")
-    for p in predecessors:
-        lines.append(f"  took over:    {p.code} {p.name}")
-    for c in children:
-        lines.append(f"  unit:         {c.code} {c.name}")
+        fields.append(("state", _T["open"](lang)))
+    fields += [("former_name", name) for name in agency.former_names]
+    fields += [("took_over", f"{p.code} {p.name}") for p in predecessors]
+    fields += [("unit", f"{c.code} {c.name}") for c in children]
     if agency.note:
-        lines.append(f"  note:         {agency.note}")
-    lines.append(f"  certificate:  {'registered' if agency.certificate_pem else 'none registered'}")
+        fields.append(("note", agency.note))
+    fields.append(("certificate", _T["registered" if agency.certificate_pem else "not_registered"](lang)))
+    width = max(len(_T[key](lang)) for key, _ in fields) + 1
+    lines = [f"{agency.code}  {agency.name}"]
+    lines += [f"  {(_T[key](lang) + ':').ljust(width)}  {value}" for key, value in fields]
     click.echo("\n".join(lines))
 
 
@@ -129,7 +177,7 @@ def search(text: str, open_only: bool, directory_file: Path | None, as_json: boo
     _print_list(directory, found, as_json)
     if not found:
         if not as_json:
-            click.echo(f"no agency matches {text!r}", err=True)
+            click.echo(_T["no_match"].format(text=text)(current_lang()), err=True)
         raise SystemExit(1)
 
 
@@ -138,9 +186,10 @@ def search(text: str, open_only: bool, directory_file: Path | None, as_json: boo
 def check(directory_file: Path | None) -> None:
     """Check the directory: successors and level-1 bodies present, no successor loops."""
     directory = load_directory(directory_file)
-    problems = directory.problems()
+    lang = current_lang()
+    problems = directory.problems(lang)
     for p in problems:
         click.echo(p)
     if problems:
         raise SystemExit(1)
-    click.echo(f"{len(directory)} agencies, no problems ({directory.source})")
+    click.echo(_T["no_problems"].format(n=len(directory), source=directory.source)(lang))

@@ -11,8 +11,10 @@ from typing import Any
 import click
 
 from vbcore.cli import vb
+from vbcore.cli.broker import broker_option, prefix_option, target, vhost_option
+from vbcore.cli.failures import EXIT_UNAVAILABLE, current_lang, fail
 from vbcore.connector_retry import DEFAULT_ATTEMPTS
-from vbcore.errors import VbusError
+from vbcore.lang import Text
 
 
 @vb.group()
@@ -67,9 +69,9 @@ def _pki_file(given: Path | None, pki: Path, name: str, option: str) -> Path:
 @click.option("--config", "config_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The connector's configuration (JSON or YAML mapping).")
-@click.option("--broker", default="amqp://guest:guest@127.0.0.1:5672/", show_default=True,
-              envvar="VBUS_BROKER", help="AMQP URL with the agency's broker user and password.")
-@click.option("--prefix", default="vbus", show_default=True, help="Name prefix of the installation.")
+@broker_option("AMQP URL with the agency's broker user and password")
+@vhost_option
+@prefix_option
 @click.option("--pki", "pki_dir", default=Path("pki"), show_default=True, type=click.Path(path_type=Path),
               help="Folder of <agency>.key.pem, <agency>.pem and ca.pem, for --key/--cert/--trust not given.")
 @click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path), default=None)
@@ -94,6 +96,7 @@ def connector_run(
     agency_name: str | None,
     config_path: Path,
     broker: str,
+    vhost: str | None,
     prefix: str,
     pki_dir: Path,
     key_path: Path | None,
@@ -111,47 +114,49 @@ def connector_run(
     from vbcore.connector import ConnectorContext
     from vbcore.connector_ledger import Ledger
     from vbcore.connector_runtime import ConnectorRuntime, RetryLimit
-    from vbcore.lang import resolve
     from vbcore.logging import configure
     from vbcore.mapping_files import load_mapping
     from vbcore.plugins import load_connector
     from vbcore.signing import SigningKey
     from vbcore.transport.connect import open_transport
-    from vbcore.transport.names import Names
     from vbcore.trust import TrustStore
 
     seconds = _duration(retry_for)
     if not retry_attempts and not seconds:
         raise click.UsageError("--retry-attempts and --retry-for cannot both be 0: one limit is needed")
     retry = RetryLimit(attempts=retry_attempts or None, seconds=seconds or None)
-    try:
-        lang = resolve()
-    except ValueError as err:
-        raise click.UsageError(str(err)) from err
+    lang = current_lang()  # vb --lang, or VBUS_LANG
     key_file = _pki_file(key_path, pki_dir, f"{agency}.key.pem", "--key")
     cert_file = _pki_file(cert_path, pki_dir, f"{agency}.pem", "--cert")
     trust_file = _pki_file(trust_path, pki_dir, "ca.pem", "--trust")
     configure(json=False)
+    at = target(broker, vhost, prefix)
+    cls = load_connector(name)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    context = ConnectorContext(agency, work_dir, agency_name, lang=lang)
+    plugin = cls.from_config(load_mapping(config_path), context)
+    trust = (TrustStore.from_directory(trust_file) if trust_file.is_dir()
+             else TrustStore.from_pem_files([trust_file]))
+    names = at.names
+    transport = open_transport(at.url, names=names, user=agency, role="agency")  # kombu: failover
     try:
-        cls = load_connector(name)
-        work_dir.mkdir(parents=True, exist_ok=True)
-        context = ConnectorContext(agency, work_dir, agency_name, lang=lang)
-        plugin = cls.from_config(load_mapping(config_path), context)
-        trust = (TrustStore.from_directory(trust_file) if trust_file.is_dir()
-                 else TrustStore.from_pem_files([trust_file]))
-        names = Names(prefix=prefix)
-        transport = open_transport(broker, names=names, user=agency, role="agency")  # kombu: failover
         client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_file, cert_file),
                               trust=trust, names=names, lang=lang)
         ledger = Ledger(state_path or work_dir / "ledger.sqlite3")
-        runtime = ConnectorRuntime(plugin, client, ledger=ledger, agency_name=agency_name, retry=retry)
-    except VbusError as err:
-        raise click.ClickException(str(err)) from err
+    except BaseException:
+        transport.close()
+        raise
+    runtime = ConnectorRuntime(plugin, client, ledger=ledger, agency_name=agency_name, retry=retry)
     try:
         if once:
             runtime.start()
-            _echo_report(runtime.step())
+            report = runtime.step()
             runtime.close()
+            _echo_report(report)
+            if report.waiting:  # the DMS or the broker is down: the round did not finish
+                failed = fail(_WAITING, exit_code=EXIT_UNAVAILABLE)
+                failed.lines.append(f"  {report.error}")  # the cause as the runtime logged it
+                raise failed
             return
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -181,13 +186,30 @@ def _duration(text: str) -> float:
     return seconds
 
 
+_REPORT = {
+    "sent": Text("đã gửi", "sent"),
+    "failed": Text("gửi không được", "failed"),
+    "delivered": Text("đã chuyển vào hệ thống quản lý văn bản", "delivered"),
+    "refused": Text("đã từ chối (02)", "refused"),
+    "statuses_sent": Text("trạng thái đã gửi", "statuses sent"),
+    "statuses_received": Text("trạng thái đã nhận", "statuses received"),
+    "changes": Text("thu hồi/cập nhật", "changes"),
+    "parked": Text("đã trả lại (02) và cất riêng", "parked"),
+    "events_failed": Text("sự kiện không gửi được", "events failed"),
+}
+_IDLE = Text("không có việc gì", "nothing to do")
+_WAITING = Text(
+    "vòng chạy chưa xong: hệ thống quản lý văn bản hoặc máy chủ chuyển tin không truy cập được; "
+    "hãy chạy lại sau",
+    "the round did not finish: the DMS or the broker is unavailable; run again later",
+)
+
+
 def _echo_report(report: Any) -> None:
-    for label in ("sent", "failed", "delivered", "refused", "parked", "statuses_sent", "statuses_received",
-                  "changes", "events_failed"):
+    lang = current_lang()
+    for label, text in _REPORT.items():
         items = getattr(report, label)
         if items:
-            click.echo(f"{label.replace('_', ' ')}: {', '.join(items)}")
-    if report.waiting:
-        click.echo(f"waiting: {report.error}", err=True)
-    elif report.idle:
-        click.echo("nothing to do")
+            click.echo(f"{text(lang)}: {', '.join(items)}")
+    if report.idle and not report.waiting:
+        click.echo(_IDLE(lang))

@@ -1,5 +1,9 @@
 """`vb` commands for the hub area: run a hub, watch queues, handle parked messages, provision agencies,
-and the one-process demo (`vb send` is in ``vbcore.cli.sending``)."""
+and the one-process demo (`vb send` is in ``vbcore.cli.sending``).
+
+Every command here that touches the broker takes the shared options of ``vbcore.cli.broker`` and acts
+on its one vhost. What people read is in the language of ``vb --lang`` (``vbcore.lang``); errors end
+as one line and an exit code (``vbcore.cli.failures``)."""
 
 from __future__ import annotations
 
@@ -11,34 +15,19 @@ from typing import Any
 import click
 
 from vbcore.cli import vb
-from vbcore.errors import VbusError
+from vbcore.cli.broker import (
+    Target,
+    broker_option,
+    management_option,
+    prefix_option,
+    target,
+    vhost_option,
+)
+from vbcore.cli.failures import EXIT_UNAVAILABLE, fail
+from vbcore.cli.output import current_lang
+from vbcore.errors import statement_of
+from vbcore.lang import Lang, Text
 from vbcore.transport.names import Names
-
-DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672/"
-DEFAULT_MANAGEMENT = "http://guest:guest@127.0.0.1:15672"
-
-broker_option = click.option(
-    "--broker",
-    default=DEFAULT_BROKER,
-    show_default=True,
-    envvar="VBUS_BROKER",
-    help="AMQP URL (user and password of the hub, or of the agency for `vb send`).",
-)
-prefix_option = click.option(
-    "--prefix", default="vbus", show_default=True, help="Name prefix of this installation."
-)
-management_option = click.option(
-    "--management-url",
-    default=DEFAULT_MANAGEMENT,
-    show_default=True,
-    envvar="VBUS_MANAGEMENT_URL",
-    help="RabbitMQ management API.",
-)
-vhost_option = click.option("--vhost", default="/", show_default=True)
-
-
-def _fail(err: Exception) -> None:
-    raise click.ClickException(str(err)) from err
 
 
 def _rabbitmq(url: str, names: Names, user: str | None = None) -> Any:
@@ -61,16 +50,21 @@ def demo(store_url: str | None, as_json: bool) -> None:
     from vbcore.demo import run_demo
     from vbcore.hub.timeline import render_text
 
-    report = run_demo(store_url)
+    lang = current_lang()
+    report = run_demo(store_url, lang=lang)
     if as_json:
         echo_json(report.to_json())
         return
     click.echo("vbus demo: Văn phòng Chính phủ, Bộ Nội vụ, Bộ Tài chính, Hà Nội, Đà Nẵng, Thanh Hóa")
+
+    def label(code: str) -> str:
+        return agency_label(report.directory, code, lang=lang)
+
     for timeline in report.timelines:
         click.echo("")
-        click.echo(render_text(timeline, lambda code: agency_label(report.directory, code), trace=False))
+        click.echo(render_text(timeline, label, trace=False, lang=lang))
     click.echo("")
-    click.echo(report.summary_text())
+    click.echo(report.summary_text(lang))
 
 
 # --- vb hub run ---------------------------------------------------------------------------------
@@ -82,7 +76,8 @@ def hub() -> None:
 
 
 @hub.command("run")
-@broker_option
+@broker_option()
+@vhost_option
 @click.option(
     "--store", "store_url", required=True, envvar="VBUS_STORE", help="sqlite:///path.db or postgresql://..."
 )
@@ -113,8 +108,12 @@ def hub() -> None:
 @click.option("--max-bytes", default=64 * 1024 * 1024, show_default=True)
 @prefix_option
 @click.option("--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True)
+@click.option(
+    "--once", is_flag=True, help="Process what waits on the ingress, then exit (3: store or broker failed)."
+)
 def hub_run(
     broker: str,
+    vhost: str | None,
     store_url: str,
     hub_id: str,
     prefetch: int,
@@ -127,41 +126,43 @@ def hub_run(
     max_bytes: int,
     prefix: str,
     log_format: str,
+    once: bool,
 ) -> None:
     """Consume the ingress queue: check, route and track every package. Several may run at once."""
     from vbcore.directory import Directory
     from vbcore.hub.config import HubConfig
     from vbcore.hub.pipeline import Hub
-    from vbcore.hub.runner import StopFlag, run
+    from vbcore.hub.runner import StopFlag, run, run_once
     from vbcore.logging import configure
     from vbcore.signing import SignaturePolicy, SigningKey
     from vbcore.trust import TrustStore
 
     configure(json=log_format == "json")
-    names = Names(prefix=prefix)
-    try:
-        trust = (
-            TrustStore.from_directory(trust_path)
-            if trust_path.is_dir()
-            else TrustStore.from_pem_files([trust_path])
-        )
-        directory = Directory.default()
-        if directory_path is not None:
-            directory = directory.merged_with(Directory.load(directory_path))
-        stop = StopFlag()
-        stop.install()
-        the_hub = Hub(
-            _rabbitmq(broker, names),
-            _open_store(store_url),
-            key=SigningKey.from_files(key_path, cert_path),
-            trust=trust,
-            directory=directory,
-            policy=SignaturePolicy(allow_sha1=allow_sha1),
-            config=HubConfig(hub_id=hub_id, names=names, max_bytes=max_bytes),
-        )
-        run(the_hub, stop, agencies=list(agencies), prefetch=prefetch)
-    except VbusError as err:
-        _fail(err)
+    at = target(broker, vhost, prefix)
+    trust = (TrustStore.from_directory(trust_path) if trust_path.is_dir()
+             else TrustStore.from_pem_files([trust_path]))  # fmt: skip
+    directory = Directory.default()
+    if directory_path is not None:
+        directory = directory.merged_with(Directory.load(directory_path))
+    lang = current_lang()
+    the_hub = Hub(
+        _rabbitmq(at.url, at.names),
+        _open_store(store_url),
+        key=SigningKey.from_files(key_path, cert_path),
+        trust=trust,
+        directory=directory,
+        policy=SignaturePolicy(allow_sha1=allow_sha1),
+        config=HubConfig(hub_id=hub_id, names=at.names, max_bytes=max_bytes, lang=lang),
+    )
+    if once:
+        report = run_once(the_hub, agencies=list(agencies), prefetch=prefetch)
+        if report.requeued:
+            raise fail(_T["once_failed"].format(n=report.requeued), exit_code=EXIT_UNAVAILABLE)
+        click.echo(_T["once_done"].format(n=report.processed)(lang))
+        return
+    stop = StopFlag()
+    stop.install()
+    run(the_hub, stop, agencies=list(agencies), prefetch=prefetch)
 
 
 def _open_store(url: str) -> Any:
@@ -185,29 +186,51 @@ def _open_store(url: str) -> Any:
 
 # --- vb queues, vb parked -----------------------------------------------------------------------
 
+_T = {
+    "once_done": Text(
+        "đã xử lý {n} thông điệp; cửa vào của trục trống", "processed {n} messages; the ingress is empty"
+    ),
+    "once_failed": Text(
+        "{n} thông điệp được trả lại hàng đợi vì kho theo dõi hoặc máy chủ chuyển tin lỗi (xem nhật ký); "
+        "hãy chạy lại sau",
+        "{n} messages went back to the queue because the tracking store or the broker failed (see the log); "
+        "run again later",
+    ),
+    "queues_head": Text("hàng đợi|số thông điệp|số bên nhận", "queue|messages|consumers"),
+    "parked_total": Text("bị giữ lại: {n}", "parked: {n}"),
+    "parked_count": Text("{n} thông điệp bị giữ lại", "{n} parked"),
+    "no_parked": Text("không có thông điệp bị giữ lại nào mang mã {id}", "no parked message {id}"),
+    "replayed": Text("đã gửi lại {id} vào cửa vào của trục", "replayed {id}"),
+    "dropped": Text("đã xóa {id}", "dropped {id}"),
+    "removed": Text(
+        "đã xóa người dùng {code} trên máy chủ chuyển tin (hộp thư và thư trong đó được giữ lại)",
+        "removed broker user {code} (its inbox and messages are kept)",
+    ),
+}
+
 
 @vb.command()
 @management_option
 @vhost_option
+@broker_option("Broker URL; only the vhost it names is used")
+@prefix_option
 @click.option("--json", "as_json", is_flag=True)
-def queues(management_url: str, vhost: str, as_json: bool) -> None:
+def queues(management_url: str, vhost: str | None, broker: str, prefix: str, as_json: bool) -> None:
     """Queue depths and consumers (ingress, inboxes, parked)."""
+    from vbcore.text import table
     from vbcore.transport.provision import BrokerAdmin
 
-    try:
-        infos = BrokerAdmin(management_url, vhost=vhost).queues()
-    except VbusError as err:
-        _fail(err)
+    at = target(broker, vhost, prefix)
+    infos = BrokerAdmin(management_url, vhost=at.vhost, names=at.names).queues()
     if as_json:
-        rows = [{"name": q.name, "messages": q.messages, "consumers": q.consumers} for q in infos]
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        data = [{"name": q.name, "messages": q.messages, "consumers": q.consumers} for q in infos]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    width = max((len(q.name) for q in infos), default=10)
-    click.echo(f"{'queue':<{width}}  {'messages':>8}  {'consumers':>9}")
-    for q in infos:
-        click.echo(f"{q.name:<{width}}  {q.messages:>8}  {q.consumers:>9}")
-    parked = sum(q.messages for q in infos if q.name.endswith(".parked"))
-    click.echo(f"parked: {parked}")
+    lang = current_lang()
+    rows = [[q.name, str(q.messages), str(q.consumers)] for q in infos]
+    click.echo(table(_T["queues_head"](lang).split("|"), rows))
+    parked = sum(q.messages for q in infos if q.name == at.names.parked_queue)
+    click.echo(_T["parked_total"].format(n=parked)(lang))
 
 
 @vb.group()
@@ -215,23 +238,21 @@ def parked() -> None:
     """Messages the hub or an agency could not process, with the reason."""
 
 
-def _parked_transport(broker: str, names: Names) -> Any:
-    return lambda: _rabbitmq(broker, names)
+def _parked_transport(at: Target) -> Any:
+    return lambda: _rabbitmq(at.url, at.names)
 
 
 @parked.command("list")
-@broker_option
+@broker_option()
+@vhost_option
 @prefix_option
 @click.option("--json", "as_json", is_flag=True)
-def parked_list(broker: str, prefix: str, as_json: bool) -> None:
+def parked_list(broker: str, vhost: str | None, prefix: str, as_json: bool) -> None:
     """Every parked message: id, sender, kind and why it was parked (nothing is removed)."""
     from vbcore.hub.parked import browse
 
-    names = Names(prefix=prefix)
-    try:
-        found = browse(_parked_transport(broker, names), names)
-    except VbusError as err:
-        _fail(err)
+    at = target(broker, vhost, prefix)
+    found = browse(_parked_transport(at), at.names)
     rows = [
         {
             "message_id": p.message_id,
@@ -247,26 +268,38 @@ def parked_list(broker: str, prefix: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    for r in rows:
-        click.echo(f"{r['message_id']}  {r['sender'] or '?'}  {r['kind'] or '?'}  {r['reason'] or ''}")
-    click.echo(f"{len(rows)} parked")
+    lang = current_lang()
+    for p in found:
+        who, kind = p.original_user or "?", p.kind or "?"
+        click.echo(f"{p.message_id}  {who}  {kind}  {_why(p.reason, lang)}".rstrip())
+    click.echo(_T["parked_count"].format(n=len(rows))(lang))
+
+
+def _why(park_reason: str | None, lang: Lang) -> str:
+    """``malformed: Gói tin không đúng cú pháp XML``: the refusal's reason and its statement in ``lang``.
+
+    The park header is ``<reason>: <detail for developers>`` (English, in full in ``vb parked show``);
+    a reason vbus does not know (the broker's own dead-lettering) is shown as it is."""
+    if not park_reason:
+        return ""
+    code = park_reason.split(":", 1)[0].strip()
+    statement = statement_of(code, lang)
+    return f"{code}: {statement}" if statement != code else park_reason
 
 
 @parked.command("show")
 @click.argument("message_id")
-@broker_option
+@broker_option()
+@vhost_option
 @prefix_option
-def parked_show(message_id: str, broker: str, prefix: str) -> None:
+def parked_show(message_id: str, broker: str, vhost: str | None, prefix: str) -> None:
     """One parked message's headers and body."""
     from vbcore.hub.parked import browse
 
-    names = Names(prefix=prefix)
-    try:
-        match = [p for p in browse(_parked_transport(broker, names), names) if p.message_id == message_id]
-    except VbusError as err:
-        _fail(err)
+    at = target(broker, vhost, prefix)
+    match = [p for p in browse(_parked_transport(at), at.names) if p.message_id == message_id]
     if not match:
-        raise click.ClickException(f"no parked message {message_id}")
+        raise fail(_T["no_parked"].format(id=message_id))
     p = match[0]
     for key, value in sorted(p.delivery.headers.items()):
         click.echo(f"{key}: {value}")
@@ -277,33 +310,31 @@ def parked_show(message_id: str, broker: str, prefix: str) -> None:
 
 @parked.command("replay")
 @click.argument("message_id")
-@broker_option
+@broker_option()
+@vhost_option
 @prefix_option
-def parked_replay(message_id: str, broker: str, prefix: str) -> None:
+def parked_replay(message_id: str, broker: str, vhost: str | None, prefix: str) -> None:
     """Publish a parked message to the hub's ingress again (after fixing its cause)."""
-    _settle(message_id, broker, prefix, replay=True)
+    _settle(message_id, target(broker, vhost, prefix), replay=True)
 
 
 @parked.command("drop")
 @click.argument("message_id")
-@broker_option
+@broker_option()
+@vhost_option
 @prefix_option
-def parked_drop(message_id: str, broker: str, prefix: str) -> None:
+def parked_drop(message_id: str, broker: str, vhost: str | None, prefix: str) -> None:
     """Delete a parked message for good."""
-    _settle(message_id, broker, prefix, replay=False)
+    _settle(message_id, target(broker, vhost, prefix), replay=False)
 
 
-def _settle(message_id: str, broker: str, prefix: str, *, replay: bool) -> None:
+def _settle(message_id: str, at: Target, *, replay: bool) -> None:
     from vbcore.hub.parked import settle
 
-    names = Names(prefix=prefix)
-    try:
-        done = settle(_parked_transport(broker, names), names, message_id, replay=replay)
-    except VbusError as err:
-        _fail(err)
+    done = settle(_parked_transport(at), at.names, message_id, replay=replay)
     if done is None:
-        raise click.ClickException(f"no parked message {message_id}")
-    click.echo(f"{'replayed' if replay else 'dropped'} {message_id}")
+        raise fail(_T["no_parked"].format(id=message_id))
+    click.echo(_T["replayed" if replay else "dropped"].format(id=message_id)(current_lang()))
 
 
 # --- vb agency add/remove -----------------------------------------------------------------------
@@ -327,19 +358,24 @@ def agency() -> None:
     show_default=True,
     help="Where to write CODE.key.pem and CODE.pem.",
 )
+@click.option(
+    "--reissue",
+    is_flag=True,
+    help="The agency exists: set a new password and (with --ca-key/--ca-cert) a new key and certificate.",
+)
 @management_option
 @vhost_option
-@broker_option
+@broker_option()
 @prefix_option
-def agency_add(code: str, prefix: str, **options: Any) -> None:
-    """Create CODE's broker user and inbox; with --ca-key/--ca-cert, issue its certificate too."""
+def agency_add(code: str, broker: str, vhost: str | None, prefix: str, **options: Any) -> None:
+    """Create CODE's broker user and inbox; with --ca-key/--ca-cert, issue its certificate too.
+
+    All or nothing: when a step fails, the steps already done are undone."""
     from vbcore.hub.admin import add_agency
 
-    try:
-        lines = add_agency(code, names=Names(prefix=prefix), **options)
-    except VbusError as err:
-        _fail(err)
-    for line in lines:
+    at = target(broker, vhost, prefix)
+    added = add_agency(code, names=at.names, vhost=at.vhost, broker=at.url, **options)
+    for line in added.lines(current_lang()):
         click.echo(line)
 
 
@@ -347,12 +383,12 @@ def agency_add(code: str, prefix: str, **options: Any) -> None:
 @click.argument("code")
 @management_option
 @vhost_option
-def agency_remove(code: str, management_url: str, vhost: str) -> None:
+@broker_option("Broker URL; only the vhost it names is used")
+@prefix_option
+def agency_remove(code: str, management_url: str, vhost: str | None, broker: str, prefix: str) -> None:
     """Delete CODE's broker user and close its connections (its inbox is kept)."""
     from vbcore.transport.provision import BrokerAdmin
 
-    try:
-        BrokerAdmin(management_url, vhost=vhost).remove_agency(code)
-    except VbusError as err:
-        _fail(err)
-    click.echo(f"removed broker user {code} (its inbox and messages are kept)")
+    at = target(broker, vhost, prefix)
+    BrokerAdmin(management_url, vhost=at.vhost, names=at.names).remove_agency(code)
+    click.echo(_T["removed"].format(code=code)(current_lang()))

@@ -2,7 +2,7 @@
 
 Vietnamese is written as is: JSON with ``ensure_ascii=False`` and text through ``click.echo``, which
 encodes for the terminal (UTF-8 on every supported system; Python's UTF-8 mode covers the C locale).
-Exit codes: 0 success, 1 the thing checked is not valid or not found, 2 usage errors (click's own).
+Failures and exit codes: ``vbcore.cli.failures`` (re-exported here: ``fail``, ``failed``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 
 import click
 
+from vbcore.cli.failures import current_lang as current_lang
+from vbcore.cli.failures import fail as fail
+from vbcore.cli.failures import failed as failed
 from vbcore.directory import Directory
 from vbcore.errors import (
     ClosedAgencyCode,
@@ -27,6 +30,7 @@ from vbcore.errors import (
     UnknownAgency,
 )
 from vbcore.identifiers import is_test_tenant
+from vbcore.lang import Lang, Text
 from vbcore.model import Edoc, StatusPackage
 from vbcore.text import table as table  # re-exported: the CLI commands print tables
 
@@ -73,29 +77,48 @@ def load_directory(directory_file: Path | None) -> Directory:
     try:
         return base.merged_with(Directory.load(directory_file))
     except ConfigurationError as e:
-        raise click.ClickException(str(e)) from e
+        raise failed(e, about=str(directory_file)) from e
 
 
-def agency_label(directory: Directory, code: str | None, name_in_package: str | None = None) -> str:
+_LABEL = {
+    "none": Text("(không có)", "(none)"),
+    "closed": Text("{name}; đã ngừng sử dụng, nay là {to}", "{name}; closed, now {to}"),
+    "no_successor": Text("không có cơ quan kế thừa", "no successor"),
+    "unknown": Text("{given}không có trong danh bạ", "{given}not in the directory"),
+    "tenant": Text(
+        "{given}mã thử nghiệm, không có trong danh bạ", "{given}a test tenant id, not in the directory"
+    ),
+    "not_code": Text(
+        "{given}không phải mã định danh, không có trong danh bạ",
+        "{given}not an agency code, not in the directory",
+    ),
+}
+
+
+def agency_label(
+    directory: Directory, code: str | None, name_in_package: str | None = None, *, lang: Lang | None = None
+) -> str:
     """``000.00.00.H24 (UBND thành phố Hà Nội)``, with what the directory says of closed or unknown codes.
 
     For a code the directory does not hold, ``name_in_package`` (the package's own OrganName) is shown.
+    Written in ``lang`` (default: this run's language).
     """
+    lang = lang or current_lang()
     if not code:
-        return "(none)"
+        return _LABEL["none"](lang)
     given = f"{name_in_package}; " if name_in_package and name_in_package != code else ""
     try:
         return f"{code} ({directory.resolve(code).name})"
     except ClosedAgencyCode as e:
         agency = directory.get(code)
         name = agency.name if agency else ""
-        to = f"{e.successor} {e.successor_name}".strip() if e.successor else "no successor"
-        return f"{code} ({name}; closed, now {to})"
+        to = f"{e.successor} {e.successor_name}".strip() if e.successor else _LABEL["no_successor"](lang)
+        return f"{code} ({_LABEL['closed'].format(name=name, to=to)(lang)})"
     except UnknownAgency:
-        return f"{code} ({given}not in the directory)"
+        return f"{code} ({_LABEL['unknown'].format(given=given)(lang)})"
     except InvalidAgencyCode:
-        what = "a test tenant id" if is_test_tenant(code) else "not an agency code"
-        return f"{code} ({given}{what}, not in the directory)"
+        what = _LABEL["tenant"] if is_test_tenant(code) else _LABEL["not_code"]
+        return f"{code} ({what.format(given=given)(lang)})"
 
 
 def to_jsonable(value: Any) -> Any:
@@ -125,11 +148,6 @@ def human_size(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MiB"
 
 
-def fail(message: str) -> click.ClickException:
-    """An error to raise: click prints ``Error: <message>`` on stderr and exits with 1."""
-    return click.ClickException(message)
-
-
 def vietnam_now() -> datetime:
     """Now, in Vietnam local time without a zone, as edXML writes timestamps."""
     return datetime.now(_VN).replace(tzinfo=None, microsecond=0)
@@ -155,5 +173,5 @@ def read_file_package(path: Path) -> tuple[Edoc | StatusPackage, tuple[str, ...]
     try:
         result = read_package(path)
     except PackageRefused as e:
-        raise fail(f"{path}: {e}") from e
+        raise failed(e, about=str(path)) from e
     return result.package, result.warnings

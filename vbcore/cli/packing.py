@@ -13,6 +13,7 @@ from vbcore.cli.output import (
     directory_option,
     existing_file,
     fail,
+    failed,
     load_directory,
     read_file_package,
     vietnam_now,
@@ -124,7 +125,7 @@ def pack(
             today=vietnam_now(),
         )
     except VbusError as e:
-        raise fail(str(e)) from e
+        raise failed(e) from e
     edoc = replace(
         edoc,
         from_=_organization(directory, edoc.from_, "--from"),

@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 
 from vbcore.cli import vb
-from vbcore.cli.hub import broker_option, prefix_option
-from vbcore.errors import SendRefused, VbusError, VerdictTimedOut
-from vbcore.lang import LANGS, Text, resolve
-from vbcore.transport.names import Names
+from vbcore.cli.broker import broker_option, prefix_option, target, vhost_option
+from vbcore.cli.failures import current_lang
+from vbcore.errors import SendRefused, VerdictTimedOut
+from vbcore.lang import Text
 from vbcore.trust import TrustStore
 
 EXIT_REFUSED = 1
@@ -50,8 +50,8 @@ _NOT_REFUSED = Text("Không bị từ chối trong {seconds:g} giây.", "Not ref
                    "recipient's first status. Exit 1 when refused, 3 when not every recipient answered.")
 @click.option("--trust", "trust_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="CA certificate(s) to verify the answers with (--wait; default: ca.pem beside --cert).")
-@click.option("--lang", type=click.Choice(LANGS), default=None, help="Language of the output (or VBUS_LANG).")
-@broker_option
+@broker_option("AMQP URL with the sending agency's user and password")
+@vhost_option
 @prefix_option
 def send(
     file: Path | None,
@@ -62,8 +62,8 @@ def send(
     cert_path: Path,
     wait: float | None,
     trust_path: Path | None,
-    lang: str | None,
     broker: str,
+    vhost: str | None,
     prefix: str,
 ) -> None:
     """Sign a package as AGENCY and submit it to the hub (an unsigned FILE is signed first)."""
@@ -72,11 +72,9 @@ def send(
     from vbcore.signing import SigningKey
     from vbcore.transport.connect import open_transport
 
-    try:
-        language = resolve(lang)
-    except ValueError as err:
-        raise click.UsageError(str(err)) from err
-    names = Names(prefix=prefix)
+    language = current_lang()  # vb --lang, or VBUS_LANG
+    at = target(broker, vhost, prefix)
+    broker, names = at.url, at.names
     if (file is None) == (metadata is None):
         raise click.UsageError("give either FILE or --metadata")
     if wait is not None and wait <= 0:
@@ -84,23 +82,21 @@ def send(
     trust_file = trust_path or cert_path.parent / "ca.pem"
     if wait is not None and not trust_file.exists():
         raise click.UsageError(f"--trust is missing and {trust_file} does not exist (needed by --wait)")
-    try:
-        to_send = package_to_send(file, metadata, list(attachments), key_path, cert_path)
-        with open_transport(broker, names=names, user=agency, role="agency") as transport:
-            message_id = submit(transport, names, agency, to_send.signed, kind=to_send.kind,
-                                document_id=to_send.document_id)
-            sent = _SENT.format(kind=_KINDS[to_send.kind](language), document_id=to_send.document_id or "",
-                                agency=agency, message_id=message_id)
-            click.echo(sent(language))
-            if wait is None:
-                return
-            click.echo(_WAITING.format(seconds=wait)(language), err=True)
-            client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_path, cert_path),
-                                  trust=_trust(trust_file), names=names, lang=language)
-            verdict = wait_for_verdict(client, message_id=message_id, document_id=to_send.document_id,
-                                       recipients=to_send.recipients, timeout=wait)
-    except VbusError as err:
-        raise click.ClickException(err.describe(language)) from err
+    # Expected errors end as one line in the chosen language (the ``vb`` group does it).
+    to_send = package_to_send(file, metadata, list(attachments), key_path, cert_path)
+    with open_transport(broker, names=names, user=agency, role="agency") as transport:
+        message_id = submit(transport, names, agency, to_send.signed, kind=to_send.kind,
+                            document_id=to_send.document_id)
+        sent = _SENT.format(kind=_KINDS[to_send.kind](language), document_id=to_send.document_id or "",
+                            agency=agency, message_id=message_id)
+        click.echo(sent(language))
+        if wait is None:
+            return
+        click.echo(_WAITING.format(seconds=wait)(language), err=True)
+        client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_path, cert_path),
+                              trust=_trust(trust_file), names=names, lang=language)
+        verdict = wait_for_verdict(client, message_id=message_id, document_id=to_send.document_id,
+                                   recipients=to_send.recipients, timeout=wait)
     for line in verdict.lines(language):
         click.echo(line)
     if verdict.refused:

@@ -15,6 +15,7 @@ from vbcore.cli.output import (
     echo_json,
     existing_file,
     fail,
+    failed,
     json_option,
     load_directory,
     read_file_package,
@@ -118,7 +119,9 @@ def sign(
     try:
         key = SigningKey.from_files(key_file, cert_file)
         signed = sign_package(file.read_bytes(), key, algorithm=algorithm)
-    except (VbusError, ValueError) as e:
+    except VbusError as e:
+        raise failed(e, about=str(file)) from e
+    except ValueError as e:
         raise fail(f"{file}: {e}") from e
     target = output or file
     write_atomically(target, signed)
@@ -157,7 +160,7 @@ def verify(
                 {"file": str(file), "valid": False, "reason": getattr(e, "reason", "error"), "error": str(e)}
             )
             raise SystemExit(1) from e
-        raise fail(f"{file}: {e}") from e
+        raise failed(e, about=str(file)) from e
     if as_json:
         echo_json({"file": str(file), "valid": True, **result})
     else:

@@ -1,8 +1,10 @@
 """``vb track``: where a document stands with each recipient, what is overdue, what arrived since.
 
-Reads the tracking store only (``vbcore.store``); never writes. Times are shown in Vietnam local time
-(UTC+7) as text, and as ISO 8601 UTC in ``--json`` (a status's own ``status_time`` as the package
-wrote it, without a zone). A ``--since``/``--now`` value without a zone is Vietnam local time.
+Reads the tracking store only (``vbcore.store``); never writes, and refuses a store that does not
+exist (``vbcore.cli.stores``). Text is in the language of ``vb --lang`` (Vietnamese by default).
+Times are shown in Vietnam local time (UTC+7) as text, and as ISO 8601 UTC in ``--json`` (a status's
+own ``status_time`` as the package wrote it, without a zone). A ``--since``/``--now`` value without a
+zone is Vietnam local time.
 
 The store URL comes from ``--store``, else ``VBUS_STORE`` (a URL, or a path to a SQLite file),
 else ``sqlite:///./var/vbus.db``.
@@ -19,6 +21,7 @@ import click
 from vbcore.cli import vb
 from vbcore.cli.output import (
     agency_label,
+    current_lang,
     directory_option,
     echo_json,
     fail,
@@ -26,20 +29,23 @@ from vbcore.cli.output import (
     load_directory,
     table,
 )
+from vbcore.cli.stores import open_existing_store
 from vbcore.directory import Directory
-from vbcore.errors import VbusError
 from vbcore.hub.timeline import (
-    business_name,
+    VIETNAM_TIME,
+    business_text,
     document_json,
     local,
     read_timeline,
     recipient_json,
     recipient_timeline,
     render_text,
+    state_text,
     timeline_json,
     tracked_ids,
 )
-from vbcore.store import TrackingStore, open_store
+from vbcore.lang import Lang, Text
+from vbcore.store import TrackingStore
 from vbcore.workdays import VIETNAM
 
 DEFAULT_STORE_PATH = "./var/vbus.db"
@@ -91,27 +97,51 @@ def track(
     now = parse_time(now_text, "--now") if now_text else datetime.now(UTC)
     since = parse_time(since_text, "--since") if since_text else None
     directory = load_directory(directory_file)
-    try:
-        store = open_store(store_url or default_store_url())
-    except VbusError as exc:
-        raise fail(f"cannot open the tracking store: {exc}") from exc
+    lang = current_lang()
+    store = open_existing_store(store_url or default_store_url())
     try:
         if document_id is not None:
-            show_document(store, directory, document_id, now, as_json)
+            show_document(store, directory, document_id, now, as_json, lang)
         elif overdue:
-            show_overdue(store, directory, now, as_json)
+            show_overdue(store, directory, now, as_json, lang)
         else:
             assert since is not None
-            show_since(store, directory, since, as_json)
+            show_since(store, directory, since, as_json, lang)
     finally:
         store.close()
+
+
+_T = {
+    "not_found": Text(
+        "không có văn bản {id} trong kho theo dõi", "document {id} is not in the tracking store"
+    ),
+    "nothing_overdue": Text("Không có gì quá hạn lúc {now} ({tz}).", "Nothing overdue at {now} ({tz})."),
+    "overdue": Text(
+        "{n} lượt chuyển chưa có 01 đã quá hạn lúc {now} ({tz}):",
+        "{n} deliveries without a 01 past their deadline at {now} ({tz}):",
+    ),
+    "overdue_head": Text(
+        "văn bản|cơ quan nhận|trạng thái|hạn 01|quá hạn", "document|recipient|state|01 due by|late by"
+    ),
+    "hours": Text("{h} giờ", "{h} h"),
+    "no_documents": Text(
+        "Không có văn bản nào trục nhận từ {since} ({tz}).", "No documents received since {since} ({tz})."
+    ),
+    "documents": Text(
+        "{n} văn bản trục nhận từ {since} ({tz}):", "{n} documents received since {since} ({tz}):"
+    ),
+    "since_head": Text(
+        "trục nhận|văn bản|cơ quan gửi|loại|trích yếu|cơ quan nhận",
+        "received|document|sender|type|subject|recipients",
+    ),
+}
 
 
 # --- one document -----------------------------------------------------------------------------
 
 
 def show_document(
-    store: TrackingStore, directory: Directory, document_id: str, now: datetime, as_json: bool
+    store: TrackingStore, directory: Directory, document_id: str, now: datetime, as_json: bool, lang: Lang
 ) -> None:
     found = tracked_ids(store, document_id)
     if len(found) > 1:  # agencies that each wrote this DocumentId (one that begins with no agency code)
@@ -121,17 +151,19 @@ def show_document(
         )
     timeline = read_timeline(store, directory, found[0] if found else document_id, now=now)
     if not timeline.found:
-        raise fail(f"document {document_id} is not in the tracking store")
+        raise fail(_T["not_found"].format(id=document_id))
     if as_json:
         echo_json(timeline_json(directory, timeline))
     else:
-        click.echo(render_text(timeline, lambda code: agency_label(directory, code)))
+        click.echo(render_text(timeline, lambda code: agency_label(directory, code, lang=lang), lang=lang))
 
 
 # --- lists ------------------------------------------------------------------------------------
 
 
-def show_overdue(store: TrackingStore, directory: Directory, now: datetime, as_json: bool) -> None:
+def show_overdue(
+    store: TrackingStore, directory: Directory, now: datetime, as_json: bool, lang: Lang
+) -> None:
     late = store.overdue(now)
     if as_json:
         echo_json(
@@ -145,8 +177,9 @@ def show_overdue(store: TrackingStore, directory: Directory, now: datetime, as_j
             }
         )
         return
+    tz = VIETNAM_TIME(lang)
     if not late:
-        click.echo(f"Nothing overdue at {local(now)} (Vietnam time).")
+        click.echo(_T["nothing_overdue"].format(now=local(now), tz=tz)(lang))
         return
     rows = []
     for p in late:
@@ -155,17 +188,19 @@ def show_overdue(store: TrackingStore, directory: Directory, now: datetime, as_j
         rows.append(
             [
                 p.document_id,
-                agency_label(directory, p.recipient),
-                p.state,
+                agency_label(directory, p.recipient, lang=lang),
+                state_text(p.state, lang),
                 local(p.deadline),
-                f"{hours:.1f} h",
+                _T["hours"].format(h=f"{hours:.1f}")(lang),
             ]
         )
-    click.echo(f"{len(late)} deliveries without a 01 past their deadline at {local(now)} (Vietnam time):")
-    click.echo(table(["document", "recipient", "state", "01 due by", "late by"], rows))
+    click.echo(_T["overdue"].format(n=len(late), now=local(now), tz=tz)(lang))
+    click.echo(table(_T["overdue_head"](lang).split("|"), rows))
 
 
-def show_since(store: TrackingStore, directory: Directory, since: datetime, as_json: bool) -> None:
+def show_since(
+    store: TrackingStore, directory: Directory, since: datetime, as_json: bool, lang: Lang
+) -> None:
     docs = list(store.documents_since(since))
     summaries = {d.document_id: store.pairs(d.document_id) for d in docs}
     if as_json:
@@ -182,19 +217,20 @@ def show_since(store: TrackingStore, directory: Directory, since: datetime, as_j
             }
         )
         return
+    tz = VIETNAM_TIME(lang)
     if not docs:
-        click.echo(f"No documents received since {local(since)} (Vietnam time).")
+        click.echo(_T["no_documents"].format(since=local(since), tz=tz)(lang))
         return
     rows = [
         [
             local(d.received_at),
             d.document_id,
             d.sender,
-            business_name(d.business_type),
+            business_text(d.business_type, lang),
             d.subject or "",
-            " ".join(f"{p.recipient}:{p.state}" for p in summaries[d.document_id]),
+            "; ".join(f"{p.recipient}: {state_text(p.state, lang)}" for p in summaries[d.document_id]),
         ]
         for d in docs
     ]
-    click.echo(f"{len(docs)} documents received since {local(since)} (Vietnam time):")
-    click.echo(table(["received", "document", "sender", "type", "subject", "recipients"], rows))
+    click.echo(_T["documents"].format(n=len(docs), since=local(since), tz=tz)(lang))
+    click.echo(table(_T["since_head"](lang).split("|"), rows))

@@ -103,7 +103,7 @@ class Base64Decoder:
         try:
             raw = text.encode("ascii")
         except UnicodeEncodeError:
-            raise self._error("non-ASCII character in base64") from None
+            raise self._error("non-ASCII character in base64", "có ký tự ngoài ASCII trong base64") from None
         raw = self._carry + raw.translate(None, _WHITESPACE)
         if not raw:
             return
@@ -114,26 +114,31 @@ class Base64Decoder:
 
     def _decode(self, quads: bytes) -> None:
         if self._ended:
-            raise self._error("data after the base64 padding")
+            raise self._error("data after the base64 padding", "có dữ liệu sau phần đệm '=' của base64")
         if b"=" in quads[:-4]:
-            raise self._error("'=' inside base64 data")
+            raise self._error("'=' inside base64 data", "có dấu '=' ở giữa dữ liệu base64")
         try:
             self._spool.write(base64.b64decode(quads, validate=True))
         except binascii.Error as err:
-            raise self._error(f"invalid base64 ({err})") from None
+            raise self._error(f"invalid base64 ({err})", "dữ liệu base64 không hợp lệ") from None
         self._ended = quads.endswith(b"=")
 
     def close(self) -> Blob:
         if self._carry:
-            raise self._error(f"base64 length is not a multiple of 4 ({len(self._carry)} left over)")
+            left = len(self._carry)
+            raise self._error(
+                f"base64 length is not a multiple of 4 ({left} left over)",
+                f"độ dài base64 không phải bội số của 4 (thừa {left} ký tự)",
+            )
         return self._spool.blob()
 
     def abort(self) -> None:
         self._spool.discard()
 
-    def _error(self, what: str) -> AttachmentUnreadable:
+    def _error(self, what: str, what_vi: str) -> AttachmentUnreadable:
         self._spool.discard()
-        return AttachmentUnreadable(f"attachment {self._label}: {what}")
+        label = self._label
+        return AttachmentUnreadable(f"attachment {label}: {what}", vi=f"tệp đính kèm {label}: {what_vi}")
 
 
 def decode_base64_text(text: str, label: str, spool_dir: Path | None) -> Blob:
@@ -163,7 +168,8 @@ def unwrap_zip(blob: Blob, label: str, spool_dir: Path | None, max_unzipped: int
             entry = entries[0]
             if entry.file_size > max_unzipped:
                 raise AttachmentUnreadable(
-                    f"attachment {label}: ZIP entry is {entry.file_size} bytes, over {max_unzipped}"
+                    f"attachment {label}: ZIP entry is {entry.file_size} bytes, over {max_unzipped}",
+                    vi=f"tệp đính kèm {label}: tệp trong ZIP {entry.file_size} byte, vượt quá {max_unzipped}",
                 )
             spool = Spool(spool_dir)
             with archive.open(entry) as src:
@@ -172,11 +178,15 @@ def unwrap_zip(blob: Blob, label: str, spool_dir: Path | None, max_unzipped: int
                     if spool.size > max_unzipped:
                         spool.discard()
                         raise AttachmentUnreadable(
-                            f"attachment {label}: ZIP entry expands past {max_unzipped}"
+                            f"attachment {label}: ZIP entry expands past {max_unzipped}",
+                            vi=f"tệp đính kèm {label}: giải nén tệp trong ZIP vượt quá {max_unzipped} byte",
                         )
             return spool.blob(), entry.filename
     except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, EOFError) as err:
-        raise AttachmentUnreadable(f"attachment {label}: unreadable ZIP ({err})") from None
+        raise AttachmentUnreadable(
+            f"attachment {label}: unreadable ZIP ({err})",
+            vi=f"tệp đính kèm {label}: tệp ZIP hỏng, không đọc được",
+        ) from None
 
 
 def zip_one(blob: Blob, entry_name: str) -> Blob:

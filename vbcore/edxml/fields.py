@@ -15,6 +15,7 @@ from lxml import etree
 
 from vbcore.edxml.names import DSIG_NS, EDXML_NS, parse_bool, parse_date, parse_timestamp
 from vbcore.errors import InvalidFieldValue, RequiredElementMissing
+from vbcore.lang import Text
 
 Warnings = list[str]
 T = TypeVar("T")
@@ -87,26 +88,27 @@ class Fields:
     def texts(self, name: str) -> tuple[str, ...]:
         return tuple(t for e in self.all(name) if e.text and (t := e.text.strip()))
 
-    def _typed(self, name: str, convert: Callable[[str], T], expected: str) -> T | None:
+    def _typed(self, name: str, convert: Callable[[str], T], expected: Text) -> T | None:
         value = self.text(name)
         if value is None:
             return None
         try:
             return convert(value)
         except ValueError:
-            raise InvalidFieldValue(f"{self.path}/{name}", value, expected) from None
+            raise InvalidFieldValue(f"{self.path}/{name}", value, expected.en, expected.vi) from None
 
     def integer(self, name: str) -> int | None:
-        return self._typed(name, int, "an integer")
+        return self._typed(name, int, Text("một số nguyên", "an integer"))
 
     def date(self, name: str) -> date | None:
-        return self._typed(name, parse_date, "a date (yyyy/MM/dd)")
+        return self._typed(name, parse_date, Text("một ngày (yyyy/MM/dd)", "a date (yyyy/MM/dd)"))
 
     def timestamp(self, name: str) -> datetime | None:
-        return self._typed(name, parse_timestamp, "a timestamp (yyyy/MM/dd HH:mm:ss)")
+        expected = Text("một thời điểm (yyyy/MM/dd HH:mm:ss)", "a timestamp (yyyy/MM/dd HH:mm:ss)")
+        return self._typed(name, parse_timestamp, expected)
 
     def boolean(self, name: str) -> bool | None:
-        return self._typed(name, parse_bool, "true or false")
+        return self._typed(name, parse_bool, Text("true hoặc false", "true or false"))
 
-    def enum(self, name: str, convert: Callable[[str], T], expected: str) -> T | None:
+    def enum(self, name: str, convert: Callable[[str], T], expected: Text) -> T | None:
         return self._typed(name, convert, expected)

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from lxml import etree
 
 from vbcore.edxml.names import WELL_KNOWN_PREFIXES
+from vbcore.edxml.xml_messages import TOO_LONG_TEXT_VI, parse_error_vi
 from vbcore.errors import ForbiddenXmlConstruct, MalformedPackage, PackageTooDeep, PackageTooLarge
 
 MiB = 1024 * 1024
@@ -121,6 +122,8 @@ def repair_warnings(prefixes: list[str]) -> tuple[str, ...]:
 # --- DOCTYPE -------------------------------------------------------------------------------------
 
 _DOCTYPE = b"<!DOCTYPE"
+DOCTYPE_REFUSED = "DOCTYPE declarations are not allowed"
+DOCTYPE_REFUSED_VI = "không được dùng khai báo DOCTYPE"
 
 
 def refuse_doctype(data: bytes) -> None:
@@ -133,14 +136,14 @@ def refuse_doctype(data: bytes) -> None:
     if at >= 0:
         line = data.count(b"\n", 0, at) + 1
         column = at - (data.rfind(b"\n", 0, at) + 1) + 1
-        raise ForbiddenXmlConstruct("DOCTYPE declarations are not allowed", line, column)
+        raise ForbiddenXmlConstruct(DOCTYPE_REFUSED, line, column, vi=DOCTYPE_REFUSED_VI)
 
 
 def refuse_dtd_of(root: etree._Element) -> None:
     info = root.getroottree().docinfo
     doctype = getattr(info, "doctype", "")  # not in lxml-stubs 0.5
     if doctype or info.internalDTD is not None or info.externalDTD is not None:
-        raise ForbiddenXmlConstruct("DOCTYPE declarations are not allowed")
+        raise ForbiddenXmlConstruct(DOCTYPE_REFUSED, vi=DOCTYPE_REFUSED_VI)
 
 
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
@@ -165,7 +168,13 @@ def _deeper_than(depth: int) -> etree.XPath:
 
 def check_depth(root: etree._Element, limits: ParseLimits) -> None:
     if _deeper_than(limits.max_depth)(root):
-        raise PackageTooDeep(f"elements nest deeper than {limits.max_depth} levels")
+        raise too_deep(limits.max_depth)
+
+
+def too_deep(max_depth: int) -> PackageTooDeep:
+    return PackageTooDeep(
+        f"elements nest deeper than {max_depth} levels", vi=f"các phần tử lồng nhau sâu hơn {max_depth} mức"
+    )
 
 
 # --- errors and the prefix repair ------------------------------------------------------------------
@@ -204,16 +213,19 @@ def translate_error(err: etree.XMLSyntaxError, log: etree._ListErrorLog) -> Malf
     entries = [e for e in log if e.level_name != "WARNING"] or list(log)
     if entries:
         first = next((e for e in entries if e.type_name != "NS_ERR_UNDEFINED_NAMESPACE"), entries[0])
-        message, line, column = first.message.strip(), first.line, first.column
+        message, line, column, kind = first.message.strip(), first.line, first.column, first.type_name
     else:
         message = re.sub(r", line \d+, column \d+$", "", str(err.msg))
         line, column = err.position if err.position else (None, None)
+        kind = ""
+    vi = parse_error_vi(kind, message)
     if "Excessive depth" in message:
-        return PackageTooDeep(f"elements nest too deep: {message}", line, column)
+        return PackageTooDeep(f"elements nest too deep: {message}", line, column, vi=vi)
     if "Text node too long" in message or "Resource limit exceeded" in message:
         return MalformedPackage(
             f"{message} (the tree parser stops at 10 MB of text; read_package streams larger attachments)",
             line,
             column,
+            vi=TOO_LONG_TEXT_VI,
         )
-    return MalformedPackage(message, line, column)
+    return MalformedPackage(message, line, column, vi=vi)

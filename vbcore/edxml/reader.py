@@ -65,7 +65,10 @@ def _read(
     spool_dir: Path | None,
 ) -> ReadResult:
     if root.tag != tag("edXML"):
-        raise NotAnEdxmlPackage(f"the root element is {root.tag}, not {{{EDXML_NS}}}edXML")
+        raise NotAnEdxmlPackage(
+            f"the root element is {root.tag}, not {{{EDXML_NS}}}edXML",
+            vi=f"phần tử gốc là {root.tag}, không phải {{{EDXML_NS}}}edXML",
+        )
     warnings: Warnings = list(warnings_before)
     top = Fields(root, "edXML", warnings, {"edXMLEnvelope", "AttachmentEncoded", "Signature"})
     envelope = top.fields("edXMLEnvelope", {"edXMLHeader", "edXMLBody", "Signature"}, required=True)
@@ -120,7 +123,10 @@ def _read_attachments(
         label = f"{content_id or name or '#' + str(len(result) + 1)}"
         element = att.one("ContentTransferEncoded")
         if element is None:
-            raise AttachmentUnreadable(f"attachment {label}: no ContentTransferEncoded")
+            raise AttachmentUnreadable(
+                f"attachment {label}: no ContentTransferEncoded",
+                vi=f"tệp đính kèm {label}: thiếu ContentTransferEncoded",
+            )
         raw = decoded.get(element)
         if raw is None:
             raw = decode_base64_text(element.text or "", label, spool_dir)

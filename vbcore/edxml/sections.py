@@ -10,6 +10,7 @@ from lxml import etree
 
 from vbcore.edxml.fields import Fields
 from vbcore.edxml.names import DSIG_NS
+from vbcore.lang import Text
 from vbcore.model import (
     Business,
     BusinessDocumentInfo,
@@ -28,6 +29,11 @@ from vbcore.model import (
     TraceHeader,
 )
 from vbcore.status import BusinessDocType, ReceiverType, StatusCode
+
+# What each enumerated field expects, for the error that says its value is not one of them.
+_STATUS_CODE = Text("một mã trạng thái (01-06, 13, 15, 16)", "a status code (01-06, 13, 15, 16)")
+_BUSINESS_TYPE = Text("một loại nghiệp vụ (0-3)", "a business type (0-3)")
+_RECEIVER_TYPE = Text("một loại nơi nhận (0 hoặc 1)", "a receiver type (0 or 1)")
 
 _ORGANIZATION = {
     "OrganId", "OrganizationInCharge", "OrganName", "OrganAdd", "Email", "Telephone", "Fax", "Website",
@@ -79,7 +85,7 @@ def read_staff(f: Fields) -> StaffInfo:
 
 def read_status_header(header: Fields) -> StatusPackage:
     m = header.fields("MessageHeader", _STATUS_HEADER, required=True)
-    code = m.enum("StatusCode", StatusCode.parse, "a status code (01-06, 13, 15, 16)")
+    code = m.enum("StatusCode", StatusCode.parse, _STATUS_CODE)
     assert code is not None  # the reader routes here only when StatusCode is present
     _ = header.fields("TraceHeaderList", {"TraceHeader", "Bussiness"})  # read for its warnings only
     return StatusPackage(
@@ -145,7 +151,7 @@ def _read_business(trace: Fields) -> Business | None:
     if not trace.present("Bussiness"):
         return None
     b = trace.fields("Bussiness", _BUSINESS)
-    doc_type = b.enum("BussinessDocType", lambda s: BusinessDocType(int(s)), "a business type (0-3)")
+    doc_type = b.enum("BussinessDocType", lambda s: BusinessDocType(int(s)), _BUSINESS_TYPE)
     info = None
     if b.present("BussinessDocumentInfo"):
         i = b.fields("BussinessDocumentInfo", {"DocumentInfo", "DocumentReceiver", "ReceiverList"})
@@ -172,7 +178,7 @@ def _read_business(trace: Fields) -> Business | None:
 
 
 def _read_receiver(r: Fields) -> Receiver:
-    kind = r.enum("ReceiverType", lambda s: ReceiverType(int(s)), "a receiver type (0 or 1)")
+    kind = r.enum("ReceiverType", lambda s: ReceiverType(int(s)), _RECEIVER_TYPE)
     # Without a ReceiverType the receiver is taken as added (REMOVED is 0: test None, not falsiness).
     return Receiver(r.text("OrganId") or "", ReceiverType.ADDED if kind is None else kind)
 

@@ -26,13 +26,16 @@ from lxml import etree
 from vbcore.edxml.attachments import Base64Decoder, Spool
 from vbcore.edxml.names import tag
 from vbcore.edxml.parser import (
+    DOCTYPE_REFUSED,
+    DOCTYPE_REFUSED_VI,
     ParseLimits,
     check_size,
     new_parser,
     refuse_doctype,
+    too_deep,
     translate_error,
 )
-from vbcore.errors import ForbiddenXmlConstruct, MalformedPackage, PackageTooDeep, PackageTooLarge, VbusError
+from vbcore.errors import ForbiddenXmlConstruct, MalformedPackage, PackageTooLarge, VbusError
 from vbcore.model import Blob
 
 CHUNK = 1 << 16
@@ -72,7 +75,7 @@ def parse_streaming(source: bytes | Path, limits: ParseLimits, spool_dir: Path |
             raise target.failure from None
         raise
     if root is None:
-        raise MalformedPackage("no root element")
+        raise MalformedPackage("no root element", vi="không có phần tử gốc")
     unqualified = "elements without a namespace read as edXML (an undeclared prefix?)"
     warnings = (unqualified,) if target.unqualified else ()
     return StreamedTree(root, target.decoded, warnings)
@@ -110,7 +113,7 @@ class _Target:
     def start(self, name: str, attrib: dict[str, str], nsmap: dict[str, str] | None = None) -> None:
         self._depth += 1
         if self._depth > self._limits.max_depth:
-            self._fail(PackageTooDeep(f"elements nest deeper than {self._limits.max_depth} levels"))
+            self._fail(too_deep(self._limits.max_depth))
         if not name.startswith("{"):
             self.unqualified = True
         if name in _CONTENT:
@@ -141,7 +144,7 @@ class _Target:
             self._builder.data(text)
 
     def doctype(self, *_: Any) -> None:
-        self._fail(ForbiddenXmlConstruct("DOCTYPE declarations are not allowed"))
+        self._fail(ForbiddenXmlConstruct(DOCTYPE_REFUSED, vi=DOCTYPE_REFUSED_VI))
 
     def _fail(self, err: VbusError) -> NoReturn:
         # lxml stores an error raised in a callback and then still calls close(): remember ours so

@@ -1,13 +1,36 @@
-"""``vb agency add``: provision an agency on the broker and issue its certificate from the hub's CA."""
+"""``vb agency add``: provision an agency on the broker and issue its certificate from the hub's CA.
+
+All or nothing. Everything that can be checked or computed without changing anything comes first (the
+CA files, the management API and the vhost, what already exists, the certificate itself); then the
+three changes, each with its undo: the broker user and its permissions, the inbox, the key and
+certificate files. When a step fails, the steps before it are undone in reverse order (a user that
+existed gets its password hash and permissions back, a queue that existed is kept, files that existed
+get their bytes back) and the error that stopped it is raised: nothing is left half created.
+
+An agency that exists already (its broker user, or its key or certificate in ``--out``) is refused
+unless ``reissue``: a new password breaks the agency's running connector, and a new key replaces the
+one its DMS signs with. That is an operator's decision, not a side effect of running ``add`` twice.
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from cryptography import x509
 
 from vbcore.directory import Directory
-from vbcore.errors import ConfigurationError
+from vbcore.errors import AgencyAlreadyProvisioned, ConfigurationError, ProvisioningFailed, VbusError
+from vbcore.identifiers import is_test_tenant, parse_code
+from vbcore.lang import Lang, Text
+from vbcore.logging import get_logger
 from vbcore.pki import (
+    PrivateKey,
     certificate_pem,
     issue_agency_certificate,
     load_certificate,
@@ -15,8 +38,56 @@ from vbcore.pki import (
     private_key_pem,
 )
 from vbcore.transport.names import Names
-from vbcore.transport.provision import BrokerAdmin
+from vbcore.transport.provision import BrokerAdmin, Permissions
 from vbcore.transport.rabbitmq import RabbitMQTransport
+
+log = get_logger("vbus.admin")
+KEY_FILE_MODE = 0o600
+PASSWORD_BYTES = 18
+
+
+@dataclass
+class AgencyAdded:
+    """What ``add_agency`` did, for the operator (``lines``): a generated password is shown once."""
+
+    code: str
+    label: str
+    user: str
+    ingress: str
+    inbox: str
+    password: str | None = None  # only when generated
+    key_file: Path | None = None
+    cert_file: Path | None = None
+    reissued: bool = False
+
+    def lines(self, lang: Lang) -> list[str]:
+        out = [_T["user"].format(user=self.user, ingress=self.ingress, inbox=self.inbox)(lang)]
+        if self.password:
+            out.append(_T["password"].format(password=self.password)(lang))
+        out.append(_T["inbox"].format(inbox=self.inbox)(lang))
+        if self.cert_file is not None:
+            text = _T["reissued" if self.reissued else "certificate"]
+            files = text.format(code=self.code, label=self.label, cert=self.cert_file, key=self.key_file)
+            out.append(files(lang))
+        return out
+
+
+_T = {
+    "user": Text(
+        "người dùng {user} trên máy chủ chuyển tin được gửi vào {ingress} và đọc {inbox}",
+        "broker user {user} may publish to {ingress} and read {inbox}",
+    ),
+    "password": Text("mật khẩu (chỉ hiện một lần): {password}", "password (shown once): {password}"),
+    "inbox": Text("đã khai báo hộp thư {inbox}", "inbox {inbox} declared"),
+    "certificate": Text(
+        "chứng thư số của {code} ({label}) đã ghi vào {cert}, khóa vào {key}",
+        "certificate for {code} ({label}) written to {cert}, key to {key}",
+    ),
+    "reissued": Text(
+        "đã cấp lại chứng thư số của {code} ({label}) vào {cert}, khóa mới vào {key}",
+        "certificate for {code} ({label}) re-issued to {cert}, new key to {key}",
+    ),
+}
 
 
 def add_agency(
@@ -31,32 +102,135 @@ def add_agency(
     vhost: str,
     broker: str,
     names: Names,
-) -> list[str]:
-    """Broker user + permissions, its inbox (declared by the hub user), and, given the CA, its certificate.
-
-    Returns the lines to show the operator (including a generated password: shown once, never stored).
-    """
+    reissue: bool = False,
+) -> AgencyAdded:
+    """Broker user + permissions, its inbox (declared by the hub user of ``broker``), and, given the CA,
+    its key and certificate: all of them, or none (see the module docstring)."""
+    if not is_test_tenant(code):
+        parse_code(code)  # an agency code, or InvalidAgencyCode: it names a broker user and two files
+    if (ca_key is None) != (ca_cert is None):
+        raise ConfigurationError(
+            "give both --ca-key and --ca-cert to issue the agency's certificate",
+            vi="hãy cho cả --ca-key và --ca-cert để cấp chứng thư số cho cơ quan",
+        )
     agency = Directory.default().get(code)
     label = name or (agency.name if agency else code)
-    lines: list[str] = []
+    admin = BrokerAdmin(management_url, vhost=vhost, names=names)
+    admin.check_vhost()  # the API answers, its user may read, the vhost exists: before any change
+    user = names.agency_user(code)
+    key_file, cert_file = out / f"{code}.key.pem", out / f"{code}.pem"
+    issuing = ca_key is not None and ca_cert is not None
+    old_user = admin.user(user)
+    files = [str(f) for f in (key_file, cert_file) if issuing and f.exists()]
+    existing = old_user is not None or bool(files)
+    if existing and not reissue:
+        raise _exists(code, user if old_user is not None else None, files)
+    issued = _issue(ca_key, ca_cert, code, label) if ca_key is not None and ca_cert is not None else None
     generated = password is None
-    password = password or secrets.token_urlsafe(18)
-    # The installation's names: with another --prefix the permissions must name its exchange and inbox.
-    BrokerAdmin(management_url, vhost=vhost, names=names).add_agency(code, password)
-    lines.append(f"broker user {code} may publish to {names.ingress_exchange} and read {names.inbox(code)}")
-    if generated:
-        lines.append(f"password (shown once): {password}")
-    with RabbitMQTransport(broker, names=names) as transport:
-        transport.declare_inbox(code)
-    lines.append(f"inbox {names.inbox(code)} declared")
-    if (ca_key is None) != (ca_cert is None):
-        raise ConfigurationError("give both --ca-key and --ca-cert to issue the agency's certificate")
-    if ca_key is not None and ca_cert is not None:
-        key, cert = issue_agency_certificate(load_private_key(ca_key), load_certificate(ca_cert), code, label)
-        out.mkdir(parents=True, exist_ok=True)
-        key_file, cert_file = out / f"{code}.key.pem", out / f"{code}.pem"
-        key_file.write_bytes(private_key_pem(key))
-        key_file.chmod(0o600)
-        cert_file.write_bytes(certificate_pem(cert))
-        lines.append(f"certificate for {code} ({label}) written to {cert_file}, key to {key_file}")
-    return lines
+    password = password or secrets.token_urlsafe(PASSWORD_BYTES)
+
+    steps = _Undo()
+    try:
+        old_permissions = admin.permissions(user) if old_user is not None else None
+        admin.add_agency(code, password)
+        steps.push(f"broker user {user}", lambda: _put_back_user(admin, user, old_user, old_permissions))
+        inbox_existed = admin.queue_exists(names.inbox(code))
+        with RabbitMQTransport(broker, names=names) as transport:
+            transport.declare_inbox(code)
+        if not inbox_existed:
+            steps.push(f"inbox {names.inbox(code)}", lambda: admin.delete_queue(names.inbox(code)))
+        if issued is not None:
+            key, cert = issued
+            _write(key_file, private_key_pem(key), steps, mode=KEY_FILE_MODE)
+            _write(cert_file, certificate_pem(cert), steps)
+    except BaseException as err:
+        steps.undo(err)
+        raise
+    return AgencyAdded(
+        code=code, label=label, user=user, ingress=names.ingress_exchange, inbox=names.inbox(code),
+        password=password if generated else None, key_file=key_file if issued else None,
+        cert_file=cert_file if issued else None, reissued=existing,
+    )  # fmt: skip
+
+
+def _exists(code: str, user: str | None, files: list[str]) -> AgencyAlreadyProvisioned:
+    shown = ", ".join(([f"broker user {user}"] if user else []) + files)
+    shown_vi = ", ".join(([f"người dùng {user} trên máy chủ chuyển tin"] if user else []) + files)
+    return AgencyAlreadyProvisioned(
+        f"agency {code} exists already ({shown}): nothing was changed; give --reissue to set a new "
+        "password and, with --ca-key/--ca-cert, issue a new key and certificate (its connector must then "
+        "be given them)",
+        vi=f"cơ quan {code} đã tồn tại ({shown_vi}): không có gì thay đổi; hãy thêm --reissue để đặt "
+        "mật khẩu mới và, cùng --ca-key/--ca-cert, cấp khóa và chứng thư số mới (sau đó phải cập nhật "
+        "chúng cho trình kết nối của cơ quan)",
+    )
+
+
+def _issue(ca_key: Path, ca_cert: Path, code: str, label: str) -> tuple[PrivateKey, x509.Certificate]:
+    try:
+        return issue_agency_certificate(load_private_key(ca_key), load_certificate(ca_cert), code, label)
+    except ValueError as err:
+        raise ConfigurationError(
+            f"cannot issue a certificate with --ca-key {ca_key} and --ca-cert {ca_cert}: {err}",
+            vi=f"không cấp được chứng thư số bằng --ca-key {ca_key} và --ca-cert {ca_cert}: tệp khóa hoặc "
+            "chứng thư của CA không đọc được hoặc không khớp nhau",
+        ) from err
+
+
+def _put_back_user(
+    admin: BrokerAdmin, user: str, old: dict[str, Any] | None, permissions: Permissions | None
+) -> None:
+    if old is None:
+        admin.remove_user(user)
+        return
+    admin.restore_user(old)
+    admin.set_permissions(user, permissions)
+
+
+def _write(path: Path, data: bytes, steps: _Undo, *, mode: int | None = None) -> None:
+    """Write ``path`` whole (temporary file, then rename) and record how to put back what was there."""
+    old = path.read_bytes() if path.exists() else None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    steps.push(str(path), lambda: _put_back(path, old))
+
+
+def _put_back(path: Path, old: bytes | None) -> None:
+    if old is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(old)
+
+
+@dataclass
+class _Undo:
+    """The undo of each step done so far, run in reverse when a later step fails."""
+
+    done: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
+
+    def push(self, what: str, undo: Callable[[], None]) -> None:
+        self.done.append((what, undo))
+
+    def undo(self, cause: BaseException) -> None:
+        left: list[str] = []
+        for what, undo in reversed(self.done):
+            try:
+                undo()
+            except (VbusError, OSError) as err:
+                log.error("agency.add.undo_failed", what=what, error=str(err))
+                left.append(what)
+        if left:
+            shown = ", ".join(left)
+            raise ProvisioningFailed(
+                f"{cause}; undoing the steps already done failed for: {shown} (remove them by hand)",
+                vi=f"một bước thất bại và không hoàn tác được: {shown} (hãy gỡ bỏ chúng bằng tay)",
+            ) from cause

@@ -65,5 +65,7 @@ def authorise_sender(claimed_by_broker: str | None, checked: CheckedPackage) -> 
     if claimed_by_broker is not None and claimed_by_broker != checked.sender:
         raise SenderNotAuthorised(
             f"broker user {claimed_by_broker} may only send as itself, "
-            f"but the package is from {checked.sender}"
+            f"but the package is from {checked.sender}",
+            vi=f"người dùng {claimed_by_broker} trên máy chủ chuyển tin chỉ được gửi với danh nghĩa chính "
+            f"mình, nhưng gói tin là của {checked.sender}",
         )

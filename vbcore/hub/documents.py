@@ -18,6 +18,13 @@ from vbcore.status import BusinessDocType
 from vbcore.store.api import DeliveryState, DocumentRecord, TraceEvent
 from vbcore.transport import names as n
 
+_KIND_VI = {
+    BusinessDocType.NEW: "văn bản mới",
+    BusinessDocType.REVOKE: "thu hồi",
+    BusinessDocType.UPDATE: "cập nhật",
+    BusinessDocType.REPLACE: "thay thế",
+}
+
 if TYPE_CHECKING:
     from vbcore.hub.pipeline import Hub
 
@@ -109,7 +116,8 @@ class DocumentRouter:
             )
         if original.sender != sender:  # cannot happen by the key; kept as the rule stated
             raise SenderNotAuthorised(
-                f"{sender} cannot change document {document_id}: its sender is {original.sender}"
+                f"{sender} cannot change document {document_id}: its sender is {original.sender}",
+                vi=f"{sender} không được thay đổi văn bản {document_id}: văn bản đó do {original.sender} gửi",
             )
         return original
 

@@ -76,6 +76,7 @@ class Hub:
         self.log = log or get_logger("vbus.hub")
         self._declared: set[str] = set()
         self._pending: list[Delivery] = []
+        self.requeued = 0  # deliveries put back after a store or broker failure (``run_once`` stops)
         # Certificates the operator registered for agencies (CAs that do not name the agency code).
         self.agency_certificates = certificates_by_agency(directory.registered_certificates())
         self.documents = DocumentRouter(self, directory)
@@ -340,6 +341,7 @@ class Hub:
 
     def _requeue(self, attempt: Attempt, err: Exception) -> None:
         attempt.outcome = "requeued"
+        self.requeued += 1
         attempt.reason = f"{type(err).__name__}: {err}"
         # If the connection is gone, the broker requeues the unacked delivery by itself.
         with contextlib.suppress(TransportError):

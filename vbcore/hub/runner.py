@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
+from dataclasses import dataclass
 from types import FrameType
 
 from vbcore.hub.pipeline import Hub
@@ -56,3 +58,37 @@ def run(
         hub.transport.close()
         hub.store.close()
         log.info("hub.stopped", hub_id=hub.config.hub_id)
+
+
+@dataclass(frozen=True)
+class OnceReport:
+    """What ``run_once`` did: deliveries processed, and those put back after a store or broker failure."""
+
+    processed: int
+    requeued: int
+
+
+def run_once(
+    hub: Hub, *, agencies: list[str] | None = None, prefetch: int = 16, idle: float = 1.0, tick: float = 0.005
+) -> OnceReport:
+    """Process what waits on the ingress, then close the transport and the store (``vb hub run --once``).
+
+    Ends after ``idle`` seconds without a delivery, or as soon as a delivery had to be put back (the
+    store or the broker failed): retrying it at once would loop, and the caller must say it failed.
+    """
+    hub.start(agencies, prefetch=prefetch, batch=True)
+    processed = 0
+    last = time.monotonic()
+    try:
+        while hub.requeued == 0:
+            hub.transport.drain(tick)
+            done = hub.flush()
+            processed += done
+            if done:
+                last = time.monotonic()
+            elif time.monotonic() - last >= idle:
+                break
+    finally:
+        hub.transport.close()
+        hub.store.close()
+    return OnceReport(processed, hub.requeued)

@@ -3,8 +3,9 @@
 
 ``read_timeline(store, directory, document_id, now=...)`` gathers the document, the documents that
 revoke, update or replace it, each recipient's pair with its statuses in the order of the time they
-carry, the hub's refusals and its trace. ``render_text`` prints it for people in Vietnamese (status
-names as ``StatusCode.vietnamese``, times in Vietnam local time); ``timeline_json`` gives scripts a
+carry, the hub's refusals and its trace. ``render_text`` prints it for people in one language
+(Vietnamese by default, English on request: status names as ``StatusCode.name_in``, times in Vietnam
+local time, the hub's refusals in the sentence the sender received); ``timeline_json`` gives scripts a
 JSON-ready dict (times as ``datetime``; a status's ``status_time`` as the package wrote it, no zone).
 """
 
@@ -16,6 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from vbcore.directory import Directory
+from vbcore.errors import statement_of
+from vbcore.lang import Lang, Text
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store.api import (
     ChangeMarker,
@@ -30,26 +33,27 @@ from vbcore.store.api import (
 from vbcore.store.status_rules import effective_time, local_time
 from vbcore.text import table
 
-_STATE_VI = {
-    DeliveryState.ACCEPTED: "Trục đã nhận",
-    DeliveryState.FORWARDED: "Đã chuyển đến hộp thư",
-    DeliveryState.REFUSED_BY_HUB: "Trục từ chối",
+_STATES = {
+    DeliveryState.ACCEPTED: Text("Trục đã nhận", "Accepted by the hub"),
+    DeliveryState.FORWARDED: Text("Đã chuyển đến hộp thư", "Forwarded to the inbox"),
+    DeliveryState.REFUSED_BY_HUB: Text("Trục từ chối", "Refused by the hub"),
 }
-_CHANGE_VI = {
-    ChangeMarker.REVOKE_REQUESTED: "chờ đồng ý thu hồi",
-    ChangeMarker.CHANGE_REQUESTED: "chờ đồng ý cập nhật",
-    ChangeMarker.REVOKED: "đã thu hồi",
-    ChangeMarker.REVOKE_REFUSED: "không đồng ý thu hồi",
-    ChangeMarker.CHANGED: "đã cập nhật",
-    ChangeMarker.CHANGE_REFUSED: "không đồng ý cập nhật",
+_CHANGES = {
+    ChangeMarker.REVOKE_REQUESTED: Text("chờ đồng ý thu hồi", "revocation awaiting an answer"),
+    ChangeMarker.CHANGE_REQUESTED: Text("chờ đồng ý cập nhật", "update awaiting an answer"),
+    ChangeMarker.REVOKED: Text("đã thu hồi", "revoked"),
+    ChangeMarker.REVOKE_REFUSED: Text("không đồng ý thu hồi", "revocation refused"),
+    ChangeMarker.CHANGED: Text("đã cập nhật", "updated"),
+    ChangeMarker.CHANGE_REFUSED: Text("không đồng ý cập nhật", "update refused"),
 }
-_BUSINESS_VI = {
-    BusinessDocType.NEW: "Văn bản mới",
-    BusinessDocType.REVOKE: "Thu hồi",
-    BusinessDocType.UPDATE: "Cập nhật",
-    BusinessDocType.REPLACE: "Thay thế",
+_BUSINESS = {
+    BusinessDocType.NEW: Text("Văn bản mới", "New document"),
+    BusinessDocType.REVOKE: Text("Thu hồi", "Revocation"),
+    BusinessDocType.UPDATE: Text("Cập nhật", "Update"),
+    BusinessDocType.REPLACE: Text("Thay thế", "Replacement"),
 }
-OVERDUE = "quá hạn 01"
+OVERDUE = Text("quá hạn 01", "01 overdue")
+VIETNAM_TIME = Text("giờ Việt Nam", "Vietnam time")
 
 
 @dataclass(frozen=True)
@@ -133,20 +137,23 @@ def agency_name(directory: Directory, code: str | None) -> str | None:
     return agency.name if agency else None
 
 
-def code_name(code: str) -> str | None:
-    """``Đang xử lý`` for ``05``; None for what is not a status code."""
+def code_name(code: str, lang: Lang = "vi") -> str | None:
+    """``Đang xử lý`` (``Processing``) for ``05``; None for what is not a status code."""
     try:
-        return StatusCode(code).vietnamese
+        return StatusCode(code).name_in(lang)
     except ValueError:
         return None
 
 
-def state_text(state: str | None) -> str:
-    """``05 Đang xử lý``; the store's own states in Vietnamese (``forwarded``: Đã chuyển đến hộp thư)."""
+def state_text(state: str | None, lang: Lang = "vi") -> str:
+    """``05 Đang xử lý``; the store's own states named too (``forwarded``: Đã chuyển đến hộp thư)."""
     if state is None:
         return "-"
-    name = code_name(state)
-    return f"{state} {name}" if name else _STATE_VI.get(state, state)
+    name = code_name(state, lang)
+    if name:
+        return f"{state} {name}"
+    known = _STATES.get(state)
+    return known(lang) if known else state
 
 
 def business_name(value: int) -> str:
@@ -157,11 +164,19 @@ def business_name(value: int) -> str:
         return str(value)
 
 
-def business_text(value: int) -> str:
+def business_text(value: int, lang: Lang = "vi") -> str:
     try:
-        return _BUSINESS_VI[BusinessDocType(value)]
+        return _BUSINESS[BusinessDocType(value)](lang)
     except ValueError:
         return str(value)
+
+
+def change_text(change: str | None, lang: Lang = "vi") -> str | None:
+    """A pair's revoke/update marker (``revoked``: đã thu hồi), or None."""
+    if not change:
+        return None
+    known = _CHANGES.get(change)
+    return known(lang) if known else change
 
 
 def local(at: datetime | None) -> str:
@@ -227,8 +242,33 @@ def timeline_json(directory: Directory, t: Timeline) -> dict[str, Any]:
 Label = Callable[[str], str]
 
 
-def render_text(t: Timeline, label: Label | None = None, *, trace: bool = True) -> str:
-    """The timeline in Vietnamese; ``label`` names an agency (default: ``code (name in the directory)``)."""
+_T = {
+    "document": Text("Văn bản", "Document"),
+    "no_number": Text("(không số)", "(no number)"),
+    "no_subject": Text("(không trích yếu)", "(no subject)"),
+    "from": Text(
+        "từ {sender}, trục nhận lúc {at}, {size} byte",
+        "from {sender}, received by the hub at {at}, {size} bytes",
+    ),
+    "related": Text("{kind}: {id}, trục nhận lúc {at}", "{kind}: {id}, received by the hub at {at}"),
+    "refusals": Text("Trục từ chối:", "Refused by the hub:"),
+    "refused_for": Text(" (gửi {code})", " (to {code})"),
+    "trace": Text("Vết của trục:", "The hub's trace:"),
+    "trace_head": Text("thời điểm|trục|sự kiện", "time|hub|event"),
+    "accepted": Text("trục nhận", "hub received"),
+    "forwarded": Text("đã chuyển", "forwarded"),
+    "on_document": Text(" (văn bản {id})", " (document {id})"),
+    "due": Text("hạn 01", "01 due by"),
+    "head": Text("trạng thái|thời điểm|từ|mô tả", "status|time|from|description"),
+}
+
+
+def render_text(t: Timeline, label: Label | None = None, *, trace: bool = True, lang: Lang = "vi") -> str:
+    """The timeline in ``lang``; ``label`` names an agency (default: ``code (name in the directory)``).
+
+    A refusal is the sentence the sender received (the store keeps that one, in the hub's configured
+    language); when that is another language than ``lang``, the reason's statement in ``lang`` comes
+    first and the sentence on a line of its own."""
     names = {r.pair.recipient: r.name for r in t.recipients}
     if t.document is not None:
         names[t.document.sender] = t.sender_name
@@ -237,45 +277,52 @@ def render_text(t: Timeline, label: Label | None = None, *, trace: bool = True) 
         return f"{code} ({names[code]})" if names.get(code) else code
 
     name = label or default
-    lines = [f"Văn bản {t.document_id}   (giờ Việt Nam, UTC+7)"]
+    lines = [f"{_T['document'](lang)} {t.document_id}   ({VIETNAM_TIME(lang)}, UTC+7)"]
     doc = t.document
     if doc is not None:
         about = f" {doc.related_document_id}" if doc.related_document_id else ""
-        lines.append(f"  {doc.code or '(không số)'}  {doc.subject or '(không trích yếu)'}  "
-                     f"[{business_text(doc.business_type)}{about}]")  # fmt: skip
-        lines.append(f"  từ {name(doc.sender)}, trục nhận lúc {local(doc.received_at)}, {doc.size} byte")
+        lines.append(f"  {doc.code or _T['no_number'](lang)}  {doc.subject or _T['no_subject'](lang)}  "
+                     f"[{business_text(doc.business_type, lang)}{about}]")  # fmt: skip
+        sent = _T["from"].format(sender=name(doc.sender), at=local(doc.received_at), size=doc.size)
+        lines.append(f"  {sent(lang)}")
     for r in t.related:
-        kind = business_text(r.business_type)
-        lines.append(f"  {kind}: {r.document_id}, trục nhận lúc {local(r.received_at)}")
+        kind = business_text(r.business_type, lang)
+        lines.append(f"  {_T['related'].format(kind=kind, id=r.document_id, at=local(r.received_at))(lang)}")
     for recipient in t.recipients:
-        lines += ["", *_indent(_recipient_lines(recipient, name))]
+        lines += ["", *_indent(_recipient_lines(recipient, name, lang))]
     if t.refusals:
-        lines += ["", "  Trục từ chối:"]
+        lines += ["", f"  {_T['refusals'](lang)}"]
         for ref in t.refusals:
-            to = f" (gửi {ref.recipient})" if ref.recipient else ""
-            lines.append(f"    {local(ref.at)}  {ref.reason}{to}: {ref.detail}")
+            to = _T["refused_for"].format(code=ref.recipient)(lang) if ref.recipient else ""
+            statement = statement_of(ref.reason, lang)
+            if ref.detail and ref.detail.startswith(statement):  # the sender's sentence, in ``lang``
+                lines.append(f"    {local(ref.at)}  {ref.reason}{to}: {ref.detail}")
+            else:  # another language, or another shape: each on its own line
+                lines.append(f"    {local(ref.at)}  {ref.reason}{to}: {statement}")
+                if ref.detail:
+                    lines.append(f"      {ref.detail}")
     if trace and t.trace:
-        lines += ["", "  Vết của trục:"]
+        lines += ["", f"  {_T['trace'](lang)}"]
         rows = [[local(e.at), e.hub_id, e.event] for e in t.trace]
-        lines += _indent(_indent(table(["thời điểm", "trục", "sự kiện"], rows).splitlines()))
+        lines += _indent(_indent(table(_T["trace_head"](lang).split("|"), rows).splitlines()))
     return "\n".join(lines)
 
 
-def _recipient_lines(r: RecipientTimeline, name: Label) -> list[str]:
+def _recipient_lines(r: RecipientTimeline, name: Label, lang: Lang) -> list[str]:
     pair = r.pair
-    marks = [m for m in (_CHANGE_VI.get(pair.change or "", pair.change), OVERDUE if r.overdue else None) if m]
+    marks = [m for m in (change_text(pair.change, lang), OVERDUE(lang) if r.overdue else None) if m]
     flag = f"  [{', '.join(marks)}]" if marks else ""
-    rows = [["trục nhận", local(pair.accepted_at), "", ""]]
+    rows = [[_T["accepted"](lang), local(pair.accepted_at), "", ""]]
     if pair.forwarded_at:
-        rows.append(["đã chuyển", local(pair.forwarded_at), "", ""])
+        rows.append([_T["forwarded"](lang), local(pair.forwarded_at), "", ""])
     for e in r.statuses:
         when = local(e.status_time) if e.status_time else local(e.received_at)
-        on = f" (văn bản {e.document_id})" if e.document_id != pair.document_id else ""
-        rows.append([state_text(e.code), when, e.from_agency, (e.description or "") + on])
+        on = _T["on_document"].format(id=e.document_id)(lang) if e.document_id != pair.document_id else ""
+        rows.append([state_text(e.code, lang), when, e.from_agency, (e.description or "") + on])
     if pair.deadline and not pair.last_status:
-        rows.append(["hạn 01", local(pair.deadline), "", ""])
-    header = f"{name(pair.recipient)}: {state_text(pair.state)}{flag}"
-    return [header, *_indent(table(["trạng thái", "thời điểm", "từ", "mô tả"], rows).splitlines())]
+        rows.append([_T["due"](lang), local(pair.deadline), "", ""])
+    header = f"{name(pair.recipient)}: {state_text(pair.state, lang)}{flag}"
+    return [header, *_indent(table(_T["head"](lang).split("|"), rows).splitlines())]
 
 
 def _indent(lines: list[str]) -> list[str]:

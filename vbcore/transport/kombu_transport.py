@@ -64,6 +64,7 @@ from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, Qu
 from vbcore.transport import names as h
 from vbcore.transport.amqp_wire import PARKED_QUEUE_ARGUMENTS, read_headers, work_queue_arguments
 from vbcore.transport.base import Delivery, Handler, Outgoing, Transport
+from vbcore.transport.broker_errors import BrokerContext, explain
 from vbcore.transport.names import Names
 
 log = logging.getLogger(__name__)
@@ -96,12 +97,16 @@ class RetryPolicy:
                 "interval_step": self.interval_step, "interval_max": self.interval_max}
 
 
-def translate(error: BaseException, doing: str) -> TransportError:
-    """Turn a kombu or py-amqp exception into the vbus error that names what happened."""
+def translate(error: BaseException, doing: str, context: BrokerContext | None = None) -> TransportError:
+    """Turn a kombu or py-amqp exception into the vbus error that names what happened (and, for a
+    refused login, vhost or queue, what to do: ``broker_errors``)."""
     if isinstance(error, TransportError):
         return error
     code = getattr(error, "reply_code", None) or getattr(error, "code", None)
     text = getattr(error, "reply_text", None) or str(error)
+    explained = explain(text, context)
+    if explained is not None:
+        return explained
     if isinstance(error, ax.AccessRefused) or code in (403, 530):
         return AccessRefused(f"{doing}: {text}")
     if isinstance(error, ax.PreconditionFailed) and "user_id" in text:
@@ -235,7 +240,8 @@ class KombuTransport(Transport):
         if isinstance(error, kx.OperationalError | ax.RecoverableConnectionError | OSError):
             return ConnectionLost(f"{doing}: could not reach a broker node ({error})")
         if isinstance(error, ax.ChannelError | ax.ConnectionError | ax.MessageNacked | TransportError):
-            return translate(error, doing)
+            c = self._conn
+            return translate(error, doing, BrokerContext(c.userid, c.as_uri(), c.virtual_host))
         if isinstance(error, kx.KombuError):
             return TransportError(f"{doing}: {error}")
         raise error

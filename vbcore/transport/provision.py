@@ -1,8 +1,10 @@
 """Broker provisioning: vhosts, the hub user, agency users and their permissions, queue listing.
 
 Through RabbitMQ's management HTTP API with the standard library's ``urllib.request`` (no new
-dependency; one call costs milliseconds), falling back to ``rabbitmqctl`` when the API cannot be
-reached (each ``rabbitmqctl`` call costs about 0.9 s: measurements.md).
+dependency; one call costs milliseconds), and only through it. There is no fall-back to a local
+``rabbitmqctl``: that tool talks to the node on THIS machine, which may be another broker than the
+one ``--management-url`` names, so provisioning would land silently in the wrong place. An API that
+does not answer is ``ManagementApiUnreachable``, saying how to enable the plugin.
 
 Permissions (regular expressions on resource names, ``names.py`` is where the names come from):
 - an agency (user = its code): configure nothing; write only ``{prefix}.ingress``; read only its
@@ -16,18 +18,17 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from vbcore.errors import AccessRefused, ProvisioningFailed
+from vbcore.errors import AccessRefused, ManagementApiUnreachable, ProvisioningFailed, VhostNotFound
 from vbcore.transport.names import Names
 
 NOTHING = "^$"
+MANAGEMENT_PLUGIN = "rabbitmq_management"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,6 @@ class BrokerAdmin:
         self.vhost = vhost
         self.names = names or Names()
         self.timeout = timeout
-        self._use_ctl: bool | None = None  # decided at the first call: API, or rabbitmqctl
 
     # --- permissions ------------------------------------------------------------------------
 
@@ -83,18 +83,26 @@ class BrokerAdmin:
 
     def ensure_vhost(self) -> None:
         """Create the vhost (idempotent) and give the administrator full rights on it."""
-        if self._ctl():
-            self._run_ctl("add_vhost", self.vhost, ok_if="already exists")
-        else:
-            self._api("PUT", f"/api/vhosts/{self._v}", {})
+        self._api("PUT", f"/api/vhosts/{self._v}", {})
         self._grant(self.admin_user, Permissions(".*", ".*", ".*"))
+
+    def check_vhost(self) -> None:
+        """``VhostNotFound`` (saying what to do) unless this vhost exists on the broker."""
+        if self._api("GET", f"/api/vhosts/{self._v}", missing_ok=True) is None:
+            raise self._no_vhost()
+
+    def _no_vhost(self) -> VhostNotFound:
+        v = self.vhost
+        return VhostNotFound(
+            f"vhost {v!r} does not exist on the broker of {self._base}: give the installation's vhost "
+            f"with --vhost (or VBUS_VHOST), or create it (rabbitmqctl add_vhost {v})",
+            vi=f"vhost {v!r} không tồn tại trên máy chủ của {self._base}: hãy chỉ đúng vhost của hệ thống "
+            f"bằng --vhost (hoặc VBUS_VHOST), hoặc tạo nó (rabbitmqctl add_vhost {v})",
+        )
 
     def delete_vhost(self) -> None:
         """Delete the vhost and everything in it (idempotent)."""
-        if self._ctl():
-            self._run_ctl("delete_vhost", self.vhost, ok_if="does not exist")
-        else:
-            self._api("DELETE", f"/api/vhosts/{self._v}", missing_ok=True)
+        self._api("DELETE", f"/api/vhosts/{self._v}", missing_ok=True)
 
     def add_agency(self, code: str, password: str) -> None:
         """Create (or update) the agency's broker user and its permissions."""
@@ -105,9 +113,6 @@ class BrokerAdmin:
     def remove_agency(self, code: str) -> None:
         """Delete the agency's user and close its open connections (idempotent)."""
         user = self.names.agency_user(code)
-        if self._ctl():
-            self._run_ctl("delete_user", user, ok_if="does not exist")
-            return
         self._api("DELETE", f"/api/users/{_q(user)}", missing_ok=True)
         for conn in self._api("GET", "/api/connections") or []:
             if conn.get("user") == user:
@@ -119,18 +124,11 @@ class BrokerAdmin:
         self._grant(user, self.hub_permissions())
 
     def remove_user(self, user: str) -> None:
-        if self._ctl():
-            self._run_ctl("delete_user", user, ok_if="does not exist")
-        else:
-            self._api("DELETE", f"/api/users/{_q(user)}", missing_ok=True)
+        self._api("DELETE", f"/api/users/{_q(user)}", missing_ok=True)
 
     def permissions(self, user: str) -> Permissions | None:
         """The user's permissions on this vhost (None if it has none)."""
-        if self._ctl():
-            rows = json.loads(self._run_ctl("list_user_permissions", user, "--formatter", "json"))
-            row = next((r for r in rows if r.get("vhost") == self.vhost), None)
-        else:
-            row = self._api("GET", f"/api/permissions/{self._v}/{_q(user)}", missing_ok=True)
+        row = self._api("GET", f"/api/permissions/{self._v}/{_q(user)}", missing_ok=True)
         return Permissions(row["configure"], row["write"], row["read"]) if row else None
 
     def queues(self) -> list[QueueInfo]:
@@ -139,12 +137,10 @@ class BrokerAdmin:
         The counts come from the management statistics, refreshed every few seconds: a message
         published a moment ago may not be counted yet (``Transport.queue_depth`` is exact).
         """
-        if self._ctl():
-            out = self._run_ctl("list_queues", "-p", self.vhost, "name", "messages", "consumers",
-                                "--formatter", "json")
-            rows: list[dict[str, Any]] = json.loads(out)
-        else:
-            rows = self._api("GET", f"/api/queues/{self._v}?columns=name,messages,consumers") or []
+        path = f"/api/queues/{self._v}?columns=name,messages,consumers"
+        rows: list[dict[str, Any]] | None = self._api("GET", path, missing_ok=True)
+        if rows is None:  # the API answers 404 for a vhost it does not have
+            raise self._no_vhost()
         mine = f"{self.names.prefix}."
         return sorted(
             (QueueInfo(r["name"], int(r.get("messages") or 0), int(r.get("consumers") or 0))
@@ -157,6 +153,32 @@ class BrokerAdmin:
         row = self._api("GET", f"/api/queues/{self._v}/{_q(queue)}")
         return {"type": row.get("type"), "durable": row.get("durable"), **row.get("arguments", {})}
 
+    # --- what an atomic ``vb agency add`` reads and undoes (``vbcore.hub.admin``) -----------------
+
+    def user(self, user: str) -> dict[str, Any] | None:
+        """The broker user's record (name, tags, password hash and its algorithm), or None."""
+        row: dict[str, Any] | None = self._api("GET", f"/api/users/{_q(user)}", missing_ok=True)
+        return row
+
+    def restore_user(self, record: dict[str, Any]) -> None:
+        """Put back a user as ``user()`` read it: the same password hash, so the same password."""
+        body = {k: record[k] for k in ("password_hash", "hashing_algorithm", "tags") if k in record}
+        self._api("PUT", f"/api/users/{_q(record['name'])}", body)
+
+    def set_permissions(self, user: str, permissions: Permissions | None) -> None:
+        """Give ``user`` exactly ``permissions`` on this vhost (None: none at all)."""
+        if permissions is None:
+            self._api("DELETE", f"/api/permissions/{self._v}/{_q(user)}", missing_ok=True)
+        else:
+            self._grant(user, permissions)
+
+    def queue_exists(self, queue: str) -> bool:
+        return self._api("GET", f"/api/queues/{self._v}/{_q(queue)}", missing_ok=True) is not None
+
+    def delete_queue(self, queue: str) -> None:
+        """Delete a queue (idempotent); only for one this process has just created."""
+        self._api("DELETE", f"/api/queues/{self._v}/{_q(queue)}", missing_ok=True)
+
     # --- plumbing ---------------------------------------------------------------------------
 
     @property
@@ -164,36 +186,11 @@ class BrokerAdmin:
         return _q(self.vhost)
 
     def _put_user(self, user: str, password: str) -> None:
-        if self._ctl():
-            self._run_ctl("add_user", user, password, ok_if="already exists")
-            self._run_ctl("change_password", user, password)
-        else:
-            self._api("PUT", f"/api/users/{_q(user)}", {"password": password, "tags": ""})
+        self._api("PUT", f"/api/users/{_q(user)}", {"password": password, "tags": ""})
 
     def _grant(self, user: str, p: Permissions) -> None:
-        if self._ctl():
-            self._run_ctl("set_permissions", "-p", self.vhost, user, p.configure, p.write, p.read)
-        else:
-            body = {"configure": p.configure, "write": p.write, "read": p.read}
-            self._api("PUT", f"/api/permissions/{self._v}/{_q(user)}", body)
-
-    def _ctl(self) -> bool:
-        """Whether to use rabbitmqctl: only when the HTTP API cannot be reached at all."""
-        if self._use_ctl is None:
-            try:
-                self._api("GET", "/api/overview")
-                self._use_ctl = False
-            except ProvisioningFailed as e:
-                if not isinstance(e.__cause__, urllib.error.URLError) or isinstance(
-                    e.__cause__, urllib.error.HTTPError
-                ):
-                    raise
-                if shutil.which("rabbitmqctl") is None:
-                    raise ProvisioningFailed(
-                        f"the management API at {self._base} is unreachable and rabbitmqctl is not installed"
-                    ) from e
-                self._use_ctl = True
-        return self._use_ctl
+        body = {"configure": p.configure, "write": p.write, "read": p.read}
+        self._api("PUT", f"/api/permissions/{self._v}/{_q(user)}", body)
 
     def _api(self, method: str, path: str, body: object = None, *, missing_ok: bool = False) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -208,21 +205,41 @@ class BrokerAdmin:
             if e.code == 404 and missing_ok:
                 return None
             detail = e.read().decode("utf-8", "replace")[:300]
-            if e.code in (401, 403):
-                raise AccessRefused(f"{method} {path}: {e.code} {detail}") from e
-            raise ProvisioningFailed(f"{method} {path}: {e.code} {detail}") from e
+            if e.code == 401:
+                raise self._login_refused() from e
+            if e.code == 403:
+                raise AccessRefused(
+                    f"{method} {path}: user {self.admin_user} may not do this on the management API at "
+                    f"{self._base} ({detail}): give an administrator in --management-url",
+                    vi=f"{method} {path}: người dùng {self.admin_user} không được phép làm việc này trên API "
+                    f"quản trị tại {self._base}: hãy ghi một người dùng quản trị trong --management-url",
+                ) from e
+            raise ProvisioningFailed(
+                f"{method} {path}: {e.code} {detail}",
+                vi=f"{method} {path}: API quản trị trả lời mã lỗi HTTP {e.code}",
+            ) from e
         except (urllib.error.URLError, OSError) as e:
-            raise ProvisioningFailed(f"{method} {path}: the management API is unreachable: {e}") from e
+            raise self._unreachable(e) from e
         return json.loads(payload) if payload else None
 
-    def _run_ctl(self, *args: str, ok_if: str | None = None) -> str:
-        result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            output = (result.stderr + result.stdout).strip()
-            if ok_if is not None and ok_if in output:
-                return ""
-            raise ProvisioningFailed(f"rabbitmqctl {args[0]} failed: {output[:300]}")
-        return result.stdout
+    def _unreachable(self, cause: BaseException) -> ManagementApiUnreachable:
+        reason = getattr(cause, "reason", cause)
+        return ManagementApiUnreachable(
+            f"nothing answers at {self._base} ({reason}): give the broker's management API with "
+            "--management-url (or VBUS_MANAGEMENT_URL), or enable it on the broker "
+            f"(rabbitmq-plugins enable {MANAGEMENT_PLUGIN})",
+            vi=f"không có gì trả lời tại {self._base}: hãy chỉ đúng API quản trị của máy chủ bằng "
+            "--management-url (hoặc VBUS_MANAGEMENT_URL), hoặc bật nó trên máy chủ "
+            f"(rabbitmq-plugins enable {MANAGEMENT_PLUGIN})",
+        )
+
+    def _login_refused(self) -> AccessRefused:
+        return AccessRefused(
+            f"the management API at {self._base} refused user {self.admin_user}: give an administrator's "
+            "user and password in --management-url (http://USER:PASSWORD@host:15672)",
+            vi=f"API quản trị tại {self._base} từ chối người dùng {self.admin_user}: hãy ghi tên và mật khẩu "
+            "của một người dùng quản trị trong --management-url (http://USER:PASSWORD@host:15672)",
+        )
 
 
 def _q(segment: str) -> str:

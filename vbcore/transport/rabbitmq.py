@@ -47,6 +47,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import pika
 from pika import exceptions as px
@@ -60,6 +61,7 @@ from vbcore.transport.amqp_wire import (
     work_queue_arguments,
 )
 from vbcore.transport.base import Delivery, Handler, Outgoing, Transport
+from vbcore.transport.broker_errors import BrokerContext, explain
 from vbcore.transport.names import Names
 
 log = logging.getLogger(__name__)
@@ -71,10 +73,15 @@ _NOT_RECONNECTABLE = (px.ProbableAuthenticationError, px.ProbableAccessDeniedErr
 _MAX_ATTEMPTS = 8
 
 
-def translate(error: BaseException, doing: str) -> TransportError:
-    """Turn a pika exception into the vbus error that names what happened."""
+def translate(error: BaseException, doing: str, context: BrokerContext | None = None) -> TransportError:
+    """Turn a pika exception into the vbus error that names what happened (and, for a refused login,
+    vhost or queue, what to do: ``broker_errors``)."""
     if isinstance(error, TransportError):
         return error
+    if isinstance(error, (*_NOT_RECONNECTABLE, px.ChannelClosedByBroker, px.ConnectionClosedByBroker)):
+        explained = explain(getattr(error, "reply_text", None) or str(error), context)
+        if explained is not None:
+            return explained
     if isinstance(error, _NOT_RECONNECTABLE):
         return AccessRefused(f"{doing}: the broker refused the credentials or the vhost ({error!r})")
     if isinstance(error, px.ChannelClosedByBroker | px.ConnectionClosedByBroker):
@@ -157,6 +164,11 @@ class RabbitMQTransport(Transport):
             self._declare_inbox(code)
         self._consumer_channels = [self._start_consumer(spec) for spec in self._consumers]
 
+    def _context(self) -> BrokerContext:
+        p = self._params
+        where = f"amqp://{p.credentials.username}@{p.host}:{p.port}/{quote(p.virtual_host, safe='')}"
+        return BrokerContext(p.credentials.username, where, p.virtual_host)
+
     def _drop_connection(self) -> None:
         conn, self._conn, self._ops, self._pub, self._tracker = self._conn, None, None, None, None
         self._getter = None
@@ -177,10 +189,10 @@ class RabbitMQTransport(Transport):
                 self._open()
                 return
             except _NOT_RECONNECTABLE as e:
-                raise translate(e, "connecting") from e
+                raise translate(e, "connecting", self._context()) from e
             except px.ConnectionClosedByBroker as e:
                 if e.reply_code in (403, 530):
-                    raise translate(e, "connecting") from e
+                    raise translate(e, "connecting", self._context()) from e
                 last: BaseException = e
             except _RECONNECTABLE as e:
                 last = e
