@@ -34,10 +34,10 @@ def _classes_writing_their_own_vi() -> set[str]:
         if not isinstance(node, ast.ClassDef):
             continue
         inits = [f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"]
-        if any(isinstance(c, ast.Call) and any(k.arg == "vi" for k in c.keywords)
-               for init in inits for c in ast.walk(init)):
-            own.add(node.name)
-        elif not inits and any(getattr(b, "id", None) in own for b in node.bases):
+        passes_vi = any(isinstance(c, ast.Call) and any(k.arg == "vi" for k in c.keywords)
+                        for init in inits for c in ast.walk(init))
+        inherits_it = not inits and any(getattr(b, "id", None) in own for b in node.bases)
+        if passes_vi or inherits_it:
             own.add(node.name)
     return own
 
