@@ -10,6 +10,7 @@ from lxml import etree
 
 from vbcore.edxml.fields import Fields
 from vbcore.edxml.names import DSIG_NS
+from vbcore.errors import InvalidFieldValue
 from vbcore.model import (
     Business,
     BusinessDocumentInfo,
@@ -79,8 +80,10 @@ def read_staff(f: Fields) -> StaffInfo:
 
 def read_status_header(header: Fields) -> StatusPackage:
     m = header.fields("MessageHeader", _STATUS_HEADER, required=True)
-    code = m.enum("StatusCode", StatusCode.parse, "a status code (01-06, 13, 15, 16)")
-    assert code is not None  # the reader routes here only when StatusCode is present
+    expected = "a status code (01-06, 13, 15, 16)"
+    code = m.enum("StatusCode", StatusCode.parse, expected)
+    if code is None:  # present (the reader routes here only then) but empty
+        raise InvalidFieldValue(f"{m.path}/StatusCode", "", expected)
     _ = header.fields("TraceHeaderList", {"TraceHeader", "Bussiness"})  # read for its warnings only
     return StatusPackage(
         from_=read_organization(m.fields("From", _ORGANIZATION, required=True)),
