@@ -5,6 +5,10 @@ Exactly one ``ds:Signature``, in ``edXMLEnvelope/edXMLHeader`` (or at the root),
 allowed algorithm, and readable certificates. Every way a signature could cover less than the
 whole package is refused here as ``SignatureWrapping``, before signxml is asked whether it verifies.
 Used by ``vbcore.signing`` only.
+
+``KeyInfo`` is not covered by the signature's digest, so anyone on the way can add to it: at most
+``ParseLimits.max_certificates`` certificates are accepted (``TooManyCertificates``), each distinct
+one is parsed once (copies are dropped), and each is read whole (``pki.certificate_from_der``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ from lxml import etree
 
 from vbcore.edxml import DSIG_NS as DS
 from vbcore.edxml import EDXML_NS as EDXML
-from vbcore.errors import SignatureInvalid, SignatureWrapping, WeakSignatureAlgorithm
+from vbcore.errors import (
+    CertificateUnreadable,
+    SignatureInvalid,
+    SignatureWrapping,
+    TooManyCertificates,
+    WeakSignatureAlgorithm,
+)
+from vbcore.pki import certificate_from_der
 
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _C14N = frozenset(
@@ -70,64 +81,102 @@ def check_shape(root: Any, signatures: list[Any], *, allow_sha1: bool) -> Signat
     if len(signatures) > 1:
         raise SignatureWrapping(
             f"the package carries {len(signatures)} XML-DSig signatures; exactly one, over the whole "
-            "package, is accepted"
+            "package, is accepted",
+            vi=f"gói tin mang {len(signatures)} chữ ký XML-DSig; "
+            "chỉ chấp nhận đúng một chữ ký trên toàn bộ gói tin",
         )
     signature = signatures[0]
     parent = signature.getparent()
     header = root.find(f"{{{EDXML}}}edXMLEnvelope/{{{EDXML}}}edXMLHeader")
     if parent is not header and parent is not root:
+        where = etree.QName(parent).localname
         raise SignatureWrapping(
-            f"the signature sits in {etree.QName(parent).localname}, not in edXMLEnvelope/edXMLHeader"
+            f"the signature sits in {where}, not in edXMLEnvelope/edXMLHeader",
+            vi=f"chữ ký nằm trong {where}, không nằm trong edXMLEnvelope/edXMLHeader",
         )
     ds = {"ds": DS}
     if signature.find("ds:SignedInfo", ds) is None:
-        raise SignatureInvalid("the XML-DSig signature has no SignedInfo")
+        raise SignatureInvalid(
+            "the XML-DSig signature has no SignedInfo", vi="chữ ký XML-DSig thiếu SignedInfo"
+        )
     references = signature.findall("ds:SignedInfo/ds:Reference", ds)
     if len(references) != 1:
         raise SignatureWrapping(
             f'the signature has {len(references)} references; exactly one, URI="" (the whole package), '
-            "is accepted"
+            "is accepted",
+            vi=f'chữ ký có {len(references)} tham chiếu; chỉ chấp nhận đúng một, URI="" (toàn bộ gói tin)',
         )
     uri = references[0].get("URI")
     if uri != "":
         what = "has no URI" if uri is None else f"URI is {uri!r}: it signs only part of the package"
-        raise SignatureWrapping(f'the signature\'s Reference {what}; URI="" (the whole package) is required')
+        what_vi = "không có URI" if uri is None else f"có URI {uri!r}: chỉ ký một phần gói tin"
+        raise SignatureWrapping(
+            f'the signature\'s Reference {what}; URI="" (the whole package) is required',
+            vi=f'tham chiếu (Reference) của chữ ký {what_vi}; phải là URI="" (toàn bộ gói tin)',
+        )
     for transform in references[0].findall("ds:Transforms/ds:Transform", ds):
-        if transform.get("Algorithm") not in ALLOWED_TRANSFORMS:
+        algorithm = transform.get("Algorithm")
+        if algorithm not in ALLOWED_TRANSFORMS:
             raise SignatureWrapping(
-                f"the transform {transform.get('Algorithm')!r} could exclude part of the package from the "
-                "signature; only enveloped-signature and canonicalisation transforms are accepted"
+                f"the transform {algorithm!r} could exclude part of the package from the "
+                "signature; only enveloped-signature and canonicalisation transforms are accepted",
+                vi=f"phép biến đổi {algorithm!r} có thể loại một phần gói tin khỏi chữ ký; chỉ chấp nhận "
+                "enveloped-signature và các phép chuẩn hóa (c14n)",
             )
     method = signature.find("ds:SignedInfo/ds:SignatureMethod", ds)
     digest = references[0].find("ds:DigestMethod", ds)
     if method is None or digest is None:
-        raise SignatureInvalid("the signature lacks its SignatureMethod or DigestMethod")
+        raise SignatureInvalid(
+            "the signature lacks its SignatureMethod or DigestMethod",
+            vi="chữ ký thiếu SignatureMethod hoặc DigestMethod",
+        )
     algorithm = _fragment(method.get("Algorithm") or "")
     digest_name = _fragment(digest.get("Algorithm") or "")
     if not allow_sha1 and ("sha1" in algorithm.lower() or digest_name.lower() == "sha1"):
         raise WeakSignatureAlgorithm(
             f"the package is signed with SHA-1 ({algorithm}, digest {digest_name}), which this hub's "
-            "policy refuses (SignaturePolicy.allow_sha1)"
+            "policy refuses (SignaturePolicy.allow_sha1)",
+            vi=f"gói tin được ký bằng SHA-1 ({algorithm}, băm {digest_name}), "
+            "chính sách của trục không chấp nhận (SignaturePolicy.allow_sha1)",
         )
     if algorithm.startswith("hmac-"):
         raise SignatureInvalid(
-            f"an {algorithm} signature names no signer; a certificate signature is required"
+            f"an {algorithm} signature names no signer; a certificate signature is required",
+            vi=f"chữ ký {algorithm} không xác định người ký; phải ký bằng chứng thư số",
         )
     return SignatureShape(signature, algorithm)
 
 
-def certificates_in(shape: SignatureShape) -> list[x509.Certificate]:
+def certificates_in(shape: SignatureShape, limit: int) -> list[x509.Certificate]:
+    """The distinct certificates of ``KeyInfo/X509Data``, in document order; at most ``limit`` elements.
+
+    Linear in the number of elements and bounded: the count is checked before anything is decoded,
+    and each distinct DER is parsed once however often it is repeated.
+    """
     texts = shape.element.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", {"ds": DS})
     if not texts:
-        raise SignatureInvalid("the signature carries no certificate (KeyInfo/X509Data/X509Certificate)")
-    certs = []
+        raise SignatureInvalid(
+            "the signature carries no certificate (KeyInfo/X509Data/X509Certificate)",
+            vi="chữ ký không kèm chứng thư số (KeyInfo/X509Data/X509Certificate)",
+        )
+    if len(texts) > limit:
+        raise TooManyCertificates(
+            f"the signature's KeyInfo carries {len(texts)} certificates; at most {limit} are accepted "
+            "(the signer's certificate and its CAs)",
+            vi=f"KeyInfo của chữ ký kèm {len(texts)} chứng thư số; chỉ chấp nhận tối đa {limit} "
+            "(chứng thư của người ký và của các tổ chức cấp)",
+        )
+    distinct: dict[bytes, x509.Certificate] = {}
     for index, element in enumerate(texts, start=1):
+        label = f"certificate {index} in the signature's KeyInfo"
+        label_vi = f"chứng thư số thứ {index} trong KeyInfo của chữ ký"
         try:
             der = base64.b64decode("".join((element.text or "").split()), validate=True)
-            certs.append(x509.load_der_x509_certificate(der))
         except (binascii.Error, ValueError) as exc:
-            raise SignatureInvalid(
-                f"certificate {index} in the signature's KeyInfo cannot be read (truncated or a "
-                f"placeholder?): {exc}"
-            ) from exc
-    return certs
+            raise CertificateUnreadable(
+                f"{label} cannot be read (truncated or a placeholder?): {exc}",
+                vi=f"không đọc được {label_vi} (bị cắt cụt hoặc chỉ là dữ liệu mẫu?): {exc}",
+            ) from None
+        if der not in distinct:
+            distinct[der] = certificate_from_der(der, label, label_vi)
+    return list(distinct.values())

@@ -33,6 +33,7 @@ Example::
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +52,9 @@ from signxml.exceptions import InvalidCertificate, InvalidDigest, SignXMLExcepti
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
+from vbcore.edxml import DEFAULT_LIMITS, ParseLimits, parse_xml
 from vbcore.edxml import DSIG_NS as DS
 from vbcore.edxml import EDXML_NS as EDXML
-from vbcore.edxml import parse_xml
 from vbcore.edxml import parser as edxml_parser
 from vbcore.errors import (
     NotAnEdxmlPackage,
@@ -65,7 +66,7 @@ from vbcore.errors import (
     WeakSignatureAlgorithm,
 )
 from vbcore.pki import PrivateKey, agency_code_of, load_certificates, load_private_key
-from vbcore.signature_shape import SignatureShape, certificates_in, check_shape, find_signatures
+from vbcore.signature_shape import certificates_in, check_shape, find_signatures
 from vbcore.trust import TrustStore, describe
 
 __all__ = [
@@ -100,9 +101,9 @@ _SHA1_METHODS = frozenset({SignatureMethod.RSA_SHA1, SignatureMethod.ECDSA_SHA1}
 _STRONG_DIGESTS = frozenset(_DIGEST_FOR.values())
 
 
-def _parse(xml: bytes) -> Any:
+def _parse(xml: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Any:
     """The whole package as one tree, parsed with the project's hardened parser."""
-    return parse_xml(xml)
+    return parse_xml(xml, limits)
 
 
 def _huge_parser() -> etree.XMLParser:
@@ -191,9 +192,11 @@ def bind_to_sender(
     registered = (agency_certificates or {}).get(sender)
     if registered is not None and verified.certificate is not None and registered == verified.certificate:
         return sender
+    signer = verified.signer_agency or "an unidentified agency"
     raise SignerMismatch(
-        f"the package says it is from {sender} but is signed with the certificate of "
-        f"{verified.signer_agency or 'an unidentified agency'}"
+        f"the package says it is from {sender} but is signed with the certificate of {signer}",
+        vi=f"gói tin ghi gửi từ {sender} nhưng được ký bằng chứng thư số của "
+        f"{verified.signer_agency or 'một cơ quan không xác định'}",
     )
 
 
@@ -317,12 +320,18 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
     root = _parse(xml)
     header = root.find(f"{{{EDXML}}}edXMLEnvelope/{{{EDXML}}}edXMLHeader")
     if header is None:
-        raise NotAnEdxmlPackage("no edXMLEnvelope/edXMLHeader to carry the signature")
+        raise NotAnEdxmlPackage(
+            "no edXMLEnvelope/edXMLHeader to carry the signature",
+            vi="không có edXMLEnvelope/edXMLHeader để đặt chữ ký",
+        )
     for old in list(root.iter(f"{{{DS}}}Signature")):
         old.getparent().remove(old)
     if root.get("Id") is not None or root.get("ID") is not None:
         # signxml would sign "#<Id>" instead of the whole document.
-        raise NotAnEdxmlPackage("the edXML root element must not carry an Id attribute")
+        raise NotAnEdxmlPackage(
+            "the edXML root element must not carry an Id attribute",
+            vi="phần tử gốc edXML không được có thuộc tính Id",
+        )
     _place_signature(header)
     signer = _Signer(
         root,
@@ -343,11 +352,15 @@ def verify_package(
     expected_agency: str | None = None,
     agency_certificates: Mapping[str, x509.Certificate] | None = None,
     parsed: Any = None,
+    limits: ParseLimits = DEFAULT_LIMITS,
 ) -> VerifiedPackage:
     """Verify the package's signature, its certificate's chain, and who signed it.
 
     ``parsed``: the tree ``vbcore.edxml.parse_xml(xml)`` already gave (the hub parses once for the
     schema check); it is used instead of parsing ``xml`` again, and must not be used afterwards.
+    ``limits``: the parse limits and ``max_certificates`` (``KeyInfo`` is outside the digest).
+
+    Nothing here decodes an attachment: a broken attachment never hides this verdict.
 
     The certificate is bound to ``expected_agency`` (normally the package's ``From/OrganId``): the
     agency code in its subject equals it, or it is the certificate registered for that agency in
@@ -357,7 +370,7 @@ def verify_package(
     Raises ``SignatureMissing``, ``SignatureInvalid``, ``SignatureWrapping``, ``WeakSignatureAlgorithm``,
     ``UntrustedCertificate``, ``SignerMismatch`` (all ``SignatureError``), or the parser's errors.
     """
-    root = _parse(xml) if parsed is None else parsed
+    root = _parse(xml, limits) if parsed is None else parsed
     found = find_signatures(root)
     if not found.dsig:
         foreign = (
@@ -367,31 +380,47 @@ def verify_package(
             else ""
         )
         if policy.require_signature and foreign:
-            raise SignatureInvalid(f"{foreign}; the package must be signed with an XML-DSig signature")
+            raise SignatureInvalid(
+                f"{foreign}; the package must be signed with an XML-DSig signature",
+                vi=f"phần tử <Signature> của gói tin thuộc không gian tên {found.foreign[0]!r}, không phải "
+                f"XML-DSig {DS}: đó không phải chữ ký XML-DSig hợp lệ; gói tin phải được ký bằng XML-DSig",
+            )
         if policy.require_signature:
-            raise SignatureMissing("the package carries no XML-DSig signature, and this hub requires one")
+            raise SignatureMissing(
+                "the package carries no XML-DSig signature, and this hub requires one",
+                vi="gói tin không có chữ ký XML-DSig, trục yêu cầu phải có",
+            )
         # Unsigned packages allowed: a Signature outside XML-DSig proves nothing, so it is unsigned.
         warnings = (f"{foreign}; the package is treated as unsigned",) if foreign else ()
         return VerifiedPackage(
             root=root, signer_agency=None, certificate=None, algorithm="", warnings=warnings
         )
     shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
-    leaf, intermediates = _signing_certificate(shape)
+    leaf, intermediates = _signing_certificate(certificates_in(shape, limits.max_certificates))
     trust.validate(leaf, intermediates)
     signer_agency = _bind(leaf, expected_agency, agency_certificates)
     signed_root = _verify_with_signxml(root, leaf, policy)
     if signed_root is None or signed_root.tag != root.tag:
-        raise SignatureWrapping("the signed content is not the whole package")
+        raise SignatureWrapping(
+            "the signed content is not the whole package", vi="nội dung được ký không phải toàn bộ gói tin"
+        )
     return VerifiedPackage(
         root=signed_root, signer_agency=signer_agency, certificate=leaf, algorithm=shape.algorithm
     )
 
 
-def _signing_certificate(shape: SignatureShape) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    certs = certificates_in(shape)
-    # The signing certificate is one that issued none of the others (X509Data has no order; a
-    # self-signed root sent along issued the intermediate or the leaf, so it is never chosen).
-    leaves = [c for c in certs if not any(o is not c and o.issuer == c.subject for o in certs)]
+def _signing_certificate(
+    certs: list[x509.Certificate],
+) -> tuple[x509.Certificate, list[x509.Certificate]]:
+    """The signing certificate (one that issued none of the others) and the rest, in linear time.
+
+    X509Data has no order; a self-signed root sent along issued the intermediate or the leaf, so it
+    is never chosen. Each name is read once: a count of who issued how many of the others replaces
+    the comparison of every certificate with every other.
+    """
+    names = [(c.subject, c.issuer) for c in certs]
+    issued: Counter[x509.Name] = Counter(issuer for subject, issuer in names if issuer != subject)
+    leaves = [c for c, (subject, _) in zip(certs, names, strict=True) if issued[subject] == 0]
     leaf = (leaves or certs)[0]
     return leaf, [c for c in certs if c is not leaf]
 
@@ -411,7 +440,9 @@ def _bind(
         return expected_agency
     raise SignerMismatch(
         f"the package is from {expected_agency} but is signed with the certificate of "
-        f"{code or 'an unidentified agency'}: {describe(leaf)}"
+        f"{code or 'an unidentified agency'}: {describe(leaf)}",
+        vi=f"gói tin gửi từ {expected_agency} nhưng được ký bằng chứng thư số của "
+        f"{code or 'một cơ quan không xác định'}: {describe(leaf)}",
     )
 
 
@@ -428,16 +459,30 @@ def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePol
     )
     try:
         result = _Verifier().verify(root, x509_cert=leaf, parser=_huge_parser(), expect_config=config)
-        assert isinstance(result, VerifyResult)  # expect_references=1: one result, not a list
     except InvalidDigest as exc:
-        raise SignatureInvalid(f"the package changed after it was signed ({exc})") from exc
+        raise SignatureInvalid(
+            f"the package changed after it was signed ({exc})",
+            vi=f"gói tin đã bị thay đổi sau khi ký ({exc})",
+        ) from exc
     except InvalidCertificate as exc:
-        raise UntrustedCertificate(str(exc)) from exc
+        raise UntrustedCertificate(str(exc), vi=f"chứng thư số không hợp lệ ({exc})") from exc
     except SignXMLException as exc:
         message = str(exc)
         if "forbidden by configuration" in message:
-            raise WeakSignatureAlgorithm(f"{message} (the hub's signature policy refuses it)") from exc
-        raise SignatureInvalid(f"the signature does not verify: {message}") from exc
-    except (etree.LxmlError, ValueError, TypeError) as exc:
-        raise SignatureInvalid(f"the signature cannot be processed: {exc}") from exc
+            raise WeakSignatureAlgorithm(
+                f"{message} (the hub's signature policy refuses it)",
+                vi=f"chính sách chữ ký của trục không chấp nhận thuật toán này ({message})",
+            ) from exc
+        raise SignatureInvalid(
+            f"the signature does not verify: {message}", vi=f"chữ ký không khớp với gói tin: {message}"
+        ) from exc
+    except Exception as exc:  # lxml, cryptography or signxml on a malformed signature element
+        what = f"{type(exc).__name__}: {exc}"
+        raise SignatureInvalid(
+            f"the signature cannot be processed: {what}", vi=f"không xử lý được chữ ký: {what}"
+        ) from exc
+    if not isinstance(result, VerifyResult):  # expect_references=1: one result, never a list
+        raise SignatureWrapping(
+            "the signature verified more than one reference", vi="chữ ký xác thực hơn một tham chiếu"
+        )
     return result.signed_xml

@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509 import verification
 
-from vbcore.errors import ConfigurationError, UntrustedCertificate
+from vbcore.errors import ConfigurationError, UntrustedCertificate, printable
 
 # Chains longer than root -> intermediate -> intermediate -> leaf are not seen in practice.
 MAX_CHAIN_DEPTH = 4
@@ -28,11 +28,27 @@ _CA_POLICY = verification.ExtensionPolicy.permit_all().require_present(
 
 
 def describe(cert: x509.Certificate) -> str:
-    """A certificate in one line: subject, issuer, serial."""
-    return (
-        f"{cert.subject.rfc4514_string()} (issued by {cert.issuer.rfc4514_string()}, "
-        f"serial {cert.serial_number:x})"
-    )
+    """A certificate in one line: subject, issuer, serial; never raises, and XML- and terminal-safe.
+
+    The subject is the sender's own text: it may hold control characters (escaped here, as
+    ``errors.printable`` does) and, in a certificate not read by ``pki.certificate_from_der``,
+    parts that fail to parse (named as unreadable instead of raising)."""
+    return printable(f"{_name(cert, 'subject')} (issued by {_name(cert, 'issuer')}, serial {_serial(cert)})")
+
+
+def _name(cert: x509.Certificate, which: str) -> str:
+    try:
+        name: x509.Name = getattr(cert, which)
+        return name.rfc4514_string()
+    except Exception:  # a lazily parsed part of a hostile certificate
+        return f"<unreadable {which}>"
+
+
+def _serial(cert: x509.Certificate) -> str:
+    try:
+        return f"{cert.serial_number:x}"
+    except Exception:
+        return "<unreadable>"
 
 
 class TrustStore:
@@ -86,13 +102,16 @@ class TrustStore:
         """The chain from ``leaf`` to a trusted CA, or ``UntrustedCertificate`` saying why not."""
         when = at or dt.datetime.now(dt.UTC)
         if when < leaf.not_valid_before_utc:
+            start = f"{leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
             raise UntrustedCertificate(
-                f"signing certificate {describe(leaf)} is not valid before "
-                f"{leaf.not_valid_before_utc:%Y-%m-%d}"
+                f"signing certificate {describe(leaf)} is not valid before {start}",
+                vi=f"chứng thư số ký {describe(leaf)} chưa có hiệu lực trước {start}",
             )
         if when > leaf.not_valid_after_utc:
+            end = f"{leaf.not_valid_after_utc:%Y-%m-%d}"
             raise UntrustedCertificate(
-                f"signing certificate {describe(leaf)} expired on {leaf.not_valid_after_utc:%Y-%m-%d}"
+                f"signing certificate {describe(leaf)} expired on {end}",
+                vi=f"chứng thư số ký {describe(leaf)} đã hết hạn ngày {end}",
             )
         verifier = (
             verification.PolicyBuilder()
@@ -106,7 +125,13 @@ class TrustStore:
             return list(verifier.verify(leaf, list(intermediates)).chain)
         except verification.VerificationError as exc:
             raise UntrustedCertificate(
-                f"signing certificate {describe(leaf)} does not chain to a trusted CA: {exc}"
+                f"signing certificate {describe(leaf)} does not chain to a trusted CA: {exc}",
+                vi=f"chứng thư số ký {describe(leaf)} không được cấp bởi tổ chức chứng thực tin cậy: {exc}",
+            ) from exc
+        except Exception as exc:  # a part of an intermediate the path builder could not parse
+            raise UntrustedCertificate(
+                f"signing certificate {describe(leaf)} cannot be validated: {type(exc).__name__}: {exc}",
+                vi=f"không kiểm tra được chứng thư số ký {describe(leaf)}: {type(exc).__name__}: {exc}",
             ) from exc
 
 
