@@ -87,7 +87,7 @@ def test_an_unregistered_certificate_without_an_agency_code_is_refused(
     answer = sender.fetch()
     assert answer is not None
     assert answer.kind == "refusal"
-    assert "unidentified agency" in (answer.package.description or "")
+    assert "cơ quan không xác định" in (answer.package.description or "")  # Vietnamese by default
 
 
 def test_a_registered_certificate_does_not_let_its_holder_sign_as_another_agency(
