@@ -128,8 +128,8 @@ def _read_checked(
             warnings.append("a status package's edXMLBody/AttachmentEncoded ignored")
         return ReadResult(replace(status, signature=signature), _summary(warnings), budget is not None)
     doc = read_edoc_header(header)
-    manifest = _read_manifest(envelope)
     _count_attachments(top, limits)
+    manifest = _read_manifest(envelope)
     attachments = (
         _read_attachments(top, manifest, decoded, limits, spool_dir, budget) if budget is not None else ()
     )
