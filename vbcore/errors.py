@@ -232,7 +232,9 @@ class SchemaViolation(PackageRefused):
         self.problems = problems
         shown = "; ".join(problems[:5])
         more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
-        super().__init__(f"schema violation: {shown}{more}")
+        more_vi = f" (và {len(problems) - 5} lỗi khác)" if len(problems) > 5 else ""
+        # libxml2's messages (English) are the precise detail: quoted as they are in both languages.
+        super().__init__(f"schema violation: {shown}{more}", vi=f"không đúng lược đồ edXML: {shown}{more_vi}")
 
 
 # --- signatures -------------------------------------------------------------------------------

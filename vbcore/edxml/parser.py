@@ -235,11 +235,14 @@ def translate_error(err: etree.XMLSyntaxError, log: etree._ListErrorLog) -> Malf
         message = re.sub(r", line \d+, column \d+$", "", str(err.msg))
         line, column = err.position if err.position else (None, None)
     if "Excessive depth" in message:
-        return PackageTooDeep(f"elements nest too deep: {message}", line, column)
+        detail_vi = f"các phần tử lồng nhau quá sâu ({message})"
+        return PackageTooDeep(f"elements nest too deep: {message}", line, column, vi=detail_vi)
     if "Text node too long" in message or "Resource limit exceeded" in message:
         return MalformedPackage(
             f"{message} (the tree parser stops at 10 MB of text; read_package streams larger attachments)",
             line,
             column,
+            vi=f"một đoạn văn bản dài quá 10 MB cho bộ phân tích dạng cây ({message})",
         )
-    return MalformedPackage(message, line, column)
+    # libxml2's own words, in English, are the precise detail: quoted as they are.
+    return MalformedPackage(message, line, column, vi=f"lỗi cú pháp XML ({message})")
