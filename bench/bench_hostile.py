@@ -34,8 +34,17 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from lxml import etree
+from signxml.algorithms import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConstructionMethod,
+    SignatureMethod,
+)
+from signxml.signer import XMLSigner
+
 from vbcore.devworld import DevKeys, letter
-from vbcore.edxml import read_package, write_package
+from vbcore.edxml import DSIG_NS, EDXML_NS, read_package, write_package
 from vbcore.errors import PackageRefused
 from vbcore.hub import checks
 from vbcore.model import Attachment, Blob, ManifestReference, Organization, TraceHeader
@@ -78,6 +87,24 @@ def schema_errors(key: SigningKey, n: int) -> bytes:
     return sign_package(write_package(dataclasses.replace(edoc, trace_headers=traces)), key)
 
 
+def inclusive_namespaces(key: SigningKey, n: int) -> bytes:
+    """``n`` xmlns declarations on the root, signed with inclusive c14n (as the SDK's producers sign):
+    libxml2's inclusive canonicalisation is super-linear in the declarations in scope."""
+    declarations = b" ".join(b'xmlns:p%d="urn:vbus:%d"' % (i, i) for i in range(n))
+    unsigned = write_package(letter(SENDER, [RECIPIENT], "1"))
+    root = etree.fromstring(unsigned.replace(b"<edXML xmlns", b"<edXML " + declarations + b" xmlns", 1))
+    header = root.find(f"{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader")
+    etree.SubElement(header, f"{{{DSIG_NS}}}Signature", {"Id": "placeholder"}, nsmap={"ds": DSIG_NS})
+    signer = XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm=SignatureMethod.RSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_0,
+    )
+    signed = signer.sign(root, key=key.private_key, cert=list(key.certificate_chain))
+    return bytes(etree.tostring(signed))
+
+
 def zip_bombs(key: SigningKey, n: int) -> bytes:
     """``n`` attachments, each a 7 MiB ZIP of zeros (about 7 KB): 180 of them spool 1.2 GB unchecked."""
     buf = io.BytesIO()
@@ -113,12 +140,13 @@ SHAPES: dict[str, tuple[Builder, int]] = {
     "Subject words": (long_subject, 200_000),
     "unknown elements": (unknown_elements, 20_000),
 }
-ATTACKS: dict[str, tuple[Builder, int]] = {
+ATTACKS: dict[str, tuple[Builder, int]] = {  # the sizes of issue 7's campaign
     "KeyInfo certificates": (certificate_copies, 14_000),
     "To addressees": (many_to, 50_000),
     "attachments": (many_attachments, 20_000),
     "schema errors": (schema_errors, 10_000),
     "ZIP bombs": (zip_bombs, 180),
+    "namespace declarations, inclusive c14n": (inclusive_namespaces, 5_000),
 }
 
 

@@ -14,6 +14,7 @@ from vbcore.errors import (
     TooManyAttachments,
     TooManyElements,
     TooManyItems,
+    TooManyNamespaces,
 )
 from vbcore.model import Edoc
 
@@ -105,3 +106,29 @@ def test_base64_of_a_limit_sized_attachment_is_read_exactly_at_the_limit() -> No
     doc = read_package(data, limits=ParseLimits(max_decoded_bytes=1000)).package
     assert isinstance(doc, Edoc)
     assert doc.attachments[0].content.read_bytes() == content
+
+
+def declarations(count: int) -> bytes:
+    return b" ".join(b'xmlns:p%d="urn:vbus:%d"' % (i, i) for i in range(count))
+
+
+def test_more_namespace_declarations_than_the_limit_are_refused_before_parsing() -> None:
+    data = package().replace(b"<edXML xmlns", b"<edXML " + declarations(65) + b" xmlns", 1)
+    with pytest.raises(TooManyNamespaces, match=r"declares 66 XML namespaces .*at most 64"):
+        read_package(data)
+
+
+def test_the_streaming_parse_counts_namespace_declarations_and_says_where() -> None:
+    data = package(
+        header="<Subject " + declarations(70).decode() + ">x</Subject>",
+        attachments=attachment(bytes(2 * MiB)),
+    )
+    with pytest.raises(TooManyNamespaces, match="at /edXML/edXMLEnvelope/edXMLHeader/MessageHeader/Subject"):
+        read_package(data)
+
+
+def test_the_word_xmlns_in_a_text_is_not_a_declaration() -> None:
+    doc = read_package(package(header="<Subject>" + "xmlns " * 100 + "</Subject>")).package
+    assert isinstance(doc, Edoc)
+    assert doc.subject is not None
+    assert doc.subject.count("xmlns") == 100

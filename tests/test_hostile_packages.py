@@ -131,6 +131,12 @@ def an_xpath_transform(keys: Keys) -> bytes:
     return keys.sign(edoc(G22, [H24])).replace(b"</ds:Transforms>", xpath + b"</ds:Transforms>", 1)
 
 
+def namespace_declarations(keys: Keys) -> bytes:
+    """20,000 xmlns on the root: inclusive c14n (a sender's choice) took 64 s over them."""
+    declarations = b" ".join(b'xmlns:p%d="urn:vbus:%d"' % (i, i) for i in range(20_000))
+    return keys.sign(edoc(G22, [H24])).replace(b"<edXML xmlns", b"<edXML " + declarations + b" xmlns", 1)
+
+
 def sha1(keys: Keys) -> bytes:
     signed = keys.sign(edoc(G22, [H24]))
     return signed.replace(b"rsa-sha256", b"rsa-sha1").replace(b"xmlenc#sha256", b"xmldsig#sha1")
@@ -187,6 +193,7 @@ HUB_REFUSES: dict[str, tuple[Callable[[Keys], bytes], str]] = {
     "billion laughs": (lambda k: raw(LAUGHS), "forbidden-xml"),
     "quadratic blowup": (lambda k: raw(QUADRATIC), "forbidden-xml"),
     "10,000 levels of nesting": (lambda k: raw(DEEP), "too-deep"),
+    "20,000 namespace declarations": (namespace_declarations, "too-many-namespaces"),
     "a package over the hub's size limit": (lambda k: with_attachments(k, [bytes(3 * MiB)]), "too-large"),
     "50,000 To": (many_to, "too-many-items"),
     "20,000 attachments": (lambda k: with_attachments(k, [b"x"] * 20_000), "too-many-attachments"),

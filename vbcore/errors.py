@@ -213,6 +213,14 @@ class TooManyAttachments(TooManyItems):
     reason_en = "The package has too many attachments"
 
 
+class TooManyNamespaces(MalformedPackage):
+    """More ``xmlns`` declarations than ``ParseLimits.max_namespace_declarations``."""
+
+    reason = "too-many-namespaces"
+    reason_vi = "Gói tin khai báo quá nhiều không gian tên XML"
+    reason_en = "The package declares too many XML namespaces"
+
+
 class TooManyElements(MalformedPackage):
     """More elements in the package than ``ParseLimits.max_elements``."""
 

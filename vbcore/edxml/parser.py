@@ -8,6 +8,8 @@ Refused, each with its own error class (``vbcore.errors``):
 - more than ``max_elements`` elements (``TooManyElements``), bounded before the parse by counting
   ``<`` (every element starts with one) so a package of a million empty elements never becomes a
   tree of a million nodes;
+- more than ``max_namespace_declarations`` ``xmlns`` declarations (``TooManyNamespaces``), counted
+  before the parse too: they make canonicalising the signed tree super-linear;
 - elements nested deeper than ``max_depth`` (``PackageTooDeep``): libxml2 itself stops at 256
   levels, the configured limit is checked after the parse by one XPath;
 - anything not well-formed (``MalformedPackage``, with libxml2's message, line and column).
@@ -35,6 +37,7 @@ from vbcore.errors import (
     PackageTooDeep,
     PackageTooLarge,
     TooManyElements,
+    TooManyNamespaces,
 )
 
 __all__ = ["DEFAULT_LIMITS", "ParseLimits", "parse_document", "parse_xml"]
@@ -89,6 +92,7 @@ def parse_document(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Parsed:
     check_size(len(data), limits)
     refuse_doctype(data)
     check_markup_count(data, limits)
+    check_namespace_count(data, limits)
     repaired: list[str] = []
     while True:
         parser = _thread_parser(huge=len(data) > HUGE_TREE_ABOVE)
@@ -125,6 +129,31 @@ def check_markup_count(data: bytes, limits: ParseLimits) -> None:
             f"the package holds {tags} '<': more than the {limits.max_elements} elements accepted",
             vi=f"gói tin có {tags} ký tự '<': vượt quá {limits.max_elements} phần tử cho phép",
         )
+
+
+_DECLARATION = re.compile(rb"\sxmlns(?::[^\s=/>]+)?\s*=")
+
+
+def check_namespace_count(data: bytes, limits: ParseLimits) -> None:
+    """Refuse, before parsing, more than ``max_namespace_declarations`` ``xmlns`` declarations.
+
+    ``bytes.count`` first (memory speed; an upper bound); only a package over the limit by that
+    count is searched for real declarations (attribute names ``xmlns`` or ``xmlns:p``).
+    """
+    limit = limits.max_namespace_declarations
+    if data.count(b"xmlns") <= limit:
+        return
+    declared = sum(1 for _ in _DECLARATION.finditer(data))
+    if declared > limit:
+        raise too_many_namespaces(declared, limit)
+
+
+def too_many_namespaces(declared: int, limit: int, where: str = "") -> TooManyNamespaces:
+    at, at_vi = (f" (at {where})", f" (tại {where})") if where else ("", "")
+    return TooManyNamespaces(
+        f"the package declares {declared} XML namespaces (xmlns); at most {limit} are accepted{at}",
+        vi=f"gói tin khai báo {declared} không gian tên XML (xmlns); chỉ chấp nhận tối đa {limit}{at_vi}",
+    )
 
 
 def repair_warnings(prefixes: list[str]) -> tuple[str, ...]:

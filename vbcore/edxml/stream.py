@@ -35,6 +35,7 @@ from vbcore.edxml.parser import (
     new_parser,
     refuse_doctype,
     too_deep,
+    too_many_namespaces,
     translate_error,
 )
 from vbcore.errors import (
@@ -115,6 +116,7 @@ class _Target:
         self._budget = budget
         self._path: list[str] = []  # local names of the open elements, for errors
         self._elements = 0
+        self._namespaces = 0
         self._decoder: Base64Decoder | None = None
         self.decoded: dict[etree._Element, Blob] = {}
         self.fed = 0
@@ -134,6 +136,11 @@ class _Target:
                     vi=f"gói tin có hơn {limit} phần tử cho phép (tại {self.where()})",
                 )
             )
+        if nsmap:
+            self._namespaces += len(nsmap)  # a target parser is handed the element's own declarations
+            if self._namespaces > self._limits.max_namespace_declarations:
+                limit = self._limits.max_namespace_declarations
+                self._fail(too_many_namespaces(self._namespaces, limit, self.where()))
         if not name.startswith("{"):
             self.unqualified = True
         if name in _CONTENT:
