@@ -20,8 +20,9 @@ from cryptography.x509.oid import NameOID
 
 import vbcore.signature_shape
 from vbcore.devworld import letter
-from vbcore.edxml import ParseLimits, write_package
+from vbcore.edxml import ParseLimits, read_element, write_package
 from vbcore.errors import (
+    AttachmentUnreadable,
     CertificateUnreadable,
     SignatureInvalid,
     SignerMismatch,
@@ -224,3 +225,20 @@ def test_a_certificate_of_an_untrusted_ca_is_refused(
     with pytest.raises(UntrustedCertificate, match="does not chain to a trusted CA") as caught:
         verify(signed, dev[2])
     assert "không được cấp bởi tổ chức chứng thực tin cậy" in caught.value.describe("vi")
+
+
+# --- the signature's verdict comes first ----------------------------------------------------------
+
+
+def test_a_broken_attachment_never_hides_the_signature_verdict(
+    dev: tuple[SigningKey, SigningKey, TrustStore, Path],
+) -> None:
+    unsigned = write_package(letter(VPCP, [HA_NOI], "6"))
+    broken = re.sub(rb"(<edXML:ContentTransferEncoded>)[^<]*", rb"\1not*base64", unsigned)
+    signed = sign_package(broken, dev[0])
+    verified = verify(signed, dev[2])  # the signature holds: nothing in an attachment is decoded
+    with pytest.raises(AttachmentUnreadable, match="invalid base64"):
+        read_element(verified.root)  # type: ignore[attr-defined]
+    tampered = signed.replace(b"not*base64", b"not*base65")
+    with pytest.raises(SignatureInvalid, match="changed after it was signed"):
+        verify(tampered, dev[2])
