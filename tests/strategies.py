@@ -39,6 +39,10 @@ ALPHABET = VIETNAMESE + VIETNAMESE.upper() + "0123456789 ,.-/()&<>\"'"
 
 words = st.text(alphabet=ALPHABET, min_size=1, max_size=40).map(str.strip).filter(bool)
 maybe_words = st.none() | words
+# Attachment names as the reader hands them on (vbcore.edxml.safe_names): one file name, no "/".
+file_names = st.builds(
+    lambda word, ext: word.replace("/", "-") + ext, words, st.sampled_from([".pdf", ".txt", ".doc", ""])
+).filter(lambda name: name.strip("."))
 small_ints = st.integers(min_value=0, max_value=9999)
 dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 12, 31))
 timestamps = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2099, 12, 31)).map(
@@ -98,7 +102,7 @@ def attachments(draw: st.DrawFn) -> Attachment:
         data = b"x" + data  # raw content that looks like a ZIP would read back as a wrapper
     return Attachment(
         content_id=f"cid:{draw(st.uuids())}",
-        name=draw(words) + draw(st.sampled_from([".pdf", ".txt", ".doc", ""])),
+        name=draw(file_names),
         content=Blob(data),
         content_type=draw(st.sampled_from(CONTENT_TYPES)),
         description=draw(maybe_words),

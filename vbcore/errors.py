@@ -7,6 +7,28 @@ statuses 02 and in the tracking store) and a human sentence (``str(err)``) that 
 
 from __future__ import annotations
 
+import re
+
+# A refusal's detail travels in a signed 02 (XML) and into logs and terminals: characters XML 1.0
+# cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF) and the C1 controls a terminal
+# obeys are written as escapes, and a detail is cut at this length, whatever a hostile package put
+# into the values it echoes.
+MAX_DETAIL_CHARS = 2000
+_UNSAFE_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` safe to put in XML and on a terminal line: bad characters escaped, length bounded."""
+    safe = _UNSAFE_CHAR.sub(_escape, text)
+    if len(safe) > MAX_DETAIL_CHARS:
+        safe = safe[: MAX_DETAIL_CHARS - 1] + "…"
+    return safe
+
 
 class VbusError(Exception):
     """Root of every vbus error.
@@ -62,6 +84,10 @@ class PackageRefused(VbusError):
     reason = "refused"
     reason_vi = "Văn bản bị từ chối"
     reason_en = "Package refused"
+
+    def __init__(self, message: str = "", *args: object, vi: str | None = None) -> None:
+        # The detail echoes what the package held: made safe here, once, for every refusal.
+        super().__init__(printable(message), *args, vi=printable(vi) if vi is not None else None)
 
 
 class MalformedPackage(PackageRefused):
@@ -145,6 +171,80 @@ class AttachmentUnreadable(PackageRefused):
     reason_en = "An attachment cannot be read"
 
 
+class AttachmentTooLarge(AttachmentUnreadable):
+    """One attachment's ZIP entry says, or turns out, to expand past ``ParseLimits.max_unzipped_bytes``."""
+
+    reason = "attachment-too-large"
+    reason_vi = "Tệp đính kèm quá lớn khi giải nén"
+    reason_en = "An attachment is too large once unzipped"
+
+
+class CompressionRatioTooHigh(AttachmentTooLarge):
+    """A ZIP entry expands more than ``ParseLimits.max_zip_ratio`` times its compressed size (a ZIP bomb)."""
+
+    reason = "compression-ratio"
+    reason_vi = "Tệp đính kèm nén với tỉ lệ bất thường (nghi ZIP bomb)"
+    reason_en = "An attachment is compressed at an implausible ratio (a ZIP bomb?)"
+
+
+class AttachmentsTooLarge(PackageRefused):
+    """The attachments of one package together decode, or expand, past a per-package limit."""
+
+    reason = "attachments-too-large"
+    reason_vi = "Tổng dung lượng tệp đính kèm của gói tin vượt giới hạn"
+    reason_en = "The package's attachments together are over the limit"
+
+    def __init__(self, what: str, size: int, limit: int, label: str) -> None:
+        self.size = size
+        self.limit = limit
+        verb_en = {"decoded": "decode to", "spooled": "expand to"}[what]
+        verb_vi = {"decoded": "giải mã base64 ra", "spooled": "giải nén ra"}[what]
+        super().__init__(
+            f"the package's attachments together {verb_en} more than {limit} bytes "
+            f"(reached at attachment {label})",
+            vi=f"các tệp đính kèm của gói tin cộng lại {verb_vi} hơn {limit} byte (đến tệp {label})",
+        )
+
+
+class TooManyItems(PackageRefused):
+    """One element repeated more often than ``ParseLimits`` allows (``To``, ``TraceHeader``, ...)."""
+
+    reason = "too-many-items"
+    reason_vi = "Một phần tử lặp lại quá nhiều lần"
+    reason_en = "An element is repeated too many times"
+
+    def __init__(self, path: str, count: int, limit: int) -> None:
+        self.path = path
+        self.count = count
+        self.limit = limit
+        super().__init__(
+            f"{path} appears {count} times; at most {limit} are accepted",
+            vi=f"{path} xuất hiện {count} lần; chỉ chấp nhận tối đa {limit}",
+        )
+
+
+class TooManyAttachments(TooManyItems):
+    reason = "too-many-attachments"
+    reason_vi = "Gói tin có quá nhiều tệp đính kèm"
+    reason_en = "The package has too many attachments"
+
+
+class TooManyNamespaces(MalformedPackage):
+    """More ``xmlns`` declarations than ``ParseLimits.max_namespace_declarations``."""
+
+    reason = "too-many-namespaces"
+    reason_vi = "Gói tin khai báo quá nhiều không gian tên XML"
+    reason_en = "The package declares too many XML namespaces"
+
+
+class TooManyElements(MalformedPackage):
+    """More elements in the package than ``ParseLimits.max_elements``."""
+
+    reason = "too-many-elements"
+    reason_vi = "Gói tin có quá nhiều phần tử XML"
+    reason_en = "The package holds too many XML elements"
+
+
 class SchemaViolation(PackageRefused):
     """The package does not conform to the edXML schema; ``problems`` lists each with its path."""
 
@@ -221,6 +321,22 @@ class SignerMismatch(SignatureError):
     reason = "signer-mismatch"
     reason_vi = "Chứng thư số không thuộc cơ quan gửi"
     reason_en = "The certificate does not belong to the sending agency"
+
+
+class TooManyCertificates(SignatureError):
+    """More certificates in the signature's ``KeyInfo`` than ``ParseLimits.max_certificates``."""
+
+    reason = "too-many-certificates"
+    reason_vi = "Chữ ký số kèm quá nhiều chứng thư số"
+    reason_en = "The signature carries too many certificates"
+
+
+class CertificateUnreadable(SignatureInvalid):
+    """A certificate in the signature's ``KeyInfo`` is not a readable X.509 certificate."""
+
+    reason = "certificate-unreadable"
+    reason_vi = "Không đọc được chứng thư số kèm theo chữ ký"
+    reason_en = "A certificate in the signature cannot be read"
 
 
 # --- agencies and routing ---------------------------------------------------------------------
@@ -616,6 +732,23 @@ class RequiredElementMissing(InvalidFieldValue):
         PackageRefused.__init__(self, f"{path} is missing", vi=f"thiếu phần tử {path}")
         self.path = path
         self.value = ""
+
+
+class ImplausibleDate(InvalidFieldValue):
+    """A date or timestamp that reads, but cannot be meant (``vbcore.edxml.names.DATE_RANGE``)."""
+
+    reason = "implausible-date"
+    reason_vi = "Ngày tháng nằm ngoài khoảng chấp nhận"
+    reason_en = "A date is outside the accepted range"
+
+    def __init__(self, path: str, value: str, first: str, last: str) -> None:
+        PackageRefused.__init__(
+            self,
+            f"{path}: {value!r} is outside the accepted range {first} to {last}",
+            vi=f"{path}: giá trị {value!r} nằm ngoài khoảng chấp nhận từ {first} đến {last}",
+        )
+        self.path = path
+        self.value = value
 
 
 # --- another axis over its HTTP interface (connectors.axis_client) ----------------------------

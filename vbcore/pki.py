@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from vbcore.errors import CertificateUnreadable
 from vbcore.identifiers import is_test_tenant, is_valid_code
 
 KeyType = Literal["rsa", "ec"]
@@ -180,6 +181,28 @@ def private_key_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+
+
+def certificate_from_der(der: bytes, label: str, label_vi: str | None = None) -> x509.Certificate:
+    """A certificate a package carries, read whole now or refused (``CertificateUnreadable``).
+
+    ``cryptography`` parses a certificate lazily: a malformed subject, issuer, extension or key only
+    raises (``ValueError``, ``InvalidVersion``, ``UnsupportedAlgorithm``, ``DuplicateExtension``...)
+    when first touched, which could be anywhere: in chain building, in an error message. Every part
+    vbus uses is touched here, once, so a certificate that passes is readable everywhere after.
+    ``label`` / ``label_vi`` name it in the refusal ("certificate 2 in the signature's KeyInfo").
+    """
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        _ = (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.serial_number)
+        _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, len(cert.extensions), cert.public_key())
+    except Exception as exc:  # any failure of parsing hostile DER (see above)
+        raise CertificateUnreadable(
+            f"{label} cannot be read (truncated or a placeholder?): {type(exc).__name__}: {exc}",
+            vi=f"không đọc được {label_vi or label} (bị cắt cụt hoặc chỉ là dữ liệu mẫu?): "
+            f"{type(exc).__name__}: {exc}",
+        ) from None
+    return cert
 
 
 def certificate_pem(cert: x509.Certificate) -> bytes:

@@ -196,11 +196,12 @@ def element_path(element: etree._Element) -> str:
 
 def _problems_from_log(root: etree._Element, log: etree._ListErrorLog) -> list[SchemaProblem]:
     problems: list[SchemaProblem] = []
+    locate = _Locator(root)
     for entry in log:
-        element = _element_at(root, entry.path)
+        element = locate.at(entry.path)
         if element is None:  # never ``or``: an element without children is falsy
-            element = _element_by_line(root, entry.message, entry.line)
-        path = element_path(element) if element is not None else (entry.path or element_path(root))
+            element = locate.by_line(entry.message, entry.line)
+        path = locate.path(element) if element is not None else (entry.path or element_path(root))
         message = _readable(entry.message)
         # libxml2 follows a facet failure with a second, vaguer line about the same value: keep the first.
         if problems and problems[-1].path == path and "is not a valid value of the" in message:
@@ -211,41 +212,89 @@ def _problems_from_log(root: etree._Element, log: etree._ListErrorLog) -> list[S
 
 # One step of libxml2's node path: "*", "*[3]", "edXML:To", "edXML:To[2]", "From", "@version", "text()".
 _STEP = re.compile(r"(?:(?P<prefix>[^:\[\]/]+):)?(?P<name>[^:\[\]/]+)(?:\[(?P<index>\d+)\])?")
-
-
-def _element_at(root: etree._Element, libxml2_path: str | None) -> etree._Element | None:
-    """The element that libxml2's ``xmlGetNodePath`` names, or None if it cannot be followed.
-
-    libxml2 writes an element of a default namespace as ``*`` (its position counts every element
-    sibling) and a prefixed one as ``prefix:name`` (its position counts siblings of that name and
-    prefix). The first step is the root itself; attribute and text steps stop at their element.
-    """
-    if not libxml2_path or not libxml2_path.startswith("/"):
-        return None
-    node = root
-    for step in libxml2_path.split("/")[2:]:
-        if step.startswith("@") or step.endswith("()"):
-            break
-        m = _STEP.fullmatch(step)
-        if m is None:
-            return None
-        candidates = [child for child in node if isinstance(child.tag, str) and _step_matches(child, m)]
-        index = int(m["index"]) if m["index"] else 1
-        if index > len(candidates):
-            return None
-        node = candidates[index - 1]
-    return node
-
-
 _NAMED_ELEMENT = re.compile(r"Element '(\{[^}]*\}[^']+|[^'{]+)'")
 
 
-def _element_by_line(root: etree._Element, message: str, line: int | None) -> etree._Element | None:
-    """The element a message names, found by its line (libxml2 gives no path for keyref errors)."""
-    m = _NAMED_ELEMENT.match(message)
-    if m is None or line is None:
-        return None
-    return next((el for el in root.iter(m.group(1)) if getattr(el, "sourceline", None) == line), None)
+class _Locator:
+    """Elements for libxml2's error paths, and their element paths, in linear time overall.
+
+    A package can break the schema once per element (5,000 ``TraceHeader`` without a ``Timestamp``):
+    finding each error's element by scanning its siblings made the report quadratic (137 s for
+    10,000 at the hub). Every list of siblings is built once and kept, with each child's position.
+    """
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        self._candidates: dict[tuple[etree._Element, str | None, str], list[etree._Element]] = {}
+        self._same_tag: dict[etree._Element, dict[Any, list[etree._Element]]] = {}
+        self._position: dict[etree._Element, int] = {}
+        self._lines: dict[tuple[str, int], etree._Element] | None = None
+
+    def at(self, libxml2_path: str | None) -> etree._Element | None:
+        """The element that libxml2's ``xmlGetNodePath`` names, or None if it cannot be followed.
+
+        libxml2 writes an element of a default namespace as ``*`` (its position counts every element
+        sibling) and a prefixed one as ``prefix:name`` (its position counts siblings of that name and
+        prefix). The first step is the root itself; attribute and text steps stop at their element.
+        """
+        if not libxml2_path or not libxml2_path.startswith("/"):
+            return None
+        node = self.root
+        for step in libxml2_path.split("/")[2:]:
+            if step.startswith("@") or step.endswith("()"):
+                break
+            m = _STEP.fullmatch(step)
+            if m is None:
+                return None
+            key = (node, m["prefix"], m["name"])
+            candidates = self._candidates.get(key)
+            if candidates is None:
+                candidates = [c for c in node if isinstance(c.tag, str) and _step_matches(c, m)]
+                self._candidates[key] = candidates
+            index = int(m["index"]) if m["index"] else 1
+            if index > len(candidates):
+                return None
+            node = candidates[index - 1]
+        return node
+
+    def by_line(self, message: str, line: int | None) -> etree._Element | None:
+        """The element a message names, found by its line (libxml2 gives no path for keyref errors)."""
+        m = _NAMED_ELEMENT.match(message)
+        if m is None or line is None:
+            return None
+        if self._lines is None:
+            self._lines = {}
+            for element in self.root.iter():
+                at = element.sourceline
+                if isinstance(element.tag, str) and isinstance(at, int):
+                    self._lines.setdefault((element.tag, at), element)
+        return self._lines.get((m.group(1), line))
+
+    def path(self, element: etree._Element) -> str:
+        """``element_path``, with each parent's children grouped by tag once."""
+        steps: list[str] = []
+        node: etree._Element | None = element
+        while node is not None:
+            parent = node.getparent()
+            qname = etree.QName(node)
+            step = ("ds:" if qname.namespace == DSIG_NS else "") + qname.localname
+            if parent is not None:
+                same = self._siblings(parent, node)
+                if len(same) > 1:
+                    step += f"[{self._position[node]}]"
+            steps.append(step)
+            node = parent
+        return "/" + "/".join(reversed(steps))
+
+    def _siblings(self, parent: etree._Element, node: etree._Element) -> list[etree._Element]:
+        groups = self._same_tag.get(parent)
+        if groups is None:
+            groups = self._same_tag[parent] = {}
+            for child in parent:
+                group = groups.setdefault(child.tag, [])
+                group.append(child)
+                self._position[child] = len(group)
+        return groups[node.tag]
 
 
 def _step_matches(child: etree._Element, step: re.Match[str]) -> bool:

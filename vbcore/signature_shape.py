@@ -5,6 +5,10 @@ Exactly one ``ds:Signature``, in ``edXMLEnvelope/edXMLHeader`` (or at the root),
 allowed algorithm, and readable certificates. Every way a signature could cover less than the
 whole package is refused here as ``SignatureWrapping``, before signxml is asked whether it verifies.
 Used by ``vbcore.signing`` only.
+
+``KeyInfo`` is not covered by the signature's digest, so anyone on the way can add to it: at most
+``ParseLimits.max_certificates`` certificates are accepted (``TooManyCertificates``), each distinct
+one is parsed once (copies are dropped), and each is read whole (``pki.certificate_from_der``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ from lxml import etree
 
 from vbcore.edxml import DSIG_NS as DS
 from vbcore.edxml import EDXML_NS as EDXML
-from vbcore.errors import SignatureInvalid, SignatureWrapping, WeakSignatureAlgorithm
+from vbcore.errors import (
+    CertificateUnreadable,
+    SignatureInvalid,
+    SignatureWrapping,
+    TooManyCertificates,
+    WeakSignatureAlgorithm,
+)
+from vbcore.pki import certificate_from_der
 
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _C14N = frozenset(
@@ -137,23 +148,36 @@ def check_shape(root: Any, signatures: list[Any], *, allow_sha1: bool) -> Signat
     return SignatureShape(signature, algorithm)
 
 
-def certificates_in(shape: SignatureShape) -> list[x509.Certificate]:
+def certificates_in(shape: SignatureShape, limit: int) -> list[x509.Certificate]:
+    """The distinct certificates of ``KeyInfo/X509Data``, in document order; at most ``limit`` elements.
+
+    Linear in the number of elements and bounded: the count is checked before anything is decoded,
+    and each distinct DER is parsed once however often it is repeated.
+    """
     texts = shape.element.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", {"ds": DS})
     if not texts:
         raise SignatureInvalid(
             "the signature carries no certificate (KeyInfo/X509Data/X509Certificate)",
             vi="chữ ký không kèm chứng thư số (KeyInfo/X509Data/X509Certificate)",
         )
-    certs = []
+    if len(texts) > limit:
+        raise TooManyCertificates(
+            f"the signature's KeyInfo carries {len(texts)} certificates; at most {limit} are accepted "
+            "(the signer's certificate and its CAs)",
+            vi=f"KeyInfo của chữ ký kèm {len(texts)} chứng thư số; chỉ chấp nhận tối đa {limit} "
+            "(chứng thư của người ký và của các tổ chức cấp)",
+        )
+    distinct: dict[bytes, x509.Certificate] = {}
     for index, element in enumerate(texts, start=1):
+        label = f"certificate {index} in the signature's KeyInfo"
+        label_vi = f"chứng thư số thứ {index} trong KeyInfo của chữ ký"
         try:
             der = base64.b64decode("".join((element.text or "").split()), validate=True)
-            certs.append(x509.load_der_x509_certificate(der))
         except (binascii.Error, ValueError) as exc:
-            raise SignatureInvalid(
-                f"certificate {index} in the signature's KeyInfo cannot be read (truncated or a "
-                f"placeholder?): {exc}",
-                vi=f"không đọc được chứng thư số thứ {index} trong KeyInfo của chữ ký (bị cắt cụt, hoặc chỉ "
-                "là chứng thư mẫu?)",
-            ) from exc
-    return certs
+            raise CertificateUnreadable(
+                f"{label} cannot be read (truncated or a placeholder?): {exc}",
+                vi=f"không đọc được {label_vi} (bị cắt cụt hoặc chỉ là dữ liệu mẫu?)",
+            ) from None
+        if der not in distinct:
+            distinct[der] = certificate_from_der(der, label, label_vi)
+    return list(distinct.values())

@@ -33,6 +33,7 @@ Example::
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +52,9 @@ from signxml.exceptions import InvalidCertificate, InvalidDigest, SignXMLExcepti
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
+from vbcore.edxml import DEFAULT_LIMITS, ParseLimits, parse_xml
 from vbcore.edxml import DSIG_NS as DS
 from vbcore.edxml import EDXML_NS as EDXML
-from vbcore.edxml import parse_xml
 from vbcore.edxml import parser as edxml_parser
 from vbcore.errors import (
     NotAnEdxmlPackage,
@@ -65,7 +66,7 @@ from vbcore.errors import (
     WeakSignatureAlgorithm,
 )
 from vbcore.pki import PrivateKey, agency_code_of, load_certificates, load_private_key
-from vbcore.signature_shape import SignatureShape, certificates_in, check_shape, find_signatures
+from vbcore.signature_shape import certificates_in, check_shape, find_signatures
 from vbcore.trust import TrustStore, describe
 
 __all__ = [
@@ -100,9 +101,9 @@ _SHA1_METHODS = frozenset({SignatureMethod.RSA_SHA1, SignatureMethod.ECDSA_SHA1}
 _STRONG_DIGESTS = frozenset(_DIGEST_FOR.values())
 
 
-def _parse(xml: bytes) -> Any:
+def _parse(xml: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Any:
     """The whole package as one tree, parsed with the project's hardened parser."""
-    return parse_xml(xml)
+    return parse_xml(xml, limits)
 
 
 def _huge_parser() -> etree.XMLParser:
@@ -352,11 +353,15 @@ def verify_package(
     expected_agency: str | None = None,
     agency_certificates: Mapping[str, x509.Certificate] | None = None,
     parsed: Any = None,
+    limits: ParseLimits = DEFAULT_LIMITS,
 ) -> VerifiedPackage:
     """Verify the package's signature, its certificate's chain, and who signed it.
 
     ``parsed``: the tree ``vbcore.edxml.parse_xml(xml)`` already gave (the hub parses once for the
     schema check); it is used instead of parsing ``xml`` again, and must not be used afterwards.
+    ``limits``: the parse limits and ``max_certificates`` (``KeyInfo`` is outside the digest).
+
+    Nothing here decodes an attachment: a broken attachment never hides this verdict.
 
     The certificate is bound to ``expected_agency`` (normally the package's ``From/OrganId``): the
     agency code in its subject equals it, or it is the certificate registered for that agency in
@@ -366,7 +371,7 @@ def verify_package(
     Raises ``SignatureMissing``, ``SignatureInvalid``, ``SignatureWrapping``, ``WeakSignatureAlgorithm``,
     ``UntrustedCertificate``, ``SignerMismatch`` (all ``SignatureError``), or the parser's errors.
     """
-    root = _parse(xml) if parsed is None else parsed
+    root = _parse(xml, limits) if parsed is None else parsed
     found = find_signatures(root)
     if not found.dsig:
         foreign = (
@@ -393,7 +398,7 @@ def verify_package(
             root=root, signer_agency=None, certificate=None, algorithm="", warnings=warnings
         )
     shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
-    leaf, intermediates = _signing_certificate(shape)
+    leaf, intermediates = _signing_certificate(certificates_in(shape, limits.max_certificates))
     trust.validate(leaf, intermediates)
     signer_agency = _bind(leaf, expected_agency, agency_certificates)
     signed_root = _verify_with_signxml(root, leaf, policy)
@@ -406,11 +411,18 @@ def verify_package(
     )
 
 
-def _signing_certificate(shape: SignatureShape) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    certs = certificates_in(shape)
-    # The signing certificate is one that issued none of the others (X509Data has no order; a
-    # self-signed root sent along issued the intermediate or the leaf, so it is never chosen).
-    leaves = [c for c in certs if not any(o is not c and o.issuer == c.subject for o in certs)]
+def _signing_certificate(
+    certs: list[x509.Certificate],
+) -> tuple[x509.Certificate, list[x509.Certificate]]:
+    """The signing certificate (one that issued none of the others) and the rest, in linear time.
+
+    X509Data has no order; a self-signed root sent along issued the intermediate or the leaf, so it
+    is never chosen. Each name is read once: a count of who issued how many of the others replaces
+    the comparison of every certificate with every other.
+    """
+    names = [(c.subject, c.issuer) for c in certs]
+    issued: Counter[x509.Name] = Counter(issuer for subject, issuer in names if issuer != subject)
+    leaves = [c for c, (subject, _) in zip(certs, names, strict=True) if issued[subject] == 0]
     leaf = (leaves or certs)[0]
     return leaf, [c for c in certs if c is not leaf]
 
@@ -449,7 +461,6 @@ def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePol
     )
     try:
         result = _Verifier().verify(root, x509_cert=leaf, parser=_huge_parser(), expect_config=config)
-        assert isinstance(result, VerifyResult)  # expect_references=1: one result, not a list
     except InvalidDigest as exc:
         raise SignatureInvalid(
             f"the package changed after it was signed ({exc})", vi="gói tin đã bị thay đổi sau khi ký"
@@ -468,8 +479,13 @@ def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePol
         raise SignatureInvalid(
             f"the signature does not verify: {message}", vi="giá trị chữ ký không khớp với nội dung đã ký"
         ) from exc
-    except (etree.LxmlError, ValueError, TypeError) as exc:
+    except Exception as exc:  # lxml, cryptography or signxml on a malformed signature element
+        what = f"{type(exc).__name__}: {exc}"
         raise SignatureInvalid(
-            f"the signature cannot be processed: {exc}", vi="không xử lý được chữ ký (cấu trúc hỏng)"
+            f"the signature cannot be processed: {what}", vi="không xử lý được chữ ký (cấu trúc hỏng)"
         ) from exc
+    if not isinstance(result, VerifyResult):  # expect_references=1: one result, never a list
+        raise SignatureWrapping(
+            "the signature verified more than one reference", vi="chữ ký xác thực hơn một tham chiếu"
+        )
     return result.signed_xml

@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509 import verification
 
-from vbcore.errors import ConfigurationError, UntrustedCertificate
+from vbcore.errors import ConfigurationError, UntrustedCertificate, printable
 
 # Chains longer than root -> intermediate -> intermediate -> leaf are not seen in practice.
 MAX_CHAIN_DEPTH = 4
@@ -28,12 +28,36 @@ _CA_POLICY = verification.ExtensionPolicy.permit_all().require_present(
 
 
 def describe(cert: x509.Certificate, lang: str = "en") -> str:
-    """A certificate in one line, in ``lang``: subject, issuer, serial."""
-    subject, issuer = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
-    serial = f"{cert.serial_number:x}"
+    """A certificate in one line, in ``lang``: subject, issuer, serial; never raises, and XML- and
+    terminal-safe.
+
+    The subject is the sender's own text: it may hold control characters (escaped here, as
+    ``errors.printable`` does) and, in a certificate not read by ``pki.certificate_from_der``,
+    parts that fail to parse (named as unreadable instead of raising)."""
+    subject, issuer, serial = _name(cert, "subject", lang), _name(cert, "issuer", lang), _serial(cert, lang)
     if lang == "en":
-        return f"{subject} (issued by {issuer}, serial {serial})"
-    return f'"{subject}" (do "{issuer}" cấp, số sê-ri {serial})'
+        return printable(f"{subject} (issued by {issuer}, serial {serial})")
+    return printable(f'"{subject}" (do "{issuer}" cấp, số sê-ri {serial})')
+
+
+_UNREADABLE = {"subject": ("<unreadable subject>", "<không đọc được chủ thể>"),
+               "issuer": ("<unreadable issuer>", "<không đọc được tổ chức cấp>")}
+
+
+def _name(cert: x509.Certificate, which: str, lang: str) -> str:
+    try:
+        name: x509.Name = getattr(cert, which)
+        return name.rfc4514_string()
+    except Exception:  # a lazily parsed part of a hostile certificate
+        en, vi = _UNREADABLE[which]
+        return en if lang == "en" else vi
+
+
+def _serial(cert: x509.Certificate, lang: str) -> str:
+    try:
+        return f"{cert.serial_number:x}"
+    except Exception:
+        return "<unreadable>" if lang == "en" else "<không đọc được>"
 
 
 class TrustStore:
@@ -87,17 +111,16 @@ class TrustStore:
         """The chain from ``leaf`` to a trusted CA, or ``UntrustedCertificate`` saying why not."""
         when = at or dt.datetime.now(dt.UTC)
         if when < leaf.not_valid_before_utc:
+            start = f"{leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
             raise UntrustedCertificate(
-                f"signing certificate {describe(leaf)} is not valid before "
-                f"{leaf.not_valid_before_utc:%Y-%m-%d}",
-                vi=f"chứng thư số ký {describe(leaf, 'vi')} chưa có hiệu lực trước ngày "
-                f"{leaf.not_valid_before_utc:%Y-%m-%d}",
+                f"signing certificate {describe(leaf)} is not valid before {start}",
+                vi=f"chứng thư số ký {describe(leaf, 'vi')} chưa có hiệu lực trước ngày {start}",
             )
         if when > leaf.not_valid_after_utc:
+            end = f"{leaf.not_valid_after_utc:%Y-%m-%d}"
             raise UntrustedCertificate(
-                f"signing certificate {describe(leaf)} expired on {leaf.not_valid_after_utc:%Y-%m-%d}",
-                vi=f"chứng thư số ký {describe(leaf, 'vi')} đã hết hạn ngày "
-                f"{leaf.not_valid_after_utc:%Y-%m-%d}",
+                f"signing certificate {describe(leaf)} expired on {end}",
+                vi=f"chứng thư số ký {describe(leaf, 'vi')} đã hết hạn ngày {end}",
             )
         verifier = (
             verification.PolicyBuilder()
@@ -113,6 +136,11 @@ class TrustStore:
             raise UntrustedCertificate(
                 f"signing certificate {describe(leaf)} does not chain to a trusted CA: {exc}",
                 vi=f"chứng thư số ký {describe(leaf, 'vi')} không dẫn về một CA được tin cậy",
+            ) from exc
+        except Exception as exc:  # a part of an intermediate the path builder could not parse
+            raise UntrustedCertificate(
+                f"signing certificate {describe(leaf)} cannot be validated: {type(exc).__name__}: {exc}",
+                vi=f"không kiểm tra được chứng thư số ký {describe(leaf, 'vi')}",
             ) from exc
 
 

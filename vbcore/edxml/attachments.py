@@ -1,9 +1,14 @@
-"""Attachment content: strict base64 in chunks, the SDK's one-entry ZIP, spooling large files.
+"""Attachment content: strict base64 in chunks, spooling large files, writing the SDK's ZIP.
 
 Small content stays in memory; past ``SPOOL_ABOVE`` bytes it moves to a file (``Blob.from_file``),
 so a 50 MB attachment never needs to sit in RAM whole. Files spooled into the system temp dir
 (``spool_dir=None``) are deleted when their ``Blob`` is garbage-collected; files spooled into a
-caller's ``spool_dir`` belong to the caller.
+caller's ``spool_dir`` belong to the caller. A spool file's name is made by ``mkstemp`` in that
+directory: nothing the package says (an attachment's or a ZIP entry's name) ever names a file.
+
+Every byte decoded and every byte spooled is counted against the package's ``Budget``
+(``vbcore.edxml.limits``), so the limits hold across all of a package's attachments together.
+Reading the SDK's one-entry ZIP is in ``vbcore.edxml.zipped``.
 
 The standard library's ``base64`` and ``zipfile`` do the work; only whitespace is tolerated in
 base64 (``validate=True`` refuses every other stray character, which lxml's XSD check accepts).
@@ -23,7 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from vbcore.errors import AttachmentUnreadable
+from vbcore.edxml.limits import Budget
+from vbcore.errors import AttachmentUnreadable, PackageRefused
 from vbcore.model import Blob
 
 SPOOL_ABOVE = 1024 * 1024
@@ -35,16 +41,28 @@ _WHITESPACE = b" \t\r\n"
 
 
 class Spool:
-    """A write-only buffer that becomes a file past ``SPOOL_ABOVE`` bytes; ``blob()`` ends it."""
+    """A write-only buffer that becomes a file past ``SPOOL_ABOVE`` bytes; ``blob()`` ends it.
 
-    def __init__(self, spool_dir: Path | None) -> None:
+    With a ``budget``, every write is counted against the package's total first (and refused,
+    with the spool discarded, when over it); ``label`` names the attachment in that refusal.
+    """
+
+    def __init__(self, spool_dir: Path | None, budget: Budget | None = None, label: str = "") -> None:
         self._dir = spool_dir
+        self._budget = budget
+        self._label = label
         self._mem: io.BytesIO | None = io.BytesIO()
         self._file: BinaryIO | None = None
         self._path: Path | None = None
         self.size = 0
 
     def write(self, data: bytes) -> None:
+        if self._budget is not None:
+            try:
+                self._budget.spool(len(data), self._label)
+            except PackageRefused:
+                self.discard()
+                raise
         self.size += len(data)
         if self._mem is not None:
             self._mem.write(data)
@@ -90,12 +108,14 @@ class Base64Decoder:
     """Decodes base64 text fed in arbitrary chunks into a ``Spool``, strictly.
 
     Whitespace anywhere is skipped; any other character outside the alphabet, or data after the
-    ``=`` padding, raises ``AttachmentUnreadable`` naming ``label``.
+    ``=`` padding, raises ``AttachmentUnreadable`` naming ``label``. With a ``budget``, the decoded
+    bytes are counted against the package's total.
     """
 
-    def __init__(self, spool: Spool, label: str) -> None:
+    def __init__(self, spool: Spool, label: str, budget: Budget | None = None) -> None:
         self._spool = spool
         self._label = label
+        self._budget = budget
         self._carry = b""
         self._ended = False
 
@@ -118,9 +138,16 @@ class Base64Decoder:
         if b"=" in quads[:-4]:
             raise self._error("'=' inside base64 data", "có dấu '=' ở giữa dữ liệu base64")
         try:
-            self._spool.write(base64.b64decode(quads, validate=True))
+            decoded = base64.b64decode(quads, validate=True)
         except binascii.Error as err:
             raise self._error(f"invalid base64 ({err})", "dữ liệu base64 không hợp lệ") from None
+        if self._budget is not None:
+            try:
+                self._budget.decode(len(decoded), self._label)
+            except PackageRefused:
+                self._spool.discard()
+                raise
+        self._spool.write(decoded)
         self._ended = quads.endswith(b"=")
 
     def close(self) -> Blob:
@@ -141,9 +168,9 @@ class Base64Decoder:
         return AttachmentUnreadable(f"attachment {label}: {what}", vi=f"tệp đính kèm {label}: {what_vi}")
 
 
-def decode_base64_text(text: str, label: str, spool_dir: Path | None) -> Blob:
+def decode_base64_text(text: str, label: str, spool_dir: Path | None, budget: Budget | None = None) -> Blob:
     """Decode one attachment's whole base64 text (the tree path)."""
-    decoder = Base64Decoder(Spool(spool_dir), label)
+    decoder = Base64Decoder(Spool(spool_dir, budget, label), label, budget)
     decoder.feed(text)
     return decoder.close()
 
@@ -151,42 +178,6 @@ def decode_base64_text(text: str, label: str, spool_dir: Path | None) -> Blob:
 def starts_with_zip(blob: Blob) -> bool:
     with blob.open() as f:
         return f.read(4) == ZIP_MAGIC
-
-
-def unwrap_zip(blob: Blob, label: str, spool_dir: Path | None, max_unzipped: int) -> tuple[Blob, str] | None:
-    """The single entry of a one-entry ZIP and its name; None if the ZIP holds several files.
-
-    A ZIP of several entries is taken to be the attachment itself (a user's archive), not the
-    SDK's wrapping. A corrupt ZIP, a CRC error, an encrypted entry or an entry larger than
-    ``max_unzipped`` raises ``AttachmentUnreadable``.
-    """
-    try:
-        with blob.open() as raw, zipfile.ZipFile(raw) as archive:
-            entries = [i for i in archive.infolist() if not i.is_dir()]
-            if len(entries) != 1:
-                return None
-            entry = entries[0]
-            if entry.file_size > max_unzipped:
-                raise AttachmentUnreadable(
-                    f"attachment {label}: ZIP entry is {entry.file_size} bytes, over {max_unzipped}",
-                    vi=f"tệp đính kèm {label}: tệp trong ZIP {entry.file_size} byte, vượt quá {max_unzipped}",
-                )
-            spool = Spool(spool_dir)
-            with archive.open(entry) as src:
-                for chunk in iter(lambda: src.read(CHUNK), b""):
-                    spool.write(chunk)
-                    if spool.size > max_unzipped:
-                        spool.discard()
-                        raise AttachmentUnreadable(
-                            f"attachment {label}: ZIP entry expands past {max_unzipped}",
-                            vi=f"tệp đính kèm {label}: giải nén tệp trong ZIP vượt quá {max_unzipped} byte",
-                        )
-            return spool.blob(), entry.filename
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, EOFError) as err:
-        raise AttachmentUnreadable(
-            f"attachment {label}: unreadable ZIP ({err})",
-            vi=f"tệp đính kèm {label}: tệp ZIP hỏng, không đọc được",
-        ) from None
 
 
 def zip_one(blob: Blob, entry_name: str) -> Blob:

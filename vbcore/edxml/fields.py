@@ -2,7 +2,9 @@
 
 An element of the edXML namespace or of no namespace counts (a producer's undeclared prefix
 arrives with none); a ``Signature`` also in the XML-DSig namespace. Any other child is ignored and
-named in the warnings. Values are stripped; an empty element reads as absent (None).
+named in the warnings. Values are stripped; an empty element reads as absent (None). A child
+repeated more than ``max_repeats`` times is refused (``TooManyItems``) with its path; a date
+outside ``names.EARLIEST_DATE`` .. ``LATEST_DATE`` is refused (``ImplausibleDate``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,22 @@ from typing import TypeVar
 
 from lxml import etree
 
-from vbcore.edxml.names import DSIG_NS, EDXML_NS, parse_bool, parse_date, parse_timestamp
-from vbcore.errors import InvalidFieldValue, RequiredElementMissing
+from vbcore.edxml.limits import DEFAULT_LIMITS
+from vbcore.edxml.names import (
+    DSIG_NS,
+    EARLIEST_DATE,
+    EDXML_NS,
+    LATEST_DATE,
+    format_date,
+    parse_bool,
+    parse_date,
+    parse_timestamp,
+)
+from vbcore.errors import ImplausibleDate, InvalidFieldValue, RequiredElementMissing, TooManyItems
 from vbcore.lang import Text
 
 Warnings = list[str]
+Day = date  # ``date`` is a method's name inside Fields
 T = TypeVar("T")
 _EDXML_PREFIX = f"{{{EDXML_NS}}}"
 _DSIG_SIGNATURE = f"{{{DSIG_NS}}}Signature"
@@ -39,12 +52,20 @@ def local_name(element: etree._Element) -> str | None:
 class Fields:
     """The known children of one element; unknown ones are reported once, here."""
 
-    __slots__ = ("_children", "element", "path", "warnings")
+    __slots__ = ("_children", "element", "max_repeats", "path", "warnings")
 
-    def __init__(self, element: etree._Element | None, path: str, warnings: Warnings, known: set[str]):
+    def __init__(
+        self,
+        element: etree._Element | None,
+        path: str,
+        warnings: Warnings,
+        known: set[str],
+        max_repeats: int = DEFAULT_LIMITS.max_repeats,
+    ):
         self.element = element
         self.path = path
         self.warnings = warnings
+        self.max_repeats = max_repeats
         self._children: dict[str, list[etree._Element]] = {}
         if element is None:
             return
@@ -56,6 +77,9 @@ class Fields:
                 self._children.setdefault(name, []).append(child)
             else:
                 warnings.append(f"ignored unknown element {path}/{etree.QName(child).localname}")
+        for name, found in self._children.items():
+            if len(found) > max_repeats:
+                raise TooManyItems(f"{path}/{name}", len(found), max_repeats)
 
     def one(self, name: str, *, required: bool = False) -> etree._Element | None:
         found = self._children.get(name)
@@ -69,11 +93,12 @@ class Fields:
         return self._children.get(name, [])
 
     def fields(self, name: str, known: set[str], *, required: bool = False) -> Fields:
-        return Fields(self.one(name, required=required), f"{self.path}/{name}", self.warnings, known)
+        element = self.one(name, required=required)
+        return Fields(element, f"{self.path}/{name}", self.warnings, known, self.max_repeats)
 
     def each(self, name: str, known: set[str]) -> Iterator[Fields]:
         for i, child in enumerate(self.all(name)):
-            yield Fields(child, f"{self.path}/{name}[{i + 1}]", self.warnings, known)
+            yield Fields(child, f"{self.path}/{name}[{i + 1}]", self.warnings, known, self.max_repeats)
 
     def present(self, name: str) -> bool:
         return name in self._children
@@ -101,11 +126,19 @@ class Fields:
         return self._typed(name, int, Text("một số nguyên", "an integer"))
 
     def date(self, name: str) -> date | None:
-        return self._typed(name, parse_date, Text("một ngày (yyyy/MM/dd)", "a date (yyyy/MM/dd)"))
+        value = self._typed(name, parse_date, Text("một ngày (yyyy/MM/dd)", "a date (yyyy/MM/dd)"))
+        return self._plausible(name, value, value)
 
     def timestamp(self, name: str) -> datetime | None:
         expected = Text("một thời điểm (yyyy/MM/dd HH:mm:ss)", "a timestamp (yyyy/MM/dd HH:mm:ss)")
-        return self._typed(name, parse_timestamp, expected)
+        value = self._typed(name, parse_timestamp, expected)
+        return self._plausible(name, value, value.date() if value is not None else None)
+
+    def _plausible(self, name: str, value: T, day: Day | None) -> T:
+        if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+            first, last = format_date(EARLIEST_DATE), format_date(LATEST_DATE)
+            raise ImplausibleDate(f"{self.path}/{name}", self.text(name) or "", first, last)
+        return value
 
     def boolean(self, name: str) -> bool | None:
         return self._typed(name, parse_bool, Text("true hoặc false", "true or false"))

@@ -35,6 +35,15 @@ _DATE_FORMS = (
 _TIME = r"(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?(?:\.\d+)?)"
 
 
+# The dates a package may carry, inclusive. Every date a real system writes is inside, its
+# placeholders included (1899/12/30 of OLE and Delphi, 1900/01/01 of SQL Server and Excel,
+# 1970/01/01 of Unix and Java, 9999/12/31 for "no end"); before 1800 nothing in a document system
+# can be meant: .NET's 0001/01/01 (DateTime.MinValue), a year typed short (0202, 999). Such years
+# also break what comes after the reader (four-digit years in the store, ``vb track``).
+EARLIEST_DATE = date(1800, 1, 1)
+LATEST_DATE = date(9999, 12, 31)
+
+
 def parse_date(text: str) -> date:
     """``yyyy/MM/dd`` (the standard), ``dd/MM/yyyy`` (one provincial producer) or ``yyyy-MM-dd``.
 

@@ -5,6 +5,11 @@ Refused, each with its own error class (``vbcore.errors``):
   billion laughs, no quadratic blowup. ``resolve_entities=False`` alone is not enough: lxml then
   leaves an external entity unexpanded and accepts the document (measurements.md);
 - more than ``max_bytes`` (``PackageTooLarge``), checked before a byte is parsed;
+- more than ``max_elements`` elements (``TooManyElements``), bounded before the parse by counting
+  ``<`` (every element starts with one) so a package of a million empty elements never becomes a
+  tree of a million nodes;
+- more than ``max_namespace_declarations`` ``xmlns`` declarations (``TooManyNamespaces``), counted
+  before the parse too: they make canonicalising the signed tree super-linear;
 - elements nested deeper than ``max_depth`` (``PackageTooDeep``): libxml2 itself stops at 256
   levels, the configured limit is checked after the parse by one XPath;
 - anything not well-formed (``MalformedPackage``, with libxml2's message, line and column).
@@ -20,28 +25,23 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from lxml import etree
 
+from vbcore.edxml.limits import DEFAULT_LIMITS, MiB, ParseLimits
 from vbcore.edxml.names import WELL_KNOWN_PREFIXES
 from vbcore.edxml.xml_messages import TOO_LONG_TEXT_VI, parse_error_vi
-from vbcore.errors import ForbiddenXmlConstruct, MalformedPackage, PackageTooDeep, PackageTooLarge
+from vbcore.errors import (
+    ForbiddenXmlConstruct,
+    MalformedPackage,
+    PackageTooDeep,
+    PackageTooLarge,
+    TooManyElements,
+    TooManyNamespaces,
+)
 
-MiB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ParseLimits:
-    """Bounds on what the parser accepts. ``max_unzipped_bytes`` bounds one attachment's ZIP entry."""
-
-    max_bytes: int = 64 * MiB
-    max_depth: int = 64
-    max_unzipped_bytes: int = 256 * MiB
-
-
-DEFAULT_LIMITS = ParseLimits()
+__all__ = ["DEFAULT_LIMITS", "ParseLimits", "parse_document", "parse_xml"]
 
 
 class Parsed(NamedTuple):
@@ -92,6 +92,8 @@ def parse_document(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Parsed:
     """``parse_xml`` that also returns the repair warnings (the reader reports them)."""
     check_size(len(data), limits)
     refuse_doctype(data)
+    check_markup_count(data, limits)
+    check_namespace_count(data, limits)
     repaired: list[str] = []
     while True:
         parser = _thread_parser(huge=len(data) > HUGE_TREE_ABOVE)
@@ -115,6 +117,46 @@ def check_size(size: int, limits: ParseLimits) -> None:
         raise PackageTooLarge(size, limits.max_bytes)
 
 
+def check_markup_count(data: bytes, limits: ParseLimits) -> None:
+    """Refuse, before parsing, a package that could hold more than ``max_elements`` elements.
+
+    Every element begins with ``<`` and a well-formed one that is not empty ends with ``</``: more
+    than twice the limit of ``<`` cannot be a package within it (``bytes.count`` runs at memory speed;
+    text holds ``<`` only inside CDATA and comments, which real packages do not fill with markup).
+    """
+    tags = data.count(b"<")
+    if tags > 2 * limits.max_elements:
+        raise TooManyElements(
+            f"the package holds {tags} '<': more than the {limits.max_elements} elements accepted",
+            vi=f"gói tin có {tags} ký tự '<': vượt quá {limits.max_elements} phần tử cho phép",
+        )
+
+
+_DECLARATION = re.compile(rb"\sxmlns(?::[^\s=/>]+)?\s*=")
+
+
+def check_namespace_count(data: bytes, limits: ParseLimits) -> None:
+    """Refuse, before parsing, more than ``max_namespace_declarations`` ``xmlns`` declarations.
+
+    ``bytes.count`` first (memory speed; an upper bound); only a package over the limit by that
+    count is searched for real declarations (attribute names ``xmlns`` or ``xmlns:p``).
+    """
+    limit = limits.max_namespace_declarations
+    if data.count(b"xmlns") <= limit:
+        return
+    declared = sum(1 for _ in _DECLARATION.finditer(data))
+    if declared > limit:
+        raise too_many_namespaces(declared, limit)
+
+
+def too_many_namespaces(declared: int, limit: int, where: str = "") -> TooManyNamespaces:
+    at, at_vi = (f" (at {where})", f" (tại {where})") if where else ("", "")
+    return TooManyNamespaces(
+        f"the package declares {declared} XML namespaces (xmlns); at most {limit} are accepted{at}",
+        vi=f"gói tin khai báo {declared} không gian tên XML (xmlns); chỉ chấp nhận tối đa {limit}{at_vi}",
+    )
+
+
 def repair_warnings(prefixes: list[str]) -> tuple[str, ...]:
     return tuple(f"undeclared {p}: prefix repaired" for p in prefixes)
 
@@ -122,8 +164,6 @@ def repair_warnings(prefixes: list[str]) -> tuple[str, ...]:
 # --- DOCTYPE -------------------------------------------------------------------------------------
 
 _DOCTYPE = b"<!DOCTYPE"
-DOCTYPE_REFUSED = "DOCTYPE declarations are not allowed"
-DOCTYPE_REFUSED_VI = "không được dùng khai báo DOCTYPE"
 
 
 def refuse_doctype(data: bytes) -> None:
@@ -136,14 +176,20 @@ def refuse_doctype(data: bytes) -> None:
     if at >= 0:
         line = data.count(b"\n", 0, at) + 1
         column = at - (data.rfind(b"\n", 0, at) + 1) + 1
-        raise ForbiddenXmlConstruct(DOCTYPE_REFUSED, line, column, vi=DOCTYPE_REFUSED_VI)
+        raise doctype_refused(line, column)
 
 
 def refuse_dtd_of(root: etree._Element) -> None:
     info = root.getroottree().docinfo
     doctype = getattr(info, "doctype", "")  # not in lxml-stubs 0.5
     if doctype or info.internalDTD is not None or info.externalDTD is not None:
-        raise ForbiddenXmlConstruct(DOCTYPE_REFUSED, vi=DOCTYPE_REFUSED_VI)
+        raise doctype_refused()
+
+
+def doctype_refused(line: int | None = None, column: int | None = None) -> ForbiddenXmlConstruct:
+    return ForbiddenXmlConstruct(
+        "DOCTYPE declarations are not allowed", line, column, vi="không được dùng khai báo DOCTYPE"
+    )
 
 
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
@@ -168,12 +214,13 @@ def _deeper_than(depth: int) -> etree.XPath:
 
 def check_depth(root: etree._Element, limits: ParseLimits) -> None:
     if _deeper_than(limits.max_depth)(root):
-        raise too_deep(limits.max_depth)
+        raise too_deep(limits)
 
 
-def too_deep(max_depth: int) -> PackageTooDeep:
+def too_deep(limits: ParseLimits) -> PackageTooDeep:
     return PackageTooDeep(
-        f"elements nest deeper than {max_depth} levels", vi=f"các phần tử lồng nhau sâu hơn {max_depth} mức"
+        f"elements nest deeper than {limits.max_depth} levels",
+        vi=f"các phần tử lồng nhau sâu hơn {limits.max_depth} cấp",
     )
 
 

@@ -10,6 +10,7 @@ from lxml import etree
 
 from vbcore.edxml.fields import Fields
 from vbcore.edxml.names import DSIG_NS
+from vbcore.errors import InvalidFieldValue
 from vbcore.lang import Text
 from vbcore.model import (
     Business,
@@ -86,7 +87,8 @@ def read_staff(f: Fields) -> StaffInfo:
 def read_status_header(header: Fields) -> StatusPackage:
     m = header.fields("MessageHeader", _STATUS_HEADER, required=True)
     code = m.enum("StatusCode", StatusCode.parse, _STATUS_CODE)
-    assert code is not None  # the reader routes here only when StatusCode is present
+    if code is None:  # present (the reader routes here only then) but empty
+        raise InvalidFieldValue(f"{m.path}/StatusCode", "", _STATUS_CODE.en, _STATUS_CODE.vi)
     _ = header.fields("TraceHeaderList", {"TraceHeader", "Bussiness"})  # read for its warnings only
     return StatusPackage(
         from_=read_organization(m.fields("From", _ORGANIZATION, required=True)),

@@ -7,8 +7,11 @@ The result is an ordinary tree (for ``read_element``) plus the decoded content o
 metadata, not of the attachments. (iterparse would not do: it hands over an element's text whole,
 and libxml2 refuses a text node over 10 MB unless ``huge_tree`` is on.)
 
-The same hardening as ``parser.parse_document``: size checked first, DOCTYPE refused, depth bounded
-while parsing. One difference: in this mode libxml2 silently drops an undeclared prefix (the element
+The same hardening as ``parser.parse_document``: size checked first, DOCTYPE refused, depth and
+the number of elements bounded while parsing, the package's decoded and spooled totals counted in
+one ``Budget``. An element or attribute name that libxml2 lets through in this mode but lxml's tree
+cannot hold (``edXML:8Type``, ``a:b:c``) is refused with the path of the element it appears in.
+One difference: in this mode libxml2 silently drops an undeclared prefix (the element
 arrives with no namespace), so there is no repair to make; the reader takes unqualified names as
 edXML and the result carries a warning.
 """
@@ -24,18 +27,23 @@ from typing import Any, NamedTuple, NoReturn
 from lxml import etree
 
 from vbcore.edxml.attachments import Base64Decoder, Spool
+from vbcore.edxml.limits import Budget, ParseLimits
 from vbcore.edxml.names import tag
 from vbcore.edxml.parser import (
-    DOCTYPE_REFUSED,
-    DOCTYPE_REFUSED_VI,
-    ParseLimits,
     check_size,
+    doctype_refused,
     new_parser,
     refuse_doctype,
     too_deep,
+    too_many_namespaces,
     translate_error,
 )
-from vbcore.errors import ForbiddenXmlConstruct, MalformedPackage, PackageTooLarge, VbusError
+from vbcore.errors import (
+    MalformedPackage,
+    PackageTooLarge,
+    TooManyElements,
+    VbusError,
+)
 from vbcore.model import Blob
 
 CHUNK = 1 << 16
@@ -52,10 +60,12 @@ class StreamedTree(NamedTuple):
     warnings: tuple[str, ...]
 
 
-def parse_streaming(source: bytes | Path, limits: ParseLimits, spool_dir: Path | None) -> StreamedTree:
+def parse_streaming(
+    source: bytes | Path, limits: ParseLimits, spool_dir: Path | None, budget: Budget | None = None
+) -> StreamedTree:
     size = len(source) if isinstance(source, bytes) else source.stat().st_size
     check_size(size, limits)
-    target = _Target(limits, spool_dir)
+    target = _Target(limits, spool_dir, budget or Budget(limits))
     parser = new_parser(target=target)
     try:
         for chunk in _chunks(source):
@@ -98,12 +108,15 @@ def _chunks(source: bytes | Path) -> Iterator[bytes]:
 class _Target:
     """lxml parser target: tree for the metadata, decoders for the attachments' base64."""
 
-    def __init__(self, limits: ParseLimits, spool_dir: Path | None) -> None:
+    def __init__(self, limits: ParseLimits, spool_dir: Path | None, budget: Budget) -> None:
         # Any: lxml-stubs 0.5 has TreeBuilder.start without nsmap and end returning None (both wrong).
         self._builder: Any = etree.TreeBuilder()
         self._limits = limits
         self._spool_dir = spool_dir
-        self._depth = 0
+        self._budget = budget
+        self._path: list[str] = []  # local names of the open elements, for errors
+        self._elements = 0
+        self._namespaces = 0
         self._decoder: Base64Decoder | None = None
         self.decoded: dict[etree._Element, Blob] = {}
         self.fed = 0
@@ -111,20 +124,46 @@ class _Target:
         self.unqualified = False
 
     def start(self, name: str, attrib: dict[str, str], nsmap: dict[str, str] | None = None) -> None:
-        self._depth += 1
-        if self._depth > self._limits.max_depth:
-            self._fail(too_deep(self._limits.max_depth))
+        self._path.append(name.rsplit("}", 1)[-1])
+        if len(self._path) > self._limits.max_depth:
+            self._fail(too_deep(self._limits))
+        self._elements += 1
+        if self._elements > self._limits.max_elements:
+            limit = self._limits.max_elements
+            self._fail(
+                TooManyElements(
+                    f"the package holds more than the {limit} elements accepted (at {self.where()})",
+                    vi=f"gói tin có hơn {limit} phần tử cho phép (tại {self.where()})",
+                )
+            )
+        if nsmap:
+            self._namespaces += len(nsmap)  # a target parser is handed the element's own declarations
+            if self._namespaces > self._limits.max_namespace_declarations:
+                limit = self._limits.max_namespace_declarations
+                self._fail(too_many_namespaces(self._namespaces, limit, self.where()))
         if not name.startswith("{"):
             self.unqualified = True
         if name in _CONTENT:
             label = f"#{len(self.decoded) + 1}"
-            self._decoder = Base64Decoder(Spool(self._spool_dir), label)
+            self._decoder = Base64Decoder(Spool(self._spool_dir, self._budget, label), label, self._budget)
         # lxml hands the default namespace over as prefix '' but wants None back.
         namespaces = {(k or None): v for k, v in nsmap.items()} if nsmap else None
-        self._builder.start(name, attrib, namespaces)
+        try:
+            self._builder.start(name, attrib, namespaces)
+        except ValueError as err:  # a name libxml2 passed in this mode but an lxml tree cannot hold
+            self._fail(
+                MalformedPackage(
+                    f"{err} (element {self.where()})",
+                    vi=f"tên phần tử hoặc thuộc tính không hợp lệ tại {self.where()}",
+                )
+            )
+
+    def where(self) -> str:
+        return "/" + "/".join(self._path)
 
     def end(self, name: str) -> etree._Element:
-        self._depth -= 1
+        if self._path:
+            self._path.pop()
         element: etree._Element = self._builder.end(name)
         if name in _CONTENT and self._decoder is not None:
             decoder, self._decoder = self._decoder, None
@@ -144,7 +183,7 @@ class _Target:
             self._builder.data(text)
 
     def doctype(self, *_: Any) -> None:
-        self._fail(ForbiddenXmlConstruct(DOCTYPE_REFUSED, vi=DOCTYPE_REFUSED_VI))
+        self._fail(doctype_refused())
 
     def _fail(self, err: VbusError) -> NoReturn:
         # lxml stores an error raised in a callback and then still calls close(): remember ours so

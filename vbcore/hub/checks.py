@@ -53,9 +53,13 @@ def verify_and_read(
     parsed: Any = None,
 ) -> CheckedPackage:
     """Verify the signature, read the package from the verified tree, and bind the signer to
-    ``From/OrganId`` (``signing.bind_to_sender``)."""
+    ``From/OrganId`` (``signing.bind_to_sender``).
+
+    The hub routes on the header alone: attachments are counted but never decoded or unzipped here
+    (the package's ``attachments`` is empty), so no ZIP bomb costs the hub a byte of disk; each
+    receiver's reader decodes them, within the per-package limits, after the signature."""
     verified = verify_package(body, trust=trust, policy=policy, expected_agency=None, parsed=parsed)
-    package = read_element(verified.root).package
+    package = read_element(verified.root, attachments=False).package
     sender = bind_to_sender(verified, package.from_.organ_id, agency_certificates)
     return CheckedPackage(package=package, sender=sender, algorithm=verified.algorithm)
 
