@@ -39,8 +39,8 @@ from vbcore.transport.rabbitmq import RabbitMQTransport
 
 pytestmark = pytest.mark.rabbitmq
 
-# Broker users are broker-wide (not per vhost) and named by agency code; these tests use codes that
-# other test modules do not, so a parallel run elsewhere cannot change their passwords under them.
+# Broker users are broker-wide (not per vhost): each test's agency users are its own (``user_prefix``),
+# never the user of a real agency on a shared broker, and removed afterwards.
 A1, A2 = "000.00.00.G30", "000.00.00.G31"
 B1, B2, B3 = "000.00.00.H35", "000.00.00.H18", "000.00.00.H52"
 
@@ -75,17 +75,19 @@ class Bus:
     dev: DevKeys
     store_url: str
     clients: dict[str, AgencyClient] = field(default_factory=dict)
+    added: list[str] = field(default_factory=list)  # agencies whose broker users the test created
 
     @property
     def hub_url(self) -> str:
         return url_for(self.amqp_url, self.names.hub_user, HUB_PASSWORD, self.vhost)
 
     def agency_url(self, code: str) -> str:
-        return url_for(self.amqp_url, code, AGENCY_PASSWORD, self.vhost)
+        return url_for(self.amqp_url, self.names.agency_user(code), AGENCY_PASSWORD, self.vhost)
 
     def add_agencies(self, codes: list[str]) -> None:
         for code in codes:
             self.admin.add_agency(code, AGENCY_PASSWORD)
+            self.added.append(code)
         with RabbitMQTransport(self.hub_url, names=self.names) as t:
             t.declare_hub(codes)
 
@@ -124,17 +126,21 @@ class Bus:
 def bus(
     amqp_url: str, unique_prefix: str, dev: DevKeys, tmp_path: Path
 ) -> Iterator[Bus]:
-    names = Names(prefix="vbus", hub_user=f"{unique_prefix}-hub")
+    names = Names(prefix="vbus", hub_user=f"{unique_prefix}-hub", user_prefix=f"{unique_prefix}-")
     admin = BrokerAdmin(vhost=unique_prefix, names=names)
     admin.ensure_vhost()
     admin.add_hub_user(HUB_PASSWORD)
     b = Bus(amqp_url, unique_prefix, names, admin, dev, f"sqlite:///{tmp_path / 'hub.db'}")
-    b.add_agencies([A1, A2, B1, B2, B3])
-    yield b
-    for client in b.clients.values():
-        client.transport.close()
-    admin.delete_vhost()
-    admin.remove_user(names.hub_user)
+    try:
+        b.add_agencies([A1, A2, B1, B2, B3])
+        yield b
+    finally:
+        for client in b.clients.values():
+            client.transport.close()
+        for code in b.added:
+            admin.remove_agency(code)
+        admin.delete_vhost()
+        admin.remove_user(names.hub_user)
 
 
 class HubThread:
@@ -244,7 +250,7 @@ def test_a_recipient_offline_for_the_whole_run_gets_everything_when_it_returns(
 
 
 def test_the_broker_refuses_a_publish_claiming_another_user_id(bus: Bus) -> None:
-    spoofer = RabbitMQTransport(bus.agency_url(B1), names=bus.names, user=A1)
+    spoofer = RabbitMQTransport(bus.agency_url(B1), names=bus.names, user=bus.names.agency_user(A1))
     signed = sign_package(write_package(edoc(A1, [B3])), bus.dev.keys[A1])
     try:
         with pytest.raises((AccessRefused, PublishNotConfirmed)):
@@ -309,7 +315,7 @@ def write_hub_files(bus: Bus, tmp_path: Path) -> list[str]:
         "--broker", bus.hub_url, "--store", bus.store_url, "--hub-id", HUB_ID,
         "--trust", str(bus.dev.pki.ca_cert_path),
         "--key", str(bus.dev.pki.key_path(HUB_ID)), "--cert", str(bus.dev.pki.cert_path(HUB_ID)),
-        "--prefetch", "8",
+        "--prefetch", "8", "--user-prefix", bus.names.user_prefix,
     ]  # fmt: skip
 
 

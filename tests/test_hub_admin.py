@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,18 +28,17 @@ def admin(amqp_url: str, unique_prefix: str) -> Iterator[BrokerAdmin]:
 def test_an_agency_added_under_another_prefix_may_use_that_installations_exchange_and_inbox(
     amqp_url: str, admin: BrokerAdmin, tmp_path: Path
 ) -> None:
-    # A unit code of its own: broker users are broker-wide.
-    code = f"{random.randrange(100, 1000)}.{random.randrange(10, 100)}.{random.randrange(10, 100)}.H24"
-    names = Names(prefix="sonv")
+    code = "000.00.11.H24"
+    names = Names(prefix="sonv", user_prefix=f"{admin.vhost}-")  # broker users are broker-wide
     try:
         lines = add_agency(
             code, password="vbus-admin-test", name=None, ca_key=None, ca_cert=None, out=tmp_path,
             management_url="http://guest:guest@127.0.0.1:15672", vhost=admin.vhost,
             broker=amqp_url.rstrip("/") + "/" + quote(admin.vhost, safe=""), names=names,
         )  # fmt: skip
-        permissions = admin.permissions(code)
+        permissions = admin.permissions(names.agency_user(code))
     finally:
-        admin.remove_agency(code)
+        BrokerAdmin(vhost=admin.vhost, names=names).remove_agency(code)
     assert f"sonv.inbox.{code}" in lines[0]
     assert permissions is not None
     assert re.fullmatch(permissions.write, "sonv.ingress")

@@ -28,19 +28,26 @@ from vbcore.trust import TrustStore
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]  # slow: the management API updates counts every ~5 s
 
-# Codes no other test module provisions (broker users are broker-wide).
 SENDER, RECIPIENT = "000.00.00.G32", "000.00.00.H60"
 PASSWORD = "vbus-cli-test"
 
 
 @pytest.fixture
-def vhost(amqp_url: str, unique_prefix: str) -> Iterator[str]:
-    admin = BrokerAdmin(vhost=unique_prefix)
+def vhost(amqp_url: str, unique_prefix: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    # Broker users are broker-wide: every `vb` command here names agency users under this test's prefix.
+    monkeypatch.setenv("VBUS_USER_PREFIX", user_prefix(unique_prefix))
+    admin = BrokerAdmin(vhost=unique_prefix, names=Names(user_prefix=user_prefix(unique_prefix)))
     admin.ensure_vhost()
-    yield unique_prefix
-    admin.delete_vhost()
-    for code in (SENDER, RECIPIENT):
-        admin.remove_agency(code)
+    try:
+        yield unique_prefix
+    finally:
+        admin.delete_vhost()
+        for code in (SENDER, RECIPIENT):
+            admin.remove_agency(code)
+
+
+def user_prefix(vhost: str) -> str:
+    return f"{vhost}-"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +61,7 @@ def admin_url(amqp_url: str, vhost: str) -> str:
 
 def agency_url(amqp_url: str, code: str, vhost: str) -> str:
     host = amqp_url.split("@", 1)[1].split("/", 1)[0]
-    return f"amqp://{code}:{PASSWORD}@{host}/{quote(vhost, safe='')}"
+    return f"amqp://{user_prefix(vhost)}{code}:{PASSWORD}@{host}/{quote(vhost, safe='')}"
 
 
 def invoke(*args: str) -> str:
@@ -74,13 +81,14 @@ def invoke_until(expected: str, *args: str, timeout: float = 15.0) -> str:
 
 
 def run_hub_once(amqp_url: str, vhost: str, pki: DevPki, tmp_path: Path) -> None:
+    names = Names(hub_user="guest", user_prefix=user_prefix(vhost))
     hub = Hub(
-        RabbitMQTransport(admin_url(amqp_url, vhost), names=Names(hub_user="guest")),
+        RabbitMQTransport(admin_url(amqp_url, vhost), names=names),
         open_store(f"sqlite:///{tmp_path / 'hub.db'}"),
         key=SigningKey.from_files(pki.key_path(HUB_ID), pki.cert_path(HUB_ID)),
         trust=TrustStore.from_pem_files([pki.ca_cert_path]),
         directory=Directory.default(),
-        config=HubConfig(hub_id=HUB_ID, names=Names(hub_user="guest")),
+        config=HubConfig(hub_id=HUB_ID, names=names),
     )
     hub.start([SENDER, RECIPIENT])
     hub.transport.drain(1.0)
@@ -131,7 +139,8 @@ def test_an_agency_added_by_the_cli_can_send_and_its_parked_mistakes_can_be_repl
         assert t.queue_depth("vbus.parked") == 0
         replayed = t.get("vbus.hub.ingress")
         assert replayed is not None
-        assert replayed.headers[n.SENDER] == SENDER  # the hub answers the original sender, not the operator
+        # The hub answers the original sender, not the operator.
+        assert replayed.headers[n.SENDER] == f"{user_prefix(vhost)}{SENDER}"
 
     invoke("agency", "remove", RECIPIENT, "--vhost", vhost)
     invoke_until("parked: 0", "queues", "--vhost", vhost)

@@ -40,7 +40,7 @@ def test_an_agency_message_reaches_the_hub_and_is_delivered_to_the_recipient_inb
     sender.publish(n.ingress_exchange, a, b"<edXML/>", message_id="m-1", headers={h.KIND: h.KIND_EDOC})
 
     [incoming] = collect(hub, n.ingress_queue, want=1)
-    assert (incoming.body, incoming.message_id, incoming.user_id) == (b"<edXML/>", "m-1", a)
+    assert (incoming.body, incoming.message_id, incoming.user_id) == (b"<edXML/>", "m-1", n.agency_user(a))
     assert incoming.headers[h.KIND] == h.KIND_EDOC
     assert not incoming.redelivered
     hub.publish(n.delivery_exchange, b, incoming.body, message_id="m-1", headers={h.SENDER: a})
@@ -82,7 +82,7 @@ def test_a_rejected_message_is_parked_with_its_reason(env: BrokerEnv) -> None:
     assert (parked.body, parked.message_id) == (b"garbage", "m-bad")
     assert parked.headers[h.PARK_REASON] == "malformed: not XML (line 1, column 1)"
     assert parked.headers[h.PARKED_FROM] == n.ingress_queue
-    assert parked.headers[h.ORIGINAL_USER] == a
+    assert parked.headers[h.ORIGINAL_USER] == n.agency_user(a)
     assert parked.headers[h.KIND] == "edoc"
     hub.ack(parked)
     assert hub.queue_depth(n.ingress_queue) == 0
@@ -262,6 +262,6 @@ def test_a_parked_message_rejected_again_stays_parked_with_the_new_reason(env: B
     assert again is not None
     assert (again.message_id, again.headers[h.PARK_REASON]) == ("m-1", "second")
     assert again.headers[h.PARKED_FROM] == n.ingress_queue  # where it first failed
-    assert again.headers[h.ORIGINAL_USER] == a
+    assert again.headers[h.ORIGINAL_USER] == n.agency_user(a)
     hub.ack(again)
     assert hub.get(n.parked_queue) is None

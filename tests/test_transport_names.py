@@ -24,6 +24,22 @@ def test_a_prefix_separates_installations_sharing_a_broker() -> None:
     assert n.inbox_owner(n.parked_queue) is None
 
 
+def test_an_agency_user_is_the_user_prefix_then_its_code_and_maps_back() -> None:
+    production = Names()
+    assert production.agency_user("000.00.00.H47") == "000.00.00.H47"
+    assert production.agency_code("000.00.00.H47") == "000.00.00.H47"
+    test = Names(user_prefix="t1234-")
+    assert test.agency_user("000.00.00.H47") == "t1234-000.00.00.H47"
+    assert test.agency_code("t1234-000.00.00.H47") == "000.00.00.H47"
+
+
+def test_users_outside_the_user_prefix_and_the_hub_user_are_no_agency() -> None:
+    n = Names(hub_user="t1234-hub", user_prefix="t1234-")
+    for user in (None, "", "000.00.00.H47", "guest", "t1234-", n.hub_user):
+        assert n.agency_code(user) is None, user
+    assert Names().agency_code(Names().hub_user) is None
+
+
 def test_header_names_are_the_documented_ones() -> None:
     assert [h.KIND, h.DOCUMENT_ID, h.SENDER, h.RECIPIENT, h.HUB_ID, h.RECEIVED_AT, h.FORWARDED_AT] == [
         "x-vbus-kind", "x-vbus-document-id", "x-vbus-sender", "x-vbus-recipient", "x-vbus-hub-id",

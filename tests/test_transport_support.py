@@ -60,15 +60,21 @@ class BrokerEnv:
             t.close()
 
 
+def names_for_test(prefix: str) -> Names:
+    """A test's own names: its hub user and agency users are under its prefix, never a real agency's
+    (broker users are broker-wide)."""
+    return Names(prefix=prefix, hub_user=f"{prefix}-hub", user_prefix=f"{prefix}-")
+
+
 def memory_env(prefix: str) -> BrokerEnv:
     broker = InMemoryBroker()
-    names = Names(prefix=prefix, hub_user=f"{prefix}-hub")
+    names = names_for_test(prefix)
     return BrokerEnv("memory", names, lambda user: InMemoryTransport(broker, user, names), lambda code: None)
 
 
 def rabbit_env_on(amqp_url: str, prefix: str, kind: str) -> Iterator[BrokerEnv]:
     """A vhost of its own on RabbitMQ; ``kind`` "rabbitmq" connects with pika, "kombu" with kombu."""
-    names = Names(prefix=prefix, hub_user=f"{prefix}-hub")
+    names = names_for_test(prefix)
     admin = BrokerAdmin(management_url(amqp_url), vhost=prefix, names=names)
     admin.ensure_vhost()
     admin.add_hub_user(PASSWORD)

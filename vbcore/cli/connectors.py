@@ -123,7 +123,7 @@ def connector_run(
         trust = (TrustStore.from_directory(trust_file) if trust_file.is_dir()
                  else TrustStore.from_pem_files([trust_file]))
         names = Names(prefix=prefix)
-        transport = open_transport(broker, names=names, user=agency, role="agency")  # kombu: failover
+        transport = open_transport(broker, names=names, role="agency")  # kombu: failover; user_id = its user
         client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_file, cert_file),
                               trust=trust, names=names)
         ledger = Ledger(state_path or work_dir / "ledger.sqlite3")

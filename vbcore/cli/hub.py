@@ -27,6 +27,13 @@ broker_option = click.option(
 prefix_option = click.option(
     "--prefix", default="vbus", show_default=True, help="Name prefix of this installation."
 )
+user_prefix_option = click.option(
+    "--user-prefix",
+    default="",
+    envvar="VBUS_USER_PREFIX",
+    help="Prefix of agencies' broker users (empty in production: the user is the agency's code; "
+    "a test suite on a shared broker sets one).",
+)
 management_option = click.option(
     "--management-url",
     default=DEFAULT_MANAGEMENT,
@@ -112,6 +119,7 @@ def hub() -> None:
 )
 @click.option("--max-bytes", default=64 * 1024 * 1024, show_default=True)
 @prefix_option
+@user_prefix_option
 @click.option("--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True)
 def hub_run(
     broker: str,
@@ -126,6 +134,7 @@ def hub_run(
     agencies: tuple[str, ...],
     max_bytes: int,
     prefix: str,
+    user_prefix: str,
     log_format: str,
 ) -> None:
     """Consume the ingress queue: check, route and track every package. Several may run at once."""
@@ -138,7 +147,7 @@ def hub_run(
     from vbcore.trust import TrustStore
 
     configure(json=log_format == "json")
-    names = Names(prefix=prefix)
+    names = Names(prefix=prefix, user_prefix=user_prefix)
     try:
         trust = (
             TrustStore.from_directory(trust_path)
@@ -222,7 +231,8 @@ def send(
         signed, kind, document_id = package_to_send(file, metadata, list(attachments), key_path, cert_path)
         from vbcore.transport.connect import open_transport
 
-        with open_transport(broker, names=names, user=agency, role="agency") as transport:
+        # user_id is the URL's user (the broker checks it), so the hub knows who really sent it.
+        with open_transport(broker, names=names, role="agency") as transport:
             message_id = submit(transport, names, agency, signed, kind=kind, document_id=document_id)
     except VbusError as err:
         _fail(err)
@@ -377,12 +387,13 @@ def agency() -> None:
 @vhost_option
 @broker_option
 @prefix_option
-def agency_add(code: str, prefix: str, **options: Any) -> None:
+@user_prefix_option
+def agency_add(code: str, prefix: str, user_prefix: str, **options: Any) -> None:
     """Create CODE's broker user and inbox; with --ca-key/--ca-cert, issue its certificate too."""
     from vbcore.hub.admin import add_agency
 
     try:
-        lines = add_agency(code, names=Names(prefix=prefix), **options)
+        lines = add_agency(code, names=Names(prefix=prefix, user_prefix=user_prefix), **options)
     except VbusError as err:
         _fail(err)
     for line in lines:
@@ -393,12 +404,14 @@ def agency_add(code: str, prefix: str, **options: Any) -> None:
 @click.argument("code")
 @management_option
 @vhost_option
-def agency_remove(code: str, management_url: str, vhost: str) -> None:
+@user_prefix_option
+def agency_remove(code: str, management_url: str, vhost: str, user_prefix: str) -> None:
     """Delete CODE's broker user and close its connections (its inbox is kept)."""
     from vbcore.transport.provision import BrokerAdmin
 
+    names = Names(user_prefix=user_prefix)
     try:
-        BrokerAdmin(management_url, vhost=vhost).remove_agency(code)
+        BrokerAdmin(management_url, vhost=vhost, names=names).remove_agency(code)
     except VbusError as err:
         _fail(err)
-    click.echo(f"removed broker user {code} (its inbox and messages are kept)")
+    click.echo(f"removed broker user {names.agency_user(code)} (its inbox and messages are kept)")

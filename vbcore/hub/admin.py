@@ -43,7 +43,8 @@ def add_agency(
     password = password or secrets.token_urlsafe(18)
     # The installation's names: with another --prefix the permissions must name its exchange and inbox.
     BrokerAdmin(management_url, vhost=vhost, names=names).add_agency(code, password)
-    lines.append(f"broker user {code} may publish to {names.ingress_exchange} and read {names.inbox(code)}")
+    user = names.agency_user(code)
+    lines.append(f"broker user {user} may publish to {names.ingress_exchange} and read {names.inbox(code)}")
     if generated:
         lines.append(f"password (shown once): {password}")
     with RabbitMQTransport(broker, names=names) as transport:

@@ -144,9 +144,10 @@ class Hub:
     def _claimed_sender(self, delivery: Delivery) -> str | None:
         """The broker-validated publisher; for a message the operator replayed as the hub user, the
         sender recorded in its headers when it was first submitted."""
-        if delivery.user_id == self.config.names.hub_user:
-            return delivery.headers.get(n.SENDER)
-        return delivery.user_id
+        names = self.config.names
+        if delivery.user_id == names.hub_user:
+            return names.agency_code(delivery.headers.get(n.SENDER))
+        return names.agency_code(delivery.user_id)
 
     def _check(self, attempt: Attempt) -> None:
         body = attempt.delivery.body

@@ -196,7 +196,8 @@ class InMemoryTransport(Transport):
 
     def _check_read(self, queue: str) -> None:
         self._check_open()
-        if not self._is_hub and queue != self.names.inbox(self.names.agency_user(self.user)):
+        own = self.names.agency_code(self.user)
+        if not self._is_hub and (own is None or queue != self.names.inbox(own)):
             raise AccessRefused(f"user {self.user} may not read queue {queue}")
 
     # --- topology ---------------------------------------------------------------------------

@@ -48,6 +48,10 @@ class Names:
     prefix: str = "vbus"
     # The broker user of hub processes (a field so that tests can run several hubs on one broker).
     hub_user: str = "vbus-hub"
+    # Prepended to an agency's code to make its broker user. Broker users are broker-wide (not per
+    # vhost): a test suite on a shared broker uses a prefix so that it never touches the user of a
+    # real agency. Production: empty (the user is the code).
+    user_prefix: str = ""
 
     @property
     def ingress_exchange(self) -> str:
@@ -78,8 +82,15 @@ class Names:
         return f"{self.prefix}.parked"
 
     def agency_user(self, code: str) -> str:
-        """An agency's broker user name is its code."""
-        return code
+        """An agency's broker user: ``user_prefix`` + its code."""
+        return f"{self.user_prefix}{code}"
+
+    def agency_code(self, user: str | None) -> str | None:
+        """The agency whose broker user ``user`` is (inverse of ``agency_user``); None for any other
+        user: none at all, the hub's, or one outside ``user_prefix``."""
+        if not user or user == self.hub_user or not user.startswith(self.user_prefix):
+            return None
+        return user.removeprefix(self.user_prefix) or None
 
     def is_inbox(self, queue: str) -> bool:
         return queue.startswith(f"{self.prefix}.inbox.")
