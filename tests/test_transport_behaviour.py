@@ -88,6 +88,65 @@ def test_a_rejected_message_is_parked_with_its_reason(env: BrokerEnv) -> None:
     assert hub.queue_depth(n.ingress_queue) == 0
 
 
+# Headers an agency may put on what it publishes, posing as the hub or the broker. A malformed
+# ``x-death`` is tested only on a node of the test's own (test_transport_poison.py): should the fix
+# regress, it would crash the shared broker's dead-letter worker.
+FORGED = {
+    h.ORIGINAL_USER: "000.00.00.G22",
+    h.PARKED_FROM: "vbus.inbox.000.00.00.G22",
+    h.PARK_REASON: "approved by the operator",
+    h.SENDER: "000.00.00.G22",
+    h.HUB_ID: "vbus.hub",
+    "x-custom": "anything",
+}
+
+
+def test_a_parked_copy_carries_only_what_vbus_writes_never_what_the_client_forged(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    headers = {h.KIND: "edoc", h.DOCUMENT_ID: "000.00.00.G22,2026/11/24,1/VB", **FORGED}
+    env.agency(a).publish(n.ingress_exchange, a, b"garbage", message_id="m-forged", headers=headers)
+    [d] = collect(hub, n.ingress_queue, want=1, ack=False)
+    hub.reject(d, requeue=False, reason="malformed: not XML")
+
+    parked = get_eventually(hub, n.parked_queue)
+    assert parked is not None
+    assert parked.headers == {
+        h.KIND: "edoc",
+        h.DOCUMENT_ID: "000.00.00.G22,2026/11/24,1/VB",
+        h.PARK_REASON: "malformed: not XML",
+        h.PARKED_FROM: n.ingress_queue,
+        h.ORIGINAL_USER: n.agency_user(a),  # who really published it
+    }
+
+
+def test_a_message_published_without_user_id_is_parked_as_coming_with_no_identity(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    anonymous = env.agency(a, stamp_user_id=False)
+    anonymous.publish(n.ingress_exchange, a, b"x", message_id="m-anon", headers={h.ORIGINAL_USER: "someone"})
+    [d] = collect(hub, n.ingress_queue, want=1, ack=False)
+    assert d.user_id is None
+    hub.reject(d, requeue=False, reason="sender-unknown")
+    parked = get_eventually(hub, n.parked_queue)
+    assert parked is not None
+    assert h.ORIGINAL_USER not in parked.headers
+    assert parked.headers[h.PARKED_FROM] == n.ingress_queue
+
+
+def test_the_broker_counts_the_deliveries_of_a_message_that_keeps_coming_back(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    env.agency(a).publish(n.ingress_exchange, a, b"x", message_id="m-1", headers={"x-delivery-count": "99"})
+    counts = []
+    for _ in range(3):
+        d = get_eventually(hub, n.ingress_queue)
+        assert d is not None
+        counts.append(d.delivery_count)
+        hub.reject(d, requeue=True)
+    assert counts == [0, 1, 2]
+
+
 def test_an_unacknowledged_message_comes_back_redelivered_when_its_consumer_disconnects(
     env: BrokerEnv,
 ) -> None:

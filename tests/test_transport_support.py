@@ -39,7 +39,7 @@ def amqp_url_for(amqp_url: str, user: str, password: str, vhost: str) -> str:
 class BrokerEnv:
     kind: str
     names: Names
-    connect: Callable[[str], Transport]  # user -> transport
+    connect: Callable[[str, bool], Transport]  # (user, stamp user_id) -> transport
     add_agency: Callable[[str], None]
     admin: BrokerAdmin | None = None
     opened: list[Transport] = field(default_factory=list)
@@ -47,11 +47,12 @@ class BrokerEnv:
     def hub(self) -> Transport:
         return self._open(self.names.hub_user)
 
-    def agency(self, code: str) -> Transport:
-        return self._open(self.names.agency_user(code))
+    def agency(self, code: str, *, stamp_user_id: bool = True) -> Transport:
+        """``stamp_user_id=False``: a publisher that leaves ``user_id`` unset (any AMQP client may)."""
+        return self._open(self.names.agency_user(code), stamp_user_id)
 
-    def _open(self, user: str) -> Transport:
-        t = self.connect(user)
+    def _open(self, user: str, stamp_user_id: bool = True) -> Transport:
+        t = self.connect(user, stamp_user_id)
         self.opened.append(t)
         return t
 
@@ -69,7 +70,10 @@ def names_for_test(prefix: str) -> Names:
 def memory_env(prefix: str) -> BrokerEnv:
     broker = InMemoryBroker()
     names = names_for_test(prefix)
-    return BrokerEnv("memory", names, lambda user: InMemoryTransport(broker, user, names), lambda code: None)
+    def connect(user: str, stamp_user_id: bool) -> Transport:
+        return InMemoryTransport(broker, user, names, stamp_user_id=stamp_user_id)
+
+    return BrokerEnv("memory", names, connect, lambda code: None)
 
 
 def rabbit_env_on(amqp_url: str, prefix: str, kind: str) -> Iterator[BrokerEnv]:
@@ -84,9 +88,11 @@ def rabbit_env_on(amqp_url: str, prefix: str, kind: str) -> Iterator[BrokerEnv]:
         admin.add_agency(code, PASSWORD)
         users.append(names.agency_user(code))
 
-    def connect(user: str) -> Transport:
+    def connect(user: str, stamp_user_id: bool) -> Transport:
         url = amqp_url_for(amqp_url, user, PASSWORD, prefix)
-        return KombuTransport(url, names) if kind == "kombu" else RabbitMQTransport(url, names)
+        if kind == "kombu":
+            return KombuTransport(url, names, stamp_user_id=stamp_user_id)
+        return RabbitMQTransport(url, names, stamp_user_id=stamp_user_id)
 
     env = BrokerEnv(kind, names, connect, add_agency, admin)
     try:

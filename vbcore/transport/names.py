@@ -35,6 +35,7 @@ ORIGINAL_USER = "x-vbus-original-user"
 KIND_EDOC = "edoc"
 KIND_STATUS = "status"
 KIND_REFUSAL = "refusal"
+KINDS = (KIND_EDOC, KIND_STATUS, KIND_REFUSAL)
 
 # How many times a message may be handed out and returned unacknowledged (consumer crashes,
 # requeues) before the broker parks it: a poison message must not loop for ever.

@@ -6,9 +6,9 @@ reached (each ``rabbitmqctl`` call costs about 0.9 s: measurements.md).
 
 Permissions (regular expressions on resource names, ``names.py`` is where the names come from):
 - an agency (user ``Names.agency_user(code)``: its code, after ``user_prefix``, which is empty in
-  production and set by test suites, since users are broker-wide): configure nothing; write only ``{prefix}.ingress``; read only its
-  own inbox ``{prefix}.inbox.{code}``. With the ``user_id`` check RabbitMQ does on every publish,
-  the broker alone guarantees who sent each message.
+  production and set by test suites, since users are broker-wide): configure nothing; write only
+  ``{prefix}.ingress``; read only its own inbox ``{prefix}.inbox.{code}``. With the ``user_id``
+  check RabbitMQ does on every publish that sets it, the broker alone says who sent each message.
 - the hub user: configure, write and read every ``{prefix}.*`` resource.
 """
 
