@@ -189,6 +189,22 @@ def test_a_message_returned_too_often_is_parked_instead_of_looping(env: BrokerEn
     assert hub.get(n.inbox(a)) is None
 
 
+def test_the_ingress_never_parks_or_drops_a_message_by_itself_however_often_it_comes_back(
+    env: BrokerEnv,
+) -> None:
+    # The hub enforces the budget there itself: the broker's dead-lettering must never see what an
+    # agency published (test_transport_poison.py).
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    env.agency(a).publish(n.ingress_exchange, a, b"poison", message_id="m-poison")
+    for count in range(h.DELIVERY_LIMIT + 2):
+        d = get_eventually(hub, n.ingress_queue, timeout=5)
+        assert d is not None, "the message should still be on the ingress"
+        assert d.delivery_count == count
+        hub.reject(d, requeue=True)
+    assert hub.get(n.parked_queue) is None
+
+
 def test_prefetch_bounds_the_deliveries_a_consumer_holds_unacknowledged(env: BrokerEnv) -> None:
     hub, (a,) = hub_with(env, "a")
     for i in range(10):

@@ -9,8 +9,9 @@ from vbcore.transport.names import Names
 def test_default_names_are_the_documented_ones() -> None:
     n = Names()
     assert (n.ingress_exchange, n.ingress_queue, n.delivery_exchange) == (
-        "vbus.ingress", "vbus.hub.ingress", "vbus.deliver",
+        "vbus.ingress", "vbus.hub.incoming", "vbus.deliver",
     )
+    assert n.legacy_ingress_queue == "vbus.hub.ingress"  # vbus 0.1's, with broker dead-lettering
     assert (n.dead_letter_exchange, n.parked_queue, n.hub_user) == ("vbus.dlx", "vbus.parked", "vbus-hub")
     assert n.inbox("000.00.00.H47") == "vbus.inbox.000.00.00.H47"
     assert n.agency_user("000.00.00.H47") == "000.00.00.H47"
@@ -18,7 +19,7 @@ def test_default_names_are_the_documented_ones() -> None:
 
 def test_a_prefix_separates_installations_sharing_a_broker() -> None:
     n = Names(prefix="tinh")
-    assert n.ingress_queue == "tinh.hub.ingress"
+    assert n.ingress_queue == "tinh.hub.incoming"
     assert n.inbox_owner(n.inbox("000.00.00.G22")) == "000.00.00.G22"
     assert Names().inbox_owner(n.inbox("000.00.00.G22")) is None
     assert n.inbox_owner(n.parked_queue) is None

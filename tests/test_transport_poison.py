@@ -156,3 +156,41 @@ def test_a_poisoned_message_on_the_ingress_is_parked_clean_and_the_broker_stays_
         hub_transport.close()
         hub.store.close()
     assert_healthy(own_rabbitmq)
+
+
+def test_a_poisoned_message_that_keeps_coming_back_is_parked_by_the_hub_never_by_the_broker(
+    own_rabbitmq: OwnNode, names: Names, pki: DevPki
+) -> None:
+    dev = DevKeys.load(pki)
+    hub_transport = RabbitMQTransport(own_rabbitmq.url, names)
+    hub = dev.hub(hub_transport, open_store("sqlite://"), HubConfig(hub_id=HUB_ID, names=names),
+                  Directory.default())
+    try:
+        hub_transport.declare_hub([G22, H24])
+        user = names.agency_user(G22)
+        publish_raw(agency_url(own_rabbitmq, names, G22), names.ingress_exchange, G22, b"<edXML/>", POISON,
+                    user_id=user, message_id="crash-loop")
+        with pika.BlockingConnection(pika.URLParameters(own_rabbitmq.url)) as conn:
+            channel = conn.channel()
+            for _ in range(h.DELIVERY_LIMIT + 2):  # hub processes that die holding it, and more
+                method, _, _ = channel.basic_get(names.ingress_queue)
+                assert method is not None, "the broker must never take it off the ingress by itself"
+                channel.basic_reject(method.delivery_tag, requeue=True)
+        hub.start([G22, H24])
+        deadline = time.monotonic() + 20
+        while hub_transport.queue_depth(names.parked_queue) < 1 and time.monotonic() < deadline:
+            hub_transport.drain(0.2)
+        parked = hub_transport.get(names.parked_queue)
+        assert parked is not None
+        assert parked.headers[h.PARK_REASON].startswith("not-processed")
+        assert set(parked.headers) == {h.PARK_REASON, h.PARKED_FROM, h.ORIGINAL_USER}
+        hub_transport.ack(parked)
+        [record] = hub.store.refusals()
+        assert (record.reason, record.sender) == ("not-processed", G22)
+        answer = hub_transport.get(names.inbox(G22))
+        assert answer is not None
+        assert answer.headers[h.REFUSAL_REASON] == "not-processed"
+    finally:
+        hub_transport.close()
+        hub.store.close()
+    assert_healthy(own_rabbitmq)

@@ -35,3 +35,8 @@ class HubConfig:
     clock: Callable[[], datetime] = utc_now
     # The language of the hub's own refusal statuses (02), one language per line (``vbcore.lang``).
     lang: Lang = DEFAULT_LANG
+    # After a store or broker outage a batching hub holds the batch, unacknowledged (given back to the
+    # broker, each message would spend its delivery budget), and retries it after this pause in
+    # seconds, doubled after each failure up to ``outage_pause_max``.
+    outage_pause: float = 0.5
+    outage_pause_max: float = 30.0

@@ -15,7 +15,9 @@ after a crash finds its pairs in the store: ACCEPTED ones are published again (a
 the same ``<document_id>|<recipient>`` message id twice and drops the second), FORWARDED ones are not.
 
 Every refusal becomes a ``Refusal`` record and a signed 02 to the sender, and the message is parked with
-its reason; the hub keeps running. A transient failure (store or broker down) requeues the batch.
+its reason; the hub keeps running. A transient failure (store or broker down) is no refusal: a batching
+hub holds the batch and retries it after a pause (given back to the broker, a message would spend its
+delivery budget, which counts crashes); an unbatched one requeues it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from datetime import datetime
 
 from vbcore.directory import Directory
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits
-from vbcore.errors import PackageRefused, PublishNotConfirmed, StoreError, TransportError
+from vbcore.errors import NotProcessed, PackageRefused, PublishNotConfirmed, StoreError, TransportError
 from vbcore.hub import checks
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.config import HubConfig
@@ -37,6 +39,7 @@ from vbcore.hub.statuses import StatusRouter
 from vbcore.logging import Logger, get_logger
 from vbcore.model import StatusPackage
 from vbcore.pki import certificates_by_agency
+from vbcore.retry import Backoff
 from vbcore.signing import SignaturePolicy, SigningKey, TrustStore
 from vbcore.store.api import Refusal, TraceEvent, TrackingStore
 from vbcore.transport import Delivery, Outgoing, Transport
@@ -69,6 +72,9 @@ class Hub:
         self.log = log or get_logger("vbus.hub")
         self._declared: set[str] = set()
         self._pending: list[Delivery] = []
+        self._batching = False
+        self._held: list[Delivery] = []  # a batch an outage stopped, retried once ``outage`` is ready
+        self.outage = Backoff(initial=self.config.outage_pause, maximum=self.config.outage_pause_max)
         # Certificates the operator registered for agencies (CAs that do not name the agency code).
         self.agency_certificates = certificates_by_agency(directory.registered_certificates())
         self.documents = DocumentRouter(self, directory)
@@ -85,12 +91,17 @@ class Hub:
         """
         self.transport.declare_hub(list(agencies or []))
         self._declared.update(agencies or [])
+        self._batching = batch
         handler = self._pending.append if batch else self.handle
         self.transport.consume(self.config.names.ingress_queue, handler, prefetch=prefetch)
 
     def flush(self) -> int:
-        """Process the deliveries collected since the last call; return how many."""
-        pending = list(self._pending)
+        """Process the deliveries collected since the last call (after a batch an outage held, once its
+        pause is over); return how many."""
+        if self._held and not self.outage.ready(time.monotonic()):
+            return 0
+        pending = [*self._held, *self._pending]
+        self._held = []
         self._pending.clear()  # in place: the consumer holds ``self._pending.append``
         if pending:
             self.process_batch(pending)
@@ -120,7 +131,9 @@ class Hub:
         started = time.perf_counter()
         attempts = [Attempt(d, sender=self._claimed_sender(d)) for d in deliveries]
         for attempt in attempts:
-            self._check(attempt)
+            self._admit(attempt)
+            if attempt.refusal is None:
+                self._check(attempt)
         try:
             with self.store.transaction():
                 for attempt in attempts:
@@ -128,9 +141,9 @@ class Hub:
             self._publish(attempts)
             self._record_forwarded(attempts)
         except (StoreError, TransportError) as err:
-            for attempt in reversed(attempts):  # each goes back to the head: keep their order
-                self._requeue(attempt, err)
+            self._outage(attempts, err)
         else:
+            self.outage.succeeded()
             for attempt in attempts:
                 try:
                     self._settle(attempt)
@@ -148,6 +161,14 @@ class Hub:
         if delivery.user_id == names.hub_user:
             return names.agency_code(delivery.headers.get(n.SENDER))
         return names.agency_code(delivery.user_id)
+
+    def _admit(self, attempt: Attempt) -> None:
+        """Before anything reads the bytes: a message the broker handed out ``DELIVERY_LIMIT`` times
+        already (each time a hub took it and never settled it: it crashed or was killed) is parked
+        unread, and its sender told, instead of being tried again. The ingress has no broker
+        dead-lettering (``amqp_wire.INGRESS_QUEUE_ARGUMENTS``): this is its poison budget."""
+        if attempt.delivery.delivery_count >= n.DELIVERY_LIMIT:
+            attempt.refusal = NotProcessed(attempt.delivery.delivery_count)
 
     def _check(self, attempt: Attempt) -> None:
         body = attempt.delivery.body
@@ -288,12 +309,19 @@ class Hub:
         attempt.outgoing.clear()
         attempt.forwarded.clear()
 
-    def _requeue(self, attempt: Attempt, err: Exception) -> None:
-        attempt.outcome = "requeued"
-        attempt.reason = f"{type(err).__name__}: {err}"
-        # If the connection is gone, the broker requeues the unacked delivery by itself.
-        with contextlib.suppress(TransportError):
-            self.transport.reject(attempt.delivery, requeue=True)
+    def _outage(self, attempts: list[Attempt], err: Exception) -> None:
+        """The store or the broker failed under the batch: nothing of it is refused or lost."""
+        for attempt in attempts:
+            attempt.outcome = "requeued"
+            attempt.reason = f"{type(err).__name__}: {err}"
+        if self._batching:  # held unacknowledged, retried by ``flush`` after the pause
+            self._held = [a.delivery for a in attempts]
+            self.outage.failed(time.monotonic(), attempts[0].reason or "")
+            return
+        for attempt in reversed(attempts):  # each goes back to the head: keep their order
+            # If the connection is gone, the broker requeues the unacked delivery by itself.
+            with contextlib.suppress(TransportError):
+                self.transport.reject(attempt.delivery, requeue=True)
 
     def _log(self, attempt: Attempt, ms: float, batch: int) -> None:
         self.log.info(

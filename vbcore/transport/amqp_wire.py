@@ -15,9 +15,11 @@ from vbcore.transport.names import Names
 
 
 def work_queue_arguments(names: Names) -> dict[str, Any]:
-    """Arguments of the ingress queue and of every inbox: quorum, parked at least once, bounded retries.
+    """Arguments of every inbox: quorum, parked at least once, bounded retries.
 
-    RabbitMQ allows ``x-dead-letter-strategy: at-least-once`` only with ``x-overflow: reject-publish``.
+    Only the hub publishes to inboxes (with headers of its own), so the broker's dead-lettering of an
+    inbox never sees a client's headers. RabbitMQ allows ``x-dead-letter-strategy: at-least-once``
+    only with ``x-overflow: reject-publish``.
     """
     return {
         "x-queue-type": "quorum",
@@ -28,6 +30,10 @@ def work_queue_arguments(names: Names) -> dict[str, Any]:
     }
 
 
+# The ingress: quorum, and NO dead-lettering nor delivery limit (without a dead-letter exchange the
+# broker would drop a message over the limit). What agencies publish must never reach RabbitMQ's
+# dead-letter worker; the hub parks clean copies and counts deliveries itself (``x-delivery-count``).
+INGRESS_QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}
 PARKED_QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}
 
 

@@ -62,6 +62,7 @@ from kombu import messaging as _messaging
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
 from vbcore.transport.amqp_wire import (
+    INGRESS_QUEUE_ARGUMENTS,
     PARKED_QUEUE_ARGUMENTS,
     delivery_count,
     read_headers,
@@ -260,7 +261,7 @@ class KombuTransport(Transport):
         dlx = Exchange(n.dead_letter_exchange, "fanout", durable=True)
         Queue(n.parked_queue, dlx, durable=True, queue_arguments=PARKED_QUEUE_ARGUMENTS)(ch).declare()
         ingress = Exchange(n.ingress_exchange, "fanout", durable=True)
-        ingress_queue = Queue(n.ingress_queue, ingress, durable=True, queue_arguments=work_queue_arguments(n))
+        ingress_queue = Queue(n.ingress_queue, ingress, durable=True, queue_arguments=INGRESS_QUEUE_ARGUMENTS)
         ingress_queue(ch).declare()
         for code in agencies:
             self._declare_inbox(code)

@@ -13,7 +13,9 @@ RabbitMQ topology the hub relies on, so the same behavioural tests run against b
 - ``publish`` of a message that reaches no queue raises ``PublishNotConfirmed`` (mandatory);
 - queues are FIFO; a consumer holds at most ``prefetch`` unacknowledged deliveries;
 - unacknowledged deliveries are requeued with ``redelivered=True`` when the transport closes (a
-  crash), at the head of their queue; a message returned more than ``DELIVERY_LIMIT`` times is parked;
+  crash), at the head of their queue; on a queue with dead-lettering (the inboxes) a message returned
+  more than ``DELIVERY_LIMIT`` times is parked by the broker; the ingress has none (the hub keeps the
+  budget there);
 - ``reject(requeue=False, reason=...)`` parks by the one policy of every transport (``parking``);
   the broker's own dead-lettering (an agency's reject of an inbox delivery) records what RabbitMQ's
   ``x-death`` would tell: that it was rejected, from where, by whose publish;
@@ -129,7 +131,8 @@ class InMemoryBroker:
     def give_back(self, queue: str, message: _Message) -> None:
         """Return a handed-out message to the head of its queue, or park it past the delivery limit."""
         returned = replace(message, redelivered=True, returns=message.returns + 1)
-        if returned.returns > h.DELIVERY_LIMIT:
+        # As RabbitMQ's x-delivery-limit, which vbus sets only on queues that dead-letter (inboxes).
+        if returned.returns > h.DELIVERY_LIMIT and self._queue(queue).dead_letter_exchange is not None:
             self.dead_letter(queue, returned, "dead-lettered by the broker: delivery_limit")
         else:
             self._queue(queue).ready.appendleft(returned)
@@ -218,7 +221,7 @@ class InMemoryTransport(Transport):
         b.declare_queue(n.parked_queue, dead_letter_exchange=None)
         b.bind(n.parked_queue, n.dead_letter_exchange)
         b.declare_exchange(n.ingress_exchange, FANOUT)
-        b.declare_queue(n.ingress_queue, dead_letter_exchange=n.dead_letter_exchange)
+        b.declare_queue(n.ingress_queue, dead_letter_exchange=None)  # as amqp_wire.INGRESS_QUEUE_ARGUMENTS
         b.bind(n.ingress_queue, n.ingress_exchange)
         b.declare_exchange(n.delivery_exchange, DIRECT)
         for code in agencies:

@@ -7,9 +7,16 @@ Topology (each agency publishes to ``ingress_exchange`` with its own code as rou
 consumes ``ingress_queue``, checks, and publishes to ``delivery_exchange`` with the recipient's
 code; each agency reads ``inbox(code)``; whatever cannot be processed ends in ``parked_queue``)::
 
-    {prefix}.ingress (fanout) -> {prefix}.hub.ingress (quorum) -> hub
+    {prefix}.ingress (fanout) -> {prefix}.hub.incoming (quorum) -> hub
     hub -> {prefix}.deliver (direct, key = code) -> {prefix}.inbox.{code} (quorum)
-    any queue --dead-letter--> {prefix}.dlx (fanout) -> {prefix}.parked (quorum)
+    hub --clean copy--> {prefix}.dlx (fanout) -> {prefix}.parked (quorum)
+    inbox --broker dead-lettering--> {prefix}.dlx
+
+The ingress queue has no broker dead-lettering: what agencies publish never reaches RabbitMQ's
+dead-letter worker (3.10's crashes on a malformed client ``x-death``, measurements.md); the hub
+parks clean copies and enforces the delivery budget itself. vbus 0.1 named it ``{prefix}.hub.ingress``
+and let the broker dead-letter it; queue arguments cannot change on an existing queue, hence the new
+name (``vb hub migrate`` moves what the old one holds).
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ KIND_REFUSAL = "refusal"
 KINDS = (KIND_EDOC, KIND_STATUS, KIND_REFUSAL)
 
 # How many times a message may be handed out and returned unacknowledged (consumer crashes,
-# requeues) before the broker parks it: a poison message must not loop for ever.
+# requeues) before it is parked: a poison message must not loop for ever. The broker enforces it on
+# inboxes (``x-delivery-limit``); the hub on its ingress, from the broker's ``x-delivery-count``.
 DELIVERY_LIMIT = 10
 
 
@@ -61,7 +69,12 @@ class Names:
 
     @property
     def ingress_queue(self) -> str:
-        """Quorum queue the hub consumes (several hub processes may)."""
+        """Quorum queue the hub consumes (several hub processes may); no broker dead-lettering."""
+        return f"{self.prefix}.hub.incoming"
+
+    @property
+    def legacy_ingress_queue(self) -> str:
+        """vbus 0.1's ingress queue, which dead-lettered through the broker (``vb hub migrate``)."""
         return f"{self.prefix}.hub.ingress"
 
     @property

@@ -1,10 +1,11 @@
 """The RabbitMQ transport (pika): the hub's hot path. pika enters vbus through this module only.
 
 Topology and guarantees (names from ``transport.names``):
-- Every queue is a durable **quorum** queue. Work queues (ingress, inboxes) dead-letter to
-  ``{prefix}.dlx`` -> ``{prefix}.parked``, *at-least-once* (``x-dead-letter-strategy``, which
-  RabbitMQ allows only with ``x-overflow: reject-publish``), and park a message returned more than
-  ``DELIVERY_LIMIT`` times (``x-delivery-limit``), so a poison message cannot loop for ever.
+- Every queue is a durable **quorum** queue. Inboxes dead-letter to ``{prefix}.dlx`` ->
+  ``{prefix}.parked``, *at-least-once* (``x-dead-letter-strategy``, which RabbitMQ allows only with
+  ``x-overflow: reject-publish``), and park a message returned more than ``DELIVERY_LIMIT`` times
+  (``x-delivery-limit``), so a poison message cannot loop for ever. The ingress does not dead-letter
+  at all (``amqp_wire.INGRESS_QUEUE_ARGUMENTS``): the hub parks clean copies and keeps that budget.
 - Messages are persistent (``delivery_mode=2``) and published with ``mandatory=True`` under
   publisher confirms: ``publish`` returns once the broker has the message on disk, and raises
   ``PublishNotConfirmed`` if it was nacked or returned as unroutable.
@@ -51,6 +52,7 @@ from pika import exceptions as px
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
 from vbcore.transport.amqp_wire import (
+    INGRESS_QUEUE_ARGUMENTS,
     PARKED_QUEUE_ARGUMENTS,
     ConfirmTracker,
     delivery_count,
@@ -231,7 +233,7 @@ class RabbitMQTransport(Transport):
         ch.queue_declare(n.parked_queue, durable=True, arguments=PARKED_QUEUE_ARGUMENTS)
         ch.queue_bind(n.parked_queue, n.dead_letter_exchange)
         ch.exchange_declare(n.ingress_exchange, "fanout", durable=True)
-        ch.queue_declare(n.ingress_queue, durable=True, arguments=work_queue_arguments(n))
+        ch.queue_declare(n.ingress_queue, durable=True, arguments=INGRESS_QUEUE_ARGUMENTS)
         ch.queue_bind(n.ingress_queue, n.ingress_exchange)
         for code in agencies:
             self._declare_inbox(code)
