@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import pika
 import pytest
 from test_hub_support import HUB_ID, edoc, make_pki, status
 
@@ -257,6 +258,38 @@ def test_the_broker_refuses_a_publish_claiming_another_user_id(bus: Bus) -> None
             spoofer.publish(bus.names.ingress_exchange, A1, signed, message_id="spoof", headers={})
     finally:
         spoofer.close()
+
+
+def test_another_agencys_signed_package_published_without_user_id_is_refused_and_answers_nobody(
+    bus: Bus, hub: HubThread
+) -> None:
+    # B1's broker account injects a package A1 genuinely signed, as any AMQP client may: no user_id.
+    signed = sign_package(write_package(edoc(A1, [B3])), bus.dev.keys[A1])
+    with pika.BlockingConnection(pika.URLParameters(bus.agency_url(B1))) as conn:
+        channel = conn.channel()
+        channel.confirm_delivery()
+        properties = pika.BasicProperties(message_id="injected", delivery_mode=2,
+                                          headers={n.KIND: n.KIND_EDOC, n.SENDER: A1})
+        channel.basic_publish(bus.names.ingress_exchange, A1, signed, properties, mandatory=True)
+    deadline = time.monotonic() + 20
+    while bus.depth(bus.names.parked_queue) < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    hub.close()
+    assert bus.depth(bus.names.inbox(B3)) == 0  # not forwarded
+    assert bus.depth(bus.names.inbox(A1)) == 0  # no 02 to the agency named inside: it did not send it
+    assert bus.depth(bus.names.inbox(B1)) == 0  # nor to anybody: nothing says who sent it
+    with RabbitMQTransport(bus.hub_url, names=bus.names) as t:
+        parked = t.get(bus.names.parked_queue)
+        assert parked is not None
+        assert parked.message_id == "injected"
+        assert n.ORIGINAL_USER not in parked.headers  # the parked record: it came without identity
+        assert parked.headers[n.PARK_REASON].startswith("sender-unknown")
+    store = open_store(bus.store_url)
+    try:
+        [record] = store.refusals()
+        assert (record.reason, record.sender, record.document_id) == ("sender-unknown", None, None)
+    finally:
+        store.close()
 
 
 def test_an_agency_cannot_read_another_agencys_inbox(bus: Bus) -> None:

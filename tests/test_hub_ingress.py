@@ -7,17 +7,24 @@ real broker in test_e2e_rabbitmq.py and test_transport_poison.py."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from test_hub_support import G22, H24, HUB_ID, World, edoc
 
+from vbcore.devworld import DevKeys
 from vbcore.edxml import write_package
 from vbcore.errors import StoreError
+from vbcore.hub.config import HubConfig
 from vbcore.model import StatusPackage
+from vbcore.pki import DevPki
 from vbcore.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
+from vbcore.store import open_store
 from vbcore.transport import names as n
 from vbcore.transport.memory import InMemoryTransport
+from vbcore.transport.names import Names
+from vbcore.trust import TrustStore
 
 pytest_plugins = ["test_hub_support"]  # its fixtures: pki, keys, world
 
@@ -108,3 +115,90 @@ def test_a_store_outage_holds_a_batching_hubs_messages_without_spending_their_bu
     assert [i.package for i in world.inbox(H24)] == docs
     assert world.store.refusals() == []
     assert world.parked() == 0
+
+
+# --- who really sent it: the broker-validated user_id ----------------------------------------------
+
+
+def publish_as(world: World, user: str, body: bytes, message_id: str, *, stamp_user_id: bool = True,
+               headers: dict[str, str] | None = None) -> None:
+    """Publish to the ingress as broker user ``user`` (an in-memory transport is a connection as one user)."""
+    transport = InMemoryTransport(world.broker, user, world.names, stamp_user_id=stamp_user_id)
+    transport.publish(world.names.ingress_exchange, user, body, message_id=message_id, headers=headers)
+
+
+def test_another_agencys_signed_package_published_without_user_id_is_refused_and_nobody_is_answered(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    # H24's broker account injects (or replays) a package G22 genuinely signed, leaving user_id unset.
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    publish_as(world, world.names.agency_user(H24), signed, "injected", stamp_user_id=False,
+               headers={n.SENDER: G22, n.ORIGINAL_USER: world.names.agency_user(G22)})
+    world.pump()
+    assert world.inbox(H24) == []  # not forwarded
+    assert world.inbox(G22) == []  # no 02 to the agency named in the package: it did not send it
+    [record] = world.store.refusals()
+    assert (record.reason, record.sender, record.document_id) == ("sender-unknown", None, None)
+    assert world.store.pairs(edoc(G22, [H24]).effective_document_id) == []
+    assert world.parked() == 1
+    parked = world.hub.transport.get(world.names.parked_queue) if world.hub else None
+    assert parked is not None
+    assert n.ORIGINAL_USER not in parked.headers  # it came with no identity
+    assert parked.headers[n.PARK_REASON].startswith("sender-unknown")
+
+
+@pytest.mark.parametrize(("user_prefix", "reason"), [("", "sender-not-authorised"), ("t-", "sender-unknown")])
+def test_a_package_published_by_a_broker_user_of_no_agency_reaches_nobody(
+    tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey], user_prefix: str, reason: str
+) -> None:
+    # "guest" (an administrator's account): with agency users under a prefix, it is no agency's at
+    # all; without one, it could only ever be agency "guest", which did not sign the package.
+    names = Names(user_prefix=user_prefix)
+    world = World(open_store(f"sqlite:///{tmp_path / 'hub.db'}"),
+                  DevKeys(pki, keys, TrustStore.from_pem_files([pki.ca_cert_path])),
+                  config=HubConfig(hub_id=HUB_ID, names=names))
+    world.start_hub()
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    publish_as(world, "guest", signed, "from-an-admin")
+    world.pump()
+    assert world.inbox(H24) == []
+    assert world.inbox(G22) == []
+    [record] = world.store.refusals()
+    assert (record.reason, record.sender) == (reason, names.agency_code("guest"))
+    world.store.close()
+
+
+def test_a_hub_user_message_without_the_recorded_original_sender_is_refused_unanswered(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    publish_as(world, world.names.hub_user, signed, "replayed-bare", headers={n.SENDER: G22})
+    world.pump()
+    assert world.inbox(H24) == []
+    assert world.inbox(G22) == []
+    assert [(r.reason, r.sender) for r in world.store.refusals()] == [("sender-unknown", None)]
+
+
+def test_a_replay_by_the_hub_user_is_checked_against_the_sender_recorded_when_it_was_parked(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    publish_as(world, world.names.hub_user, signed, "replayed",
+               headers={n.ORIGINAL_USER: world.names.agency_user(G22)})
+    world.pump()
+    [got] = world.inbox(H24)
+    assert got.signer == G22
+
+
+def test_an_original_sender_header_written_by_an_agency_is_not_believed(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    publish_as(world, world.names.agency_user(H24), signed, "forged",
+               headers={n.ORIGINAL_USER: world.names.agency_user(G22), n.SENDER: G22})
+    world.pump()
+    assert world.inbox(H24)[0].headers[n.REFUSAL_REASON] == "sender-not-authorised"  # told: it sent it
+    assert world.inbox(G22) == []
+    parked = world.hub.transport.get(world.names.parked_queue) if world.hub else None
+    assert parked is not None
+    assert parked.headers[n.ORIGINAL_USER] == world.names.agency_user(H24)  # who really published it

@@ -29,7 +29,14 @@ from datetime import datetime
 
 from vbcore.directory import Directory
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits
-from vbcore.errors import NotProcessed, PackageRefused, PublishNotConfirmed, StoreError, TransportError
+from vbcore.errors import (
+    NotProcessed,
+    PackageRefused,
+    PublishNotConfirmed,
+    SenderUnknown,
+    StoreError,
+    TransportError,
+)
 from vbcore.hub import checks
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.config import HubConfig
@@ -129,7 +136,7 @@ class Hub:
 
     def process_batch(self, deliveries: list[Delivery]) -> list[Attempt]:
         started = time.perf_counter()
-        attempts = [Attempt(d, sender=self._claimed_sender(d)) for d in deliveries]
+        attempts = [Attempt(d, sender=None) for d in deliveries]
         for attempt in attempts:
             self._admit(attempt)
             if attempt.refusal is None:
@@ -154,21 +161,46 @@ class Hub:
             self._log(attempt, ms, len(attempts))
         return attempts
 
-    def _claimed_sender(self, delivery: Delivery) -> str | None:
-        """The broker-validated publisher; for a message the operator replayed as the hub user, the
-        sender recorded in its headers when it was first submitted."""
-        names = self.config.names
-        if delivery.user_id == names.hub_user:
-            return names.agency_code(delivery.headers.get(n.SENDER))
-        return names.agency_code(delivery.user_id)
-
     def _admit(self, attempt: Attempt) -> None:
-        """Before anything reads the bytes: a message the broker handed out ``DELIVERY_LIMIT`` times
-        already (each time a hub took it and never settled it: it crashed or was killed) is parked
-        unread, and its sender told, instead of being tried again. The ingress has no broker
-        dead-lettering (``amqp_wire.INGRESS_QUEUE_ARGUMENTS``): this is its poison budget."""
-        if attempt.delivery.delivery_count >= n.DELIVERY_LIMIT:
-            attempt.refusal = NotProcessed(attempt.delivery.delivery_count)
+        """Before anything reads the bytes: who really sent it, and whether it may be tried again.
+
+        The sender is the agency of the broker-validated ``user_id``, nothing else; a message without
+        one, or from a broker user that is no agency's, is refused with no 02 (``SenderUnknown``: the
+        agency named inside did not necessarily send it). A message the broker handed out
+        ``DELIVERY_LIMIT`` times already (each time a hub took it and never settled it: it crashed or
+        was killed) is parked unread and its sender told, instead of being tried again: the ingress has
+        no broker dead-lettering (``amqp_wire.INGRESS_QUEUE_ARGUMENTS``), this is its poison budget."""
+        delivery = attempt.delivery
+        attempt.sender, unknown = self._sender_of(delivery)
+        if delivery.delivery_count >= n.DELIVERY_LIMIT:
+            attempt.refusal = NotProcessed(delivery.delivery_count)
+        elif unknown is not None:
+            attempt.refusal = unknown
+
+    def _sender_of(self, delivery: Delivery) -> tuple[str | None, SenderUnknown | None]:
+        """The agency that really published ``delivery`` (RabbitMQ validates ``user_id`` when set).
+
+        The hub user publishes to the ingress only to replay a parked message (``vb parked replay``,
+        ``vb hub migrate``): then the sender is the broker-validated user recorded when it was parked,
+        in ``x-vbus-original-user``, which the hub believes from its own user only."""
+        names, user = self.config.names, delivery.user_id
+        if user is None:
+            return None, SenderUnknown(
+                "published without a broker-validated user_id: nothing says which agency sent it",
+                vi="gói tin được gửi không kèm user_id do máy chủ RabbitMQ xác thực: không biết cơ quan "
+                "nào đã gửi")
+        if user == names.hub_user:
+            user = delivery.headers.get(n.ORIGINAL_USER)
+            if not user:
+                return None, SenderUnknown(
+                    "replayed by the hub without the sender recorded when it was parked",
+                    vi="gói tin được gửi lại mà không kèm cơ quan gửi đã ghi nhận khi lưu giữ")
+        code = names.agency_code(user)
+        if code is None:
+            return None, SenderUnknown(
+                f"published by broker user {user!r}, which is no agency's",
+                vi=f"gói tin được gửi bởi tài khoản {user!r}, không phải của cơ quan nào")
+        return code, None
 
     def _check(self, attempt: Attempt) -> None:
         body = attempt.delivery.body
@@ -182,8 +214,7 @@ class Hub:
                 agency_certificates=self.agency_certificates,
                 parsed=tree,  # parsed once for both the schema and the signature
             )
-            if attempt.sender is None:
-                attempt.sender = checked.sender
+            assert attempt.sender is not None  # ``_admit`` refused a message of nobody known
             checks.authorise_sender(attempt.sender, checked)
         except PackageRefused as err:
             attempt.refusal = err
