@@ -230,6 +230,7 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
             "--hub-id", HUB_ID, "--trust", str(pki.ca_cert_path), "--key", str(pki.key_path(HUB_ID)),
             "--cert", str(pki.cert_path(HUB_ID)), "--prefetch", str(args.prefetch),
             "--agency", SENDER, "--agency", RECEIVER, "--user-prefix", names.user_prefix,
+            "--hub-user", names.hub_user,
         ]  # fmt: skip
         hubs = []
         try:

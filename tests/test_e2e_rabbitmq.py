@@ -348,7 +348,7 @@ def write_hub_files(bus: Bus, tmp_path: Path) -> list[str]:
         "--broker", bus.hub_url, "--store", bus.store_url, "--hub-id", HUB_ID,
         "--trust", str(bus.dev.pki.ca_cert_path),
         "--key", str(bus.dev.pki.key_path(HUB_ID)), "--cert", str(bus.dev.pki.cert_path(HUB_ID)),
-        "--prefetch", "8", "--user-prefix", bus.names.user_prefix,
+        "--prefetch", "8", "--hub-user", bus.names.hub_user, "--user-prefix", bus.names.user_prefix,
     ]  # fmt: skip
 
 

@@ -7,6 +7,7 @@ real broker in test_e2e_rabbitmq.py and test_transport_poison.py."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,15 @@ from test_hub_support import G22, H24, HUB_ID, World, edoc
 
 from vbcore.devworld import DevKeys
 from vbcore.edxml import write_package
-from vbcore.errors import StoreError
+from vbcore.errors import NotReplayable, StoreError
 from vbcore.hub.config import HubConfig
+from vbcore.hub.parked import browse, settle
 from vbcore.model import StatusPackage
 from vbcore.pki import DevPki
 from vbcore.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
 from vbcore.store import open_store
+from vbcore.transport import Transport
 from vbcore.transport import names as n
 from vbcore.transport.memory import InMemoryTransport
 from vbcore.transport.names import Names
@@ -202,3 +205,54 @@ def test_an_original_sender_header_written_by_an_agency_is_not_believed(
     parked = world.hub.transport.get(world.names.parked_queue) if world.hub else None
     assert parked is not None
     assert parked.headers[n.ORIGINAL_USER] == world.names.agency_user(H24)  # who really published it
+
+
+# --- the operator's replay (vb parked replay) -------------------------------------------------------
+
+
+def operator(world: World) -> Callable[[], Transport]:
+    """``vb parked`` as the hub user, on the world's broker."""
+    return lambda: InMemoryTransport(world.broker, world.names.hub_user, world.names)
+
+
+def test_a_parked_package_whose_original_sender_an_agency_forged_is_refused_again_when_replayed(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    publish_as(world, world.names.agency_user(H24), signed, "forged",
+               headers={n.ORIGINAL_USER: world.names.agency_user(G22)})
+    world.pump()
+    [parked] = browse(operator(world), world.names)
+    assert parked.original_user == world.names.agency_user(H24)
+    assert settle(operator(world), world.names, "forged", replay=True) is not None
+    world.pump()
+    assert [(r.reason, r.sender) for r in world.store.refusals()] == [("sender-not-authorised", H24)] * 2
+    assert {a.headers[n.REFUSAL_REASON] for a in world.inbox(H24)} == {"sender-not-authorised"}
+    assert world.inbox(G22) == []
+    assert world.parked() == 1
+
+
+def test_a_parked_message_that_came_with_no_identity_cannot_be_replayed(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
+    publish_as(world, world.names.agency_user(H24), signed, "anonymous", stamp_user_id=False)
+    world.pump()
+    [parked] = browse(operator(world), world.names)
+    assert parked.original_user is None
+    with pytest.raises(NotReplayable, match="no broker-validated sender"):
+        settle(operator(world), world.names, "anonymous", replay=True)
+    assert world.parked() == 1  # still there, untouched
+
+
+def test_a_copy_an_agency_refused_from_its_inbox_cannot_be_replayed_to_the_hub(world: World) -> None:
+    world.client(G22).submit(edoc(G22, [H24]))
+    world.pump()
+    receiver = InMemoryTransport(world.broker, world.names.agency_user(H24), world.names)
+    forwarded = receiver.get(world.names.inbox(H24))
+    assert forwarded is not None
+    receiver.reject(forwarded, requeue=False, reason="the DMS refused it")  # the broker dead-letters it
+    [parked] = browse(operator(world), world.names)
+    assert parked.parked_from == world.names.inbox(H24)
+    with pytest.raises(NotReplayable, match="not from the hub's ingress"):
+        settle(operator(world), world.names, forwarded.message_id, replay=True)

@@ -370,6 +370,14 @@ class ProvisioningFailed(TransportError):
     reason = "provisioning-failed"
 
 
+class NotReplayable(VbusError):
+    """A parked message ``vb parked replay`` will not send to the hub again (the reason says why)."""
+
+    reason = "not-replayable"
+    reason_vi = "Không gửi lại được gói tin đang lưu giữ"
+    reason_en = "The parked message cannot be replayed"
+
+
 # --- tracking store ---------------------------------------------------------------------------
 
 

@@ -27,6 +27,13 @@ broker_option = click.option(
 prefix_option = click.option(
     "--prefix", default="vbus", show_default=True, help="Name prefix of this installation."
 )
+hub_user_option = click.option(
+    "--hub-user",
+    default="vbus-hub",
+    show_default=True,
+    envvar="VBUS_HUB_USER",
+    help="The hub's broker user (`vb hub provision` makes it); `vb hub run` and `vb parked` run as it.",
+)
 user_prefix_option = click.option(
     "--user-prefix",
     default="",
@@ -46,6 +53,25 @@ vhost_option = click.option("--vhost", default="/", show_default=True)
 
 def _fail(err: Exception) -> None:
     raise click.ClickException(str(err)) from err
+
+
+def _url_user(url: str) -> str:
+    """The broker user an AMQP URL logs in as (of its first node; pika's default: guest)."""
+    from urllib.parse import unquote, urlsplit
+
+    first = url.split(";", 1)[0].strip()
+    return unquote(urlsplit(first).username or "guest")
+
+
+def _as_hub_user(broker: str, names: Names, doing: str) -> None:
+    """``doing`` must run as the hub user: the hub believes a replay's recorded sender from it only."""
+    user = _url_user(broker)
+    if user != names.hub_user:
+        raise click.ClickException(
+            f"{doing} as the hub's broker user {names.hub_user} (`vb hub provision`), not as {user}: "
+            f"the hub believes the sender recorded on a replayed message from its own user only "
+            f"(--broker amqp://{names.hub_user}:PASSWORD@host/vhost; another hub user: --hub-user)"
+        )
 
 
 def _rabbitmq(url: str, names: Names, user: str | None = None) -> Any:
@@ -119,6 +145,7 @@ def hub() -> None:
 )
 @click.option("--max-bytes", default=64 * 1024 * 1024, show_default=True)
 @prefix_option
+@hub_user_option
 @user_prefix_option
 @click.option("--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True)
 def hub_run(
@@ -134,6 +161,7 @@ def hub_run(
     agencies: tuple[str, ...],
     max_bytes: int,
     prefix: str,
+    hub_user: str,
     user_prefix: str,
     log_format: str,
 ) -> None:
@@ -147,7 +175,8 @@ def hub_run(
     from vbcore.trust import TrustStore
 
     configure(json=log_format == "json")
-    names = Names(prefix=prefix, user_prefix=user_prefix)
+    names = Names(prefix=prefix, hub_user=hub_user, user_prefix=user_prefix)
+    _as_hub_user(broker, names, "run the hub")
     try:
         trust = (
             TrustStore.from_directory(trust_path)
@@ -190,6 +219,33 @@ def _open_store(url: str) -> Any:
                 raise
             time.sleep(0.2 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+@hub.command("provision")
+@click.option("--password", default=None, help="The hub user's password (generated if omitted).")
+@hub_user_option
+@management_option
+@vhost_option
+@prefix_option
+def hub_provision(password: str | None, hub_user: str, management_url: str, vhost: str, prefix: str) -> None:
+    """Create the vhost (if new) and the hub's broker user: it may configure, write and read every
+    PREFIX.* resource; `vb hub run` and `vb parked` run as it (a replay is believed from it only)."""
+    import secrets
+
+    from vbcore.transport.provision import BrokerAdmin
+
+    names = Names(prefix=prefix, hub_user=hub_user)
+    generated = password is None
+    password = password or secrets.token_urlsafe(18)
+    try:
+        admin = BrokerAdmin(management_url, vhost=vhost, names=names)
+        admin.ensure_vhost()
+        admin.add_hub_user(password)
+    except VbusError as err:
+        _fail(err)
+    click.echo(f"hub user {hub_user} may configure, write and read {prefix}.* in vhost {vhost}")
+    if generated:
+        click.echo(f"password (shown once): {password}")
 
 
 # --- vb send ------------------------------------------------------------------------------------
@@ -278,12 +334,13 @@ def _parked_transport(broker: str, names: Names) -> Any:
 @parked.command("list")
 @broker_option
 @prefix_option
+@hub_user_option
 @click.option("--json", "as_json", is_flag=True)
-def parked_list(broker: str, prefix: str, as_json: bool) -> None:
+def parked_list(broker: str, prefix: str, hub_user: str, as_json: bool) -> None:
     """Every parked message: id, sender, kind and why it was parked (nothing is removed)."""
     from vbcore.hub.parked import browse
 
-    names = Names(prefix=prefix)
+    names = Names(prefix=prefix, hub_user=hub_user)
     try:
         found = browse(_parked_transport(broker, names), names)
     except VbusError as err:
@@ -304,7 +361,8 @@ def parked_list(broker: str, prefix: str, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
-        click.echo(f"{r['message_id']}  {r['sender'] or '?'}  {r['kind'] or '?'}  {r['reason'] or ''}")
+        sender = r["sender"] or "(no broker-validated sender)"
+        click.echo(f"{r['message_id']}  {sender}  {r['kind'] or '?'}  {r['reason'] or ''}")
     click.echo(f"{len(rows)} parked")
 
 
@@ -312,11 +370,12 @@ def parked_list(broker: str, prefix: str, as_json: bool) -> None:
 @click.argument("message_id")
 @broker_option
 @prefix_option
-def parked_show(message_id: str, broker: str, prefix: str) -> None:
+@hub_user_option
+def parked_show(message_id: str, broker: str, prefix: str, hub_user: str) -> None:
     """One parked message's headers and body."""
     from vbcore.hub.parked import browse
 
-    names = Names(prefix=prefix)
+    names = Names(prefix=prefix, hub_user=hub_user)
     try:
         match = [p for p in browse(_parked_transport(broker, names), names) if p.message_id == message_id]
     except VbusError as err:
@@ -335,24 +394,28 @@ def parked_show(message_id: str, broker: str, prefix: str) -> None:
 @click.argument("message_id")
 @broker_option
 @prefix_option
-def parked_replay(message_id: str, broker: str, prefix: str) -> None:
-    """Publish a parked message to the hub's ingress again (after fixing its cause)."""
-    _settle(message_id, broker, prefix, replay=True)
+@hub_user_option
+def parked_replay(message_id: str, broker: str, prefix: str, hub_user: str) -> None:
+    """Publish a parked message to the hub's ingress again (after fixing its cause), as the hub user:
+    the hub checks it against the sender the broker validated when it was first published."""
+    _settle(message_id, broker, Names(prefix=prefix, hub_user=hub_user), replay=True)
 
 
 @parked.command("drop")
 @click.argument("message_id")
 @broker_option
 @prefix_option
-def parked_drop(message_id: str, broker: str, prefix: str) -> None:
+@hub_user_option
+def parked_drop(message_id: str, broker: str, prefix: str, hub_user: str) -> None:
     """Delete a parked message for good."""
-    _settle(message_id, broker, prefix, replay=False)
+    _settle(message_id, broker, Names(prefix=prefix, hub_user=hub_user), replay=False)
 
 
-def _settle(message_id: str, broker: str, prefix: str, *, replay: bool) -> None:
+def _settle(message_id: str, broker: str, names: Names, *, replay: bool) -> None:
     from vbcore.hub.parked import settle
 
-    names = Names(prefix=prefix)
+    if replay:
+        _as_hub_user(broker, names, "replay a parked message")
     try:
         done = settle(_parked_transport(broker, names), names, message_id, replay=replay)
     except VbusError as err:
