@@ -212,7 +212,8 @@ def percentile(values: list[float], p: float) -> float:
 @contextmanager
 def environment(args: argparse.Namespace) -> Iterator[Setup]:
     vhost = f"bench-{uuid.uuid4().hex[:8]}"
-    names = Names(prefix="vbus", hub_user=f"{vhost}-hub", user_prefix=f"{vhost}-")
+    names = Names(prefix="vbus", hub_user=f"{vhost}-hub", user_prefix=f"{vhost}-",
+                  inbox_secret=f"inbox secret of {vhost}")
     admin = BrokerAdmin(args.management_url, vhost=vhost, names=names)
     admin.ensure_vhost()
     admin.add_hub_user(PASSWORD)
@@ -221,6 +222,7 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
     with tempfile.TemporaryDirectory(prefix="vbus-bench-") as tmp:
         pki = init_dev_pki(Path(tmp) / "pki", [(SENDER, SENDER), (RECEIVER, RECEIVER), (HUB_ID, "vbus hub")])
         setup = Setup(args.host, vhost, names, pki.directory)
+        (Path(tmp) / "inbox.secret").write_text(names.inbox_secret)
         sqlite = f"sqlite:///{tmp}/hub.db?synchronous={args.synchronous}"
         store = args.store if args.store != "sqlite" else sqlite
         profile = ["-m", "cProfile", "-o", str(args.profile / "hub{}.prof")] if args.profile else []
@@ -230,7 +232,7 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
             "--hub-id", HUB_ID, "--trust", str(pki.ca_cert_path), "--key", str(pki.key_path(HUB_ID)),
             "--cert", str(pki.cert_path(HUB_ID)), "--prefetch", str(args.prefetch),
             "--agency", SENDER, "--agency", RECEIVER, "--user-prefix", names.user_prefix,
-            "--hub-user", names.hub_user,
+            "--hub-user", names.hub_user, "--inbox-secret", str(Path(tmp) / "inbox.secret"),
         ]  # fmt: skip
         hubs = []
         try:

@@ -86,9 +86,10 @@ def xmlsec1() -> str:
 
 @pytest.fixture(scope="module")
 def own_rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnNode]:
-    """A RabbitMQ node of this test module's own (``own_rabbitmq.py``), stopped after the module."""
+    """A RabbitMQ node of this test module's own (``own_rabbitmq.py``; with its management API), stopped
+    after the module."""
     require("rabbitmq-server", server_command() is not None)
-    node = start_node(tmp_path_factory.mktemp("rabbitmq-node"))
+    node = start_node(tmp_path_factory.mktemp("rabbitmq-node"), management=True)
     try:
         yield node
     finally:

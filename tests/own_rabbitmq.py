@@ -50,11 +50,18 @@ class OwnNode:
     base: Path
     command: str  # the rabbitmq-server script it was started with
     process: subprocess.Popen[bytes]
-    started_in: float  # seconds from start to the AMQP port answering
+    started_in: float  # seconds from start to the AMQP port (and the management API) answering
+    management_port: int | None = None
 
     @property
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
+
+    @property
+    def management_url(self) -> str:
+        """For ``BrokerAdmin`` (a node started with ``management=True``)."""
+        assert self.management_port is not None, "start the node with management=True"
+        return f"http://guest:guest@127.0.0.1:{self.management_port}"
 
     @property
     def log_text(self) -> str:
@@ -91,16 +98,21 @@ class OwnNode:
             self.process.wait(timeout=STOP_TIMEOUT)
 
 
-def start_node(base: Path) -> OwnNode:
-    """Start a node with everything under ``base``; return once its AMQP port answers."""
+def start_node(base: Path, *, management: bool = False) -> OwnNode:
+    """Start a node with everything under ``base``; return once its AMQP port (and, with
+    ``management``, its management API) answers."""
     command = server_command()
     if command is None:
         raise RuntimeError("rabbitmq-server is not installed")
     base.mkdir(parents=True, exist_ok=True)
     port, dist_port = free_port(), free_port()
+    management_port = free_port() if management else None
     name = f"vbustest-{uuid.uuid4().hex[:8]}@localhost"
-    (base / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{port}\n")
-    (base / "enabled_plugins").write_text("[].\n")
+    config = f"listeners.tcp.default = 127.0.0.1:{port}\n"
+    if management_port is not None:
+        config += f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {management_port}\n"
+    (base / "rabbitmq.conf").write_text(config)
+    (base / "enabled_plugins").write_text("[rabbitmq_management].\n" if management else "[].\n")
     (base / "rabbitmq-env.conf").write_text("")  # not the system's (which names the shared node)
     env = {
         **os.environ,
@@ -120,16 +132,19 @@ def start_node(base: Path) -> OwnNode:
     started = time.monotonic()
     output = (base / "server.out").open("wb")
     process = subprocess.Popen([command], env=env, stdout=output, stderr=subprocess.STDOUT, cwd=base)
-    node = OwnNode(name, port, base, command, process, 0.0)
+    node = OwnNode(name, port, base, command, process, 0.0, management_port)
+    waiting = [p for p in (port, management_port) if p is not None]
     deadline = started + START_TIMEOUT
-    while time.monotonic() < deadline:
+    while waiting and time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"rabbitmq-server exited: {(base / 'server.out').read_text()[-2000:]}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                node.started_in = time.monotonic() - started
-                return node
+            with socket.create_connection(("127.0.0.1", waiting[0]), timeout=1):
+                waiting.pop(0)
         except OSError:
             time.sleep(0.2)
-    node.stop()
-    raise RuntimeError(f"rabbitmq-server did not open port {port} within {START_TIMEOUT:.0f} s")
+    if waiting:
+        node.stop()
+        raise RuntimeError(f"rabbitmq-server did not open port {waiting[0]} within {START_TIMEOUT:.0f} s")
+    node.started_in = time.monotonic() - started
+    return node

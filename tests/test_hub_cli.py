@@ -32,10 +32,17 @@ SENDER, RECIPIENT = "000.00.00.G32", "000.00.00.H60"
 PASSWORD = "vbus-cli-test"
 
 
+INBOX_SECRET = "the operator's inbox secret"
+
+
 @pytest.fixture
-def vhost(amqp_url: str, unique_prefix: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def vhost(
+    amqp_url: str, unique_prefix: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
     # Broker users are broker-wide: every `vb` command here names agency users under this test's prefix.
     monkeypatch.setenv("VBUS_USER_PREFIX", user_prefix(unique_prefix))
+    (tmp_path / "inbox.secret").write_text(INBOX_SECRET)
+    monkeypatch.setenv("VBUS_INBOX_SECRET_FILE", str(tmp_path / "inbox.secret"))
     admin = BrokerAdmin(vhost=unique_prefix, names=Names(user_prefix=user_prefix(unique_prefix)))
     admin.ensure_vhost()
     try:
@@ -48,6 +55,11 @@ def vhost(amqp_url: str, unique_prefix: str, monkeypatch: pytest.MonkeyPatch) ->
 
 def user_prefix(vhost: str) -> str:
     return f"{vhost}-"
+
+
+def hub_names(vhost: str) -> Names:
+    """The names of the hub these commands talk to (it runs as guest)."""
+    return Names(hub_user="guest", user_prefix=user_prefix(vhost), inbox_secret=INBOX_SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +93,7 @@ def invoke_until(expected: str, *args: str, timeout: float = 15.0) -> str:
 
 
 def run_hub_once(amqp_url: str, vhost: str, pki: DevPki, tmp_path: Path) -> None:
-    names = Names(hub_user="guest", user_prefix=user_prefix(vhost))
+    names = hub_names(vhost)
     hub = Hub(
         RabbitMQTransport(admin_url(amqp_url, vhost), names=names),
         open_store(f"sqlite:///{tmp_path / 'hub.db'}"),
@@ -106,8 +118,9 @@ def test_an_agency_added_by_the_cli_can_send_and_its_parked_mistakes_can_be_repl
             "--broker", admin_url(amqp_url, vhost),
             "--ca-key", str(pki.ca_key_path), "--ca-cert", str(pki.ca_cert_path), "--out", str(out),
         )  # fmt: skip
-        assert f"vbus.inbox.{code}" in text
+        assert hub_names(vhost).inbox(code) in text
         assert (out / f"{code}.pem").exists()
+        assert (out / f"{code}.inbox").read_text().strip() == hub_names(vhost).inbox(code)
     with RabbitMQTransport(admin_url(amqp_url, vhost)) as t:
         t.declare_hub([])
     doc_file = tmp_path / "doc.edxml"
@@ -123,7 +136,7 @@ def test_an_agency_added_by_the_cli_can_send_and_its_parked_mistakes_can_be_repl
             t.publish("vbus.ingress", SENDER, b"not xml", message_id=message_id, headers={n.SENDER: SENDER})
     run_hub_once(amqp_url, vhost, pki, tmp_path)
     with RabbitMQTransport(admin_url(amqp_url, vhost)) as t:
-        assert t.queue_depth(f"vbus.inbox.{RECIPIENT}") == 1
+        assert t.queue_depth(hub_names(vhost).inbox(RECIPIENT)) == 1
 
     queues = invoke_until("parked: 2", "queues", "--vhost", vhost)  # the management API lags a few seconds
     assert "vbus.parked" in queues

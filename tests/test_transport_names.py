@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vbcore.transport import names as h
-from vbcore.transport.names import Names
+from vbcore.transport.names import INBOX_TOKEN_LENGTH, Names
 
 
 def test_default_names_are_the_documented_ones() -> None:
@@ -20,9 +20,9 @@ def test_default_names_are_the_documented_ones() -> None:
 def test_a_prefix_separates_installations_sharing_a_broker() -> None:
     n = Names(prefix="tinh")
     assert n.ingress_queue == "tinh.hub.incoming"
-    assert n.inbox_owner(n.inbox("000.00.00.G22")) == "000.00.00.G22"
-    assert Names().inbox_owner(n.inbox("000.00.00.G22")) is None
-    assert n.inbox_owner(n.parked_queue) is None
+    assert n.is_inbox(n.inbox("000.00.00.G22"))
+    assert not Names().is_inbox(n.inbox("000.00.00.G22"))
+    assert not n.is_inbox(n.parked_queue)
 
 
 def test_an_agency_user_is_the_user_prefix_then_its_code_and_maps_back() -> None:
@@ -49,3 +49,24 @@ def test_header_names_are_the_documented_ones() -> None:
     assert [h.REFUSAL_REASON, h.REFUSED_MESSAGE_ID, h.PARK_REASON] == [
         "x-vbus-refusal-reason", "x-vbus-refused-message-id", "x-vbus-park-reason",
     ]
+
+
+def test_with_the_operators_secret_an_inbox_name_ends_with_a_token_nobody_else_can_derive() -> None:
+    n = Names(prefix="vbus", inbox_secret="s3cret")
+    inbox = n.inbox("000.00.00.H47")
+    base, token = inbox.rsplit(".", 1)
+    assert base == "vbus.inbox.000.00.00.H47" == n.legacy_inbox("000.00.00.H47")
+    assert len(token) == INBOX_TOKEN_LENGTH
+    assert token.isalnum()
+    assert inbox == Names(prefix="vbus", inbox_secret="s3cret").inbox("000.00.00.H47")  # stable
+    others = {Names(inbox_secret="other").inbox("000.00.00.H47"), n.inbox("000.00.00.H15"),
+              Names(prefix="tinh", inbox_secret="s3cret").inbox("000.00.00.H47").replace("tinh.", "vbus.")}
+    assert inbox not in others
+    assert "s3cret" not in repr(n)
+
+
+def test_an_agency_is_told_its_own_inbox_name_and_needs_no_secret() -> None:
+    hub = Names(inbox_secret="s3cret")
+    agency = Names(inbox_names={"000.00.00.H47": hub.inbox("000.00.00.H47")})
+    assert agency.inbox("000.00.00.H47") == hub.inbox("000.00.00.H47")
+    assert agency.is_inbox(agency.inbox("000.00.00.H47"))

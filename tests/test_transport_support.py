@@ -7,6 +7,7 @@ same permissions ``BrokerAdmin.add_hub_user`` gives in production, agencies with
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,8 +26,10 @@ PASSWORD = "test-password"
 
 
 def management_url(amqp_url: str) -> str:
-    parts = urlsplit(amqp_url)
-    return f"http://guest:guest@{parts.hostname or '127.0.0.1'}:15672"
+    """The management API of the broker at ``amqp_url``: ``VBUS_TEST_MANAGEMENT_URL`` (with
+    ``VBUS_TEST_AMQP_URL``, to run against another broker), else port 15672 of the same host."""
+    host = urlsplit(amqp_url).hostname or "127.0.0.1"
+    return os.environ.get("VBUS_TEST_MANAGEMENT_URL", f"http://guest:guest@{host}:15672")
 
 
 def amqp_url_for(amqp_url: str, user: str, password: str, vhost: str) -> str:
@@ -63,8 +66,9 @@ class BrokerEnv:
 
 def names_for_test(prefix: str) -> Names:
     """A test's own names: its hub user and agency users are under its prefix, never a real agency's
-    (broker users are broker-wide)."""
-    return Names(prefix=prefix, hub_user=f"{prefix}-hub", user_prefix=f"{prefix}-")
+    (broker users are broker-wide); inbox names carry a token, as in production."""
+    return Names(prefix=prefix, hub_user=f"{prefix}-hub", user_prefix=f"{prefix}-",
+                 inbox_secret=f"inbox secret of {prefix}")
 
 
 def memory_env(prefix: str) -> BrokerEnv:
@@ -76,10 +80,13 @@ def memory_env(prefix: str) -> BrokerEnv:
     return BrokerEnv("memory", names, connect, lambda code: None)
 
 
-def rabbit_env_on(amqp_url: str, prefix: str, kind: str) -> Iterator[BrokerEnv]:
-    """A vhost of its own on RabbitMQ; ``kind`` "rabbitmq" connects with pika, "kombu" with kombu."""
+def rabbit_env_on(
+    amqp_url: str, prefix: str, kind: str, management: str | None = None
+) -> Iterator[BrokerEnv]:
+    """A vhost of its own on RabbitMQ; ``kind`` "rabbitmq" connects with pika, "kombu" with kombu;
+    ``management``: the broker's management API (default: port 15672 of the AMQP URL's host)."""
     names = names_for_test(prefix)
-    admin = BrokerAdmin(management_url(amqp_url), vhost=prefix, names=names)
+    admin = BrokerAdmin(management or management_url(amqp_url), vhost=prefix, names=names)
     admin.ensure_vhost()
     admin.add_hub_user(PASSWORD)
     users = [names.hub_user]

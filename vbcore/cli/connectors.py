@@ -59,6 +59,15 @@ def _pki_file(given: Path | None, pki: Path, name: str, option: str) -> Path:
     return path
 
 
+def _told_inbox(pki: Path, agency: str) -> str:
+    """The inbox name ``vb agency add`` wrote beside the agency's certificate ("" when there is none:
+    an installation without inbox secret, whose inboxes are named ``<prefix>.inbox.<agency>``)."""
+    from vbcore.pki import DevPki
+
+    path = DevPki(pki).inbox_path(agency)
+    return path.read_text(encoding="utf-8").strip() if path.exists() else ""
+
+
 @connector.command("run")
 @click.argument("name")
 @click.option("--agency", required=True, help="This agency's code (also its broker user).")
@@ -71,6 +80,8 @@ def _pki_file(given: Path | None, pki: Path, name: str, option: str) -> Path:
 @click.option("--prefix", default="vbus", show_default=True, help="Name prefix of the installation.")
 @click.option("--pki", "pki_dir", default=Path("pki"), show_default=True, type=click.Path(path_type=Path),
               help="Folder of <agency>.key.pem, <agency>.pem and ca.pem, for --key/--cert/--trust not given.")
+@click.option("--inbox", default=None, envvar="VBUS_INBOX",
+              help="This agency's inbox queue, as `vb agency add` named it (default: <pki>/<agency>.inbox).")
 @click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path), default=None)
 @click.option("--cert", "cert_path", type=click.Path(exists=True, path_type=Path), default=None)
 @click.option("--trust", "trust_path", type=click.Path(exists=True, path_type=Path), default=None,
@@ -90,6 +101,7 @@ def connector_run(
     broker: str,
     prefix: str,
     pki_dir: Path,
+    inbox: str | None,
     key_path: Path | None,
     cert_path: Path | None,
     trust_path: Path | None,
@@ -122,7 +134,7 @@ def connector_run(
         plugin = cls.from_config(load_mapping(config_path), context)
         trust = (TrustStore.from_directory(trust_file) if trust_file.is_dir()
                  else TrustStore.from_pem_files([trust_file]))
-        names = Names(prefix=prefix)
+        names = Names(prefix=prefix, inbox_names={agency: inbox or _told_inbox(pki_dir, agency)})
         transport = open_transport(broker, names=names, role="agency")  # kombu: failover; user_id = its user
         client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_file, cert_file),
                               trust=trust, names=names)

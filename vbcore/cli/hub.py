@@ -34,6 +34,14 @@ hub_user_option = click.option(
     envvar="VBUS_HUB_USER",
     help="The hub's broker user (`vb hub provision` makes it); `vb hub run` and `vb parked` run as it.",
 )
+inbox_secret_option = click.option(
+    "--inbox-secret",
+    "inbox_secret_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="VBUS_INBOX_SECRET_FILE",
+    help="File with the secret that makes inbox names underivable (`vb hub provision` writes it).",
+)
 user_prefix_option = click.option(
     "--user-prefix",
     default="",
@@ -72,6 +80,14 @@ def _as_hub_user(broker: str, names: Names, doing: str) -> None:
             f"the hub believes the sender recorded on a replayed message from its own user only "
             f"(--broker amqp://{names.hub_user}:PASSWORD@host/vhost; another hub user: --hub-user)"
         )
+
+
+def _with_secret(names: Names, secret_file: Path) -> Names:
+    from dataclasses import replace
+
+    from vbcore.hub.admin import load_inbox_secret
+
+    return replace(names, inbox_secret=load_inbox_secret(secret_file))
 
 
 def _rabbitmq(url: str, names: Names, user: str | None = None) -> Any:
@@ -147,6 +163,7 @@ def hub() -> None:
 @prefix_option
 @hub_user_option
 @user_prefix_option
+@inbox_secret_option
 @click.option("--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True)
 def hub_run(
     broker: str,
@@ -163,6 +180,7 @@ def hub_run(
     prefix: str,
     hub_user: str,
     user_prefix: str,
+    inbox_secret_file: Path,
     log_format: str,
 ) -> None:
     """Consume the ingress queue: check, route and track every package. Several may run at once."""
@@ -178,6 +196,7 @@ def hub_run(
     names = Names(prefix=prefix, hub_user=hub_user, user_prefix=user_prefix)
     _as_hub_user(broker, names, "run the hub")
     try:
+        names = _with_secret(names, inbox_secret_file)
         trust = (
             TrustStore.from_directory(trust_path)
             if trust_path.is_dir()
@@ -224,14 +243,30 @@ def _open_store(url: str) -> Any:
 @hub.command("provision")
 @click.option("--password", default=None, help="The hub user's password (generated if omitted).")
 @hub_user_option
+@click.option(
+    "--inbox-secret",
+    "inbox_secret_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="VBUS_INBOX_SECRET_FILE",
+    default=None,
+    help="Write a new inbox secret here (kept if there); `vb agency add` and `vb hub run` read it.",
+)
 @management_option
 @vhost_option
 @prefix_option
-def hub_provision(password: str | None, hub_user: str, management_url: str, vhost: str, prefix: str) -> None:
+def hub_provision(
+    password: str | None,
+    hub_user: str,
+    inbox_secret_file: Path | None,
+    management_url: str,
+    vhost: str,
+    prefix: str,
+) -> None:
     """Create the vhost (if new) and the hub's broker user: it may configure, write and read every
     PREFIX.* resource; `vb hub run` and `vb parked` run as it (a replay is believed from it only)."""
     import secrets
 
+    from vbcore.hub.admin import create_inbox_secret
     from vbcore.transport.provision import BrokerAdmin
 
     names = Names(prefix=prefix, hub_user=hub_user)
@@ -241,11 +276,44 @@ def hub_provision(password: str | None, hub_user: str, management_url: str, vhos
         admin = BrokerAdmin(management_url, vhost=vhost, names=names)
         admin.ensure_vhost()
         admin.add_hub_user(password)
+        created = create_inbox_secret(inbox_secret_file) if inbox_secret_file is not None else None
     except VbusError as err:
         _fail(err)
     click.echo(f"hub user {hub_user} may configure, write and read {prefix}.* in vhost {vhost}")
     if generated:
         click.echo(f"password (shown once): {password}")
+    if inbox_secret_file is not None:
+        done = "written to" if created else "kept in"
+        click.echo(f"inbox secret {done} {inbox_secret_file} (keep it with the hub's key)")
+
+
+@hub.command("migrate")
+@broker_option
+@management_option
+@vhost_option
+@prefix_option
+@hub_user_option
+@user_prefix_option
+@inbox_secret_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Where to write each agency's CODE.inbox (its new inbox name, to give it).")
+def hub_migrate(broker: str, management_url: str, vhost: str, prefix: str, hub_user: str, user_prefix: str,
+                inbox_secret_file: Path, out: Path) -> None:
+    """Move a vbus 0.1 installation to this version's queues, once, with every hub stopped: the ingress
+    queue without broker dead-lettering, inbox names another agency cannot derive."""
+    from vbcore.hub.migrate import migrate
+    from vbcore.transport.provision import BrokerAdmin
+
+    names = Names(prefix=prefix, hub_user=hub_user, user_prefix=user_prefix)
+    _as_hub_user(broker, names, "migrate")
+    try:
+        names = _with_secret(names, inbox_secret_file)
+        with _rabbitmq(broker, names) as transport:
+            done = migrate(transport, BrokerAdmin(management_url, vhost=vhost, names=names), names, out)
+    except VbusError as err:
+        _fail(err)
+    for line in done.lines():
+        click.echo(line)
 
 
 # --- vb send ------------------------------------------------------------------------------------
@@ -451,12 +519,15 @@ def agency() -> None:
 @broker_option
 @prefix_option
 @user_prefix_option
-def agency_add(code: str, prefix: str, user_prefix: str, **options: Any) -> None:
-    """Create CODE's broker user and inbox; with --ca-key/--ca-cert, issue its certificate too."""
+@inbox_secret_option
+def agency_add(code: str, prefix: str, user_prefix: str, inbox_secret_file: Path, **options: Any) -> None:
+    """Create CODE's broker user and inbox (its name written to OUT/CODE.inbox, for the agency); with
+    --ca-key/--ca-cert, issue its certificate too."""
     from vbcore.hub.admin import add_agency
 
     try:
-        lines = add_agency(code, names=Names(prefix=prefix, user_prefix=user_prefix), **options)
+        names = _with_secret(Names(prefix=prefix, user_prefix=user_prefix), inbox_secret_file)
+        lines = add_agency(code, names=names, **options)
     except VbusError as err:
         _fail(err)
     for line in lines:

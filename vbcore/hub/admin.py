@@ -1,4 +1,5 @@
-"""``vb agency add``: provision an agency on the broker and issue its certificate from the hub's CA."""
+"""``vb agency add``: provision an agency on the broker and issue its certificate from the hub's CA; the
+operator's inbox secret (``vb hub provision`` writes it; ``vb agency add`` and ``vb hub run`` read it)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from vbcore.directory import Directory
 from vbcore.errors import ConfigurationError
 from vbcore.pki import (
+    DevPki,
     certificate_pem,
     issue_agency_certificate,
     load_certificate,
@@ -49,7 +51,10 @@ def add_agency(
         lines.append(f"password (shown once): {password}")
     with RabbitMQTransport(broker, names=names) as transport:
         transport.declare_inbox(code)
-    lines.append(f"inbox {names.inbox(code)} declared")
+    out.mkdir(parents=True, exist_ok=True)
+    inbox_file = DevPki(out).inbox_path(code)
+    inbox_file.write_text(names.inbox(code) + "\n", encoding="utf-8")
+    lines.append(f"inbox {names.inbox(code)} declared; its name is in {inbox_file} (give it to the agency)")
     if (ca_key is None) != (ca_cert is None):
         raise ConfigurationError("give both --ca-key and --ca-cert to issue the agency's certificate")
     if ca_key is not None and ca_cert is not None:
@@ -61,3 +66,36 @@ def add_agency(
         cert_file.write_bytes(certificate_pem(cert))
         lines.append(f"certificate for {code} ({label}) written to {cert_file}, key to {key_file}")
     return lines
+
+
+INBOX_SECRET_BYTES = 32
+
+
+def create_inbox_secret(path: Path) -> bool:
+    """Write a new random inbox secret to ``path`` (readable by its owner only) unless one is there;
+    True when it was created. Losing it renames nothing, but ``vb agency add`` could no longer name
+    an existing agency's inbox: keep it with the hub's private key."""
+    if path.exists():
+        load_inbox_secret(path)  # an existing file must hold a usable secret
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(secrets.token_urlsafe(INBOX_SECRET_BYTES) + "\n", encoding="utf-8")
+    return True
+
+
+def load_inbox_secret(path: Path) -> str:
+    """The inbox secret in ``path`` (see ``transport.names``: what makes inbox names underivable)."""
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ConfigurationError(
+            f"cannot read the inbox secret {path}: {e.strerror} (`vb hub provision --inbox-secret {path}` "
+            "writes one)",
+            vi=f"không đọc được tệp bí mật đặt tên hộp thư {path}: {e.strerror} (lệnh `vb hub provision "
+            f"--inbox-secret {path}` tạo tệp này)") from e
+    if len(secret) < 16:
+        raise ConfigurationError(
+            f"the inbox secret in {path} is empty or too short (16 characters at least)",
+            vi=f"bí mật đặt tên hộp thư trong {path} trống hoặc quá ngắn (ít nhất 16 ký tự)")
+    return secret

@@ -8,7 +8,7 @@ consumes ``ingress_queue``, checks, and publishes to ``delivery_exchange`` with 
 code; each agency reads ``inbox(code)``; whatever cannot be processed ends in ``parked_queue``)::
 
     {prefix}.ingress (fanout) -> {prefix}.hub.incoming (quorum) -> hub
-    hub -> {prefix}.deliver (direct, key = code) -> {prefix}.inbox.{code} (quorum)
+    hub -> {prefix}.deliver (direct, key = code) -> {prefix}.inbox.{code}.{token} (quorum)
     hub --clean copy--> {prefix}.dlx (fanout) -> {prefix}.parked (quorum)
     inbox --broker dead-lettering--> {prefix}.dlx
 
@@ -17,11 +17,23 @@ dead-letter worker (3.10's crashes on a malformed client ``x-death``, measuremen
 parks clean copies and enforces the delivery budget itself. vbus 0.1 named it ``{prefix}.hub.ingress``
 and let the broker dead-letter it; queue arguments cannot change on an existing queue, hence the new
 name (``vb hub migrate`` moves what the old one holds).
+
+Inbox names end with a token (``inbox_token``): an HMAC, under the operator's inbox secret, of the
+prefix and the agency's code. RabbitMQ 3.10 answers a passive ``queue.declare`` from any user, with
+no permission check, with the queue's message and consumer counts (RabbitMQ 4.2.6 began checking
+permissions there): an inbox whose name another agency can derive would tell it whether that agency
+is connected and how much waits for it. The hub and ``vb agency add`` hold the secret; an agency is
+told its own inbox name (``inbox_names``) and can derive no other. Without a secret an inbox is named
+``{prefix}.inbox.{code}`` (the in-memory transport, tests, and vbus 0.1 installations).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 # Message headers (AMQP header table keys). Values are strings; timestamps are ISO 8601 UTC.
 KIND = "x-vbus-kind"  # "edoc" | "status" | "refusal"
@@ -49,6 +61,15 @@ KINDS = (KIND_EDOC, KIND_STATUS, KIND_REFUSAL)
 # inboxes (``x-delivery-limit``); the hub on its ingress, from the broker's ``x-delivery-count``.
 DELIVERY_LIMIT = 10
 
+# Characters of an inbox token: base32 of the HMAC, 130 bits.
+INBOX_TOKEN_LENGTH = 26
+
+
+def inbox_token(secret: str, prefix: str, code: str) -> str:
+    """The part of an inbox name only the holder of ``secret`` can derive (HMAC-SHA256)."""
+    digest = hmac.new(secret.encode(), f"vbus inbox\0{prefix}\0{code}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:INBOX_TOKEN_LENGTH]
+
 
 @dataclass(frozen=True)
 class Names:
@@ -61,6 +82,10 @@ class Names:
     # vhost): a test suite on a shared broker uses a prefix so that it never touches the user of a
     # real agency. Production: empty (the user is the code).
     user_prefix: str = ""
+    # The operator's secret that makes inbox names underivable (``inbox_token``); empty: plain names.
+    inbox_secret: str = field(default="", repr=False)
+    # Inbox names given as they are: an agency knows its own (told by ``vb agency add``), not the secret.
+    inbox_names: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def ingress_exchange(self) -> str:
@@ -83,7 +108,16 @@ class Names:
         return f"{self.prefix}.deliver"
 
     def inbox(self, code: str) -> str:
-        """One agency's inbox queue (quorum)."""
+        """One agency's inbox queue (quorum): as given, else named with the secret's token."""
+        given = self.inbox_names.get(code)
+        if given:
+            return given
+        if self.inbox_secret:
+            return f"{self.legacy_inbox(code)}.{inbox_token(self.inbox_secret, self.prefix, code)}"
+        return self.legacy_inbox(code)
+
+    def legacy_inbox(self, code: str) -> str:
+        """An inbox named without a token: with no secret, and every inbox of vbus 0.1."""
         return f"{self.prefix}.inbox.{code}"
 
     @property
@@ -109,6 +143,3 @@ class Names:
     def is_inbox(self, queue: str) -> bool:
         return queue.startswith(f"{self.prefix}.inbox.")
 
-    def inbox_owner(self, queue: str) -> str | None:
-        """The agency code whose inbox ``queue`` is (None if it is not an inbox)."""
-        return queue.removeprefix(f"{self.prefix}.inbox.") if self.is_inbox(queue) else None

@@ -114,6 +114,10 @@ class BrokerAdmin:
             if conn.get("user") == user:
                 self._api("DELETE", f"/api/connections/{_q(conn['name'])}", missing_ok=True)
 
+    def grant_agency(self, code: str) -> None:
+        """Give the agency's existing user the permissions it has now (after its inbox was renamed)."""
+        self._grant(self.names.agency_user(code), self.agency_permissions(code))
+
     def add_hub_user(self, password: str) -> None:
         user = self.names.hub_user
         self._put_user(user, password)

@@ -491,6 +491,31 @@ class RabbitMQTransport(Transport):
     def _dead_letter(self, delivery: Delivery) -> None:
         self._settle(delivery, "rejecting", lambda t: t.channel.basic_reject(t.delivery_tag, requeue=False))
 
+    # --- moving an installation (``vb hub migrate``): not part of the ``Transport`` interface ----
+
+    def queue_exists(self, queue: str) -> bool:
+        def exists() -> bool:
+            try:
+                self._channel().queue_declare(queue, passive=True)
+            except px.ChannelClosedByBroker as e:
+                if e.reply_code == 404:
+                    return False
+                raise
+            return True
+
+        return self._run(f"looking for {queue}", exists)
+
+    def unbind_queue(self, queue: str, exchange: str, routing_key: str) -> None:
+        """Remove one binding (none there: nothing happens)."""
+        self._run(f"unbinding {queue}", lambda: self._channel().queue_unbind(queue, exchange, routing_key))
+
+    def delete_queue(self, queue: str) -> None:
+        """Delete ``queue``, which must be empty (checked here: quorum queues do not implement
+        ``if_empty``) and unbound, so that nothing can arrive in between."""
+        if self.queue_depth(queue):
+            raise TransportError(f"{queue} is not empty: not deleted")
+        self._run(f"deleting {queue}", lambda: self._channel().queue_delete(queue))
+
     def queue_depth(self, queue: str) -> int:
         def depth() -> int:
             return int(self._channel().queue_declare(queue, passive=True).method.message_count)
