@@ -256,3 +256,23 @@ def test_a_copy_an_agency_refused_from_its_inbox_cannot_be_replayed_to_the_hub(w
     assert parked.parked_from == world.names.inbox(H24)
     with pytest.raises(NotReplayable, match="not from the hub's ingress"):
         settle(operator(world), world.names, forwarded.message_id, replay=True)
+
+
+# --- bounded memory -------------------------------------------------------------------------------
+
+
+def test_the_hub_holds_no_more_packages_than_its_memory_budget_allows_at_the_size_limit(
+    world: World, keys: dict[str, SigningKey]
+) -> None:
+    assert world.hub is not None
+    world.hub.transport.close()
+    mib = 1024 * 1024
+    world.config = dataclasses.replace(world.config, max_bytes=8 * mib, inflight_bytes=24 * mib)
+    assert world.config.prefetch(32) == 3  # 24 MiB / 8 MiB: RabbitMQ ignores a prefetch in bytes
+    hub = world.start_hub(batch=True)  # asks for the default prefetch
+    for i in range(10):
+        world.client(G22).submit(edoc(G22, [H24], str(i)))
+    hub.transport.drain(0)
+    assert hub.flush() == 3
+    assert world.config.prefetch(2) == 2  # a smaller request stands
+    assert dataclasses.replace(world.config, inflight_bytes=mib).prefetch(32) == 1  # never 0

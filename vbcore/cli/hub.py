@@ -12,6 +12,7 @@ import click
 
 from vbcore.cli import vb
 from vbcore.errors import VbusError
+from vbcore.hub.config import DEFAULT_INFLIGHT_BYTES, DEFAULT_MAX_BYTES
 from vbcore.transport.names import Names
 
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672/"
@@ -138,7 +139,8 @@ def hub() -> None:
 @click.option(
     "--hub-id", default="vbus.hub", show_default=True, help="This hub's identity (its certificate's code)."
 )
-@click.option("--prefetch", default=32, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--prefetch", default=32, show_default=True, type=click.IntRange(1, 10_000),
+              help="Deliveries in hand at most; lowered to --inflight-bytes / --max-bytes.")
 @click.option(
     "--trust",
     "trust_path",
@@ -159,7 +161,10 @@ def hub() -> None:
 @click.option(
     "--agency", "agencies", multiple=True, help="Declare this agency's inbox at start (repeatable)."
 )
-@click.option("--max-bytes", default=64 * 1024 * 1024, show_default=True)
+@click.option("--max-bytes", default=DEFAULT_MAX_BYTES, show_default=True, type=click.IntRange(1),
+              help="Packages above this size are refused before parsing.")
+@click.option("--inflight-bytes", default=DEFAULT_INFLIGHT_BYTES, show_default=True, type=click.IntRange(1),
+              help="Memory budget: bytes of packages in hand at once (the prefetch is derived from it).")
 @prefix_option
 @hub_user_option
 @user_prefix_option
@@ -177,6 +182,7 @@ def hub_run(
     allow_sha1: bool,
     agencies: tuple[str, ...],
     max_bytes: int,
+    inflight_bytes: int,
     prefix: str,
     hub_user: str,
     user_prefix: str,
@@ -214,7 +220,7 @@ def hub_run(
             trust=trust,
             directory=directory,
             policy=SignaturePolicy(allow_sha1=allow_sha1),
-            config=HubConfig(hub_id=hub_id, names=names, max_bytes=max_bytes),
+            config=HubConfig(hub_id=hub_id, names=names, max_bytes=max_bytes, inflight_bytes=inflight_bytes),
         )
         run(the_hub, stop, agencies=list(agencies), prefetch=prefetch)
     except VbusError as err:

@@ -12,6 +12,13 @@ from vbcore.transport.names import Names
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 """Packages above this are refused before parsing (one gateway caps at 50 MB: domain.md §3)."""
 
+DEFAULT_INFLIGHT_BYTES = 512 * 1024 * 1024
+"""The hub's memory budget for message bodies: at most this many bytes of packages are handed to one
+hub process at once, unacknowledged. RabbitMQ ignores a prefetch in bytes (``basic.qos``
+prefetch-size), so the budget is kept by the prefetch count: ``inflight_bytes // max_bytes``
+deliveries (8 with the defaults), whatever size they turn out to be. Checking and parsing one
+package needs several times its size on top (lxml's tree, the verified copy)."""
+
 VIETNAM_OFFSET = timedelta(hours=7)
 
 
@@ -31,6 +38,7 @@ class HubConfig:
     hub_id: str = "vbus.hub"
     hub_name: str = "vbus hub"
     max_bytes: int = DEFAULT_MAX_BYTES
+    inflight_bytes: int = DEFAULT_INFLIGHT_BYTES
     names: Names = field(default_factory=Names)
     clock: Callable[[], datetime] = utc_now
     # The language of the hub's own refusal statuses (02), one language per line (``vbcore.lang``).
@@ -40,3 +48,7 @@ class HubConfig:
     # seconds, doubled after each failure up to ``outage_pause_max``.
     outage_pause: float = 0.5
     outage_pause_max: float = 30.0
+
+    def prefetch(self, requested: int) -> int:
+        """The prefetch that keeps ``inflight_bytes``: ``requested`` at most, and at least 1."""
+        return max(1, min(requested, self.inflight_bytes // self.max_bytes))

@@ -94,13 +94,15 @@ class Hub:
 
         ``batch=False``: each delivery is processed as the transport hands it over (tests, the demo).
         ``batch=True``: deliveries are collected and processed by ``flush`` (the runner calls it after
-        each ``drain``), up to ``prefetch`` at a time.
+        each ``drain``), up to ``prefetch`` at a time. ``prefetch`` is lowered to what the memory
+        budget allows at the size limit (``HubConfig.prefetch``).
         """
         self.transport.declare_hub(list(agencies or []))
         self._declared.update(agencies or [])
         self._batching = batch
         handler = self._pending.append if batch else self.handle
-        self.transport.consume(self.config.names.ingress_queue, handler, prefetch=prefetch)
+        queue, bounded = self.config.names.ingress_queue, self.config.prefetch(prefetch)
+        self.transport.consume(queue, handler, prefetch=bounded)
 
     def flush(self) -> int:
         """Process the deliveries collected since the last call (after a batch an outage held, once its

@@ -47,7 +47,10 @@ def run(
     ``prefetch``) shares one publish with many confirms outstanding and one commit.
     """
     hub.start(agencies, prefetch=prefetch, batch=True)
-    log.info("hub.started", hub_id=hub.config.hub_id, queue=hub.config.names.ingress_queue, prefetch=prefetch)
+    config = hub.config
+    log.info("hub.started", hub_id=config.hub_id, queue=config.names.ingress_queue,
+             prefetch=config.prefetch(prefetch), max_bytes=config.max_bytes,
+             inflight_bytes=config.inflight_bytes)
     try:
         while not stop:
             hub.transport.drain(0 if hub.flush() else tick)
