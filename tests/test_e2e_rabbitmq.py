@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
 import pytest
-from test_hub_support import HUB_ID, edoc, make_pki, status
+from test_hub_support import HUB_ID, Recorded, edoc, make_pki, status
 from test_transport_support import management_url
 
 from vbcore.agency import AgencyClient, Incoming
@@ -339,6 +339,44 @@ def test_each_bad_package_is_refused_and_parked_and_the_hub_keeps_running(bus: B
     while bus.depth(bus.names.parked_queue) < 5 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert bus.depth(bus.names.parked_queue) == 5
+
+
+@pytest.mark.slow
+def test_a_flood_of_garbage_from_one_agency_is_parked_and_alarmed_while_anothers_letters_flow(
+    bus: Bus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vbcore.hub.runner as runner
+
+    monkeypatch.setattr(runner, "PARKED_CHECK_SECONDS", 0.2)
+    hub = bus.dev.hub(RabbitMQTransport(bus.hub_url, names=bus.names), open_store(bus.store_url),
+                      HubConfig(hub_id=HUB_ID, names=bus.names, parked_alarm=300), Directory.default())
+    hub.log = log = Recorded()
+    stop = StopFlag()
+    thread = threading.Thread(target=run, args=(hub, stop), kwargs={"tick": 0.05}, daemon=True)
+    thread.start()
+    try:
+        flooder = bus.client(A1)
+        letters = []
+        for i in range(600):
+            flooder.submit_signed(b"\x00garbage %d" % i, kind=n.KIND_EDOC, message_id=f"garbage-{i}")
+            if i % 60 == 30:
+                letters.append(edoc(A2, [B1], str(i)))
+                bus.client(A2).submit(letters[-1])
+        got = bus.collect(B1, len(letters), timeout=120)
+        assert [i.package for i in got] == letters  # every one, in order, during the flood
+        deadline = time.monotonic() + 60
+        while bus.depth(bus.names.parked_queue) < 600 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert bus.depth(bus.names.parked_queue) == 600
+        while not log.named("hub.parked_alarm") and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    [alarm] = log.named("hub.parked_alarm")
+    assert alarm["threshold"] == 300
+    assert int(str(alarm["parked"])) >= 300
 
 
 # --- crashes --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 from click.testing import CliRunner
 from test_hub_support import HUB_ID, edoc, make_pki
+from test_transport_support import management_url
 
 from vbcore.cli import vb
 from vbcore.directory import Directory
@@ -43,7 +44,9 @@ def vhost(
     monkeypatch.setenv("VBUS_USER_PREFIX", user_prefix(unique_prefix))
     (tmp_path / "inbox.secret").write_text(INBOX_SECRET)
     monkeypatch.setenv("VBUS_INBOX_SECRET_FILE", str(tmp_path / "inbox.secret"))
-    admin = BrokerAdmin(vhost=unique_prefix, names=Names(user_prefix=user_prefix(unique_prefix)))
+    admin = BrokerAdmin(management_url(amqp_url), vhost=unique_prefix,
+                        names=Names(user_prefix=user_prefix(unique_prefix)))
+    monkeypatch.setenv("VBUS_MANAGEMENT_URL", management_url(amqp_url))
     admin.ensure_vhost()
     try:
         yield unique_prefix
@@ -140,6 +143,8 @@ def test_an_agency_added_by_the_cli_can_send_and_its_parked_mistakes_can_be_repl
 
     queues = invoke_until("parked: 2", "queues", "--vhost", vhost)  # the management API lags a few seconds
     assert "vbus.parked" in queues
+    assert "ALARM" not in queues
+    assert "ALARM: 2 or more" in invoke("queues", "--vhost", vhost, "--parked-alarm", "2")
     broker = ["--broker", admin_url(amqp_url, vhost), "--hub-user", "guest"]  # this hub runs as guest
     listing = invoke("parked", "list", *broker)
     assert "garbage-1" in listing

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_hub_support import G22, H24, HUB_ID, World, edoc
+from test_hub_support import G22, H24, H56, HUB_ID, Recorded, World, edoc
 
 from vbcore.devworld import DevKeys
 from vbcore.edxml import write_package
@@ -276,3 +276,52 @@ def test_the_hub_holds_no_more_packages_than_its_memory_budget_allows_at_the_siz
     assert hub.flush() == 3
     assert world.config.prefetch(2) == 2  # a smaller request stands
     assert dataclasses.replace(world.config, inflight_bytes=mib).prefetch(32) == 1  # never 0
+
+
+# --- floods of garbage ----------------------------------------------------------------------------
+
+
+def test_a_flood_of_garbage_from_one_agency_is_refused_and_parked_while_anothers_letters_flow(
+    world: World,
+) -> None:
+    assert world.hub is not None
+    world.hub.transport.close()
+    world.config = dataclasses.replace(world.config, parked_alarm=1000)
+    hub = world.start_hub(batch=True)
+    hub.log = log = Recorded()
+    flooder, letters = world.client(G22), []
+    for i in range(2000):
+        flooder.submit_signed(b"\x00garbage %d" % i, kind=n.KIND_EDOC, message_id=f"garbage-{i}")
+        if i % 100 == 50:
+            letters.append(edoc(H56, [H24], str(i)))
+            world.client(H56).submit(letters[-1])
+    while hub.transport.drain(0) or hub.flush():
+        pass
+    assert [i.package for i in world.inbox(H24)] == letters  # every one, in order
+    assert world.broker.depth(world.names.ingress_queue) == 0  # the hub kept up with the flood
+    assert len(world.store.refusals(sender=G22)) == 2000
+    assert world.parked() == 2000
+    assert hub.check_parked() == 2000
+    [alarm] = log.named("hub.parked_alarm")
+    assert (alarm["parked"], alarm["threshold"]) == (2000, 1000)
+    assert hub.check_parked() == 2000
+    assert len(log.named("hub.parked_alarm")) == 1  # said once while it lasts, not at every check
+    while world.hub.transport.get(world.names.parked_queue) is not None:
+        pass  # the operator drops them (taken, never acknowledged: gone with the next close)
+
+
+def test_the_parked_alarm_clears_once_the_operator_has_dealt_with_the_parked_messages(world: World) -> None:
+    assert world.hub is not None
+    world.config = dataclasses.replace(world.config, parked_alarm=3)
+    world.hub.transport.close()
+    hub = world.start_hub()
+    hub.log = log = Recorded()
+    for i in range(3):
+        world.client(G22).submit_signed(b"not xml", kind=n.KIND_EDOC, message_id=f"bad-{i}")
+    world.pump()
+    assert hub.check_parked() == 3
+    assert len(log.named("hub.parked_alarm")) == 1
+    for i in range(3):
+        settle(operator(world), world.names, f"bad-{i}", replay=False)
+    assert hub.check_parked() == 0
+    assert len(log.named("hub.parked_ok")) == 1

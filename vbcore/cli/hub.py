@@ -12,7 +12,7 @@ import click
 
 from vbcore.cli import vb
 from vbcore.errors import VbusError
-from vbcore.hub.config import DEFAULT_INFLIGHT_BYTES, DEFAULT_MAX_BYTES
+from vbcore.hub.config import DEFAULT_INFLIGHT_BYTES, DEFAULT_MAX_BYTES, DEFAULT_PARKED_ALARM
 from vbcore.transport.names import Names
 
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672/"
@@ -34,6 +34,10 @@ hub_user_option = click.option(
     show_default=True,
     envvar="VBUS_HUB_USER",
     help="The hub's broker user (`vb hub provision` makes it); `vb hub run` and `vb parked` run as it.",
+)
+parked_alarm_option = click.option(
+    "--parked-alarm", default=DEFAULT_PARKED_ALARM, show_default=True, type=click.IntRange(1),
+    help="Parked messages at or above this count raise the alarm (a flood of garbage, a failing agency).",
 )
 inbox_secret_option = click.option(
     "--inbox-secret",
@@ -165,6 +169,7 @@ def hub() -> None:
               help="Packages above this size are refused before parsing.")
 @click.option("--inflight-bytes", default=DEFAULT_INFLIGHT_BYTES, show_default=True, type=click.IntRange(1),
               help="Memory budget: bytes of packages in hand at once (the prefetch is derived from it).")
+@parked_alarm_option
 @prefix_option
 @hub_user_option
 @user_prefix_option
@@ -183,6 +188,7 @@ def hub_run(
     agencies: tuple[str, ...],
     max_bytes: int,
     inflight_bytes: int,
+    parked_alarm: int,
     prefix: str,
     hub_user: str,
     user_prefix: str,
@@ -220,7 +226,8 @@ def hub_run(
             trust=trust,
             directory=directory,
             policy=SignaturePolicy(allow_sha1=allow_sha1),
-            config=HubConfig(hub_id=hub_id, names=names, max_bytes=max_bytes, inflight_bytes=inflight_bytes),
+            config=HubConfig(hub_id=hub_id, names=names, max_bytes=max_bytes, inflight_bytes=inflight_bytes,
+                             parked_alarm=parked_alarm),
         )
         run(the_hub, stop, agencies=list(agencies), prefetch=prefetch)
     except VbusError as err:
@@ -375,9 +382,10 @@ def send(
 @vb.command()
 @management_option
 @vhost_option
+@parked_alarm_option
 @click.option("--json", "as_json", is_flag=True)
-def queues(management_url: str, vhost: str, as_json: bool) -> None:
-    """Queue depths and consumers (ingress, inboxes, parked)."""
+def queues(management_url: str, vhost: str, parked_alarm: int, as_json: bool) -> None:
+    """Queue depths and consumers (ingress, inboxes, parked); flags too many parked messages."""
     from vbcore.transport.provision import BrokerAdmin
 
     try:
@@ -393,7 +401,8 @@ def queues(management_url: str, vhost: str, as_json: bool) -> None:
     for q in infos:
         click.echo(f"{q.name:<{width}}  {q.messages:>8}  {q.consumers:>9}")
     parked = sum(q.messages for q in infos if q.name.endswith(".parked"))
-    click.echo(f"parked: {parked}")
+    alarm = f"  ALARM: {parked_alarm} or more; see `vb parked list`" if parked >= parked_alarm else ""
+    click.echo(f"parked: {parked}{alarm}")
 
 
 @vb.group()

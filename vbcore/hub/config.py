@@ -19,6 +19,10 @@ prefetch-size), so the budget is kept by the prefetch count: ``inflight_bytes //
 deliveries (8 with the defaults), whatever size they turn out to be. Checking and parsing one
 package needs several times its size on top (lxml's tree, the verified copy)."""
 
+DEFAULT_PARKED_ALARM = 1000
+"""Parked messages at or above this count raise the hub's alarm (``hub.parked_alarm`` in its log, and
+``vb queues``): the parked queue is not capped (nothing is lost), a flood of garbage is seen instead."""
+
 VIETNAM_OFFSET = timedelta(hours=7)
 
 
@@ -39,6 +43,7 @@ class HubConfig:
     hub_name: str = "vbus hub"
     max_bytes: int = DEFAULT_MAX_BYTES
     inflight_bytes: int = DEFAULT_INFLIGHT_BYTES
+    parked_alarm: int = DEFAULT_PARKED_ALARM
     names: Names = field(default_factory=Names)
     clock: Callable[[], datetime] = utc_now
     # The language of the hub's own refusal statuses (02), one language per line (``vbcore.lang``).

@@ -82,6 +82,7 @@ class Hub:
         self._batching = False
         self._held: list[Delivery] = []  # a batch an outage stopped, retried once ``outage`` is ready
         self.outage = Backoff(initial=self.config.outage_pause, maximum=self.config.outage_pause_max)
+        self.parked_alarm = False  # the parked queue holds ``config.parked_alarm`` messages or more
         # Certificates the operator registered for agencies (CAs that do not name the agency code).
         self.agency_certificates = certificates_by_agency(directory.registered_certificates())
         self.documents = DocumentRouter(self, directory)
@@ -126,6 +127,19 @@ class Hub:
     def now(self) -> datetime:
         return self.config.clock()
 
+    def check_parked(self) -> int:
+        """How many messages are parked; raise (or clear) the alarm at ``config.parked_alarm``, logged
+        once each way: a flood of garbage is parked, never dropped, and must be seen."""
+        depth = self.transport.queue_depth(self.config.names.parked_queue)
+        alarm = depth >= self.config.parked_alarm
+        if alarm and not self.parked_alarm:
+            self.log.warning("hub.parked_alarm", parked=depth, threshold=self.config.parked_alarm,
+                             queue=self.config.names.parked_queue)
+        elif self.parked_alarm and not alarm:
+            self.log.info("hub.parked_ok", parked=depth, threshold=self.config.parked_alarm)
+        self.parked_alarm = alarm
+        return depth
+
     # --- deliveries ---------------------------------------------------------------------------
 
     def handle(self, delivery: Delivery) -> None:
@@ -153,11 +167,7 @@ class Hub:
             self._outage(attempts, err)
         else:
             self.outage.succeeded()
-            for attempt in attempts:
-                try:
-                    self._settle(attempt)
-                except TransportError as err:  # the broker redelivers it; the store makes that harmless
-                    attempt.outcome, attempt.reason = "unsettled", f"{type(err).__name__}: {err}"
+            self._settle(attempts)
         ms = round((time.perf_counter() - started) * 1000 / len(attempts), 2)
         for attempt in attempts:
             self._log(attempt, ms, len(attempts))
@@ -277,19 +287,35 @@ class Hub:
                 for label in attempt.traces:
                     self.store.record_trace(TraceEvent(document_id, hub_id, label, at))
 
-    def _settle(self, attempt: Attempt) -> None:
-        if attempt.internal_error is not None:
-            self.transport.reject(attempt.delivery, requeue=False, reason=attempt.internal_error)
-            attempt.outcome = "parked"
-        elif attempt.refusal is not None:
-            first = attempt.refusal
-            self.transport.reject(attempt.delivery, requeue=False, reason=f"{first.reason}: {first}")
-            attempt.outcome = "refused"
-            attempt.reason = first.reason
-        else:
-            self.transport.ack(attempt.delivery)
+    def _settle(self, attempts: list[Attempt]) -> None:
+        """Ack what went through; park what was refused, all of the batch's clean copies at once."""
+        parked = [(a, why) for a in attempts if (why := self._park_reason(a)) is not None]
+        try:
+            self.transport.park([(a.delivery, why) for a, why in parked])
+        except TransportError as err:  # back in the queue (or redelivered): the store makes that harmless
+            for attempt, _ in parked:
+                attempt.outcome, attempt.reason = "unsettled", f"{type(err).__name__}: {err}"
+        for attempt in attempts:
+            if attempt.internal_error is not None or attempt.refusal is not None:
+                continue
+            try:
+                self.transport.ack(attempt.delivery)
+            except TransportError as err:  # the broker redelivers it; the store makes that harmless
+                attempt.outcome, attempt.reason = "unsettled", f"{type(err).__name__}: {err}"
+                continue
             if attempt.outcome == "pending":
                 attempt.outcome = "forwarded"
+
+    def _park_reason(self, attempt: Attempt) -> str | None:
+        """Why ``attempt``'s message is parked (None: it is acknowledged), with its outcome set."""
+        if attempt.internal_error is not None:
+            attempt.outcome = "parked"
+            return attempt.internal_error
+        if attempt.refusal is not None:
+            first = attempt.refusal
+            attempt.outcome, attempt.reason = "refused", first.reason
+            return f"{first.reason}: {first}"
+        return None
 
     # --- refusals -----------------------------------------------------------------------------
 

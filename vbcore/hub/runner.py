@@ -7,14 +7,19 @@ queue for another hub process.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+import time
 from types import FrameType
 
+from vbcore.errors import TransportError
 from vbcore.hub.pipeline import Hub
 from vbcore.logging import get_logger
 
 log = get_logger("vbus.hub")
+
+PARKED_CHECK_SECONDS = 10.0  # how often a running hub looks at the parked queue's depth
 
 
 class StopFlag:
@@ -44,16 +49,22 @@ def run(
     """Consume the ingress until ``stop`` is set, then close the transport and the store.
 
     Deliveries are processed in batches: whatever arrived during one short ``drain`` (at most
-    ``prefetch``) shares one publish with many confirms outstanding and one commit.
+    ``prefetch``) shares one publish with many confirms outstanding and one commit. Every
+    ``PARKED_CHECK_SECONDS`` the parked queue's depth is checked against the alarm threshold.
     """
     hub.start(agencies, prefetch=prefetch, batch=True)
     config = hub.config
     log.info("hub.started", hub_id=config.hub_id, queue=config.names.ingress_queue,
              prefetch=config.prefetch(prefetch), max_bytes=config.max_bytes,
              inflight_bytes=config.inflight_bytes)
+    next_check = 0.0
     try:
         while not stop:
             hub.transport.drain(0 if hub.flush() else tick)
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + PARKED_CHECK_SECONDS
+                with contextlib.suppress(TransportError):  # the broker away: the next drain says so
+                    hub.check_parked()
         hub.flush()
     finally:
         hub.transport.close()

@@ -117,28 +117,39 @@ class Transport(ABC):
         if requeue or not self._is_live(delivery):
             self._requeue(delivery)  # a stale delivery: the broker redelivers it anyway
             return
-        if self._park_by_copy:
-            headers = park_headers(delivery, reason, self.names)
+        self.park([(delivery, reason)])
+
+    def park(self, items: list[tuple[Delivery, str | None]]) -> None:
+        """Park each delivery with its reason: clean copies to the dead-letter exchange, published
+        together (many confirms outstanding: a flood of garbage costs one round trip per batch, not
+        per message), then each original acknowledged. Nothing is lost: if the copies are not all
+        confirmed, every original goes back to its queue (a copy may then be parked twice)."""
+        live = [(d, r) for d, r in items if self._is_live(d)]
+        if live and self._park_by_copy:
+            copies = [Outgoing(self.names.dead_letter_exchange, d.queue, d.body, d.message_id,
+                               park_headers(d, r, self.names)) for d, r in live]
             try:
-                self.publish(self.names.dead_letter_exchange, delivery.queue, delivery.body,
-                             message_id=delivery.message_id, headers=headers)
+                self.publish_many(copies)
             except AccessRefused:
                 log.info("user %s may not publish to %s: parking through the broker's dead-lettering",
                          self.user, self.names.dead_letter_exchange)
                 self._park_by_copy = False
             except TransportError:
-                self._requeue(delivery)  # not parked: it must not be lost either
+                for d, _ in live:
+                    self._requeue(d)
                 raise
             else:
-                self.ack(delivery)
+                for d, _ in live:
+                    self.ack(d)
                 return
-        if not self.names.is_inbox(delivery.queue):
-            self._requeue(delivery)
-            dlx = self.names.dead_letter_exchange
-            raise AccessRefused(f"cannot park {delivery.message_id}: user {self.user} may not publish to "
-                                f"{dlx}, and {delivery.queue} has no dead-lettering")
-        log.info("parking %s through the broker: %s", delivery.message_id, reason)
-        self._dead_letter(delivery)
+        for d, r in live:
+            if not self.names.is_inbox(d.queue):
+                self._requeue(d)
+                dlx = self.names.dead_letter_exchange
+                raise AccessRefused(f"cannot park {d.message_id}: user {self.user} may not publish to "
+                                    f"{dlx}, and {d.queue} has no dead-lettering")
+            log.info("parking %s through the broker: %s", d.message_id, r)
+            self._dead_letter(d)
 
     @abstractmethod
     def _is_live(self, delivery: Delivery) -> bool:
