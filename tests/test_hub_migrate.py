@@ -86,6 +86,13 @@ def test_migrating_moves_the_old_ingress_and_inboxes_and_keeps_who_sent_what(
 
     secret = tmp_path / "inbox.secret"
     secret.write_text("the operator's inbox secret\n")
+    not_yet = CliRunner().invoke(vb, [
+        "hub", "run", "--broker", url(names.hub_user), "--hub-user", names.hub_user, "--store", "sqlite://",
+        "--trust", str(pki.ca_cert_path), "--key", str(pki.key_path(HUB_ID)),
+        "--cert", str(pki.cert_path(HUB_ID)), "--prefix", names.prefix, "--inbox-secret", str(secret),
+    ])  # fmt: skip
+    assert not_yet.exit_code == 1
+    assert "vb hub migrate" in not_yet.output  # the new hub does not start beside the old queues
     result = CliRunner().invoke(vb, [
         "hub", "migrate", "--broker", url(names.hub_user), "--management-url", management_url(amqp_url),
         "--vhost", admin.vhost, "--prefix", names.prefix,

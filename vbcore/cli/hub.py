@@ -217,10 +217,16 @@ def hub_run(
         directory = Directory.default()
         if directory_path is not None:
             directory = directory.merged_with(Directory.load(directory_path))
+        transport = _rabbitmq(broker, names)
+        if transport.queue_exists(names.legacy_ingress_queue):
+            transport.close()
+            raise click.ClickException(
+                f"{names.legacy_ingress_queue} exists: this installation still has the earlier queues; "
+                "stop every hub and run `vb hub migrate` first (see CHANGELOG)")
         stop = StopFlag()
         stop.install()
         the_hub = Hub(
-            _rabbitmq(broker, names),
+            transport,
             _open_store(store_url),
             key=SigningKey.from_files(key_path, cert_path),
             trust=trust,

@@ -371,7 +371,7 @@ class Hub:
     def _outage(self, attempts: list[Attempt], err: Exception) -> None:
         """The store or the broker failed under the batch: nothing of it is refused or lost."""
         for attempt in attempts:
-            attempt.outcome = "requeued"
+            attempt.outcome = "held" if self._batching else "requeued"
             attempt.reason = f"{type(err).__name__}: {err}"
         if self._batching:  # held unacknowledged, retried by ``flush`` after the pause
             self._held = [a.delivery for a in attempts]
