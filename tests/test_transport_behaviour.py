@@ -259,6 +259,15 @@ def test_an_agency_cannot_publish_to_the_delivery_exchange(env: BrokerEnv) -> No
         env.agency(a).publish(env.names.delivery_exchange, b, b"bypassing the hub", message_id="m-1")
 
 
+def test_an_agency_cannot_forge_a_parked_record_for_the_operator_to_replay(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    with pytest.raises(AccessRefused):
+        env.agency(a).publish(n.dead_letter_exchange, a, b"replay me as someone else", message_id="m-1",
+                              headers={h.ORIGINAL_USER: "000.00.00.G22", h.PARKED_FROM: n.ingress_queue})
+    assert hub.get(n.parked_queue) is None
+
+
 def test_an_agency_cannot_declare_queues(env: BrokerEnv) -> None:
     _, (a,) = hub_with(env, "a")
     with pytest.raises(AccessRefused):
