@@ -44,7 +44,7 @@ from vbcore.transport.names import Names  # noqa: E402
 from vbcore.transport.provision import BrokerAdmin  # noqa: E402
 from vbcore.transport.rabbitmq import RabbitMQTransport  # noqa: E402
 
-# Broker users are broker-wide: codes the test suites do not use, so a parallel test run cannot clash.
+# Broker users are broker-wide: the benchmark's agency users live under its own user prefix.
 SENDER, RECEIVER = "000.00.00.G27", "000.00.00.H14"
 PASSWORD = "vbus-bench"
 
@@ -65,7 +65,7 @@ class Setup:
         return DevPki(self.pki_dir)
 
     def client(self, code: str) -> AgencyClient:
-        transport = RabbitMQTransport(self.url(code), names=self.names)
+        transport = RabbitMQTransport(self.url(self.names.agency_user(code)), names=self.names)
         return DevKeys.load(self.pki, [code]).client(transport, code, self.names)
 
 
@@ -212,7 +212,8 @@ def percentile(values: list[float], p: float) -> float:
 @contextmanager
 def environment(args: argparse.Namespace) -> Iterator[Setup]:
     vhost = f"bench-{uuid.uuid4().hex[:8]}"
-    names = Names(prefix="vbus", hub_user=f"{vhost}-hub")
+    names = Names(prefix="vbus", hub_user=f"{vhost}-hub", user_prefix=f"{vhost}-",
+                  inbox_secret=f"inbox secret of {vhost}")
     admin = BrokerAdmin(args.management_url, vhost=vhost, names=names)
     admin.ensure_vhost()
     admin.add_hub_user(PASSWORD)
@@ -221,6 +222,7 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
     with tempfile.TemporaryDirectory(prefix="vbus-bench-") as tmp:
         pki = init_dev_pki(Path(tmp) / "pki", [(SENDER, SENDER), (RECEIVER, RECEIVER), (HUB_ID, "vbus hub")])
         setup = Setup(args.host, vhost, names, pki.directory)
+        (Path(tmp) / "inbox.secret").write_text(names.inbox_secret)
         sqlite = f"sqlite:///{tmp}/hub.db?synchronous={args.synchronous}"
         store = args.store if args.store != "sqlite" else sqlite
         profile = ["-m", "cProfile", "-o", str(args.profile / "hub{}.prof")] if args.profile else []
@@ -229,7 +231,8 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
             "--broker", setup.url(names.hub_user),
             "--hub-id", HUB_ID, "--trust", str(pki.ca_cert_path), "--key", str(pki.key_path(HUB_ID)),
             "--cert", str(pki.cert_path(HUB_ID)), "--prefetch", str(args.prefetch),
-            "--agency", SENDER, "--agency", RECEIVER,
+            "--agency", SENDER, "--agency", RECEIVER, "--user-prefix", names.user_prefix,
+            "--hub-user", names.hub_user, "--inbox-secret", str(Path(tmp) / "inbox.secret"),
         ]  # fmt: skip
         hubs = []
         try:
@@ -249,6 +252,8 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
                     p.kill()
             admin.delete_vhost()
             admin.remove_user(names.hub_user)
+            for code in (SENDER, RECEIVER):
+                admin.remove_agency(code)
 
 
 def raw_rate(url: str, size: int, count: int) -> float | None:

@@ -11,10 +11,12 @@ import os
 import shutil
 import socket
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from own_rabbitmq import OwnNode, server_command, start_node
 
 INTEROP_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "interop" / "edxml"
 AMQP_URL = os.environ.get("VBUS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -26,6 +28,8 @@ HOW_TO_START = {
     "PostgreSQL": "start one with `sudo apt-get install postgresql && sudo pg_ctlcluster 15 main start`, "
     "or set VBUS_TEST_PG_DSN",
     "xmlsec1": "install it with `sudo apt-get install xmlsec1`",
+    "rabbitmq-server": "install it with `sudo apt-get install rabbitmq-server` (the test starts a node "
+    "of its own, with its own name, ports and data; it never touches the shared broker)",
 }
 
 
@@ -78,6 +82,18 @@ def xmlsec1() -> str:
     require("xmlsec1", path is not None)
     assert path is not None
     return path
+
+
+@pytest.fixture(scope="module")
+def own_rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnNode]:
+    """A RabbitMQ node of this test module's own (``own_rabbitmq.py``; with its management API), stopped
+    after the module."""
+    require("rabbitmq-server", server_command() is not None)
+    node = start_node(tmp_path_factory.mktemp("rabbitmq-node"), management=True)
+    try:
+        yield node
+    finally:
+        node.stop()
 
 
 @pytest.fixture

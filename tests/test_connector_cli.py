@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -90,7 +89,7 @@ def vhost(amqp_url: str, unique_prefix: str) -> Iterator[tuple[str, Any]]:
     from vbcore.transport.names import Names
     from vbcore.transport.provision import BrokerAdmin
 
-    names = Names(prefix=unique_prefix, hub_user=f"{unique_prefix}-hub")
+    names = Names(prefix=unique_prefix, hub_user=f"{unique_prefix}-hub", user_prefix=f"{unique_prefix}-")
     admin = BrokerAdmin(vhost=unique_prefix, names=names)
     admin.ensure_vhost()
     try:
@@ -109,8 +108,8 @@ def test_connector_run_once_sends_the_outbox_signed_as_the_agency(
     from vbcore.trust import TrustStore
 
     name, admin = vhost
-    agency = f"{uuid.uuid4().int % 900 + 100}.{uuid.uuid4().int % 90 + 10}.01.H24"
-    admin.add_agency(agency, "mat-khau")
+    agency = "000.00.01.H24"
+    admin.add_agency(agency, "mat-khau")  # as the broker user f"{name}-{agency}": never a real agency's
     hub = RabbitMQTransport(f"amqp://guest:guest@127.0.0.1:5672/{name}", admin.names)
     try:
         hub.declare_hub([agency])
@@ -124,14 +123,15 @@ def test_connector_run_once_sends_the_outbox_signed_as_the_agency(
         config.write_text(f"root: {root}\nsettle_seconds: 0\n")
         result = CliRunner().invoke(vb, [
             "connector", "run", "folder", "--agency", agency, "--config", str(config),
-            "--broker", f"amqp://{agency}:mat-khau@127.0.0.1:5672/{name}", "--prefix", name,
+            "--broker", f"amqp://{admin.names.agency_user(agency)}:mat-khau@127.0.0.1:5672/{name}",
+            "--prefix", name,
             "--pki", str(pki.directory), "--work-dir", str(tmp_path / "work"), "--once",
         ])
         assert result.exit_code == 0, result.output
         assert "đã gửi: " in result.output
         delivery = hub.get(admin.names.ingress_queue)
         assert delivery is not None
-        assert delivery.user_id == agency
+        assert delivery.user_id == admin.names.agency_user(agency)
         trust = TrustStore.from_pem_files([pki.ca_cert_path])
         policy = SignaturePolicy()
         verified = verify_package(delivery.body, trust=trust, policy=policy, expected_agency=agency)

@@ -91,7 +91,7 @@ class Deployment:
         for code, factory in connectors.items():
             work = self.tmp / "work" / code
             work.mkdir(parents=True)
-            client = dev.client(self.connect(code), code, self.names)
+            client = dev.client(self.connect(self.names.agency_user(code)), code, self.names)
             self.runtimes[code] = ConnectorRuntime(
                 factory(ConnectorContext(code, work)),
                 client,
@@ -170,7 +170,9 @@ def deploy(
     request: pytest.FixtureRequest,
 ) -> Deployment:
     hub_id, province, dev = pki
-    names = Names(prefix=f"vbe{uuid.uuid4().hex[:8]}", hub_user=hub_id)
+    prefix = f"vbe{uuid.uuid4().hex[:8]}"
+    # Broker users are broker-wide: this deployment's agency users live under its own prefix.
+    names = Names(prefix=prefix, hub_user=hub_id, user_prefix=f"{prefix}-")
     cleanups: list[Callable[[], Any]] = []
     if kind == "memory":
         from vbcore.transport.memory import InMemoryBroker, InMemoryTransport

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +31,8 @@ MANAGEMENT = "http://guest:guest@127.0.0.1:15672"
 
 @pytest.fixture
 def admin(amqp_url: str, unique_prefix: str) -> Iterator[BrokerAdmin]:
-    admin = BrokerAdmin(vhost=unique_prefix)
+    # Broker users are broker-wide: this test's agencies are users under its own prefix.
+    admin = BrokerAdmin(vhost=unique_prefix, names=Names(user_prefix=f"{unique_prefix}-"))
     admin.ensure_vhost()
     yield admin
     admin.delete_vhost()
@@ -60,14 +62,19 @@ def add(
     options: dict[str, Any] = {
         "password": "vbus-admin-test", "name": None, "ca_key": pki.ca_key_path if pki else None,
         "ca_cert": pki.ca_cert_path if pki else None, "out": out, "management_url": MANAGEMENT,
-        "vhost": admin.vhost, "broker": broker, "names": Names(), **extra,
+        "vhost": admin.vhost, "broker": broker, **{k: v for k, v in extra.items() if k != "names"},
     }  # fmt: skip
+    options["names"] = replace(extra.get("names", admin.names), user_prefix=admin.names.user_prefix)
     return add_agency(code, **options)
 
 
-def can_log_in(amqp_url: str, vhost: str, code: str, password: str) -> bool:
+def user_of(admin: BrokerAdmin, code: str) -> str:
+    return admin.names.agency_user(code)
+
+
+def can_log_in(amqp_url: str, vhost: str, user: str, password: str) -> bool:
     try:
-        RabbitMQTransport(in_vhost(amqp_url, vhost, code, password)).close()
+        RabbitMQTransport(in_vhost(amqp_url, vhost, user, password)).close()
     except BrokerLoginRefused:
         return False
     return True
@@ -78,7 +85,7 @@ def test_an_agency_added_under_another_prefix_may_use_that_installations_exchang
 ) -> None:
     names = Names(prefix="sonv")
     added = add(code, admin, in_vhost(amqp_url, admin.vhost), tmp_path, names=names)
-    permissions = admin.permissions(code)
+    permissions = admin.permissions(user_of(admin, code))
     assert f"sonv.inbox.{code}" in added.lines("en")[0]
     assert permissions is not None
     assert re.fullmatch(permissions.write, "sonv.ingress")
@@ -94,8 +101,8 @@ def test_a_failing_inbox_step_leaves_no_broker_user_behind(
     wrong_hub_password = in_vhost(amqp_url, admin.vhost, "guest", "not-the-password")
     with pytest.raises(BrokerLoginRefused):
         add(code, admin, wrong_hub_password, tmp_path / "out", pki)
-    assert admin.user(code) is None
-    assert admin.permissions(code) is None
+    assert admin.user(user_of(admin, code)) is None
+    assert admin.permissions(user_of(admin, code)) is None
     assert not (tmp_path / "out").exists()
 
 
@@ -106,7 +113,7 @@ def test_a_failing_certificate_step_removes_the_user_and_the_inbox_it_created(
     not_a_folder.write_text("a file where the certificates should go")
     with pytest.raises(OSError):
         add(code, admin, in_vhost(amqp_url, admin.vhost), not_a_folder, pki)
-    assert admin.user(code) is None
+    assert admin.user(user_of(admin, code)) is None
     assert not admin.queue_exists(Names().inbox(code))
     assert not_a_folder.read_text() == "a file where the certificates should go"
 
@@ -124,14 +131,14 @@ def test_an_existing_agency_is_not_reissued_unless_told(
     assert str(tmp_path / f"{code}.key.pem") in str(caught.value)
     assert (tmp_path / f"{code}.key.pem").read_bytes() == key
     assert (tmp_path / f"{code}.pem").read_bytes() == cert
-    assert can_log_in(amqp_url, admin.vhost, code, "vbus-admin-test")
-    assert not can_log_in(amqp_url, admin.vhost, code, "another-password")
+    assert can_log_in(amqp_url, admin.vhost, user_of(admin, code), "vbus-admin-test")
+    assert not can_log_in(amqp_url, admin.vhost, user_of(admin, code), "another-password")
 
     added = add(code, admin, broker, tmp_path, pki, password="another-password", reissue=True)
     assert added.reissued
     assert (tmp_path / f"{code}.key.pem").read_bytes() != key
     assert (tmp_path / f"{code}.pem").read_bytes() != cert
-    assert can_log_in(amqp_url, admin.vhost, code, "another-password")
+    assert can_log_in(amqp_url, admin.vhost, user_of(admin, code), "another-password")
 
 
 def test_a_failed_reissue_puts_back_the_password_permissions_key_and_certificate(
@@ -139,12 +146,12 @@ def test_a_failed_reissue_puts_back_the_password_permissions_key_and_certificate
 ) -> None:
     add(code, admin, in_vhost(amqp_url, admin.vhost), tmp_path, pki)
     key = (tmp_path / f"{code}.key.pem").read_bytes()
-    permissions = admin.permissions(code)
+    permissions = admin.permissions(user_of(admin, code))
     wrong_hub_password = in_vhost(amqp_url, admin.vhost, "guest", "not-the-password")
     with pytest.raises(BrokerLoginRefused):
         add(code, admin, wrong_hub_password, tmp_path, pki, password="another-password", reissue=True)
-    assert can_log_in(amqp_url, admin.vhost, code, "vbus-admin-test")
-    assert admin.permissions(code) == permissions
+    assert can_log_in(amqp_url, admin.vhost, user_of(admin, code), "vbus-admin-test")
+    assert admin.permissions(user_of(admin, code)) == permissions
     assert (tmp_path / f"{code}.key.pem").read_bytes() == key
 
 
@@ -152,7 +159,11 @@ def test_vb_agency_add_twice_says_what_exists_and_exits_1(
     amqp_url: str, admin: BrokerAdmin, code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VBUS_VHOST", admin.vhost)
-    args = ["agency", "add", code, "--password", "pw-1", "--out", str(tmp_path)]
+    monkeypatch.setenv("VBUS_USER_PREFIX", admin.names.user_prefix)
+    secret = tmp_path / "inbox.secret"
+    secret.write_text("a-test-inbox-secret-of-this-test\n", encoding="utf-8")
+    args = ["agency", "add", code, "--password", "pw-1", "--out", str(tmp_path),
+            "--inbox-secret", str(secret)]  # fmt: skip
     first = CliRunner().invoke(vb, args)
     assert first.exit_code == 0, first.output
     assert "đã khai báo hộp thư" in first.output
@@ -172,4 +183,4 @@ def test_a_code_that_is_no_agency_code_is_refused_before_anything_is_written(
     assert not (tmp_path / "out").exists()
     assert not (tmp_path.parent / "etc").exists()
     if code:
-        assert admin.user(code) is None
+        assert admin.user(user_of(admin, code)) is None

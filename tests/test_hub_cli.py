@@ -18,6 +18,7 @@ from vbcore.cli import vb
 from vbcore.edxml import write_package
 from vbcore.pki import DevPki
 from vbcore.transport import names as n
+from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin
 from vbcore.transport.rabbitmq import RabbitMQTransport
 
@@ -28,6 +29,7 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]  # slow: the management AP
 UNIT = f"{random.randrange(100, 1000)}.{random.randrange(10, 100)}.01"
 SENDER, RECIPIENT = f"{UNIT}.G32", f"{UNIT}.H60"
 PASSWORD = "vbus-cli-test"
+INBOX_SECRET = "the operator's inbox secret"
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +41,31 @@ def units(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def vhost(amqp_url: str, unique_prefix: str) -> Iterator[str]:
-    admin = BrokerAdmin(vhost=unique_prefix)
+def vhost(
+    amqp_url: str, unique_prefix: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[str]:
+    # Broker users are broker-wide: every `vb` command here names agency users under this test's prefix.
+    monkeypatch.setenv("VBUS_USER_PREFIX", user_prefix(unique_prefix))
+    (tmp_path / "inbox.secret").write_text(INBOX_SECRET)
+    monkeypatch.setenv("VBUS_INBOX_SECRET_FILE", str(tmp_path / "inbox.secret"))
+    monkeypatch.setenv("VBUS_HUB_USER", "guest")  # the hub these commands talk to runs as guest
+    admin = BrokerAdmin(vhost=unique_prefix, names=Names(user_prefix=user_prefix(unique_prefix)))
     admin.ensure_vhost()
-    yield unique_prefix
-    admin.delete_vhost()
-    for code in (SENDER, RECIPIENT):
-        admin.remove_agency(code)
+    try:
+        yield unique_prefix
+    finally:
+        admin.delete_vhost()
+        for code in (SENDER, RECIPIENT):
+            admin.remove_agency(code)
+
+
+def user_prefix(vhost: str) -> str:
+    return f"{vhost}-"
+
+
+def hub_names(vhost: str) -> Names:
+    """The names of the hub these commands talk to (it runs as guest)."""
+    return Names(hub_user="guest", user_prefix=user_prefix(vhost), inbox_secret=INBOX_SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +79,7 @@ def admin_url(amqp_url: str, vhost: str) -> str:
 
 def agency_url(amqp_url: str, code: str, vhost: str) -> str:
     host = amqp_url.split("@", 1)[1].split("/", 1)[0]
-    return f"amqp://{code}:{PASSWORD}@{host}/{quote(vhost, safe='')}"
+    return f"amqp://{user_prefix(vhost)}{code}:{PASSWORD}@{host}/{quote(vhost, safe='')}"
 
 
 def invoke(*args: str) -> str:
@@ -100,15 +120,17 @@ def test_every_operator_command_acts_on_the_one_vhost_given_once(
             "--lang", "en", "agency", "add", code, "--password", PASSWORD,
             "--ca-key", str(pki.ca_key_path), "--ca-cert", str(pki.ca_cert_path), "--out", str(out),
         )  # fmt: skip
-        assert f"vbus.inbox.{code}" in text
+        assert hub_names(vhost).inbox(code) in text
         assert (out / f"{code}.pem").exists()
+        assert (out / f"{code}.inbox").read_text().strip() == hub_names(vhost).inbox(code)
     store = f"sqlite:///{tmp_path / 'hub.db'}"
     assert "đã xử lý 0 thông điệp" in hub_run_once(pki, units, store)  # declares the hub's queues
     doc_file = tmp_path / "doc.edxml"
     doc_file.write_bytes(write_package(edoc(SENDER, [RECIPIENT])))
     sent = invoke(
         "send", str(doc_file), "--as", SENDER, "--key", str(out / f"{SENDER}.key.pem"),
-        "--cert", str(out / f"{SENDER}.pem"), "--broker", agency_url(amqp_url, SENDER, "/").rsplit("/", 1)[0],
+        "--cert", str(out / f"{SENDER}.pem"),
+        "--broker", agency_url(amqp_url, SENDER, vhost).rsplit("/", 1)[0],
     )  # fmt: skip
     assert SENDER in sent  # "Đã gửi văn bản <DocumentId> với tư cách <agency> ..."
     # Two mistakes: garbage, then a document to nobody the directory knows.
@@ -117,10 +139,12 @@ def test_every_operator_command_acts_on_the_one_vhost_given_once(
             t.publish("vbus.ingress", SENDER, b"not xml", message_id=message_id, headers={n.SENDER: SENDER})
     assert "đã xử lý 3 thông điệp" in hub_run_once(pki, units, store)
     with RabbitMQTransport(admin_url(amqp_url, vhost)) as t:
-        assert t.queue_depth(f"vbus.inbox.{RECIPIENT}") == 1
+        assert t.queue_depth(hub_names(vhost).inbox(RECIPIENT)) == 1
 
     queues = invoke_until("bị giữ lại: 2", "queues")  # the management API lags a few seconds
     assert "vbus.parked" in queues
+    assert "BÁO ĐỘNG" not in queues
+    assert "ALARM: 2 or more" in invoke("--lang", "en", "queues", "--parked-alarm", "2")
     listing = invoke("parked", "list")
     assert "garbage-1" in listing
     assert "malformed: Gói tin không đúng cú pháp XML" in listing
@@ -130,12 +154,13 @@ def test_every_operator_command_acts_on_the_one_vhost_given_once(
     assert "replayed garbage-1" in invoke("--lang", "en", "parked", "replay", "garbage-1")
     with RabbitMQTransport(admin_url(amqp_url, vhost)) as t:
         assert t.queue_depth("vbus.parked") == 0
-        replayed = t.get("vbus.hub.ingress")
+        replayed = t.get(Names().ingress_queue)
         assert replayed is not None
-        assert replayed.headers[n.SENDER] == SENDER  # the hub answers the original sender, not the operator
+        # Checked against the sender recorded when it was parked, not the operator.
+        assert replayed.headers[n.ORIGINAL_USER] == f"{user_prefix(vhost)}{SENDER}"
 
     invoke("agency", "remove", RECIPIENT)
-    assert BrokerAdmin(vhost=vhost).user(RECIPIENT) is None
+    assert BrokerAdmin(vhost=vhost).user(f"{user_prefix(vhost)}{RECIPIENT}") is None
     invoke_until("parked: 0", "--lang", "en", "queues")
 
 
@@ -176,7 +201,7 @@ def test_hub_run_once_exits_3_and_leaves_the_message_queued_when_the_store_fails
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     assert "1 thông điệp được trả lại hàng đợi" in output
     with RabbitMQTransport(admin_url(amqp_url, vhost)) as t:
-        assert t.queue_depth("vbus.hub.ingress") == 1
+        assert t.queue_depth(Names().ingress_queue) == 1
 
 
 def test_a_refused_broker_login_names_the_user_and_the_broker_without_the_password(amqp_url: str) -> None:

@@ -459,7 +459,7 @@ def test_a_message_replayed_by_the_operator_is_handled_as_from_its_original_send
     assert world.hub is not None
     signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
     world.hub.transport.publish(
-        world.names.ingress_exchange, G22, signed, message_id="replayed", headers={n.SENDER: G22}
+        world.names.ingress_exchange, G22, signed, message_id="replayed", headers={n.ORIGINAL_USER: G22}
     )
     world.pump()
     [got] = world.inbox(H24)
@@ -472,7 +472,7 @@ def test_a_replayed_message_still_cannot_claim_a_sender_other_than_its_signer(
     assert world.hub is not None
     signed = sign_package(write_package(edoc(G22, [H24])), keys[G22])
     world.hub.transport.publish(
-        world.names.ingress_exchange, H56, signed, message_id="r2", headers={n.SENDER: H56}
+        world.names.ingress_exchange, H56, signed, message_id="r2", headers={n.ORIGINAL_USER: H56}
     )
     world.pump()
     assert world.inbox(H24) == []

@@ -21,9 +21,37 @@ from vbcore.trust import TrustStore
 AGENCIES = SIX_AGENCIES
 G22, G09, G12, H24, H15, H56 = AGENCIES
 CLOSED_QUANG_NAM = QUANG_NAM_CLOSED
-__all__ = ["CLOSED_QUANG_NAM", "G09", "G12", "G22", "H15", "H24", "H56", "HUB_ID", "World"]
+__all__ = ["CLOSED_QUANG_NAM", "G09", "G12", "G22", "H15", "H24", "H56", "HUB_ID", "Recorded", "World"]
 
 World = MemoryWorld
+
+
+class Recorded:
+    """A logger that keeps what the hub logged (the ``vbcore.logging.Logger`` protocol)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, dict[str, object]]] = []
+
+    def _record(self, level: str, event: str, **fields: object) -> None:
+        self.events.append((level, event, fields))
+
+    def debug(self, event: str, **fields: object) -> None:
+        self._record("debug", event, **fields)
+
+    def info(self, event: str, **fields: object) -> None:
+        self._record("info", event, **fields)
+
+    def warning(self, event: str, **fields: object) -> None:
+        self._record("warning", event, **fields)
+
+    def error(self, event: str, **fields: object) -> None:
+        self._record("error", event, **fields)
+
+    def exception(self, event: str, **fields: object) -> None:
+        self._record("error", event, **fields)
+
+    def named(self, event: str) -> list[dict[str, object]]:
+        return [fields for _, name, fields in self.events if name == event]
 
 
 def make_pki(directory: Path) -> DevPki:

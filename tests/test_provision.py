@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
-from test_transport_support import PASSWORD, amqp_url_for, management_url
+from test_transport_support import PASSWORD, amqp_url_for, management_url, names_for_test, rabbit_env_on
 
 from vbcore.errors import AccessRefused, ManagementApiUnreachable, VhostNotFound
 from vbcore.transport.names import Names
@@ -37,8 +38,7 @@ def test_hub_permissions_cover_only_this_installation_prefix() -> None:
 
 @pytest.fixture
 def admin(amqp_url: str, unique_prefix: str) -> Iterator[BrokerAdmin]:
-    a = BrokerAdmin(management_url(amqp_url), vhost=unique_prefix,
-                    names=Names(prefix=unique_prefix, hub_user=f"{unique_prefix}-hub"))
+    a = BrokerAdmin(management_url(amqp_url), vhost=unique_prefix, names=names_for_test(unique_prefix))
     a.ensure_vhost()
     yield a
     a.remove_user(a.names.hub_user)
@@ -50,7 +50,7 @@ def admin(amqp_url: str, unique_prefix: str) -> Iterator[BrokerAdmin]:
 def test_an_agency_user_gets_the_documented_permissions(admin: BrokerAdmin) -> None:
     code = f"{admin.names.prefix}a"
     admin.add_agency(code, PASSWORD)
-    assert admin.permissions(code) == admin.agency_permissions(code)
+    assert admin.permissions(admin.names.agency_user(code)) == admin.agency_permissions(code)
     admin.add_hub_user(PASSWORD)
     assert admin.permissions(admin.names.hub_user) == admin.hub_permissions()
     assert admin.permissions("nobody-at-all") is None
@@ -92,7 +92,7 @@ def test_queues_lists_this_installation_queues_with_their_depth(admin: BrokerAdm
 def test_a_removed_agency_can_no_longer_connect(admin: BrokerAdmin, amqp_url: str) -> None:
     code = f"{admin.names.prefix}a"
     admin.add_agency(code, PASSWORD)
-    url = amqp_url_for(amqp_url, code, PASSWORD, admin.vhost)
+    url = amqp_url_for(amqp_url, admin.names.agency_user(code), PASSWORD, admin.vhost)
     RabbitMQTransport(url, admin.names).close()
     admin.remove_agency(code)
     with pytest.raises(AccessRefused):
@@ -124,3 +124,23 @@ def test_a_refused_management_login_names_the_user_and_says_to_give_an_administr
     assert "refused user guest" in str(caught.value)
     assert "wrong" not in str(caught.value)
     assert "--management-url" in caught.value.describe("vi")
+
+
+def broker_user_exists(amqp_url: str, user: str) -> bool:
+    """Asked of the management API directly: users are broker-wide, not in any vhost."""
+    admin = BrokerAdmin(management_url(amqp_url))
+    return admin._api("GET", f"/api/users/{quote(user, safe='')}", missing_ok=True) is not None
+
+
+@pytest.mark.rabbitmq
+def test_a_test_environment_names_its_users_under_its_prefix_and_removes_them_afterwards(
+    amqp_url: str, unique_prefix: str
+) -> None:
+    environment = rabbit_env_on(amqp_url, unique_prefix, "rabbitmq")
+    env = next(environment)
+    env.add_agency("000.00.00.G22")  # a real agency's code ...
+    users = [env.names.hub_user, env.names.agency_user("000.00.00.G22")]
+    assert users[1] == f"{unique_prefix}-000.00.00.G22"  # ... never its broker user
+    assert all(broker_user_exists(amqp_url, user) for user in users)
+    environment.close()
+    assert not any(broker_user_exists(amqp_url, user) for user in users)

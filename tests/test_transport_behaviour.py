@@ -40,7 +40,7 @@ def test_an_agency_message_reaches_the_hub_and_is_delivered_to_the_recipient_inb
     sender.publish(n.ingress_exchange, a, b"<edXML/>", message_id="m-1", headers={h.KIND: h.KIND_EDOC})
 
     [incoming] = collect(hub, n.ingress_queue, want=1)
-    assert (incoming.body, incoming.message_id, incoming.user_id) == (b"<edXML/>", "m-1", a)
+    assert (incoming.body, incoming.message_id, incoming.user_id) == (b"<edXML/>", "m-1", n.agency_user(a))
     assert incoming.headers[h.KIND] == h.KIND_EDOC
     assert not incoming.redelivered
     hub.publish(n.delivery_exchange, b, incoming.body, message_id="m-1", headers={h.SENDER: a})
@@ -82,10 +82,69 @@ def test_a_rejected_message_is_parked_with_its_reason(env: BrokerEnv) -> None:
     assert (parked.body, parked.message_id) == (b"garbage", "m-bad")
     assert parked.headers[h.PARK_REASON] == "malformed: not XML (line 1, column 1)"
     assert parked.headers[h.PARKED_FROM] == n.ingress_queue
-    assert parked.headers[h.ORIGINAL_USER] == a
+    assert parked.headers[h.ORIGINAL_USER] == n.agency_user(a)
     assert parked.headers[h.KIND] == "edoc"
     hub.ack(parked)
     assert hub.queue_depth(n.ingress_queue) == 0
+
+
+# Headers an agency may put on what it publishes, posing as the hub or the broker. A malformed
+# ``x-death`` is tested only on a node of the test's own (test_transport_poison.py): should the fix
+# regress, it would crash the shared broker's dead-letter worker.
+FORGED = {
+    h.ORIGINAL_USER: "000.00.00.G22",
+    h.PARKED_FROM: "vbus.inbox.000.00.00.G22",
+    h.PARK_REASON: "approved by the operator",
+    h.SENDER: "000.00.00.G22",
+    h.HUB_ID: "vbus.hub",
+    "x-custom": "anything",
+}
+
+
+def test_a_parked_copy_carries_only_what_vbus_writes_never_what_the_client_forged(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    headers = {h.KIND: "edoc", h.DOCUMENT_ID: "000.00.00.G22,2026/11/24,1/VB", **FORGED}
+    env.agency(a).publish(n.ingress_exchange, a, b"garbage", message_id="m-forged", headers=headers)
+    [d] = collect(hub, n.ingress_queue, want=1, ack=False)
+    hub.reject(d, requeue=False, reason="malformed: not XML")
+
+    parked = get_eventually(hub, n.parked_queue)
+    assert parked is not None
+    assert parked.headers == {
+        h.KIND: "edoc",
+        h.DOCUMENT_ID: "000.00.00.G22,2026/11/24,1/VB",
+        h.PARK_REASON: "malformed: not XML",
+        h.PARKED_FROM: n.ingress_queue,
+        h.ORIGINAL_USER: n.agency_user(a),  # who really published it
+    }
+
+
+def test_a_message_published_without_user_id_is_parked_as_coming_with_no_identity(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    anonymous = env.agency(a, stamp_user_id=False)
+    anonymous.publish(n.ingress_exchange, a, b"x", message_id="m-anon", headers={h.ORIGINAL_USER: "someone"})
+    [d] = collect(hub, n.ingress_queue, want=1, ack=False)
+    assert d.user_id is None
+    hub.reject(d, requeue=False, reason="sender-unknown")
+    parked = get_eventually(hub, n.parked_queue)
+    assert parked is not None
+    assert h.ORIGINAL_USER not in parked.headers
+    assert parked.headers[h.PARKED_FROM] == n.ingress_queue
+
+
+def test_the_broker_counts_the_deliveries_of_a_message_that_keeps_coming_back(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    env.agency(a).publish(n.ingress_exchange, a, b"x", message_id="m-1", headers={"x-delivery-count": "99"})
+    counts = []
+    for _ in range(3):
+        d = get_eventually(hub, n.ingress_queue)
+        assert d is not None
+        counts.append(d.delivery_count)
+        hub.reject(d, requeue=True)
+    assert counts == [0, 1, 2]
 
 
 def test_an_unacknowledged_message_comes_back_redelivered_when_its_consumer_disconnects(
@@ -128,6 +187,22 @@ def test_a_message_returned_too_often_is_parked_instead_of_looping(env: BrokerEn
     assert "delivery" in parked.headers[h.PARK_REASON]
     assert parked.headers[h.PARKED_FROM] == n.inbox(a)
     assert hub.get(n.inbox(a)) is None
+
+
+def test_the_ingress_never_parks_or_drops_a_message_by_itself_however_often_it_comes_back(
+    env: BrokerEnv,
+) -> None:
+    # The hub enforces the budget there itself: the broker's dead-lettering must never see what an
+    # agency published (test_transport_poison.py).
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    env.agency(a).publish(n.ingress_exchange, a, b"poison", message_id="m-poison")
+    for count in range(h.DELIVERY_LIMIT + 2):
+        d = get_eventually(hub, n.ingress_queue, timeout=5)
+        assert d is not None, "the message should still be on the ingress"
+        assert d.delivery_count == count
+        hub.reject(d, requeue=True)
+    assert hub.get(n.parked_queue) is None
 
 
 def test_prefetch_bounds_the_deliveries_a_consumer_holds_unacknowledged(env: BrokerEnv) -> None:
@@ -182,6 +257,15 @@ def test_an_agency_cannot_publish_to_the_delivery_exchange(env: BrokerEnv) -> No
     _, (a, b) = hub_with(env, "a", "b")
     with pytest.raises(AccessRefused):
         env.agency(a).publish(env.names.delivery_exchange, b, b"bypassing the hub", message_id="m-1")
+
+
+def test_an_agency_cannot_forge_a_parked_record_for_the_operator_to_replay(env: BrokerEnv) -> None:
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    with pytest.raises(AccessRefused):
+        env.agency(a).publish(n.dead_letter_exchange, a, b"replay me as someone else", message_id="m-1",
+                              headers={h.ORIGINAL_USER: "000.00.00.G22", h.PARKED_FROM: n.ingress_queue})
+    assert hub.get(n.parked_queue) is None
 
 
 def test_an_agency_cannot_declare_queues(env: BrokerEnv) -> None:
@@ -262,6 +346,6 @@ def test_a_parked_message_rejected_again_stays_parked_with_the_new_reason(env: B
     assert again is not None
     assert (again.message_id, again.headers[h.PARK_REASON]) == ("m-1", "second")
     assert again.headers[h.PARKED_FROM] == n.ingress_queue  # where it first failed
-    assert again.headers[h.ORIGINAL_USER] == a
+    assert again.headers[h.ORIGINAL_USER] == n.agency_user(a)
     hub.ack(again)
     assert hub.get(n.parked_queue) is None

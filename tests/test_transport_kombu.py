@@ -107,6 +107,10 @@ def url_of(env: BrokerEnv, amqp_url: str, user: str, *, node: str | None = None)
     return url if node is None else url.replace("@127.0.0.1:5672", f"@{node}")
 
 
+def agency_url(env: BrokerEnv, amqp_url: str, code: str, *, node: str | None = None) -> str:
+    return url_of(env, amqp_url, env.names.agency_user(code), node=node)
+
+
 def provisioned(env: BrokerEnv, *letters: str) -> list[str]:
     codes = [f"{env.names.prefix}{letter}" for letter in letters]
     for code in codes:
@@ -120,7 +124,8 @@ def test_an_agency_connects_to_the_second_node_when_the_first_is_down(
     kombu_env: BrokerEnv, amqp_url: str
 ) -> None:
     (a,) = provisioned(kombu_env, "a")
-    url = f"{url_of(kombu_env, amqp_url, a, node=DEAD_NODE)};{url_of(kombu_env, amqp_url, a)}"
+    user = kombu_env.names.agency_user(a)
+    url = f"{url_of(kombu_env, amqp_url, user, node=DEAD_NODE)};{url_of(kombu_env, amqp_url, user)}"
     agency = open_transport(url, names=kombu_env.names)
     try:
         assert isinstance(agency, KombuTransport)
@@ -130,7 +135,7 @@ def test_an_agency_connects_to_the_second_node_when_the_first_is_down(
         agency.close()
     d = get_eventually(kombu_env.hub(), kombu_env.names.ingress_queue)
     assert d is not None
-    assert (d.body, d.user_id) == (b"via node 2", a)
+    assert (d.body, d.user_id) == (b"via node 2", user)
 
 
 class TcpRelay:
@@ -182,7 +187,8 @@ def test_when_its_node_dies_an_agency_fails_over_and_its_consumer_resumes(
     (a,) = provisioned(kombu_env, "a")
     n, hub = kombu_env.names, kombu_env.hub()
     relay = TcpRelay(("127.0.0.1", 5672))
-    url = f"{url_of(kombu_env, amqp_url, a, node=f'127.0.0.1:{relay.port}')};{url_of(kombu_env, amqp_url, a)}"
+    relayed = agency_url(kombu_env, amqp_url, a, node=f"127.0.0.1:{relay.port}")
+    url = f"{relayed};{agency_url(kombu_env, amqp_url, a)}"
     agency = KombuTransport(url, n, retry=QUICK)
     try:
         hub.publish(n.delivery_exchange, a, b"before", message_id="m-1")
@@ -219,7 +225,7 @@ def test_an_agency_rides_out_a_restart_of_its_only_node_and_the_publish_goes_thr
     (a,) = provisioned(kombu_env, "a")
     n = kombu_env.names
     relay = TcpRelay(("127.0.0.1", 5672))
-    agency = KombuTransport(url_of(kombu_env, amqp_url, a, node=f"127.0.0.1:{relay.port}"), n)
+    agency = KombuTransport(agency_url(kombu_env, amqp_url, a, node=f"127.0.0.1:{relay.port}"), n)
     restarted: list[TcpRelay] = []
     try:
         agency.publish(n.ingress_exchange, a, b"1", message_id="m-1")
@@ -242,10 +248,11 @@ def test_the_connection_carries_a_heartbeat_and_a_name_an_operator_can_read(
     kombu_env: BrokerEnv, amqp_url: str
 ) -> None:
     (a,) = provisioned(kombu_env, "a")
-    agency = KombuTransport(url_of(kombu_env, amqp_url, a), kombu_env.names, heartbeat=17)
+    user = kombu_env.names.agency_user(a)
+    agency = KombuTransport(url_of(kombu_env, amqp_url, user), kombu_env.names, heartbeat=17)
     try:
         assert agency._conn.connection.heartbeat == 17
-        assert agency._conn.connection.client_properties["connection_name"] == f"vbus kombu {a}"
+        assert agency._conn.connection.client_properties["connection_name"] == f"vbus kombu {user}"
     finally:
         agency.close()
 
@@ -253,7 +260,7 @@ def test_the_connection_carries_a_heartbeat_and_a_name_an_operator_can_read(
 @pytest.mark.rabbitmq
 def test_wrong_credentials_are_refused_at_once(kombu_env: BrokerEnv, amqp_url: str) -> None:
     (a,) = provisioned(kombu_env, "a")
-    url = amqp_url_for(amqp_url, a, "not-the-password", kombu_env.names.prefix)
+    url = amqp_url_for(amqp_url, kombu_env.names.agency_user(a), "not-the-password", kombu_env.names.prefix)
     with pytest.raises(AccessRefused):
         KombuTransport(url, kombu_env.names)
 
@@ -261,7 +268,8 @@ def test_wrong_credentials_are_refused_at_once(kombu_env: BrokerEnv, amqp_url: s
 @pytest.mark.rabbitmq
 def test_a_publish_that_claims_another_user_is_refused(kombu_env: BrokerEnv, amqp_url: str) -> None:
     a, b = provisioned(kombu_env, "a", "b")
-    spoofer = KombuTransport(url_of(kombu_env, amqp_url, a), kombu_env.names, user=b)
+    spoofer = KombuTransport(agency_url(kombu_env, amqp_url, a), kombu_env.names,
+                             user=kombu_env.names.agency_user(b))
     try:
         with pytest.raises(AccessRefused, match="user_id"):
             spoofer.publish(kombu_env.names.ingress_exchange, b, b"forged", message_id="m-forged")
@@ -312,13 +320,13 @@ def test_open_transport_gives_the_hub_pika_and_agencies_kombu(kombu_env: BrokerE
     nodes = [url_of(kombu_env, amqp_url, n.hub_user, node=DEAD_NODE), url_of(kombu_env, amqp_url, n.hub_user)]
     hub_url = ";".join(nodes)
     hub = open_transport(hub_url, names=n, role="hub")
-    agency = open_transport(url_of(kombu_env, amqp_url, a), names=n, role="agency")
+    agency = open_transport(agency_url(kombu_env, amqp_url, a), names=n, role="agency")
     try:
         assert isinstance(hub, RabbitMQTransport)
         assert isinstance(agency, KombuTransport)
         agency.publish(n.ingress_exchange, a, b"x", message_id="m-1")
         [d] = collect(hub, n.ingress_queue, want=1)
-        assert d.user_id == a
+        assert d.user_id == n.agency_user(a)
     finally:
         hub.close()
         agency.close()

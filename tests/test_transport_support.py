@@ -7,6 +7,7 @@ same permissions ``BrokerAdmin.add_hub_user`` gives in production, agencies with
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,8 +26,10 @@ PASSWORD = "test-password"
 
 
 def management_url(amqp_url: str) -> str:
-    parts = urlsplit(amqp_url)
-    return f"http://guest:guest@{parts.hostname or '127.0.0.1'}:15672"
+    """The management API of the broker at ``amqp_url``: ``VBUS_TEST_MANAGEMENT_URL`` (with
+    ``VBUS_TEST_AMQP_URL``, to run against another broker), else port 15672 of the same host."""
+    host = urlsplit(amqp_url).hostname or "127.0.0.1"
+    return os.environ.get("VBUS_TEST_MANAGEMENT_URL", f"http://guest:guest@{host}:15672")
 
 
 def amqp_url_for(amqp_url: str, user: str, password: str, vhost: str) -> str:
@@ -39,7 +42,7 @@ def amqp_url_for(amqp_url: str, user: str, password: str, vhost: str) -> str:
 class BrokerEnv:
     kind: str
     names: Names
-    connect: Callable[[str], Transport]  # user -> transport
+    connect: Callable[[str, bool], Transport]  # (user, stamp user_id) -> transport
     add_agency: Callable[[str], None]
     admin: BrokerAdmin | None = None
     opened: list[Transport] = field(default_factory=list)
@@ -47,11 +50,12 @@ class BrokerEnv:
     def hub(self) -> Transport:
         return self._open(self.names.hub_user)
 
-    def agency(self, code: str) -> Transport:
-        return self._open(self.names.agency_user(code))
+    def agency(self, code: str, *, stamp_user_id: bool = True) -> Transport:
+        """``stamp_user_id=False``: a publisher that leaves ``user_id`` unset (any AMQP client may)."""
+        return self._open(self.names.agency_user(code), stamp_user_id)
 
-    def _open(self, user: str) -> Transport:
-        t = self.connect(user)
+    def _open(self, user: str, stamp_user_id: bool = True) -> Transport:
+        t = self.connect(user, stamp_user_id)
         self.opened.append(t)
         return t
 
@@ -60,16 +64,29 @@ class BrokerEnv:
             t.close()
 
 
+def names_for_test(prefix: str) -> Names:
+    """A test's own names: its hub user and agency users are under its prefix, never a real agency's
+    (broker users are broker-wide); inbox names carry a token, as in production."""
+    return Names(prefix=prefix, hub_user=f"{prefix}-hub", user_prefix=f"{prefix}-",
+                 inbox_secret=f"inbox secret of {prefix}")
+
+
 def memory_env(prefix: str) -> BrokerEnv:
     broker = InMemoryBroker()
-    names = Names(prefix=prefix, hub_user=f"{prefix}-hub")
-    return BrokerEnv("memory", names, lambda user: InMemoryTransport(broker, user, names), lambda code: None)
+    names = names_for_test(prefix)
+    def connect(user: str, stamp_user_id: bool) -> Transport:
+        return InMemoryTransport(broker, user, names, stamp_user_id=stamp_user_id)
+
+    return BrokerEnv("memory", names, connect, lambda code: None)
 
 
-def rabbit_env_on(amqp_url: str, prefix: str, kind: str) -> Iterator[BrokerEnv]:
-    """A vhost of its own on RabbitMQ; ``kind`` "rabbitmq" connects with pika, "kombu" with kombu."""
-    names = Names(prefix=prefix, hub_user=f"{prefix}-hub")
-    admin = BrokerAdmin(management_url(amqp_url), vhost=prefix, names=names)
+def rabbit_env_on(
+    amqp_url: str, prefix: str, kind: str, management: str | None = None
+) -> Iterator[BrokerEnv]:
+    """A vhost of its own on RabbitMQ; ``kind`` "rabbitmq" connects with pika, "kombu" with kombu;
+    ``management``: the broker's management API (default: port 15672 of the AMQP URL's host)."""
+    names = names_for_test(prefix)
+    admin = BrokerAdmin(management or management_url(amqp_url), vhost=prefix, names=names)
     admin.ensure_vhost()
     admin.add_hub_user(PASSWORD)
     users = [names.hub_user]
@@ -78,9 +95,11 @@ def rabbit_env_on(amqp_url: str, prefix: str, kind: str) -> Iterator[BrokerEnv]:
         admin.add_agency(code, PASSWORD)
         users.append(names.agency_user(code))
 
-    def connect(user: str) -> Transport:
+    def connect(user: str, stamp_user_id: bool) -> Transport:
         url = amqp_url_for(amqp_url, user, PASSWORD, prefix)
-        return KombuTransport(url, names) if kind == "kombu" else RabbitMQTransport(url, names)
+        if kind == "kombu":
+            return KombuTransport(url, names, stamp_user_id=stamp_user_id)
+        return RabbitMQTransport(url, names, stamp_user_id=stamp_user_id)
 
     env = BrokerEnv(kind, names, connect, add_agency, admin)
     try:

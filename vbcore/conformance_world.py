@@ -129,7 +129,9 @@ class World:
         self.retry = retry or RetryLimit(attempts=3, seconds=None)
         self.tmp, self.factory, self.kind = tmp, factory, transport
         self.agency, self.agency_name, self.peer_code = ids.agency, ids.agency_name, ids.peer
-        self.names = Names(prefix=f"vbk{uuid.uuid4().hex[:8]}", hub_user=ids.hub_user)
+        prefix = f"vbk{uuid.uuid4().hex[:8]}"
+        # Broker users are broker-wide: the world's agency users live under its own prefix.
+        self.names = Names(prefix=prefix, hub_user=ids.hub_user, user_prefix=f"{prefix}-")
         self.clock = FakeClock()
         self.hub_id = ids.hub_id
         self.trust, self.keys = ids.trust, ids.keys
@@ -174,7 +176,7 @@ class World:
         return connect
 
     def _client(self, code: str) -> AgencyClient:
-        return self.dev.client(self._connect(code), code, self.names)
+        return self.dev.client(self._connect(self.names.agency_user(code)), code, self.names)
 
     def runtime(self) -> ConnectorRuntime:
         """The connector's running process (started on first use, and again after ``crash``)."""

@@ -137,7 +137,7 @@ class MemoryWorld:
         """Agency ``code``'s client (signing with ``key_of``'s key when given: a stolen or wrong key)."""
         if key_of is None and code in self.clients:
             return self.clients[code]
-        transport = InMemoryTransport(self.broker, code, self.names)
+        transport = InMemoryTransport(self.broker, self.names.agency_user(code), self.names)
         client = self.dev.client(transport, code, self.names, key_of=key_of)
         if key_of is None:
             self.clients[code] = client

@@ -404,6 +404,31 @@ class StatusNotAllowed(SenderNotAuthorised):
     reason = "status-not-allowed"
     reason_vi = "Cơ quan này không được gửi trạng thái này về văn bản"
     reason_en = "This agency may not send this status about the document"
+class SenderUnknown(AgencyError):
+    """The message carries no broker-validated identity of an agency: no ``user_id`` (RabbitMQ checks
+    the property only when the publisher sets it), or a broker user that is no agency's. Nobody named
+    in the package sent it for sure, so nobody is answered."""
+
+    reason = "sender-unknown"
+    reason_vi = "Không xác định được cơ quan gửi"
+    reason_en = "The sender cannot be identified"
+
+
+class NotProcessed(PackageRefused):
+    """The hub took the message ``attempts`` times and never finished it (it crashed or was stopped
+    each time): parked unread instead of tried again, and its sender told."""
+
+    reason = "not-processed"
+    reason_vi = "Trục liên thông không xử lý được gói tin"
+    reason_en = "The hub could not process the package"
+
+    def __init__(self, attempts: int) -> None:
+        self.attempts = attempts
+        super().__init__(
+            f"the hub took it {attempts} times without finishing; it is kept for the operator",
+            vi=f"trục đã nhận gói tin {attempts} lần mà không xử lý xong; gói tin được lưu lại để người "
+            "quản trị xử lý",
+        )
 
 
 class DuplicatePackage(PackageRefused):
@@ -670,6 +695,14 @@ class AgencyAlreadyProvisioned(ConfigurationError):
     reason = "agency-exists"
     reason_vi = "Cơ quan đã được cấp phát"
     reason_en = "The agency is already provisioned"
+
+
+class NotReplayable(VbusError):
+    """A parked message ``vb parked replay`` will not send to the hub again (the reason says why)."""
+
+    reason = "not-replayable"
+    reason_vi = "Không gửi lại được gói tin đang lưu giữ"
+    reason_en = "The parked message cannot be replayed"
 
 
 # --- tracking store ---------------------------------------------------------------------------

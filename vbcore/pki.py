@@ -262,6 +262,10 @@ class DevPki:
     def cert_path(self, code: str) -> Path:
         return self.directory / f"{code}.pem"
 
+    def inbox_path(self, code: str) -> Path:
+        """The agency's inbox name (one line), written by ``vb agency add`` beside its certificate."""
+        return self.directory / f"{code}.inbox"
+
 
 def init_dev_pki(
     directory: Path, agencies: Sequence[tuple[str, str]], *, key_type: KeyType = "rsa"

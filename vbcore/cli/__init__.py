@@ -73,5 +73,6 @@ def vb() -> None:
 from vbcore.cli import connectors as _connectors  # noqa: E402,F401
 from vbcore.cli import core as _core  # noqa: E402,F401
 from vbcore.cli import hub as _hub  # noqa: E402,F401
+from vbcore.cli import installation as _installation  # noqa: E402,F401
 from vbcore.cli import sending as _sending  # noqa: E402,F401
 from vbcore.cli import track as _track  # noqa: E402,F401

@@ -1,7 +1,9 @@
 """The broker options every ``vb`` command that touches RabbitMQ shares, declared once.
 
-``--broker`` (``VBUS_BROKER``), ``--vhost`` (``VBUS_VHOST``), ``--prefix`` (``VBUS_PREFIX``) and
-``--management-url`` (``VBUS_MANAGEMENT_URL``): set them once in the environment and ``vb agency add``,
+``--broker`` (``VBUS_BROKER``), ``--vhost`` (``VBUS_VHOST``), ``--prefix`` (``VBUS_PREFIX``),
+``--hub-user`` (``VBUS_HUB_USER``), ``--user-prefix`` (``VBUS_USER_PREFIX``), ``--inbox-secret``
+(``VBUS_INBOX_SECRET_FILE``) and ``--management-url`` (``VBUS_MANAGEMENT_URL``): set them once in the
+environment and ``vb agency add``,
 ``vb hub run``, ``vb queues``, ``vb parked``, ``vb send`` and ``vb connector run`` all act on the same
 installation. The vhost rule (``--vhost``, else the broker URL's, else ``/``; a URL naming another
 vhost than ``--vhost`` is refused) is ``vbcore.transport.vhosts``; ``target`` applies it.
@@ -9,8 +11,9 @@ vhost than ``--vhost`` is refused) is ``vbcore.transport.vhosts``; ``target`` ap
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -23,6 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_MANAGEMENT = "http://guest:guest@127.0.0.1:15672"
 DEFAULT_PREFIX = "vbus"
+DEFAULT_HUB_USER = Names().hub_user
 
 
 HUB_BROKER_HELP = "AMQP URL with the hub's user and password"
@@ -52,6 +56,29 @@ prefix_option = click.option(
     envvar="VBUS_PREFIX",
     help="Name prefix of this installation [env VBUS_PREFIX].",
 )
+hub_user_option = click.option(
+    "--hub-user",
+    default=DEFAULT_HUB_USER,
+    show_default=True,
+    envvar="VBUS_HUB_USER",
+    help="The hub's broker user (`vb hub provision` makes it); `vb hub run` and `vb parked` run as it.",
+)
+user_prefix_option = click.option(
+    "--user-prefix",
+    default="",
+    envvar="VBUS_USER_PREFIX",
+    help="Prefix of agencies' broker users (empty in production: the user is the agency's code; "
+    "a test suite on a shared broker sets one) [env VBUS_USER_PREFIX].",
+)
+inbox_secret_option = click.option(
+    "--inbox-secret",
+    "inbox_secret_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="VBUS_INBOX_SECRET_FILE",
+    help="File with the secret that makes inbox names underivable (`vb hub provision` writes it) "
+    "[env VBUS_INBOX_SECRET_FILE].",
+)
 management_option = click.option(
     "--management-url",
     default=DEFAULT_MANAGEMENT,
@@ -70,7 +97,23 @@ class Target:
     names: Names
 
 
-def target(broker: str, vhost: str | None, prefix: str = DEFAULT_PREFIX) -> Target:
-    """The one vhost of this run (``vbcore.transport.vhosts``) and the broker URL that names it."""
+def target(
+    broker: str,
+    vhost: str | None,
+    prefix: str = DEFAULT_PREFIX,
+    *,
+    hub_user: str = DEFAULT_HUB_USER,
+    user_prefix: str = "",
+    inbox_secret_file: Path | None = None,
+    inbox_names: Mapping[str, str] | None = None,
+) -> Target:
+    """The one vhost of this run (``vbcore.transport.vhosts``), the broker URL that names it, and the
+    installation's names (its prefix, hub user, agencies' user prefix, and inbox names: derived from
+    the operator's secret, or as an agency was told them)."""
+    from vbcore.hub.admin import load_inbox_secret
+
     chosen = resolve_vhost(broker, vhost)
-    return Target(with_vhost(broker, chosen), chosen, Names(prefix=prefix))
+    secret = load_inbox_secret(inbox_secret_file) if inbox_secret_file is not None else ""
+    names = Names(prefix=prefix, hub_user=hub_user, user_prefix=user_prefix, inbox_secret=secret,
+                  inbox_names=dict(inbox_names or {}))  # fmt: skip
+    return Target(with_vhost(broker, chosen), chosen, names)

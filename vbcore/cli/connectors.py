@@ -62,6 +62,15 @@ def _pki_file(given: Path | None, pki: Path, name: str, option: str) -> Path:
     return path
 
 
+def _told_inbox(pki: Path, agency: str) -> str:
+    """The inbox name ``vb agency add`` wrote beside the agency's certificate ("" when there is none:
+    an installation without inbox secret, whose inboxes are named ``<prefix>.inbox.<agency>``)."""
+    from vbcore.pki import DevPki
+
+    path = DevPki(pki).inbox_path(agency)
+    return path.read_text(encoding="utf-8").strip() if path.exists() else ""
+
+
 @connector.command("run")
 @click.argument("name")
 @click.option("--agency", required=True, help="This agency's code (also its broker user).")
@@ -74,6 +83,8 @@ def _pki_file(given: Path | None, pki: Path, name: str, option: str) -> Path:
 @prefix_option
 @click.option("--pki", "pki_dir", default=Path("pki"), show_default=True, type=click.Path(path_type=Path),
               help="Folder of <agency>.key.pem, <agency>.pem and ca.pem, for --key/--cert/--trust not given.")
+@click.option("--inbox", default=None, envvar="VBUS_INBOX",
+              help="This agency's inbox queue, as `vb agency add` named it (default: <pki>/<agency>.inbox).")
 @click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path), default=None)
 @click.option("--cert", "cert_path", type=click.Path(exists=True, path_type=Path), default=None)
 @click.option("--trust", "trust_path", type=click.Path(exists=True, path_type=Path), default=None,
@@ -99,6 +110,7 @@ def connector_run(
     vhost: str | None,
     prefix: str,
     pki_dir: Path,
+    inbox: str | None,
     key_path: Path | None,
     cert_path: Path | None,
     trust_path: Path | None,
@@ -130,7 +142,7 @@ def connector_run(
     cert_file = _pki_file(cert_path, pki_dir, f"{agency}.pem", "--cert")
     trust_file = _pki_file(trust_path, pki_dir, "ca.pem", "--trust")
     configure(json=False)
-    at = target(broker, vhost, prefix)
+    at = target(broker, vhost, prefix, inbox_names={agency: inbox or _told_inbox(pki_dir, agency)})
     cls = load_connector(name)
     work_dir.mkdir(parents=True, exist_ok=True)
     context = ConnectorContext(agency, work_dir, agency_name, lang=lang)
@@ -138,7 +150,8 @@ def connector_run(
     trust = (TrustStore.from_directory(trust_file) if trust_file.is_dir()
              else TrustStore.from_pem_files([trust_file]))
     names = at.names
-    transport = open_transport(at.url, names=names, user=agency, role="agency")  # kombu: failover
+    # kombu: failover; user_id is the URL's user (the broker checks it), so the hub knows who sent it
+    transport = open_transport(at.url, names=names, role="agency")
     try:
         client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_file, cert_file),
                               trust=trust, names=names, lang=lang)

@@ -18,14 +18,18 @@ from vbcore.cli import vb
 from vbcore.cli.broker import (
     Target,
     broker_option,
+    hub_user_option,
+    inbox_secret_option,
     management_option,
     prefix_option,
     target,
+    user_prefix_option,
     vhost_option,
 )
 from vbcore.cli.failures import EXIT_UNAVAILABLE, fail
 from vbcore.cli.output import current_lang
 from vbcore.errors import statement_of
+from vbcore.hub.config import DEFAULT_INFLIGHT_BYTES, DEFAULT_MAX_BYTES, DEFAULT_PARKED_ALARM
 from vbcore.lang import Lang, Text
 from vbcore.transport.names import Names
 
@@ -34,6 +38,43 @@ def _rabbitmq(url: str, names: Names, user: str | None = None) -> Any:
     from vbcore.transport.rabbitmq import RabbitMQTransport
 
     return RabbitMQTransport(url, names=names, user=user) if user else RabbitMQTransport(url, names=names)
+
+
+parked_alarm_option = click.option(
+    "--parked-alarm", default=DEFAULT_PARKED_ALARM, show_default=True, type=click.IntRange(1),
+    help="Parked messages at or above this count raise the alarm (a flood of garbage, a failing agency).",
+)
+
+
+def _url_user(url: str) -> str:
+    """The broker user an AMQP URL logs in as (of its first node; pika's default: guest)."""
+    from urllib.parse import unquote, urlsplit
+
+    first = url.split(";", 1)[0].strip()
+    return unquote(urlsplit(first).username or "guest")
+
+
+_AS_HUB_USER = Text(
+    "phải {doing} với tư cách người dùng của trục {hub_user} (`vb hub provision`), không phải {user}: trục "
+    "chỉ tin cơ quan gửi ghi trên thông điệp gửi lại khi nó do chính người dùng của trục gửi "
+    "(--broker amqp://{hub_user}:MẬT_KHẨU@máy/vhost; người dùng khác của trục: --hub-user)",
+    "{doing} as the hub's broker user {hub_user} (`vb hub provision`), not as {user}: the hub believes the "
+    "sender recorded on a replayed message from its own user only "
+    "(--broker amqp://{hub_user}:PASSWORD@host/vhost; another hub user: --hub-user)",
+)
+_DOING = {
+    "run": Text("chạy trục", "run the hub"),
+    "replay": Text("gửi lại thông điệp bị giữ lại", "replay a parked message"),
+    "migrate": Text("chuyển đổi cài đặt", "migrate"),
+}
+
+
+def as_hub_user(broker: str, names: Names, doing: str) -> None:
+    """``doing`` must run as the hub user: the hub believes a replay's recorded sender from it only."""
+    user = _url_user(broker)
+    if user != names.hub_user:
+        lang = current_lang()
+        raise fail(_AS_HUB_USER.format(doing=_DOING[doing](lang), hub_user=names.hub_user, user=user))
 
 
 # --- vb demo ------------------------------------------------------------------------------------
@@ -84,7 +125,8 @@ def hub() -> None:
 @click.option(
     "--hub-id", default="vbus.hub", show_default=True, help="This hub's identity (its certificate's code)."
 )
-@click.option("--prefetch", default=32, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--prefetch", default=32, show_default=True, type=click.IntRange(1, 10_000),
+              help="Deliveries in hand at most; lowered to --inflight-bytes / --max-bytes.")
 @click.option(
     "--trust",
     "trust_path",
@@ -105,8 +147,15 @@ def hub() -> None:
 @click.option(
     "--agency", "agencies", multiple=True, help="Declare this agency's inbox at start (repeatable)."
 )
-@click.option("--max-bytes", default=64 * 1024 * 1024, show_default=True)
+@click.option("--max-bytes", default=DEFAULT_MAX_BYTES, show_default=True, type=click.IntRange(1),
+              help="Packages above this size are refused before parsing.")
+@click.option("--inflight-bytes", default=DEFAULT_INFLIGHT_BYTES, show_default=True, type=click.IntRange(1),
+              help="Memory budget: bytes of packages in hand at once (the prefetch is derived from it).")
+@parked_alarm_option
 @prefix_option
+@hub_user_option
+@user_prefix_option
+@inbox_secret_option
 @click.option("--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True)
 @click.option(
     "--once", is_flag=True, help="Process what waits on the ingress, then exit (3: store or broker failed)."
@@ -124,7 +173,12 @@ def hub_run(
     allow_sha1: bool,
     agencies: tuple[str, ...],
     max_bytes: int,
+    inflight_bytes: int,
+    parked_alarm: int,
     prefix: str,
+    hub_user: str,
+    user_prefix: str,
+    inbox_secret_file: Path,
     log_format: str,
     once: bool,
 ) -> None:
@@ -138,21 +192,28 @@ def hub_run(
     from vbcore.trust import TrustStore
 
     configure(json=log_format == "json")
-    at = target(broker, vhost, prefix)
+    at = target(broker, vhost, prefix, hub_user=hub_user, user_prefix=user_prefix,
+                inbox_secret_file=inbox_secret_file)  # fmt: skip
+    as_hub_user(at.url, at.names, "run")
     trust = (TrustStore.from_directory(trust_path) if trust_path.is_dir()
              else TrustStore.from_pem_files([trust_path]))  # fmt: skip
     directory = Directory.default()
     if directory_path is not None:
         directory = directory.merged_with(Directory.load(directory_path))
     lang = current_lang()
+    transport = _rabbitmq(at.url, at.names)
+    if transport.queue_exists(at.names.legacy_ingress_queue):
+        transport.close()
+        raise fail(_T["legacy_queues"].format(queue=at.names.legacy_ingress_queue))
     the_hub = Hub(
-        _rabbitmq(at.url, at.names),
+        transport,
         _open_store(store_url),
         key=SigningKey.from_files(key_path, cert_path),
         trust=trust,
         directory=directory,
         policy=SignaturePolicy(allow_sha1=allow_sha1),
-        config=HubConfig(hub_id=hub_id, names=at.names, max_bytes=max_bytes, lang=lang),
+        config=HubConfig(hub_id=hub_id, names=at.names, max_bytes=max_bytes, inflight_bytes=inflight_bytes,
+                         parked_alarm=parked_alarm, lang=lang),
     )
     if once:
         report = run_once(the_hub, agencies=list(agencies), prefetch=prefetch)
@@ -196,6 +257,18 @@ _T = {
         "{n} messages went back to the queue because the tracking store or the broker failed (see the log); "
         "run again later",
     ),
+    "legacy_queues": Text(
+        "{queue} còn tồn tại: cài đặt này vẫn dùng các hàng đợi của phiên bản trước; hãy dừng mọi tiến trình "
+        "trục và chạy `vb hub migrate` trước (xem CHANGELOG)",
+        "{queue} exists: this installation still has the earlier queues; stop every hub and run "
+        "`vb hub migrate` first (see CHANGELOG)",
+    ),
+    "parked_alarm": Text(
+        "  BÁO ĐỘNG: từ {n} trở lên; xem `vb parked list`", "  ALARM: {n} or more; see `vb parked list`"
+    ),
+    "no_sender": Text(
+        "(không có cơ quan gửi được máy chủ chuyển tin xác thực)", "(no broker-validated sender)"
+    ),
     "queues_head": Text("hàng đợi|số thông điệp|số bên nhận", "queue|messages|consumers"),
     "parked_total": Text("bị giữ lại: {n}", "parked: {n}"),
     "parked_count": Text("{n} thông điệp bị giữ lại", "{n} parked"),
@@ -214,9 +287,12 @@ _T = {
 @vhost_option
 @broker_option("Broker URL; only the vhost it names is used")
 @prefix_option
+@parked_alarm_option
 @click.option("--json", "as_json", is_flag=True)
-def queues(management_url: str, vhost: str | None, broker: str, prefix: str, as_json: bool) -> None:
-    """Queue depths and consumers (ingress, inboxes, parked)."""
+def queues(
+    management_url: str, vhost: str | None, broker: str, prefix: str, parked_alarm: int, as_json: bool
+) -> None:
+    """Queue depths and consumers (ingress, inboxes, parked); flags too many parked messages."""
     from vbcore.text import table
     from vbcore.transport.provision import BrokerAdmin
 
@@ -230,7 +306,8 @@ def queues(management_url: str, vhost: str | None, broker: str, prefix: str, as_
     rows = [[q.name, str(q.messages), str(q.consumers)] for q in infos]
     click.echo(table(_T["queues_head"](lang).split("|"), rows))
     parked = sum(q.messages for q in infos if q.name == at.names.parked_queue)
-    click.echo(_T["parked_total"].format(n=parked)(lang))
+    alarm = _T["parked_alarm"].format(n=parked_alarm)(lang) if parked >= parked_alarm else ""
+    click.echo(_T["parked_total"].format(n=parked)(lang) + alarm)
 
 
 @vb.group()
@@ -246,12 +323,13 @@ def _parked_transport(at: Target) -> Any:
 @broker_option()
 @vhost_option
 @prefix_option
+@hub_user_option
 @click.option("--json", "as_json", is_flag=True)
-def parked_list(broker: str, vhost: str | None, prefix: str, as_json: bool) -> None:
+def parked_list(broker: str, vhost: str | None, prefix: str, hub_user: str, as_json: bool) -> None:
     """Every parked message: id, sender, kind and why it was parked (nothing is removed)."""
     from vbcore.hub.parked import browse
 
-    at = target(broker, vhost, prefix)
+    at = target(broker, vhost, prefix, hub_user=hub_user)
     found = browse(_parked_transport(at), at.names)
     rows = [
         {
@@ -270,7 +348,7 @@ def parked_list(broker: str, vhost: str | None, prefix: str, as_json: bool) -> N
         return
     lang = current_lang()
     for p in found:
-        who, kind = p.original_user or "?", p.kind or "?"
+        who, kind = p.original_user or _T["no_sender"](lang), p.kind or "?"
         click.echo(f"{p.message_id}  {who}  {kind}  {_why(p.reason, lang)}".rstrip())
     click.echo(_T["parked_count"].format(n=len(rows))(lang))
 
@@ -292,11 +370,12 @@ def _why(park_reason: str | None, lang: Lang) -> str:
 @broker_option()
 @vhost_option
 @prefix_option
-def parked_show(message_id: str, broker: str, vhost: str | None, prefix: str) -> None:
+@hub_user_option
+def parked_show(message_id: str, broker: str, vhost: str | None, prefix: str, hub_user: str) -> None:
     """One parked message's headers and body."""
     from vbcore.hub.parked import browse
 
-    at = target(broker, vhost, prefix)
+    at = target(broker, vhost, prefix, hub_user=hub_user)
     match = [p for p in browse(_parked_transport(at), at.names) if p.message_id == message_id]
     if not match:
         raise fail(_T["no_parked"].format(id=message_id))
@@ -313,9 +392,11 @@ def parked_show(message_id: str, broker: str, vhost: str | None, prefix: str) ->
 @broker_option()
 @vhost_option
 @prefix_option
-def parked_replay(message_id: str, broker: str, vhost: str | None, prefix: str) -> None:
-    """Publish a parked message to the hub's ingress again (after fixing its cause)."""
-    _settle(message_id, target(broker, vhost, prefix), replay=True)
+@hub_user_option
+def parked_replay(message_id: str, broker: str, vhost: str | None, prefix: str, hub_user: str) -> None:
+    """Publish a parked message to the hub's ingress again (after fixing its cause), as the hub user:
+    the hub checks it against the sender the broker validated when it was first published."""
+    _settle(message_id, target(broker, vhost, prefix, hub_user=hub_user), replay=True)
 
 
 @parked.command("drop")
@@ -323,14 +404,17 @@ def parked_replay(message_id: str, broker: str, vhost: str | None, prefix: str) 
 @broker_option()
 @vhost_option
 @prefix_option
-def parked_drop(message_id: str, broker: str, vhost: str | None, prefix: str) -> None:
+@hub_user_option
+def parked_drop(message_id: str, broker: str, vhost: str | None, prefix: str, hub_user: str) -> None:
     """Delete a parked message for good."""
-    _settle(message_id, target(broker, vhost, prefix), replay=False)
+    _settle(message_id, target(broker, vhost, prefix, hub_user=hub_user), replay=False)
 
 
 def _settle(message_id: str, at: Target, *, replay: bool) -> None:
     from vbcore.hub.parked import settle
 
+    if replay:
+        as_hub_user(at.url, at.names, "replay")
     done = settle(_parked_transport(at), at.names, message_id, replay=replay)
     if done is None:
         raise fail(_T["no_parked"].format(id=message_id))
@@ -367,13 +451,24 @@ def agency() -> None:
 @vhost_option
 @broker_option()
 @prefix_option
-def agency_add(code: str, broker: str, vhost: str | None, prefix: str, **options: Any) -> None:
-    """Create CODE's broker user and inbox; with --ca-key/--ca-cert, issue its certificate too.
+@user_prefix_option
+@inbox_secret_option
+def agency_add(
+    code: str,
+    broker: str,
+    vhost: str | None,
+    prefix: str,
+    user_prefix: str,
+    inbox_secret_file: Path,
+    **options: Any,
+) -> None:
+    """Create CODE's broker user and inbox (its name written to OUT/CODE.inbox, for the agency); with
+    --ca-key/--ca-cert, issue its certificate too.
 
     All or nothing: when a step fails, the steps already done are undone."""
     from vbcore.hub.admin import add_agency
 
-    at = target(broker, vhost, prefix)
+    at = target(broker, vhost, prefix, user_prefix=user_prefix, inbox_secret_file=inbox_secret_file)
     added = add_agency(code, names=at.names, vhost=at.vhost, broker=at.url, **options)
     for line in added.lines(current_lang()):
         click.echo(line)
@@ -385,10 +480,13 @@ def agency_add(code: str, broker: str, vhost: str | None, prefix: str, **options
 @vhost_option
 @broker_option("Broker URL; only the vhost it names is used")
 @prefix_option
-def agency_remove(code: str, management_url: str, vhost: str | None, broker: str, prefix: str) -> None:
+@user_prefix_option
+def agency_remove(
+    code: str, management_url: str, vhost: str | None, broker: str, prefix: str, user_prefix: str
+) -> None:
     """Delete CODE's broker user and close its connections (its inbox is kept)."""
     from vbcore.transport.provision import BrokerAdmin
 
-    at = target(broker, vhost, prefix)
+    at = target(broker, vhost, prefix, user_prefix=user_prefix)
     BrokerAdmin(management_url, vhost=at.vhost, names=at.names).remove_agency(code)
-    click.echo(_T["removed"].format(code=code)(current_lang()))
+    click.echo(_T["removed"].format(code=at.names.agency_user(code))(current_lang()))

@@ -10,6 +10,10 @@ get their bytes back) and the error that stopped it is raised: nothing is left h
 An agency that exists already (its broker user, or its key or certificate in ``--out``) is refused
 unless ``reissue``: a new password breaks the agency's running connector, and a new key replaces the
 one its DMS signs with. That is an operator's decision, not a side effect of running ``add`` twice.
+
+The inbox's name is written to ``OUT/CODE.inbox`` for the agency: with the operator's inbox secret
+(``vb hub provision`` writes it; ``vb agency add`` and ``vb hub run`` read it) no other agency can
+derive it (``transport.names.inbox_token``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from vbcore.identifiers import is_test_tenant, parse_code
 from vbcore.lang import Lang, Text
 from vbcore.logging import get_logger
 from vbcore.pki import (
+    DevPki,
     PrivateKey,
     certificate_pem,
     issue_agency_certificate,
@@ -59,12 +64,13 @@ class AgencyAdded:
     key_file: Path | None = None
     cert_file: Path | None = None
     reissued: bool = False
+    inbox_file: Path | None = None  # the inbox's name, written for the agency
 
     def lines(self, lang: Lang) -> list[str]:
         out = [_T["user"].format(user=self.user, ingress=self.ingress, inbox=self.inbox)(lang)]
         if self.password:
             out.append(_T["password"].format(password=self.password)(lang))
-        out.append(_T["inbox"].format(inbox=self.inbox)(lang))
+        out.append(_T["inbox"].format(inbox=self.inbox, file=self.inbox_file)(lang))
         if self.cert_file is not None:
             text = _T["reissued" if self.reissued else "certificate"]
             files = text.format(code=self.code, label=self.label, cert=self.cert_file, key=self.key_file)
@@ -78,7 +84,10 @@ _T = {
         "broker user {user} may publish to {ingress} and read {inbox}",
     ),
     "password": Text("mật khẩu (chỉ hiện một lần): {password}", "password (shown once): {password}"),
-    "inbox": Text("đã khai báo hộp thư {inbox}", "inbox {inbox} declared"),
+    "inbox": Text(
+        "đã khai báo hộp thư {inbox}; tên của nó ghi trong {file} (hãy chuyển cho cơ quan)",
+        "inbox {inbox} declared; its name is in {file} (give it to the agency)",
+    ),
     "certificate": Text(
         "chứng thư số của {code} ({label}) đã ghi vào {cert}, khóa vào {key}",
         "certificate for {code} ({label}) written to {cert}, key to {key}",
@@ -119,6 +128,7 @@ def add_agency(
     admin.check_vhost()  # the API answers, its user may read, the vhost exists: before any change
     user = names.agency_user(code)
     key_file, cert_file = out / f"{code}.key.pem", out / f"{code}.pem"
+    inbox_file = DevPki(out).inbox_path(code)
     issuing = ca_key is not None and ca_cert is not None
     old_user = admin.user(user)
     files = [str(f) for f in (key_file, cert_file) if issuing and f.exists()]
@@ -139,6 +149,7 @@ def add_agency(
             transport.declare_inbox(code)
         if not inbox_existed:
             steps.push(f"inbox {names.inbox(code)}", lambda: admin.delete_queue(names.inbox(code)))
+        _write(inbox_file, (names.inbox(code) + "\n").encode(), steps)  # for the agency: its inbox's name
         if issued is not None:
             key, cert = issued
             _write(key_file, private_key_pem(key), steps, mode=KEY_FILE_MODE)
@@ -149,7 +160,7 @@ def add_agency(
     return AgencyAdded(
         code=code, label=label, user=user, ingress=names.ingress_exchange, inbox=names.inbox(code),
         password=password if generated else None, key_file=key_file if issued else None,
-        cert_file=cert_file if issued else None, reissued=existing,
+        cert_file=cert_file if issued else None, reissued=existing, inbox_file=inbox_file,
     )  # fmt: skip
 
 
@@ -234,3 +245,36 @@ class _Undo:
                 f"{cause}; undoing the steps already done failed for: {shown} (remove them by hand)",
                 vi=f"một bước thất bại và không hoàn tác được: {shown} (hãy gỡ bỏ chúng bằng tay)",
             ) from cause
+
+
+INBOX_SECRET_BYTES = 32
+
+
+def create_inbox_secret(path: Path) -> bool:
+    """Write a new random inbox secret to ``path`` (readable by its owner only) unless one is there;
+    True when it was created. Losing it renames nothing, but ``vb agency add`` could no longer name
+    an existing agency's inbox: keep it with the hub's private key."""
+    if path.exists():
+        load_inbox_secret(path)  # an existing file must hold a usable secret
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(secrets.token_urlsafe(INBOX_SECRET_BYTES) + "\n", encoding="utf-8")
+    return True
+
+
+def load_inbox_secret(path: Path) -> str:
+    """The inbox secret in ``path`` (see ``transport.names``: what makes inbox names underivable)."""
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ConfigurationError(
+            f"cannot read the inbox secret {path}: {e.strerror} (`vb hub provision --inbox-secret {path}` "
+            "writes one)",
+            vi=f"không đọc được tệp bí mật đặt tên hộp thư {path}: {e.strerror} (lệnh `vb hub provision "
+            f"--inbox-secret {path}` tạo tệp này)") from e
+    if len(secret) < 16:
+        raise ConfigurationError(
+            f"the inbox secret in {path} is empty or too short (16 characters at least)",
+            vi=f"bí mật đặt tên hộp thư trong {path} trống hoặc quá ngắn (ít nhất 16 ký tự)")
+    return secret

@@ -26,7 +26,7 @@ class CheckedPackage:
     """A package that passed every check: read from the verified tree, its sender agreed three ways."""
 
     package: Edoc | StatusPackage
-    sender: str  # From/OrganId == the certificate's agency == the broker user (when known)
+    sender: str  # From/OrganId == the certificate's agency == the broker user
     algorithm: str
 
 
@@ -64,9 +64,10 @@ def verify_and_read(
     return CheckedPackage(package=package, sender=sender, algorithm=verified.algorithm)
 
 
-def authorise_sender(claimed_by_broker: str | None, checked: CheckedPackage) -> None:
-    """The broker-validated publisher must be the package's (signed) sender."""
-    if claimed_by_broker is not None and claimed_by_broker != checked.sender:
+def authorise_sender(claimed_by_broker: str, checked: CheckedPackage) -> None:
+    """The broker-validated publisher must be the package's (signed) sender (a message with no
+    broker-validated publisher never gets here: ``SenderUnknown``)."""
+    if claimed_by_broker != checked.sender:
         raise SenderNotAuthorised(
             f"broker user {claimed_by_broker} may only send as itself, "
             f"but the package is from {checked.sender}",

@@ -20,6 +20,16 @@ ministries, about 3,400 (a circular goes down the hierarchy, each level forwardi
 all 111,339 registered agencies at once). 10,000 is three times that, and bounds what one package
 costs the hub (one pair, one publish and one store row per recipient; 50,000 ``To`` blocked a hub for
 40 s and would have answered with 49,999 02s)."""
+DEFAULT_INFLIGHT_BYTES = 512 * 1024 * 1024
+"""The hub's memory budget for message bodies: at most this many bytes of packages are handed to one
+hub process at once, unacknowledged. RabbitMQ ignores a prefetch in bytes (``basic.qos``
+prefetch-size), so the budget is kept by the prefetch count: ``inflight_bytes // max_bytes``
+deliveries (8 with the defaults), whatever size they turn out to be. Checking and parsing one
+package needs several times its size on top (lxml's tree, the verified copy)."""
+
+DEFAULT_PARKED_ALARM = 1000
+"""Parked messages at or above this count raise the hub's alarm (``hub.parked_alarm`` in its log, and
+``vb queues``): the parked queue is not capped (nothing is lost), a flood of garbage is seen instead."""
 
 VIETNAM_OFFSET = timedelta(hours=7)
 
@@ -41,7 +51,18 @@ class HubConfig:
     hub_name: str = "vbus hub"
     max_bytes: int = DEFAULT_MAX_BYTES
     max_recipients: int = DEFAULT_MAX_RECIPIENTS
+    inflight_bytes: int = DEFAULT_INFLIGHT_BYTES
+    parked_alarm: int = DEFAULT_PARKED_ALARM
     names: Names = field(default_factory=Names)
     clock: Callable[[], datetime] = utc_now
     # The language of the hub's own refusal statuses (02), one language per line (``vbcore.lang``).
     lang: Lang = DEFAULT_LANG
+    # After a store or broker outage a batching hub holds the batch, unacknowledged (given back to the
+    # broker, each message would spend its delivery budget), and retries it after this pause in
+    # seconds, doubled after each failure up to ``outage_pause_max``.
+    outage_pause: float = 0.5
+    outage_pause_max: float = 30.0
+
+    def prefetch(self, requested: int) -> int:
+        """The prefetch that keeps ``inflight_bytes``: ``requested`` at most, and at least 1."""
+        return max(1, min(requested, self.inflight_bytes // self.max_bytes))

@@ -15,7 +15,9 @@ after a crash finds its pairs in the store: ACCEPTED ones are published again (a
 the same ``<document_id>|<recipient>`` message id twice and drops the second), FORWARDED ones are not.
 
 Every refusal becomes a ``Refusal`` record and a signed 02 to the sender, and the message is parked with
-its reason; the hub keeps running. A transient failure (store or broker down) requeues the batch.
+its reason; the hub keeps running. A transient failure (store or broker down) is no refusal: a batching
+hub holds the batch and retries it after a pause (given back to the broker, a message would spend its
+delivery budget, which counts crashes); an unbatched one requeues it.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from vbcore.directory import Directory
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits
 from vbcore.errors import (
     HubInternalError,
+    NotProcessed,
     PackageRefused,
     PublishNotConfirmed,
     RecipientsRefused,
+    SenderUnknown,
     StoreError,
     TransportError,
 )
@@ -44,6 +48,7 @@ from vbcore.hub.statuses import StatusRouter
 from vbcore.logging import Logger, get_logger
 from vbcore.model import StatusPackage
 from vbcore.pki import certificates_by_agency
+from vbcore.retry import Backoff
 from vbcore.signing import SignaturePolicy, SigningKey, TrustStore
 from vbcore.store.api import Refusal, TraceEvent, TrackingStore
 from vbcore.transport import Delivery, Outgoing, Transport
@@ -76,7 +81,12 @@ class Hub:
         self.log = log or get_logger("vbus.hub")
         self._declared: set[str] = set()
         self._pending: list[Delivery] = []
-        self.requeued = 0  # deliveries put back after a store or broker failure (``run_once`` stops)
+        self._batching = False
+        self._held: list[Delivery] = []  # a batch an outage stopped, retried once ``outage`` is ready
+        self.outage = Backoff(initial=self.config.outage_pause, maximum=self.config.outage_pause_max)
+        self.parked_alarm = False  # the parked queue holds ``config.parked_alarm`` messages or more
+        # Deliveries an outage of the store or the broker held or put back (``run_once`` stops at one).
+        self.requeued = 0
         # Certificates the operator registered for agencies (CAs that do not name the agency code).
         self.agency_certificates = certificates_by_agency(directory.registered_certificates())
         self.documents = DocumentRouter(self, directory)
@@ -89,16 +99,23 @@ class Hub:
 
         ``batch=False``: each delivery is processed as the transport hands it over (tests, the demo).
         ``batch=True``: deliveries are collected and processed by ``flush`` (the runner calls it after
-        each ``drain``), up to ``prefetch`` at a time.
+        each ``drain``), up to ``prefetch`` at a time. ``prefetch`` is lowered to what the memory
+        budget allows at the size limit (``HubConfig.prefetch``).
         """
         self.transport.declare_hub(list(agencies or []))
         self._declared.update(agencies or [])
+        self._batching = batch
         handler = self._pending.append if batch else self.handle
-        self.transport.consume(self.config.names.ingress_queue, handler, prefetch=prefetch)
+        queue, bounded = self.config.names.ingress_queue, self.config.prefetch(prefetch)
+        self.transport.consume(queue, handler, prefetch=bounded)
 
     def flush(self) -> int:
-        """Process the deliveries collected since the last call; return how many."""
-        pending = list(self._pending)
+        """Process the deliveries collected since the last call (after a batch an outage held, once its
+        pause is over); return how many."""
+        if self._held and not self.outage.ready(time.monotonic()):
+            return 0
+        pending = [*self._held, *self._pending]
+        self._held = []
         self._pending.clear()  # in place: the consumer holds ``self._pending.append``
         if pending:
             self.process_batch(pending)
@@ -114,6 +131,19 @@ class Hub:
     def now(self) -> datetime:
         return self.config.clock()
 
+    def check_parked(self) -> int:
+        """How many messages are parked; raise (or clear) the alarm at ``config.parked_alarm``, logged
+        once each way: a flood of garbage is parked, never dropped, and must be seen."""
+        depth = self.transport.queue_depth(self.config.names.parked_queue)
+        alarm = depth >= self.config.parked_alarm
+        if alarm and not self.parked_alarm:
+            self.log.warning("hub.parked_alarm", parked=depth, threshold=self.config.parked_alarm,
+                             queue=self.config.names.parked_queue)
+        elif self.parked_alarm and not alarm:
+            self.log.info("hub.parked_ok", parked=depth, threshold=self.config.parked_alarm)
+        self.parked_alarm = alarm
+        return depth
+
     # --- deliveries ---------------------------------------------------------------------------
 
     def handle(self, delivery: Delivery) -> None:
@@ -126,9 +156,11 @@ class Hub:
 
     def process_batch(self, deliveries: list[Delivery]) -> list[Attempt]:
         started = time.perf_counter()
-        attempts = [Attempt(d, sender=self._claimed_sender(d)) for d in deliveries]
+        attempts = [Attempt(d, sender=None) for d in deliveries]
         for attempt in attempts:
-            self._check(attempt)
+            self._admit(attempt)
+            if attempt.refusal is None:
+                self._check(attempt)
         try:
             with self.store.transaction():
                 for attempt in attempts:
@@ -136,25 +168,55 @@ class Hub:
             self._publish(attempts)
             self._record_forwarded(attempts)
         except (StoreError, TransportError) as err:
-            for attempt in reversed(attempts):  # each goes back to the head: keep their order
-                self._requeue(attempt, err)
+            self._outage(attempts, err)
         else:
-            for attempt in attempts:
-                try:
-                    self._settle(attempt)
-                except TransportError as err:  # the broker redelivers it; the store makes that harmless
-                    attempt.outcome, attempt.reason = "unsettled", f"{type(err).__name__}: {err}"
+            self.outage.succeeded()
+            self._settle(attempts)
         ms = round((time.perf_counter() - started) * 1000 / len(attempts), 2)
         for attempt in attempts:
             self._log(attempt, ms, len(attempts))
         return attempts
 
-    def _claimed_sender(self, delivery: Delivery) -> str | None:
-        """The broker-validated publisher; for a message the operator replayed as the hub user, the
-        sender recorded in its headers when it was first submitted."""
-        if delivery.user_id == self.config.names.hub_user:
-            return delivery.headers.get(n.SENDER)
-        return delivery.user_id
+    def _admit(self, attempt: Attempt) -> None:
+        """Before anything reads the bytes: who really sent it, and whether it may be tried again.
+
+        The sender is the agency of the broker-validated ``user_id``, nothing else; a message without
+        one, or from a broker user that is no agency's, is refused with no 02 (``SenderUnknown``: the
+        agency named inside did not necessarily send it). A message the broker handed out
+        ``DELIVERY_LIMIT`` times already (each time a hub took it and never settled it: it crashed or
+        was killed) is parked unread and its sender told, instead of being tried again: the ingress has
+        no broker dead-lettering (``amqp_wire.INGRESS_QUEUE_ARGUMENTS``), this is its poison budget."""
+        delivery = attempt.delivery
+        attempt.sender, unknown = self._sender_of(delivery)
+        if delivery.delivery_count >= n.DELIVERY_LIMIT:
+            attempt.refusal = NotProcessed(delivery.delivery_count)
+        elif unknown is not None:
+            attempt.refusal = unknown
+
+    def _sender_of(self, delivery: Delivery) -> tuple[str | None, SenderUnknown | None]:
+        """The agency that really published ``delivery`` (RabbitMQ validates ``user_id`` when set).
+
+        The hub user publishes to the ingress only to replay a parked message (``vb parked replay``,
+        ``vb hub migrate``): then the sender is the broker-validated user recorded when it was parked,
+        in ``x-vbus-original-user``, which the hub believes from its own user only."""
+        names, user = self.config.names, delivery.user_id
+        if user is None:
+            return None, SenderUnknown(
+                "published without a broker-validated user_id: nothing says which agency sent it",
+                vi="gói tin được gửi không kèm user_id do máy chủ RabbitMQ xác thực: không biết cơ quan "
+                "nào đã gửi")
+        if user == names.hub_user:
+            user = delivery.headers.get(n.ORIGINAL_USER)
+            if not user:
+                return None, SenderUnknown(
+                    "replayed by the hub without the sender recorded when it was parked",
+                    vi="gói tin được gửi lại mà không kèm cơ quan gửi đã ghi nhận khi lưu giữ")
+        code = names.agency_code(user)
+        if code is None:
+            return None, SenderUnknown(
+                f"published by broker user {user!r}, which is no agency's",
+                vi=f"gói tin được gửi bởi tài khoản {user!r}, không phải của cơ quan nào")
+        return code, None
 
     def _check(self, attempt: Attempt) -> None:
         body = attempt.delivery.body
@@ -168,8 +230,7 @@ class Hub:
                 agency_certificates=self.agency_certificates,
                 parsed=tree,  # parsed once for both the schema and the signature
             )
-            if attempt.sender is None:
-                attempt.sender = checked.sender
+            assert attempt.sender is not None  # ``_admit`` refused a message of nobody known
             checks.authorise_sender(attempt.sender, checked)
         except PackageRefused as err:
             attempt.refusal = err
@@ -231,19 +292,35 @@ class Hub:
                 for label in attempt.traces:
                     self.store.record_trace(TraceEvent(document_id, hub_id, label, at))
 
-    def _settle(self, attempt: Attempt) -> None:
-        if attempt.internal_error is not None:
-            self.transport.reject(attempt.delivery, requeue=False, reason=attempt.internal_error)
-            attempt.outcome = "parked"
-        elif attempt.refusal is not None:
-            first = attempt.refusal
-            self.transport.reject(attempt.delivery, requeue=False, reason=f"{first.reason}: {first}")
-            attempt.outcome = "refused"
-            attempt.reason = first.reason
-        else:
-            self.transport.ack(attempt.delivery)
+    def _settle(self, attempts: list[Attempt]) -> None:
+        """Ack what went through; park what was refused, all of the batch's clean copies at once."""
+        parked = [(a, why) for a in attempts if (why := self._park_reason(a)) is not None]
+        try:
+            self.transport.park([(a.delivery, why) for a, why in parked])
+        except TransportError as err:  # back in the queue (or redelivered): the store makes that harmless
+            for attempt, _ in parked:
+                attempt.outcome, attempt.reason = "unsettled", f"{type(err).__name__}: {err}"
+        for attempt in attempts:
+            if attempt.internal_error is not None or attempt.refusal is not None:
+                continue
+            try:
+                self.transport.ack(attempt.delivery)
+            except TransportError as err:  # the broker redelivers it; the store makes that harmless
+                attempt.outcome, attempt.reason = "unsettled", f"{type(err).__name__}: {err}"
+                continue
             if attempt.outcome == "pending":
                 attempt.outcome = "forwarded"
+
+    def _park_reason(self, attempt: Attempt) -> str | None:
+        """Why ``attempt``'s message is parked (None: it is acknowledged), with its outcome set."""
+        if attempt.internal_error is not None:
+            attempt.outcome = "parked"
+            return attempt.internal_error
+        if attempt.refusal is not None:
+            first = attempt.refusal
+            attempt.outcome, attempt.reason = "refused", first.reason
+            return f"{first.reason}: {first}"
+        return None
 
     # --- refusals -----------------------------------------------------------------------------
 
@@ -339,13 +416,20 @@ class Hub:
         attempt.traces.clear()
         attempt.refused.clear()
 
-    def _requeue(self, attempt: Attempt, err: Exception) -> None:
-        attempt.outcome = "requeued"
-        self.requeued += 1
-        attempt.reason = f"{type(err).__name__}: {err}"
-        # If the connection is gone, the broker requeues the unacked delivery by itself.
-        with contextlib.suppress(TransportError):
-            self.transport.reject(attempt.delivery, requeue=True)
+    def _outage(self, attempts: list[Attempt], err: Exception) -> None:
+        """The store or the broker failed under the batch: nothing of it is refused or lost."""
+        self.requeued += len(attempts)
+        for attempt in attempts:
+            attempt.outcome = "held" if self._batching else "requeued"
+            attempt.reason = f"{type(err).__name__}: {err}"
+        if self._batching:  # held unacknowledged, retried by ``flush`` after the pause
+            self._held = [a.delivery for a in attempts]
+            self.outage.failed(time.monotonic(), attempts[0].reason or "")
+            return
+        for attempt in reversed(attempts):  # each goes back to the head: keep their order
+            # If the connection is gone, the broker requeues the unacked delivery by itself.
+            with contextlib.suppress(TransportError):
+                self.transport.reject(attempt.delivery, requeue=True)
 
     def _log(self, attempt: Attempt, ms: float, batch: int) -> None:
         self.log.info(

@@ -7,16 +7,20 @@ queue for another hub process.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
 from dataclasses import dataclass
 from types import FrameType
 
+from vbcore.errors import TransportError
 from vbcore.hub.pipeline import Hub
 from vbcore.logging import get_logger
 
 log = get_logger("vbus.hub")
+
+PARKED_CHECK_SECONDS = 10.0  # how often a running hub looks at the parked queue's depth
 
 
 class StopFlag:
@@ -46,13 +50,22 @@ def run(
     """Consume the ingress until ``stop`` is set, then close the transport and the store.
 
     Deliveries are processed in batches: whatever arrived during one short ``drain`` (at most
-    ``prefetch``) shares one publish with many confirms outstanding and one commit.
+    ``prefetch``) shares one publish with many confirms outstanding and one commit. Every
+    ``PARKED_CHECK_SECONDS`` the parked queue's depth is checked against the alarm threshold.
     """
     hub.start(agencies, prefetch=prefetch, batch=True)
-    log.info("hub.started", hub_id=hub.config.hub_id, queue=hub.config.names.ingress_queue, prefetch=prefetch)
+    config = hub.config
+    log.info("hub.started", hub_id=config.hub_id, queue=config.names.ingress_queue,
+             prefetch=config.prefetch(prefetch), max_bytes=config.max_bytes,
+             inflight_bytes=config.inflight_bytes)
+    next_check = 0.0
     try:
         while not stop:
             hub.transport.drain(0 if hub.flush() else tick)
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + PARKED_CHECK_SECONDS
+                with contextlib.suppress(TransportError):  # the broker away: the next drain says so
+                    hub.check_parked()
         hub.flush()
     finally:
         hub.transport.close()
@@ -62,7 +75,8 @@ def run(
 
 @dataclass(frozen=True)
 class OnceReport:
-    """What ``run_once`` did: deliveries processed, and those put back after a store or broker failure."""
+    """What ``run_once`` did: deliveries processed, and those held or put back after a store or broker
+    failure."""
 
     processed: int
     requeued: int
@@ -73,8 +87,9 @@ def run_once(
 ) -> OnceReport:
     """Process what waits on the ingress, then close the transport and the store (``vb hub run --once``).
 
-    Ends after ``idle`` seconds without a delivery, or as soon as a delivery had to be put back (the
-    store or the broker failed): retrying it at once would loop, and the caller must say it failed.
+    Ends after ``idle`` seconds without a delivery, or as soon as an outage of the store or the broker
+    held a batch: waiting it out is a running hub's job; the caller must say it failed. Closing the
+    transport hands the held deliveries back to the broker, unacknowledged.
     """
     hub.start(agencies, prefetch=prefetch, batch=True)
     processed = 0

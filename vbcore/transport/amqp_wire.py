@@ -15,9 +15,11 @@ from vbcore.transport.names import Names
 
 
 def work_queue_arguments(names: Names) -> dict[str, Any]:
-    """Arguments of the ingress queue and of every inbox: quorum, parked at least once, bounded retries.
+    """Arguments of every inbox: quorum, parked at least once, bounded retries.
 
-    RabbitMQ allows ``x-dead-letter-strategy: at-least-once`` only with ``x-overflow: reject-publish``.
+    Only the hub publishes to inboxes (with headers of its own), so the broker's dead-lettering of an
+    inbox never sees a client's headers. RabbitMQ allows ``x-dead-letter-strategy: at-least-once``
+    only with ``x-overflow: reject-publish``.
     """
     return {
         "x-queue-type": "quorum",
@@ -28,31 +30,72 @@ def work_queue_arguments(names: Names) -> dict[str, Any]:
     }
 
 
+# The ingress: quorum, and NO dead-lettering nor delivery limit (without a dead-letter exchange the
+# broker would drop a message over the limit). What agencies publish must never reach RabbitMQ's
+# dead-letter worker; the hub parks clean copies and counts deliveries itself (``x-delivery-count``).
+INGRESS_QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}
 PARKED_QUEUE_ARGUMENTS: dict[str, Any] = {"x-queue-type": "quorum"}
 
 
-def read_headers(raw: Mapping[str, Any] | None, user_id: str | None) -> dict[str, str]:
-    """A message's string headers; for one the broker dead-lettered, park headers from ``x-death``."""
-    raw = raw or {}
-    headers = {}
+# Headers the broker writes (dead-lettering, quorum delivery counts): read into ``Delivery`` fields
+# or park headers, never passed on as the message's own.
+_BROKER_HEADER_PREFIXES = ("x-death", "x-first-death-", "x-last-death-", "x-delivery-count")
+
+
+def read_headers(raw: object, user_id: str | None) -> dict[str, str]:
+    """A message's headers as strings; for one the broker dead-lettered, park headers from ``x-death``.
+
+    Any table a client can publish is read without raising (this runs in the consumer callback,
+    before the pipeline's guard): only string, byte-string and number values are kept; lists,
+    tables, decimals, timestamps and the broker's own headers are dropped.
+    """
+    if not isinstance(raw, Mapping):
+        return {}
+    headers: dict[str, str] = {}
     for key, value in raw.items():
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if isinstance(value, str | int | float):
-            headers[key] = str(value)
-    deaths = raw.get("x-death")
-    if h.PARK_REASON not in headers and isinstance(deaths, list) and deaths:
+        if not isinstance(key, str) or key.startswith(_BROKER_HEADER_PREFIXES):
+            continue
+        text = _scalar(value)
+        if text is not None:
+            headers[key] = text
+    death = _first_death(raw.get("x-death"))
+    if h.PARK_REASON not in headers and death is not None:
         # Dead-lettered by the broker itself (delivery limit, or an agency's reject).
-        death = deaths[0]
-        headers[h.PARK_REASON] = f"dead-lettered by the broker: {_text(death.get('reason'))}"
-        headers.setdefault(h.PARKED_FROM, _text(death.get("queue")))
+        reason, queue = death
+        headers[h.PARK_REASON] = f"dead-lettered by the broker: {reason}"
+        headers.setdefault(h.PARKED_FROM, queue)
         if user_id:
             headers.setdefault(h.ORIGINAL_USER, user_id)
     return headers
 
 
-def _text(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+def delivery_count(raw: object, *, redelivered: bool) -> int:
+    """How many times the broker handed the message out before (quorum queues' ``x-delivery-count``).
+
+    Read only on a redelivery, and only a non-negative integer: a first delivery counts 0 whatever
+    header its publisher wrote."""
+    if not redelivered or not isinstance(raw, Mapping):
+        return 0
+    count = raw.get("x-delivery-count")
+    if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+        return count
+    return 0
+
+
+def _first_death(deaths: object) -> tuple[str, str] | None:
+    """(reason, queue) of the latest ``x-death`` entry, if it is a well-formed table."""
+    if not isinstance(deaths, list) or not deaths or not isinstance(deaths[0], Mapping):
+        return None
+    reason, queue = _scalar(deaths[0].get("reason")), _scalar(deaths[0].get("queue"))
+    return (reason, queue) if reason and queue else None
+
+
+def _scalar(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, str | int | float):
+        return str(value)
+    return None
 
 
 class ConfirmTracker:

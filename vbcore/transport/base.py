@@ -8,15 +8,25 @@ Contract every implementation keeps:
 - ``publish`` returns only once the broker has taken responsibility for the message (publisher
   confirm); it raises ``PublishNotConfirmed`` otherwise. Messages are persistent.
 - A consumed ``Delivery`` stays unacknowledged until ``ack`` is called; ``reject(requeue=False)``
-  sends it to the dead-letter (parking) queue with the reason in its headers.
-- A delivery that was handed out before and not acknowledged comes back with ``redelivered=True``.
+  parks it (``parking``: a clean copy with the reason, then an ack; one policy for every transport).
+- A delivery that was handed out before and not acknowledged comes back with ``redelivered=True``
+  and ``delivery_count`` one higher (counted by the broker, never read from a client's header).
+- ``user_id`` is what the broker validated: absent when the publisher did not set it (RabbitMQ checks
+  the property only when it is set), so it is proof of the sender only when present.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
+from vbcore.errors import AccessRefused, TransportError
+from vbcore.transport.names import Names
+from vbcore.transport.parking import park_headers
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,9 +37,12 @@ class Delivery:
     body: bytes
     headers: Mapping[str, str]
     message_id: str
-    # The broker-validated publishing user (AMQP ``user_id``): who really sent it.
+    # The broker-validated publishing user (AMQP ``user_id``): who really sent it. None when the
+    # publisher did not set it: then nothing says who sent it.
     user_id: str | None = None
     redelivered: bool = False
+    # How many times the broker handed it out before (quorum queues' ``x-delivery-count``).
+    delivery_count: int = 0
     # Opaque handle for ack/reject, owned by the transport that produced it.
     tag: object = field(default=None, compare=False, repr=False)
 
@@ -50,6 +63,11 @@ class Outgoing:
 
 class Transport(ABC):
     """Moves messages between named exchanges and queues (names from ``transport.names``)."""
+
+    names: Names
+    user: str
+    # Whether this user may publish to the dead-letter exchange (learnt at the first refusal).
+    _park_by_copy: bool = True
 
     @abstractmethod
     def declare_hub(self, agencies: list[str]) -> None:
@@ -94,9 +112,56 @@ class Transport(ABC):
     @abstractmethod
     def ack(self, delivery: Delivery) -> None: ...
 
-    @abstractmethod
     def reject(self, delivery: Delivery, *, requeue: bool, reason: str | None = None) -> None:
-        """Requeue it, or dead-letter it to the parking queue with ``reason`` recorded."""
+        """Requeue it, or park it with ``reason`` recorded (``parking``: the one policy for all)."""
+        if requeue or not self._is_live(delivery):
+            self._requeue(delivery)  # a stale delivery: the broker redelivers it anyway
+            return
+        self.park([(delivery, reason)])
+
+    def park(self, items: list[tuple[Delivery, str | None]]) -> None:
+        """Park each delivery with its reason: clean copies to the dead-letter exchange, published
+        together (many confirms outstanding: a flood of garbage costs one round trip per batch, not
+        per message), then each original acknowledged. Nothing is lost: if the copies are not all
+        confirmed, every original goes back to its queue (a copy may then be parked twice)."""
+        live = [(d, r) for d, r in items if self._is_live(d)]
+        if live and self._park_by_copy:
+            copies = [Outgoing(self.names.dead_letter_exchange, d.queue, d.body, d.message_id,
+                               park_headers(d, r, self.names)) for d, r in live]
+            try:
+                self.publish_many(copies)
+            except AccessRefused:
+                log.info("user %s may not publish to %s: parking through the broker's dead-lettering",
+                         self.user, self.names.dead_letter_exchange)
+                self._park_by_copy = False
+            except TransportError:
+                for d, _ in live:
+                    self._requeue(d)
+                raise
+            else:
+                for d, _ in live:
+                    self.ack(d)
+                return
+        for d, r in live:
+            if not self.names.is_inbox(d.queue):
+                self._requeue(d)
+                dlx = self.names.dead_letter_exchange
+                raise AccessRefused(f"cannot park {d.message_id}: user {self.user} may not publish to "
+                                    f"{dlx}, and {d.queue} has no dead-lettering")
+            log.info("parking %s through the broker: %s", d.message_id, r)
+            self._dead_letter(d)
+
+    @abstractmethod
+    def _is_live(self, delivery: Delivery) -> bool:
+        """Whether ``delivery`` can still be settled (not from a connection lost since)."""
+
+    @abstractmethod
+    def _requeue(self, delivery: Delivery) -> None:
+        """Give it back to its queue, redelivered (a no-op for a stale delivery)."""
+
+    @abstractmethod
+    def _dead_letter(self, delivery: Delivery) -> None:
+        """Reject it without requeueing: the broker dead-letters it (inboxes only)."""
 
     @abstractmethod
     def queue_depth(self, queue: str) -> int: ...

@@ -36,10 +36,10 @@ Guarantees (the same contract as ``rabbitmq.py``; names from ``transport.names``
 - Consumers ack manually with a bounded prefetch. A dropped connection is re-opened by kombu's
   ``ensure`` on the next node; consumers resume; deliveries handed out before the drop are stale
   (acking one is a no-op: the broker redelivers it).
-- ``reject(requeue=False)`` parks a copy with ``x-vbus-park-reason`` when the user may publish to the
-  dead-letter exchange (the hub user); an agency may not, so its reject lets the broker dead-letter
-  the message (the queue's ``x-dead-letter-exchange``) and the parked copy gets its reason from
-  ``x-death``: exactly as ``RabbitMQTransport`` does.
+- ``reject(requeue=False)`` follows the one parking policy of every transport (``parking``): a clean
+  copy when the user may publish to the dead-letter exchange (the hub user); an agency may not, so
+  its reject of an inbox delivery lets the broker dead-letter it (the inbox's
+  ``x-dead-letter-exchange``) and the parked copy gets its reason from ``x-death``.
 - kombu and py-amqp errors are translated here into ``vbcore.errors``. A transport is not
   thread-safe: one per thread.
 """
@@ -61,8 +61,13 @@ from kombu import exceptions as kx
 from kombu import messaging as _messaging
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
-from vbcore.transport import names as h
-from vbcore.transport.amqp_wire import PARKED_QUEUE_ARGUMENTS, read_headers, work_queue_arguments
+from vbcore.transport.amqp_wire import (
+    INGRESS_QUEUE_ARGUMENTS,
+    PARKED_QUEUE_ARGUMENTS,
+    delivery_count,
+    read_headers,
+    work_queue_arguments,
+)
 from vbcore.transport.base import Delivery, Handler, Outgoing, Transport
 from vbcore.transport.broker_errors import BrokerContext, explain
 from vbcore.transport.names import Names
@@ -147,8 +152,11 @@ class KombuTransport(Transport):
         retry: RetryPolicy | None = None,
         connect_timeout: float = 5.0,
         confirm_timeout: float = 30.0,
+        stamp_user_id: bool = True,
     ) -> None:
         self.names = names or Names()
+        # False only to show what a client that leaves ``user_id`` unset gets (tests of the hub).
+        self.stamp_user_id = stamp_user_id
         self.retry = retry or RetryPolicy()
         self.confirm_timeout = confirm_timeout
         # kombu reads ``a;b`` as failover nodes; each node's URL may carry its own credentials.
@@ -170,7 +178,6 @@ class KombuTransport(Transport):
         self._returned: list[str] = []  # why the message being published came back
         self._generation = 1
         self._needs_setup = False
-        self._park_by_copy = True
         self._closed = False
         try:
             self._conn.ensure_connection(errback=self._on_retry, **self.retry.as_kwargs())
@@ -260,7 +267,7 @@ class KombuTransport(Transport):
         dlx = Exchange(n.dead_letter_exchange, "fanout", durable=True)
         Queue(n.parked_queue, dlx, durable=True, queue_arguments=PARKED_QUEUE_ARGUMENTS)(ch).declare()
         ingress = Exchange(n.ingress_exchange, "fanout", durable=True)
-        ingress_queue = Queue(n.ingress_queue, ingress, durable=True, queue_arguments=work_queue_arguments(n))
+        ingress_queue = Queue(n.ingress_queue, ingress, durable=True, queue_arguments=INGRESS_QUEUE_ARGUMENTS)
         ingress_queue(ch).declare()
         for code in agencies:
             self._declare_inbox(code)
@@ -327,7 +334,8 @@ class KombuTransport(Transport):
         try:
             producer.publish(
                 m.body, routing_key=m.routing_key, exchange=m.exchange, mandatory=True,
-                delivery_mode=2, headers=dict(m.headers), message_id=m.message_id, user_id=self.user,
+                delivery_mode=2, headers=dict(m.headers), message_id=m.message_id,
+                **({"user_id": self.user} if self.stamp_user_id else {}),
                 content_type="application/octet-stream", content_encoding="binary",
                 confirm_timeout=self.confirm_timeout,
             )
@@ -384,15 +392,18 @@ class KombuTransport(Transport):
         return channel
 
     def _delivery(self, queue: str, message: Any, generation: int) -> Delivery:
+        """Built in the consumer callback, outside the pipeline's guard: nothing here may raise."""
         properties = message.properties
-        user_id = properties.get("user_id")
+        user_id = properties.get("user_id") or None
+        redelivered = bool(message.delivery_info.get("redelivered"))
         return Delivery(
             queue=queue,
             body=bytes(message.body),
             headers=read_headers(message.headers, user_id),
             message_id=properties.get("message_id") or "",
             user_id=user_id,
-            redelivered=bool(message.delivery_info.get("redelivered")),
+            redelivered=redelivered,
+            delivery_count=delivery_count(message.headers, redelivered=redelivered),
             tag=_Tag(message, generation),
         )
 
@@ -471,28 +482,13 @@ class KombuTransport(Transport):
     def ack(self, delivery: Delivery) -> None:
         self._settle(delivery, "acking", lambda m: m.ack())
 
-    def reject(self, delivery: Delivery, *, requeue: bool, reason: str | None = None) -> None:
-        if requeue or self._live(delivery) is None:
-            self._settle(delivery, "requeueing", lambda m: m.reject(requeue=True))
-            return
-        if self._park_by_copy:
-            headers = dict(delivery.headers)
-            headers[h.PARK_REASON] = reason or "rejected"
-            # A message parked again keeps where it first failed and who first sent it.
-            headers.setdefault(h.PARKED_FROM, delivery.queue)
-            if delivery.user_id:
-                headers.setdefault(h.ORIGINAL_USER, delivery.user_id)
-            try:
-                self.publish(self.names.dead_letter_exchange, delivery.queue, delivery.body,
-                             message_id=delivery.message_id, headers=headers)
-            except AccessRefused:
-                log.info("user %s may not publish to %s: parking through the broker's dead-lettering",
-                         self.user, self.names.dead_letter_exchange)
-                self._park_by_copy = False
-            else:
-                self.ack(delivery)
-                return
-        log.info("parking %s: %s", delivery.message_id, reason)
+    def _is_live(self, delivery: Delivery) -> bool:
+        return self._live(delivery) is not None
+
+    def _requeue(self, delivery: Delivery) -> None:
+        self._settle(delivery, "requeueing", lambda m: m.reject(requeue=True))
+
+    def _dead_letter(self, delivery: Delivery) -> None:
         self._settle(delivery, "rejecting", lambda m: m.reject(requeue=False))
 
     def queue_depth(self, queue: str) -> int:

@@ -6,12 +6,19 @@ RabbitMQ topology the hub relies on, so the same behavioural tests run against b
 
 - permissions as ``provision.BrokerAdmin`` grants them: the hub user may do everything; an agency
   user may only publish to the ingress exchange and read its own inbox (``AccessRefused``);
-- ``user_id`` is set by the transport to its user, so a consumer knows who really published;
+- ``user_id`` is set by the transport to its user, so a consumer knows who really published; a
+  transport made with ``stamp_user_id=False`` leaves it unset, as any AMQP client may (RabbitMQ
+  checks the property only when it is set), and its messages arrive with ``user_id=None``;
+- ``delivery_count`` counts the times a message was handed out before (quorum ``x-delivery-count``);
 - ``publish`` of a message that reaches no queue raises ``PublishNotConfirmed`` (mandatory);
 - queues are FIFO; a consumer holds at most ``prefetch`` unacknowledged deliveries;
 - unacknowledged deliveries are requeued with ``redelivered=True`` when the transport closes (a
-  crash), at the head of their queue; a message returned more than ``DELIVERY_LIMIT`` times is parked;
-- ``reject(requeue=False, reason=...)`` dead-letters to the parked queue with reason headers;
+  crash), at the head of their queue; on a queue with dead-lettering (the inboxes) a message returned
+  more than ``DELIVERY_LIMIT`` times is parked by the broker; the ingress has none (the hub keeps the
+  budget there);
+- ``reject(requeue=False, reason=...)`` parks by the one policy of every transport (``parking``);
+  the broker's own dead-lettering (an agency's reject of an inbox delivery) records what RabbitMQ's
+  ``x-death`` would tell: that it was rejected, from where, by whose publish;
 - ``drain(timeout)`` dispatches to the handlers in the calling thread.
 
 ``queue_depth`` counts ready messages (not the ones handed out and unacknowledged) and, as
@@ -124,15 +131,16 @@ class InMemoryBroker:
     def give_back(self, queue: str, message: _Message) -> None:
         """Return a handed-out message to the head of its queue, or park it past the delivery limit."""
         returned = replace(message, redelivered=True, returns=message.returns + 1)
-        if returned.returns > h.DELIVERY_LIMIT:
-            self.dead_letter(queue, returned, f"delivery-limit: returned {returned.returns} times")
+        # As RabbitMQ's x-delivery-limit, which vbus sets only on queues that dead-letter (inboxes).
+        if returned.returns > h.DELIVERY_LIMIT and self._queue(queue).dead_letter_exchange is not None:
+            self.dead_letter(queue, returned, "dead-lettered by the broker: delivery_limit")
         else:
             self._queue(queue).ready.appendleft(returned)
             self._cond.notify_all()
 
-    def dead_letter(self, queue: str, message: _Message, reason: str, *, exchange: str | None = None) -> None:
-        """Route a copy with reason headers to ``exchange`` (default: the queue's dead-letter exchange)."""
-        dlx = exchange or self._queue(queue).dead_letter_exchange
+    def dead_letter(self, queue: str, message: _Message, reason: str) -> None:
+        """The broker's dead-lettering: a copy with reason headers to the queue's dead-letter exchange."""
+        dlx = self._queue(queue).dead_letter_exchange
         if dlx is None:  # as RabbitMQ: a queue without a dead-letter exchange drops the message
             return
         headers = dict(message.headers)
@@ -163,10 +171,13 @@ class InMemoryTransport(Transport):
 
     _ids = itertools.count(1)
 
-    def __init__(self, broker: InMemoryBroker, user: str, names: Names | None = None) -> None:
+    def __init__(
+        self, broker: InMemoryBroker, user: str, names: Names | None = None, *, stamp_user_id: bool = True
+    ) -> None:
         self.broker = broker
         self.user = user
         self.names = names or Names()
+        self.stamp_user_id = stamp_user_id
         self._id = next(self._ids)
         self._numbers = itertools.count(1)
         self._consumers: list[_Consumer] = []
@@ -196,7 +207,8 @@ class InMemoryTransport(Transport):
 
     def _check_read(self, queue: str) -> None:
         self._check_open()
-        if not self._is_hub and queue != self.names.inbox(self.names.agency_user(self.user)):
+        own = self.names.agency_code(self.user)
+        if not self._is_hub and (own is None or queue != self.names.inbox(own)):
             raise AccessRefused(f"user {self.user} may not read queue {queue}")
 
     # --- topology ---------------------------------------------------------------------------
@@ -209,7 +221,7 @@ class InMemoryTransport(Transport):
         b.declare_queue(n.parked_queue, dead_letter_exchange=None)
         b.bind(n.parked_queue, n.dead_letter_exchange)
         b.declare_exchange(n.ingress_exchange, FANOUT)
-        b.declare_queue(n.ingress_queue, dead_letter_exchange=n.dead_letter_exchange)
+        b.declare_queue(n.ingress_queue, dead_letter_exchange=None)  # as amqp_wire.INGRESS_QUEUE_ARGUMENTS
         b.bind(n.ingress_queue, n.ingress_exchange)
         b.declare_exchange(n.delivery_exchange, DIRECT)
         for code in agencies:
@@ -234,7 +246,8 @@ class InMemoryTransport(Transport):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self._check_write(exchange)
-        message = _Message(bytes(body), dict(headers or {}), message_id, self.user)
+        user_id = self.user if self.stamp_user_id else None
+        message = _Message(bytes(body), dict(headers or {}), message_id, user_id)
         with self.broker.cond:
             try:
                 routed = self.broker.route(exchange, routing_key, message)
@@ -284,6 +297,7 @@ class InMemoryTransport(Transport):
             message_id=message.message_id,
             user_id=message.user_id,
             redelivered=message.redelivered,
+            delivery_count=message.returns,
             tag=tag,
         )
 
@@ -339,18 +353,18 @@ class InMemoryTransport(Transport):
         with self.broker.cond:
             self._settle(delivery)
 
-    def reject(self, delivery: Delivery, *, requeue: bool, reason: str | None = None) -> None:
+    def _is_live(self, delivery: Delivery) -> bool:
+        return isinstance(delivery.tag, _Tag) and delivery.tag in self._unacked
+
+    def _requeue(self, delivery: Delivery) -> None:
         with self.broker.cond:
             queue, message = self._settle(delivery)
-            if requeue:
-                self.broker.give_back(queue, message)
-            elif self._is_hub:
-                # As the RabbitMQ transport: the hub parks a copy itself (so a message rejected from
-                # the parked queue stays parked, with the new reason).
-                self.broker.dead_letter(queue, message, reason or "rejected",
-                                        exchange=self.names.dead_letter_exchange)
-            else:
-                self.broker.dead_letter(queue, message, reason or "rejected")
+            self.broker.give_back(queue, message)
+
+    def _dead_letter(self, delivery: Delivery) -> None:
+        with self.broker.cond:
+            queue, message = self._settle(delivery)
+            self.broker.dead_letter(queue, message, "dead-lettered by the broker: rejected")
 
     def queue_depth(self, queue: str) -> int:
         self._check_open()

@@ -7,14 +7,33 @@ Topology (each agency publishes to ``ingress_exchange`` with its own code as rou
 consumes ``ingress_queue``, checks, and publishes to ``delivery_exchange`` with the recipient's
 code; each agency reads ``inbox(code)``; whatever cannot be processed ends in ``parked_queue``)::
 
-    {prefix}.ingress (fanout) -> {prefix}.hub.ingress (quorum) -> hub
-    hub -> {prefix}.deliver (direct, key = code) -> {prefix}.inbox.{code} (quorum)
-    any queue --dead-letter--> {prefix}.dlx (fanout) -> {prefix}.parked (quorum)
+    {prefix}.ingress (fanout) -> {prefix}.hub.incoming (quorum) -> hub
+    hub -> {prefix}.deliver (direct, key = code) -> {prefix}.inbox.{code}.{token} (quorum)
+    hub --clean copy--> {prefix}.dlx (fanout) -> {prefix}.parked (quorum)
+    inbox --broker dead-lettering--> {prefix}.dlx
+
+The ingress queue has no broker dead-lettering: what agencies publish never reaches RabbitMQ's
+dead-letter worker (3.10's crashes on a malformed client ``x-death``, measurements.md); the hub
+parks clean copies and enforces the delivery budget itself. vbus 0.1 named it ``{prefix}.hub.ingress``
+and let the broker dead-letter it; queue arguments cannot change on an existing queue, hence the new
+name (``vb hub migrate`` moves what the old one holds).
+
+Inbox names end with a token (``inbox_token``): an HMAC, under the operator's inbox secret, of the
+prefix and the agency's code. RabbitMQ 3.10 answers a passive ``queue.declare`` from any user, with
+no permission check, with the queue's message and consumer counts (RabbitMQ 4.2.6 began checking
+permissions there): an inbox whose name another agency can derive would tell it whether that agency
+is connected and how much waits for it. The hub and ``vb agency add`` hold the secret; an agency is
+told its own inbox name (``inbox_names``) and can derive no other. Without a secret an inbox is named
+``{prefix}.inbox.{code}`` (the in-memory transport, tests, and vbus 0.1 installations).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 # Message headers (AMQP header table keys). Values are strings; timestamps are ISO 8601 UTC.
 KIND = "x-vbus-kind"  # "edoc" | "status" | "refusal"
@@ -39,10 +58,21 @@ ORIGINAL_USER = "x-vbus-original-user"
 KIND_EDOC = "edoc"
 KIND_STATUS = "status"
 KIND_REFUSAL = "refusal"
+KINDS = (KIND_EDOC, KIND_STATUS, KIND_REFUSAL)
 
 # How many times a message may be handed out and returned unacknowledged (consumer crashes,
-# requeues) before the broker parks it: a poison message must not loop for ever.
+# requeues) before it is parked: a poison message must not loop for ever. The broker enforces it on
+# inboxes (``x-delivery-limit``); the hub on its ingress, from the broker's ``x-delivery-count``.
 DELIVERY_LIMIT = 10
+
+# Characters of an inbox token: base32 of the HMAC, 130 bits.
+INBOX_TOKEN_LENGTH = 26
+
+
+def inbox_token(secret: str, prefix: str, code: str) -> str:
+    """The part of an inbox name only the holder of ``secret`` can derive (HMAC-SHA256)."""
+    digest = hmac.new(secret.encode(), f"vbus inbox\0{prefix}\0{code}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:INBOX_TOKEN_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,14 @@ class Names:
     prefix: str = "vbus"
     # The broker user of hub processes (a field so that tests can run several hubs on one broker).
     hub_user: str = "vbus-hub"
+    # Prepended to an agency's code to make its broker user. Broker users are broker-wide (not per
+    # vhost): a test suite on a shared broker uses a prefix so that it never touches the user of a
+    # real agency. Production: empty (the user is the code).
+    user_prefix: str = ""
+    # The operator's secret that makes inbox names underivable (``inbox_token``); empty: plain names.
+    inbox_secret: str = field(default="", repr=False)
+    # Inbox names given as they are: an agency knows its own (told by ``vb agency add``), not the secret.
+    inbox_names: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def ingress_exchange(self) -> str:
@@ -60,7 +98,12 @@ class Names:
 
     @property
     def ingress_queue(self) -> str:
-        """Quorum queue the hub consumes (several hub processes may)."""
+        """Quorum queue the hub consumes (several hub processes may); no broker dead-lettering."""
+        return f"{self.prefix}.hub.incoming"
+
+    @property
+    def legacy_ingress_queue(self) -> str:
+        """vbus 0.1's ingress queue, which dead-lettered through the broker (``vb hub migrate``)."""
         return f"{self.prefix}.hub.ingress"
 
     @property
@@ -69,7 +112,16 @@ class Names:
         return f"{self.prefix}.deliver"
 
     def inbox(self, code: str) -> str:
-        """One agency's inbox queue (quorum)."""
+        """One agency's inbox queue (quorum): as given, else named with the secret's token."""
+        given = self.inbox_names.get(code)
+        if given:
+            return given
+        if self.inbox_secret:
+            return f"{self.legacy_inbox(code)}.{inbox_token(self.inbox_secret, self.prefix, code)}"
+        return self.legacy_inbox(code)
+
+    def legacy_inbox(self, code: str) -> str:
+        """An inbox named without a token: with no secret, and every inbox of vbus 0.1."""
         return f"{self.prefix}.inbox.{code}"
 
     @property
@@ -82,12 +134,16 @@ class Names:
         return f"{self.prefix}.parked"
 
     def agency_user(self, code: str) -> str:
-        """An agency's broker user name is its code."""
-        return code
+        """An agency's broker user: ``user_prefix`` + its code."""
+        return f"{self.user_prefix}{code}"
+
+    def agency_code(self, user: str | None) -> str | None:
+        """The agency whose broker user ``user`` is (inverse of ``agency_user``); None for any other
+        user: none at all, the hub's, or one outside ``user_prefix``."""
+        if not user or user == self.hub_user or not user.startswith(self.user_prefix):
+            return None
+        return user.removeprefix(self.user_prefix) or None
 
     def is_inbox(self, queue: str) -> bool:
         return queue.startswith(f"{self.prefix}.inbox.")
 
-    def inbox_owner(self, queue: str) -> str | None:
-        """The agency code whose inbox ``queue`` is (None if it is not an inbox)."""
-        return queue.removeprefix(f"{self.prefix}.inbox.") if self.is_inbox(queue) else None

@@ -7,9 +7,10 @@ one ``--management-url`` names, so provisioning would land silently in the wrong
 does not answer is ``ManagementApiUnreachable``, saying how to enable the plugin.
 
 Permissions (regular expressions on resource names, ``names.py`` is where the names come from):
-- an agency (user = its code): configure nothing; write only ``{prefix}.ingress``; read only its
-  own inbox ``{prefix}.inbox.{code}``. With the ``user_id`` check RabbitMQ does on every publish,
-  the broker alone guarantees who sent each message.
+- an agency (user ``Names.agency_user(code)``: its code, after ``user_prefix``, which is empty in
+  production and set by test suites, since users are broker-wide): configure nothing; write only
+  ``{prefix}.ingress``; read only its own inbox ``{prefix}.inbox.{code}``. With the ``user_id``
+  check RabbitMQ does on every publish that sets it, the broker alone says who sent each message.
 - the hub user: configure, write and read every ``{prefix}.*`` resource.
 """
 
@@ -117,6 +118,10 @@ class BrokerAdmin:
         for conn in self._api("GET", "/api/connections") or []:
             if conn.get("user") == user:
                 self._api("DELETE", f"/api/connections/{_q(conn['name'])}", missing_ok=True)
+
+    def grant_agency(self, code: str) -> None:
+        """Give the agency's existing user the permissions it has now (after its inbox was renamed)."""
+        self._grant(self.names.agency_user(code), self.agency_permissions(code))
 
     def add_hub_user(self, password: str) -> None:
         user = self.names.hub_user

@@ -1,16 +1,17 @@
 """The RabbitMQ transport (pika): the hub's hot path. pika enters vbus through this module only.
 
 Topology and guarantees (names from ``transport.names``):
-- Every queue is a durable **quorum** queue. Work queues (ingress, inboxes) dead-letter to
-  ``{prefix}.dlx`` -> ``{prefix}.parked``, *at-least-once* (``x-dead-letter-strategy``, which
-  RabbitMQ allows only with ``x-overflow: reject-publish``), and park a message returned more than
-  ``DELIVERY_LIMIT`` times (``x-delivery-limit``), so a poison message cannot loop for ever.
+- Every queue is a durable **quorum** queue. Inboxes dead-letter to ``{prefix}.dlx`` ->
+  ``{prefix}.parked``, *at-least-once* (``x-dead-letter-strategy``, which RabbitMQ allows only with
+  ``x-overflow: reject-publish``), and park a message returned more than ``DELIVERY_LIMIT`` times
+  (``x-delivery-limit``), so a poison message cannot loop for ever. The ingress does not dead-letter
+  at all (``amqp_wire.INGRESS_QUEUE_ARGUMENTS``): the hub parks clean copies and keeps that budget.
 - Messages are persistent (``delivery_mode=2``) and published with ``mandatory=True`` under
   publisher confirms: ``publish`` returns once the broker has the message on disk, and raises
   ``PublishNotConfirmed`` if it was nacked or returned as unroutable.
 - ``user_id`` is set on every publish to the connection's user; RabbitMQ refuses a publish whose
-  ``user_id`` is not the authenticated user (``AccessRefused``), so ``Delivery.user_id`` is proof of
-  who sent a message.
+  ``user_id`` is not the authenticated user (``AccessRefused``), so ``Delivery.user_id``, when
+  present, is proof of who sent a message. Other clients may leave it unset: then it is None.
 - Consumers ack manually, with a bounded prefetch (``basic_qos``) per consumer channel.
 - A dropped connection (broker restart) is re-opened with backoff by whichever call notices it;
   the topology is re-declared, consumers resume, and unconfirmed publishes are sent again (so a
@@ -31,11 +32,9 @@ a time gives 760-1,020 msg/s, 256 outstanding 2,150-3,350 msg/s, this transport 
 (publishing alone 5,500-7,000 msg/s); at 1 MB 90-145, 150-170 and 100-170 msg/s (the broker's disk
 and CPU bound it). A transport is not thread-safe: one per thread.
 
-``reject(requeue=False, reason=...)`` publishes a copy with ``x-vbus-park-reason`` to the
-dead-letter exchange (confirmed), then acks the original: RabbitMQ's own dead-lettering cannot add
-headers (``x-death`` only says "rejected"), and the reason is what an operator needs. A user who may
-not publish there (an agency) falls back to the broker's dead-lettering; the parked delivery then
-gets its reason from ``x-death``.
+``reject(requeue=False, reason=...)`` parks a clean copy (``parking``, the policy every transport
+shares): RabbitMQ's own dead-lettering cannot add headers (``x-death`` only says "rejected"), and it
+must never see a client's headers.
 """
 
 from __future__ import annotations
@@ -53,10 +52,11 @@ import pika
 from pika import exceptions as px
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
-from vbcore.transport import names as h
 from vbcore.transport.amqp_wire import (
+    INGRESS_QUEUE_ARGUMENTS,
     PARKED_QUEUE_ARGUMENTS,
     ConfirmTracker,
+    delivery_count,
     read_headers,
     work_queue_arguments,
 )
@@ -125,8 +125,11 @@ class RabbitMQTransport(Transport):
         confirm_window: int = 512,
         confirm_window_bytes: int = 32 * 1024 * 1024,
         confirm_timeout: float = 60.0,
+        stamp_user_id: bool = True,
     ) -> None:
         self.names = names or Names()
+        # False only to show what a client that leaves ``user_id`` unset gets (tests of the hub).
+        self.stamp_user_id = stamp_user_id
         self._params = pika.URLParameters(url)
         # The user the broker authenticates; ``user`` overrides it only for what is stamped in
         # ``user_id`` (the broker refuses a mismatch: that is how spoofing is shown to fail).
@@ -147,7 +150,6 @@ class RabbitMQTransport(Transport):
         self._consumer_channels: list[Any] = []  # one per entry of _consumers
         self._pub: Any = None  # publisher channel, in confirm mode via its _impl
         self._tracker: ConfirmTracker | None = None
-        self._park_by_copy = True
         self._closed = False
         self._reconnect(None)
 
@@ -243,7 +245,7 @@ class RabbitMQTransport(Transport):
         ch.queue_declare(n.parked_queue, durable=True, arguments=PARKED_QUEUE_ARGUMENTS)
         ch.queue_bind(n.parked_queue, n.dead_letter_exchange)
         ch.exchange_declare(n.ingress_exchange, "fanout", durable=True)
-        ch.queue_declare(n.ingress_queue, durable=True, arguments=work_queue_arguments(n))
+        ch.queue_declare(n.ingress_queue, durable=True, arguments=INGRESS_QUEUE_ARGUMENTS)
         ch.queue_bind(n.ingress_queue, n.ingress_exchange)
         for code in agencies:
             self._declare_inbox(code)
@@ -365,7 +367,7 @@ class RabbitMQTransport(Transport):
             properties = pika.BasicProperties(
                 delivery_mode=pika.DeliveryMode.Persistent,
                 message_id=m.message_id,
-                user_id=self.user,
+                user_id=self.user if self.stamp_user_id else None,
                 headers=dict(m.headers),
             )
             impl.basic_publish(m.exchange, m.routing_key, m.body, properties, mandatory=True)
@@ -421,13 +423,16 @@ class RabbitMQTransport(Transport):
         return channel
 
     def _delivery(self, queue: str, tag: _Tag, method: Any, properties: Any, body: bytes) -> Delivery:
+        """Built in the consumer callback, outside the pipeline's guard: nothing here may raise."""
+        redelivered = bool(method.redelivered)
         return Delivery(
             queue=queue,
             body=body,
             headers=read_headers(properties.headers, properties.user_id),
             message_id=properties.message_id or "",
-            user_id=properties.user_id,
-            redelivered=bool(method.redelivered),
+            user_id=properties.user_id or None,
+            redelivered=redelivered,
+            delivery_count=delivery_count(properties.headers, redelivered=redelivered),
             tag=tag,
         )
 
@@ -489,31 +494,39 @@ class RabbitMQTransport(Transport):
     def ack(self, delivery: Delivery) -> None:
         self._settle(delivery, "acking", lambda t: t.channel.basic_ack(t.delivery_tag))
 
-    def reject(self, delivery: Delivery, *, requeue: bool, reason: str | None = None) -> None:
-        if requeue or self._live_tag(delivery) is None:
-            self._settle(delivery, "requeueing", lambda t: t.channel.basic_reject(t.delivery_tag, True))
-            return
-        if self._park_by_copy:
-            headers = dict(delivery.headers)
-            headers[h.PARK_REASON] = reason or "rejected"
-            # A message parked again keeps where it first failed and who first sent it.
-            headers.setdefault(h.PARKED_FROM, delivery.queue)
-            if delivery.user_id:
-                headers.setdefault(h.ORIGINAL_USER, delivery.user_id)
-            try:
-                self.publish(
-                    self.names.dead_letter_exchange, delivery.queue, delivery.body,
-                    message_id=delivery.message_id, headers=headers,
-                )
-            except AccessRefused:
-                log.info("user %s may not publish to %s: parking through the broker's dead-lettering",
-                         self.user, self.names.dead_letter_exchange)
-                self._park_by_copy = False
-            else:
-                self.ack(delivery)
-                return
-        log.info("parking %s: %s", delivery.message_id, reason)
+    def _is_live(self, delivery: Delivery) -> bool:
+        return self._live_tag(delivery) is not None
+
+    def _requeue(self, delivery: Delivery) -> None:
+        self._settle(delivery, "requeueing", lambda t: t.channel.basic_reject(t.delivery_tag, True))
+
+    def _dead_letter(self, delivery: Delivery) -> None:
         self._settle(delivery, "rejecting", lambda t: t.channel.basic_reject(t.delivery_tag, requeue=False))
+
+    # --- moving an installation (``vb hub migrate``): not part of the ``Transport`` interface ----
+
+    def queue_exists(self, queue: str) -> bool:
+        def exists() -> bool:
+            try:
+                self._channel().queue_declare(queue, passive=True)
+            except px.ChannelClosedByBroker as e:
+                if e.reply_code == 404:
+                    return False
+                raise
+            return True
+
+        return self._run(f"looking for {queue}", exists)
+
+    def unbind_queue(self, queue: str, exchange: str, routing_key: str) -> None:
+        """Remove one binding (none there: nothing happens)."""
+        self._run(f"unbinding {queue}", lambda: self._channel().queue_unbind(queue, exchange, routing_key))
+
+    def delete_queue(self, queue: str) -> None:
+        """Delete ``queue``, which must be empty (checked here: quorum queues do not implement
+        ``if_empty``) and unbound, so that nothing can arrive in between."""
+        if self.queue_depth(queue):
+            raise TransportError(f"{queue} is not empty: not deleted")
+        self._run(f"deleting {queue}", lambda: self._channel().queue_delete(queue))
 
     def queue_depth(self, queue: str) -> int:
         def depth() -> int:
