@@ -246,7 +246,8 @@ def test_a_status_about_a_document_sent_with_vb_send_reaches_the_dms_without_an_
     world: World, dms: FolderDms
 ) -> None:
     edoc = world.document(world.agency, world.peer_code)
-    elsewhere = world.dev.client(world._connect(world.names.agency_user(world.agency)), world.agency, world.names)
+    transport = world._connect(world.names.agency_user(world.agency))
+    elsewhere = world.dev.client(transport, world.agency, world.names)
     elsewhere.submit(edoc)  # `vb send`, or the same agency's other machine: not this connector
     elsewhere.transport.close()
     world.pump()

@@ -127,7 +127,7 @@ def test_an_existing_agency_is_not_reissued_unless_told(
     with pytest.raises(AgencyAlreadyProvisioned) as caught:
         add(code, admin, broker, tmp_path, pki, password="another-password")
     assert "--reissue" in caught.value.describe("vi")
-    assert f"người dùng {code} trên máy chủ chuyển tin" in caught.value.describe("vi")
+    assert f"người dùng {user_of(admin, code)} trên máy chủ chuyển tin" in caught.value.describe("vi")
     assert str(tmp_path / f"{code}.key.pem") in str(caught.value)
     assert (tmp_path / f"{code}.key.pem").read_bytes() == key
     assert (tmp_path / f"{code}.pem").read_bytes() == cert

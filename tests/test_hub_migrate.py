@@ -94,7 +94,8 @@ def test_migrating_moves_the_old_ingress_and_inboxes_and_keeps_who_sent_what(
     assert not_yet.exit_code == 1
     assert "vb hub migrate" in not_yet.output  # the new hub does not start beside the old queues
     result = CliRunner().invoke(vb, [
-        "hub", "migrate", "--broker", url(names.hub_user), "--management-url", management_url(amqp_url),
+        "--lang", "en", "hub", "migrate", "--broker", url(names.hub_user),
+        "--management-url", management_url(amqp_url),
         "--vhost", admin.vhost, "--prefix", names.prefix,
         "--hub-user", names.hub_user, "--user-prefix", names.user_prefix, "--inbox-secret", str(secret),
         "--out", str(tmp_path / "out"),

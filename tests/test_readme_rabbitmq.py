@@ -173,7 +173,7 @@ def test_the_readme_sequence_provisions_runs_sends_parks_and_replays_as_the_hub_
     readme.stop_hub()
     readme.start_hub()
     replayed = readme.vb("parked", "replay", parked["message_id"], *operator)
-    assert f"replayed {parked['message_id']}" in replayed
+    assert f"đã gửi lại {parked['message_id']}" in replayed
     readme.wait_for(lambda: readme.depth(inbox) == 1, "the replayed letter")
     assert readme.depth(readme.names.parked_queue) == 0
     with RabbitMQTransport(readme.hub_url, names=readme.names) as t:

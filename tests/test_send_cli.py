@@ -88,7 +88,8 @@ def running_hub(amqp_url: str, tmp_path: Path) -> Iterator[Setup]:
 
 
 def send(
-    setup: Setup, tmp_path: Path, to: tuple[str, ...], *extra: str, key_of: str | None = None
+    setup: Setup, tmp_path: Path, to: tuple[str, ...], *extra: str, key_of: str | None = None,
+    lang: str | None = None,
 ) -> tuple[Edoc, Result]:
     ids = setup.ids
     doc = letter(ids.agency, [to[0]], f"{uuid.uuid4().int % 10000}", notation="SNV-VP")
@@ -98,6 +99,7 @@ def send(
     pki = ids.dev.pki
     signer = key_of or ids.agency
     result = CliRunner().invoke(vb, [
+        *(["--lang", lang] if lang else []),
         "send", str(path), "--as", ids.agency, "--key", str(pki.key_path(signer)),
         "--cert", str(pki.cert_path(signer)), "--trust", str(pki.ca_cert_path),
         "--broker", setup.broker(ids.agency), "--prefix", setup.names.prefix, *extra,
@@ -128,10 +130,10 @@ def test_a_letter_to_a_closed_agency_is_refused_with_the_successor_and_exits_1(
 def test_a_letter_signed_with_another_agencys_key_is_refused_in_english_when_asked(
     running_hub: Setup, tmp_path: Path
 ) -> None:
-    _, result = send(running_hub, tmp_path, (running_hub.ids.peer,), "--wait", "20", "--lang", "en",
+    _, result = send(running_hub, tmp_path, (running_hub.ids.peer,), "--wait", "20", lang="en",
                      key_of=running_hub.ids.peer)
     assert result.exit_code == EXIT_REFUSED, result.output
-    assert "The hub refused the document (02 refused)" in result.output
+    assert "The hub refused the document (02 Refused)" in result.output
     assert "Sent document" in result.output
     assert "Đã gửi" not in result.output
 

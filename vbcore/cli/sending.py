@@ -84,7 +84,7 @@ def send(
         raise click.UsageError(f"--trust is missing and {trust_file} does not exist (needed by --wait)")
     # Expected errors end as one line in the chosen language (the ``vb`` group does it).
     to_send = package_to_send(file, metadata, list(attachments), key_path, cert_path)
-    with open_transport(broker, names=names, user=agency, role="agency") as transport:
+    with open_transport(broker, names=names, role="agency") as transport:
         message_id = submit(transport, names, agency, to_send.signed, kind=to_send.kind,
                             document_id=to_send.document_id)
         sent = _SENT.format(kind=_KINDS[to_send.kind](language), document_id=to_send.document_id or "",
