@@ -705,6 +705,24 @@ class NotReplayable(VbusError):
     reason_en = "The parked message cannot be replayed"
 
 
+class LedgerOfAnotherAgency(ConfigurationError):
+    """A connector's ledger opened for another agency than the one it was written for."""
+
+    reason = "ledger-of-another-agency"
+    reason_vi = "Sổ ghi của connector thuộc cơ quan khác"
+    reason_en = "The connector's ledger belongs to another agency"
+
+    def __init__(self, path: str, owner: str, agency: str) -> None:
+        self.owner = owner
+        self.agency = agency
+        super().__init__(
+            f"{path} was written by the connector of {owner}, not {agency}: give each connector its own "
+            "ledger",
+            vi=f"{path} là sổ ghi của connector của {owner}, không phải của {agency}: mỗi connector cần một "
+            "sổ ghi riêng",
+        )
+
+
 # --- tracking store ---------------------------------------------------------------------------
 
 
