@@ -74,5 +74,7 @@ from vbcore.cli import connectors as _connectors  # noqa: E402,F401
 from vbcore.cli import core as _core  # noqa: E402,F401
 from vbcore.cli import hub as _hub  # noqa: E402,F401
 from vbcore.cli import installation as _installation  # noqa: E402,F401
+from vbcore.cli import parked as _parked  # noqa: E402,F401
+from vbcore.cli import reconcile as _reconcile  # noqa: E402,F401
 from vbcore.cli import sending as _sending  # noqa: E402,F401
 from vbcore.cli import track as _track  # noqa: E402,F401

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from vbcore.errors import NotReplayable
+from vbcore.errors import NotReplayable, statement_of
+from vbcore.lang import Lang
 from vbcore.transport import Delivery, Outgoing, Transport
 from vbcore.transport import names as n
 from vbcore.transport.names import Names
@@ -53,6 +54,17 @@ class ParkedMessage:
 def reason_code(park_reason: str | None) -> str:
     """The part of a park reason before its first ``:`` (a reason vbus does not know: all of it)."""
     return (park_reason or "").split(":", 1)[0].strip()
+
+
+def reason_text(reason: str | None, lang: Lang) -> str:
+    """``malformed: Gói tin không đúng cú pháp XML``: a park's or refusal's reason and its statement in
+    ``lang`` (the detail after the reason is for developers, in English: ``vb parked show`` has it); a
+    reason vbus does not know (a recipient's 02, the broker's own dead-lettering) is shown as it is."""
+    if not reason:
+        return "?"
+    code = reason_code(reason)
+    statement = statement_of(code, lang)
+    return f"{code}: {statement}" if statement != code else reason
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from vbcore.errors import statement_of
-from vbcore.hub.parked import reason_code
+from vbcore.hub.parked import reason_code, reason_text
 from vbcore.lang import Lang, Text
 
 
@@ -164,17 +163,6 @@ def action_key(gap: Gap) -> str:
         Stage.REFUSED_BY_RECIPIENT: "resend",
         Stage.NOT_TRACKED: "restore",
     }[gap.stage]
-
-
-def reason_text(reason: str | None, lang: Lang) -> str:
-    """``not-processed: Trục chưa xử lý được``: a refusal's or park's reason and its statement in ``lang``
-    (the detail after the reason is for developers, in English: ``vb parked show`` has it); a reason vbus
-    does not know (a recipient's 02, the broker's own dead-lettering) is shown as it is."""
-    if not reason:
-        return "?"
-    code = reason_code(reason)
-    statement = statement_of(code, lang)
-    return f"{code}: {statement}" if statement != code else reason
 
 
 def where_text(gap: Gap, lang: Lang) -> str:
