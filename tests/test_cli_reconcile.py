@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from test_reconcile import G09, H15, H24, Bus
 
 from vbcore.cli import vb
+from vbcore.connector_ledger import Ledger
 
 
 @pytest.fixture
@@ -123,3 +124,41 @@ def test_progress_goes_to_stderr_as_plain_lines_when_it_is_no_terminal(bus: Bus)
         "reading the connectors' ledgers: 3",
     ]
     assert "reading" not in result.stdout
+
+
+def test_an_agency_copies_its_ledger_for_the_operator_while_its_connector_runs(
+    bus: Bus, tmp_path: Path
+) -> None:
+    running = bus.ledgers[H24]  # still open, as the running connector holds it
+    running.record_delivered("D", G09, None, None, dms_id="dms-9")
+    collected = tmp_path / "collected"
+    collected.mkdir()
+    result = CliRunner().invoke(
+        vb,
+        [
+            "--lang",
+            "en",
+            "connector",
+            "ledger-copy",
+            str(collected),
+            "--state",
+            str(bus.folder / f"{H24}.sqlite3"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"copied the ledger of {H24} to {collected / f'{H24}.sqlite3'}"
+    from vbcore.operations import find_ledgers
+
+    [copy] = find_ledgers([collected])
+    assert copy.agency == H24
+    assert Ledger(copy.path).delivered(G09, "D") is not None
+
+
+def test_copying_a_ledger_that_is_not_there_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        vb,
+        ["--lang", "en", "connector", "ledger-copy", str(tmp_path), "--work-dir", str(tmp_path / "nowhere")],
+    )
+    assert result.exit_code == 1
+    assert "there is no ledger at" in result.output
+    assert not (tmp_path / "nowhere").exists()

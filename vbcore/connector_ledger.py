@@ -199,6 +199,15 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
+    def copy_to(self, path: str | Path) -> None:
+        """A consistent copy of the whole ledger at ``path`` (SQLite's online backup: safe while the
+        connector writes), for the operator's ``vb reconcile``."""
+        target = sqlite3.connect(str(path))
+        try:
+            self._db.backup(target)
+        finally:
+            target.close()
+
     # --- whose ledger ----------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -18,7 +18,8 @@ import click
 
 from vbcore.cli import vb
 from vbcore.cli.broker import DEFAULT_HUB_USER, DEFAULT_PREFIX, target
-from vbcore.cli.failures import EXIT_FAILED
+from vbcore.cli.connectors import connector
+from vbcore.cli.failures import EXIT_FAILED, fail
 from vbcore.cli.hub import _rabbitmq
 from vbcore.cli.output import current_lang, to_jsonable
 from vbcore.cli.progress import Progress
@@ -27,6 +28,8 @@ from vbcore.cli.track import default_store_url, parse_time
 from vbcore.lang import Lang, Text
 from vbcore.operations import Gap, Reconciliation, Stage, action_line, gap_line, reconcile
 
+_COPIED = Text("đã sao chép sổ ghi của {agency} vào {path}", "copied the ledger of {agency} to {path}")
+_NO_LEDGER = Text("không có sổ ghi nào tại {path}", "there is no ledger at {path}")
 _PHASES = {
     "ledgers": Text("đọc sổ ghi của connector", "reading the connectors' ledgers"),
     "store": Text("đọc kho theo dõi", "reading the tracking store"),
@@ -212,3 +215,39 @@ class _JsonOut:
         }
         body = json.dumps(to_jsonable(summary), ensure_ascii=False)
         click.echo(("\n" if self.count else "") + f'], "summary": {body}}}')
+
+
+@connector.command("ledger-copy")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The runtime's ledger (default: <work-dir>/ledger.sqlite3).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(path_type=Path),
+    default=Path("vbus-connector"),
+    show_default=True,
+    help="The connector's work folder (as given to `vb connector run`).",
+)
+def ledger_copy(out: Path, state_path: Path | None, work_dir: Path) -> None:
+    """Write a consistent copy of this connector's ledger to OUT (a file, or a folder where it is named
+    after the agency, CODE.sqlite3), safe while the connector runs: what `vb reconcile` reads."""
+    from vbcore.connector_ledger import Ledger
+    from vbcore.operations.ledgers import is_ledger
+
+    source = state_path or work_dir / "ledger.sqlite3"
+    if not source.is_file() or not is_ledger(source):
+        raise fail(_NO_LEDGER.format(path=source))
+    ledger = Ledger(source)
+    try:
+        agency = ledger.agency or source.stem
+        target = out / f"{agency}.sqlite3" if out.is_dir() else out
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ledger.copy_to(target)
+    finally:
+        ledger.close()
+    click.echo(_COPIED.format(agency=agency, path=target)(current_lang()))
