@@ -40,16 +40,26 @@ class Bus:
     def agency_parks(self, sender: str, message_id: str, reason: str, *, kind: str = n.KIND_EDOC) -> None:
         """``sender`` publishes to the ingress and the hub parks it with ``reason``."""
         agency = InMemoryTransport(self.broker, NAMES.agency_user(sender), NAMES)
-        agency.publish(NAMES.ingress_exchange, sender, f"<{message_id}/>".encode(), message_id=message_id,
-                       headers={n.KIND: kind, n.DOCUMENT_ID: f"{sender},2026/11/24,{message_id}"})
+        agency.publish(
+            NAMES.ingress_exchange,
+            sender,
+            f"<{message_id}/>".encode(),
+            message_id=message_id,
+            headers={n.KIND: kind, n.DOCUMENT_ID: f"{sender},2026/11/24,{message_id}"},
+        )
         delivery = self.hub.get(NAMES.ingress_queue)
         assert delivery is not None
         self.hub.park([(delivery, reason)])
 
     def inbox_parks(self, recipient: str, message_id: str) -> None:
         """A copy the hub forwarded, rejected by the recipient: parked from its inbox."""
-        self.hub.publish(NAMES.delivery_exchange, recipient, b"<copy/>", message_id=message_id,
-                         headers={n.KIND: n.KIND_EDOC, n.RECIPIENT: recipient})
+        self.hub.publish(
+            NAMES.delivery_exchange,
+            recipient,
+            b"<copy/>",
+            message_id=message_id,
+            headers={n.KIND: n.KIND_EDOC, n.RECIPIENT: recipient},
+        )
         agency = InMemoryTransport(self.broker, NAMES.agency_user(recipient), NAMES)
         delivery = agency.get(NAMES.inbox(recipient))
         assert delivery is not None
@@ -88,8 +98,13 @@ def test_replay_all_republishes_every_replayable_message_in_one_pass(bus: Bus) -
         bus.agency_parks(G09 if i % 2 else H24, f"m{i}", "not-processed: the store was down")
     bus.inbox_parks(H15, "copy-1")
     skipped: list[str] = []
-    report = settle_many(bus.opener(), NAMES, ParkedFilter(), replay=True,
-                         on_skipped=lambda p, err: skipped.append(p.message_id))
+    report = settle_many(
+        bus.opener(),
+        NAMES,
+        ParkedFilter(),
+        replay=True,
+        on_skipped=lambda p, err: skipped.append(p.message_id),
+    )
     assert bus.opened == 1
     assert (report.settled, report.skipped, report.scanned) == (5, 1, 6)
     assert skipped == ["copy-1"]
@@ -125,8 +140,9 @@ def test_drop_by_reason_deletes_only_the_matching_messages(bus: Bus) -> None:
 def test_several_ids_are_settled_in_one_pass_and_missing_ones_are_named(bus: Bus) -> None:
     for i in range(4):
         bus.agency_parks(G09, f"m{i}", "not-processed: the store was down")
-    report = settle_many(bus.opener(), NAMES, ParkedFilter(message_ids=frozenset({"m1", "m3", "nope"})),
-                         replay=True)
+    report = settle_many(
+        bus.opener(), NAMES, ParkedFilter(message_ids=frozenset({"m1", "m3", "nope"})), replay=True
+    )
     assert (report.settled, bus.opened) == (2, 1)
     assert report.missing == ("nope",)
     assert sorted(d.message_id for d in bus.ingress()) == ["m1", "m3"]
@@ -141,8 +157,9 @@ def test_a_pass_ends_while_the_hub_parks_what_it_replays_again(bus: Bus) -> None
         while (d := bus.hub.get(NAMES.ingress_queue)) is not None:
             bus.hub.park([(d, "malformed: not XML")])
 
-    report = settle_many(bus.opener(), NAMES, ParkedFilter(), replay=True, batch=1,
-                         progress=hub_refuses_again)
+    report = settle_many(
+        bus.opener(), NAMES, ParkedFilter(), replay=True, batch=1, progress=hub_refuses_again
+    )
     assert (report.settled, report.scanned) == (3, 3)
     hub_refuses_again(0, 0)
     again = list(scan(bus.connect, NAMES))
@@ -160,3 +177,29 @@ def test_a_filter_names_what_it_matches(bus: Bus) -> None:
     assert ParkedFilter(reasons=("dead-lettered by the broker",)).matches(parked["copy-1"], NAMES)
     assert parked["copy-1"].recipient == H15
     assert ParkedFilter(document_ids=frozenset({f"{G09},2026/11/24,m1"})).matches(parked["m1"], NAMES)
+
+
+def test_a_documents_parked_messages_read_with_the_command_that_settles_each(bus: Bus) -> None:
+    from vbcore.cli.parked_lookup import parked_about, parked_json, parked_lines
+
+    doc = f"{G09},2026/11/24,m1"
+    bus.agency_parks(G09, "m1", "not-processed: the store was down")
+    bus.agency_parks(H24, "other", "malformed: not XML")
+    bus.inbox_parks(H15, "copy-1")
+    bus.hub.publish(NAMES.dead_letter_exchange, "x", b"<x/>", message_id="nobody",
+                    headers={n.DOCUMENT_ID: doc, n.PARK_REASON: "sender-unknown: no user_id",
+                             n.PARKED_FROM: NAMES.ingress_queue})  # fmt: skip
+    found = parked_about((bus.connect, NAMES), {doc})
+    assert [p.message_id for p in found] == ["m1", "nobody"]
+    lines = parked_lines(found, NAMES, "vi")
+    assert lines[0] == "  Bị giữ lại trong hàng đợi giữ lại:"
+    assert lines[1].startswith(f"    m1  edoc từ {G09}: not-processed: ")
+    assert lines[2] == "      → gửi lại: vb parked replay m1"
+    assert lines[3].startswith("    nobody  ? từ (không có cơ quan gửi được xác thực): sender-unknown: ")
+    assert lines[4].startswith(
+        "      → không gửi lại được (Không gửi lại được gói tin đang lưu giữ: nobody không kèm"
+    )
+    assert lines[4].endswith("khi đã xử lý: vb parked drop nobody")
+    english = parked_lines(found[:1], NAMES, "en")
+    assert english[2] == "      → replay: vb parked replay m1"
+    assert [row["replayable"] for row in parked_json(found, NAMES)] == [True, False]

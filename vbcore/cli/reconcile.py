@@ -17,11 +17,10 @@ from typing import Any
 import click
 
 from vbcore.cli import vb
-from vbcore.cli.broker import DEFAULT_HUB_USER, DEFAULT_PREFIX, target
 from vbcore.cli.connectors import connector
 from vbcore.cli.failures import EXIT_FAILED, fail
-from vbcore.cli.hub import _rabbitmq
 from vbcore.cli.output import current_lang, to_jsonable
+from vbcore.cli.parked_lookup import parked_options, parked_reader
 from vbcore.cli.progress import Progress
 from vbcore.cli.stores import open_existing_store
 from vbcore.cli.track import default_store_url, parse_time
@@ -67,33 +66,7 @@ _T = {
     type=click.Path(exists=True, path_type=Path),
     help="A connector's ledger (a copy of its ledger.sqlite3), or a folder of them (repeatable).",
 )
-@click.option(
-    "--broker",
-    default=None,
-    envvar="VBUS_BROKER",
-    help="AMQP URL with the hub's user: also read the parking queue [env VBUS_BROKER].",
-)
-@click.option("--vhost", default=None, envvar="VBUS_VHOST", help="The installation's vhost [env VBUS_VHOST].")
-@click.option(
-    "--prefix",
-    default=DEFAULT_PREFIX,
-    show_default=True,
-    envvar="VBUS_PREFIX",
-    help="Name prefix of this installation [env VBUS_PREFIX].",
-)
-@click.option(
-    "--hub-user",
-    default=DEFAULT_HUB_USER,
-    show_default=True,
-    envvar="VBUS_HUB_USER",
-    help="The hub's broker user [env VBUS_HUB_USER].",
-)
-@click.option(
-    "--user-prefix",
-    default="",
-    envvar="VBUS_USER_PREFIX",
-    help="Prefix of agencies' broker users (empty in production) [env VBUS_USER_PREFIX].",
-)
+@parked_options
 @click.option(
     "--since",
     "since_text",
@@ -136,11 +109,9 @@ def reconcile_command(
     lang = current_lang()
     since = parse_time(since_text, "--since") if since_text else None
     until = parse_time(until_text, "--until") if until_text else None
-    parked = None
-    if broker:
-        at = target(broker, vhost, prefix, hub_user=hub_user, user_prefix=user_prefix)
-        parked = scan(lambda: _rabbitmq(at.url, at.names), at.names)
-    names = at.names if broker else None
+    reader = parked_reader(broker, vhost, prefix, hub_user, user_prefix)
+    parked = None if reader is None else scan(*reader)
+    names = None if reader is None else reader[1]
     progress = Progress(_PHASES["checks"], lang)
     out = _JsonOut() if as_json else _TextOut(lang)
     store = open_existing_store(store_url or default_store_url())
