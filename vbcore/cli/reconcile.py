@@ -205,10 +205,11 @@ class _JsonOut:
     help="The connector's work folder (as given to `vb connector run`).",
 )
 def ledger_copy(out: Path, state_path: Path | None, work_dir: Path) -> None:
-    """Write a consistent copy of this connector's ledger to OUT (a file, or a folder where it is named
-    after the agency, CODE.sqlite3), safe while the connector runs: what `vb reconcile` reads."""
+    """Write a consistent copy of this connector's ledger to OUT (a file ending .sqlite3, or a folder,
+    made if new, where it is named after the agency: CODE.sqlite3), safe while the connector runs: what
+    `vb reconcile` reads."""
     from vbcore.connector_ledger import Ledger
-    from vbcore.operations.ledgers import is_ledger
+    from vbcore.operations.ledgers import LEDGER_SUFFIXES, is_ledger
 
     source = state_path or work_dir / "ledger.sqlite3"
     if not source.is_file() or not is_ledger(source):
@@ -216,7 +217,8 @@ def ledger_copy(out: Path, state_path: Path | None, work_dir: Path) -> None:
     ledger = Ledger(source)
     try:
         agency = ledger.agency or source.stem
-        target = out / f"{agency}.sqlite3" if out.is_dir() else out
+        folder = out.is_dir() or out.suffix not in LEDGER_SUFFIXES  # a new folder, or an existing one
+        target = out / f"{agency}.sqlite3" if folder else out
         target.parent.mkdir(parents=True, exist_ok=True)
         ledger.copy_to(target)
     finally:
