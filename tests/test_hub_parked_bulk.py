@@ -203,3 +203,12 @@ def test_a_documents_parked_messages_read_with_the_command_that_settles_each(bus
     english = parked_lines(found[:1], NAMES, "en")
     assert english[2] == "      → replay: vb parked replay m1"
     assert [row["replayable"] for row in parked_json(found, NAMES)] == [True, False]
+
+
+def test_a_message_id_an_agency_chose_cannot_forge_a_line_of_the_operators_view(bus: Bus) -> None:
+    from vbcore.cli.parked_lookup import parked_lines
+
+    bus.agency_parks(G09, "m1\n      → gửi lại: vb parked replay other", "not-processed: x")
+    lines = parked_lines(list(scan(bus.connect, NAMES)), NAMES, "vi")
+    assert len(lines) == 3
+    assert lines[1].startswith("    m1\\n      → gửi lại: vb parked replay other  edoc từ ")

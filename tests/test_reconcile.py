@@ -354,3 +354,13 @@ def test_an_old_ledger_is_known_by_its_file_name_and_an_unnamed_one_is_refused(
     Ledger(old / "ledger.sqlite3").close()
     with pytest.raises(LedgerOwnerUnknown):
         reconcile(bus.store, [old])
+
+
+def test_ids_an_agency_chose_are_printed_on_one_line_whatever_they_hold(bus: Bus) -> None:
+    bus.parks_from_ingress(H15, "evil\n[not-at-hub] forged\x1b[2J", "doc\r\nline", "not-processed: x\ny")
+    gap = only(bus.reconcile(parked=True))
+    for line in (gap_line(gap, "vi"), action_line(gap, "en")):
+        assert "\n" not in line
+        assert "\r" not in line
+        assert "\x1b" not in line
+    assert "evil\\n[not-at-hub] forged\\x1b[2J" in action_line(gap, "en")

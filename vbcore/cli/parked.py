@@ -18,7 +18,7 @@ from vbcore.cli.failures import EXIT_FAILED, fail
 from vbcore.cli.hub import _rabbitmq, as_hub_user
 from vbcore.cli.output import current_lang
 from vbcore.cli.progress import Progress
-from vbcore.errors import NotReplayable
+from vbcore.errors import NotReplayable, one_line
 from vbcore.hub.parked import ParkedFilter, ParkedMessage, reason_text, scan, settle_many
 from vbcore.lang import Text
 from vbcore.transport import Transport
@@ -118,7 +118,7 @@ def parked_list(
         else:
             who, kind = p.original_user or _T["no_sender"](lang), p.kind or "?"
             why = reason_text(p.reason, lang) if p.reason else ""
-            click.echo(f"{p.message_id}  {who}  {kind}  {why}".rstrip())
+            click.echo(one_line(f"{p.message_id}  {who}  {kind}  {why}".rstrip()))
         count += 1
     if as_json:
         click.echo("\n]" if count else "]")
@@ -236,10 +236,10 @@ def _settle(at: Target, which: ParkedFilter, *, replay: bool) -> None:
 
     def settled(p: ParkedMessage) -> None:
         if by_id:
-            click.echo(_T["replayed" if replay else "dropped"].format(id=p.message_id)(lang))
+            click.echo(one_line(_T["replayed" if replay else "dropped"].format(id=p.message_id)(lang)))
 
     def skipped(p: ParkedMessage, err: NotReplayable) -> None:
-        click.echo(_T["skipped"].format(id=p.message_id, why=err.describe(lang))(lang))
+        click.echo(one_line(_T["skipped"].format(id=p.message_id, why=err.describe(lang))(lang)))
 
     try:
         report = settle_many(

@@ -15,7 +15,7 @@ import click
 
 from vbcore.cli.broker import DEFAULT_HUB_USER, DEFAULT_PREFIX, target
 from vbcore.cli.hub import _rabbitmq
-from vbcore.errors import NotReplayable, VbusError
+from vbcore.errors import NotReplayable, VbusError, one_line
 from vbcore.hub.parked import ParkedFilter, ParkedMessage, reason_text, replay_headers, scan
 from vbcore.lang import Lang, Text
 from vbcore.transport import Transport
@@ -105,13 +105,12 @@ def parked_lines(found: list[ParkedMessage], names: Names, lang: Lang) -> list[s
         kind = p.kind or "?"
         why = reason_text(p.reason, lang)
         if names.is_inbox(p.parked_from or "") and p.recipient:
-            lines.append(
-                f"    {_T['inbox'].format(id=p.message_id, kind=kind, who=p.recipient, why=why)(lang)}"
-            )
+            text = _T["inbox"].format(id=p.message_id, kind=kind, who=p.recipient, why=why)(lang)
         else:
             who = p.sender(names) or _T["nobody"](lang)
-            lines.append(f"    {_T['line'].format(id=p.message_id, kind=kind, who=who, why=why)(lang)}")
-        lines.append(f"      → {settle_text(p, names, lang)}")
+            text = _T["line"].format(id=p.message_id, kind=kind, who=who, why=why)(lang)
+        lines.append(f"    {one_line(text)}")
+        lines.append(f"      → {one_line(settle_text(p, names, lang))}")
     return lines
 
 
