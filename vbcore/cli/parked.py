@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 import click
@@ -148,7 +149,8 @@ def _row(p: ParkedMessage) -> dict[str, Any]:
 def parked_show(message_id: str, broker: str, vhost: str | None, prefix: str, hub_user: str) -> None:
     """One parked message's headers and body."""
     at = target(broker, vhost, prefix, hub_user=hub_user)
-    found = next((p for p in scan(_opener(at), at.names) if p.message_id == message_id), None)
+    with closing(scan(_opener(at), at.names)) as parked_messages:  # all given back at the first match
+        found = next((p for p in parked_messages if p.message_id == message_id), None)
     if found is None:
         raise fail(_T["no_parked"].format(id=message_id))
     for key, value in sorted(found.delivery.headers.items()):
