@@ -18,7 +18,7 @@ with no recorded sender cannot be replayed (nobody could be answered), nor one p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 from vbcore.errors import NotReplayable, statement_of
@@ -105,7 +105,7 @@ def _parked(delivery: Delivery) -> ParkedMessage:
 
 def scan(
     open_transport: Callable[[], Transport], names: Names, *, limit: int | None = None
-) -> Iterator[ParkedMessage]:
+) -> Generator[ParkedMessage, None, None]:
     """Every parked message (the first ``limit`` when given), streamed and left in the queue: the
     connection closes, and gives them all back, when the iteration ends or is abandoned."""
     transport = open_transport()
