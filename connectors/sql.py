@@ -50,11 +50,11 @@ from vbcore.connector import (
     StatusUpdate,
     check_change_policy,
 )
+from vbcore.database.driver import maybe_local
 from vbcore.errors import ConfigurationError, DmsRefused, DmsUnavailable, StoreError
 from vbcore.lang import Text
 from vbcore.model import StaffInfo
 from vbcore.status import StatusCode
-from vbcore.store.driver import maybe_local
 
 _TAKEN = Text("Hệ thống đã có văn bản mã {document_id} của cơ quan {other}; không lưu được văn bản thứ hai "
               "cùng mã định danh",

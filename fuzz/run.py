@@ -35,7 +35,7 @@ from hostile import (  # noqa: E402
     utf8_flagged_bad_name,
 )
 
-from vbcore.pki import create_ca, issue_agency_certificate  # noqa: E402
+from vbcore.security.pki import create_ca, issue_agency_certificate  # noqa: E402
 
 READ, STREAM, ZIP, CERTIFICATE, STATUS = range(5)
 

@@ -18,6 +18,10 @@ from urllib.parse import urlparse
 import pytest
 from own_rabbitmq import OwnNode, server_command, start_node
 
+# The connector conformance kit is a pytest plugin that a project enables explicitly (vendors do the
+# same in their conftest.py, or with ``-p vbcore.testing.conformance``).
+pytest_plugins = ["vbcore.testing.conformance"]
+
 INTEROP_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "interop" / "edxml"
 AMQP_URL = os.environ.get("VBUS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 PG_DSN = os.environ.get("VBUS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -22,10 +22,10 @@ from vbcore.connector import (
     StatusUpdate,
     parse_config,
 )
+from vbcore.connector.plugins import check_connector_class, load_entry_point
 from vbcore.errors import ConfigurationError, ConnectorLoadError
 from vbcore.lang import Lang
 from vbcore.model import Edoc, Organization, StaffInfo
-from vbcore.plugins import check_connector_class, load_entry_point
 from vbcore.status import BusinessDocType, StatusCode
 
 

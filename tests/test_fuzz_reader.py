@@ -19,7 +19,6 @@ from fuzzing import EXAMPLES, XML_TOKENS, ZIP_TOKENS, Edit, interop_seeds, mutat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vbcore.devworld import letter
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits, read_package, write_package
 from vbcore.edxml import reader as reader_module
 from vbcore.edxml.names import EARLIEST_DATE, LATEST_DATE
@@ -28,8 +27,9 @@ from vbcore.edxml.zipped import unwrap_zip
 from vbcore.errors import PackageRefused
 from vbcore.hub import checks
 from vbcore.model import Blob, Edoc, StatusPackage
-from vbcore.pki import init_dev_pki
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.security.pki import init_dev_pki
+from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.testing.devworld import letter
 
 VPCP, HA_NOI = "000.00.00.G22", "000.00.00.H24"
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

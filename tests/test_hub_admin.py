@@ -19,7 +19,7 @@ from test_hub_support import make_pki
 from vbcore.cli import vb
 from vbcore.errors import AgencyAlreadyProvisioned, BrokerLoginRefused, InvalidAgencyCode
 from vbcore.hub.admin import add_agency
-from vbcore.pki import DevPki
+from vbcore.security.pki import DevPki
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin
 from vbcore.transport.rabbitmq import RabbitMQTransport

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from vbcore import schema
+from vbcore.edxml import schema
 
 # Listed at collection time for the parametrisation; the fixture (which fails loudly when the folder
 # is missing) is what the tests read from.

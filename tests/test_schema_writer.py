@@ -11,13 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from lxml import etree
 from strategies import edocs, statuses
 
-from vbcore import schema
-from vbcore.edxml import DSIG_NS, read_package, write_package
+from vbcore.edxml import DSIG_NS, read_package, schema, write_package
 from vbcore.hub.config import HubConfig
 from vbcore.hub.replies import refusal_status
 from vbcore.model import Code, Edoc, Organization, StatusPackage
-from vbcore.pki import init_dev_pki
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.pki import init_dev_pki
+from vbcore.security.signing import SigningKey, sign_package
 
 _SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "interop" / "edxml"
 

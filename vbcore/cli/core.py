@@ -1,9 +1,10 @@
 """The core ``vb`` commands: validate and show; pack/unpack, keys/sign/verify and agencies live beside.
 
-Each command reads files, calls one layer below (``vbcore.edxml``, ``vbcore.schema``, ``vbcore.signing``,
-``vbcore.pki``, ``vbcore.directory``) and prints a readable result, or JSON with ``--json``. Those
-layers are imported inside the commands, so ``vb --help`` stays fast and one command's missing
-dependency never breaks another. Exit codes: 0 success, 1 invalid or not found, 2 usage.
+Each command reads files, calls one layer below (``vbcore.edxml``, ``vbcore.edxml.schema``,
+``vbcore.security.signing``, ``vbcore.security.pki``, ``vbcore.directory``) and prints a readable
+result, or JSON with ``--json``. Those layers are imported inside the commands, so ``vb --help``
+stays fast and one command's missing dependency never breaks another. Exit codes: 0 success, 1
+invalid or not found, 2 usage.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from vbcore.errors import (
     PackageRefused,
     VbusError,
 )
-from vbcore.hub.timeline import business_text
 from vbcore.lang import Lang, Text
 from vbcore.model import Edoc, StatusPackage
+from vbcore.store.timeline import business_text
 
 # --- what people read, in one language ---------------------------------------------------------
 
@@ -106,8 +107,7 @@ def _problem(e: PackageRefused) -> dict[str, Any]:
 
 
 def _problems_of(path: Path, explain: bool) -> tuple[list[dict[str, Any]], list[str]]:
-    from vbcore import schema
-    from vbcore.edxml import read_package
+    from vbcore.edxml import read_package, schema
 
     data = path.read_bytes()
     problems: list[dict[str, Any]] = []

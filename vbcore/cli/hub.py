@@ -87,9 +87,9 @@ def as_hub_user(broker: str, names: Names, doing: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def demo(store_url: str | None, as_json: bool) -> None:
     """Run a whole interconnection in one process (no server): a hub, six agencies, real documents."""
+    from vbcore.cli.demo import run_demo
     from vbcore.cli.output import agency_label, echo_json
-    from vbcore.demo import run_demo
-    from vbcore.hub.timeline import render_text
+    from vbcore.store.timeline import render_text
 
     lang = current_lang()
     report = run_demo(store_url, lang=lang)
@@ -188,8 +188,8 @@ def hub_run(
     from vbcore.hub.pipeline import Hub
     from vbcore.hub.runner import StopFlag, run, run_once
     from vbcore.logging import configure
-    from vbcore.signing import SignaturePolicy, SigningKey
-    from vbcore.trust import TrustStore
+    from vbcore.security.signing import SignaturePolicy, SigningKey
+    from vbcore.security.trust import TrustStore
 
     configure(json=log_format == "json")
     at = target(broker, vhost, prefix, hub_user=hub_user, user_prefix=user_prefix,

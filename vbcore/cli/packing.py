@@ -133,7 +133,7 @@ def pack(
     )
     data = write_package(edoc)
     if key_file is not None and cert_file is not None:
-        from vbcore.signing import SigningKey, sign_package
+        from vbcore.security.signing import SigningKey, sign_package
 
         try:
             data = sign_package(data, SigningKey.from_files(key_file, cert_file))

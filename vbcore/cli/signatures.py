@@ -36,10 +36,10 @@ def verify_file(
 ) -> dict[str, Any]:
     """Verify a package's signature against the CAs in ``trust``, bound to ``sender``; who signed it.
 
-    ``trust`` is PEM files, or one folder of them. Raises the signature errors of ``vbcore.signing``.
+    ``trust`` is PEM files, or one folder of them. Raises the signature errors of ``vbcore.security.signing``.
     """
-    from vbcore.signing import SignaturePolicy, TrustStore, verify_package
-    from vbcore.trust import describe
+    from vbcore.security.signing import SignaturePolicy, TrustStore, verify_package
+    from vbcore.security.trust import describe
 
     store = TrustStore.from_directory(trust[0]) if trust[0].is_dir() else TrustStore.from_pem_files(trust)
     verified = verify_package(
@@ -72,7 +72,7 @@ def keys_init(
     directory: Path, agencies_: tuple[str, ...], key_type: str, directory_file: Path | None
 ) -> None:
     """A development CA in DIRECTORY (reused if present) and a key and certificate per --agency."""
-    from vbcore.pki import init_dev_pki
+    from vbcore.security.pki import init_dev_pki
 
     names = load_directory(directory_file)
     issued = []
@@ -114,7 +114,7 @@ def sign(
     directory_file: Path | None,
 ) -> None:
     """Sign FILE (an edXML package) with an agency's key: one enveloped XML-DSig over the whole package."""
-    from vbcore.signing import SigningKey, sign_package
+    from vbcore.security.signing import SigningKey, sign_package
 
     try:
         key = SigningKey.from_files(key_file, cert_file)

@@ -31,7 +31,9 @@ from vbcore.cli.output import (
 )
 from vbcore.cli.stores import open_existing_store
 from vbcore.directory import Directory
-from vbcore.hub.timeline import (
+from vbcore.lang import Lang, Text
+from vbcore.store import TrackingStore
+from vbcore.store.timeline import (
     VIETNAM_TIME,
     business_text,
     document_json,
@@ -44,8 +46,6 @@ from vbcore.hub.timeline import (
     timeline_json,
     tracked_ids,
 )
-from vbcore.lang import Lang, Text
-from vbcore.store import TrackingStore
 from vbcore.workdays import VIETNAM
 
 DEFAULT_STORE_PATH = "./var/vbus.db"

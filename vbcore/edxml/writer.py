@@ -6,7 +6,7 @@ which sits outside the envelope (the SDK sample forgets that declaration; we do 
 is domain.md §3's; dates ``yyyy/MM/dd``, timestamps ``yyyy/MM/dd HH:mm:ss``, status codes two digits.
 An element whose value is None is omitted, and so is a section with nothing in it.
 
-No ``Signature`` is written: ``vbcore.signing`` signs the bytes this module produces. Attachments
+No ``Signature`` is written: ``vbcore.security.signing`` signs the bytes this module produces. Attachments
 are streamed: each one's base64 goes to the output in chunks of about 1 MB (zipped first when
 ``zipped=True``), so writing a 50 MB attachment does not hold its base64 in memory.
 """

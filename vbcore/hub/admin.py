@@ -33,7 +33,7 @@ from vbcore.errors import AgencyAlreadyProvisioned, ConfigurationError, Provisio
 from vbcore.identifiers import is_test_tenant, parse_code
 from vbcore.lang import Lang, Text
 from vbcore.logging import get_logger
-from vbcore.pki import (
+from vbcore.security.pki import (
     DevPki,
     PrivateKey,
     certificate_pem,

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vbcore import schema
-from vbcore.edxml import ParseLimits, parse_xml, read_element
+from vbcore.edxml import ParseLimits, parse_xml, read_element, schema
 from vbcore.errors import PackageTooLarge, SenderNotAuthorised
 from vbcore.model import Edoc, StatusPackage
-from vbcore.signing import SignaturePolicy, TrustStore, bind_to_sender, verify_package
+from vbcore.security.signing import SignaturePolicy, TrustStore, bind_to_sender, verify_package
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -12,10 +12,10 @@ from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.deadlines import deadline_for
 from vbcore.hub.replies import forward
-from vbcore.hub.timeline import business_text
 from vbcore.model import Edoc
 from vbcore.status import BusinessDocType
 from vbcore.store.api import DeliveryState, DocumentRecord, TraceEvent
+from vbcore.store.timeline import business_text
 from vbcore.transport import names as n
 
 _KIND_VI = {

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from vbcore.errors import TransportError
 from vbcore.lang import Lang, Text
-from vbcore.pki import DevPki
+from vbcore.security.pki import DevPki
 from vbcore.transport import Delivery, Outgoing
 from vbcore.transport import names as n
 from vbcore.transport.names import Names, inbox_token

@@ -47,9 +47,9 @@ from vbcore.hub.replies import last_resort_description, new_reference, refusal, 
 from vbcore.hub.statuses import StatusRouter
 from vbcore.logging import Logger, get_logger
 from vbcore.model import StatusPackage
-from vbcore.pki import certificates_by_agency
 from vbcore.retry import Backoff
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore
+from vbcore.security.pki import certificates_by_agency
+from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore
 from vbcore.store.api import Refusal, TraceEvent, TrackingStore
 from vbcore.transport import Delivery, Outgoing, Transport
 from vbcore.transport import names as n

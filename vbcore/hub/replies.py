@@ -13,7 +13,7 @@ from vbcore.errors import PackageRefused
 from vbcore.hub.config import HubConfig, vietnam_local
 from vbcore.lang import Lang, Text
 from vbcore.model import Organization, ResponseFor, StatusPackage
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
 from vbcore.transport import Outgoing
 from vbcore.transport import names as n

@@ -10,10 +10,10 @@ from vbcore.errors import DuplicateStatus, StatusNotAllowed, UnknownDocument
 from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt
 from vbcore.hub.replies import forward
-from vbcore.hub.timeline import local
 from vbcore.model import StatusPackage
 from vbcore.status import StatusCode
 from vbcore.store.api import KEY_SEPARATOR, DeliveryState, DocumentRecord, PairRecord, StatusEvent
+from vbcore.store.timeline import local
 from vbcore.transport import names as n
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ reports what clerks do with it. **The core owns the policy**: signing and verify
 retries with backoff, exactly-once delivery across crashes, status tracking, logging. The vendor
 writes only the DMS side: the methods of :class:`Connector` below, nothing else.
 
-What the runtime (``vbcore.connector_runtime``) calls, and when:
+What the runtime (``vbcore.connector.runtime``) calls, and when:
 
 ==========================  =====================================================================
 ``from_config(config, ctx)``  once, to build the connector from its configuration mapping
@@ -52,9 +52,9 @@ one id, never return the first one's receipt; ``poll_outgoing`` / ``poll_events`
 until it was marked (``mark_sent`` / ``mark_failed`` / ``mark_event_sent`` / ``mark_event_failed``), so
 a crash never loses one.
 
-Plugins are found by entry point (group ``vbus.connectors``, see ``vbcore.plugins``) and checked
+Plugins are found by entry point (group ``vbus.connectors``, see ``vbcore.connector.plugins``) and checked
 when they load: a subclass of :class:`Connector`, every abstract method implemented, ``name`` and
-``version`` set. Prove a connector right with the conformance kit (``vbcore.conformance``).
+``version`` set. Prove a connector right with the conformance kit (``vbcore.testing.conformance``).
 
 A complete connector for a DMS that is a dict in memory::
 

@@ -4,7 +4,7 @@ A pytest plugin (entry point ``pytest11: vbus_conformance``, loaded in every pyt
 module imports only pytest and the standard library; the machinery loads when a scenario runs).
 Subclass :class:`ConnectorConformance` in a test module and provide two fixtures::
 
-    from vbcore.conformance import ConnectorConformance
+    from vbcore.testing.conformance import ConnectorConformance
 
     class TestMyDms(ConnectorConformance):
         @pytest.fixture
@@ -19,7 +19,7 @@ Subclass :class:`ConnectorConformance` in a test module and provide two fixtures
     class TestMyDmsOnRabbitMQ(TestMyDms):
         transport = "rabbitmq"                             # uses the ``amqp_url`` fixture
 
-Each scenario builds a real world (``vbcore.conformance_world``): a hub with its store, a peer
+Each scenario builds a real world (``vbcore.testing.conformance_world``): a hub with its store, a peer
 agency, and the runtime driving your connector, all signing and verifying with a development PKI.
 """
 
@@ -35,8 +35,8 @@ import pytest
 
 if TYPE_CHECKING:
     from vbcore.agency import Incoming
-    from vbcore.conformance_world import Identities, World
     from vbcore.model import Edoc
+    from vbcore.testing.conformance_world import Identities, World
 
 
 class DmsDriver(Protocol):
@@ -91,7 +91,7 @@ def amqp_url() -> str:
 @pytest.fixture(scope="session")
 def vbus_conformance_identities(tmp_path_factory: pytest.TempPathFactory) -> Identities:
     """Agency codes and keys for the conformance worlds, made once per session."""
-    from vbcore.conformance_world import Identities
+    from vbcore.testing.conformance_world import Identities
 
     return Identities.create(tmp_path_factory.mktemp("vbus-conformance-pki"))
 
@@ -115,7 +115,7 @@ class ConnectorConformance:
         vbus_conformance_identities: Identities,
         request: pytest.FixtureRequest,
     ) -> Iterator[World]:
-        from vbcore.conformance_world import World
+        from vbcore.testing.conformance_world import World
 
         url = request.getfixturevalue("amqp_url") if self.transport == "rabbitmq" else None
         w = World(tmp_path / "world", connector_factory, transport=self.transport, amqp_url=url,
@@ -127,7 +127,7 @@ class ConnectorConformance:
 
     # --- the contract, called directly ----------------------------------------------------------
     def test_deliver_is_idempotent_by_document_id(self, world: World, dms: DmsDriver) -> None:
-        from vbcore.conformance_world import incoming_document
+        from vbcore.testing.conformance_world import incoming_document
 
         edoc = world.document(world.peer_code, world.agency)
         doc = incoming_document(world, edoc)
@@ -141,8 +141,8 @@ class ConnectorConformance:
     def test_a_document_from_another_sender_under_the_same_id_is_not_taken_for_a_duplicate(
         self, world: World, dms: DmsDriver
     ) -> None:
-        from vbcore.conformance_world import incoming_document
         from vbcore.connector import DmsRefused
+        from vbcore.testing.conformance_world import incoming_document
 
         edoc = world.document(world.peer_code, world.agency)
         doc_id = edoc.effective_document_id
@@ -195,7 +195,7 @@ class ConnectorConformance:
         assert world.peer_inbox() == []
 
     def test_statuses_about_a_sent_document_reach_the_dms(self, world: World, dms: DmsDriver) -> None:
-        from vbcore.conformance_world import status_from_peer
+        from vbcore.testing.conformance_world import status_from_peer
 
         edoc = world.document(world.agency, world.peer_code)
         dms.put_outgoing(edoc)
@@ -209,7 +209,7 @@ class ConnectorConformance:
         ]
 
     def test_a_crash_before_mark_sent_sends_the_document_once(self, world: World, dms: DmsDriver) -> None:
-        from vbcore.conformance_world import SimulatedCrash
+        from vbcore.testing.conformance_world import SimulatedCrash
 
         def crash() -> None:
             raise SimulatedCrash("killed after the publish, before the DMS heard of it")
@@ -228,7 +228,7 @@ class ConnectorConformance:
     def test_a_status_about_a_document_sent_elsewhere_reaches_the_dms(
         self, world: World, dms: DmsDriver
     ) -> None:
-        from vbcore.conformance_world import status_from_peer
+        from vbcore.testing.conformance_world import status_from_peer
 
         edoc = world.document(world.agency, world.peer_code)
         doc_id = world.agency_sends_elsewhere(edoc)  # `vb send`, another machine, before a lost ledger
@@ -296,7 +296,7 @@ class ConnectorConformance:
         assert _codes(world.peer_inbox(), doc_id) == ["01", "03", "04", "05", "06"]
 
     def test_a_crash_before_mark_event_sent_sends_the_status_once(self, world: World, dms: DmsDriver) -> None:
-        from vbcore.conformance_world import SimulatedCrash
+        from vbcore.testing.conformance_world import SimulatedCrash
 
         def crash() -> None:
             raise SimulatedCrash("killed after the status left, before the DMS heard of it")
@@ -351,7 +351,7 @@ class ConnectorConformance:
     def test_a_crash_after_deliver_delivers_once_and_sends_01_once(
         self, world: World, dms: DmsDriver
     ) -> None:
-        from vbcore.conformance_world import SimulatedCrash
+        from vbcore.testing.conformance_world import SimulatedCrash
 
         def crash() -> None:
             raise SimulatedCrash("killed after the DMS write")
@@ -366,7 +366,7 @@ class ConnectorConformance:
         assert _codes(world.peer_inbox(), doc_id) == ["01"]
 
     def test_a_crash_after_the_01_before_the_ack_sends_01_once(self, world: World, dms: DmsDriver) -> None:
-        from vbcore.conformance_world import SimulatedCrash
+        from vbcore.testing.conformance_world import SimulatedCrash
 
         doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
         world.hub_transport.drain(0.0 if world.kind == "memory" else 0.3)
@@ -466,7 +466,7 @@ class ConnectorConformance:
         assert dms.delivered() == [doc_id]
 
     def test_a_revoke_status_13_is_answered_15_or_16_once(self, world: World, dms: DmsDriver) -> None:
-        from vbcore.conformance_world import status_from_peer
+        from vbcore.testing.conformance_world import status_from_peer
 
         original = world.document(world.peer_code, world.agency)
         doc_id = world.peer_sends(original)

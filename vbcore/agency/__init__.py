@@ -32,7 +32,7 @@ from vbcore.errors import PackageRefused, TransportError
 from vbcore.hub.config import utc_now, vietnam_local
 from vbcore.lang import DEFAULT_LANG, Lang, Text
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
-from vbcore.signing import (
+from vbcore.security.signing import (
     SignaturePolicy,
     SigningKey,
     TrustStore,

@@ -812,7 +812,7 @@ class AxisRefused(DmsRefused):
     reason_en = "The other axis refused it"
 
 
-# --- an agency's connector gives up, and what it tells people (vbcore.connector_runtime) ------
+# --- an agency's connector gives up, and what it tells people (vbcore.connector.runtime) ------
 
 
 class NoRecipient(PackageRefused):
@@ -938,7 +938,7 @@ class EventDocumentAmbiguous(PackageRefused):
         )
 
 
-# --- `vb send --wait` (vbcore.hub.sending) ----------------------------------------------------
+# --- `vb send --wait` (vbcore.agency.sending) ----------------------------------------------------
 
 
 class SendRefused(VbusError):
