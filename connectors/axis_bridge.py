@@ -268,13 +268,7 @@ class AxisBridgeConnector(WithDatabase, Connector):
             return ChangeDecision.refuse(f"the other axis refused the {request.kind.name.lower()}: {exc}")
         return ChangeDecision.pending()
 
-    def on_revoke(self, request: ChangeRequest) -> ChangeDecision:
-        return self._relay_change(request)
-
-    def on_update(self, request: ChangeRequest) -> ChangeDecision:
-        return self._relay_change(request)
-
-    def on_replace(self, request: ChangeRequest) -> ChangeDecision:
+    def on_change(self, request: ChangeRequest) -> ChangeDecision:
         if request.kind is BusinessDocType.REPLACE and request.edoc is not None:
             return ChangeDecision.pending()  # the new document was posted by deliver; R answers it
         return self._relay_change(request)

@@ -75,6 +75,12 @@ def amqp_url() -> str:
 
 
 @pytest.fixture(scope="session")
+def vbus_amqp_url(amqp_url: str) -> str:
+    """The conformance kit's broker is this suite's (same URL, same skip-or-fail rule)."""
+    return amqp_url
+
+
+@pytest.fixture(scope="session")
 def pg_dsn() -> str:
     require("PostgreSQL", port_open(PG_DSN, 5432))
     return PG_DSN

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+from vbcore.timezones import VIETNAM
 
 # A policy whose holidays leave no working day within a year is a configuration mistake, not a loop.
 _SEARCH_LIMIT_DAYS = 366

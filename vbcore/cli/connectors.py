@@ -10,14 +10,13 @@ from typing import Any
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.broker import broker_option, prefix_option, target, vhost_option
 from vbcore.cli.failures import EXIT_UNAVAILABLE, current_lang, fail
 from vbcore.connector.retry import DEFAULT_ATTEMPTS
 from vbcore.lang import Text
 
 
-@vb.group()
+@click.group()
 def connectors() -> None:
     """Connector plugins installed (entry points of group vbus.connectors)."""
 
@@ -50,7 +49,7 @@ def connectors_list(as_json: bool) -> None:
             click.echo(f"\n{i.name}: {i.error}", err=True)
 
 
-@vb.group()
+@click.group()
 def connector() -> None:
     """Run a connector plugin."""
 

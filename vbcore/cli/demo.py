@@ -18,7 +18,7 @@ from typing import Any
 
 from vbcore.agency import Incoming
 from vbcore.directory import Directory
-from vbcore.hub.config import HubConfig, vietnam_local
+from vbcore.hub.config import HubConfig
 from vbcore.lang import DEFAULT_LANG, Lang, Text
 from vbcore.logging import quiet
 from vbcore.model import (
@@ -49,6 +49,7 @@ from vbcore.testing.devworld import (
     letter,
     six_agency_keys,
 )
+from vbcore.timezones import vietnam_local
 
 AGENCIES = SIX_AGENCIES
 STAFF = StaffInfo(department="Văn thư", staff="Nguyễn Thị Lan", email="vanthu@example.gov.vn")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.broker import broker_option, prefix_option, target, vhost_option
 from vbcore.cli.failures import current_lang
 from vbcore.errors import SendRefused, VerdictTimedOut
@@ -30,7 +29,7 @@ _WAITING = Text("Đang chờ kết quả (tối đa {seconds:g} giây)...",
 _NOT_REFUSED = Text("Không bị từ chối trong {seconds:g} giây.", "Not refused within {seconds:g} s.")
 
 
-@vb.command()
+@click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
 @click.option(
     "--metadata",

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.output import (
     agency_label,
     current_lang,
@@ -46,7 +45,7 @@ from vbcore.store.timeline import (
     timeline_json,
     tracked_ids,
 )
-from vbcore.workdays import VIETNAM
+from vbcore.timezones import VIETNAM
 
 DEFAULT_STORE_PATH = "./var/vbus.db"
 
@@ -68,7 +67,7 @@ def parse_time(value: str, option: str) -> datetime:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VIETNAM)).astimezone(UTC)
 
 
-@vb.command("track")
+@click.command("track")
 @click.argument("document_id", required=False)
 @click.option(
     "--store", "store_url", default=None, help="Tracking store URL [default: $VBUS_STORE or ./var/vbus.db]."

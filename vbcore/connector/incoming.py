@@ -205,12 +205,7 @@ class IncomingLane:
     def _change(self, request: ChangeRequest, key: str, report: StepReport) -> None:
         answer = self.ledger.value(key)
         if answer is None:
-            handler = {
-                BusinessDocType.REVOKE: self.connector.on_revoke,
-                BusinessDocType.UPDATE: self.connector.on_update,
-                BusinessDocType.REPLACE: self.connector.on_replace,
-            }[request.kind]
-            decision = dms_call(self.connector, f"on_{request.kind.name.lower()}", lambda: handler(request))
+            decision = dms_call(self.connector, "on_change", lambda: self.connector.on_change(request))
             code = decision.status_code
             answer = "pending" if code is None else f"{code.value}|{decision.reason or ''}"
             self.ledger.mark_done(key, answer)

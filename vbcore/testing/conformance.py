@@ -1,8 +1,14 @@
 """Conformance kit for connector plugins: the scenarios the reference connectors pass, for yours.
 
-A pytest plugin (entry point ``pytest11: vbus_conformance``, loaded in every pytest run, so this
-module imports only pytest and the standard library; the machinery loads when a scenario runs).
-Subclass :class:`ConnectorConformance` in a test module and provide two fixtures::
+A pytest plugin that a project enables explicitly (it never loads into other pytest runs):
+``pytest -p vbcore.testing.conformance``, or in the project's top ``conftest.py``::
+
+    pytest_plugins = ["vbcore.testing.conformance"]
+
+Its fixtures are prefixed so that they cannot collide with a project's own: ``vbus_world``,
+``vbus_amqp_url`` and ``vbus_conformance_identities``. This module imports only pytest and the standard
+library; the machinery loads when a scenario runs. Subclass :class:`ConnectorConformance` in a test
+module and provide two fixtures::
 
     from vbcore.testing.conformance import ConnectorConformance
 
@@ -17,7 +23,7 @@ Subclass :class:`ConnectorConformance` in a test module and provide two fixtures
             return lambda context: MyConnector.from_config({"url": dms.url}, context)
 
     class TestMyDmsOnRabbitMQ(TestMyDms):
-        transport = "rabbitmq"                             # uses the ``amqp_url`` fixture
+        transport = "rabbitmq"                             # uses the ``vbus_amqp_url`` fixture
 
 Each scenario builds a real world (``vbcore.testing.conformance_world``): a hub with its store, a peer
 agency, and the runtime driving your connector, all signing and verifying with a development PKI.
@@ -74,10 +80,10 @@ def _port_open(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def amqp_url() -> str:
+def vbus_amqp_url() -> str:
     """A RabbitMQ URL (``VBUS_TEST_AMQP_URL``); skipped without a broker, failed in CI (``CI`` set).
 
-    A project's own ``amqp_url`` fixture (conftest.py) takes precedence over this one.
+    A project may override it with a ``vbus_amqp_url`` fixture of its own (conftest.py).
     """
     url = os.environ.get("VBUS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     if not _port_open(url):
@@ -108,7 +114,7 @@ class ConnectorConformance:
     transport: ClassVar[str] = "memory"  # or "rabbitmq"
 
     @pytest.fixture
-    def world(
+    def vbus_world(
         self,
         tmp_path: Any,
         connector_factory: Any,
@@ -117,7 +123,7 @@ class ConnectorConformance:
     ) -> Iterator[World]:
         from vbcore.testing.conformance_world import World
 
-        url = request.getfixturevalue("amqp_url") if self.transport == "rabbitmq" else None
+        url = request.getfixturevalue("vbus_amqp_url") if self.transport == "rabbitmq" else None
         w = World(tmp_path / "world", connector_factory, transport=self.transport, amqp_url=url,
                   identities=vbus_conformance_identities)
         try:
@@ -126,12 +132,12 @@ class ConnectorConformance:
             w.close()
 
     # --- the contract, called directly ----------------------------------------------------------
-    def test_deliver_is_idempotent_by_document_id(self, world: World, dms: DmsDriver) -> None:
+    def test_deliver_is_idempotent_by_document_id(self, vbus_world: World, dms: DmsDriver) -> None:
         from vbcore.testing.conformance_world import incoming_document
 
-        edoc = world.document(world.peer_code, world.agency)
-        doc = incoming_document(world, edoc)
-        connector = world.runtime().connector
+        edoc = vbus_world.document(vbus_world.peer_code, vbus_world.agency)
+        doc = incoming_document(vbus_world, edoc)
+        connector = vbus_world.runtime().connector
         connector.start()
         first = connector.deliver(doc)
         again = connector.deliver(doc)
@@ -139,19 +145,21 @@ class ConnectorConformance:
         assert again.dms_id == first.dms_id
 
     def test_a_document_from_another_sender_under_the_same_id_is_not_taken_for_a_duplicate(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
         from vbcore.connector import DmsRefused
         from vbcore.testing.conformance_world import incoming_document
 
-        edoc = world.document(world.peer_code, world.agency)
+        edoc = vbus_world.document(vbus_world.peer_code, vbus_world.agency)
         doc_id = edoc.effective_document_id
-        squatter = world.document(world.hub_id, world.agency, subject="Thư mạo danh", document_id=doc_id)
-        connector = world.runtime().connector
+        squatter = vbus_world.document(
+            vbus_world.hub_id, vbus_world.agency, subject="Thư mạo danh", document_id=doc_id
+        )
+        connector = vbus_world.runtime().connector
         connector.start()
-        first = connector.deliver(incoming_document(world, edoc))
+        first = connector.deliver(incoming_document(vbus_world, edoc))
         try:
-            second = connector.deliver(incoming_document(world, squatter, signer=world.hub_id))
+            second = connector.deliver(incoming_document(vbus_world, squatter, signer=vbus_world.hub_id))
         except DmsRefused:  # a DMS that holds one document per DocumentId refuses the second (a 02)
             assert dms.delivered() == [doc_id]
             return
@@ -159,10 +167,12 @@ class ConnectorConformance:
         assert second.dms_id != first.dms_id
         assert dms.delivered() == [doc_id, doc_id]
 
-    def test_an_outgoing_document_is_offered_until_it_is_marked(self, world: World, dms: DmsDriver) -> None:
-        connector = world.runtime().connector
+    def test_an_outgoing_document_is_offered_until_it_is_marked(
+        self, vbus_world: World, dms: DmsDriver
+    ) -> None:
+        connector = vbus_world.runtime().connector
         connector.start()
-        dms_id = dms.put_outgoing(world.document(world.agency, world.peer_code))
+        dms_id = dms.put_outgoing(vbus_world.document(vbus_world.agency, vbus_world.peer_code))
         assert [o.id for o in connector.poll_outgoing()] == [dms_id]
         assert [o.id for o in connector.poll_outgoing()] == [dms_id]
         connector.mark_sent(dms_id, "doc-1")
@@ -171,14 +181,14 @@ class ConnectorConformance:
 
     # --- sending -------------------------------------------------------------------------------
     def test_a_document_from_the_dms_reaches_the_recipient_signed_by_the_agency(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
-        edoc = world.document(world.agency, world.peer_code)
+        edoc = vbus_world.document(vbus_world.agency, vbus_world.peer_code)
         dms_id = dms.put_outgoing(edoc)
-        world.pump()
-        got = [i for i in world.peer_inbox() if i.kind == "edoc"]
+        vbus_world.pump()
+        got = [i for i in vbus_world.peer_inbox() if i.kind == "edoc"]
         assert len(got) == 1
-        assert got[0].signer == world.agency
+        assert got[0].signer == vbus_world.agency
         assert got[0].package.effective_document_id == edoc.effective_document_id  # type: ignore[union-attr]
         assert got[0].package.subject == edoc.subject  # type: ignore[union-attr]
         contents = [a.content.read_bytes() for a in got[0].package.attachments]  # type: ignore[union-attr]
@@ -186,205 +196,215 @@ class ConnectorConformance:
         assert dms.outgoing_state(dms_id) == "sent"
 
     def test_a_document_from_another_agency_is_marked_failed_with_the_reason(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
-        dms_id = dms.put_outgoing(world.document("000.00.00.G12", world.peer_code))
-        world.pump()
+        dms_id = dms.put_outgoing(vbus_world.document("000.00.00.G12", vbus_world.peer_code))
+        vbus_world.pump()
         assert dms.outgoing_state(dms_id) == "failed"
-        assert world.agency in (dms.failure_reason(dms_id) or "")
-        assert world.peer_inbox() == []
+        assert vbus_world.agency in (dms.failure_reason(dms_id) or "")
+        assert vbus_world.peer_inbox() == []
 
-    def test_statuses_about_a_sent_document_reach_the_dms(self, world: World, dms: DmsDriver) -> None:
+    def test_statuses_about_a_sent_document_reach_the_dms(self, vbus_world: World, dms: DmsDriver) -> None:
         from vbcore.testing.conformance_world import status_from_peer
 
-        edoc = world.document(world.agency, world.peer_code)
+        edoc = vbus_world.document(vbus_world.agency, vbus_world.peer_code)
         dms.put_outgoing(edoc)
-        world.pump()
-        assert len(world.peer_inbox()) == 1
+        vbus_world.pump()
+        assert len(vbus_world.peer_inbox()) == 1
         for code in ("01", "03", "04", "05", "06"):
-            world.peer.client.submit(status_from_peer(world, edoc, code))
-            world.pump()
+            vbus_world.peer.client.submit(status_from_peer(vbus_world, edoc, code))
+            vbus_world.pump()
         assert dms.statuses(edoc.effective_document_id) == [
-            (c, world.peer_code) for c in ("01", "03", "04", "05", "06")
+            (c, vbus_world.peer_code) for c in ("01", "03", "04", "05", "06")
         ]
 
-    def test_a_crash_before_mark_sent_sends_the_document_once(self, world: World, dms: DmsDriver) -> None:
+    def test_a_crash_before_mark_sent_sends_the_document_once(
+        self, vbus_world: World, dms: DmsDriver
+    ) -> None:
         from vbcore.testing.conformance_world import SimulatedCrash
 
         def crash() -> None:
             raise SimulatedCrash("killed after the publish, before the DMS heard of it")
 
-        world.once("before:mark_sent", crash)
-        edoc = world.document(world.agency, world.peer_code)
+        vbus_world.once("before:mark_sent", crash)
+        edoc = vbus_world.document(vbus_world.agency, vbus_world.peer_code)
         dms_id = dms.put_outgoing(edoc)
         with pytest.raises(SimulatedCrash):
-            world.pump()
-        world.crash()
-        world.pump()  # poll_outgoing offers it again: the ledger knows it left
+            vbus_world.pump()
+        vbus_world.crash()
+        vbus_world.pump()  # poll_outgoing offers it again: the ledger knows it left
         assert dms.outgoing_state(dms_id) == "sent"
-        assert [i.package.effective_document_id for i in world.peer_inbox()  # type: ignore[union-attr]
+        assert [i.package.effective_document_id for i in vbus_world.peer_inbox()  # type: ignore[union-attr]
                 if i.kind == "edoc"] == [edoc.effective_document_id]
 
     def test_a_status_about_a_document_sent_elsewhere_reaches_the_dms(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
         from vbcore.testing.conformance_world import status_from_peer
 
-        edoc = world.document(world.agency, world.peer_code)
-        doc_id = world.agency_sends_elsewhere(edoc)  # `vb send`, another machine, before a lost ledger
-        world.pump()
-        assert len(world.peer_inbox()) == 1
-        world.peer.client.submit(status_from_peer(world, edoc, "03"))
-        world.pump()
-        assert dms.statuses(doc_id) == [("03", world.peer_code)]
-        assert [(s.code.value, s.outgoing_id) for s in world.status_updates] == [("03", None)]
+        edoc = vbus_world.document(vbus_world.agency, vbus_world.peer_code)
+        doc_id = vbus_world.agency_sends_elsewhere(edoc)  # `vb send`, another machine, before a lost ledger
+        vbus_world.pump()
+        assert len(vbus_world.peer_inbox()) == 1
+        vbus_world.peer.client.submit(status_from_peer(vbus_world, edoc, "03"))
+        vbus_world.pump()
+        assert dms.statuses(doc_id) == [("03", vbus_world.peer_code)]
+        assert [(s.code.value, s.outgoing_id) for s in vbus_world.status_updates] == [("03", None)]
 
     def test_the_recipients_the_hub_refuses_reach_the_dms_named_in_one_02(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
         import dataclasses
 
         from vbcore.model import Organization
 
         closed = ("000.00.00.H47", "000.00.00.H23")  # Quảng Nam, Hà Nam: closed on 1 July 2025
-        edoc = world.document(world.agency, closed[0])
+        edoc = vbus_world.document(vbus_world.agency, closed[0])
         edoc = dataclasses.replace(edoc, to=tuple(Organization(code) for code in closed))
         dms.put_outgoing(edoc)
-        world.pump()
-        assert dms.statuses(edoc.effective_document_id) == [("02", world.hub_id)]
-        [update] = world.status_updates
+        vbus_world.pump()
+        assert dms.statuses(edoc.effective_document_id) == [("02", vbus_world.hub_id)]
+        [update] = vbus_world.status_updates
         assert sorted(update.recipients) == sorted(closed)
 
-    def test_a_refusal_by_the_hub_reaches_the_dms_as_02(self, world: World, dms: DmsDriver) -> None:
+    def test_a_refusal_by_the_hub_reaches_the_dms_as_02(self, vbus_world: World, dms: DmsDriver) -> None:
         closed = "000.00.00.H47"  # Quảng Nam, closed on 1 July 2025: its successor is Đà Nẵng (H15)
-        edoc = world.document(world.agency, closed)
+        edoc = vbus_world.document(vbus_world.agency, closed)
         dms.put_outgoing(edoc)
-        world.pump()
-        assert dms.statuses(edoc.effective_document_id) == [("02", world.hub_id)]
+        vbus_world.pump()
+        assert dms.statuses(edoc.effective_document_id) == [("02", vbus_world.hub_id)]
 
-    def test_a_revoke_by_the_clerk_reaches_the_recipient_as_13(self, world: World, dms: DmsDriver) -> None:
-        edoc = world.document(world.agency, world.peer_code)
+    def test_a_revoke_by_the_clerk_reaches_the_recipient_as_13(
+        self, vbus_world: World, dms: DmsDriver
+    ) -> None:
+        edoc = vbus_world.document(vbus_world.agency, vbus_world.peer_code)
         dms.put_outgoing(edoc)
-        world.pump()
+        vbus_world.pump()
         dms.emit_event(edoc.effective_document_id, "13", "Ban hành nhầm, xin lấy lại")
-        world.pump()
-        statuses = [i for i in world.peer_inbox() if i.kind == "status"]
+        vbus_world.pump()
+        statuses = [i for i in vbus_world.peer_inbox() if i.kind == "status"]
         assert [s.package.status_code.value for s in statuses] == ["13"]  # type: ignore[union-attr]
         assert statuses[0].package.description == "Ban hành nhầm, xin lấy lại"  # type: ignore[union-attr]
 
     # --- receiving -----------------------------------------------------------------------------
     def test_an_arriving_document_is_delivered_with_its_attachments_and_answered_01(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
-        edoc = world.document(world.peer_code, world.agency)
-        doc_id = world.peer_sends(edoc)
-        world.pump()
+        edoc = vbus_world.document(vbus_world.peer_code, vbus_world.agency)
+        doc_id = vbus_world.peer_sends(edoc)
+        vbus_world.pump()
         assert dms.delivered() == [doc_id]
         assert list(dms.delivered_attachments(doc_id).values()) == [edoc.attachments[0].content.read_bytes()]
-        answers = world.peer_inbox()
+        answers = vbus_world.peer_inbox()
         assert _codes(answers, doc_id) == ["01"]
         status = answers[0].package
-        assert status.response_for.organ_id == world.peer_code  # type: ignore[union-attr]
-        assert answers[0].signer == world.agency
+        assert status.response_for.organ_id == vbus_world.peer_code  # type: ignore[union-attr]
+        assert answers[0].signer == vbus_world.agency
 
-    def test_clerk_events_reach_the_sender_as_statuses_in_order(self, world: World, dms: DmsDriver) -> None:
-        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
-        world.pump()
+    def test_clerk_events_reach_the_sender_as_statuses_in_order(
+        self, vbus_world: World, dms: DmsDriver
+    ) -> None:
+        doc_id = vbus_world.peer_sends(vbus_world.document(vbus_world.peer_code, vbus_world.agency))
+        vbus_world.pump()
         for code in ("03", "04", "05", "06"):
             dms.emit_event(doc_id, code, f"bước {code}")
-            world.pump()
-        assert _codes(world.peer_inbox(), doc_id) == ["01", "03", "04", "05", "06"]
+            vbus_world.pump()
+        assert _codes(vbus_world.peer_inbox(), doc_id) == ["01", "03", "04", "05", "06"]
 
-    def test_a_crash_before_mark_event_sent_sends_the_status_once(self, world: World, dms: DmsDriver) -> None:
+    def test_a_crash_before_mark_event_sent_sends_the_status_once(
+        self, vbus_world: World, dms: DmsDriver
+    ) -> None:
         from vbcore.testing.conformance_world import SimulatedCrash
 
         def crash() -> None:
             raise SimulatedCrash("killed after the status left, before the DMS heard of it")
 
-        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
-        world.pump()
-        world.once("before:mark_event_sent", crash)
+        doc_id = vbus_world.peer_sends(vbus_world.document(vbus_world.peer_code, vbus_world.agency))
+        vbus_world.pump()
+        vbus_world.once("before:mark_event_sent", crash)
         dms.emit_event(doc_id, "03", "Đã vào sổ")
         with pytest.raises(SimulatedCrash):
-            world.pump()
-        world.crash()
-        world.pump()  # poll_events offers the event again: the ledger knows its status left
-        assert _codes(world.peer_inbox(), doc_id) == ["01", "03"]
+            vbus_world.pump()
+        vbus_world.crash()
+        vbus_world.pump()  # poll_events offers the event again: the ledger knows its status left
+        assert _codes(vbus_world.peer_inbox(), doc_id) == ["01", "03"]
 
     def test_a_clerk_refusal_reaches_the_sender_as_02_with_the_reason(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
-        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
-        world.pump()
+        doc_id = vbus_world.peer_sends(vbus_world.document(vbus_world.peer_code, vbus_world.agency))
+        vbus_world.pump()
         dms.emit_event(doc_id, "02", "Văn bản không thuộc thẩm quyền")
-        world.pump()
-        answers = world.peer_inbox()
+        vbus_world.pump()
+        answers = vbus_world.peer_inbox()
         assert _codes(answers, doc_id) == ["01", "02"]
         assert answers[-1].package.description == "Văn bản không thuộc thẩm quyền"  # type: ignore[union-attr]
 
     def test_a_document_the_dms_refuses_is_answered_02_with_the_reason(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
         from vbcore.connector import DmsRefused
 
         def refuse() -> None:
             raise DmsRefused("the incoming register is closed", vi="sổ văn bản đến đã khóa")
 
-        world.once("before:deliver", refuse)
-        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
-        world.pump()
+        vbus_world.once("before:deliver", refuse)
+        doc_id = vbus_world.peer_sends(vbus_world.document(vbus_world.peer_code, vbus_world.agency))
+        vbus_world.pump()
         assert dms.delivered() == []
-        answers = world.peer_inbox()
+        answers = vbus_world.peer_inbox()
         assert _codes(answers, doc_id) == ["02"]
         assert "sổ văn bản đến đã khóa" in (answers[0].package.description or "")  # type: ignore[union-attr]
 
-    def test_a_redelivered_document_is_delivered_once(self, world: World, dms: DmsDriver) -> None:
-        edoc = world.document(world.peer_code, world.agency)
-        doc_id = world.peer_sends(edoc)
-        world.pump()
-        world.crash()  # a restarted process has no memory of message ids, only its ledger
-        world.republish_to_agency(doc_id)
-        world.pump()
+    def test_a_redelivered_document_is_delivered_once(self, vbus_world: World, dms: DmsDriver) -> None:
+        edoc = vbus_world.document(vbus_world.peer_code, vbus_world.agency)
+        doc_id = vbus_world.peer_sends(edoc)
+        vbus_world.pump()
+        vbus_world.crash()  # a restarted process has no memory of message ids, only its ledger
+        vbus_world.republish_to_agency(doc_id)
+        vbus_world.pump()
         assert dms.delivered() == [doc_id]
-        assert _codes(world.peer_inbox(), doc_id) == ["01"]
+        assert _codes(vbus_world.peer_inbox(), doc_id) == ["01"]
 
     def test_a_crash_after_deliver_delivers_once_and_sends_01_once(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
         from vbcore.testing.conformance_world import SimulatedCrash
 
         def crash() -> None:
             raise SimulatedCrash("killed after the DMS write")
 
-        world.once("after:deliver", crash)
-        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
+        vbus_world.once("after:deliver", crash)
+        doc_id = vbus_world.peer_sends(vbus_world.document(vbus_world.peer_code, vbus_world.agency))
         with pytest.raises(SimulatedCrash):
-            world.pump()
-        world.crash()
-        world.pump()
+            vbus_world.pump()
+        vbus_world.crash()
+        vbus_world.pump()
         assert dms.delivered() == [doc_id]
-        assert _codes(world.peer_inbox(), doc_id) == ["01"]
+        assert _codes(vbus_world.peer_inbox(), doc_id) == ["01"]
 
-    def test_a_crash_after_the_01_before_the_ack_sends_01_once(self, world: World, dms: DmsDriver) -> None:
+    def test_a_crash_after_the_01_before_the_ack_sends_01_once(
+        self, vbus_world: World, dms: DmsDriver
+    ) -> None:
         from vbcore.testing.conformance_world import SimulatedCrash
 
-        doc_id = world.peer_sends(world.document(world.peer_code, world.agency))
-        world.hub_transport.drain(0.0 if world.kind == "memory" else 0.3)
-        runtime = world.runtime()
+        doc_id = vbus_world.peer_sends(vbus_world.document(vbus_world.peer_code, vbus_world.agency))
+        vbus_world.hub_transport.drain(0.0 if vbus_world.kind == "memory" else 0.3)
+        runtime = vbus_world.runtime()
 
         def ack_then_die(incoming: Any) -> None:
             raise SimulatedCrash("killed before the ack")
 
         runtime.client.ack = ack_then_die  # type: ignore[method-assign]
         with pytest.raises(SimulatedCrash):
-            world.pump()
-        world.crash()
-        world.pump()
+            vbus_world.pump()
+        vbus_world.crash()
+        vbus_world.pump()
         assert dms.delivered() == [doc_id]
-        assert _codes(world.peer_inbox(), doc_id) == ["01"]
+        assert _codes(vbus_world.peer_inbox(), doc_id) == ["01"]
 
     def test_a_dms_that_is_down_is_retried_without_loss_or_reordering(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
         from vbcore.connector import DmsUnavailable
 
@@ -392,110 +412,116 @@ class ConnectorConformance:
             raise DmsUnavailable("connection refused")
 
         for _ in range(3):
-            world.once("before:deliver", down)
-        first = world.peer_sends(world.document(world.peer_code, world.agency))
-        second = world.peer_sends(world.document(world.peer_code, world.agency))
-        reports = world.pump()
+            vbus_world.once("before:deliver", down)
+        first = vbus_world.peer_sends(vbus_world.document(vbus_world.peer_code, vbus_world.agency))
+        second = vbus_world.peer_sends(vbus_world.document(vbus_world.peer_code, vbus_world.agency))
+        reports = vbus_world.pump()
         assert any(r.waiting for r in reports)
         assert dms.delivered() == [first, second]
-        answers = world.peer_inbox()
+        answers = vbus_world.peer_inbox()
         assert [(a.package.document_id, a.package.status_code.value) for a in answers] == [  # type: ignore[union-attr]
             (first, "01"), (second, "01")
         ]
 
     def test_a_document_the_dms_keeps_failing_on_is_parked_with_a_02_and_the_rest_flows(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
-        poison = world.document(world.peer_code, world.agency)
-        world.fail("deliver", lambda: RuntimeError("the DMS crashes on this document"),
+        poison = vbus_world.document(vbus_world.peer_code, vbus_world.agency)
+        vbus_world.fail("deliver", lambda: RuntimeError("the DMS crashes on this document"),
                    document_id=poison.effective_document_id)
-        poisoned = world.peer_sends(poison)
-        behind = [world.peer_sends(world.document(world.peer_code, world.agency)) for _ in range(2)]
-        world.pump(60)
+        poisoned = vbus_world.peer_sends(poison)
+        behind = [
+            vbus_world.peer_sends(vbus_world.document(vbus_world.peer_code, vbus_world.agency))
+            for _ in range(2)
+        ]
+        vbus_world.pump(60)
         assert dms.delivered() == behind
-        answers = world.peer_inbox()
+        answers = vbus_world.peer_inbox()
         assert [_codes(answers, d) for d in behind] == [["01"], ["01"]]
         assert _codes(answers, poisoned) == ["02"]
         refusal = next(a for a in answers if getattr(a.package, "document_id", None) == poisoned)
         assert "RuntimeError" in (getattr(refusal.package, "description", None) or "")
-        assert [m for m, _ in world.parked()] == [f"{poisoned}|{world.agency}"]
+        assert [m for m, _ in vbus_world.parked()] == [f"{poisoned}|{vbus_world.agency}"]
 
     def test_a_dms_down_for_everything_holds_everything_and_parks_nothing(
-        self, world: World, dms: DmsDriver
+        self, vbus_world: World, dms: DmsDriver
     ) -> None:
         from vbcore.connector import DmsUnavailable
 
-        arriving = [world.peer_sends(world.document(world.peer_code, world.agency)) for _ in range(2)]
-        outgoing = world.document(world.agency, world.peer_code)
+        arriving = [
+            vbus_world.peer_sends(vbus_world.document(vbus_world.peer_code, vbus_world.agency))
+            for _ in range(2)
+        ]
+        outgoing = vbus_world.document(vbus_world.agency, vbus_world.peer_code)
         dms_id = dms.put_outgoing(outgoing)
         methods = ("poll_outgoing", "mark_sent", "mark_failed", "deliver", "poll_events", "mark_event_sent",
-                   "mark_event_failed", "on_status", "on_revoke", "on_update", "on_replace")
+                   "mark_event_failed", "on_status", "on_change")
         for method in methods:
-            world.fail(method, lambda: DmsUnavailable("connection refused"))
-        reports = world.pump(3 * (world.retry.attempts or 3) + 5)  # well past the retry limit
+            vbus_world.fail(method, lambda: DmsUnavailable("connection refused"))
+        reports = vbus_world.pump(3 * (vbus_world.retry.attempts or 3) + 5)  # well past the retry limit
         assert all(r.waiting for r in reports)
         for method in methods:
-            world.heal(method)
-        world.pump()
+            vbus_world.heal(method)
+        vbus_world.pump()
         assert dms.delivered() == arriving
-        answers = world.peer_inbox()
+        answers = vbus_world.peer_inbox()
         assert [_codes(answers, d) for d in arriving] == [["01"], ["01"]]
         assert dms.outgoing_state(dms_id) == "sent"
-        assert world.parked() == []
+        assert vbus_world.parked() == []
 
     # --- the sender changes its mind -----------------------------------------------------------
-    def _answer(self, world: World, dms: DmsDriver, about: str, seen: tuple[str, ...] = ()) -> list[str]:
+    def _answer(self, vbus_world: World, dms: DmsDriver, about: str, seen: tuple[str, ...] = ()) -> list[str]:
         """Codes 15/16 the peer got about ``about``; a pending decision is answered 15 by the clerk."""
-        world.pump()
-        answers = [c for c in (*seen, *_codes(world.peer_inbox(), about)) if c in ("15", "16")]
+        vbus_world.pump()
+        answers = [c for c in (*seen, *_codes(vbus_world.peer_inbox(), about)) if c in ("15", "16")]
         if not answers:
             dms.emit_event(about, "15", "Đồng ý")
-            world.pump()
-            answers = [c for c in _codes(world.peer_inbox(), about) if c in ("15", "16")]
+            vbus_world.pump()
+            answers = [c for c in _codes(vbus_world.peer_inbox(), about) if c in ("15", "16")]
         return answers
 
-    def test_a_revoke_is_answered_15_or_16_once(self, world: World, dms: DmsDriver) -> None:
+    def test_a_revoke_is_answered_15_or_16_once(self, vbus_world: World, dms: DmsDriver) -> None:
         from vbcore.status import BusinessDocType
 
-        original = world.document(world.peer_code, world.agency)
-        doc_id = world.peer_sends(original)
-        world.pump()
-        world.peer_inbox()
-        world.peer_sends(world.change(original, BusinessDocType.REVOKE, "Ban hành nhầm"))
-        assert len(self._answer(world, dms, doc_id)) == 1
+        original = vbus_world.document(vbus_world.peer_code, vbus_world.agency)
+        doc_id = vbus_world.peer_sends(original)
+        vbus_world.pump()
+        vbus_world.peer_inbox()
+        vbus_world.peer_sends(vbus_world.change(original, BusinessDocType.REVOKE, "Ban hành nhầm"))
+        assert len(self._answer(vbus_world, dms, doc_id)) == 1
         assert dms.delivered() == [doc_id]
 
-    def test_a_revoke_status_13_is_answered_15_or_16_once(self, world: World, dms: DmsDriver) -> None:
+    def test_a_revoke_status_13_is_answered_15_or_16_once(self, vbus_world: World, dms: DmsDriver) -> None:
         from vbcore.testing.conformance_world import status_from_peer
 
-        original = world.document(world.peer_code, world.agency)
-        doc_id = world.peer_sends(original)
-        world.pump()
-        world.peer_inbox()
-        world.peer.client.submit(status_from_peer(world, original, "13"))
-        assert len(self._answer(world, dms, doc_id)) == 1
+        original = vbus_world.document(vbus_world.peer_code, vbus_world.agency)
+        doc_id = vbus_world.peer_sends(original)
+        vbus_world.pump()
+        vbus_world.peer_inbox()
+        vbus_world.peer.client.submit(status_from_peer(vbus_world, original, "13"))
+        assert len(self._answer(vbus_world, dms, doc_id)) == 1
 
-    def test_an_update_is_answered_15_or_16_once(self, world: World, dms: DmsDriver) -> None:
+    def test_an_update_is_answered_15_or_16_once(self, vbus_world: World, dms: DmsDriver) -> None:
         from vbcore.status import BusinessDocType
 
-        original = world.document(world.peer_code, world.agency)
-        doc_id = world.peer_sends(original)
-        world.pump()
-        world.peer_inbox()
-        world.peer_sends(world.change(original, BusinessDocType.UPDATE, "Sửa trích yếu"))
-        assert len(self._answer(world, dms, doc_id)) == 1
+        original = vbus_world.document(vbus_world.peer_code, vbus_world.agency)
+        doc_id = vbus_world.peer_sends(original)
+        vbus_world.pump()
+        vbus_world.peer_inbox()
+        vbus_world.peer_sends(vbus_world.change(original, BusinessDocType.UPDATE, "Sửa trích yếu"))
+        assert len(self._answer(vbus_world, dms, doc_id)) == 1
 
-    def test_a_replacement_is_delivered_and_answered_once(self, world: World, dms: DmsDriver) -> None:
+    def test_a_replacement_is_delivered_and_answered_once(self, vbus_world: World, dms: DmsDriver) -> None:
         from vbcore.status import BusinessDocType
 
-        original = world.document(world.peer_code, world.agency)
-        doc_id = world.peer_sends(original)
-        world.pump()
-        world.peer_inbox()
-        replacement = world.change(original, BusinessDocType.REPLACE, "Thay thế văn bản ban hành nhầm")
-        new_id = world.peer_sends(replacement)
-        world.pump()
+        original = vbus_world.document(vbus_world.peer_code, vbus_world.agency)
+        doc_id = vbus_world.peer_sends(original)
+        vbus_world.pump()
+        vbus_world.peer_inbox()
+        replacement = vbus_world.change(original, BusinessDocType.REPLACE, "Thay thế văn bản ban hành nhầm")
+        new_id = vbus_world.peer_sends(replacement)
+        vbus_world.pump()
         assert dms.delivered() == [doc_id, new_id]
-        codes = tuple(_codes(world.peer_inbox(), new_id))
+        codes = tuple(_codes(vbus_world.peer_inbox(), new_id))
         assert codes[:1] == ("01",)
-        assert len(self._answer(world, dms, new_id, codes)) == 1
+        assert len(self._answer(vbus_world, dms, new_id, codes)) == 1

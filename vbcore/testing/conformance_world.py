@@ -411,11 +411,5 @@ class InterceptingConnector(Connector):
         self._call("on_status", status)
         self.statuses.append(status)
 
-    def on_revoke(self, request: Any) -> Any:
-        return self._call("on_revoke", request)
-
-    def on_update(self, request: Any) -> Any:
-        return self._call("on_update", request)
-
-    def on_replace(self, request: Any) -> Any:
-        return self._call("on_replace", request)
+    def on_change(self, request: Any) -> Any:
+        return self._call("on_change", request)
