@@ -2,7 +2,7 @@
 
 On RabbitMQ 3.10 a message whose ``x-death`` is not a list of tables, once dead-lettered from a quorum
 queue, crashes the broker's dead-letter worker, and every quorum queue with dead-lettering declared
-afterwards on that node starts ``down`` (measurements.md). Should the hub's fix regress, these tests
+afterwards on that node starts ``down`` (docs/measurements.md). Should the hub's fix regress, these tests
 would do exactly that: so they never run on the shared broker (``own_rabbitmq``).
 """
 

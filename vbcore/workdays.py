@@ -1,6 +1,6 @@
 """When a delivered document becomes overdue: the end of the working day in Vietnam.
 
-The rule (domain.md §5: the receiving system "sends 01 the same day"): a document accepted before the
+The rule (docs/domain.md §5: the receiving system "sends 01 the same day"): a document accepted before the
 end of a working day in Asia/Ho_Chi_Minh is due at the end of that day (17:00 local by default); one
 accepted at or after the end of the day, or on a weekend day or a holiday, is due at the end of the
 next working day. An operator may instead set a fixed delay (e.g. two hours) with ``fixed_delay``.

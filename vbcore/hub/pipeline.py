@@ -6,7 +6,7 @@ statuses: to the original sender, or a revoke 13 to every recipient) -> publish 
 Messages are handled in batches (whatever the consumer has prefetched, one at a time in tests): each
 is checked and planned on its own, then the batch shares one store transaction, ONE publish with many
 confirms outstanding, one more transaction and the acks. A broker round trip and a commit per batch
-instead of per message is what lets one hub process keep up (measurements.md: about one message per
+instead of per message is what lets one hub process keep up (docs/measurements.md: about one message per
 round trip otherwise).
 
 Crash safety comes from the order of effects, never from holding state in memory:

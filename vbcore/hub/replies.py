@@ -1,5 +1,5 @@
 """What the hub publishes: forwarded packages (the sender's bytes, the hub's trace in headers) and its
-own signed refusal statuses (StatusCode 02, hub_shared.md "Statuses from the hub")."""
+own signed refusal statuses (StatusCode 02; docs/architecture.md, "Refusals")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Certificates and keys: a development PKI, and the agency code a certificate is bound to.
 
 ``cryptography`` enters here (and in ``vbcore.security.trust``); ``vbcore.security.signing`` takes
-the objects these functions return. Loading a PEM private key costs about 40 ms (measurements.md), so
+the objects these functions return. Loading a PEM private key costs about 40 ms (docs/measurements.md), so
 every loader here is meant to be called ONCE, at start-up, and its result kept: never per message.
 
 An agency certificate names its agency code twice in the subject, in ``organizationIdentifier``

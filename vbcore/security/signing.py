@@ -16,7 +16,7 @@ the maintained Python XML-DSig implementation, with a hardened parser, SHA-1 off
 and serialising the result needs lxml. The signature's shape (one signature, one ``URI=""``
 reference, harmless transforms) is checked first, in ``vbcore.security.signature_shape``.
 
-Performance (measurements.md: at 1 MB ~80% of signxml's time is re-parsing and re-serialising):
+Performance (docs/measurements.md: at 1 MB ~80% of signxml's time is re-parsing and re-serialising):
 the package is parsed once, by the project's hardened parser, and the tree, not bytes, is handed
 to signxml; every whole-document copy signxml makes by serialising and re-parsing is replaced by a
 ``deepcopy`` (see ``_Signer`` and ``_Verifier``), or skipped where signxml only reads the tree.
