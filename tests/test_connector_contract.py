@@ -185,7 +185,7 @@ def test_the_example_in_the_contracts_docstring_is_a_complete_connector(tmp_path
     code = textwrap.dedent(block.split("\n\n``on_change``", 1)[0])
     module = types.ModuleType("vbus_contract_example")
     sys.modules[module.__name__] = module
-    exec(compile(code, "vbcore/connector.py docstring", "exec"), module.__dict__)
+    exec(compile(code, "vbcore/connector/__init__.py docstring", "exec"), module.__dict__)
     cls = check_connector_class(module.DictConnector, "docstring example")
     c = cls.from_config({"label": "x"}, context(tmp_path))
     edoc = Edoc(from_=Organization("000.00.00.G22"), to=(Organization("000.00.00.H24"),), document_id="D")
