@@ -5,7 +5,8 @@ A package is hostile until checked, and its size alone does not bound what readi
 below is refused with its own error (``vbcore.errors``) that names what was over which limit and
 where. The defaults leave room for every real package seen (the interoperability corpus, at most a
 few attachments, addressees and certificates) by orders of magnitude; an operator who raises one
-raises it here, for the hub and every reader alike (``Hub(limits=...)``, ``read_package(limits=...)``).
+raises it here, for the hub and every reader alike (``Hub(limits=...)``, ``read_package(limits=...)``;
+the hub's size limit is its ``HubConfig.max_bytes``, which it reads with).
 
 ``Budget`` keeps the per-package totals while one package is read: every byte the reader decodes
 from base64 and every byte it writes (to memory or to a spool file, unzipped entries included)
