@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vbcore.connector_ledger import Ledger  # noqa: E402
+from vbcore.connector.ledger import Ledger  # noqa: E402
 from vbcore.store import DocumentRecord, SqlStore, StatusEvent, open_store  # noqa: E402
 
 AGENCIES = [f"000.00.{i:02d}.H24" for i in range(1, 21)]

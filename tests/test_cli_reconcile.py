@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from test_reconcile import G09, H15, H24, Bus
 
 from vbcore.cli import vb
-from vbcore.connector_ledger import Ledger
+from vbcore.connector.ledger import Ledger
 
 
 @pytest.fixture

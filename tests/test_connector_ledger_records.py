@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vbcore.connector_ledger import Ledger
+from vbcore.connector.ledger import Ledger
 from vbcore.errors import LedgerOfAnotherAgency
 
 G09, H24, H15 = "000.00.00.G09", "000.00.00.H24", "000.00.00.H15"
@@ -95,7 +95,7 @@ def test_the_runtime_claims_its_ledger_and_records_each_status_that_comes_back(t
     from test_conformance_folder import FolderDms
 
     from connectors.folder import FolderConnector
-    from vbcore.conformance_world import World, status_from_peer
+    from vbcore.testing.conformance_world import World, status_from_peer
 
     dms = FolderDms(tmp_path / "dms")
     config = {"root": str(dms.root), "settle_seconds": 0}

@@ -29,13 +29,13 @@ import psycopg
 import pytest
 
 from vbcore.cli import vb
-from vbcore.connector_ledger import Ledger
+from vbcore.connector.ledger import Ledger
 from vbcore.store import DocumentRecord, StatusEvent, open_store
+from vbcore.timezones import VIETNAM
 from vbcore.transport import names as n
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin
 from vbcore.transport.rabbitmq import RabbitMQTransport
-from vbcore.workdays import VIETNAM
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "deployment.md"

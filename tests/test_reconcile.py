@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vbcore.connector_ledger import Ledger
+from vbcore.connector.ledger import Ledger
 from vbcore.errors import LedgerOwnerUnknown, NotALedger
 from vbcore.hub.parked import scan
 from vbcore.operations import Gap, Stage, action_line, gap_line, reconcile

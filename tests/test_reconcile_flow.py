@@ -10,8 +10,8 @@ import pytest
 from test_conformance_folder import FolderDms
 
 from connectors.folder import FolderConnector
-from vbcore.conformance_world import SimulatedCrash, World, status_from_peer
 from vbcore.operations import Stage, reconcile
+from vbcore.testing.conformance_world import SimulatedCrash, World, status_from_peer
 
 
 @pytest.fixture

@@ -13,10 +13,17 @@ from typing import Any
 
 import click
 
-from vbcore.cli import vb
-from vbcore.cli.broker import Target, broker_option, hub_user_option, prefix_option, target, vhost_option
+from vbcore.cli.broker import (
+    Target,
+    as_hub_user,
+    broker_option,
+    hub_transport,
+    hub_user_option,
+    prefix_option,
+    target,
+    vhost_option,
+)
 from vbcore.cli.failures import EXIT_FAILED, fail
-from vbcore.cli.hub import _rabbitmq, as_hub_user
 from vbcore.cli.output import current_lang
 from vbcore.cli.progress import Progress
 from vbcore.errors import NotReplayable, one_line
@@ -75,13 +82,13 @@ all_option = click.option(
 )
 
 
-@vb.group()
+@click.group()
 def parked() -> None:
     """Messages the hub or an agency could not process, with the reason."""
 
 
 def _opener(at: Target) -> Callable[[], Transport]:
-    return lambda: _rabbitmq(at.url, at.names)
+    return lambda: hub_transport(at.url, at.names)
 
 
 @parked.command("list")

@@ -13,8 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from vbcore.cli.broker import DEFAULT_HUB_USER, DEFAULT_PREFIX, target
-from vbcore.cli.hub import _rabbitmq
+from vbcore.cli.broker import DEFAULT_HUB_USER, DEFAULT_PREFIX, hub_transport, target
 from vbcore.errors import NotReplayable, VbusError, one_line
 from vbcore.hub.parked import ParkedFilter, ParkedMessage, reason_text, replay_headers, scan
 from vbcore.lang import Lang, Text
@@ -70,7 +69,7 @@ def parked_reader(
     if not broker:
         return None
     at = target(broker, vhost, prefix, hub_user=hub_user, user_prefix=user_prefix)
-    return (lambda: _rabbitmq(at.url, at.names)), at.names
+    return (lambda: hub_transport(at.url, at.names)), at.names
 
 
 def parked_about(

@@ -16,14 +16,11 @@ from typing import Any
 
 import click
 
-from vbcore.cli import vb
-from vbcore.cli.connectors import connector
 from vbcore.cli.failures import EXIT_FAILED, fail
-from vbcore.cli.output import current_lang, to_jsonable
+from vbcore.cli.output import current_lang, parse_time, to_jsonable
 from vbcore.cli.parked_lookup import parked_options, parked_reader
 from vbcore.cli.progress import Progress
-from vbcore.cli.stores import open_existing_store
-from vbcore.cli.track import default_store_url, parse_time
+from vbcore.cli.stores import default_store_url, open_existing_store
 from vbcore.lang import Lang, Text
 from vbcore.operations import Gap, Reconciliation, Stage, action_line, gap_line, reconcile
 
@@ -55,7 +52,7 @@ _T = {
 }
 
 
-@vb.command("reconcile")
+@click.command("reconcile")
 @click.option(
     "--store", "store_url", default=None, help="Tracking store URL [default: $VBUS_STORE or ./var/vbus.db]."
 )
@@ -188,7 +185,7 @@ class _JsonOut:
         click.echo(("\n" if self.count else "") + f'], "summary": {body}}}')
 
 
-@connector.command("ledger-copy")
+@click.command("ledger-copy")
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option(
     "--state",
@@ -208,7 +205,7 @@ def ledger_copy(out: Path, state_path: Path | None, work_dir: Path) -> None:
     """Write a consistent copy of this connector's ledger to OUT (a file ending .sqlite3, or a folder,
     made if new, where it is named after the agency: CODE.sqlite3), safe while the connector runs: what
     `vb reconcile` reads."""
-    from vbcore.connector_ledger import Ledger
+    from vbcore.connector.ledger import Ledger
     from vbcore.operations.ledgers import LEDGER_SUFFIXES, is_ledger
 
     source = state_path or work_dir / "ledger.sqlite3"

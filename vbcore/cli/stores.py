@@ -7,11 +7,13 @@ exist, with its path: an empty store created by a typo would answer "not found" 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from vbcore.database import open_driver
 from vbcore.errors import StoreError, StoreNotFound
-from vbcore.store import SqlStore, open_driver, open_store
+from vbcore.store import SqlStore, open_store
 from vbcore.store.migrations import schema_version
 
 _FIX_EN = "give the hub's store with --store or VBUS_STORE (the one `vb hub run --store` writes)"
@@ -19,6 +21,14 @@ _FIX_VI = "hãy chỉ đúng kho của trục bằng --store hoặc VBUS_STORE (
 
 
 _IN_MEMORY = ("", "//", "///:memory:", "//:memory:")
+
+DEFAULT_STORE_PATH = "./var/vbus.db"
+
+
+def default_store_url() -> str:
+    """``VBUS_STORE`` (a URL, or a SQLite file path), else ``./var/vbus.db``."""
+    value = os.environ.get("VBUS_STORE", "").strip() or DEFAULT_STORE_PATH
+    return value if "://" in value else f"sqlite:///{value}"
 
 
 def open_existing_store(url: str) -> SqlStore:

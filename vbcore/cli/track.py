@@ -12,7 +12,6 @@ else ``sqlite:///./var/vbus.db``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Any
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.output import (
     agency_label,
     current_lang,
@@ -29,6 +27,7 @@ from vbcore.cli.output import (
     fail,
     json_option,
     load_directory,
+    parse_time,
     table,
 )
 from vbcore.cli.parked_lookup import (
@@ -39,11 +38,13 @@ from vbcore.cli.parked_lookup import (
     parked_reader,
     unread_line,
 )
-from vbcore.cli.stores import open_existing_store
+from vbcore.cli.stores import default_store_url, open_existing_store
 from vbcore.directory import Directory
 from vbcore.errors import VbusError
 from vbcore.hub.parked import ParkedMessage
-from vbcore.hub.timeline import (
+from vbcore.lang import Lang, Text
+from vbcore.store import TrackingStore
+from vbcore.store.timeline import (
     VIETNAM_TIME,
     Timeline,
     business_text,
@@ -57,34 +58,13 @@ from vbcore.hub.timeline import (
     timeline_json,
     tracked_ids,
 )
-from vbcore.lang import Lang, Text
-from vbcore.store import TrackingStore
 from vbcore.transport import Transport
 from vbcore.transport.names import Names
-from vbcore.workdays import VIETNAM
 
-DEFAULT_STORE_PATH = "./var/vbus.db"
 ParkedReader = tuple[Callable[[], Transport], Names]
 
 
-def default_store_url() -> str:
-    """``VBUS_STORE`` (a URL, or a SQLite file path), else ``./var/vbus.db``."""
-    value = os.environ.get("VBUS_STORE", "").strip() or DEFAULT_STORE_PATH
-    return value if "://" in value else f"sqlite:///{value}"
-
-
-def parse_time(value: str, option: str) -> datetime:
-    """ISO 8601; without a zone it is Vietnam local time (what an operator in Vietnam means)."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time such as 2026-11-24T08:00", param_hint=option
-        ) from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VIETNAM)).astimezone(UTC)
-
-
-@vb.command("track")
+@click.command("track")
 @click.argument("document_id", required=False)
 @click.option(
     "--store", "store_url", default=None, help="Tracking store URL [default: $VBUS_STORE or ./var/vbus.db]."

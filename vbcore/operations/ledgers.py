@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vbcore.connector_ledger import Ledger
+from vbcore.connector.ledger import Ledger
 from vbcore.errors import LedgerOwnerUnknown, NotALedger
 from vbcore.identifiers import is_test_tenant, is_valid_code
 

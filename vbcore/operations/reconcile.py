@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from vbcore.connector_ledger import Ledger
+from vbcore.connector.ledger import Ledger
 from vbcore.hub.parked import ParkedMessage
 from vbcore.hub.routing import document_key, document_owner
 from vbcore.operations.checks import Checks

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vbcore.store.driver import time_to_text
+from vbcore.database.driver import time_to_text
 
 BATCH_ROWS = 2000  # rows inserted per executemany
 CACHE_KIB = 16 * 1024  # SQLite's page cache for the scratch file: the bound on its memory

@@ -15,8 +15,8 @@ from functools import lru_cache
 import psycopg
 from psycopg import sql as pgsql
 
+from vbcore.database.driver import Dialect, Row
 from vbcore.errors import StoreError
-from vbcore.store.driver import Dialect, Row
 
 POSTGRESQL = Dialect(
     name="postgresql",
