@@ -79,6 +79,8 @@ def _register(group: click.Group) -> None:
         hub,
         installation,
         packing,
+        parked,
+        reconcile,
         sending,
         signatures,
         track,
@@ -86,10 +88,11 @@ def _register(group: click.Group) -> None:
 
     hub.hub.add_command(installation.hub_provision)
     hub.hub.add_command(installation.hub_migrate)
+    connectors.connector.add_command(reconcile.ledger_copy)
     for command in (
         core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
         signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
-        hub.parked, hub.agency, connectors.connectors, connectors.connector,
+        parked.parked, reconcile.reconcile_command, hub.agency, connectors.connectors, connectors.connector,
     ):
         group.add_command(command)
 

@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from vbcore.identifiers import is_test_tenant
 from vbcore.lang import Lang, Text
 from vbcore.model import Edoc, StatusPackage
 from vbcore.text import table as table  # re-exported: the CLI commands print tables
+from vbcore.timezones import VIETNAM
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -192,3 +193,14 @@ def verify_file(
         "algorithm": verified.algorithm,
         "certificate": describe(verified.certificate) if verified.certificate is not None else None,
     }
+
+
+def parse_time(value: str, option: str) -> datetime:
+    """ISO 8601; without a zone it is Vietnam local time (what an operator in Vietnam means)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time such as 2026-11-24T08:00", param_hint=option
+        ) from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VIETNAM)).astimezone(UTC)
