@@ -18,6 +18,7 @@ from vbcore import __version__
 from vbcore.cli.failures import EXIT_CODES_HELP, EXIT_FAILED, LANG_KEY, failed, os_failed
 from vbcore.errors import VbusError
 from vbcore.lang import LANG_ENV, LANGS, resolve
+from vbcore.tls import REQUIRE_TLS_ENV, require
 
 
 class VbGroup(click.Group):
@@ -50,6 +51,10 @@ def _lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
     return lang
 
 
+def _require_tls(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    require(value)  # for this process and the hub or connector processes it starts
+
+
 @click.group(
     cls=VbGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -65,6 +70,15 @@ def _lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
     is_eager=True,
     help=f"Language of what people read: vi (default) or en [env {LANG_ENV}]. Help stays English.",
 )
+@click.option(
+    "--require-tls",
+    is_flag=True,
+    callback=_require_tls,
+    expose_value=False,
+    is_eager=True,
+    help=f"Refuse every plain link (amqp://, http://, a store URL without sslmode=verify-full) "
+    f"[env {REQUIRE_TLS_ENV}=1]; see docs/deployment-tls.md.",
+)
 def vb() -> None:
     """vbus: carry signed edXML documents (QCVN 102:2016) and their status receipts between agencies."""
 
@@ -75,4 +89,5 @@ from vbcore.cli import core as _core  # noqa: E402,F401
 from vbcore.cli import hub as _hub  # noqa: E402,F401
 from vbcore.cli import installation as _installation  # noqa: E402,F401
 from vbcore.cli import sending as _sending  # noqa: E402,F401
+from vbcore.cli import tls as _tls  # noqa: E402,F401
 from vbcore.cli import track as _track  # noqa: E402,F401

@@ -58,7 +58,8 @@ def verify_file(
 
 @vb.group()
 def keys() -> None:
-    """Development keys and certificates (never for production)."""
+    """Keys and certificates: a development CA and signing certificates (never for production), and TLS
+    certificates from the CA you give."""
 
 
 @keys.command("init")

@@ -19,6 +19,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from vbcore.errors import ConfigurationError, ConnectionLost
+from vbcore.tls import share_parameters
 from vbcore.transport.base import Transport
 from vbcore.transport.names import Names
 
@@ -31,8 +32,9 @@ HUB_RECONNECT_TIMEOUT = 60.0
 
 
 def broker_nodes(url: str) -> list[str]:
-    """The broker URLs in ``url`` (``;``-separated failover nodes), each checked to be AMQP."""
-    nodes = [part.strip() for part in url.split(";") if part.strip()]
+    """The broker URLs in ``url`` (``;``-separated failover nodes), each checked to be AMQP; TLS
+    parameters given once apply to every node (``vbcore.tls.share_parameters``)."""
+    nodes = share_parameters([part.strip() for part in url.split(";") if part.strip()])
     if not nodes:
         raise ConfigurationError("no broker URL given")
     for node in nodes:
