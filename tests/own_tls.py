@@ -10,14 +10,17 @@ clients' certificates; a second CA, which nobody trusts, issues the rogue ones.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+import pytest
 from click.testing import CliRunner
 from own_rabbitmq import OwnNode, free_port, start_node
 
 from vbcore.cli import vb
+from vbcore.errors import ConnectionLost, TlsClientRefused, TransportError
 from vbcore.pki import tls_paths
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,3 +135,16 @@ def start_tls_node(base: Path, pki: TestPki, *, plain: bool = False) -> TlsNode:
     node = start_node(base, plain=plain, extra_config=config, plugins=plugins,
                       wait_ports=(tls_port, management_port))
     return TlsNode(node, pki, tls_port, management_port, plain)
+
+
+def client_certificate_refused(connect: Callable[[], object]) -> TransportError:
+    """What ``connect`` raised: the server refused the client's certificate (or that none was given).
+
+    With TLS 1.3 the server checks the client's certificate after the client's side of the handshake
+    is over: its alert (``TlsClientRefused``) can be lost when it closes the connection at once, and the
+    client then sees the connection closed (``ConnectionLost``, retried). Both name the certificate."""
+    with pytest.raises((TlsClientRefused, ConnectionLost)) as refused:
+        connect()
+    assert "client certificate" in str(refused.value)
+    assert "chứng thư số" in refused.value.describe("vi")
+    return refused.value

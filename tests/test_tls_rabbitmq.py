@@ -16,10 +16,10 @@ from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
-from own_tls import TlsNode
+from own_tls import TlsNode, client_certificate_refused
 
 from vbcore.cli import vb
-from vbcore.errors import ConnectionLost, TlsClientRefused, TlsSettingsInvalid, TlsVerificationFailed
+from vbcore.errors import ConnectionLost, TlsSettingsInvalid, TlsVerificationFailed
 from vbcore.tls import split_url
 from vbcore.transport.base import Delivery
 from vbcore.transport.kombu_transport import KombuTransport, RetryPolicy
@@ -128,11 +128,9 @@ def test_a_broker_reached_by_an_address_its_certificate_does_not_name_is_refused
 def test_a_client_without_a_certificate_or_with_one_from_another_ca_is_refused_in_the_handshake(
     tls_rabbitmq: TlsNode, client: object
 ) -> None:
-    with pytest.raises(TlsClientRefused, match="does not trust the client certificate"):
-        client(tls_rabbitmq.url("guest", "guest", cert=False))  # type: ignore[operator]
+    client_certificate_refused(lambda: client(tls_rabbitmq.url("guest", "guest", cert=False)))  # type: ignore[operator]
     rogue = tls_rabbitmq.pki.client("guest", rogue=True)
-    with pytest.raises(TlsClientRefused, match="UNKNOWN_CA"):
-        client(tls_rabbitmq.url("guest", "guest", cert=rogue))  # type: ignore[operator]
+    client_certificate_refused(lambda: client(tls_rabbitmq.url("guest", "guest", cert=rogue)))  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("client", CLIENTS)

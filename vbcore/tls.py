@@ -263,6 +263,17 @@ def explain_failure(error: BaseException, url: str) -> TransportError | None:
     where = _where(url)
     if isinstance(found, ssl.SSLCertVerificationError):
         return _not_verified(found, where)
+    if isinstance(found, ssl.SSLEOFError) or "EOF occurred in violation of protocol" in str(error):
+        # TLS 1.3: the client's side of the handshake is over before the server checks its certificate;
+        # the server's alert can be lost when it closes at once. Maybe a restart too: retried.
+        return ConnectionLost(
+            f"the server at {where} closed the TLS connection at once: if this goes on, it does not "
+            f"trust the client certificate given in {CERT} (or wants one): use a certificate from the "
+            "CA the server trusts",
+            vi=f"máy chủ tại {where} đóng kết nối TLS ngay: nếu việc này lặp lại, máy chủ không tin chứng "
+            f"thư số trong {CERT} (hoặc đòi có một chứng thư): hãy dùng chứng thư số do CA mà máy chủ "
+            "tin cấp",
+        )
     # pika keeps a TLS alert that ended the connection as text only, inside its own error.
     alert = _ALERT.search(str(error))
     if isinstance(found, ssl.SSLError) or alert:
