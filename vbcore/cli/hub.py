@@ -232,12 +232,14 @@ def _open_store(url: str) -> Any:
     it), and a PostgreSQL server may still be starting."""
     import time
 
-    from vbcore.errors import StoreError
+    from vbcore.errors import StoreError, StoreTlsFailed
     from vbcore.store import open_store
 
     for attempt in range(6):
         try:
             return open_store(url)
+        except StoreTlsFailed:
+            raise  # a certificate to fix, not a server still starting
         except StoreError:
             if attempt == 5:
                 raise

@@ -9,15 +9,20 @@ zone is UTC. ``schema`` selects a schema of its own (``SET search_path``), creat
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 
 import psycopg
+import psycopg.conninfo
 from psycopg import sql as pgsql
 
-from vbcore.errors import StoreError
+from vbcore.errors import StoreError, StoreTlsFailed, TlsRequired
 from vbcore.store.driver import Dialect, Row
+from vbcore.tls import DOCS, REQUIRE_TLS_ENV, tls_required
 
+VERIFY_FULL = "verify-full"
 POSTGRESQL = Dialect(
     name="postgresql",
     id_type="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
@@ -40,6 +45,66 @@ def _placeholders(statement: str) -> str:
     return statement.replace("%", "%%").replace("?", "%s")
 
 
+def check_tls(conninfo: str) -> None:
+    """When the installation requires TLS (``vbcore.tls``), the store URL must ask libpq to verify the
+    server: ``sslmode=verify-full`` (the chain and the host name). ``require`` and ``verify-ca`` encrypt
+    but would talk to whoever holds any certificate of the CA, or any certificate at all."""
+    if not tls_required():
+        return
+    try:
+        mode = psycopg.conninfo.conninfo_to_dict(conninfo).get("sslmode") or os.environ.get("PGSSLMODE")
+    except psycopg.ProgrammingError as exc:
+        raise StoreError(f"the PostgreSQL store URL cannot be read: {exc}") from exc
+    if mode != VERIFY_FULL:
+        raise TlsRequired(
+            f"the store URL asks for sslmode={mode or 'prefer (the default)'} and this installation requires "
+            f"TLS ({REQUIRE_TLS_ENV}): add ?sslmode={VERIFY_FULL}&sslrootcert=/path/ca.pem (see {DOCS})",
+            vi=f"địa chỉ kho theo dõi dùng sslmode={mode or 'prefer (mặc định)'} mà hệ thống yêu cầu TLS "
+            f"({REQUIRE_TLS_ENV}): hãy thêm ?sslmode={VERIFY_FULL}&sslrootcert=/đường/dẫn/ca.pem "
+            f"(xem {DOCS})",
+        )
+
+
+# What libpq says when TLS fails (its messages are stable across versions 12-18), and what to do.
+_TLS_FAILURES = (
+    (re.compile(r'server certificate for "(?P<name>[^"]*)".* does not match host name "(?P<host>[^"]*)"'),
+     "the PostgreSQL server's certificate is for {name}, not {host}, the host in the store URL: connect by "
+     "the name its certificate carries",
+     "chứng thư số của máy chủ PostgreSQL cấp cho {name}, không phải {host} (máy ghi trong địa chỉ kho theo "
+     "dõi): hãy kết nối bằng tên ghi trong chứng thư số"),
+    (re.compile(r"certificate verify failed"),
+     "the PostgreSQL server's certificate does not verify against sslrootcert (the CA given is not the one "
+     "that issued it): give the right CA in sslrootcert=/path/ca.pem",
+     "chứng thư số của máy chủ PostgreSQL không xác thực được bằng sslrootcert (CA đã cho không phải CA "
+     "đã cấp nó): hãy chỉ đúng CA bằng sslrootcert=/đường/dẫn/ca.pem"),
+    (re.compile(r'root certificate file "(?P<file>[^"]*)" does not exist|could not read root certificate '
+                r'file "(?P<unread>[^"]*)"'),
+     "sslmode=verify-full needs the CA that issued the server's certificate: {missing} cannot be read; "
+     "give sslrootcert=/path/ca.pem in the store URL",
+     "sslmode=verify-full cần CA đã cấp chứng thư số của máy chủ: không đọc được {missing}; hãy thêm "
+     "sslrootcert=/đường/dẫn/ca.pem vào địa chỉ kho theo dõi"),
+    (re.compile(r"server does not support SSL"),
+     "the PostgreSQL server does not accept TLS: turn it on there (ssl = on, see docs/deployment-tls.md)",
+     "máy chủ PostgreSQL không nhận TLS: hãy bật TLS trên máy chủ đó (ssl = on, xem docs/deployment-tls.md)"),
+    (re.compile(r"no encryption"),
+     "the PostgreSQL server takes TLS connections only: add ?sslmode=verify-full&sslrootcert=/path/ca.pem "
+     "to the store URL",
+     "máy chủ PostgreSQL chỉ nhận kết nối TLS: hãy thêm ?sslmode=verify-full&sslrootcert=/đường/dẫn/ca.pem "
+     "vào địa chỉ kho theo dõi"),
+)
+
+
+def tls_failure(exc: psycopg.Error) -> StoreTlsFailed | None:
+    """The store error that says what to fix when ``exc`` is a TLS failure (None: it is not one)."""
+    text = str(exc)
+    for pattern, en, vi in _TLS_FAILURES:
+        if m := pattern.search(text):
+            values = {k: v for k, v in m.groupdict().items() if v is not None}
+            values["missing"] = values.get("file") or values.get("unread") or ""
+            return StoreTlsFailed(en.format(**values), vi=vi.format(**values))
+    return None
+
+
 class PostgresDriver:
     """One connection. When the server drops it (a restart, a failover), the next statement that
     starts something new (a ``BEGIN``, or a read outside a transaction) reconnects and runs once
@@ -48,6 +113,7 @@ class PostgresDriver:
     dialect = POSTGRESQL
 
     def __init__(self, conninfo: str, *, schema: str | None = None) -> None:
+        check_tls(conninfo)
         self.schema = schema
         self._conninfo = conninfo
         self._in_transaction = False
@@ -60,7 +126,7 @@ class PostgresDriver:
             if self.schema:
                 conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(self.schema)))
         except psycopg.Error as exc:
-            raise StoreError(f"cannot open PostgreSQL store: {exc}") from exc
+            raise tls_failure(exc) or StoreError(f"cannot open PostgreSQL store: {exc}") from exc
         return conn
 
     def _run(self, sql: str, params: Sequence[object], *, fetch: bool) -> tuple[int, list[Row]]:
