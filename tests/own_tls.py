@@ -45,7 +45,7 @@ def vb_ok(*args: str) -> str:
 
 
 @dataclass(frozen=True)
-class TestPki:
+class TlsPki:
     """The test CA's files (named as the document names them) and a rogue CA's."""
 
     directory: Path
@@ -74,14 +74,14 @@ class TestPki:
         return cert, key
 
 
-def make_pki(directory: Path) -> TestPki:
+def make_pki(directory: Path) -> TlsPki:
     """The document's commands: a CA (``vb keys init``), the broker's certificate for ``localhost``
     (``vb keys tls-server``); and a rogue CA (same kind, trusted by nobody)."""
     vb_ok("keys", "init", str(directory))
     vb_ok("keys", "init", str(directory / "rogue"))
     vb_ok("keys", "tls-server", str(directory), "--host", SERVER_HOST,
           "--ca-key", str(directory / "ca.key.pem"), "--ca-cert", str(directory / "ca.pem"))
-    return TestPki(directory)
+    return TlsPki(directory)
 
 
 @dataclass
@@ -89,7 +89,7 @@ class TlsNode:
     """A running node with TLS listeners for AMQP and the management API (and, ``plain``, a plain one)."""
 
     node: OwnNode
-    pki: TestPki
+    pki: TlsPki
     tls_port: int
     management_port: int
     plain: bool
@@ -121,7 +121,7 @@ class TlsNode:
         self.node.stop()
 
 
-def start_tls_node(base: Path, pki: TestPki, *, plain: bool = False) -> TlsNode:
+def start_tls_node(base: Path, pki: TlsPki, *, plain: bool = False) -> TlsNode:
     """A node configured by the document's snippet; ``plain`` adds a plain AMQP listener (for the
     benchmark's side-by-side figures), which the document's configuration turns off."""
     tls_port, management_port = free_port(), free_port()
