@@ -16,12 +16,14 @@ from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
+from own_rabbitmq import free_port
 from own_tls import TlsNode, client_certificate_refused
 
 from vbcore.cli import vb
 from vbcore.errors import ConnectionLost, TlsSettingsInvalid, TlsVerificationFailed
 from vbcore.tls import split_url
 from vbcore.transport.base import Delivery
+from vbcore.transport.connect import open_transport
 from vbcore.transport.kombu_transport import KombuTransport, RetryPolicy
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin
@@ -172,3 +174,17 @@ def test_the_management_api_over_https_checks_the_broker_certificate_with_the_sa
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
     assert "cacertfile" in result.output
+
+
+def test_an_agency_fails_over_to_the_next_node_and_checks_that_nodes_own_name(tls_rabbitmq: TlsNode) -> None:
+    """TLS parameters given once, on the first node of a ``;`` list, apply to every node; each node's
+    certificate is checked against that node's own host (kombu alone would keep the first's)."""
+    dead = free_port()
+    first = tls_rabbitmq.url("guest", "guest").replace(f":{tls_rabbitmq.tls_port}/", f":{dead}/")
+    second = f"amqps://guest:guest@localhost:{tls_rabbitmq.tls_port}/%2F"
+    with open_transport(f"{first};{second}", role="agency") as transport:
+        assert isinstance(transport, KombuTransport)
+        assert transport.node.endswith(f":{tls_rabbitmq.tls_port}")  # kombu says 127.0.0.1 for localhost
+    by_address = f"amqps://guest:guest@127.0.0.1:{tls_rabbitmq.tls_port}/%2F"
+    with pytest.raises(TlsVerificationFailed, match=r"not valid for '127\.0\.0\.1'"):
+        open_transport(f"{first};{by_address}", role="agency")
