@@ -113,7 +113,9 @@ def test_every_command_of_the_tls_deployment_document_works_as_written(
     assert "vbus.inbox.000.00.00.H41." in queues  # `vb queues` over HTTPS with the CA
     for code in ("000.00.00.G22", "000.00.00.H41"):
         assert (operator.tmp / "pki" / f"{code}.tls.pem").exists()
-    assert "processed 0 messages" in operator.run("hub")  # the hub declares its queues
+    first = operator.run("hub")
+    assert "processed 0 messages" in first  # the hub declares its queues
+    assert "0 parked" in first  # `vb parked list` as the hub user, over amqps
     assert "Sent document 000.00.00.G22," in operator.run("agency")  # by certificate (EXTERNAL)
     assert "processed 1 messages" in operator.run("hub")  # over amqps, its store over TLS
     operator.run("recipient")
