@@ -188,3 +188,19 @@ def test_an_agency_fails_over_to_the_next_node_and_checks_that_nodes_own_name(tl
     by_address = f"amqps://guest:guest@127.0.0.1:{tls_rabbitmq.tls_port}/%2F"
     with pytest.raises(TlsVerificationFailed, match=r"not valid for '127\.0\.0\.1'"):
         open_transport(f"{first};{by_address}", role="agency")
+
+
+def test_the_hub_and_an_agency_reconnect_over_tls_after_the_broker_restarts(
+    tls_rabbitmq: TlsNode, unique_prefix: str
+) -> None:
+    names = Names(prefix=unique_prefix, user_prefix="")
+    url = tls_rabbitmq.url("guest", "guest")
+    with RabbitMQTransport(url, names=names) as h, agency(url, names) as a:
+        h.declare_hub([CODE])
+        tls_rabbitmq.node.ctl("stop_app")  # every listener closes, every connection drops
+        tls_rabbitmq.node.ctl("start_app")
+        a.publish(names.ingress_exchange, CODE, b"after", message_id="after-restart")
+        h.publish(names.delivery_exchange, CODE, b"after", message_id="after-restart")
+        assert h.queue_depth(names.ingress_queue) == 1
+        assert h.reconnects >= 1
+        assert a.reconnects >= 1
