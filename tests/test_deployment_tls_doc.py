@@ -10,8 +10,10 @@ working, or a setting that stops doing what the document says, fails here.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,7 +81,7 @@ def operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Operator:
             pytest.fail(f"{message} (CI must run this test, not skip it)")
         pytest.skip(message)
     monkeypatch.chdir(tmp_path)  # the document's relative paths (pki/, letter.edxml, h41.yaml)
-    monkeypatch.delenv(REQUIRE_TLS_ENV, raising=False)  # `vb --require-tls` sets it for its process
+    monkeypatch.setenv(REQUIRE_TLS_ENV, "")  # `vb --require-tls` sets it for its process
     return Operator(tmp_path)
 
 
@@ -109,6 +111,16 @@ def servers(operator: Operator, tmp_path: Path) -> Iterator[tuple[TlsNode, OwnPo
 def test_every_command_of_the_tls_deployment_document_works_as_written(
     operator: Operator, servers: tuple[TlsNode, OwnPostgres]
 ) -> None:
+    node = servers[0].node
+    [check] = commands("broker-check")
+    tool = Path(node.command).with_name(check[0])  # beside rabbitmq-server, for the node's own name
+    env = {**os.environ, "HOME": str(node.base),
+           "RABBITMQ_CONF_ENV_FILE": str(node.base / "rabbitmq-env.conf")}
+    listeners = subprocess.run([str(tool), "-q", "-n", node.name, *check[1:]], env=env, capture_output=True,
+                               text=True, check=True, timeout=60).stdout
+    assert "protocol: amqp/ssl" in listeners
+    assert "protocol: https" in listeners
+    assert "protocol: amqp," not in listeners  # no plain AMQP listener at all
     queues = operator.run("provisioning")
     assert "vbus.inbox.000.00.00.H41." in queues  # `vb queues` over HTTPS with the CA
     for code in ("000.00.00.G22", "000.00.00.H41"):

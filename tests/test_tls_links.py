@@ -35,8 +35,9 @@ def ca(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _environment_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``vb --require-tls`` sets the variable for its process: here, the test's; put back after."""
-    monkeypatch.delenv(REQUIRE_TLS_ENV, raising=False)
+    """``vb --require-tls`` sets the variable for its process, here the test's: set now (empty: not
+    required) so that it is put back as it was after the test."""
+    monkeypatch.setenv(REQUIRE_TLS_ENV, "")
 
 
 def run(*args: str) -> tuple[int, str]:

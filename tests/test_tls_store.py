@@ -53,7 +53,7 @@ def server(ca: Path) -> Iterator[OwnPostgres]:
 
 @pytest.fixture(autouse=True)
 def _environment_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(REQUIRE_TLS_ENV, raising=False)
+    monkeypatch.setenv(REQUIRE_TLS_ENV, "")
     monkeypatch.delenv("PGSSLMODE", raising=False)
 
 
