@@ -4,9 +4,9 @@ For generated document packages of about 10 KB, 1 MB and 20 MB (almost all of it
 attachment), the median time per package of:
 
 - parse:   ``vbcore.edxml.read_package`` (hardened parse and model, attachments decoded);
-- schema:  ``vbcore.schema.validate`` (lxml XSD), or n/a when that module is missing;
-- sign:    ``vbcore.signing.sign_package`` (RSA-2048, key loaded once);
-- verify:  ``vbcore.signing.verify_package`` (chain, binding, digest, signature value);
+- schema:  ``vbcore.edxml.schema.validate`` (lxml XSD), or n/a when that module is missing;
+- sign:    ``vbcore.security.signing.sign_package`` (RSA-2048, key loaded once);
+- verify:  ``vbcore.security.signing.verify_package`` (chain, binding, digest, signature value);
 
 and, on the same machine, the raw floor: one RSA-2048 signature (and verification) of a SHA-256
 digest, and one exclusive-c14n pass of the same tree (``etree.tostring(method="c14n",
@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from lxml import etree
 
-from vbcore.devworld import DevKeys, letter
 from vbcore.edxml import read_package, write_package
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.testing.devworld import DevKeys, letter
 
 SENDER = ("000.00.00.G22", "Văn phòng Chính phủ")
 SIZES = {"10 KB": 10_000, "1 MB": 1_000_000, "20 MB": 20_000_000}
@@ -75,7 +75,7 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
 
 def schema_validator() -> Callable[[bytes], object] | None:
     try:
-        from vbcore import schema
+        from vbcore.edxml import schema
     except ImportError:
         return None
     validate: Callable[[bytes], object] = schema.validate

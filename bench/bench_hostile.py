@@ -43,12 +43,12 @@ from signxml.algorithms import (
 )
 from signxml.signer import XMLSigner
 
-from vbcore.devworld import DevKeys, letter
 from vbcore.edxml import DSIG_NS, EDXML_NS, read_package, write_package
 from vbcore.errors import PackageRefused
 from vbcore.hub import checks
 from vbcore.model import Attachment, Blob, ManifestReference, Organization, TraceHeader
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package
+from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package
+from vbcore.testing.devworld import DevKeys, letter
 
 SENDER, RECIPIENT = "000.00.00.G22", "000.00.00.H24"
 

@@ -36,10 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vbcore.agency import AgencyClient  # noqa: E402
-from vbcore.devworld import HUB_ID, DevKeys, letter  # noqa: E402
 from vbcore.model import Edoc, Organization, ResponseFor, StaffInfo, StatusPackage  # noqa: E402
-from vbcore.pki import DevPki, init_dev_pki  # noqa: E402
+from vbcore.security.pki import DevPki, init_dev_pki  # noqa: E402
 from vbcore.status import StatusCode  # noqa: E402
+from vbcore.testing.devworld import HUB_ID, DevKeys, letter  # noqa: E402
 from vbcore.transport.names import Names  # noqa: E402
 from vbcore.transport.provision import BrokerAdmin  # noqa: E402
 from vbcore.transport.rabbitmq import RabbitMQTransport  # noqa: E402

@@ -2,7 +2,7 @@
 
 Run: ``python bench/bench_hub_recipients.py [--counts 1000,5000,10000] [--store sqlite|postgresql://...]``.
 
-One hub on the in-memory broker (``vbcore.devworld.MemoryWorld``) and a SQLite file (or the given
+One hub on the in-memory broker (``vbcore.testing.devworld.MemoryWorld``) and a SQLite file (or the given
 PostgreSQL, a schema per run), a directory with that many units of Văn phòng Chính phủ. Timed, each
 the hub's whole handling of one message (``MemoryWorld.pump``: checks, planning, store, publishes):
 
@@ -34,7 +34,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vbcore.devworld import HUB_ID, VPCP, DevKeys, MemoryWorld, letter, pdf_like  # noqa: E402
 from vbcore.directory import Agency, Directory  # noqa: E402
 from vbcore.hub.config import HubConfig  # noqa: E402
 from vbcore.logging import quiet  # noqa: E402
@@ -46,9 +45,10 @@ from vbcore.model import (  # noqa: E402
     ResponseFor,
     StatusPackage,
 )
-from vbcore.pki import init_dev_pki  # noqa: E402
+from vbcore.security.pki import init_dev_pki  # noqa: E402
 from vbcore.status import StatusCode  # noqa: E402
 from vbcore.store import open_store  # noqa: E402
+from vbcore.testing.devworld import HUB_ID, VPCP, DevKeys, MemoryWorld, letter, pdf_like  # noqa: E402
 
 UNITS = [f"{a:03d}.{b:02d}.01.G22" for a in range(1000) for b in range(100)]
 UNKNOWN = [f"{a:03d}.{b:02d}.02.H24" for a in range(1000) for b in range(100)]

@@ -66,6 +66,8 @@ from vbcore.connector import (
     Outgoing,
     StatusUpdate,
 )
+from vbcore.database import open_driver
+from vbcore.database.driver import Driver
 from vbcore.directory import Directory
 from vbcore.edxml import read_package, write_package
 from vbcore.errors import (
@@ -76,8 +78,6 @@ from vbcore.errors import (
 )
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
 from vbcore.status import BusinessDocType, StatusCode
-from vbcore.store import open_driver
-from vbcore.store.driver import Driver
 
 _STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS bridge_posted (key TEXT PRIMARY KEY, axis_doc_id TEXT NOT NULL,"
@@ -268,13 +268,7 @@ class AxisBridgeConnector(WithDatabase, Connector):
             return ChangeDecision.refuse(f"the other axis refused the {request.kind.name.lower()}: {exc}")
         return ChangeDecision.pending()
 
-    def on_revoke(self, request: ChangeRequest) -> ChangeDecision:
-        return self._relay_change(request)
-
-    def on_update(self, request: ChangeRequest) -> ChangeDecision:
-        return self._relay_change(request)
-
-    def on_replace(self, request: ChangeRequest) -> ChangeDecision:
+    def on_change(self, request: ChangeRequest) -> ChangeDecision:
         if request.kind is BusinessDocType.REPLACE and request.edoc is not None:
             return ChangeDecision.pending()  # the new document was posted by deliver; R answers it
         return self._relay_change(request)

@@ -1,4 +1,5 @@
-"""HTTP client of the national axis's interface (domain.md §6): the bridge's only module that speaks HTTP.
+"""HTTP client of the national axis's interface (docs/domain.md §6): the bridge's only module that
+speaks HTTP.
 
 Stdlib ``urllib.request`` on purpose: six small calls need no new dependency, and one module keeps
 every HTTP detail (headers, multipart, timeouts, error translation) in one place.
@@ -9,7 +10,7 @@ first, plus ``XroadVnpt-sign-header`` (a JSON object of those headers, names wit
 HMAC-SHA256 of the sign-header JSON with the system's secret). Header values are percent-encoded
 (UTF-8) so a Vietnamese reason fits in a header; the signature covers the encoded values.
 
-Wire format where domain.md gives no field names (what ``connectors.axis_standin`` implements): JSON
+Wire format where docs/domain.md gives no field names (what ``connectors.axis_standin`` implements): JSON
 answers ``{"status": "OK", ...}`` or ``{"status": "FAIL", "ErrorCode": ..., "ErrorDesc": ...}``;
 ``sendEdoc`` answers ``DocId``; the lists answer ``data``: ``[{"DocId", "from", "to", "messagetype",
 "created", "status"}]``; ``getEdoc`` answers ``data`` = the package in base64; ``getAgenciesList``

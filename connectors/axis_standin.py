@@ -1,4 +1,4 @@
-"""A local stand-in of the national axis's HTTP interface (domain.md §6), for tests and demos.
+"""A local stand-in of the national axis's HTTP interface (docs/domain.md §6), for tests and demos.
 
 There is no public test server of the national axis; this one follows its description and the wire
 format written down in ``connectors.axis_client``. It is stdlib ``http.server`` in a thread

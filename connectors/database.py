@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from vbcore.database.driver import Driver
 from vbcore.errors import DmsUnavailable, StoreError
-from vbcore.store.driver import Driver
 
 
 class LazyDatabase:

@@ -45,7 +45,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,7 @@ from vbcore.lang import Lang, Text
 from vbcore.mapping_files import load_mapping
 from vbcore.model import StaffInfo
 from vbcore.status import StatusCode
+from vbcore.timezones import vietnam_now
 
 PACKAGE_SUFFIXES = (".edxml", ".xml")
 METADATA_SUFFIXES = (".json", ".yaml", ".yml")
@@ -117,10 +118,6 @@ def _append_line(path: Path, line: str) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     if line not in text.splitlines():
         write_atomically(path, (text + line + "\n").encode("utf-8"))
-
-
-def _vietnam_now() -> datetime:
-    return (datetime.now(UTC) + timedelta(hours=7)).replace(tzinfo=None, microsecond=0)
 
 
 def _json(data: Any) -> bytes:
@@ -199,7 +196,7 @@ class FolderConnector(Connector):
                         raise MetadataInvalid(f"attachments: {missing} not found in {path.parent}",
                                               vi=f"không tìm thấy tệp đính kèm {missing} trong {path.parent}")
                     continue  # an attachment is still being written: next round
-                edoc = edoc_from_metadata(path, meta, self.context.agency, _vietnam_now())
+                edoc = edoc_from_metadata(path, meta, self.context.agency, vietnam_now())
                 found.append(Outgoing(item.name, edoc=edoc))
             except ConfigurationError as exc:
                 reason = _METADATA_INVALID.format(detail=_detail(exc, self.lang))
@@ -400,11 +397,6 @@ class FolderConnector(Connector):
             write_atomically(_free(folder / "changes" / f"{kind}.json"), _json(record))
         return ChangeDecision.by_policy(self.config.changes, kind, self.lang)
 
-    def on_revoke(self, request: ChangeRequest) -> ChangeDecision:
-        return self._change(request, (request.document_id,))
-
-    def on_update(self, request: ChangeRequest) -> ChangeDecision:
-        return self._change(request, (request.document_id,))
-
-    def on_replace(self, request: ChangeRequest) -> ChangeDecision:
+    def on_change(self, request: ChangeRequest) -> ChangeDecision:
+        # A replace names the documents it replaces; a revoke or an update, the one it changes.
         return self._change(request, request.replaced_ids or (request.document_id,))

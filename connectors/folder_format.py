@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from vbcore.errors import ConfigurationError
-from vbcore.hub.config import vietnam_local
 from vbcore.lang import DEFAULT_LANG, Lang, Text
 from vbcore.metadata import build_edoc
 from vbcore.model import Edoc
+from vbcore.timezones import vietnam_local
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z._-]+")
 

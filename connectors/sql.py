@@ -20,7 +20,7 @@ How each call of the contract maps onto the tables:
 - ``poll_events`` / ``mark_event_sent`` / ``mark_event_failed``: ``vb_status_event`` rows whose
   ``sent_at`` is NULL / set it (and, for a failed one, ``failure_reason`` when the table has it);
 - ``on_status``: one ``vb_status_received`` row per (document, sender, code, time), idempotent;
-- ``on_revoke`` / ``on_update`` / ``on_replace``: one ``vb_change_request`` row; the decision follows
+- ``on_change`` (revoke, update, replace): one ``vb_change_request`` row; the decision follows
   ``changes`` (``pending``: a clerk answers later with a 15 or 16 row in ``vb_status_event``).
 
 Run one connector process per DMS database: the outbox is read without row locks, so two processes
@@ -50,11 +50,11 @@ from vbcore.connector import (
     StatusUpdate,
     check_change_policy,
 )
+from vbcore.database.driver import maybe_local
 from vbcore.errors import ConfigurationError, DmsRefused, DmsUnavailable, StoreError
 from vbcore.lang import Text
 from vbcore.model import StaffInfo
 from vbcore.status import StatusCode
-from vbcore.store.driver import maybe_local
 
 _TAKEN = Text("Hệ thống đã có văn bản mã {document_id} của cơ quan {other}; không lưu được văn bản thứ hai "
               "cùng mã định danh",
@@ -230,11 +230,6 @@ class SqlConnector(WithDatabase, Connector):
         )])
         return decision
 
-    def on_revoke(self, request: ChangeRequest) -> ChangeDecision:
-        return self._change(request, (request.document_id,))
-
-    def on_update(self, request: ChangeRequest) -> ChangeDecision:
-        return self._change(request, (request.document_id,))
-
-    def on_replace(self, request: ChangeRequest) -> ChangeDecision:
+    def on_change(self, request: ChangeRequest) -> ChangeDecision:
+        # A replace names the documents it replaces; a revoke or an update, the one it changes.
         return self._change(request, request.replaced_ids or (request.document_id,))

@@ -1,7 +1,7 @@
 """The tables of an SQL DMS that talks to vbus, and what the DMS itself writes into them.
 
 The DMS owns these tables; the SQL connector (``connectors.sql``) reads and marks them. SQLite or
-PostgreSQL, through the project's one database boundary (``vbcore.store.open_driver``: ``sqlite3`` and
+PostgreSQL, through the project's one database boundary (``vbcore.database.open_driver``: ``sqlite3`` and
 ``psycopg`` are imported there only, with their errors already translated into ``StoreError``).
 
 ================================  ===========================================================================
@@ -35,10 +35,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from vbcore.database import open_driver
+from vbcore.database.driver import Driver
 from vbcore.model import StaffInfo
 from vbcore.status import StatusCode
-from vbcore.store import open_driver
-from vbcore.store.driver import Driver
 
 TABLES = (
     "vb_outgoing", "vb_outbox", "vb_incoming", "vb_incoming_attachment",

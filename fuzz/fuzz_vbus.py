@@ -30,7 +30,6 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 with atheris.instrument_imports(include=["vbcore", "zipfile", "base64"]):
-    from vbcore.devworld import letter
     from vbcore.edxml import ParseLimits, read_package, write_package
     from vbcore.edxml import reader as reader_module
     from vbcore.edxml.names import EARLIEST_DATE, LATEST_DATE
@@ -38,10 +37,11 @@ with atheris.instrument_imports(include=["vbcore", "zipfile", "base64"]):
     from vbcore.edxml.zipped import unwrap_zip
     from vbcore.errors import PackageRefused
     from vbcore.model import Blob, Edoc, StatusPackage
-    from vbcore.pki import init_dev_pki
-    from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+    from vbcore.security.pki import init_dev_pki
+    from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
     from vbcore.store.api import StatusEvent
     from vbcore.store.status_rules import PairStatus
+    from vbcore.testing.devworld import letter
 
 TARGETS = ("read", "stream", "zip", "certificate", "status")
 LIMITS = ParseLimits(

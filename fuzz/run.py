@@ -3,12 +3,13 @@
     python fuzz/run.py --seconds 5                   # what the test suite runs (tests/test_fuzz_atheris.py)
     python fuzz/run.py --seconds 3600 --work fuzz-work   # the long campaign; keep --work to resume it
 
-The seed corpus is built into ``<work>/corpus`` from the real packages of ``shared/interop/edxml``,
-the hostile inputs of ``tests/hostile.py`` and a development certificate, each prefixed with its
-target's byte; the corpus libFuzzer grows is kept there, so a later run with the same ``--work``
-goes on from it. A crash (an exception other than ``PackageRefused``, or a broken promise) or an
-input slower than ``--per-input`` seconds (super-linear work) is saved as ``<work>/findings/...``
-and the exit status is non-zero. Needs ``atheris`` (``pip install atheris``; Linux x86-64 wheels).
+The seed corpus is built into ``<work>/corpus`` from the real packages of the interoperability
+corpus (``VBUS_INTEROP_DIR``, ``tests/interop.py``), the hostile inputs of ``tests/hostile.py`` and
+a development certificate, each prefixed with its target's byte; the corpus libFuzzer grows is kept
+there, so a later run with the same ``--work`` goes on from it. A crash (an exception other than
+``PackageRefused``, or a broken promise) or an input slower than ``--per-input`` seconds (super-
+linear work) is saved as ``<work>/findings/...`` and the exit status is non-zero. Needs ``atheris``
+(``pip install atheris``; Linux x86-64 wheels).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from hostile import (  # noqa: E402
     utf8_flagged_bad_name,
 )
 
-from vbcore.pki import create_ca, issue_agency_certificate  # noqa: E402
+from vbcore.security.pki import create_ca, issue_agency_certificate  # noqa: E402
 
 READ, STREAM, ZIP, CERTIFICATE, STATUS = range(5)
 

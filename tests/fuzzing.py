@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 import zipfile
 from collections.abc import Sequence
-from pathlib import Path
 
 from hostile import one_entry
+from interop import interop_files
 
-INTEROP_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "interop" / "edxml"
 # Runs per property in the normal test suite (a few seconds each); the long run raises it.
 EXAMPLES = int(os.environ.get("VBUS_FUZZ_EXAMPLES", "150"))
 
@@ -53,10 +52,11 @@ def mutate(seed: bytes, edits: Sequence[Edit], tokens: Sequence[bytes]) -> bytes
 
 
 def interop_seeds(max_size: int = 200_000) -> list[bytes]:
-    """The real packages, small enough to parse quickly many times."""
+    """The real packages, small enough to parse quickly many times (none without the corpus: the
+    tests that sample them ask for the ``interop_dir`` fixture, which skips or fails)."""
     return [
         path.read_bytes()
-        for path in sorted(INTEROP_DIR.iterdir())
+        for path in interop_files()
         if path.name != "ORIGINS.md" and path.stat().st_size <= max_size
     ]
 

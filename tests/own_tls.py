@@ -2,7 +2,7 @@
 
 The node's ``rabbitmq.conf`` is the snippet of docs/deployment-tls.md, read from the document itself
 (the block after ``<!-- rabbitmq.conf -->``), with its paths and ports put to this test's: what the
-operator is told to write is what the tests run. A test CA (``vbcore.pki``) issues the broker's
+operator is told to write is what the tests run. A test CA (``vbcore.security.pki``) issues the broker's
 certificate for ``localhost`` only (so that connecting by ``127.0.0.1`` is a host-name mismatch) and the
 clients' certificates; a second CA, which nobody trusts, issues the rogue ones.
 """
@@ -21,7 +21,7 @@ from own_rabbitmq import OwnNode, free_port, start_node
 
 from vbcore.cli import vb
 from vbcore.errors import ConnectionLost, TlsClientRefused, TransportError
-from vbcore.pki import tls_paths
+from vbcore.security.pki import tls_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "deployment-tls.md"

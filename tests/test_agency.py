@@ -7,7 +7,7 @@ from test_hub_support import G22, H24, World, edoc
 
 from vbcore.edxml import write_package
 from vbcore.model import StatusPackage
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
 from vbcore.transport import names as n
 

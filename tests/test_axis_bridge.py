@@ -10,10 +10,10 @@ from test_conformance_axis_bridge import BRIDGE, REMOTE, SECRETS, RemoteAgencyDm
 
 from connectors.axis_bridge import AxisBridgeConnector
 from connectors.axis_standin import AxisStandIn, StandInAgency
-from vbcore.conformance_world import Identities, SimulatedCrash, World, status_from_peer
 from vbcore.connector import ConnectorContext
 from vbcore.edxml import read_package, write_package
 from vbcore.model import StatusPackage
+from vbcore.testing.conformance_world import Identities, SimulatedCrash, World, status_from_peer
 
 AXIS_CODE = "REMOTE-01"  # the remote agency's code on its own axis; edXML knows it by its code102
 

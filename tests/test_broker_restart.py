@@ -19,8 +19,8 @@ from test_e2e_rabbitmq import A1, AGENCY_PASSWORD, B1, HUB_PASSWORD, Bus, HubThr
 from test_hub_support import HUB_ID, edoc, make_pki
 from test_transport_support import BrokerEnv, rabbit_env_on
 
-from vbcore.devworld import DevKeys
-from vbcore.pki import DevPki, init_dev_pki
+from vbcore.security.pki import DevPki, init_dev_pki
+from vbcore.testing.devworld import DevKeys
 from vbcore.transport import names as h
 from vbcore.transport.base import Delivery, Outgoing
 from vbcore.transport.names import Names

@@ -14,12 +14,12 @@ import pytest
 from connectors.axis_bridge import AxisBridgeConnector
 from connectors.axis_client import AxisClient
 from connectors.axis_standin import AxisStandIn, Message, StandInAgency
-from vbcore.conformance import ConnectorConformance
-from vbcore.conformance_world import Identities
 from vbcore.connector import ConnectorContext
 from vbcore.edxml import read_package, write_package
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
 from vbcore.status import BusinessDocType, StatusCode
+from vbcore.testing.conformance import ConnectorConformance
+from vbcore.testing.conformance_world import Identities
 
 BRIDGE, REMOTE = "vbus-bridge", "remote-dms"
 SECRETS = {BRIDGE: "bridge-secret", REMOTE: "remote-secret"}

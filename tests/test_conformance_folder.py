@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from connectors.folder import FolderConnector, write_atomically
-from vbcore.conformance import ConnectorConformance
 from vbcore.connector import ConnectorContext
 from vbcore.metadata import edoc_to_data
 from vbcore.model import Edoc
+from vbcore.testing.conformance import ConnectorConformance
 
 
 class FolderDms:

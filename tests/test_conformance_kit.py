@@ -44,7 +44,8 @@ def test_a_connector_that_registers_twice_fails_exactly_the_scenarios_about_it(t
     (tmp_path / "test_forgetful.py").write_text(BROKEN.format(tests=str(TESTS)), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "vbcore.testing.conformance",
+         "-k",
          "idempotent or crash_after_deliver or arriving_document", "test_forgetful.py"],
         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=240, check=False,
     )

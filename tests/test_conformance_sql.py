@@ -11,10 +11,10 @@ import pytest
 
 from connectors import sql_schema as schema
 from connectors.sql import SqlConnector
-from vbcore.conformance import ConnectorConformance
 from vbcore.connector import ConnectorContext
 from vbcore.edxml import write_package
 from vbcore.model import Edoc
+from vbcore.testing.conformance import ConnectorConformance
 
 
 class SqlDms:

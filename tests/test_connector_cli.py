@@ -12,9 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from connectors.folder import write_atomically
-from vbcore import plugins
 from vbcore.cli import vb
-from vbcore.connector import Connector, ConnectorContext
+from vbcore.connector import Connector, ConnectorContext, plugins
 from vbcore.errors import DmsUnavailable
 
 
@@ -58,7 +57,7 @@ def test_connector_run_names_a_missing_key_file(tmp_path: Path) -> None:
 
 
 def test_connector_run_refuses_an_unknown_plugin(tmp_path: Path) -> None:
-    from vbcore.pki import init_dev_pki
+    from vbcore.security.pki import init_dev_pki
 
     pki = init_dev_pki(tmp_path / "pki", [("000.00.00.H24", "UBND thành phố Hà Nội")])
     config = tmp_path / "c.json"
@@ -102,10 +101,10 @@ def vhost(amqp_url: str, unique_prefix: str) -> Iterator[tuple[str, Any]]:
 def test_connector_run_once_sends_the_outbox_signed_as_the_agency(
     tmp_path: Path, amqp_url: str, vhost: tuple[str, Any]
 ) -> None:
-    from vbcore.pki import init_dev_pki
-    from vbcore.signing import SignaturePolicy, verify_package
+    from vbcore.security.pki import init_dev_pki
+    from vbcore.security.signing import SignaturePolicy, verify_package
+    from vbcore.security.trust import TrustStore
     from vbcore.transport.rabbitmq import RabbitMQTransport
-    from vbcore.trust import TrustStore
 
     name, admin = vhost
     agency = "000.00.01.H24"
@@ -168,7 +167,7 @@ class UnavailableDms(Connector):
 def test_connector_run_once_exits_3_when_the_round_could_not_finish(
     tmp_path: Path, amqp_url: str, vhost: tuple[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vbcore.pki import init_dev_pki
+    from vbcore.security.pki import init_dev_pki
     from vbcore.transport.rabbitmq import RabbitMQTransport
 
     monkeypatch.setattr(plugins, "entry_points", fake_entry_points(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,10 +23,10 @@ from vbcore.connector import (
     StatusUpdate,
     parse_config,
 )
+from vbcore.connector.plugins import check_connector_class, load_entry_point
 from vbcore.errors import ConfigurationError, ConnectorLoadError
 from vbcore.lang import Lang
 from vbcore.model import Edoc, Organization, StaffInfo
-from vbcore.plugins import check_connector_class, load_entry_point
 from vbcore.status import BusinessDocType, StatusCode
 
 
@@ -107,10 +108,11 @@ def test_event_code_given_as_text_becomes_a_status_code() -> None:
 def test_change_requests_are_refused_by_default(tmp_path: Path) -> None:
     c = Minimal.from_config({"root": "/x"}, context(tmp_path))
     req = ChangeRequest(BusinessDocType.REVOKE, "doc", "000.00.00.G22", "sai", StaffInfo())
-    decision = c.on_revoke(req)
+    decision = c.on_change(req)
     assert decision.status_code is StatusCode.CHANGE_REFUSED
     assert decision.reason == "Hệ thống minimal không hỗ trợ thu hồi văn bản"  # Vietnamese by default
-    english = Minimal.from_config({"root": "/x"}, context(tmp_path, lang="en")).on_update(req)
+    update = dataclasses.replace(req, kind=BusinessDocType.UPDATE)
+    english = Minimal.from_config({"root": "/x"}, context(tmp_path, lang="en")).on_change(update)
     assert english.reason == "minimal cannot update documents"
     assert ChangeDecision.accept().status_code is StatusCode.CHANGE_ACCEPTED
     assert ChangeDecision.pending().status_code is None
@@ -118,6 +120,18 @@ def test_change_requests_are_refused_by_default(tmp_path: Path) -> None:
 
 def test_a_complete_connector_passes_the_load_check() -> None:
     assert check_connector_class(Minimal, "minimal") is Minimal
+
+
+@pytest.mark.parametrize("hook", ["on_revoke", "on_update", "on_replace"])
+def test_a_connector_still_written_for_the_three_change_hooks_is_refused_at_load_naming_on_change(
+    hook: str,
+) -> None:
+    def old_hook(self: Connector, request: ChangeRequest) -> ChangeDecision:
+        return ChangeDecision.accept()
+
+    written_for_three_hooks = type("Old", (Minimal,), {hook: old_hook})
+    with pytest.raises(ConnectorLoadError, match=f"defines {hook}.*on_change"):
+        check_connector_class(written_for_three_hooks, "old plugin")
 
 
 def test_a_class_missing_a_method_is_refused_naming_the_method() -> None:
@@ -168,10 +182,10 @@ def test_the_example_in_the_contracts_docstring_is_a_complete_connector(tmp_path
 
     doc = contract.__doc__ or ""
     block = doc.split("A complete connector for a DMS that is a dict in memory::", 1)[1]
-    code = textwrap.dedent(block.split("\n\n``on_revoke``", 1)[0])
+    code = textwrap.dedent(block.split("\n\n``on_change``", 1)[0])
     module = types.ModuleType("vbus_contract_example")
     sys.modules[module.__name__] = module
-    exec(compile(code, "vbcore/connector.py docstring", "exec"), module.__dict__)
+    exec(compile(code, "vbcore/connector/__init__.py docstring", "exec"), module.__dict__)
     cls = check_connector_class(module.DictConnector, "docstring example")
     c = cls.from_config({"label": "x"}, context(tmp_path))
     edoc = Edoc(from_=Organization("000.00.00.G22"), to=(Organization("000.00.00.H24"),), document_id="D")

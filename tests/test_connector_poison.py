@@ -11,9 +11,9 @@ import pytest
 from test_conformance_folder import FolderDms
 
 from connectors.folder import FolderConnector
-from vbcore.conformance_world import Identities, SimulatedCrash, World
 from vbcore.connector import DmsUnavailable, IncomingDocument
-from vbcore.connector_runtime import RetryLimit
+from vbcore.connector.runtime import RetryLimit
+from vbcore.testing.conformance_world import Identities, SimulatedCrash, World
 from vbcore.transport import names as n
 
 
@@ -286,7 +286,7 @@ def test_the_limit_in_time_alone_parks_only_once_that_time_has_passed(
 def test_an_outgoing_document_that_keeps_failing_is_marked_failed_with_the_reason(
     world: World, dms: FolderDms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vbcore.connector_runtime as runtime_module
+    import vbcore.connector.runtime as runtime_module
 
     stuck = dms.put_outgoing(world.document(world.agency, world.peer_code))
     fine = dms.put_outgoing(world.document(world.agency, world.peer_code))

@@ -12,11 +12,11 @@ import pytest
 from test_conformance_folder import FolderDms
 
 from connectors.folder import FolderConnector, write_atomically
-from vbcore.conformance_world import Identities, SimulatedCrash, World, status_from_peer
 from vbcore.connector import DmsUnavailable
-from vbcore.connector_ledger import Ledger
+from vbcore.connector.ledger import Ledger
 from vbcore.edxml import write_package
-from vbcore.signing import sign_package
+from vbcore.security.signing import sign_package
+from vbcore.testing.conformance_world import Identities, SimulatedCrash, World, status_from_peer
 from vbcore.transport import names as n
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cli import main as _entry  # noqa: F401 (the installed `vb` entry point must import)
 from vbcore.cli import vb
-from vbcore.demo import run_demo
+from vbcore.cli.demo import run_demo
 
 
 @pytest.fixture(scope="module")

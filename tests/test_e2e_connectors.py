@@ -24,12 +24,9 @@ from connectors.axis_client import AxisClient
 from connectors.axis_standin import AxisStandIn, StandInAgency
 from connectors.folder import FolderConnector, write_atomically
 from connectors.sql import SqlConnector
-from vbcore import devworld
-from vbcore.conformance_world import PDF, FakeClock
 from vbcore.connector import Connector, ConnectorContext
-from vbcore.connector_ledger import Ledger
-from vbcore.connector_runtime import ConnectorRuntime
-from vbcore.devworld import DevKeys
+from vbcore.connector.ledger import Ledger
+from vbcore.connector.runtime import ConnectorRuntime
 from vbcore.directory import Agency, Directory
 from vbcore.edxml import read_package, write_package
 from vbcore.hub.config import HubConfig
@@ -41,9 +38,12 @@ from vbcore.model import (
     StatusPackage,
 )
 from vbcore.retry import Backoff
-from vbcore.signing import SignaturePolicy, TrustStore, verify_package
+from vbcore.security.signing import SignaturePolicy, TrustStore, verify_package
 from vbcore.status import StatusCode
 from vbcore.store import open_store
+from vbcore.testing import devworld
+from vbcore.testing.conformance_world import PDF, FakeClock
+from vbcore.testing.devworld import DevKeys
 from vbcore.transport import Transport
 from vbcore.transport.names import Names
 
@@ -184,7 +184,7 @@ def deploy(
 
         connect: Callable[[str], Transport] = memory
     else:
-        from vbcore.conformance_rabbitmq import rabbitmq_transports
+        from vbcore.testing.conformance_rabbitmq import rabbitmq_transports
 
         connect = rabbitmq_transports(
             request.getfixturevalue("amqp_url"), names, [VPCP, province, BYT], cleanups

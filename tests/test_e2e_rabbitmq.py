@@ -22,7 +22,6 @@ from test_hub_support import HUB_ID, Recorded, edoc, make_pki, status
 from test_transport_support import management_url
 
 from vbcore.agency import AgencyClient, Incoming
-from vbcore.devworld import DevKeys
 from vbcore.directory import Directory
 from vbcore.edxml import write_package
 from vbcore.errors import AccessRefused, PublishNotConfirmed
@@ -30,10 +29,11 @@ from vbcore.hub.config import HubConfig
 from vbcore.hub.pipeline import Hub
 from vbcore.hub.runner import StopFlag, run
 from vbcore.model import StatusPackage
-from vbcore.pki import DevPki, init_dev_pki
-from vbcore.signing import sign_package
+from vbcore.security.pki import DevPki, init_dev_pki
+from vbcore.security.signing import sign_package
 from vbcore.status import StatusCode
 from vbcore.store import open_store
+from vbcore.testing.devworld import DevKeys
 from vbcore.transport import names as n
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin

@@ -187,7 +187,7 @@ def test_a_change_to_a_known_document_is_recorded_and_follows_the_policy(tmp_pat
     receipt = c.deliver(doc)
     request = ChangeRequest(BusinessDocType.REVOKE, doc.document_id, "000.00.00.G22", "Ban hành nhầm",
                             StaffInfo())
-    assert c.on_revoke(request).status_code is StatusCode.CHANGE_ACCEPTED
+    assert c.on_change(request).status_code is StatusCode.CHANGE_ACCEPTED
     record = json.loads((tmp_path / "inbox" / receipt.dms_id / "changes" / "revoke.json").read_text())
     assert record["reason"] == "Ban hành nhầm"
 
@@ -195,7 +195,7 @@ def test_a_change_to_a_known_document_is_recorded_and_follows_the_policy(tmp_pat
 def test_a_change_to_an_unknown_document_is_refused_naming_it(tmp_path: Path) -> None:
     c = make(tmp_path)
     request = ChangeRequest(BusinessDocType.UPDATE, "KHONG-CO", "000.00.00.G22", None, StaffInfo())
-    decision = c.on_update(request)
+    decision = c.on_change(request)
     assert decision.status_code is StatusCode.CHANGE_REFUSED
     assert "KHONG-CO" in (decision.reason or "")
 
@@ -205,7 +205,7 @@ def test_a_pending_change_policy_waits_for_the_clerk(tmp_path: Path) -> None:
     doc = incoming()
     c.deliver(doc)
     request = ChangeRequest(BusinessDocType.REVOKE, doc.document_id, "000.00.00.G22", None, StaffInfo())
-    assert c.on_revoke(request).status_code is None
+    assert c.on_change(request).status_code is None
 
 
 def test_an_unknown_change_policy_is_a_configuration_error(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ def atheris_installed() -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("interop_dir")  # seeded with the interoperability corpus
 def test_a_short_coverage_guided_run_finds_no_crash_and_no_slow_input(tmp_path: Path) -> None:
     if not atheris_installed():
         message = "atheris is not installed: `pip install atheris` (Linux x86-64 wheels on PyPI)"

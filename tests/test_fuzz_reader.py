@@ -1,10 +1,10 @@
 """Property-based fuzzing of the reading and signature layers: whatever the bytes, a package is read
 or refused with a ``PackageRefused``; never another exception, and what is read holds its promises.
 
-Seeds are the real packages of ``shared/interop/edxml``, one-entry ZIPs and a signed letter; each
-example applies a few edits (``fuzzing.mutate``). The normal suite runs ``VBUS_FUZZ_EXAMPLES``
-(150) examples per property, a few seconds; ``bench/README.md`` tells how to run the long campaign
-(many more examples, and the coverage-guided atheris harnesses in ``fuzz/``).
+Seeds are the real packages of the interoperability corpus (``tests/interop.py``), one-entry ZIPs and
+a signed letter; each example applies a few edits (``fuzzing.mutate``). The normal suite runs
+``VBUS_FUZZ_EXAMPLES`` (150) examples per property, a few seconds; ``bench/README.md`` tells how to
+run the long campaign (many more examples, and the coverage-guided atheris harnesses in ``fuzz/``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from fuzzing import EXAMPLES, XML_TOKENS, ZIP_TOKENS, Edit, interop_seeds, mutat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vbcore.devworld import letter
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits, read_package, write_package
 from vbcore.edxml import reader as reader_module
 from vbcore.edxml.names import EARLIEST_DATE, LATEST_DATE
@@ -28,12 +27,15 @@ from vbcore.edxml.zipped import unwrap_zip
 from vbcore.errors import PackageRefused
 from vbcore.hub import checks
 from vbcore.model import Blob, Edoc, StatusPackage
-from vbcore.pki import init_dev_pki
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.security.pki import init_dev_pki
+from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.testing.devworld import letter
 
 VPCP, HA_NOI = "000.00.00.G22", "000.00.00.H24"
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SEEDS = interop_seeds()
+# The tests that sample the corpus skip without it (fail in CI): ``interop_dir`` in conftest.py.
+NEEDS_CORPUS = pytest.mark.usefixtures("interop_dir")
 ZIPS = zip_seeds()
 edits = st.lists(
     st.tuples(st.integers(0, 3), st.integers(0, 2**20), st.integers(0, 2**16)), min_size=1, max_size=4
@@ -54,6 +56,7 @@ def check_promises(package: Edoc | StatusPackage) -> None:
     assert all(EARLIEST_DATE <= moment <= LATEST_DATE for moment in moments)
 
 
+@NEEDS_CORPUS
 @FUZZ
 @given(seed=st.sampled_from(SEEDS), changes=edits)
 def test_a_mutated_real_package_is_read_or_refused_never_crashes(seed: bytes, changes: list[Edit]) -> None:
@@ -65,6 +68,7 @@ def test_a_mutated_real_package_is_read_or_refused_never_crashes(seed: bytes, ch
     check_promises(result.package)
 
 
+@NEEDS_CORPUS
 @FUZZ
 @given(seed=st.sampled_from(SEEDS), changes=edits)
 def test_the_streaming_parse_of_a_mutated_package_is_read_or_refused_never_crashes(
@@ -90,6 +94,7 @@ def test_a_mutated_zip_is_unwrapped_or_refused_never_crashes(seed: bytes, change
     assert content is None or content.size <= limits.max_unzipped_bytes
 
 
+@NEEDS_CORPUS
 @FUZZ
 @given(seed=st.sampled_from(ZIPS), changes=edits)
 def test_a_package_carrying_a_mutated_zip_is_read_or_refused_never_crashes(

@@ -8,7 +8,7 @@ import sys
 import types
 from pathlib import Path
 
-from vbcore.plugins import check_connector_class
+from vbcore.connector.plugins import check_connector_class
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "connectors.md"
 _BLOCK = re.compile(r"<!-- guide-test: (?P<name>[\w-]+) -->\s*```python\n(?P<code>.*?)```", re.DOTALL)

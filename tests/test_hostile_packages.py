@@ -25,9 +25,15 @@ from test_hub_support import G22, H15, H24, HUB_ID, World, edoc
 
 from vbcore.edxml import write_package
 from vbcore.model import Attachment, Blob, Edoc, ManifestReference, Organization, StatusPackage, TraceHeader
-from vbcore.pki import DevPki, create_ca, generate_private_key, issue_agency_certificate, load_certificate
-from vbcore.pki import load_private_key as load_key
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.pki import (
+    DevPki,
+    create_ca,
+    generate_private_key,
+    issue_agency_certificate,
+    load_certificate,
+)
+from vbcore.security.pki import load_private_key as load_key
+from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
 from vbcore.transport import names as n
 

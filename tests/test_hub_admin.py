@@ -19,7 +19,7 @@ from test_hub_support import make_pki
 from vbcore.cli import vb
 from vbcore.errors import AgencyAlreadyProvisioned, BrokerLoginRefused, InvalidAgencyCode
 from vbcore.hub.admin import add_agency
-from vbcore.pki import DevPki
+from vbcore.security.pki import DevPki
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin
 from vbcore.transport.rabbitmq import RabbitMQTransport
@@ -62,9 +62,10 @@ def add(
     options: dict[str, Any] = {
         "password": "vbus-admin-test", "name": None, "ca_key": pki.ca_key_path if pki else None,
         "ca_cert": pki.ca_cert_path if pki else None, "out": out, "management_url": MANAGEMENT,
-        "vhost": admin.vhost, "broker": broker, **{k: v for k, v in extra.items() if k != "names"},
+        "vhost": admin.vhost, **{k: v for k, v in extra.items() if k != "names"},
     }  # fmt: skip
-    options["names"] = replace(extra.get("names", admin.names), user_prefix=admin.names.user_prefix)
+    names = options["names"] = replace(extra.get("names", admin.names), user_prefix=admin.names.user_prefix)
+    options["hub_transport"] = lambda: RabbitMQTransport(broker, names=names)
     return add_agency(code, **options)
 
 

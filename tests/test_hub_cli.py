@@ -16,7 +16,7 @@ from test_hub_support import HUB_ID, edoc, make_pki
 
 from vbcore.cli import vb
 from vbcore.edxml import write_package
-from vbcore.pki import DevPki
+from vbcore.security.pki import DevPki
 from vbcore.transport import names as n
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin

@@ -22,8 +22,8 @@ from vbcore.edxml import read_package
 from vbcore.errors import ForeignDocumentId
 from vbcore.hub import routing
 from vbcore.model import Business, Edoc, ResponseFor, StatusPackage
-from vbcore.pki import DevPki
-from vbcore.signing import SigningKey
+from vbcore.security.pki import DevPki
+from vbcore.security.signing import SigningKey
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store import ChangeMarker, DeliveryState
 from vbcore.transport import names as n

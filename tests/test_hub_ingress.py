@@ -13,21 +13,21 @@ from pathlib import Path
 import pytest
 from test_hub_support import G22, H24, H56, HUB_ID, Recorded, World, edoc
 
-from vbcore.devworld import DevKeys
 from vbcore.edxml import write_package
 from vbcore.errors import NotReplayable, StoreError
 from vbcore.hub.config import HubConfig
 from vbcore.hub.parked import browse, settle
 from vbcore.model import StatusPackage
-from vbcore.pki import DevPki
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.pki import DevPki
+from vbcore.security.signing import SigningKey, sign_package
+from vbcore.security.trust import TrustStore
 from vbcore.status import StatusCode
 from vbcore.store import open_store
+from vbcore.testing.devworld import DevKeys
 from vbcore.transport import Transport
 from vbcore.transport import names as n
 from vbcore.transport.memory import InMemoryTransport
 from vbcore.transport.names import Names
-from vbcore.trust import TrustStore
 
 pytest_plugins = ["test_hub_support"]  # its fixtures: pki, keys, world
 

@@ -14,14 +14,14 @@ from test_hub_support import G22, H24, HUB_ID, edoc, make_pki
 from test_transport_support import PASSWORD, amqp_url_for, management_url, names_for_test
 
 from vbcore.cli import vb
-from vbcore.devworld import DevKeys
 from vbcore.directory import Directory
 from vbcore.edxml import write_package
 from vbcore.errors import AccessRefused
 from vbcore.hub.config import HubConfig
-from vbcore.pki import DevPki
-from vbcore.signing import sign_package
+from vbcore.security.pki import DevPki
+from vbcore.security.signing import sign_package
 from vbcore.store import open_store
+from vbcore.testing.devworld import DevKeys
 from vbcore.transport import names as n
 from vbcore.transport.amqp_wire import PARKED_QUEUE_ARGUMENTS, work_queue_arguments
 from vbcore.transport.names import Names

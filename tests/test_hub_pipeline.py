@@ -25,8 +25,8 @@ from test_hub_support import (
 from vbcore.edxml import write_package
 from vbcore.errors import ConnectionLost, StoreError
 from vbcore.model import Business, BusinessDocumentInfo, Receiver, ReplacementInfo, StatusPackage
-from vbcore.pki import init_dev_pki
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.pki import init_dev_pki
+from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import BusinessDocType, ReceiverType, StatusCode
 from vbcore.store.api import DeliveryState
 from vbcore.transport import Delivery

@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from test_hub_support import CLOSED_QUANG_NAM, G22, H24, HUB_ID, FixedClock, World, edoc, status
 
-from vbcore.devworld import DevKeys
 from vbcore.directory import Agency, Directory
 from vbcore.hub.config import DEFAULT_MAX_RECIPIENTS, HubConfig
 from vbcore.model import Attachment, Blob, Edoc, ManifestReference, Organization, StatusPackage
-from vbcore.pki import DevPki, init_dev_pki
-from vbcore.signing import SigningKey
+from vbcore.security.pki import DevPki, init_dev_pki
+from vbcore.security.signing import SigningKey
+from vbcore.security.trust import TrustStore
 from vbcore.status import StatusCode
 from vbcore.store import DeliveryState, open_store
-from vbcore.trust import TrustStore
+from vbcore.testing.devworld import DevKeys
 
 pytest_plugins = ["test_hub_support"]  # its fixtures: pki, keys, world
 

@@ -12,8 +12,8 @@ from test_hub_support import G22, H24, HUB_ID, World, edoc
 from vbcore.edxml import write_package
 from vbcore.hub import replies
 from vbcore.model import StatusPackage
-from vbcore.pki import DevPki, issue_agency_certificate, load_certificate, load_private_key
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.pki import DevPki, issue_agency_certificate, load_certificate, load_private_key
+from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
 from vbcore.transport import Delivery
 from vbcore.transport import names as n

@@ -9,15 +9,20 @@ import pytest
 
 from tests.test_hub_support import G09, H24, HUB_ID, FixedClock, World, edoc, make_pki
 from vbcore.agency import AgencyClient
-from vbcore.devworld import DevKeys
 from vbcore.directory import Agency, Directory
 from vbcore.hub.config import HubConfig
 from vbcore.hub.pipeline import Hub
-from vbcore.pki import certificate_pem, certificates_by_agency, issue_agency_certificate, load_private_key
-from vbcore.signing import SigningKey
+from vbcore.security.pki import (
+    certificate_pem,
+    certificates_by_agency,
+    issue_agency_certificate,
+    load_private_key,
+)
+from vbcore.security.signing import SigningKey
+from vbcore.security.trust import TrustStore
 from vbcore.store import open_store
+from vbcore.testing.devworld import DevKeys
 from vbcore.transport.memory import InMemoryTransport
-from vbcore.trust import TrustStore
 
 
 @pytest.fixture

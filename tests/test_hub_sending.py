@@ -10,20 +10,20 @@ import pytest
 from test_hub_support import G22, H24, HUB_ID, edoc, make_pki, status
 
 from vbcore.agency import AgencyClient
-from vbcore.devworld import DevKeys, MemoryWorld
+from vbcore.agency.sending import package_to_send, wait_for_verdict
+from vbcore.agency.sending import submit as submit_package
 from vbcore.edxml import read_package, write_package
 from vbcore.hub.config import HubConfig
-from vbcore.hub.sending import package_to_send, wait_for_verdict
-from vbcore.hub.sending import submit as submit_package
 from vbcore.lang import Lang
 from vbcore.model import Edoc
-from vbcore.pki import DevPki
-from vbcore.signing import SignaturePolicy, SigningKey, sign_package, verify_package
+from vbcore.security.pki import DevPki
+from vbcore.security.signing import SignaturePolicy, SigningKey, sign_package, verify_package
+from vbcore.security.trust import TrustStore
 from vbcore.status import StatusCode
 from vbcore.store import open_store
+from vbcore.testing.devworld import DevKeys, MemoryWorld
 from vbcore.transport import names as n
 from vbcore.transport.memory import InMemoryTransport
-from vbcore.trust import TrustStore
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from test_hub_support import CLOSED_QUANG_NAM, G09, G12, G22, H15, H24, HUB_ID, 
 
 from vbcore.edxml import write_package
 from vbcore.model import Edoc, ResponseFor, StatusPackage
-from vbcore.pki import DevPki, init_dev_pki
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.pki import DevPki, init_dev_pki
+from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
 from vbcore.store import DeliveryState
 from vbcore.transport import names as n

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from vbcore.devworld import HUB_ID, QUANG_NAM_CLOSED, SIX_AGENCIES, DevKeys, MemoryWorld, letter
 from vbcore.hub.config import HubConfig
 from vbcore.model import Business, Edoc, Organization, ResponseFor, StatusPackage
-from vbcore.pki import DevPki, init_dev_pki
-from vbcore.signing import SigningKey
+from vbcore.security.pki import DevPki, init_dev_pki
+from vbcore.security.signing import SigningKey
+from vbcore.security.trust import TrustStore
 from vbcore.status import StatusCode
 from vbcore.store import open_store
-from vbcore.trust import TrustStore
+from vbcore.testing.devworld import HUB_ID, QUANG_NAM_CLOSED, SIX_AGENCIES, DevKeys, MemoryWorld, letter
 
 AGENCIES = SIX_AGENCIES
 G22, G09, G12, H24, H15, H56 = AGENCIES

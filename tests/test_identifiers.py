@@ -1,4 +1,4 @@
-"""Agency identifiers: shapes, parts, test tenants (domain.md §2)."""
+"""Agency identifiers: shapes, parts, test tenants (docs/domain.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The development PKI and the agency code a certificate is bound to (vbcore.pki, vbcore.trust)."""
+"""The development PKI and the agency code a certificate is bound to (vbcore.security.pki, .trust)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from vbcore.errors import ConfigurationError, UntrustedCertificate
-from vbcore.pki import (
+from vbcore.security.pki import (
     agency_code_of,
     create_ca,
     generate_private_key,
@@ -21,7 +21,7 @@ from vbcore.pki import (
     load_certificate,
     load_private_key,
 )
-from vbcore.trust import TrustStore
+from vbcore.security.trust import TrustStore
 
 VPCP = ("000.00.00.G22", "Văn phòng Chính phủ")
 NGHE_AN = ("000.00.00.H41", "UBND Tỉnh Nghệ An")

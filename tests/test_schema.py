@@ -1,4 +1,4 @@
-"""The edXML schemas and vbcore.schema: minimal packages, each structural error with its path."""
+"""The edXML schemas and vbcore.edxml.schema: minimal packages, each structural error with its path."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from vbcore import schema
+from vbcore.edxml import schema
 from vbcore.errors import ForbiddenXmlConstruct, MalformedPackage, SchemaViolation
 
 HEADER = "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader"

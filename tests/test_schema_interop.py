@@ -1,8 +1,9 @@
 """Every well-formed package that real producers emit validates against the shipped schemas.
 
-The samples come from ``/work/shared/interop/edxml`` (see its ORIGINS.md), read through the
-``interop_dir`` fixture. Three of them use the ``xlink:`` prefix (two also ``edXML:``) without
-declaring it; like the edXML reader, the test declares the prefix on the root element first.
+The samples are the interoperability corpus (``VBUS_INTEROP_DIR``, see ``tests/interop.py`` and the
+corpus's ORIGINS.md), read through the ``interop_dir`` fixture. Three of them use the ``xlink:``
+prefix (two also ``edXML:``) without declaring it; like the edXML reader, the test declares the
+prefix on the root element first.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import re
 from pathlib import Path
 
 import pytest
+from interop import interop_files
 from lxml import etree
 
-from vbcore import schema
+from vbcore.edxml import schema
 
-# Listed at collection time for the parametrisation; the fixture (which fails loudly when the folder
-# is missing) is what the tests read from.
-_SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "interop" / "edxml"
-SAMPLE_NAMES = sorted(p.name for p in _SAMPLES.glob("*") if p.suffix in {".edxml", ".xml"})
+# Listed at collection time for the parametrisation; the fixture (which skips, or fails in CI, when the
+# folder is missing) is what the tests read from.
+SAMPLE_NAMES = sorted(p.name for p in interop_files() if p.suffix in {".edxml", ".xml"})
 
 # ORIGINS.md: not well-formed even after the prefix repair.
 NOT_WELL_FORMED = {
@@ -48,8 +49,8 @@ def sample_tree(folder: Path, name: str) -> etree._Element:
     return etree.fromstring(declare_undeclared_prefixes((folder / name).read_bytes()))
 
 
-def test_the_interop_samples_are_there() -> None:
-    assert len(SAMPLE_NAMES) >= 30, f"expected the interop samples in {_SAMPLES}"
+def test_the_interop_samples_are_there(interop_dir: Path) -> None:
+    assert len(SAMPLE_NAMES) >= 30, f"expected the interop samples in {interop_dir}"
 
 
 @pytest.mark.parametrize("name", [n for n in SAMPLE_NAMES if n not in NOT_WELL_FORMED])

@@ -8,18 +8,16 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from interop import interop_files
 from lxml import etree
 from strategies import edocs, statuses
 
-from vbcore import schema
-from vbcore.edxml import DSIG_NS, read_package, write_package
+from vbcore.edxml import DSIG_NS, read_package, schema, write_package
 from vbcore.hub.config import HubConfig
 from vbcore.hub.replies import refusal_status
 from vbcore.model import Code, Edoc, Organization, StatusPackage
-from vbcore.pki import init_dev_pki
-from vbcore.signing import SigningKey, sign_package
-
-_SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "interop" / "edxml"
+from vbcore.security.pki import init_dev_pki
+from vbcore.security.signing import SigningKey, sign_package
 
 # Not well-formed (ORIGINS.md), or, for the SDK's JMeter template, an attachment that is the
 # placeholder ${__StringFromFile(...)} rather than base64: nothing to read, so nothing to write.
@@ -29,7 +27,7 @@ UNREADABLE = {
     "vpcp-sdk-sample__edoc.edxml",
 }
 READABLE = sorted(
-    p.name for p in _SAMPLES.glob("*") if p.suffix in {".edxml", ".xml"} and p.name not in UNREADABLE
+    p.name for p in interop_files() if p.suffix in {".edxml", ".xml"} and p.name not in UNREADABLE
 )
 
 

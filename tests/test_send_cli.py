@@ -19,13 +19,13 @@ from click.testing import CliRunner, Result
 
 from vbcore.cli import vb
 from vbcore.cli.sending import EXIT_REFUSED, EXIT_TIMED_OUT
-from vbcore.conformance_world import Identities
-from vbcore.devworld import letter
 from vbcore.directory import Agency, Directory
 from vbcore.edxml import write_package
 from vbcore.hub.config import HubConfig
 from vbcore.model import Edoc, Organization
 from vbcore.store import open_store
+from vbcore.testing.conformance_world import Identities
+from vbcore.testing.devworld import letter
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin
 from vbcore.transport.rabbitmq import RabbitMQTransport

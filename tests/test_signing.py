@@ -1,4 +1,4 @@
-"""Signing and verifying edXML packages (vbcore.signing): round trips, tampering, trust, policy."""
+"""Signing and verifying edXML packages (vbcore.security.signing): round trips, tampering, trust, policy."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from vbcore.errors import (
     UntrustedCertificate,
     WeakSignatureAlgorithm,
 )
-from vbcore.pki import (
+from vbcore.security.pki import (
     PrivateKey,
     certificate_pem,
     create_ca,
@@ -32,7 +32,7 @@ from vbcore.pki import (
     load_certificate,
     load_private_key,
 )
-from vbcore.signing import (
+from vbcore.security.signing import (
     SignaturePolicy,
     SigningKey,
     TrustStore,

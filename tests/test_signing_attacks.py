@@ -25,8 +25,8 @@ from vbcore.errors import (
     SignatureWrapping,
     WeakSignatureAlgorithm,
 )
-from vbcore.pki import init_dev_pki
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.security.pki import init_dev_pki
+from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 ED = "http://www.mic.gov.vn/TBT/QCVN_102_2016"

@@ -18,8 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-import vbcore.signature_shape
-from vbcore.devworld import letter
+import vbcore.security.signature_shape
 from vbcore.edxml import ParseLimits, read_element, write_package
 from vbcore.errors import (
     AttachmentUnreadable,
@@ -30,10 +29,11 @@ from vbcore.errors import (
     UntrustedCertificate,
 )
 from vbcore.model import Organization, ResponseFor, StatusPackage
-from vbcore.pki import create_ca, init_dev_pki, issue_agency_certificate
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.security.pki import create_ca, init_dev_pki, issue_agency_certificate
+from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.security.trust import describe
 from vbcore.status import StatusCode
-from vbcore.trust import describe
+from vbcore.testing.devworld import letter
 
 VPCP, HA_NOI = "000.00.00.G22", "000.00.00.H24"
 CERT = re.compile(rb"<ds:X509Certificate>([^<]*)</ds:X509Certificate>")
@@ -73,13 +73,13 @@ def with_certificate_der(signed: bytes, change: Callable[[bytes], bytes]) -> byt
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Every DER certificate the signature check parses, in order."""
     seen: list[bytes] = []
-    real = vbcore.signature_shape.certificate_from_der
+    real = vbcore.security.signature_shape.certificate_from_der
 
     def counting(der: bytes, label: str, label_vi: str | None = None) -> x509.Certificate:
         seen.append(der)
         return real(der, label, label_vi)
 
-    monkeypatch.setattr(vbcore.signature_shape, "certificate_from_der", counting)
+    monkeypatch.setattr(vbcore.security.signature_shape, "certificate_from_der", counting)
     return seen
 
 

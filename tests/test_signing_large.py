@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 
 from vbcore.errors import ForbiddenXmlConstruct, SignatureInvalid
-from vbcore.pki import init_dev_pki
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.security.pki import init_dev_pki
+from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
 
 ED = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 VPCP = "000.00.00.G22"

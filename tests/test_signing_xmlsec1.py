@@ -16,8 +16,8 @@ import pytest
 from lxml import etree
 
 from vbcore.errors import SignatureInvalid, WeakSignatureAlgorithm
-from vbcore.pki import DevPki, init_dev_pki
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.security.pki import DevPki, init_dev_pki
+from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
 
 pytestmark = pytest.mark.xmlsec1
 

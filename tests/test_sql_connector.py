@@ -12,11 +12,11 @@ from test_conformance_sql import SqlDms, factory
 
 from connectors import sql_schema as schema
 from connectors.sql import SqlConnector
-from vbcore.conformance_world import Identities, SimulatedCrash, World, incoming_document
 from vbcore.connector import ConnectorContext, StatusUpdate
 from vbcore.errors import ConfigurationError, DmsUnavailable
 from vbcore.model import StaffInfo
 from vbcore.status import StatusCode
+from vbcore.testing.conformance_world import Identities, SimulatedCrash, World, incoming_document
 
 
 @pytest.fixture

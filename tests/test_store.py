@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from vbcore.database import open_driver
 from vbcore.errors import PairNotClaimed, StoreSchemaTooNew
 from vbcore.store import (
     ChangeMarker,
@@ -25,7 +26,6 @@ from vbcore.store import (
     SqlStore,
     StatusEvent,
     TraceEvent,
-    open_driver,
     open_store,
 )
 from vbcore.store.migrations import MIGRATIONS, Migration

@@ -8,8 +8,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from vbcore.database import open_driver
 from vbcore.errors import StoreError, StoreUrlInvalid
-from vbcore.store import open_driver, open_store
+from vbcore.store import open_store
 from vbcore.store.migrations import MIGRATIONS
 
 

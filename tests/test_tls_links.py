@@ -16,7 +16,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from vbcore.cli import vb
 from vbcore.errors import TlsRequired, TlsSettingsInvalid
-from vbcore.pki import load_certificate
+from vbcore.security.pki import load_certificate
 from vbcore.tls import REQUIRE_TLS_ENV, share_parameters, split_url
 from vbcore.transport.connect import open_transport
 from vbcore.transport.provision import BrokerAdmin

@@ -25,7 +25,6 @@ from test_transport_support import (  # noqa: F401 (fixtures)
     management_url,
 )
 
-from vbcore.conformance_world import Identities, World
 from vbcore.errors import (
     AccessRefused,
     ConfigurationError,
@@ -34,6 +33,7 @@ from vbcore.errors import (
     QueueNotFound,
     TransportError,
 )
+from vbcore.testing.conformance_world import Identities, World
 from vbcore.transport import Transport
 from vbcore.transport import names as h
 from vbcore.transport.connect import broker_nodes, open_transport

@@ -1,4 +1,4 @@
-"""The names every process agrees on (hub_shared.md): changing one breaks deployed installations."""
+"""The names every process agrees on (docs/architecture.md): changing one breaks deployed installations."""
 
 from __future__ import annotations
 

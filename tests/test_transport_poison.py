@@ -2,7 +2,7 @@
 
 On RabbitMQ 3.10 a message whose ``x-death`` is not a list of tables, once dead-lettered from a quorum
 queue, crashes the broker's dead-letter worker, and every quorum queue with dead-lettering declared
-afterwards on that node starts ``down`` (measurements.md). Should the hub's fix regress, these tests
+afterwards on that node starts ``down`` (docs/measurements.md). Should the hub's fix regress, these tests
 would do exactly that: so they never run on the shared broker (``own_rabbitmq``).
 """
 
@@ -17,13 +17,13 @@ import pytest
 from own_rabbitmq import OwnNode
 from test_hub_support import G22, H24, HUB_ID, edoc, make_pki
 
-from vbcore.devworld import DevKeys
 from vbcore.directory import Directory
 from vbcore.edxml import write_package
 from vbcore.hub.config import HubConfig
-from vbcore.pki import DevPki
-from vbcore.signing import sign_package
+from vbcore.security.pki import DevPki
+from vbcore.security.signing import sign_package
 from vbcore.store import open_store
+from vbcore.testing.devworld import DevKeys
 from vbcore.transport import Delivery
 from vbcore.transport import names as h
 from vbcore.transport.amqp_wire import work_queue_arguments

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from vbcore.workdays import VIETNAM, OverduePolicy, deadline_for, next_working_day
+from vbcore.timezones import VIETNAM
+from vbcore.workdays import OverduePolicy, deadline_for, next_working_day
 
 
 def hanoi(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:

@@ -1,4 +1,4 @@
-"""Agency identifiers (mã định danh, domain.md §2): their shape, their parts, and test-tenant ids.
+"""Agency identifiers (mã định danh, docs/domain.md §2): their shape, their parts, and test-tenant ids.
 
 Two shapes are accepted:
 
@@ -38,7 +38,7 @@ LEVEL1_LETTERS = {
     "K": "provincial People's Councils (HĐND), same number as H",
     "A": "Party bodies",
 }
-"""The level-1 letters whose meaning is confirmed (domain.md §2); other letters are accepted."""
+"""The level-1 letters whose meaning is confirmed (docs/domain.md §2); other letters are accepted."""
 
 EXPECTED = (
     "expected LLL.KK.JJ.XNN such as 000.00.00.G22, or the QĐ 20/2020 shape: at most 35 characters "

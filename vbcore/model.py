@@ -1,4 +1,4 @@
-"""The document model: plain typed dataclasses for edXML packages (domain.md §3-§4).
+"""The document model: plain typed dataclasses for edXML packages (docs/domain.md §3-§4).
 
 The model knows nothing of XML, AMQP or signatures' cryptography: ``vbcore.edxml`` turns bytes into
 these objects and back. Objects are frozen; sequences are tuples, so packages compare by value and
@@ -282,7 +282,7 @@ class Edoc:
 
 @dataclass(frozen=True)
 class StatusPackage:
-    """A status package (domain.md §4): one status about one document, addressed to one party."""
+    """A status package (docs/domain.md §4): one status about one document, addressed to one party."""
 
     from_: Organization
     response_for: ResponseFor

@@ -1,4 +1,4 @@
-"""Status codes of QCVN 102 status packages (domain.md §4) and business document types.
+"""Status codes of QCVN 102 status packages (docs/domain.md §4) and business document types.
 
 Names as a clerk knows them (QCVN 102:2016 and Nghị định 30/2020/NĐ-CP): 13 is "Thu hồi" (the sender
 takes the document back), and 15/16 answer a revoke or an update, so 16 "Từ chối thu hồi/cập nhật"

@@ -1,6 +1,6 @@
 """When a delivered document becomes overdue: the end of the working day in Vietnam.
 
-The rule (domain.md §5: the receiving system "sends 01 the same day"): a document accepted before the
+The rule (docs/domain.md §5: the receiving system "sends 01 the same day"): a document accepted before the
 end of a working day in Asia/Ho_Chi_Minh is due at the end of that day (17:00 local by default); one
 accepted at or after the end of the day, or on a weekend day or a holiday, is due at the end of the
 next working day. An operator may instead set a fixed delay (e.g. two hours) with ``fixed_delay``.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+from vbcore.timezones import VIETNAM
 
 # A policy whose holidays leave no working day within a year is a configuration mistake, not a loop.
 _SEARCH_LIMIT_DAYS = 366

@@ -1,4 +1,5 @@
-"""The ``vb`` command line (click). One module per area; each registers its commands on ``vb``.
+"""The ``vb`` command line (click). One module per area defines its commands; ``_register`` below adds
+them all to ``vb``, the one place that lists them (the modules never import this one).
 
 ``vb --lang en`` (or ``VBUS_LANG=en``) switches what people read to English; Vietnamese is the
 default. Help texts stay English: ``vb`` is also a developer's tool, and click's own messages
@@ -83,11 +84,31 @@ def vb() -> None:
     """vbus: carry signed edXML documents (QCVN 102:2016) and their status receipts between agencies."""
 
 
-# Each area's module adds its commands to ``vb`` when imported.
-from vbcore.cli import connectors as _connectors  # noqa: E402,F401
-from vbcore.cli import core as _core  # noqa: E402,F401
-from vbcore.cli import hub as _hub  # noqa: E402,F401
-from vbcore.cli import installation as _installation  # noqa: E402,F401
-from vbcore.cli import sending as _sending  # noqa: E402,F401
-from vbcore.cli import tls as _tls  # noqa: E402,F401
-from vbcore.cli import track as _track  # noqa: E402,F401
+def _register(group: click.Group) -> None:
+    """Every command of ``vb``, by area."""
+    from vbcore.cli import (
+        agencies,
+        connectors,
+        core,
+        hub,
+        installation,
+        packing,
+        sending,
+        signatures,
+        tls,
+        track,
+    )
+
+    hub.hub.add_command(installation.hub_provision)
+    hub.hub.add_command(installation.hub_migrate)
+    signatures.keys.add_command(tls.tls_server)
+    signatures.keys.add_command(tls.tls_client)
+    for command in (
+        core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
+        signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
+        hub.parked, hub.agency, connectors.connectors, connectors.connector,
+    ):
+        group.add_command(command)
+
+
+_register(vb)

@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.output import (
     agency_label,
     current_lang,
@@ -66,7 +65,7 @@ def _kind(kind: str, lang: Lang) -> str:
     return known(lang) if known else kind
 
 
-@vb.group()
+@click.group()
 def agencies() -> None:
     """The agency directory: who a code names, and where closed codes went (QĐ 09/2025/QĐ-TTg)."""
 

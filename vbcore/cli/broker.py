@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import click
 
+from vbcore.cli.failures import current_lang, fail
+from vbcore.lang import Text
 from vbcore.transport.names import Names
 from vbcore.transport.vhosts import resolve_vhost, with_vhost
 
@@ -117,3 +119,41 @@ def target(
     names = Names(prefix=prefix, hub_user=hub_user, user_prefix=user_prefix, inbox_secret=secret,
                   inbox_names=dict(inbox_names or {}))  # fmt: skip
     return Target(with_vhost(broker, chosen), chosen, names)
+
+
+def hub_transport(url: str, names: Names, user: str | None = None) -> Any:
+    """The hub's transport (pika), for the commands that run as the hub."""
+    from vbcore.transport.rabbitmq import RabbitMQTransport
+
+    return RabbitMQTransport(url, names=names, user=user) if user else RabbitMQTransport(url, names=names)
+
+
+def _url_user(url: str) -> str:
+    """The broker user an AMQP URL logs in as (of its first node; pika's default: guest)."""
+    from urllib.parse import unquote, urlsplit
+
+    first = url.split(";", 1)[0].strip()
+    return unquote(urlsplit(first).username or "guest")
+
+
+_AS_HUB_USER = Text(
+    "phải {doing} với tư cách người dùng của trục {hub_user} (`vb hub provision`), không phải {user}: trục "
+    "chỉ tin cơ quan gửi ghi trên thông điệp gửi lại khi nó do chính người dùng của trục gửi "
+    "(--broker amqp://{hub_user}:MẬT_KHẨU@máy/vhost; người dùng khác của trục: --hub-user)",
+    "{doing} as the hub's broker user {hub_user} (`vb hub provision`), not as {user}: the hub believes the "
+    "sender recorded on a replayed message from its own user only "
+    "(--broker amqp://{hub_user}:PASSWORD@host/vhost; another hub user: --hub-user)",
+)
+_DOING = {
+    "run": Text("chạy trục", "run the hub"),
+    "replay": Text("gửi lại thông điệp bị giữ lại", "replay a parked message"),
+    "migrate": Text("chuyển đổi cài đặt", "migrate"),
+}
+
+
+def as_hub_user(broker: str, names: Names, doing: str) -> None:
+    """``doing`` must run as the hub user: the hub believes a replay's recorded sender from it only."""
+    user = _url_user(broker)
+    if user != names.hub_user:
+        lang = current_lang()
+        raise fail(_AS_HUB_USER.format(doing=_DOING[doing](lang), hub_user=names.hub_user, user=user))

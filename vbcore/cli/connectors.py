@@ -10,14 +10,13 @@ from typing import Any
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.broker import broker_option, prefix_option, target, vhost_option
 from vbcore.cli.failures import EXIT_UNAVAILABLE, current_lang, fail
-from vbcore.connector_retry import DEFAULT_ATTEMPTS
+from vbcore.connector.retry import DEFAULT_ATTEMPTS
 from vbcore.lang import Text
 
 
-@vb.group()
+@click.group()
 def connectors() -> None:
     """Connector plugins installed (entry points of group vbus.connectors)."""
 
@@ -26,7 +25,7 @@ def connectors() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def connectors_list(as_json: bool) -> None:
     """Name, distribution, version, module and status (OK, or what is wrong) of every plugin."""
-    from vbcore.plugins import discover
+    from vbcore.connector.plugins import discover
 
     infos = discover()
     if as_json:
@@ -50,7 +49,7 @@ def connectors_list(as_json: bool) -> None:
             click.echo(f"\n{i.name}: {i.error}", err=True)
 
 
-@vb.group()
+@click.group()
 def connector() -> None:
     """Run a connector plugin."""
 
@@ -65,7 +64,7 @@ def _pki_file(given: Path | None, pki: Path, name: str, option: str) -> Path:
 def _told_inbox(pki: Path, agency: str) -> str:
     """The inbox name ``vb agency add`` wrote beside the agency's certificate ("" when there is none:
     an installation without inbox secret, whose inboxes are named ``<prefix>.inbox.<agency>``)."""
-    from vbcore.pki import DevPki
+    from vbcore.security.pki import DevPki
 
     path = DevPki(pki).inbox_path(agency)
     return path.read_text(encoding="utf-8").strip() if path.exists() else ""
@@ -124,14 +123,14 @@ def connector_run(
     """Run connector plugin NAME for agency --agency until interrupted (SIGINT/SIGTERM)."""
     from vbcore.agency import AgencyClient
     from vbcore.connector import ConnectorContext
-    from vbcore.connector_ledger import Ledger
-    from vbcore.connector_runtime import ConnectorRuntime, RetryLimit
+    from vbcore.connector.ledger import Ledger
+    from vbcore.connector.plugins import load_connector
+    from vbcore.connector.runtime import ConnectorRuntime, RetryLimit
     from vbcore.logging import configure
     from vbcore.mapping_files import load_mapping
-    from vbcore.plugins import load_connector
-    from vbcore.signing import SigningKey
+    from vbcore.security.signing import SigningKey
+    from vbcore.security.trust import TrustStore
     from vbcore.transport.connect import open_transport
-    from vbcore.trust import TrustStore
 
     seconds = _duration(retry_for)
     if not retry_attempts and not seconds:

@@ -1,9 +1,10 @@
 """The core ``vb`` commands: validate and show; pack/unpack, keys/sign/verify and agencies live beside.
 
-Each command reads files, calls one layer below (``vbcore.edxml``, ``vbcore.schema``, ``vbcore.signing``,
-``vbcore.pki``, ``vbcore.directory``) and prints a readable result, or JSON with ``--json``. Those
-layers are imported inside the commands, so ``vb --help`` stays fast and one command's missing
-dependency never breaks another. Exit codes: 0 success, 1 invalid or not found, 2 usage.
+Each command reads files, calls one layer below (``vbcore.edxml``, ``vbcore.edxml.schema``,
+``vbcore.security.signing``, ``vbcore.security.pki``, ``vbcore.directory``) and prints a readable
+result, or JSON with ``--json``. Those layers are imported inside the commands, so ``vb --help``
+stays fast and one command's missing dependency never breaks another. Exit codes: 0 success, 1
+invalid or not found, 2 usage.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.output import (
     agency_label,
     allow_sha1_option,
@@ -27,6 +27,7 @@ from vbcore.cli.output import (
     load_directory,
     read_file_package,
     trust_option,
+    verify_file,
 )
 from vbcore.directory import Directory
 from vbcore.errors import (
@@ -34,9 +35,9 @@ from vbcore.errors import (
     PackageRefused,
     VbusError,
 )
-from vbcore.hub.timeline import business_text
 from vbcore.lang import Lang, Text
 from vbcore.model import Edoc, StatusPackage
+from vbcore.store.timeline import business_text
 
 # --- what people read, in one language ---------------------------------------------------------
 
@@ -106,8 +107,7 @@ def _problem(e: PackageRefused) -> dict[str, Any]:
 
 
 def _problems_of(path: Path, explain: bool) -> tuple[list[dict[str, Any]], list[str]]:
-    from vbcore import schema
-    from vbcore.edxml import read_package
+    from vbcore.edxml import read_package, schema
 
     data = path.read_bytes()
     problems: list[dict[str, Any]] = []
@@ -129,7 +129,7 @@ def _problems_of(path: Path, explain: bool) -> tuple[list[dict[str, Any]], list[
     return problems, warnings
 
 
-@vb.command()
+@click.command()
 @click.argument("files", nargs=-1, required=True, type=existing_file)
 @click.option("--explain", is_flag=True, help="Richer schema messages (xmlschema; slower on large files).")
 @json_option
@@ -181,8 +181,6 @@ def _signature_state(
     if not trust:
         return _T["not_verified"].format(state=state)(lang)
     try:
-        from vbcore.cli.signatures import verify_file
-
         verified = verify_file(path.read_bytes(), pkg.from_.organ_id, trust, allow_sha1, directory)
     except VbusError as e:
         why = e.describe(lang) if e.has_vietnamese_detail or lang == "en" else e.reason_vi
@@ -235,7 +233,7 @@ def _status_summary(status: StatusPackage, directory: Any) -> dict[str, Any]:
     }
 
 
-@vb.command()
+@click.command()
 @click.argument("file", type=existing_file)
 @trust_option(required=False)
 @allow_sha1_option
@@ -286,9 +284,3 @@ def show(
     width = max(len(k) for k, _ in labelled)
     for key, value in labelled:
         click.echo(f"{key.ljust(width)}  {value or _T['none'](lang)}")
-
-
-# Registered on ``vb`` when imported (``vbcore.cli`` imports only this module).
-from vbcore.cli import agencies as _agencies  # noqa: E402,F401
-from vbcore.cli import packing as _packing  # noqa: E402,F401
-from vbcore.cli import signatures as _signatures  # noqa: E402,F401

@@ -14,10 +14,11 @@ from typing import Any
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.broker import (
     Target,
+    as_hub_user,
     broker_option,
+    hub_transport,
     hub_user_option,
     inbox_secret_option,
     management_option,
@@ -28,17 +29,10 @@ from vbcore.cli.broker import (
 )
 from vbcore.cli.failures import EXIT_UNAVAILABLE, fail
 from vbcore.cli.output import current_lang
+from vbcore.edxml.limits import DEFAULT_LIMITS
 from vbcore.errors import statement_of
-from vbcore.hub.config import DEFAULT_INFLIGHT_BYTES, DEFAULT_MAX_BYTES, DEFAULT_PARKED_ALARM
+from vbcore.hub.config import DEFAULT_INFLIGHT_BYTES, DEFAULT_PARKED_ALARM
 from vbcore.lang import Lang, Text
-from vbcore.transport.names import Names
-
-
-def _rabbitmq(url: str, names: Names, user: str | None = None) -> Any:
-    from vbcore.transport.rabbitmq import RabbitMQTransport
-
-    return RabbitMQTransport(url, names=names, user=user) if user else RabbitMQTransport(url, names=names)
-
 
 parked_alarm_option = click.option(
     "--parked-alarm", default=DEFAULT_PARKED_ALARM, show_default=True, type=click.IntRange(1),
@@ -46,50 +40,19 @@ parked_alarm_option = click.option(
 )
 
 
-def _url_user(url: str) -> str:
-    """The broker user an AMQP URL logs in as (of its first node; pika's default: guest)."""
-    from urllib.parse import unquote, urlsplit
-
-    first = url.split(";", 1)[0].strip()
-    return unquote(urlsplit(first).username or "guest")
-
-
-_AS_HUB_USER = Text(
-    "phải {doing} với tư cách người dùng của trục {hub_user} (`vb hub provision`), không phải {user}: trục "
-    "chỉ tin cơ quan gửi ghi trên thông điệp gửi lại khi nó do chính người dùng của trục gửi "
-    "(--broker amqp://{hub_user}:MẬT_KHẨU@máy/vhost; người dùng khác của trục: --hub-user)",
-    "{doing} as the hub's broker user {hub_user} (`vb hub provision`), not as {user}: the hub believes the "
-    "sender recorded on a replayed message from its own user only "
-    "(--broker amqp://{hub_user}:PASSWORD@host/vhost; another hub user: --hub-user)",
-)
-_DOING = {
-    "run": Text("chạy trục", "run the hub"),
-    "replay": Text("gửi lại thông điệp bị giữ lại", "replay a parked message"),
-    "migrate": Text("chuyển đổi cài đặt", "migrate"),
-}
-
-
-def as_hub_user(broker: str, names: Names, doing: str) -> None:
-    """``doing`` must run as the hub user: the hub believes a replay's recorded sender from it only."""
-    user = _url_user(broker)
-    if user != names.hub_user:
-        lang = current_lang()
-        raise fail(_AS_HUB_USER.format(doing=_DOING[doing](lang), hub_user=names.hub_user, user=user))
-
-
 # --- vb demo ------------------------------------------------------------------------------------
 
 
-@vb.command()
+@click.command()
 @click.option(
     "--store", "store_url", default=None, help="Keep the tracking store here (default: a temp file)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def demo(store_url: str | None, as_json: bool) -> None:
     """Run a whole interconnection in one process (no server): a hub, six agencies, real documents."""
+    from vbcore.cli.demo import run_demo
     from vbcore.cli.output import agency_label, echo_json
-    from vbcore.demo import run_demo
-    from vbcore.hub.timeline import render_text
+    from vbcore.store.timeline import render_text
 
     lang = current_lang()
     report = run_demo(store_url, lang=lang)
@@ -111,7 +74,7 @@ def demo(store_url: str | None, as_json: bool) -> None:
 # --- vb hub run ---------------------------------------------------------------------------------
 
 
-@vb.group()
+@click.group()
 def hub() -> None:
     """Run the hub."""
 
@@ -147,7 +110,7 @@ def hub() -> None:
 @click.option(
     "--agency", "agencies", multiple=True, help="Declare this agency's inbox at start (repeatable)."
 )
-@click.option("--max-bytes", default=DEFAULT_MAX_BYTES, show_default=True, type=click.IntRange(1),
+@click.option("--max-bytes", default=DEFAULT_LIMITS.max_bytes, show_default=True, type=click.IntRange(1),
               help="Packages above this size are refused before parsing.")
 @click.option("--inflight-bytes", default=DEFAULT_INFLIGHT_BYTES, show_default=True, type=click.IntRange(1),
               help="Memory budget: bytes of packages in hand at once (the prefetch is derived from it).")
@@ -188,8 +151,8 @@ def hub_run(
     from vbcore.hub.pipeline import Hub
     from vbcore.hub.runner import StopFlag, run, run_once
     from vbcore.logging import configure
-    from vbcore.signing import SignaturePolicy, SigningKey
-    from vbcore.trust import TrustStore
+    from vbcore.security.signing import SignaturePolicy, SigningKey
+    from vbcore.security.trust import TrustStore
 
     configure(json=log_format == "json")
     at = target(broker, vhost, prefix, hub_user=hub_user, user_prefix=user_prefix,
@@ -201,7 +164,7 @@ def hub_run(
     if directory_path is not None:
         directory = directory.merged_with(Directory.load(directory_path))
     lang = current_lang()
-    transport = _rabbitmq(at.url, at.names)
+    transport = hub_transport(at.url, at.names)
     if transport.queue_exists(at.names.legacy_ingress_queue):
         transport.close()
         raise fail(_T["legacy_queues"].format(queue=at.names.legacy_ingress_queue))
@@ -284,7 +247,7 @@ _T = {
 }
 
 
-@vb.command()
+@click.command()
 @management_option
 @vhost_option
 @broker_option("Broker URL; only the vhost it names is used")
@@ -312,13 +275,13 @@ def queues(
     click.echo(_T["parked_total"].format(n=parked)(lang) + alarm)
 
 
-@vb.group()
+@click.group()
 def parked() -> None:
     """Messages the hub or an agency could not process, with the reason."""
 
 
 def _parked_transport(at: Target) -> Any:
-    return lambda: _rabbitmq(at.url, at.names)
+    return lambda: hub_transport(at.url, at.names)
 
 
 @parked.command("list")
@@ -426,7 +389,7 @@ def _settle(message_id: str, at: Target, *, replay: bool) -> None:
 # --- vb agency add/remove -----------------------------------------------------------------------
 
 
-@vb.group()
+@click.group()
 def agency() -> None:
     """Provision an agency on the broker (user, permissions, inbox) and issue its certificate."""
 
@@ -479,7 +442,8 @@ def agency_add(
     from vbcore.hub.admin import add_agency
 
     at = target(broker, vhost, prefix, user_prefix=user_prefix, inbox_secret_file=inbox_secret_file)
-    added = add_agency(code, names=at.names, vhost=at.vhost, broker=at.url, **options)
+    added = add_agency(code, names=at.names, vhost=at.vhost,
+                       hub_transport=lambda: hub_transport(at.url, at.names), **options)
     for line in added.lines(current_lang()):
         click.echo(line)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from vbcore.cli.broker import (
+    as_hub_user,
     broker_option,
+    hub_transport,
     hub_user_option,
     inbox_secret_option,
     management_option,
@@ -17,7 +19,6 @@ from vbcore.cli.broker import (
     user_prefix_option,
     vhost_option,
 )
-from vbcore.cli.hub import _rabbitmq, as_hub_user, hub
 from vbcore.cli.output import current_lang
 from vbcore.lang import Text
 
@@ -40,7 +41,7 @@ _T = {
 }
 
 
-@hub.command("provision")
+@click.command("provision")
 @click.option("--password", default=None, help="The hub user's password (generated if omitted).")
 @hub_user_option
 @click.option(
@@ -86,7 +87,7 @@ def hub_provision(
         click.echo(_T["secret_written" if created else "secret_kept"].format(file=inbox_secret_file)(lang))
 
 
-@hub.command("migrate")
+@click.command("migrate")
 @broker_option()
 @management_option
 @vhost_option
@@ -114,7 +115,7 @@ def hub_migrate(
     at = target(broker, vhost, prefix, hub_user=hub_user, user_prefix=user_prefix,
                 inbox_secret_file=inbox_secret_file)  # fmt: skip
     as_hub_user(at.url, at.names, "migrate")
-    with _rabbitmq(at.url, at.names) as transport:
+    with hub_transport(at.url, at.names) as transport:
         done = migrate(transport, BrokerAdmin(management_url, vhost=at.vhost, names=at.names), at.names, out)
     for line in done.lines(current_lang()):
         click.echo(line)

@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,7 +36,6 @@ from vbcore.text import table as table  # re-exported: the CLI commands print ta
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_VN = timezone(timedelta(hours=7))
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (UTF-8) for scripts.")
@@ -148,11 +147,6 @@ def human_size(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MiB"
 
 
-def vietnam_now() -> datetime:
-    """Now, in Vietnam local time without a zone, as edXML writes timestamps."""
-    return datetime.now(_VN).replace(tzinfo=None, microsecond=0)
-
-
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, so no reader sees half."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,3 +169,26 @@ def read_file_package(path: Path) -> tuple[Edoc | StatusPackage, tuple[str, ...]
     except PackageRefused as e:
         raise failed(e, about=str(path)) from e
     return result.package, result.warnings
+
+
+def verify_file(
+    data: bytes, sender: str, trust: tuple[Path, ...], allow_sha1: bool, directory: Directory
+) -> dict[str, Any]:
+    """Verify a package's signature against the CAs in ``trust``, bound to ``sender``; who signed it.
+
+    ``trust`` is PEM files, or one folder of them. Raises the signature errors of
+    ``vbcore.security.signing``.
+    """
+    from vbcore.security.signing import SignaturePolicy, TrustStore, verify_package
+    from vbcore.security.trust import describe
+
+    store = TrustStore.from_directory(trust[0]) if trust[0].is_dir() else TrustStore.from_pem_files(trust)
+    verified = verify_package(
+        data, trust=store, policy=SignaturePolicy(allow_sha1=allow_sha1), expected_agency=sender or None
+    )
+    return {
+        "signer": agency_label(directory, verified.signer_agency),
+        "signer_agency": verified.signer_agency,
+        "algorithm": verified.algorithm,
+        "certificate": describe(verified.certificate) if verified.certificate is not None else None,
+    }

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.output import (
     directory_option,
     existing_file,
@@ -16,7 +15,6 @@ from vbcore.cli.output import (
     failed,
     load_directory,
     read_file_package,
-    vietnam_now,
     write_atomically,
 )
 from vbcore.directory import Directory
@@ -28,6 +26,7 @@ from vbcore.errors import (
 )
 from vbcore.identifiers import is_test_tenant
 from vbcore.model import Edoc, Organization
+from vbcore.timezones import vietnam_now
 
 # --- pack, unpack -----------------------------------------------------------------------------------
 
@@ -58,7 +57,7 @@ def _organization(directory: Directory, given: Organization, role: str) -> Organ
     )
 
 
-@vb.command()
+@click.command()
 @click.option("--from", "sender", metavar="CODE", help="The sender's agency code.")
 @click.option("--to", "recipients", multiple=True, metavar="CODE", help="A recipient's agency code (repeat).")
 @click.option("--number", help="Số: the document's number.")
@@ -133,7 +132,7 @@ def pack(
     )
     data = write_package(edoc)
     if key_file is not None and cert_file is not None:
-        from vbcore.signing import SigningKey, sign_package
+        from vbcore.security.signing import SigningKey, sign_package
 
         try:
             data = sign_package(data, SigningKey.from_files(key_file, cert_file))
@@ -147,7 +146,7 @@ def pack(
     )
 
 
-@vb.command()
+@click.command()
 @click.argument("file", type=existing_file)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Write into DIRECTORY even if it is not empty.")

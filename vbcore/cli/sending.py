@@ -11,12 +11,11 @@ from pathlib import Path
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.broker import broker_option, prefix_option, target, vhost_option
 from vbcore.cli.failures import current_lang
 from vbcore.errors import SendRefused, VerdictTimedOut
 from vbcore.lang import Text
-from vbcore.trust import TrustStore
+from vbcore.security.trust import TrustStore
 
 EXIT_REFUSED = 1
 EXIT_TIMED_OUT = 3
@@ -30,7 +29,7 @@ _WAITING = Text("Đang chờ kết quả (tối đa {seconds:g} giây)...",
 _NOT_REFUSED = Text("Không bị từ chối trong {seconds:g} giây.", "Not refused within {seconds:g} s.")
 
 
-@vb.command()
+@click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
 @click.option(
     "--metadata",
@@ -68,8 +67,8 @@ def send(
 ) -> None:
     """Sign a package as AGENCY and submit it to the hub (an unsigned FILE is signed first)."""
     from vbcore.agency import AgencyClient
-    from vbcore.hub.sending import package_to_send, submit, wait_for_verdict
-    from vbcore.signing import SigningKey
+    from vbcore.agency.sending import package_to_send, submit, wait_for_verdict
+    from vbcore.security.signing import SigningKey
     from vbcore.transport.connect import open_transport
 
     language = current_lang()  # vb --lang, or VBUS_LANG

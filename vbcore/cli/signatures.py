@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.output import (
     agency_label,
     allow_sha1_option,
@@ -20,9 +18,9 @@ from vbcore.cli.output import (
     load_directory,
     read_file_package,
     trust_option,
+    verify_file,
     write_atomically,
 )
-from vbcore.directory import Directory
 from vbcore.errors import (
     AgencyError,
     UnknownAgency,
@@ -30,33 +28,10 @@ from vbcore.errors import (
 )
 from vbcore.identifiers import is_test_tenant
 
-
-def verify_file(
-    data: bytes, sender: str, trust: tuple[Path, ...], allow_sha1: bool, directory: Directory
-) -> dict[str, Any]:
-    """Verify a package's signature against the CAs in ``trust``, bound to ``sender``; who signed it.
-
-    ``trust`` is PEM files, or one folder of them. Raises the signature errors of ``vbcore.signing``.
-    """
-    from vbcore.signing import SignaturePolicy, TrustStore, verify_package
-    from vbcore.trust import describe
-
-    store = TrustStore.from_directory(trust[0]) if trust[0].is_dir() else TrustStore.from_pem_files(trust)
-    verified = verify_package(
-        data, trust=store, policy=SignaturePolicy(allow_sha1=allow_sha1), expected_agency=sender or None
-    )
-    return {
-        "signer": agency_label(directory, verified.signer_agency),
-        "signer_agency": verified.signer_agency,
-        "algorithm": verified.algorithm,
-        "certificate": describe(verified.certificate) if verified.certificate is not None else None,
-    }
-
-
 # --- keys, sign, verify -----------------------------------------------------------------------------
 
 
-@vb.group()
+@click.group()
 def keys() -> None:
     """Keys and certificates: a development CA and signing certificates (never for production), and TLS
     certificates from the CA you give."""
@@ -73,7 +48,7 @@ def keys_init(
     directory: Path, agencies_: tuple[str, ...], key_type: str, directory_file: Path | None
 ) -> None:
     """A development CA in DIRECTORY (reused if present) and a key and certificate per --agency."""
-    from vbcore.pki import init_dev_pki
+    from vbcore.security.pki import init_dev_pki
 
     names = load_directory(directory_file)
     issued = []
@@ -92,7 +67,7 @@ def keys_init(
         click.echo(f"{code} ({name}): key {pki.key_path(code)}, certificate {pki.cert_path(code)}")
 
 
-@vb.command()
+@click.command()
 @click.argument("file", type=existing_file)
 @click.option("--key", "key_file", required=True, type=existing_file, help="Private key (PEM).")
 @click.option("--cert", "cert_file", required=True, type=existing_file, help="Certificate (chain) PEM.")
@@ -115,7 +90,7 @@ def sign(
     directory_file: Path | None,
 ) -> None:
     """Sign FILE (an edXML package) with an agency's key: one enveloped XML-DSig over the whole package."""
-    from vbcore.signing import SigningKey, sign_package
+    from vbcore.security.signing import SigningKey, sign_package
 
     try:
         key = SigningKey.from_files(key_file, cert_file)
@@ -137,7 +112,7 @@ def sign(
         )
 
 
-@vb.command()
+@click.command()
 @click.argument("file", type=existing_file)
 @trust_option(required=True)
 @allow_sha1_option

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from vbcore.database import open_driver
 from vbcore.errors import StoreError, StoreNotFound
-from vbcore.store import SqlStore, open_driver, open_store
+from vbcore.store import SqlStore, open_store
 from vbcore.store.migrations import schema_version
 
 _FIX_EN = "give the hub's store with --store or VBUS_STORE (the one `vb hub run --store` writes)"

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import click
 
-from vbcore.cli import vb
 from vbcore.cli.output import (
     agency_label,
     current_lang,
@@ -31,7 +30,9 @@ from vbcore.cli.output import (
 )
 from vbcore.cli.stores import open_existing_store
 from vbcore.directory import Directory
-from vbcore.hub.timeline import (
+from vbcore.lang import Lang, Text
+from vbcore.store import TrackingStore
+from vbcore.store.timeline import (
     VIETNAM_TIME,
     business_text,
     document_json,
@@ -44,9 +45,7 @@ from vbcore.hub.timeline import (
     timeline_json,
     tracked_ids,
 )
-from vbcore.lang import Lang, Text
-from vbcore.store import TrackingStore
-from vbcore.workdays import VIETNAM
+from vbcore.timezones import VIETNAM
 
 DEFAULT_STORE_PATH = "./var/vbus.db"
 
@@ -68,7 +67,7 @@ def parse_time(value: str, option: str) -> datetime:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VIETNAM)).astimezone(UTC)
 
 
-@vb.command("track")
+@click.command("track")
 @click.argument("document_id", required=False)
 @click.option(
     "--store", "store_url", default=None, help="Tracking store URL [default: $VBUS_STORE or ./var/vbus.db]."

@@ -1,4 +1,4 @@
-"""Building the header sections of a package as lxml elements, in domain.md §3's order.
+"""Building the header sections of a package as lxml elements, in docs/domain.md §3's order.
 
 Every ``text``/``child`` call appends in call order, so the order of the calls below *is* the
 element order on the wire. None is omitted; ``section`` drops a container left empty.

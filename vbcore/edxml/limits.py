@@ -3,9 +3,10 @@
 A package is hostile until checked, and its size alone does not bound what reading it costs: a
 64 MB package can hold 180 ZIP bombs, 50,000 ``To`` or 14,000 copies of a certificate. Each bound
 below is refused with its own error (``vbcore.errors``) that names what was over which limit and
-where. The defaults leave room for every real package seen (``shared/interop/edxml``, at most a
+where. The defaults leave room for every real package seen (the interoperability corpus, at most a
 few attachments, addressees and certificates) by orders of magnitude; an operator who raises one
-raises it here, for the hub and every reader alike (``Hub(limits=...)``, ``read_package(limits=...)``).
+raises it here, for the hub and every reader alike (``Hub(limits=...)``, ``read_package(limits=...)``;
+the hub's size limit is its ``HubConfig.max_bytes``, which it reads with).
 
 ``Budget`` keeps the per-package totals while one package is read: every byte the reader decodes
 from base64 and every byte it writes (to memory or to a spool file, unzipped entries included)
@@ -30,7 +31,8 @@ ZIP_RATIO_FREE_BELOW = 8 * MiB
 class ParseLimits:
     """Bounds on what the reader accepts in one package (each refused with a precise reason).
 
-    - ``max_bytes``: the package itself (``PackageTooLarge``), checked before a byte is parsed;
+    - ``max_bytes``: the package itself (``PackageTooLarge``), checked before a byte is parsed (no official
+      limit is published; one gateway caps packages at 50 MB: docs/domain.md §3);
     - ``max_depth``: nesting of elements (``PackageTooDeep``);
     - ``max_elements``: elements in the whole package (``TooManyElements``): bounds the tree's memory;
     - ``max_namespace_declarations``: ``xmlns`` declarations in the whole package

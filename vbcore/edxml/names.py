@@ -1,4 +1,4 @@
-"""Namespaces of an edXML package and the wire formats of its values (domain.md §3).
+"""Namespaces of an edXML package and the wire formats of its values (docs/domain.md §3).
 
 Reading is lenient where real producers disagree (``yyyy/MM/dd`` and ``dd/MM/yyyy``, ISO forms);
 writing always emits the one shape the VPCP SDK emits (``yyyy/MM/dd``, ``yyyy/MM/dd HH:mm:ss``).

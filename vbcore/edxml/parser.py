@@ -3,7 +3,7 @@
 Refused, each with its own error class (``vbcore.errors``):
 - any DOCTYPE (``ForbiddenXmlConstruct``): no DTD, so no entity can be declared, so no XXE, no
   billion laughs, no quadratic blowup. ``resolve_entities=False`` alone is not enough: lxml then
-  leaves an external entity unexpanded and accepts the document (measurements.md);
+  leaves an external entity unexpanded and accepts the document (docs/measurements.md);
 - more than ``max_bytes`` (``PackageTooLarge``), checked before a byte is parsed;
 - more than ``max_elements`` elements (``TooManyElements``), bounded before the parse by counting
   ``<`` (every element starts with one) so a package of a million empty elements never becomes a

@@ -1,4 +1,4 @@
-"""edXML bytes or tree -> the model's ``Edoc`` or ``StatusPackage`` (domain.md §3-§4).
+"""edXML bytes or tree -> the model's ``Edoc`` or ``StatusPackage`` (docs/domain.md §3-§4).
 
 Lenient where producers differ (element order, where ``Signature`` lives and in which namespace,
 date forms, ``edXML:`` prefix or default namespace, ZIP-wrapped or raw attachments), strict where a

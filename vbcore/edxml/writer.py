@@ -3,10 +3,10 @@
 ``<?xml version="1.0" encoding="UTF-8"?>``, root ``<edXML xmlns="...">``, then ``edXML:``-prefixed
 elements: the envelope declares the prefix (as the SDK does) and so does ``AttachmentEncoded``,
 which sits outside the envelope (the SDK sample forgets that declaration; we do not). Element order
-is domain.md §3's; dates ``yyyy/MM/dd``, timestamps ``yyyy/MM/dd HH:mm:ss``, status codes two digits.
+is docs/domain.md §3's; dates ``yyyy/MM/dd``, timestamps ``yyyy/MM/dd HH:mm:ss``, status codes two digits.
 An element whose value is None is omitted, and so is a section with nothing in it.
 
-No ``Signature`` is written: ``vbcore.signing`` signs the bytes this module produces. Attachments
+No ``Signature`` is written: ``vbcore.security.signing`` signs the bytes this module produces. Attachments
 are streamed: each one's base64 goes to the output in chunks of about 1 MB (zipped first when
 ``zipped=True``), so writing a 50 MB attachment does not hold its base64 in memory.
 """

@@ -208,7 +208,7 @@ _SCHEMA: dict[str, list[tuple[str, Template]]] = {
 
 def schema_error_vi(type_name: str, message: str) -> str:
     """libxml2's XSD error ``type_name`` (with its English ``message``) in Vietnamese (the element's
-    path is written beside it by ``vbcore.schema``)."""
+    path is written beside it by ``vbcore.edxml.schema``)."""
     return _fill(_SCHEMA.get(type_name, []), message) or f"không đúng lược đồ edXML (libxml2: {type_name})"
 
 

@@ -33,7 +33,7 @@ from vbcore.errors import AgencyAlreadyProvisioned, ConfigurationError, Provisio
 from vbcore.identifiers import is_test_tenant, parse_code
 from vbcore.lang import Lang, Text
 from vbcore.logging import get_logger
-from vbcore.pki import (
+from vbcore.security.pki import (
     DevPki,
     PrivateKey,
     certificate_pem,
@@ -44,9 +44,9 @@ from vbcore.pki import (
     private_key_pem,
     tls_paths,
 )
+from vbcore.transport.base import Transport
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin, Permissions
-from vbcore.transport.rabbitmq import RabbitMQTransport
 
 log = get_logger("vbus.admin")
 KEY_FILE_MODE = 0o600
@@ -128,15 +128,15 @@ def add_agency(
     out: Path,
     management_url: str,
     vhost: str,
-    broker: str,
+    hub_transport: Callable[[], Transport],
     names: Names,
     reissue: bool = False,
     tls_client: bool = False,
     tls_ca_key: Path | None = None,
     tls_ca_cert: Path | None = None,
 ) -> AgencyAdded:
-    """Broker user + permissions, its inbox (declared by the hub user of ``broker``), and, given the CA,
-    its key and certificate: all of them, or none (see the module docstring).
+    """Broker user + permissions, its inbox (declared through ``hub_transport()``, connected as the hub
+    user), and, given the CA, its key and certificate: all of them, or none (see the module docstring).
 
     ``tls_client``: also a TLS client certificate whose CN is the agency's broker user (prefix
     included), from ``tls_ca_key``/``tls_ca_cert`` (default: the signing CA), so that the broker user,
@@ -178,7 +178,7 @@ def add_agency(
         admin.add_agency(code, password)
         steps.push(f"broker user {user}", lambda: _put_back_user(admin, user, old_user, old_permissions))
         inbox_existed = admin.queue_exists(names.inbox(code))
-        with RabbitMQTransport(broker, names=names) as transport:
+        with hub_transport() as transport:
             transport.declare_inbox(code)
         if not inbox_existed:
             steps.push(f"inbox {names.inbox(code)}", lambda: admin.delete_queue(names.inbox(code)))

@@ -1,6 +1,6 @@
 """The checks every package passes before the hub routes it, one function per check.
 
-Order (cheapest and safest first): size, hardened parse, schema, signature, sender authorisation.
+Order (cheapest and safest first): size and hardened parse, schema, signature, sender authorisation.
 The model is read ONLY from the tree the signature verified (``VerifiedPackage.root``), so nothing the
 hub acts on can come from an unsigned part of the bytes.
 """
@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vbcore import schema
-from vbcore.edxml import ParseLimits, parse_xml, read_element
-from vbcore.errors import PackageTooLarge, SenderNotAuthorised
+from vbcore.edxml import ParseLimits, parse_xml, read_element, schema
+from vbcore.errors import SenderNotAuthorised
 from vbcore.model import Edoc, StatusPackage
-from vbcore.signing import SignaturePolicy, TrustStore, bind_to_sender, verify_package
+from vbcore.security.signing import SignaturePolicy, TrustStore, bind_to_sender, verify_package
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -30,13 +29,9 @@ class CheckedPackage:
     algorithm: str
 
 
-def check_size(body: bytes, limit: int) -> None:
-    if len(body) > limit:
-        raise PackageTooLarge(len(body), limit)
-
-
 def check_structure(body: bytes, limits: ParseLimits) -> Any:
-    """Hardened parse, then the edXML schema (raises ``MalformedPackage`` & co or ``SchemaViolation``).
+    """Size (``limits.max_bytes``, before a byte is parsed), hardened parse, then the edXML schema
+    (raises ``PackageTooLarge``, ``MalformedPackage`` & co or ``SchemaViolation``).
 
     Returns the parsed tree, for ``verify_and_read`` to use instead of parsing the bytes again."""
     root = parse_xml(body, limits)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
+from vbcore.edxml.limits import DEFAULT_LIMITS
 from vbcore.lang import DEFAULT_LANG, Lang
+from vbcore.timezones import utc_now
 from vbcore.transport.names import Names
-
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-"""Packages above this are refused before parsing (one gateway caps at 50 MB: domain.md §3)."""
 
 DEFAULT_MAX_RECIPIENTS = 10_000
 """Recipients one package may name (``To``, and the receivers an update or replace lists); above it the
@@ -31,25 +30,15 @@ DEFAULT_PARKED_ALARM = 1000
 """Parked messages at or above this count raise the hub's alarm (``hub.parked_alarm`` in its log, and
 ``vb queues``): the parked queue is not capped (nothing is lost), a flood of garbage is seen instead."""
 
-VIETNAM_OFFSET = timedelta(hours=7)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def vietnam_local(at: datetime) -> datetime:
-    """The naive Vietnam local time that edXML timestamps carry (no zone on the wire)."""
-    return (at.astimezone(UTC) + VIETNAM_OFFSET).replace(tzinfo=None)
-
-
 @dataclass(frozen=True)
 class HubConfig:
     """Settings of one hub process; several processes with different ``hub_id`` may share a broker."""
 
     hub_id: str = "vbus.hub"
     hub_name: str = "vbus hub"
-    max_bytes: int = DEFAULT_MAX_BYTES
+    # The hub's one size limit: the packages it reads (its readers' ``ParseLimits.max_bytes``, refused
+    # before a byte is parsed) and the size its prefetch is counted in (``prefetch``).
+    max_bytes: int = DEFAULT_LIMITS.max_bytes
     max_recipients: int = DEFAULT_MAX_RECIPIENTS
     inflight_bytes: int = DEFAULT_INFLIGHT_BYTES
     parked_alarm: int = DEFAULT_PARKED_ALARM

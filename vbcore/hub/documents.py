@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from vbcore.directory import Directory
 from vbcore.errors import DuplicatePackage, SenderNotAuthorised, TooManyRecipients, UnknownDocument
 from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt, Refused
+from vbcore.hub.context import RouterContext
 from vbcore.hub.deadlines import deadline_for
 from vbcore.hub.replies import forward
-from vbcore.hub.timeline import business_text
 from vbcore.model import Edoc
 from vbcore.status import BusinessDocType
 from vbcore.store.api import DeliveryState, DocumentRecord, TraceEvent
+from vbcore.store.timeline import business_text
 from vbcore.transport import names as n
 
 _KIND_VI = {
@@ -24,10 +23,6 @@ _KIND_VI = {
     BusinessDocType.UPDATE: "cập nhật",
     BusinessDocType.REPLACE: "thay thế",
 }
-
-if TYPE_CHECKING:
-    from vbcore.hub.pipeline import Hub
-
 
 @dataclass
 class Plan:
@@ -39,21 +34,20 @@ class Plan:
 
 
 class DocumentRouter:
-    def __init__(self, hub: Hub, directory: Directory) -> None:
-        self.hub = hub
-        self.directory = directory
+    def __init__(self, context: RouterContext) -> None:
+        self.context = context
 
     def plan(self, attempt: Attempt, edoc: Edoc) -> None:
         """Record the document and its pairs and fill in ``attempt`` (call inside a transaction)."""
-        hub = self.hub
+        ctx = self.context
         sender = edoc.from_.organ_id
         written_id = edoc.effective_document_id
         attempt.edxml_document_id = written_id
         routing.check_sender_code(sender)
         routing.check_document_id(sender, written_id)
         listed = routing.listed_recipients(edoc)
-        if listed > hub.config.max_recipients:  # before any work that grows with them
-            raise TooManyRecipients(listed, hub.config.max_recipients)
+        if listed > ctx.config.max_recipients:  # before any work that grows with them
+            raise TooManyRecipients(listed, ctx.config.max_recipients)
         related: tuple[str, ...] = ()  # the originals' keys
         targets: tuple[str, ...] = edoc.recipients
         if changed := routing.related_document_ids(edoc):
@@ -69,8 +63,8 @@ class DocumentRouter:
             )
         document_id = routing.tracking_document_id(edoc, related, attempt.sha256)
         attempt.document_id = document_id
-        resolution = routing.resolve_recipients(self.directory, targets, sender=sender)
-        received_at = hub.now()
+        resolution = routing.resolve_recipients(ctx.directory, targets, sender=sender)
+        received_at = ctx.now()
         record = DocumentRecord(
             document_id=document_id,
             sender=sender,
@@ -85,10 +79,10 @@ class DocumentRouter:
             edxml_document_id=written_id,
         )
         plan = self._claim(attempt, record, resolution, received_at)
-        attempt.replies.extend(hub.refusals_for(attempt, plan.refused, received_at))
-        hub.store.record_trace(TraceEvent(document_id, hub.config.hub_id, "received", received_at))
+        attempt.replies.extend(ctx.refusals_for(attempt, plan.refused, received_at))
+        ctx.store.record_trace(TraceEvent(document_id, ctx.config.hub_id, "received", received_at))
         attempt.outgoing += forward(
-            hub.config, attempt.delivery.body, kind=n.KIND_EDOC, to=plan.deliver,
+            ctx.config, attempt.delivery.body, kind=n.KIND_EDOC, to=plan.deliver,
             id_prefix=document_id, document_id=document_id, sender=sender, at=received_at,
         )  # fmt: skip
         attempt.forwarded.extend(plan.deliver)
@@ -102,7 +96,7 @@ class DocumentRouter:
 
     def _original(self, document_id: str, sender: str) -> DocumentRecord:
         """The sender's own document ``document_id`` (as written in the change package)."""
-        original = self.hub.store.get_document(routing.document_key(sender, document_id))
+        original = self.context.store.get_document(routing.document_key(sender, document_id))
         owner = routing.document_owner(document_id)
         if original is None and owner is not None and owner != sender:
             raise SenderNotAuthorised(
@@ -122,14 +116,14 @@ class DocumentRouter:
         return original
 
     def _recipients_of(self, document_id: str) -> list[str]:
-        pairs = self.hub.store.pairs(document_id)
+        pairs = self.context.store.pairs(document_id)
         return [p.recipient for p in pairs if p.state != DeliveryState.REFUSED_BY_HUB]
 
     def _claim(
         self, attempt: Attempt, record: DocumentRecord, resolution: routing.Resolution, at: datetime
     ) -> Plan:
         """Record the document, claim each pair, and sort recipients into deliver / refuse / done."""
-        store = self.hub.store
+        store = self.context.store
         fresh = store.record_document(record)
         known = record if fresh else store.get_document(record.document_id)
         # The same message again (broker redelivery, or a publisher retry): finish what is unfinished.

@@ -23,16 +23,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from vbcore.errors import TransportError
 from vbcore.lang import Lang, Text
-from vbcore.pki import DevPki
+from vbcore.security.pki import DevPki
 from vbcore.transport import Delivery, Outgoing
 from vbcore.transport import names as n
 from vbcore.transport.names import Names, inbox_token
 from vbcore.transport.parking import clean_text
 from vbcore.transport.provision import BrokerAdmin
-from vbcore.transport.rabbitmq import RabbitMQTransport
+
+
+class MigratingTransport(Protocol):
+    """What moving queues needs of a transport: a ``Transport``'s messages, and queues unbound and
+    deleted (``RabbitMQTransport`` has them; the CLI opens it as the hub user and passes it in)."""
+
+    def declare_hub(self, agencies: list[str]) -> None: ...
+
+    def get(self, queue: str) -> Delivery | None: ...
+
+    def publish_many(self, messages: list[Outgoing]) -> None: ...
+
+    def ack(self, delivery: Delivery) -> None: ...
+
+    def queue_depth(self, queue: str) -> int: ...
+
+    def queue_exists(self, queue: str) -> bool: ...
+
+    def unbind_queue(self, queue: str, exchange: str, routing_key: str) -> None: ...
+
+    def delete_queue(self, queue: str) -> None: ...
 
 
 @dataclass
@@ -70,7 +91,7 @@ def legacy_inboxes(queue_names: list[str], names: Names) -> list[str]:
     return sorted(codes)
 
 
-def migrate(hub: RabbitMQTransport, admin: BrokerAdmin, names: Names, out: Path) -> Migration:
+def migrate(hub: MigratingTransport, admin: BrokerAdmin, names: Names, out: Path) -> Migration:
     """Move everything (see the module's docstring); ``hub`` connects as the hub user."""
     if not names.inbox_secret:
         raise ValueError("migrating needs the inbox secret")
@@ -108,7 +129,7 @@ def _replay(delivery: Delivery, names: Names) -> Outgoing:
     return Outgoing(names.ingress_exchange, key, delivery.body, delivery.message_id, headers)
 
 
-def _move(hub: RabbitMQTransport, queue: str, copy: Callable[[Delivery], Outgoing]) -> int:
+def _move(hub: MigratingTransport, queue: str, copy: Callable[[Delivery], Outgoing]) -> int:
     """Publish a copy of every message ``queue`` holds now (confirmed), then acknowledge the original.
 
     Bounded by its depth at the start: should a copy come back to ``queue`` (a binding left), the

@@ -6,7 +6,7 @@ statuses: to the original sender, or a revoke 13 to every recipient) -> publish 
 Messages are handled in batches (whatever the consumer has prefetched, one at a time in tests): each
 is checked and planned on its own, then the batch shares one store transaction, ONE publish with many
 confirms outstanding, one more transaction and the acks. A broker round trip and a commit per batch
-instead of per message is what lets one hub process keep up (measurements.md: about one message per
+instead of per message is what lets one hub process keep up (docs/measurements.md: about one message per
 round trip otherwise).
 
 Crash safety comes from the order of effects, never from holding state in memory:
@@ -23,6 +23,7 @@ delivery budget, which counts crashes); an unbatched one requeues it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import time
 from datetime import datetime
@@ -42,14 +43,15 @@ from vbcore.errors import (
 from vbcore.hub import checks
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.config import HubConfig
+from vbcore.hub.context import RouterContext
 from vbcore.hub.documents import DocumentRouter
 from vbcore.hub.replies import last_resort_description, new_reference, refusal, safe_text, with_reference
 from vbcore.hub.statuses import StatusRouter
 from vbcore.logging import Logger, get_logger
 from vbcore.model import StatusPackage
-from vbcore.pki import certificates_by_agency
 from vbcore.retry import Backoff
-from vbcore.signing import SignaturePolicy, SigningKey, TrustStore
+from vbcore.security.pki import certificates_by_agency
+from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore
 from vbcore.store.api import Refusal, TraceEvent, TrackingStore
 from vbcore.transport import Delivery, Outgoing, Transport
 from vbcore.transport import names as n
@@ -76,7 +78,8 @@ class Hub:
         self.key = key
         self.trust = trust
         self.policy = policy or SignaturePolicy()
-        self.config = config or HubConfig()
+        # What the routers see of the hub (``config`` below reads and replaces it there).
+        self.context = RouterContext(config or HubConfig(), store, directory, self.refusals_for)
         self.limits = limits
         self.log = log or get_logger("vbus.hub")
         self._declared: set[str] = set()
@@ -89,8 +92,16 @@ class Hub:
         self.requeued = 0
         # Certificates the operator registered for agencies (CAs that do not name the agency code).
         self.agency_certificates = certificates_by_agency(directory.registered_certificates())
-        self.documents = DocumentRouter(self, directory)
-        self.statuses = StatusRouter(self)
+        self.documents = DocumentRouter(self.context)
+        self.statuses = StatusRouter(self.context)
+
+    @property
+    def config(self) -> HubConfig:
+        return self.context.config
+
+    @config.setter
+    def config(self, config: HubConfig) -> None:
+        self.context.config = config
 
     # --- running ------------------------------------------------------------------------------
 
@@ -221,8 +232,7 @@ class Hub:
     def _check(self, attempt: Attempt) -> None:
         body = attempt.delivery.body
         try:
-            checks.check_size(body, self.config.max_bytes)
-            tree = checks.check_structure(body, self.limits)
+            tree = checks.check_structure(body, self._read_limits())
             checked = checks.verify_and_read(
                 body,
                 trust=self.trust,
@@ -245,6 +255,12 @@ class Hub:
             attempt.document_id = checked.package.document_id
         else:
             attempt.kind = n.KIND_EDOC
+
+    def _read_limits(self) -> ParseLimits:
+        """The reader's bounds, with the hub's one size limit (``HubConfig.max_bytes``)."""
+        if self.limits.max_bytes == self.config.max_bytes:
+            return self.limits
+        return dataclasses.replace(self.limits, max_bytes=self.config.max_bytes)
 
     def _plan(self, attempt: Attempt) -> None:
         """Decide and record (inside the batch's transaction) what this delivery leads to."""

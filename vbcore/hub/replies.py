@@ -1,5 +1,5 @@
 """What the hub publishes: forwarded packages (the sender's bytes, the hub's trace in headers) and its
-own signed refusal statuses (StatusCode 02, hub_shared.md "Statuses from the hub")."""
+own signed refusal statuses (StatusCode 02; docs/architecture.md, "Refusals")."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from datetime import datetime
 
 from vbcore.edxml import write_package
 from vbcore.errors import PackageRefused
-from vbcore.hub.config import HubConfig, vietnam_local
+from vbcore.hub.config import HubConfig
 from vbcore.lang import Lang, Text
 from vbcore.model import Organization, ResponseFor, StatusPackage
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
+from vbcore.timezones import vietnam_local
 from vbcore.transport import Outgoing
 from vbcore.transport import names as n
 

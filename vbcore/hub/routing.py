@@ -1,5 +1,5 @@
 """Who gets a package: addressees resolved against the directory, and the recipients of a
-revoke, update or replace (domain.md §5), which follow the original document."""
+revoke, update or replace (docs/domain.md §5), which follow the original document."""
 
 from __future__ import annotations
 

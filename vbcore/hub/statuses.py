@@ -4,29 +4,25 @@ from the sender to every recipient. The status must concern a document this hub 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from vbcore.errors import DuplicateStatus, StatusNotAllowed, UnknownDocument
 from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt
+from vbcore.hub.context import RouterContext
 from vbcore.hub.replies import forward
-from vbcore.hub.timeline import local
 from vbcore.model import StatusPackage
 from vbcore.status import StatusCode
 from vbcore.store.api import KEY_SEPARATOR, DeliveryState, DocumentRecord, PairRecord, StatusEvent
+from vbcore.store.timeline import local
 from vbcore.transport import names as n
-
-if TYPE_CHECKING:
-    from vbcore.hub.pipeline import Hub
 
 
 class StatusRouter:
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    def __init__(self, context: RouterContext) -> None:
+        self.context = context
 
     def plan(self, attempt: Attempt, status: StatusPackage) -> None:
         """Record the status events and fill in ``attempt`` (call inside a transaction)."""
-        hub, store = self.hub, self.hub.store
+        ctx, store = self.context, self.context.store
         written_id = status.document_id
         if not written_id:
             raise UnknownDocument(
@@ -52,7 +48,7 @@ class StatusRouter:
             # would otherwise cost the square of its recipients.
             self._check_recipient(store.get_pair(document_id, sender), sender, written_id)
             targets, concerns = [document.sender], [sender]
-        received_at = hub.now()
+        received_at = ctx.now()
         events = [
             StatusEvent(
                 document_id=document_id,
@@ -70,7 +66,7 @@ class StatusRouter:
             for event in events:
                 store.record_status(event)
         attempt.outgoing += forward(
-            hub.config, attempt.delivery.body, kind=n.KIND_STATUS, to=targets,
+            ctx.config, attempt.delivery.body, kind=n.KIND_STATUS, to=targets,
             id_prefix=attempt.delivery.message_id, document_id=document_id, sender=sender, at=received_at,
         )  # fmt: skip
         attempt.traces.extend(f"status:{status.status_code.value}:{sender}->{code}" for code in targets)
@@ -95,7 +91,7 @@ class StatusRouter:
     def _already_recorded(self, attempt: Attempt, event: StatusEvent, written_id: str) -> bool:
         """The same status again: from the same message (a redelivery, a publisher's retry), True (it
         is forwarded again, not recorded twice); from a new message, a replay: ``DuplicateStatus``."""
-        before = self.hub.store.recorded_status(event)
+        before = self.context.store.recorded_status(event)
         if before is None:
             return False
         same_message = before.message_id in (None, attempt.delivery.message_id)
@@ -106,7 +102,7 @@ class StatusRouter:
 
     def _document(self, status: StatusPackage, written_id: str) -> DocumentRecord:
         """The document the status is about, or the precise refusal."""
-        store, sender = self.hub.store, status.from_.organ_id
+        store, sender = self.context.store, status.from_.organ_id
         owner = routing.status_owner(status)
         if owner is not None:
             keys = [routing.document_key(owner, written_id)]

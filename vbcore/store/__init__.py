@@ -1,16 +1,7 @@
 """vbcore.store: where the hub records documents, deliveries, statuses, refusals and its trace.
 
-``open_store(url)`` opens (and migrates) a ``TrackingStore``:
-
-- ``sqlite:///var/vbus.db`` (a relative path), ``sqlite:////srv/vbus/vbus.db`` (absolute), ``sqlite://``
-  (in memory, for one process). Query options: ``busy_timeout`` (milliseconds, default 10000) and
-  ``synchronous`` (``full`` by default: each commit survives a power loss; ``normal`` is faster).
-  The file's folder is created if missing.
-- ``postgresql://user@host:port/db`` (or ``postgres://``). Add ``?schema=NAME`` to keep the tables in
-  a schema of their own (created at the first open; tests use one schema each). libpq's own
-  ``?options=-csearch_path%3DNAME`` works too, for a schema that already exists. Other query
-  parameters go to libpq unchanged (e.g. ``options=-csynchronous_commit%3Doff`` trades the last
-  commits before a server crash for commits that do not wait for the disk).
+``open_store(url)`` opens (and migrates) a ``TrackingStore`` at a database URL (``sqlite:///var/vbus.db``,
+``sqlite://``, ``postgresql://user@host/db?schema=NAME``: every form and option in ``vbcore.database``).
 
 A store object may be shared by the threads of one process; several processes (hub workers) each open
 their own. See ``vbcore.store.status_rules`` for how statuses move a pair, and ``ChangeMarker`` for
@@ -19,10 +10,11 @@ revokes and updates.
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import os
+from urllib.parse import parse_qsl, urlsplit
 
-from vbcore.errors import StoreUrlInvalid
+from vbcore.database import open_driver
+from vbcore.errors import TlsRequired
 from vbcore.store.api import (
     ChangeMarker,
     ClaimResult,
@@ -34,8 +26,10 @@ from vbcore.store.api import (
     TraceEvent,
     TrackingStore,
 )
-from vbcore.store.driver import Driver
 from vbcore.store.sql import SqlStore
+from vbcore.tls import DOCS, REQUIRE_TLS_ENV, tls_required
+
+VERIFY_FULL = "verify-full"
 
 __all__ = [
     "ChangeMarker",
@@ -48,66 +42,31 @@ __all__ = [
     "StatusEvent",
     "TraceEvent",
     "TrackingStore",
-    "open_driver",
     "open_store",
+    "require_verified_server",
 ]
 
 
 def open_store(url: str) -> SqlStore:
     """Open the store at ``url`` and bring its schema up to date (see the module docstring)."""
+    require_verified_server(url)
     return SqlStore(open_driver(url))
 
 
-def open_driver(url: str) -> Driver:
-    """Connect to the database at ``url`` without migrating it (``SqlStore(driver)`` migrates)."""
+def require_verified_server(url: str) -> None:
+    """When the installation requires TLS (``vbcore.tls``), a PostgreSQL store URL must ask libpq to
+    verify the server: ``sslmode=verify-full`` (the chain and the host name; ``require`` and
+    ``verify-ca`` encrypt but would talk to anyone holding any certificate, or any of the CA's). A
+    SQLite store is a file on this machine: no link."""
     parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        return _open_sqlite(url, dict(parse_qsl(parts.query)))
-    if parts.scheme in ("postgresql", "postgres"):
-        return _open_postgres(url)
-    raise StoreUrlInvalid(
-        f"{_safe(url)} is not a store URL: use sqlite:///path.db, sqlite:// or postgresql://..."
-    )
-
-
-def _open_sqlite(url: str, options: dict[str, str]) -> Driver:
-    from vbcore.store.sqlite import SqliteDriver
-
-    rest = url[len("sqlite:") :].split("?", 1)[0]
-    if rest in ("", "//", "///:memory:", "//:memory:"):
-        path = ":memory:"
-    elif rest.startswith("///"):
-        path = rest[3:]
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    else:
-        raise StoreUrlInvalid(
-            f"{url} is not a SQLite URL: use sqlite:///relative.db or sqlite:////absolute.db"
+    if not tls_required() or parts.scheme not in ("postgresql", "postgres"):
+        return
+    mode = dict(parse_qsl(parts.query)).get("sslmode") or os.environ.get("PGSSLMODE")
+    if mode != VERIFY_FULL:
+        raise TlsRequired(
+            f"the store URL asks for sslmode={mode or 'prefer (the default)'} and this installation requires "
+            f"TLS ({REQUIRE_TLS_ENV}): add ?sslmode={VERIFY_FULL}&sslrootcert=/path/ca.pem (see {DOCS})",
+            vi=f"địa chỉ kho theo dõi dùng sslmode={mode or 'prefer (mặc định)'} mà hệ thống yêu cầu TLS "
+            f"({REQUIRE_TLS_ENV}): hãy thêm ?sslmode={VERIFY_FULL}&sslrootcert=/đường/dẫn/ca.pem "
+            f"(xem {DOCS})",
         )
-    unknown = set(options) - {"busy_timeout", "synchronous"}
-    if unknown:
-        raise StoreUrlInvalid(f"{url}: unknown SQLite store options {', '.join(sorted(unknown))}")
-    try:
-        timeout = int(options.get("busy_timeout", "10000"))
-    except ValueError as exc:
-        raise StoreUrlInvalid(f"{url}: busy_timeout must be a number of milliseconds") from exc
-    return SqliteDriver(path, busy_timeout_ms=timeout, synchronous=options.get("synchronous", "full"))
-
-
-def _open_postgres(url: str) -> Driver:
-    from vbcore.store.postgres import PostgresDriver
-
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query)
-    schema = next((v for k, v in query if k == "schema"), None)
-    rest = urlencode([(k, v) for k, v in query if k != "schema"])
-    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, rest, parts.fragment))
-    return PostgresDriver(conninfo, schema=schema)
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

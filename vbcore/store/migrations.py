@@ -16,10 +16,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from vbcore.database.driver import Driver
 from vbcore.errors import StoreSchemaTooNew
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store.api import KEY_SEPARATOR, ChangeMarker
-from vbcore.store.driver import Driver
 
 
 @dataclass(frozen=True)

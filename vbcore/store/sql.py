@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from vbcore.database.driver import Driver, Row, local_from_db, maybe_local, maybe_utc, utc_from_db
 from vbcore.errors import PairNotClaimed
 from vbcore.store import status_rules as rules
 from vbcore.store.api import (
@@ -30,7 +31,6 @@ from vbcore.store.api import (
     TraceEvent,
     TrackingStore,
 )
-from vbcore.store.driver import Driver, Row, local_from_db, maybe_local, maybe_utc, utc_from_db
 from vbcore.store.migrations import MIGRATIONS, Migration, migrate, schema_version
 
 _PAGE_SIZE = 500  # documents_since reads this many rows at a time

@@ -21,7 +21,7 @@ from datetime import datetime
 
 from vbcore.status import BusinessDocType
 from vbcore.store.api import ChangeMarker, StatusEvent
-from vbcore.workdays import VIETNAM
+from vbcore.timezones import VIETNAM
 
 RECEIPTS = frozenset({"01", "02", "03", "04", "05", "06"})
 REVOKE_REQUEST = "13"

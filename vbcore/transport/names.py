@@ -13,7 +13,7 @@ code; each agency reads ``inbox(code)``; whatever cannot be processed ends in ``
     inbox --broker dead-lettering--> {prefix}.dlx
 
 The ingress queue has no broker dead-lettering: what agencies publish never reaches RabbitMQ's
-dead-letter worker (3.10's crashes on a malformed client ``x-death``, measurements.md); the hub
+dead-letter worker (3.10's crashes on a malformed client ``x-death``, docs/measurements.md); the hub
 parks clean copies and enforces the delivery budget itself. vbus 0.1 named it ``{prefix}.hub.ingress``
 and let the broker dead-letter it; queue arguments cannot change on an existing queue, hence the new
 name (``vb hub migrate`` moves what the old one holds).

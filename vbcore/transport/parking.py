@@ -6,7 +6,7 @@ each checked (``park_headers``); nothing else a client put on the message goes w
 
 - RabbitMQ 3.10's dead-letter worker crashes on a client ``x-death`` that is not a list of tables
   (and every quorum queue with dead-lettering declared afterwards on that node starts ``down``,
-  measurements.md). A copy published normally is routed, never dead-lettered, and carries no ``x-death``.
+  docs/measurements.md). A copy published normally is routed, never dead-lettered, and carries no ``x-death``.
 - What an operator reads and ``vb parked replay`` trusts (``x-vbus-original-user``: who really
   published it) must come from the broker's ``user_id``, never from a header the publisher wrote.
 

@@ -20,7 +20,7 @@ Topology and guarantees (names from ``transport.names``):
 
 Why pika's ``BlockingConnection``, driven through its channel's ``_impl`` for publishing: pika's
 blocking ``basic_publish`` in confirm mode (like kombu's) waits for each confirm in turn, one
-broker round trip per message, about 700 msg/s at 10 KB (measurements.md). ``publish_many`` keeps
+broker round trip per message, about 700 msg/s at 10 KB (docs/measurements.md). ``publish_many`` keeps
 many confirms outstanding instead: it puts the publisher channel in confirm mode through the
 underlying asynchronous ``pika.channel.Channel`` (``BlockingChannel._impl``) with our own
 ack/nack and return callbacks, writes up to ``confirm_window`` messages ahead, and runs the

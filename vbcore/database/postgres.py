@@ -9,20 +9,16 @@ zone is UTC. ``schema`` selects a schema of its own (``SET search_path``), creat
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from functools import lru_cache
 
 import psycopg
-import psycopg.conninfo
 from psycopg import sql as pgsql
 
-from vbcore.errors import StoreError, StoreTlsFailed, TlsRequired
-from vbcore.store.driver import Dialect, Row
-from vbcore.tls import DOCS, REQUIRE_TLS_ENV, tls_required
+from vbcore.database.driver import Dialect, Row
+from vbcore.errors import StoreError, StoreTlsFailed
 
-VERIFY_FULL = "verify-full"
 POSTGRESQL = Dialect(
     name="postgresql",
     id_type="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
@@ -45,33 +41,13 @@ def _placeholders(statement: str) -> str:
     return statement.replace("%", "%%").replace("?", "%s")
 
 
-def check_tls(conninfo: str) -> None:
-    """When the installation requires TLS (``vbcore.tls``), the store URL must ask libpq to verify the
-    server: ``sslmode=verify-full`` (the chain and the host name). ``require`` and ``verify-ca`` encrypt
-    but would talk to whoever holds any certificate of the CA, or any certificate at all."""
-    if not tls_required():
-        return
-    try:
-        mode = psycopg.conninfo.conninfo_to_dict(conninfo).get("sslmode") or os.environ.get("PGSSLMODE")
-    except psycopg.ProgrammingError as exc:
-        raise StoreError(f"the PostgreSQL store URL cannot be read: {exc}") from exc
-    if mode != VERIFY_FULL:
-        raise TlsRequired(
-            f"the store URL asks for sslmode={mode or 'prefer (the default)'} and this installation requires "
-            f"TLS ({REQUIRE_TLS_ENV}): add ?sslmode={VERIFY_FULL}&sslrootcert=/path/ca.pem (see {DOCS})",
-            vi=f"địa chỉ kho theo dõi dùng sslmode={mode or 'prefer (mặc định)'} mà hệ thống yêu cầu TLS "
-            f"({REQUIRE_TLS_ENV}): hãy thêm ?sslmode={VERIFY_FULL}&sslrootcert=/đường/dẫn/ca.pem "
-            f"(xem {DOCS})",
-        )
-
-
 # What libpq says when TLS fails (its messages are stable across versions 12-18), and what to do.
 _TLS_FAILURES = (
     (re.compile(r'server certificate for "(?P<name>[^"]*)".* does not match host name "(?P<host>[^"]*)"'),
-     "the PostgreSQL server's certificate is for {name}, not {host}, the host in the store URL: connect by "
-     "the name its certificate carries",
-     "chứng thư số của máy chủ PostgreSQL cấp cho {name}, không phải {host} (máy ghi trong địa chỉ kho theo "
-     "dõi): hãy kết nối bằng tên ghi trong chứng thư số"),
+     "the PostgreSQL server's certificate is for {name}, not {host}, the host in the URL: connect by the "
+     "name its certificate carries",
+     "chứng thư số của máy chủ PostgreSQL cấp cho {name}, không phải {host} (máy ghi trong địa chỉ kết "
+     "nối): hãy kết nối bằng tên ghi trong chứng thư số"),
     (re.compile(r"certificate verify failed"),
      "the PostgreSQL server's certificate does not verify against sslrootcert (the CA given is not the one "
      "that issued it): give the right CA in sslrootcert=/path/ca.pem",
@@ -80,17 +56,17 @@ _TLS_FAILURES = (
     (re.compile(r'root certificate file "(?P<file>[^"]*)" does not exist|could not read root certificate '
                 r'file "(?P<unread>[^"]*)"'),
      "sslmode=verify-full needs the CA that issued the server's certificate: {missing} cannot be read; "
-     "give sslrootcert=/path/ca.pem in the store URL",
+     "give sslrootcert=/path/ca.pem in the URL",
      "sslmode=verify-full cần CA đã cấp chứng thư số của máy chủ: không đọc được {missing}; hãy thêm "
-     "sslrootcert=/đường/dẫn/ca.pem vào địa chỉ kho theo dõi"),
+     "sslrootcert=/đường/dẫn/ca.pem vào địa chỉ kết nối"),
     (re.compile(r"server does not support SSL"),
      "the PostgreSQL server does not accept TLS: turn it on there (ssl = on, see docs/deployment-tls.md)",
      "máy chủ PostgreSQL không nhận TLS: hãy bật TLS trên máy chủ đó (ssl = on, xem docs/deployment-tls.md)"),
     (re.compile(r"no encryption"),
      "the PostgreSQL server takes TLS connections only: add ?sslmode=verify-full&sslrootcert=/path/ca.pem "
-     "to the store URL",
+     "to the URL",
      "máy chủ PostgreSQL chỉ nhận kết nối TLS: hãy thêm ?sslmode=verify-full&sslrootcert=/đường/dẫn/ca.pem "
-     "vào địa chỉ kho theo dõi"),
+     "vào địa chỉ kết nối"),
 )
 
 
@@ -113,7 +89,6 @@ class PostgresDriver:
     dialect = POSTGRESQL
 
     def __init__(self, conninfo: str, *, schema: str | None = None) -> None:
-        check_tls(conninfo)
         self.schema = schema
         self._conninfo = conninfo
         self._in_transaction = False

@@ -21,9 +21,8 @@ from typing import Any
 
 from vbcore.agency import AgencyClient, Incoming
 from vbcore.connector import Connector, ConnectorContext, IncomingDocument, StatusUpdate
-from vbcore.connector_ledger import Ledger
-from vbcore.connector_runtime import ConnectorRuntime, RetryLimit, StepReport
-from vbcore.devworld import DevKeys, letter
+from vbcore.connector.ledger import Ledger
+from vbcore.connector.runtime import ConnectorRuntime, RetryLimit, StepReport
 from vbcore.directory import Agency, Directory
 from vbcore.edxml import write_package
 from vbcore.hub.config import HubConfig
@@ -37,9 +36,10 @@ from vbcore.model import (
     StatusPackage,
 )
 from vbcore.retry import Backoff
-from vbcore.signing import SigningKey, TrustStore, sign_package
+from vbcore.security.signing import SigningKey, TrustStore, sign_package
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store import open_store
+from vbcore.testing.devworld import DevKeys, letter
 from vbcore.transport import Transport
 from vbcore.transport import names as n
 from vbcore.transport.names import Names
@@ -102,7 +102,7 @@ class Identities:
         rng = random.Random(uuid.uuid4().int)
         agency, peer = _unit_code(rng, "H24"), _unit_code(rng, "G22")
         hub_user = f"vbk-hub-{uuid.uuid4().hex[:8]}"
-        # Not an agency code: a test-tenant-shaped id, which certificates may bind (vbcore.pki).
+        # Not an agency code: a test-tenant-shaped id, which certificates may bind (vbcore.security.pki).
         hub_id = "vbk.hub"
         name = "Sở Nội vụ (kiểm thử)"
         dev = DevKeys.create(
@@ -168,7 +168,7 @@ class World:
             return lambda user: InMemoryTransport(broker, user, self.names)
         if self.kind != "rabbitmq" or amqp_url is None:
             raise ValueError(f"unknown transport {self.kind!r} (memory or rabbitmq with an amqp_url)")
-        from vbcore.conformance_rabbitmq import rabbitmq_transports
+        from vbcore.testing.conformance_rabbitmq import rabbitmq_transports
 
         connect: Callable[[str], Transport] = rabbitmq_transports(
             amqp_url, self.names, [self.agency, self.peer_code], self._cleanups
@@ -411,11 +411,5 @@ class InterceptingConnector(Connector):
         self._call("on_status", status)
         self.statuses.append(status)
 
-    def on_revoke(self, request: Any) -> Any:
-        return self._call("on_revoke", request)
-
-    def on_update(self, request: Any) -> Any:
-        return self._call("on_update", request)
-
-    def on_replace(self, request: Any) -> Any:
-        return self._call("on_replace", request)
+    def on_change(self, request: Any) -> Any:
+        return self._call("on_change", request)

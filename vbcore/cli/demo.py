@@ -5,7 +5,7 @@ agencies (Văn phòng Chính phủ, two ministries, three provinces). They excha
 (Vietnamese subjects, a PDF attachment, one document to five recipients, a revoke, one document to a
 code closed by the 2025 merger) and answer with status receipts, every package signed and verified
 on the way. ``run_demo`` returns the story (``DemoReport``): each document's timeline
-(``vbcore.hub.timeline``) and a summary.
+(``vbcore.store.timeline``) and a summary.
 """
 
 from __future__ import annotations
@@ -17,23 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from vbcore.agency import Incoming
-from vbcore.devworld import (
-    DA_NANG,
-    HA_NOI,
-    HUB_ID,
-    NOI_VU,
-    QUANG_NAM_CLOSED,
-    SIX_AGENCIES,
-    TAI_CHINH,
-    THANH_HOA,
-    VPCP,
-    MemoryWorld,
-    letter,
-    six_agency_keys,
-)
 from vbcore.directory import Directory
-from vbcore.hub.config import HubConfig, vietnam_local
-from vbcore.hub.timeline import Timeline, read_timeline, timeline_json
+from vbcore.hub.config import HubConfig
 from vbcore.lang import DEFAULT_LANG, Lang, Text
 from vbcore.logging import quiet
 from vbcore.model import (
@@ -49,6 +34,22 @@ from vbcore.model import (
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store import open_store
 from vbcore.store.api import DeliveryState
+from vbcore.store.timeline import Timeline, read_timeline, timeline_json
+from vbcore.testing.devworld import (
+    DA_NANG,
+    HA_NOI,
+    HUB_ID,
+    NOI_VU,
+    QUANG_NAM_CLOSED,
+    SIX_AGENCIES,
+    TAI_CHINH,
+    THANH_HOA,
+    VPCP,
+    MemoryWorld,
+    letter,
+    six_agency_keys,
+)
+from vbcore.timezones import vietnam_local
 
 AGENCIES = SIX_AGENCIES
 STAFF = StaffInfo(department="Văn thư", staff="Nguyễn Thị Lan", email="vanthu@example.gov.vn")

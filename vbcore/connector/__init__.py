@@ -6,7 +6,7 @@ reports what clerks do with it. **The core owns the policy**: signing and verify
 retries with backoff, exactly-once delivery across crashes, status tracking, logging. The vendor
 writes only the DMS side: the methods of :class:`Connector` below, nothing else.
 
-What the runtime (``vbcore.connector_runtime``) calls, and when:
+What the runtime (``vbcore.connector.runtime``) calls, and when:
 
 ==========================  =====================================================================
 ``from_config(config, ctx)``  once, to build the connector from its configuration mapping
@@ -25,7 +25,7 @@ What the runtime (``vbcore.connector_runtime``) calls, and when:
                               not (``vb send``, another machine, a lost ledger): match it by
                               ``document_id``. After a crash the same status may come again:
                               recording it twice must be harmless
-``on_revoke/on_update/on_replace(request)``  the sender revokes/updates/replaces a document:
+``on_change(request)``         the sender revokes, updates or replaces a document (``request.kind``):
                               return ``ChangeDecision.accept()`` (15), ``.refuse(reason)`` (16), or
                               ``.pending()`` and report 15/16 later as a ``DmsEvent``
 ==========================  =====================================================================
@@ -52,9 +52,9 @@ one id, never return the first one's receipt; ``poll_outgoing`` / ``poll_events`
 until it was marked (``mark_sent`` / ``mark_failed`` / ``mark_event_sent`` / ``mark_event_failed``), so
 a crash never loses one.
 
-Plugins are found by entry point (group ``vbus.connectors``, see ``vbcore.plugins``) and checked
+Plugins are found by entry point (group ``vbus.connectors``, see ``vbcore.connector.plugins``) and checked
 when they load: a subclass of :class:`Connector`, every abstract method implemented, ``name`` and
-``version`` set. Prove a connector right with the conformance kit (``vbcore.conformance``).
+``version`` set. Prove a connector right with the conformance kit (``vbcore.testing.conformance``).
 
 A complete connector for a DMS that is a dict in memory::
 
@@ -94,9 +94,9 @@ A complete connector for a DMS that is a dict in memory::
         def on_status(self, status):
             self.statuses.append(status)
 
-``on_revoke``/``on_update``/``on_replace`` default to refusing (16, "not supported by this DMS");
-override them when the DMS can cancel or amend a registered document. The guide with a runnable
-example and the conformance kit: ``docs/connectors.md``.
+``on_change`` defaults to refusing (16, "not supported by this DMS"); override it when the DMS can
+cancel or amend a registered document (``request.kind`` says which: revoke, update or replace). The
+guide with a runnable example and the conformance kit: ``docs/connectors.md``.
 """
 
 from __future__ import annotations
@@ -365,21 +365,13 @@ class Connector(ABC):
         is None when this runtime did not send it."""
 
     # --- the sender changes its mind ----------------------------------------------------------
-    def on_revoke(self, request: ChangeRequest) -> ChangeDecision:
-        """The sender takes a document back. Default: refuse (16)."""
-        return self._cannot("revoke")
-
-    def on_update(self, request: ChangeRequest) -> ChangeDecision:
-        """The sender updates a document's metadata or recipients. Default: refuse (16)."""
-        return self._cannot("update")
-
-    def on_replace(self, request: ChangeRequest) -> ChangeDecision:
-        """A new document replaces ``request.replaced_ids``. Default: refuse (16)."""
-        return self._cannot("replace")
-
-    def _cannot(self, kind: str) -> ChangeDecision:
+    def on_change(self, request: ChangeRequest) -> ChangeDecision:
+        """The sender takes a document back (``request.kind`` revoke, or a status 13), updates its
+        metadata or recipients (update), or replaces ``request.replaced_ids`` with a new document
+        (replace). Default: refuse (16)."""
         lang = self.context.lang
-        return ChangeDecision.refuse(_CANNOT.format(name=self.name, kind=_KINDS[kind](lang))(lang))
+        kind = _KINDS[request.kind.name.lower()](lang)
+        return ChangeDecision.refuse(_CANNOT.format(name=self.name, kind=kind)(lang))
 
 
 # --- configuration ----------------------------------------------------------------------------

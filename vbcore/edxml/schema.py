@@ -1,6 +1,6 @@
 """Schema validation of edXML packages against the XSDs that ship in ``vbcore.xsd``.
 
-Two validators, each for what it does best (figures from measurements.md, a 10 KB package):
+Two validators, each for what it does best (figures from docs/measurements.md, a 10 KB package):
 
 - ``validate`` / ``check`` use lxml's ``XMLSchema`` (libxml2, in C): about 0.06 ms. The hub calls
   them for every package, so this is the only one on the hot path. Its messages are terse.

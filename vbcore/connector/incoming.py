@@ -6,7 +6,7 @@ refuses them); statuses about documents this agency sent go to ``on_status``, wh
 
 Crash-safety order for a document: ``deliver`` (idempotent) -> ledger "delivered" -> publish 01
 (confirmed) -> ledger "answered" -> ack. A message the DMS keeps failing on is set aside (unacked) and
-the inbox goes on (``vbcore.connector_retry``); at the operator's limit it is given up: ledger "park
+the inbox goes on (``vbcore.connector.retry``); at the operator's limit it is given up: ledger "park
 decided" (with the reason; a document is also recorded as refused, a change request as answered 16)
 -> publish the 02 or 16 (confirmed) -> ledger "answered" -> park the message (rejected to the parking
 queue) -> ledger "parked". A crash anywhere resumes from the ledger: the DMS is not called again, one
@@ -22,10 +22,10 @@ from typing import TypeVar
 
 from vbcore.agency import AgencyClient, Incoming, refused_recipients
 from vbcore.connector import ChangeRequest, Connector, IncomingDocument, StatusUpdate
-from vbcore.connector_ledger import Failure, Ledger
-from vbcore.connector_outgoing import StatusSender
-from vbcore.connector_report import StepReport
-from vbcore.connector_retry import ItemFailed, Lane, LaneDown
+from vbcore.connector.ledger import Failure, Ledger
+from vbcore.connector.outgoing import StatusSender
+from vbcore.connector.report import StepReport
+from vbcore.connector.retry import ItemFailed, Lane, LaneDown
 from vbcore.errors import (
     ChangeAbandoned,
     DeliveryAbandoned,
@@ -205,12 +205,7 @@ class IncomingLane:
     def _change(self, request: ChangeRequest, key: str, report: StepReport) -> None:
         answer = self.ledger.value(key)
         if answer is None:
-            handler = {
-                BusinessDocType.REVOKE: self.connector.on_revoke,
-                BusinessDocType.UPDATE: self.connector.on_update,
-                BusinessDocType.REPLACE: self.connector.on_replace,
-            }[request.kind]
-            decision = dms_call(self.connector, f"on_{request.kind.name.lower()}", lambda: handler(request))
+            decision = dms_call(self.connector, "on_change", lambda: self.connector.on_change(request))
             code = decision.status_code
             answer = "pending" if code is None else f"{code.value}|{decision.reason or ''}"
             self.ledger.mark_done(key, answer)

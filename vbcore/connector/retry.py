@@ -27,7 +27,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vbcore.connector_ledger import Failure, Ledger
+from vbcore.connector.ledger import Failure, Ledger
 from vbcore.errors import DmsUnavailable, TransportError
 from vbcore.logging import get_logger
 from vbcore.retry import Backoff

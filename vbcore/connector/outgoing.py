@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from vbcore import schema
 from vbcore.connector import Outgoing
-from vbcore.edxml import read_package, write_package
+from vbcore.edxml import read_package, schema, write_package
 from vbcore.errors import NoRecipient, NotAnEdxmlPackage, SenderNotAuthorised
-from vbcore.hub.config import utc_now, vietnam_local
 from vbcore.model import Edoc, Organization, ResponseFor, StaffInfo, StatusPackage
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
+from vbcore.timezones import utc_now, vietnam_local
 
 if TYPE_CHECKING:
     from vbcore.agency import AgencyClient

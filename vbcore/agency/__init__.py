@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING
 
 from vbcore.edxml import read_element, write_package
 from vbcore.errors import PackageRefused, TransportError
-from vbcore.hub.config import utc_now, vietnam_local
 from vbcore.lang import DEFAULT_LANG, Lang, Text
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
-from vbcore.signing import (
+from vbcore.security.signing import (
     SignaturePolicy,
     SigningKey,
     TrustStore,
@@ -41,6 +40,7 @@ from vbcore.signing import (
     verify_package,
 )
 from vbcore.status import StatusCode
+from vbcore.timezones import utc_now, vietnam_local
 from vbcore.transport import Delivery, Transport
 from vbcore.transport import names as n
 from vbcore.transport.names import Names

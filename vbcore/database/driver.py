@@ -1,7 +1,7 @@
 """What the SQL store needs from a database driver, and the few places where SQLite and PostgreSQL differ.
 
 The store writes its SQL once, with ``?`` placeholders and ``{id}``/``{utc}``/``{local}`` column types
-in DDL; a ``Driver`` (``vbcore.store.sqlite`` or ``vbcore.store.postgres``, the only modules that import
+in DDL; a ``Driver`` (``vbcore.database.sqlite`` or ``vbcore.database.postgres``, the only modules that import
 a database library) adapts placeholders, encodes times and translates its library's errors into
 ``StoreError``. Times cross this boundary as ``datetime``: timezone-aware UTC for the ``{utc}`` columns,
 naive Vietnam local time for ``{local}`` ones (``status_time`` as the status package wrote it).

@@ -14,9 +14,9 @@ Why signxml (and, through it, lxml here although lxml otherwise stays in ``vbcor
 the maintained Python XML-DSig implementation, with a hardened parser, SHA-1 off by default and
 "return only what was signed" as its contract; its trees are lxml trees, so placing the signature
 and serialising the result needs lxml. The signature's shape (one signature, one ``URI=""``
-reference, harmless transforms) is checked first, in ``vbcore.signature_shape``.
+reference, harmless transforms) is checked first, in ``vbcore.security.signature_shape``.
 
-Performance (measurements.md: at 1 MB ~80% of signxml's time is re-parsing and re-serialising):
+Performance (docs/measurements.md: at 1 MB ~80% of signxml's time is re-parsing and re-serialising):
 the package is parsed once, by the project's hardened parser, and the tree, not bytes, is handed
 to signxml; every whole-document copy signxml makes by serialising and re-parsing is replaced by a
 ``deepcopy`` (see ``_Signer`` and ``_Verifier``), or skipped where signxml only reads the tree.
@@ -65,9 +65,9 @@ from vbcore.errors import (
     UntrustedCertificate,
     WeakSignatureAlgorithm,
 )
-from vbcore.pki import PrivateKey, agency_code_of, load_certificates, load_private_key
-from vbcore.signature_shape import certificates_in, check_shape, find_signatures
-from vbcore.trust import TrustStore, describe
+from vbcore.security.pki import PrivateKey, agency_code_of, load_certificates, load_private_key
+from vbcore.security.signature_shape import certificates_in, check_shape, find_signatures
+from vbcore.security.trust import TrustStore, describe
 
 __all__ = [
     "SignaturePolicy",

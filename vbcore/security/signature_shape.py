@@ -4,7 +4,7 @@ Exactly one ``ds:Signature``, in ``edXMLEnvelope/edXMLHeader`` (or at the root),
 ``Reference URI=""`` (the whole package) whose transforms cannot exclude anything, a known and
 allowed algorithm, and readable certificates. Every way a signature could cover less than the
 whole package is refused here as ``SignatureWrapping``, before signxml is asked whether it verifies.
-Used by ``vbcore.signing`` only.
+Used by ``vbcore.security.signing`` only.
 
 ``KeyInfo`` is not covered by the signature's digest, so anyone on the way can add to it: at most
 ``ParseLimits.max_certificates`` certificates are accepted (``TooManyCertificates``), each distinct
@@ -30,7 +30,7 @@ from vbcore.errors import (
     TooManyCertificates,
     WeakSignatureAlgorithm,
 )
-from vbcore.pki import certificate_from_der
+from vbcore.security.pki import certificate_from_der
 
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _C14N = frozenset(

@@ -1,8 +1,8 @@
 """Runs a connector as an agency: the policy half of every connector (see ``vbcore.connector``).
 
-One ``step()`` does one round of three lanes that fail apart (``vbcore.connector_retry``): send what
+One ``step()`` does one round of three lanes that fail apart (``vbcore.connector.retry``): send what
 the DMS hands over (outgoing), take what arrived in the inbox (incoming,
-``vbcore.connector_incoming``), send the statuses clerks produced (events). ``run()`` loops over
+``vbcore.connector.incoming``), send the statuses clerks produced (events). ``run()`` loops over
 ``step()``. The runtime signs (through the ``AgencyClient``), verifies (the client gives only verified
 packages), delivers each (sender, DocumentId) into the DMS exactly once across crashes and
 redeliveries, sends 01 once a document is safely in the DMS, turns ``DmsRefused`` into a 02 with the
@@ -21,11 +21,11 @@ from typing import NamedTuple, TypeVar
 
 from vbcore.agency import AgencyClient
 from vbcore.connector import Connector, DmsEvent, Outgoing
-from vbcore.connector_incoming import IncomingLane, dms_call
-from vbcore.connector_ledger import Failure, Ledger
-from vbcore.connector_outgoing import StatusSender, prepare_outgoing
-from vbcore.connector_report import StepReport
-from vbcore.connector_retry import Health, Lane, LaneDown, RetryLimit
+from vbcore.connector.incoming import IncomingLane, dms_call
+from vbcore.connector.ledger import Failure, Ledger
+from vbcore.connector.outgoing import StatusSender, prepare_outgoing
+from vbcore.connector.report import StepReport
+from vbcore.connector.retry import Health, Lane, LaneDown, RetryLimit
 from vbcore.errors import (
     DmsUnavailable,
     EventAbandoned,
@@ -38,7 +38,7 @@ from vbcore.errors import (
 from vbcore.logging import get_logger
 from vbcore.model import Organization, ResponseFor
 from vbcore.retry import Backoff
-from vbcore.signing import SigningKey
+from vbcore.security.signing import SigningKey
 from vbcore.status import StatusCode
 
 __all__ = ["ConnectorRuntime", "Lanes", "RetryLimit", "StepReport"]

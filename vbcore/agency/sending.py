@@ -17,7 +17,7 @@ from vbcore.lang import Lang, Text
 from vbcore.mapping_files import load_mapping
 from vbcore.metadata import edoc_from_data
 from vbcore.model import Attachment, Blob, StatusPackage
-from vbcore.signing import SigningKey, sign_package
+from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
 from vbcore.transport import Delivery, Transport
 from vbcore.transport import names as n

@@ -21,6 +21,8 @@ from vbcore.connector import Connector
 from vbcore.errors import ConnectorLoadError
 
 GROUP = "vbus.connectors"
+# Hooks of vbus 0.1 that ``on_change`` replaced: a plugin defining one would be silently ignored.
+REMOVED_HOOKS = ("on_revoke", "on_update", "on_replace")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ def check_connector_class(obj: object, label: str) -> type[Connector]:
     missing = sorted(getattr(obj, "__abstractmethods__", ()))
     if missing:
         raise ConnectorLoadError(f"{label}: {obj.__name__} does not implement {', '.join(missing)}")
+    for old in REMOVED_HOOKS:
+        if any(old in vars(cls) for cls in obj.__mro__):
+            raise ConnectorLoadError(
+                f"{label}: {obj.__name__} defines {old}, which vbus no longer calls: on_revoke, on_update "
+                "and on_replace became one on_change(request), request.kind says which (see the CHANGELOG)"
+            )
     for attr in ("name", "version"):
         value = getattr(obj, attr, None)
         if not isinstance(value, str) or not value.strip():

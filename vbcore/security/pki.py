@@ -1,8 +1,8 @@
 """Certificates and keys: a development PKI, and the agency code a certificate is bound to.
 
-``cryptography`` enters here (and in ``vbcore.trust``); ``vbcore.signing`` takes the objects these
-functions return. Loading a PEM private key costs about 40 ms (measurements.md), so every loader
-here is meant to be called ONCE, at start-up, and its result kept: never per message.
+``cryptography`` enters here (and in ``vbcore.security.trust``); ``vbcore.security.signing`` takes
+the objects these functions return. Loading a PEM private key costs about 40 ms (docs/measurements.md), so
+every loader here is meant to be called ONCE, at start-up, and its result kept: never per message.
 
 An agency certificate names its agency code twice in the subject, in ``organizationIdentifier``
 (OID 2.5.4.97, the attribute eIDAS-style CAs use for an organisation's registry number) and in

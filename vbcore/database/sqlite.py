@@ -13,8 +13,8 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from vbcore.database.driver import Dialect, Row, time_to_text
 from vbcore.errors import StoreError
-from vbcore.store.driver import Dialect, Row, time_to_text
 
 SQLITE = Dialect(
     name="sqlite",

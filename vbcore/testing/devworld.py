@@ -40,14 +40,14 @@ from vbcore.model import (
     Organization,
     PromulgationInfo,
 )
-from vbcore.pki import DevPki, init_dev_pki
-from vbcore.signing import SigningKey
+from vbcore.security.pki import DevPki, init_dev_pki
+from vbcore.security.signing import SigningKey
+from vbcore.security.trust import TrustStore
 from vbcore.status import BusinessDocType
 from vbcore.store import TrackingStore
 from vbcore.transport import Transport
 from vbcore.transport.memory import InMemoryBroker, InMemoryTransport
 from vbcore.transport.names import Names
-from vbcore.trust import TrustStore
 
 VPCP, NOI_VU, TAI_CHINH = "000.00.00.G22", "000.00.00.G09", "000.00.00.G12"
 HA_NOI, DA_NANG, THANH_HOA = "000.00.00.H24", "000.00.00.H15", "000.00.00.H56"

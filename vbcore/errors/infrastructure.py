@@ -1,0 +1,211 @@
+"""Infrastructure: the broker (connections, confirms, access, vhosts, queues, provisioning), the
+tracking store, and configuration. None of these is a refusal: the work waits and is retried.
+"""
+
+from __future__ import annotations
+
+from vbcore.errors.base import VbusError
+
+
+class TransportError(VbusError):
+    """The broker could not be reached, or refused an operation."""
+
+    reason = "transport"
+    reason_vi = "Lỗi máy chủ chuyển tin (RabbitMQ)"
+    reason_en = "Broker error"
+
+
+class ConnectionLost(TransportError):
+    reason = "connection-lost"
+    reason_vi = "Không kết nối được máy chủ chuyển tin (RabbitMQ)"
+    reason_en = "The broker cannot be reached"
+
+
+class PublishNotConfirmed(TransportError):
+    """The broker did not confirm (nack, or returned as unroutable)."""
+
+    reason = "publish-not-confirmed"
+    reason_vi = "Máy chủ chuyển tin không xác nhận đã nhận thông điệp"
+    reason_en = "The broker did not confirm the message"
+
+
+class StoreError(VbusError):
+    """The tracking store failed."""
+
+    reason = "store"
+    reason_vi = "Lỗi kho theo dõi"
+    reason_en = "Tracking store error"
+
+
+class ConfigurationError(VbusError):
+    """A configuration file or option is wrong."""
+
+    reason = "configuration"
+    reason_vi = "Cấu hình không hợp lệ"
+    reason_en = "Configuration error"
+
+
+class AccessRefused(TransportError):
+    """The broker refused the operation for this user (permissions, or a spoofed ``user_id``)."""
+
+    reason = "access-refused"
+    reason_vi = "Máy chủ chuyển tin từ chối quyền truy cập"
+    reason_en = "The broker refused access"
+
+
+class BrokerLoginRefused(AccessRefused):
+    """The broker refused the user name or password (AMQP 403 at login)."""
+
+    reason = "broker-login-refused"
+    reason_vi = "Máy chủ chuyển tin từ chối đăng nhập"
+    reason_en = "The broker refused the login"
+
+
+class VhostNotFound(AccessRefused):
+    """The broker has no such virtual host (AMQP 530 at login)."""
+
+    reason = "vhost-not-found"
+    reason_vi = "Máy chủ chuyển tin không có vhost này"
+    reason_en = "The broker has no such vhost"
+
+
+class VhostNotPermitted(AccessRefused):
+    """The user exists but has no permissions on the virtual host (AMQP 530 at login)."""
+
+    reason = "vhost-not-permitted"
+    reason_vi = "Người dùng không có quyền trên vhost này"
+    reason_en = "The user has no permissions on this vhost"
+
+
+class QueueNotFound(TransportError):
+    """The named queue (or exchange) does not exist on the broker."""
+
+    reason = "queue-not-found"
+    reason_vi = "Không có hàng đợi này trên máy chủ chuyển tin"
+    reason_en = "The queue does not exist on the broker"
+
+
+class ProvisioningFailed(TransportError):
+    """The broker's management API refused or failed a provisioning step."""
+
+    reason = "provisioning-failed"
+    reason_vi = "Không cấp phát được trên máy chủ chuyển tin"
+    reason_en = "Broker provisioning failed"
+
+
+class ManagementApiUnreachable(ProvisioningFailed):
+    """RabbitMQ's management HTTP API does not answer (plugin off, wrong URL, broker down)."""
+
+    reason = "management-api-unreachable"
+    reason_vi = "Không kết nối được API quản trị của RabbitMQ"
+    reason_en = "The RabbitMQ management API is unreachable"
+
+
+class AgencyAlreadyProvisioned(ConfigurationError):
+    """``vb agency add`` for an agency that has a broker user or a key and certificate already."""
+
+    reason = "agency-exists"
+    reason_vi = "Cơ quan đã được cấp phát"
+    reason_en = "The agency is already provisioned"
+
+
+class NotReplayable(VbusError):
+    """A parked message ``vb parked replay`` will not send to the hub again (the reason says why)."""
+
+    reason = "not-replayable"
+    reason_vi = "Không gửi lại được gói tin đang lưu giữ"
+    reason_en = "The parked message cannot be replayed"
+
+
+class StoreUrlInvalid(ConfigurationError):
+    """A store URL that names no supported database (``sqlite://...`` or ``postgresql://...``)."""
+
+    reason = "store-url-invalid"
+    reason_vi = "Địa chỉ kho theo dõi không hợp lệ"
+    reason_en = "The store URL is not valid"
+
+
+class StoreNotFound(StoreError):
+    """A command that only reads the store was pointed at a store that does not exist."""
+
+    reason = "store-not-found"
+    reason_vi = "Không tìm thấy kho theo dõi"
+    reason_en = "The tracking store does not exist"
+
+
+class StoreSchemaTooNew(StoreError):
+    """The database was migrated by a newer vbus than this one; opening it could corrupt it."""
+
+    reason = "store-schema-too-new"
+    reason_vi = "Kho theo dõi do phiên bản vbus mới hơn tạo"
+    reason_en = "The store was written by a newer vbus"
+
+    def __init__(self, found: int, known: int) -> None:
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"the store's schema is version {found}; this vbus knows up to version {known}",
+            vi=f"lược đồ của kho là phiên bản {found}; bản vbus này chỉ biết đến phiên bản {known}",
+        )
+
+
+class PairNotClaimed(StoreError):
+    """A state change for a (document, recipient) pair that was never claimed."""
+
+    reason = "pair-not-claimed"
+
+    def __init__(self, document_id: str, recipient: str) -> None:
+        self.document_id = document_id
+        self.recipient = recipient
+        super().__init__(
+            f"no delivery of document {document_id} to {recipient} was claimed",
+            vi=f"chưa ghi nhận việc chuyển văn bản {document_id} đến {recipient}",
+        )
+
+
+# --- TLS on every link (issue 10) ---------------------------------------------------------------
+
+
+class TlsRequired(ConfigurationError):
+    """A plain link (``amqp://``, ``http://``, a PostgreSQL URL without ``sslmode=verify-full``) where the
+    installation requires TLS (``VBUS_REQUIRE_TLS``, ``vb --require-tls``)."""
+
+    reason = "tls-required"
+    reason_vi = "Kết nối không mã hóa bị từ chối: hệ thống yêu cầu TLS"
+    reason_en = "Plain connection refused: this installation requires TLS"
+
+
+class TlsSettingsInvalid(ConfigurationError):
+    """TLS parameters of a URL that cannot work (a file that cannot be read, a key that does not match
+    its certificate, a parameter on a plain URL, verification turned off where it may not be)."""
+
+    reason = "tls-settings"
+    reason_vi = "Thiết lập TLS không hợp lệ"
+    reason_en = "Invalid TLS settings"
+
+
+class TlsVerificationFailed(TransportError):
+    """The server's certificate did not verify (unknown CA, another host name, expired): not an outage,
+    retrying cannot help."""
+
+    reason = "tls-verification-failed"
+    reason_vi = "Không xác thực được chứng thư số TLS của máy chủ"
+    reason_en = "The server's TLS certificate could not be verified"
+
+
+class TlsClientRefused(TransportError):
+    """The server ended the TLS handshake: it does not trust the client certificate (or wants one)."""
+
+    reason = "tls-client-refused"
+    reason_vi = "Máy chủ từ chối chứng thư số TLS của bên kết nối"
+    reason_en = "The server refused the client's TLS certificate"
+
+
+class StoreTlsFailed(StoreError):
+    """The PostgreSQL store's TLS: the server's certificate did not verify, or the server has no TLS.
+    A ``StoreError`` (while the hub runs it is treated as the store being away), but ``vb`` reports it as
+    a configuration to fix (exit 1), and a hub does not retry it at start."""
+
+    reason = "store-tls"
+    reason_vi = "Lỗi TLS khi kết nối kho theo dõi (PostgreSQL)"
+    reason_en = "TLS error on the tracking store (PostgreSQL)"
