@@ -87,11 +87,11 @@ def explain(text: str, context: BrokerContext | None) -> TransportError | None:
         claimed, user = m["claimed"], m["user"]
         return AccessRefused(
             f"the broker logged this connection in as {user}{where}, by its password or its client "
-            f"certificate (whose CN is the user), and refuses a message that says it is from {claimed}: "
-            f"send as {claimed} with {claimed}'s own password or certificate",
+            f"certificate (whose CN is the user), and refuses a message whose user_id says it is from "
+            f"{claimed}: send as {claimed} with {claimed}'s own password or certificate",
             vi=f"máy chủ đã đăng nhập kết nối này là {user}{where_vi}, theo mật khẩu hoặc chứng thư số của "
-            f"nó (CN của chứng thư là tên người dùng), và từ chối thông điệp ghi là của {claimed}: hãy gửi "
-            f"với tư cách {claimed} bằng mật khẩu hoặc chứng thư số của chính {claimed}",
+            f"nó (CN của chứng thư là tên người dùng), và từ chối thông điệp có user_id ghi là của "
+            f"{claimed}: hãy gửi với tư cách {claimed} bằng mật khẩu hoặc chứng thư số của chính {claimed}",
         )
     if m := _NO_QUEUE.search(text):
         return _missing(m["what"], m["name"], m["vhost"])

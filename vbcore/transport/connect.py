@@ -19,7 +19,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from vbcore.errors import ConfigurationError, ConnectionLost
-from vbcore.tls import share_parameters
+from vbcore.tls import masked, share_parameters
 from vbcore.transport.base import Transport
 from vbcore.transport.names import Names
 
@@ -40,7 +40,7 @@ def broker_nodes(url: str) -> list[str]:
     for node in nodes:
         scheme = urlsplit(node).scheme
         if scheme not in SCHEMES:
-            raise ConfigurationError(f"broker URL {_masked(node)!r} is not amqp:// or amqps://")
+            raise ConfigurationError(f"broker URL {masked(node)!r} is not amqp:// or amqps://")
     return nodes
 
 
@@ -73,10 +73,3 @@ def _open_hub(nodes: list[str], names: Names | None, user: str | None) -> Transp
         return transport
     assert last is not None
     raise last
-
-
-def _masked(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
