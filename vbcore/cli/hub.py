@@ -192,12 +192,14 @@ def _open_store(url: str) -> Any:
     it), and a PostgreSQL server may still be starting."""
     import time
 
-    from vbcore.errors import StoreError
+    from vbcore.errors import StoreError, StoreTlsFailed
     from vbcore.store import open_store
 
     for attempt in range(6):
         try:
             return open_store(url)
+        except StoreTlsFailed:
+            raise  # a certificate to fix, not a server still starting
         except StoreError:
             if attempt == 5:
                 raise
@@ -273,7 +275,8 @@ def agency() -> None:
 
 @agency.command("add")
 @click.argument("code")
-@click.option("--password", default=None, help="Broker password (generated and printed when omitted).")
+@click.option("--password", default=None,
+              help="Broker password (generated and printed when omitted; with --tls-client: none at all).")
 @click.option("--name", default=None, help="Agency name for the certificate (default: from the directory).")
 @click.option("--ca-key", type=click.Path(exists=True, path_type=Path), default=None)
 @click.option("--ca-cert", type=click.Path(exists=True, path_type=Path), default=None)
@@ -289,6 +292,13 @@ def agency() -> None:
     is_flag=True,
     help="The agency exists: set a new password and (with --ca-key/--ca-cert) a new key and certificate.",
 )
+@click.option("--tls-client", is_flag=True,
+              help="Also issue OUT/CODE.tls.pem and .tls.key.pem: a TLS client certificate whose CN is the "
+              "agency's broker user, to log in with instead of a password (docs/deployment-tls.md).")
+@click.option("--tls-ca-key", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The TLS CA's key for --tls-client (default: --ca-key).")
+@click.option("--tls-ca-cert", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The TLS CA's certificate for --tls-client (default: --ca-cert).")
 @management_option
 @vhost_option
 @broker_option()

@@ -209,3 +209,49 @@ class LedgerOwnerUnknown(ConfigurationError):
             vi=f"{path} không ghi connector của cơ quan nào đã viết nó: đặt tên bản sao theo mã cơ quan "
             "(MÃ.sqlite3), hoặc chạy connector đó một lần với bản vbus này",
         )
+# --- TLS on every link (issue 10) ---------------------------------------------------------------
+
+
+class TlsRequired(ConfigurationError):
+    """A plain link (``amqp://``, ``http://``, a PostgreSQL URL without ``sslmode=verify-full``) where the
+    installation requires TLS (``VBUS_REQUIRE_TLS``, ``vb --require-tls``)."""
+
+    reason = "tls-required"
+    reason_vi = "Kết nối không mã hóa bị từ chối: hệ thống yêu cầu TLS"
+    reason_en = "Plain connection refused: this installation requires TLS"
+
+
+class TlsSettingsInvalid(ConfigurationError):
+    """TLS parameters of a URL that cannot work (a file that cannot be read, a key that does not match
+    its certificate, a parameter on a plain URL, verification turned off where it may not be)."""
+
+    reason = "tls-settings"
+    reason_vi = "Thiết lập TLS không hợp lệ"
+    reason_en = "Invalid TLS settings"
+
+
+class TlsVerificationFailed(TransportError):
+    """The server's certificate did not verify (unknown CA, another host name, expired): not an outage,
+    retrying cannot help."""
+
+    reason = "tls-verification-failed"
+    reason_vi = "Không xác thực được chứng thư số TLS của máy chủ"
+    reason_en = "The server's TLS certificate could not be verified"
+
+
+class TlsClientRefused(TransportError):
+    """The server ended the TLS handshake: it does not trust the client certificate (or wants one)."""
+
+    reason = "tls-client-refused"
+    reason_vi = "Máy chủ từ chối chứng thư số TLS của bên kết nối"
+    reason_en = "The server refused the client's TLS certificate"
+
+
+class StoreTlsFailed(StoreError):
+    """The PostgreSQL store's TLS: the server's certificate did not verify, or the server has no TLS.
+    A ``StoreError`` (while the hub runs it is treated as the store being away), but ``vb`` reports it as
+    a configuration to fix (exit 1), and a hub does not retry it at start."""
+
+    reason = "store-tls"
+    reason_vi = "Lỗi TLS khi kết nối kho theo dõi (PostgreSQL)"
+    reason_en = "TLS error on the tracking store (PostgreSQL)"
