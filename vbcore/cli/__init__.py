@@ -82,6 +82,7 @@ def _register(group: click.Group) -> None:
         sending,
         signatures,
         track,
+        web,
     )
 
     hub.hub.add_command(installation.hub_provision)
@@ -89,7 +90,7 @@ def _register(group: click.Group) -> None:
     for command in (
         core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
         signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
-        hub.parked, hub.agency, connectors.connectors, connectors.connector,
+        hub.parked, hub.agency, connectors.connectors, connectors.connector, web.web,
     ):
         group.add_command(command)
 

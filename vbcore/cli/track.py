@@ -12,7 +12,6 @@ else ``sqlite:///./var/vbus.db``.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from vbcore.cli.output import (
     load_directory,
     table,
 )
-from vbcore.cli.stores import open_existing_store
+from vbcore.cli.stores import default_store_url, open_existing_store
 from vbcore.directory import Directory
 from vbcore.lang import Lang, Text
 from vbcore.store import TrackingStore
@@ -46,14 +45,6 @@ from vbcore.store.timeline import (
     tracked_ids,
 )
 from vbcore.timezones import VIETNAM
-
-DEFAULT_STORE_PATH = "./var/vbus.db"
-
-
-def default_store_url() -> str:
-    """``VBUS_STORE`` (a URL, or a SQLite file path), else ``./var/vbus.db``."""
-    value = os.environ.get("VBUS_STORE", "").strip() or DEFAULT_STORE_PATH
-    return value if "://" in value else f"sqlite:///{value}"
 
 
 def parse_time(value: str, option: str) -> datetime:
