@@ -141,7 +141,7 @@ def create_app(board: BoardContext) -> FastAPI:
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" makes a form's Origin "null"
         response.headers["X-Frame-Options"] = "DENY"
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"

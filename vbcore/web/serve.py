@@ -32,15 +32,16 @@ class Server:
             app, host=host, port=port, access_log=False, log_level="warning", server_header=False
         )
         self._server = uvicorn.Server(config)
+        self._where = f"{host}:{port}"
         self._thread = threading.Thread(target=self._server.run, name="vbus-web", daemon=True)
 
     def start(self) -> str:
-        """Start and return the base URL (``http://127.0.0.1:PORT``)."""
+        """Start and return the base URL (``http://127.0.0.1:PORT``); ``OSError`` if it cannot listen."""
         self._thread.start()
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the web board did not start")
+                raise OSError(f"the web board could not listen on {self._where} (is the port taken?)")
             time.sleep(0.02)
         sockets = [s for server in self._server.servers for s in server.sockets]
         host, port = sockets[0].getsockname()[:2]

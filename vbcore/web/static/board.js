@@ -40,6 +40,16 @@
     return `${get("day")}/${get("month")}/${get("year")} ${get("hour")}:${get("minute")}`;
   }
 
+  function wrote(text) {
+    // A status's own time, as the package wrote it (Vietnam time): 2026-11-24T08:50:00 -> 24/11/2026 08:50
+    const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})/.exec(text || "");
+    return m ? `${m[3]}/${m[2]}/${m[1]} ${m[4]}:${m[5]}` : text || "-";
+  }
+
+  function put(box, ...children) {
+    box.replaceChildren(...children.filter((c) => c !== null && c !== undefined));
+  }
+
   function notice(text, kind) {
     const box = document.getElementById("notice");
     box.textContent = text;
@@ -124,7 +134,7 @@
         data = await api(`/api/documents?page=${page}&per_page=${PER_PAGE}`);
         document.getElementById("results-title").textContent = T.recent;
       }
-      results.replaceChildren(documentsTable(data, (p) => runSearch(q, p)));
+      put(results, documentsTable(data, (p) => runSearch(q, p)));
     } catch (err) {
       results.replaceChildren(el("p", { class: "error" }, err.message));
     }
@@ -144,7 +154,7 @@
     const steps = [step(T.accepted, local(r.accepted_at))];
     if (r.forwarded_at) steps.push(step(T.forwarded, local(r.forwarded_at)));
     for (const s of r.statuses) {
-      const when = s.status_time ? s.status_time.replace("T", " ").slice(0, 16) : local(s.received_at);
+      const when = s.status_time ? wrote(s.status_time) : local(s.received_at);
       const about = s.document_id !== documentId ? ` (${s.document_id})` : "";
       steps.push(step(`${s.code} ${s.code_text}`, when, (s.description || "") + about,
         s.code === "02" ? "bad" : "good"));
@@ -196,7 +206,7 @@
     try {
       const data = await api(`/api/overdue?page=${page}&per_page=${PER_PAGE}`);
       if (!data.items.length) { box.replaceChildren(el("p", { class: "empty" }, T.nothing_overdue)); return; }
-      box.replaceChildren(el("table", { class: "list" },
+      put(box, el("table", { class: "list" },
         el("thead", {}, el("tr", {}, [T.col_document, T.col_recipient, T.col_deadline, T.col_late].map((h) => el("th", {}, h)))),
         el("tbody", {}, data.items.map((o) => el("tr", { class: "late-row" },
           el("td", { "data-label": T.col_document }, el("a", { href: "#", onclick: (e) => { e.preventDefault(); openTimeline(o.document_id); } },
@@ -215,7 +225,7 @@
     try {
       const data = await api(`/api/refusals?page=${page}&per_page=10`);
       if (!data.items.length) { box.replaceChildren(el("p", { class: "empty" }, T.no_refusals)); return; }
-      box.replaceChildren(el("ul", { class: "refusals" }, data.items.map((r) => el("li", {},
+      put(box, el("ul", { class: "refusals" }, data.items.map((r) => el("li", {},
         el("time", {}, local(r.at)), " ", el("strong", {}, r.sender_name || r.sender || "?"), " — ",
         el("span", { class: "badge bad", title: r.reason }, r.reason_text),
         r.document_id ? el("a", { href: "#", onclick: (e) => { e.preventDefault(); openTimeline(r.document_id); } }, ` ${r.document_id}`) : null,
@@ -242,7 +252,7 @@
     try {
       const data = await api(`/api/parked?page=${page}&per_page=${PER_PAGE}`);
       if (!data.items.length) { box.replaceChildren(el("p", { class: "empty" }, T.no_parked)); return; }
-      box.replaceChildren(el("table", { class: "list" },
+      put(box, el("table", { class: "list" },
         el("thead", {}, el("tr", {}, [T.col_message, T.col_reason, ""].map((h) => el("th", {}, h)))),
         el("tbody", {}, data.items.map((p) => el("tr", { "data-message-id": p.message_id },
           el("td", { "data-label": T.col_message }, el("div", { class: "mono" }, p.message_id),
@@ -261,9 +271,11 @@
     const names = ["hourly", "first-receipt", "refusals"];
     if (!USER.scoped && USER.broker) names.push("queues");
     const stamp = Date.now();
-    document.getElementById("charts").replaceChildren(...names.map((name) => el("figure", { class: "chart" },
-      el("img", { src: `/api/charts/${name}.svg?lang=${LANG}&t=${stamp}`, alt: T[`chart_${name.replace("-", "_")}`],
-                  id: `chart-${name}`, loading: "lazy" }))));
+    document.getElementById("charts").replaceChildren(...names.map((name) => {
+      const title = T[`chart_${name.replace("-", "_")}`];
+      return el("figure", { class: "chart" }, el("figcaption", {}, title),
+        el("img", { src: `/api/charts/${name}.svg?lang=${LANG}&t=${stamp}`, alt: title, id: `chart-${name}` }));
+    }));
   }
 
   document.addEventListener("DOMContentLoaded", () => {
