@@ -23,7 +23,14 @@ from vbcore.web.broker import BrokerView
 from vbcore.web.query import parse
 from vbcore.web.texts import BOARD
 
-router = APIRouter(prefix="/api")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no live session: log in at /login"},
+    403: {"description": "this account may not (role, agency), or the action lacks its CSRF token"},
+    404: {"description": "no such document, or not one this agency sent or received"},
+    409: {"description": "several agencies wrote this DocumentId: ask for SENDER|ID"},
+    503: {"description": "the broker or the store cannot be reached"},
+}
+router = APIRouter(prefix="/api", responses=ERRORS)
 
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 PerPage = Annotated[int, Query(ge=1, le=b.MAX_PAGE_SIZE)]
