@@ -2,7 +2,7 @@
 search as a clerk would, open a timeline, replay a parked message, switch to English, a phone's screen,
 and screenshots checked by size and by key pixels.
 
-``VBUS_SAVE_SCREENSHOTS=1`` also writes the screenshots to ``docs/`` for the README."""
+``VBUS_SAVE_SCREENSHOTS=1`` also writes the laptop's screenshot to ``docs/board.png`` for the README."""
 
 from __future__ import annotations
 
@@ -144,9 +144,9 @@ def test_the_board_switches_to_english(browser: Any, url: str) -> None:
     page.close()
 
 
-def _screenshot(page: Any, path: Path) -> bytes:
+def _screenshot(page: Any, path: Path, *, for_readme: bool = False) -> bytes:
     data: bytes = page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("VBUS_SAVE_SCREENSHOTS"):
+    if for_readme and os.environ.get("VBUS_SAVE_SCREENSHOTS"):
         shutil.copyfile(path, DOCS / path.name)
     return data
 
@@ -169,10 +169,10 @@ def test_a_laptop_screenshot_shows_the_header_the_results_and_the_charts(
     page.wait_for_selector("#overdue .late-row")
     _charts_drawn(page)
     page.evaluate("window.scrollTo(0, 0)")
-    shot = read_png(_screenshot(page, tmp_path / "board.png"))
+    shot = read_png(_screenshot(page, tmp_path / "board.png", for_readme=True))
     assert shot.width == LAPTOP["width"]
     assert shot.height > LAPTOP["height"]  # the whole board, below the fold too
-    top = read_png(page.screenshot(clip={"x": 0, "y": 0, "width": 300, "height": 40}))
+    top = read_png(page.screenshot(clip={"x": 0, "y": 0, "width": 300, "height": 40}, full_page=True))
     assert top.pixel(2, 2) == HEADER_BLUE  # the header bar, in its padding
     assert len({top.pixel(x, 20) for x in range(0, 300, 3)}) > 2  # and the title written on it
     for selector in ("#results table", ".recipient-card", "#overdue .late-row", "#chart-hourly"):
@@ -192,4 +192,29 @@ def test_on_a_phone_the_board_fits_the_screen_in_one_column(browser: Any, url: s
     assert len({round(p["x"]) for p in panels if p}) == 1  # one column
     shot = read_png(_screenshot(page, tmp_path / "board-phone.png"))
     assert shot.width == PHONE["width"]
+    page.close()
+
+
+def test_a_subject_written_as_html_is_shown_as_text_and_never_runs(
+    browser: Any, url: str, board: Board
+) -> None:
+    """Every byte from an agency is hostile: a subject that is markup stays text on the board."""
+    from vbcore.store import DocumentRecord
+    from vbcore.testing.devworld import HA_NOI
+
+    hostile = '<img src=x onerror="window.__owned=1"><script>window.__owned=2</script>'
+    doc_id = f"{HA_NOI},2026/11/24,666/XSS"
+    record = DocumentRecord(doc_id, HA_NOI, 0, hostile, "666/XSS", "m-xss", "ab" * 32, 1, board.clock.at,
+                            edxml_document_id=doc_id, type_name="<b>Công văn</b>")  # fmt: skip
+    board.demo.store.record_document(record)
+    page = logged_in(browser, url, "viewer")
+    page.fill("#q", "666/XSS")
+    page.press("#q", "Enter")
+    page.wait_for_selector("#results .doc-link")
+    assert page.locator("#results tbody tr").first.text_content().count("<img src=x") == 1
+    page.click(".doc-link")
+    page.wait_for_selector(".doc-head")
+    assert page.evaluate("window.__owned") is None
+    assert page.locator("#results img, #timeline img, #results script, #timeline script").count() == 0
+    assert page.errors == []
     page.close()
