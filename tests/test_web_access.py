@@ -304,3 +304,18 @@ def test_pages_forbid_framing_and_inline_scripts(board: Board) -> None:
 def test_a_login_with_a_huge_password_is_refused_without_hashing_it(board: Board) -> None:
     client: TestClient = board.client()
     assert login(client, "viewer", "x" * 5000).status_code in (401, 403)  # type: ignore[attr-defined]
+
+
+def test_an_agency_asking_for_a_shared_uuid_learns_nothing_of_the_other_senders(fresh: Board) -> None:
+    from vbcore.store import DocumentRecord
+
+    written = "3f2b9c1e-5d4a-4b8e-9c7f-1a2b3c4d5e6f"
+    for sender in (HA_NOI, DA_NANG):
+        key = f"{sender}|{written}"
+        record = DocumentRecord(key, sender, 0, "Thư", None, f"m-{sender}", "ab" * 32, 1, fresh.clock.at,
+                                edxml_document_id=written)  # fmt: skip
+        fresh.demo.store.record_document(record)
+    assert fresh.login("viewer").get("/api/timeline", params={"document_id": written}).status_code == 409
+    mine = fresh.login("hanoi").get("/api/timeline", params={"document_id": written})
+    assert mine.status_code == 200
+    assert DA_NANG not in mine.text

@@ -127,6 +127,8 @@ def timeline(
     """One document's story with each recipient: what ``vb track DOCUMENT_ID`` shows. An agency account
     gets 404 for a document its agency neither sent nor received; as a recipient, its own copy's story."""
     found = tracked_ids(board.store, document_id)
+    if user.scope is not None:  # another agency's key is none of this one's business, even its existence
+        found = [key for key in found if b.can_see_document(board.store, key, user.scope)]
     if len(found) > 1:
         raise HTTPException(
             409, f"several agencies wrote this DocumentId; ask for one of: {', '.join(found)}"
