@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from vbcore.directory import Directory
-from vbcore.errors import statement_of
-from vbcore.hub.parked import ParkedMessage
+from vbcore.errors import NotReplayable, statement_of
+from vbcore.hub.parked import ParkedMessage, replay_headers
 from vbcore.lang import Lang
 from vbcore.store.accounts import OperatorAction
 from vbcore.store.api import DocumentRecord, PairRecord, Refusal, TrackingStore
@@ -129,11 +129,19 @@ def reason_text(reason: str | None, lang: Lang) -> str:
     return f"{code}: {statement}" if statement != code else reason
 
 
+def replayable(p: ParkedMessage, names: Names) -> bool:
+    """What ``vb parked replay`` would accept (``hub.parked.replay_headers``'s rule, not a copy of it)."""
+    try:
+        replay_headers(p, names)
+    except NotReplayable:
+        return False
+    return True
+
+
 def parked(p: ParkedMessage, names: Names, lang: Lang) -> s.ParkedOut:
-    replayable = p.parked_from in (names.ingress_queue, names.legacy_ingress_queue) and bool(p.original_user)
     sender = names.agency_code(p.original_user)
     return s.ParkedOut(
         message_id=p.message_id, reason=p.reason, reason_text=reason_text(p.reason, lang),
         parked_from=p.parked_from, sender=sender or p.original_user, kind=p.kind, document_id=p.document_id,
-        size=p.size, replayable=replayable,
+        size=p.size, replayable=replayable(p, names),
     )  # fmt: skip
