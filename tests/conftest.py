@@ -33,6 +33,8 @@ HOW_TO_START = {
     "PostgreSQL": "start one with `sudo apt-get install postgresql && sudo pg_ctlcluster 15 main start`, "
     "or set VBUS_TEST_PG_DSN",
     "xmlsec1": "install it with `sudo apt-get install xmlsec1`",
+    "chromium": "install Debian's browser with `sudo apt-get install chromium` (the board's browser tests "
+    "drive /usr/bin/chromium with Playwright; nothing is downloaded)",
     "rabbitmq-server": "install it with `sudo apt-get install rabbitmq-server` (the test starts a node "
     "of its own, with its own name, ports and data; it never touches the shared broker)",
 }
@@ -96,6 +98,16 @@ def xmlsec1() -> str:
     require("xmlsec1", path is not None)
     assert path is not None
     return path
+
+
+CHROMIUM = os.environ.get("VBUS_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, for the web board's browser tests (never a browser Playwright downloads)."""
+    require("chromium", Path(CHROMIUM).is_file())
+    return CHROMIUM
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,7 @@ def _register(group: click.Group) -> None:
         signatures,
         tls,
         track,
+        web,
     )
 
     hub.hub.add_command(installation.hub_provision)
@@ -110,6 +111,7 @@ def _register(group: click.Group) -> None:
         core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
         signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
         parked.parked, reconcile.reconcile_command, hub.agency, connectors.connectors, connectors.connector,
+        web.web,
     ):
         group.add_command(command)
 

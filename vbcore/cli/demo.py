@@ -71,8 +71,10 @@ class SimulatedClock:
 class DemoWorld(MemoryWorld):
     """The development world with the demo's clock, and the documents sent so far."""
 
-    def __init__(self, workdir: Path, store_url: str | None, lang: Lang = DEFAULT_LANG) -> None:
-        self.clock = SimulatedClock(datetime(2026, 11, 24, 1, 30, tzinfo=UTC))  # 08:30 in Hà Nội
+    def __init__(
+        self, workdir: Path, store_url: str | None, lang: Lang = DEFAULT_LANG, start: datetime | None = None
+    ) -> None:
+        self.clock = SimulatedClock(start or datetime(2026, 11, 24, 1, 30, tzinfo=UTC))  # 08:30 in Hà Nội
         config = HubConfig(hub_id=HUB_ID, hub_name="vbus hub (demo)", clock=self.clock, lang=lang)
         dev = six_agency_keys(workdir / "pki", hub_name=config.hub_name)
         super().__init__(open_store(store_url or f"sqlite:///{workdir / 'vbus-demo.db'}"), dev, config=config)
@@ -86,8 +88,11 @@ class DemoWorld(MemoryWorld):
         return Organization(organ_id=code, organ_name=self.name(code), organization_in_charge=self.name(code))
 
 
-def build_world(workdir: Path, store_url: str | None = None, lang: Lang = DEFAULT_LANG) -> DemoWorld:
-    world = DemoWorld(workdir, store_url, lang)
+def build_world(
+    workdir: Path, store_url: str | None = None, lang: Lang = DEFAULT_LANG, start: datetime | None = None
+) -> DemoWorld:
+    """``start``: when the story's morning begins (default: 24 November 2026, 08:30 in Hà Nội)."""
+    world = DemoWorld(workdir, store_url, lang, start)
     world.start_hub()
     for code in AGENCIES:
         world.client(code)

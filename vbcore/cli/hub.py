@@ -45,13 +45,20 @@ parked_alarm_option = click.option(
     "--store", "store_url", default=None, help="Keep the tracking store here (default: a temp file)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def demo(store_url: str | None, as_json: bool) -> None:
+@click.option("--web", is_flag=True, help="Serve the web board on it, with a one-time login (Ctrl-C ends).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Its port.")
+def demo(store_url: str | None, as_json: bool, web: bool, port: int) -> None:
     """Run a whole interconnection in one process (no server): a hub, six agencies, real documents."""
     from vbcore.cli.demo import run_demo
     from vbcore.cli.output import agency_label, echo_json
     from vbcore.store.timeline import render_text
 
     lang = current_lang()
+    if web:
+        from vbcore.cli.demo_board import serve_demo
+
+        serve_demo(port=port, lang=lang, echo=click.echo)
+        return
     report = run_demo(store_url, lang=lang)
     if as_json:
         echo_json(report.to_json())

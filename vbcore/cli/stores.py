@@ -21,12 +21,11 @@ _FIX_VI = "hãy chỉ đúng kho của trục bằng --store hoặc VBUS_STORE (
 
 
 _IN_MEMORY = ("", "//", "///:memory:", "//:memory:")
-
 DEFAULT_STORE_PATH = "./var/vbus.db"
 
 
 def default_store_url() -> str:
-    """``VBUS_STORE`` (a URL, or a SQLite file path), else ``./var/vbus.db``."""
+    """``VBUS_STORE`` (a URL, or a SQLite file path), else ``./var/vbus.db`` (``vb track``, ``vb web``)."""
     value = os.environ.get("VBUS_STORE", "").strip() or DEFAULT_STORE_PATH
     return value if "://" in value else f"sqlite:///{value}"
 

@@ -77,6 +77,7 @@ class DocumentRouter:
             received_at=received_at,
             related_document_id=related[0] if related else None,
             edxml_document_id=written_id,
+            type_name=edoc.document_type.type_name,
         )
         plan = self._claim(attempt, record, resolution, received_at)
         attempt.replies.extend(ctx.refusals_for(attempt, plan.refused, received_at))

@@ -57,6 +57,7 @@ class DocumentRecord:
     # The DocumentId as the package wrote it; ``document_id`` is the id the hub tracks it under: the same
     # when it begins with the sender's code, else ``<sender>|<DocumentId>`` (``hub.routing.document_key``).
     edxml_document_id: str | None = None
+    type_name: str | None = None  # DocumentType/TypeName as written ("Công văn"): what a clerk calls it
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,17 @@ from vbcore.database.driver import Driver
 from vbcore.errors import StoreSchemaTooNew
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store.api import KEY_SEPARATOR, ChangeMarker
+from vbcore.text import fold
+
+Step = str | Callable[[Driver], None]
+"""A DDL/SQL statement, or a function for what SQL cannot do alone (accent-folding existing rows)."""
 
 
 @dataclass(frozen=True)
 class Migration:
     version: int
     summary: str
-    steps: tuple[str, ...]
+    steps: tuple[Step, ...]
 
 
 _REVOKE, _AGREED, _REFUSED = (
@@ -92,6 +96,71 @@ _BY_SENDER = (
     f"UPDATE documents SET document_id = sender || '{KEY_SEPARATOR}' || document_id"  # noqa: S608
     f" WHERE {_FOREIGN.format(t='documents')}",
     "CREATE INDEX documents_written_as ON documents (edxml_document_id)",
+)
+
+SEARCH_COLUMNS = ("type_key", "search_text")
+"""Kept beside each document for the web board's search (``vbcore.store.board``): its type name and its
+subject folded by ``vbcore.text.fold`` (no accents, no case), since neither SQLite nor a stock
+PostgreSQL can fold Vietnamese accents in a query."""
+
+
+def search_columns(subject: str | None, type_name: str | None) -> tuple[str | None, str | None]:
+    return (fold(type_name) if type_name else None, fold(subject) if subject else None)
+
+
+_FOLD_PAGE = 1000
+
+
+def _fold_subjects(db: Driver) -> None:
+    """Migration 6: fold the subjects recorded before it, a page at a time (keyset on the key)."""
+    after = ""
+    while rows := db.query(
+        "SELECT document_id, subject FROM documents WHERE document_id > ? ORDER BY document_id LIMIT ?",
+        (after, _FOLD_PAGE),
+    ):
+        for document_id, subject in rows:
+            if subject is not None:
+                folded = fold(str(subject))
+                update = "UPDATE documents SET search_text = ? WHERE document_id = ?"
+                db.execute(update, (folded, document_id))
+        after = str(rows[-1][0])
+
+
+_WEB_BOARD = (
+    # Accounts of the web board (``vbcore.store.accounts``): a password hash only (argon2id), never a
+    # password; an agency account's code in ``agency``.
+    """CREATE TABLE web_accounts (
+        username TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        agency TEXT,
+        created_at {utc} NOT NULL,
+        password_changed_at {utc} NOT NULL,
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until {utc}
+    )""",
+    # A session is found by the SHA-256 of its cookie: the table does not hold a usable token.
+    """CREATE TABLE web_sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        csrf_token TEXT NOT NULL,
+        created_at {utc} NOT NULL,
+        expires_at {utc} NOT NULL
+    )""",
+    "CREATE INDEX web_sessions_username ON web_sessions (username)",
+    # What an operator did to a parked message, and who (until the evidence log records it).
+    """CREATE TABLE operator_actions (
+        id {id},
+        at {utc} NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        document_id TEXT,
+        sender TEXT,
+        reason TEXT,
+        outcome TEXT NOT NULL
+    )""",
+    "CREATE INDEX operator_actions_document ON operator_actions (document_id)",
 )
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -182,6 +251,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         "status events keep the message they came in (a replay under a new message id is refused)",
         ("ALTER TABLE status_events ADD COLUMN message_id TEXT",),
     ),
+    Migration(
+        6,
+        "documents keep their type name and a folded subject (found with or without accents)",
+        (
+            "ALTER TABLE documents ADD COLUMN type_name TEXT",
+            "ALTER TABLE documents ADD COLUMN type_key TEXT",
+            "ALTER TABLE documents ADD COLUMN search_text TEXT",
+            _fold_subjects,
+            "CREATE INDEX documents_sender ON documents (sender, received_at)",
+            "CREATE INDEX pairs_recipient ON pairs (recipient, document_id)",
+        ),
+    ),
+    Migration(7, "web board accounts, their sessions, and what operators did to parked messages", _WEB_BOARD),
 )
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
@@ -210,7 +292,10 @@ def migrate(
                 continue
             with transaction():
                 for step in migration.steps:
-                    db.execute(db.dialect.ddl(step))
+                    if isinstance(step, str):
+                        db.execute(db.dialect.ddl(step))
+                    else:
+                        step(db)
                 db.execute(
                     "INSERT INTO schema_version (version, summary, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.summary, datetime.now(UTC)),

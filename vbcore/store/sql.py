@@ -31,7 +31,14 @@ from vbcore.store.api import (
     TraceEvent,
     TrackingStore,
 )
-from vbcore.store.migrations import MIGRATIONS, Migration, migrate, schema_version
+from vbcore.store.migrations import (
+    MIGRATIONS,
+    SEARCH_COLUMNS,
+    Migration,
+    migrate,
+    schema_version,
+    search_columns,
+)
 
 _PAGE_SIZE = 500  # documents_since reads this many rows at a time
 T = TypeVar("T")
@@ -93,6 +100,7 @@ def _table(name: str, record: type[T], *readers: Callable[[Any], object]) -> _Ta
 _DOCUMENTS = _table(
     "documents", DocumentRecord,
     _text, _text, _int, _maybe_text, _maybe_text, _text, _text, _int, utc_from_db, _maybe_text, _maybe_text,
+    _maybe_text,
 )  # fmt: skip
 _PAIRS = _table(
     "pairs", PairRecord,
@@ -173,15 +181,18 @@ class SqlStore(TrackingStore):
     # --- documents ------------------------------------------------------------------------------
 
     def record_document(self, doc: DocumentRecord) -> bool:
+        """Also keeps the folded search columns of ``search_columns`` (the web board's search)."""
         with self.transaction():
             return (
                 self._db.execute(
-                    _DOCUMENTS.insert() + " ON CONFLICT (document_id) DO NOTHING",
+                    _DOCUMENTS.insert([*_DOCUMENTS.columns, *SEARCH_COLUMNS])
+                    + " ON CONFLICT (document_id) DO NOTHING",
                     _DOCUMENTS.values(
                         doc,
                         business_type=int(doc.business_type),
                         received_at=_aware(doc.received_at, "received_at"),
-                    ),
+                    )
+                    + search_columns(doc.subject, doc.type_name),
                 )
                 == 1
             )
@@ -474,6 +485,26 @@ class SqlStore(TrackingStore):
     def trace(self, document_id: str) -> list[TraceEvent]:
         rows = self._query(_TRACE.select("WHERE document_id = ? ORDER BY at, id"), (document_id,))
         return [_TRACE.read(r) for r in rows]
+
+    # --- for the read models and accounts of this package (``board``, ``accounts``) -----------------
+    # Their SQL is fixed text of those modules; values always travel as parameters.
+
+    def select(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return self._query(sql, params)
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        """One write, committed (or part of the caller's ``transaction()``); the rows it changed."""
+        with self.transaction():
+            return self._db.execute(sql, params)
+
+    def documents_where(self, rest: str, params: Sequence[object] = ()) -> list[DocumentRecord]:
+        """Documents selected by ``rest`` (``WHERE ... ORDER BY ... LIMIT ...``; ``d`` names the table)."""
+        rows = self._query(_DOCUMENTS.select("d " + rest), params)
+        return [_DOCUMENTS.read(r) for r in rows]
+
+    def refusals_where(self, rest: str, params: Sequence[object] = ()) -> list[Refusal]:
+        rows = self._query(_REFUSALS.select(rest), params)
+        return [_REFUSALS.read(r) for r in rows]
 
     def close(self) -> None:
         with self._lock:
