@@ -12,6 +12,7 @@ import click
 
 from vbcore.cli.broker import broker_option, prefix_option, target, vhost_option
 from vbcore.cli.failures import EXIT_UNAVAILABLE, current_lang, fail
+from vbcore.cli.monitoring import metrics_options, monitored
 from vbcore.connector.retry import DEFAULT_ATTEMPTS
 from vbcore.lang import Text
 
@@ -100,6 +101,7 @@ def _told_inbox(pki: Path, agency: str) -> str:
                    "many failures (0: no limit in attempts)...")
 @click.option("--retry-for", "retry_for", default="1h", show_default=True, metavar="DURATION",
               help="... and this long since the first (90s, 30m, 2h, 1d; 0: no limit in time).")
+@metrics_options
 def connector_run(
     name: str,
     agency: str,
@@ -119,15 +121,19 @@ def connector_run(
     once: bool,
     retry_attempts: int,
     retry_for: str,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Run connector plugin NAME for agency --agency until interrupted (SIGINT/SIGTERM)."""
     from vbcore.agency import AgencyClient
     from vbcore.connector import ConnectorContext
     from vbcore.connector.ledger import Ledger
+    from vbcore.connector.metrics import ConnectorMetrics
     from vbcore.connector.plugins import load_connector
     from vbcore.connector.runtime import ConnectorRuntime, RetryLimit
     from vbcore.logging import configure
     from vbcore.mapping_files import load_mapping
+    from vbcore.metrics import Registry
     from vbcore.security.signing import SigningKey
     from vbcore.security.trust import TrustStore
     from vbcore.transport.connect import open_transport
@@ -158,7 +164,9 @@ def connector_run(
     except BaseException:
         transport.close()
         raise
-    runtime = ConnectorRuntime(plugin, client, ledger=ledger, agency_name=agency_name, retry=retry)
+    metrics = ConnectorMetrics(Registry(process=True), agency=agency, connector=name)
+    runtime = ConnectorRuntime(plugin, client, ledger=ledger, agency_name=agency_name, retry=retry,
+                               metrics=metrics)
     try:
         if once:
             runtime.start()
@@ -174,7 +182,8 @@ def connector_run(
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         click.echo(f"connector {name} {cls.version} running as {agency}; Ctrl-C to stop", err=True)
-        runtime.run(stop, interval=interval)
+        with monitored(metrics, host=metrics_host, port=metrics_port):
+            runtime.run(stop, interval=interval)
     finally:
         ledger.close()
         transport.close()
