@@ -25,6 +25,7 @@ from vbcore.cli.broker import (
     user_prefix_option,
     vhost_option,
 )
+from vbcore.cli.config_options import config_option
 from vbcore.cli.failures import EXIT_UNAVAILABLE, fail
 from vbcore.cli.monitoring import metrics_options, monitored
 from vbcore.cli.output import current_lang
@@ -78,6 +79,7 @@ def hub() -> None:
 
 
 @hub.command("run")
+@config_option("hub run")
 @broker_option()
 @vhost_option
 @click.option(
