@@ -4,6 +4,7 @@ and `vb config check`'s one line per problem in one language."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -259,3 +260,28 @@ def test_a_flag_wins_over_the_environment_which_wins_over_the_file_which_wins_ov
     assert run_shows(site)["parked_alarm"] == f"{DEFAULT_PARKED_ALARM} (DEFAULT)"  # no file
     flag_first = run_shows(site, "--prefix", "flag", *config)  # the order on the command line does not matter
     assert flag_first["prefix"] == "flag (COMMANDLINE)"
+
+
+# --- the examples the deployment ships ---------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "deploy" / "config"
+
+
+@pytest.mark.parametrize(("example", "command"), [("hub.toml.example", "hub run"),
+                                                  ("connector.toml.example", "connector run")])
+def test_the_shipped_examples_have_no_problem_once_their_files_exist(
+    tmp_path: Path, example: str, command: str
+) -> None:
+    from vbcore.cli.config_options import problems_of
+
+    text = (EXAMPLES / example).read_text(encoding="utf-8").replace("/etc/vbus/", f"{tmp_path}/etc/vbus/")
+    for path in set(re.findall(rf"{re.escape(str(tmp_path))}/etc/vbus/[\w./-]+", text)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if Path(path).suffix:
+            Path(path).write_text("a secret or a certificate")
+        else:
+            Path(path).mkdir(exist_ok=True)
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    config = read_config(tmp_path / "config.toml", environ={"VBUS_BROKER_PASSWORD": "x"})
+    assert [p.line("en") for p in problems_of(config, command)] == []
+    assert options_for(config, command)["broker"].count(";") == 2  # three nodes
