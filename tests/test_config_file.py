@@ -203,6 +203,15 @@ def test_broken_toml_is_one_line_with_its_place(tmp_path: Path) -> None:
         1, [f"{tmp_path}/none.toml: cannot read the configuration file: does not exist"])
 
 
+def test_a_file_nested_beyond_reason_or_not_text_is_one_line_too(tmp_path: Path) -> None:
+    deep, binary = tmp_path / "deep.toml", tmp_path / "binary.toml"
+    deep.write_text("[hub]\nagencies = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    binary.write_bytes(b"\xff\xfe\x00[hub]")
+    assert check(deep, lang="en") == (
+        1, [f"{deep}: cannot read the configuration file: arrays or tables nested too deeply"])
+    assert check(binary) == (1, [f"{binary}: không đọc được tệp cấu hình: không phải văn bản UTF-8"])
+
+
 def test_a_good_file_is_said_good_for_the_commands_it_serves(site: Path) -> None:
     assert check(site, lang="en") == (0, [f"{site}: no problems (for vb hub run)"])
     code, lines = check(site, "--for", "connector", lang="en")

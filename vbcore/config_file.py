@@ -93,6 +93,7 @@ _EMPTY = Text("tệp trống", "the file is empty")
 _NOT_FILE = Text("không phải là tệp", "is not a file")
 _NOT_FOLDER = Text("không phải là thư mục", "is not a folder")
 _NOT_UTF8 = Text("không phải văn bản UTF-8", "not UTF-8 text")
+_TOO_DEEP = Text("các mảng hoặc bảng lồng nhau quá sâu", "arrays or tables nested too deeply")
 # tomllib's messages (English) in Vietnamese, by their beginning; others: the generic words.
 _SYNTAX = {
     "Expected '=' after a key": Text("thiếu dấu = sau khóa", "expected '=' after a key"),
@@ -200,6 +201,9 @@ def read_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         config.problems.append(_syntax(path, str(err)))
+        return config
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        config.problems.append(Problem(str(path), _T["unreadable"].format(cause=_TOO_DEEP)))
         return config
     config.lines = _locate(text)
     _read(config, data, env)
