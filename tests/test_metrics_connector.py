@@ -104,3 +104,29 @@ def test_the_inbox_depth_is_the_backlog_waiting_at_the_hub(world: World) -> None
 
 def test_a_runtime_before_its_first_round_is_not_ready(world: World) -> None:
     assert world.runtime().metrics.readiness().reasons == ("not-started", "stalled")
+
+
+def test_a_runtime_idle_for_a_long_interval_still_beats_and_stops_at_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from vbcore.connector import runtime as runtime_module
+
+    monkeypatch.setattr(runtime_module, "IDLE_BEAT_SECONDS", 0.05)
+    runtime = world.runtime()
+    runtime.metrics.heartbeat.clock = time.monotonic
+    stop = threading.Event()
+    thread = threading.Thread(target=runtime.run, args=(stop,), kwargs={"interval": 3600}, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    runtime.metrics.heartbeat._last = time.monotonic() - 100  # as if the last beat were long ago...
+    time.sleep(0.3)
+    assert runtime.metrics.heartbeat.fresh(1.0)  # ...the idle wait beat again meanwhile
+    assert runtime.metrics.readiness().ready
+    started = time.monotonic()
+    stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert time.monotonic() - started < 1

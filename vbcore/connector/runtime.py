@@ -48,6 +48,7 @@ log = get_logger("vbus.connector")
 T = TypeVar("T")
 _EVENT_SENT, _FAILED = "sent", "failed|"
 INBOX_CHECK_SECONDS = 30.0  # how often a running connector reads its inbox's depth (for its metrics)
+IDLE_BEAT_SECONDS = 5.0  # a connector waiting between rounds still beats its heartbeat this often
 
 
 class Lanes(NamedTuple):
@@ -130,9 +131,17 @@ class ConnectorRuntime:
                     continue
                 due = [t for t in (lane.next_due() for lane in self.lanes) if t is not None]
                 wait = min([interval, *(t - self.clock() for t in due)])
-                stop.wait(max(0.05, wait))
+                self._idle(stop, max(0.05, wait))
         finally:
             self.close()
+
+    def _idle(self, stop: threading.Event, seconds: float) -> None:
+        """Wait ``seconds`` (or until told to stop), beating the heartbeat on the way: a long
+        ``--interval`` is no stalled loop for ``/healthz`` and systemd's watchdog."""
+        until = time.monotonic() + seconds
+        while not stop.is_set() and (left := until - time.monotonic()) > 0:
+            stop.wait(min(left, IDLE_BEAT_SECONDS))
+            self.metrics.beat()
 
     def step(self) -> StepReport:
         """One round of each lane that is not backing off. Never sleeps."""
