@@ -123,7 +123,10 @@ def connector_run(
     metrics_port: int | None,
     metrics_host: str,
 ) -> None:
-    """Run connector plugin NAME for agency --agency until interrupted (SIGINT/SIGTERM)."""
+    """Run connector plugin NAME for agency --agency until interrupted (SIGINT/SIGTERM).
+
+    With a .toml --config, NAME, --agency and the rest may come from the file ([connector] plugin,
+    agency; the plugin's settings in [connector.settings])."""
     from vbcore.agency import AgencyClient
     from vbcore.connector import ConnectorContext
     from vbcore.connector.ledger import Ledger
