@@ -56,5 +56,22 @@ def test_on_a_terminal_one_line_is_rewritten_in_place_and_ended_by_a_newline() -
     progress.finish()
     text = out.getvalue()
     assert text.count("\r") == 3
-    assert text.endswith("\rreplaying: 1000/1000 (100%)" + " " * 9 + "\n")  # over the longer line before
-    assert "\rchecking the ledgers: 999/1000 (99%)" in text
+    assert text.startswith("\rreplaying: [------------------------] 10/1000 (1%)")
+    full = "\rreplaying: [########################] 1000/1000 (100%)"
+    assert text.endswith(full + " " * 9 + "\n")  # over the longer line before
+    assert "\rchecking the ledgers: [#######################-] 999/1000 (99%)" in text
+
+
+def test_the_bar_is_only_on_a_terminal_and_only_when_the_total_is_known() -> None:
+    terminal, log = Terminal(), io.StringIO()
+    for out in (terminal, log):
+        progress = Progress(LABEL, "vi", stream=out, clock=Clock())
+        progress.update(5, 20)
+        progress.finish()
+    assert terminal.getvalue() == "\rgửi lại: [######------------------] 5/20 (25%)\n"
+    assert log.getvalue() == "gửi lại: 5/20 (25%)\n"
+    unknown = Terminal()
+    progress = Progress(LABEL, "en", stream=unknown, clock=Clock())
+    progress.update(7)
+    progress.finish()
+    assert unknown.getvalue() == "\rreplaying: 7\n"

@@ -137,3 +137,12 @@ def test_vb_demo_web_serves_the_demo_with_a_one_time_login() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+
+
+def test_vb_web_reads_its_store_from_the_configuration_file(tmp_path: Path) -> None:
+    missing = tmp_path / "elsewhere" / "hub.db"
+    config = tmp_path / "web.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{missing}"\n[web]\nport = 8123\n', encoding="utf-8")
+    result = CliRunner().invoke(vb, ["--lang", "en", "web", "--config", str(config)])
+    assert result.exit_code == 1
+    assert str(missing) in result.output  # the file's store, refused because it does not exist

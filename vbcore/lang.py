@@ -52,5 +52,8 @@ class Text:
         return self.en if lang == "en" else self.vi
 
     def format(self, **values: object) -> Text:
-        """Both templates filled with the same values (``{name}`` placeholders)."""
-        return Text(self.vi.format(**values), self.en.format(**values))
+        """Both templates filled with the same values (``{name}`` placeholders); a value that is itself
+        a ``Text`` fills each template in its own language."""
+        vi = {name: v.vi if isinstance(v, Text) else v for name, v in values.items()}
+        en = {name: v.en if isinstance(v, Text) else v for name, v in values.items()}
+        return Text(self.vi.format(**vi), self.en.format(**en))

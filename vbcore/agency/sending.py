@@ -37,21 +37,24 @@ def package_to_send(
 ) -> ToSend:
     """The signed bytes and what they are. A FILE that already carries a signature is sent as it is."""
     if file is not None:
-        raw = file.read_bytes()
-        package = read_package(raw).package
-        signed = (
-            raw
-            if package.signature is not None
-            else sign_package(raw, SigningKey.from_files(key_path, cert_path))
-        )
-    else:
-        assert metadata is not None
-        edoc = edoc_from_data(load_mapping(metadata), metadata.parent, where=str(metadata))
-        extra = tuple(
-            Attachment(f"cid:{uuid.uuid4()}", path.name, Blob.from_file(path)) for path in attachments
-        )
-        package = dataclasses.replace(edoc, attachments=edoc.attachments + extra)
-        signed = sign_package(write_package(package), SigningKey.from_files(key_path, cert_path))
+        return file_to_send(file.read_bytes(), lambda: SigningKey.from_files(key_path, cert_path))
+    assert metadata is not None
+    edoc = edoc_from_data(load_mapping(metadata), metadata.parent, where=str(metadata))
+    extra = tuple(
+        Attachment(f"cid:{uuid.uuid4()}", path.name, Blob.from_file(path)) for path in attachments
+    )
+    package = dataclasses.replace(edoc, attachments=edoc.attachments + extra)
+    signed = sign_package(write_package(package), SigningKey.from_files(key_path, cert_path))
+    if isinstance(package, StatusPackage):
+        return ToSend(signed, n.KIND_STATUS, package.document_id, ())
+    return ToSend(signed, n.KIND_EDOC, package.effective_document_id, package.recipients)
+
+
+def file_to_send(raw: bytes, key: Callable[[], SigningKey]) -> ToSend:
+    """A package file's signed bytes: as they are when it carries a signature, else signed with
+    ``key()`` (asked for only then: loading a key costs about 40 ms, a folder loads it once)."""
+    package = read_package(raw).package
+    signed = raw if package.signature is not None else sign_package(raw, key())
     if isinstance(package, StatusPackage):
         return ToSend(signed, n.KIND_STATUS, package.document_id, ())
     return ToSend(signed, n.KIND_EDOC, package.effective_document_id, package.recipients)

@@ -88,6 +88,7 @@ def _register(group: click.Group) -> None:
     """Every command of ``vb``, by area."""
     from vbcore.cli import (
         agencies,
+        configuration,
         connectors,
         core,
         hub,
@@ -111,7 +112,7 @@ def _register(group: click.Group) -> None:
         core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
         signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
         parked.parked, reconcile.reconcile_command, hub.agency, connectors.connectors, connectors.connector,
-        web.web,
+        web.web, configuration.config,
     ):
         group.add_command(command)
 

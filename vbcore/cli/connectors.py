@@ -11,7 +11,9 @@ from typing import Any
 import click
 
 from vbcore.cli.broker import broker_option, prefix_option, target, vhost_option
+from vbcore.cli.config_options import TOML_SUFFIX, config_option, loaded
 from vbcore.cli.failures import EXIT_UNAVAILABLE, current_lang, fail
+from vbcore.cli.monitoring import metrics_options, monitored
 from vbcore.connector.retry import DEFAULT_ATTEMPTS
 from vbcore.lang import Text
 
@@ -71,12 +73,10 @@ def _told_inbox(pki: Path, agency: str) -> str:
 
 
 @connector.command("run")
-@click.argument("name")
+@click.argument("name", required=True)
 @click.option("--agency", required=True, help="This agency's code (also its broker user).")
 @click.option("--agency-name", default=None, help="The agency's name, written in the statuses it sends.")
-@click.option("--config", "config_path", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The connector's configuration (JSON or YAML mapping).")
+@config_option("connector run", plugin_files=True)
 @broker_option("AMQP URL with the agency's broker user and password")
 @vhost_option
 @prefix_option
@@ -100,6 +100,7 @@ def _told_inbox(pki: Path, agency: str) -> str:
                    "many failures (0: no limit in attempts)...")
 @click.option("--retry-for", "retry_for", default="1h", show_default=True, metavar="DURATION",
               help="... and this long since the first (90s, 30m, 2h, 1d; 0: no limit in time).")
+@metrics_options
 def connector_run(
     name: str,
     agency: str,
@@ -119,15 +120,21 @@ def connector_run(
     once: bool,
     retry_attempts: int,
     retry_for: str,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
-    """Run connector plugin NAME for agency --agency until interrupted (SIGINT/SIGTERM)."""
+    """Run connector plugin NAME for agency --agency until interrupted (SIGINT/SIGTERM).
+
+    With a .toml --config, NAME, --agency and the rest may come from the file ([connector] plugin,
+    agency; the plugin's settings in [connector.settings])."""
     from vbcore.agency import AgencyClient
     from vbcore.connector import ConnectorContext
     from vbcore.connector.ledger import Ledger
+    from vbcore.connector.metrics import ConnectorMetrics
     from vbcore.connector.plugins import load_connector
     from vbcore.connector.runtime import ConnectorRuntime, RetryLimit
     from vbcore.logging import configure
-    from vbcore.mapping_files import load_mapping
+    from vbcore.metrics import Registry
     from vbcore.security.signing import SigningKey
     from vbcore.security.trust import TrustStore
     from vbcore.transport.connect import open_transport
@@ -145,7 +152,7 @@ def connector_run(
     cls = load_connector(name)
     work_dir.mkdir(parents=True, exist_ok=True)
     context = ConnectorContext(agency, work_dir, agency_name, lang=lang)
-    plugin = cls.from_config(load_mapping(config_path), context)
+    plugin = cls.from_config(_plugin_settings(config_path), context)
     trust = (TrustStore.from_directory(trust_file) if trust_file.is_dir()
              else TrustStore.from_pem_files([trust_file]))
     names = at.names
@@ -158,7 +165,9 @@ def connector_run(
     except BaseException:
         transport.close()
         raise
-    runtime = ConnectorRuntime(plugin, client, ledger=ledger, agency_name=agency_name, retry=retry)
+    metrics = ConnectorMetrics(Registry(process=True), agency=agency, connector=name)
+    runtime = ConnectorRuntime(plugin, client, ledger=ledger, agency_name=agency_name, retry=retry,
+                               metrics=metrics)
     try:
         if once:
             runtime.start()
@@ -174,28 +183,40 @@ def connector_run(
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         click.echo(f"connector {name} {cls.version} running as {agency}; Ctrl-C to stop", err=True)
-        runtime.run(stop, interval=interval)
+        with monitored(metrics, host=metrics_host, port=metrics_port):
+            runtime.run(stop, interval=interval)
     finally:
         ledger.close()
         transport.close()
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+def _plugin_settings(config_path: Path) -> dict[str, Any]:
+    """The plugin's own settings: vbus's TOML file's ``[connector.settings]`` (or the file its
+    ``settings_file`` names), else the JSON/YAML file given as ``--config``."""
+    from vbcore.mapping_files import load_mapping
+
+    if config_path.suffix.lower() != TOML_SUFFIX:
+        return load_mapping(config_path)
+    config = loaded(click.get_current_context())
+    assert config is not None  # read by --config's callback
+    settings = config.get("connector", "settings")
+    if isinstance(settings, dict):
+        return settings
+    settings_file = config.get("connector", "settings_file")
+    if settings_file is None:
+        raise click.UsageError(f"{config_path}: [connector] needs settings or settings_file (the plugin's)")
+    return load_mapping(settings_file)
 
 
 def _duration(text: str) -> float:
     """Seconds in ``90``, ``90s``, ``30m``, ``2h`` or ``1d``."""
-    value = text.strip().lower()
-    unit = _UNITS.get(value[-1:])
-    number = value[:-1] if unit is not None else value
+    from vbcore.config_file import parse_duration
+
     try:
-        seconds = float(number) * (unit or 1)
+        return parse_duration(text)
     except ValueError as err:
-        message = f"{text!r} is not a duration (90s, 30m, 2h, 1d)"
+        message = f"{text!r} is not a duration (90s, 30m, 2h, 1d; not negative)"
         raise click.BadParameter(message, param_hint="--retry-for") from err
-    if seconds < 0:
-        raise click.BadParameter("a duration cannot be negative", param_hint="--retry-for")
-    return seconds
 
 
 _REPORT = {

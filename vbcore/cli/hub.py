@@ -25,7 +25,9 @@ from vbcore.cli.broker import (
     user_prefix_option,
     vhost_option,
 )
+from vbcore.cli.config_options import config_option
 from vbcore.cli.failures import EXIT_UNAVAILABLE, fail
+from vbcore.cli.monitoring import metrics_options, monitored
 from vbcore.cli.output import current_lang
 from vbcore.edxml.limits import DEFAULT_LIMITS
 from vbcore.hub.config import DEFAULT_INFLIGHT_BYTES, DEFAULT_PARKED_ALARM
@@ -84,6 +86,7 @@ def hub() -> None:
 
 
 @hub.command("run")
+@config_option("hub run")
 @broker_option()
 @vhost_option
 @click.option(
@@ -127,6 +130,7 @@ def hub() -> None:
 @click.option(
     "--once", is_flag=True, help="Process what waits on the ingress, then exit (3: store or broker failed)."
 )
+@metrics_options
 def hub_run(
     broker: str,
     vhost: str | None,
@@ -148,13 +152,17 @@ def hub_run(
     inbox_secret_file: Path,
     log_format: str,
     once: bool,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Consume the ingress queue: check, route and track every package. Several may run at once."""
     from vbcore.directory import Directory
     from vbcore.hub.config import HubConfig
+    from vbcore.hub.metrics import HubMetrics
     from vbcore.hub.pipeline import Hub
     from vbcore.hub.runner import StopFlag, run, run_once
     from vbcore.logging import configure
+    from vbcore.metrics import Registry
     from vbcore.security.signing import SignaturePolicy, SigningKey
     from vbcore.security.trust import TrustStore
 
@@ -181,6 +189,7 @@ def hub_run(
         policy=SignaturePolicy(allow_sha1=allow_sha1),
         config=HubConfig(hub_id=hub_id, names=at.names, max_bytes=max_bytes, inflight_bytes=inflight_bytes,
                          parked_alarm=parked_alarm, lang=lang),
+        metrics=HubMetrics(Registry(process=True), hub_id=hub_id),
     )
     if once:
         report = run_once(the_hub, agencies=list(agencies), prefetch=prefetch)
@@ -190,7 +199,8 @@ def hub_run(
         return
     stop = StopFlag()
     stop.install()
-    run(the_hub, stop, agencies=list(agencies), prefetch=prefetch)
+    with monitored(the_hub.metrics, host=metrics_host, port=metrics_port):
+        run(the_hub, stop, agencies=list(agencies), prefetch=prefetch)
 
 
 def _open_store(url: str) -> Any:

@@ -1,10 +1,11 @@
-"""Progress of long work (``vb parked replay --all``, ``vb parked drop``, ``vb reconcile``), on stderr
-so that stdout stays what scripts read.
+"""Progress of long work (``vb send --folder``, ``vb parked replay --all``, ``vb parked drop``,
+``vb reconcile``; the evidence log's ``vb audit verify`` when it lands), on stderr so that stdout
+stays what scripts read.
 
-On a terminal: one line rewritten in place (``\\r``), at most ten times a second, ended by a newline when
-the work is done. Elsewhere (a log file, a pipe, systemd's journal): plain lines, at most one every
-``PLAIN_EVERY_SECONDS``, and the last one when the work is done, so a log shows the work advancing
-without a line per message. The words are in the run's language (``vbcore.lang``).
+On a terminal: one line with a bar, rewritten in place (``\\r``), at most ten times a second, ended by
+a newline when the work is done. Elsewhere (a log file, a pipe, systemd's journal): plain lines, at
+most one every ``PLAIN_EVERY_SECONDS``, and the last one when the work is done, so a log shows the
+work advancing without a line per message. The words are in the run's language (``vbcore.lang``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from vbcore.lang import Lang, Text
 
 PLAIN_EVERY_SECONDS = 5.0
 TERMINAL_EVERY_SECONDS = 0.1
+BAR_WIDTH = 24  # cells of the terminal's bar
+
+
+def _bar(done: int, total: int) -> str:
+    """``[#########---------------]``: ASCII, so that any terminal and any log viewer shows it."""
+    filled = min(BAR_WIDTH, BAR_WIDTH * max(0, done) // total)
+    return "[" + "#" * filled + "-" * (BAR_WIDTH - filled) + "]"
 
 
 class Progress:
@@ -43,7 +51,8 @@ class Progress:
     def update(self, done: int, total: int | None = None, phase: Text | None = None) -> None:
         head = (phase or self.label)(self.lang)
         if total:
-            self._line = f"{head}: {done}/{total} ({100 * done // total}%)"
+            bar = _bar(done, total) + " " if self.terminal else ""
+            self._line = f"{head}: {bar}{done}/{total} ({100 * done // total}%)"
         else:
             self._line = f"{head}: {done}"
         every = TERMINAL_EVERY_SECONDS if self.terminal else PLAIN_EVERY_SECONDS

@@ -8,12 +8,13 @@ had not answered in time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from vbcore.cli.broker import broker_option, prefix_option, target, vhost_option
 from vbcore.cli.failures import current_lang
-from vbcore.errors import SendRefused, VerdictTimedOut
+from vbcore.errors import SendRefused, VbusError, VerdictTimedOut, printable
 from vbcore.lang import Text
 from vbcore.security.trust import TrustStore
 
@@ -40,6 +41,9 @@ _NOT_REFUSED = Text("Không bị từ chối trong {seconds:g} giây.", "Not ref
 @click.option(
     "--attach", "attachments", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+@click.option("--folder", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Send every package file of this folder (not hidden, by name), each signed if it is "
+                   "not yet; a summary at the end (exit 1 if a file failed, 3 if the broker was lost).")
 @click.option("--as", "agency", required=True, help="The sending agency's code (its broker user).")
 @click.option("--key", "key_path", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--cert", "cert_path", type=click.Path(exists=True, path_type=Path), required=True)
@@ -56,6 +60,7 @@ def send(
     file: Path | None,
     metadata: Path | None,
     attachments: tuple[Path, ...],
+    folder: Path | None,
     agency: str,
     key_path: Path,
     cert_path: Path,
@@ -74,8 +79,13 @@ def send(
     language = current_lang()  # vb --lang, or VBUS_LANG
     at = target(broker, vhost, prefix)
     broker, names = at.url, at.names
-    if (file is None) == (metadata is None):
-        raise click.UsageError("give either FILE or --metadata")
+    if [file, metadata, folder].count(None) != 2:
+        raise click.UsageError("give one of FILE, --metadata or --folder")
+    if folder is not None:
+        if wait is not None or attachments:
+            raise click.UsageError("--folder sends the files as they are: no --wait, no --attach")
+        _send_folder(folder, agency, SigningKey.from_files(key_path, cert_path), broker, names)
+        return
     if wait is not None and wait <= 0:
         raise click.UsageError("--wait needs a number of seconds above 0")
     trust_file = trust_path or cert_path.parent / "ca.pem"
@@ -111,3 +121,52 @@ def send(
 
 def _trust(path: Path) -> TrustStore:
     return TrustStore.from_directory(path) if path.is_dir() else TrustStore.from_pem_files([path])
+
+
+# --- vb send --folder ------------------------------------------------------------------------------
+
+_FOLDER = {
+    "progress": Text("đang gửi", "sending"),
+    "sent": Text("{file}: đã gửi {kind} {document_id} (thông điệp {message_id})",
+                 "{file}: sent {kind} {document_id} (message {message_id})"),
+    "failed": Text("{file}: không gửi được: {reason}", "{file}: not sent: {reason}"),
+    "summary": Text("Đã gửi {sent}/{total} tệp; {failed} tệp không gửi được",
+                    "Sent {sent} of {total} files; {failed} could not be sent"),
+    "stopped": Text("Mất kết nối tới máy chủ chuyển tin: {n} tệp chưa gửi (từ {first}); hãy gửi lại sau",
+                    "The broker was lost: {n} files not sent (from {first}); send them again later"),
+    "empty": Text("Thư mục {folder} không có tệp nào để gửi", "The folder {folder} has no file to send"),
+}
+
+
+def _send_folder(folder: Path, agency: str, key: Any, broker: str, names: Any) -> None:
+    """Every file of ``folder``, one line each on stdout (sent or why not), the progress on stderr,
+    then the summary; exit 1 when a file failed, 3 when the broker was lost midway."""
+    from vbcore.agency.bulk import folder_files, send_folder
+    from vbcore.cli.failures import EXIT_FAILED, EXIT_UNAVAILABLE, fail, failed, os_failed
+    from vbcore.cli.progress import Progress
+    from vbcore.transport.connect import open_transport
+
+    lang = current_lang()
+    files = folder_files(folder)
+    if not files:
+        raise fail(_FOLDER["empty"].format(folder=folder))
+    progress = Progress(_FOLDER["progress"], lang)
+    with open_transport(broker, names=names, role="agency") as transport:
+        report = send_folder(transport, names, agency, files, key, progress=progress.update)
+    progress.finish()
+    for sent in report.sent:
+        line = _FOLDER["sent"].format(file=printable(sent.path.name), kind=_KINDS[sent.kind],
+                                      document_id=printable(sent.document_id or ""),
+                                      message_id=sent.message_id)  # fmt: skip
+        click.echo(line(lang))
+    for path, err in report.failed:
+        reason = failed(err).lines[0] if isinstance(err, VbusError) else os_failed(err).lines[0]
+        click.echo(_FOLDER["failed"].format(file=printable(path.name), reason=reason)(lang))
+    total = len(files)
+    click.echo(_FOLDER["summary"].format(sent=len(report.sent), total=total, failed=len(report.failed))(lang))
+    if report.stopped_by is not None:
+        stopped = _FOLDER["stopped"].format(n=len(report.not_sent), first=printable(report.not_sent[0].name))
+        click.echo(stopped(lang), err=True)
+        raise click.exceptions.Exit(EXIT_UNAVAILABLE)
+    if report.failed:
+        raise click.exceptions.Exit(EXIT_FAILED)

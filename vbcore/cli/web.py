@@ -21,6 +21,7 @@ from vbcore.cli.broker import (
     target,
     vhost_option,
 )
+from vbcore.cli.config_options import config_option
 from vbcore.cli.output import current_lang, directory_option, load_directory
 from vbcore.cli.stores import default_store_url, open_existing_store
 from vbcore.hub.config import DEFAULT_PARKED_ALARM
@@ -60,6 +61,7 @@ def _store(store_url: str | None) -> Any:
 
 @click.group(invoke_without_command=True)
 @click.pass_context
+@config_option("web")
 @_store_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))

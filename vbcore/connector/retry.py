@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vbcore.connector.ledger import Failure, Ledger
+from vbcore.connector.metrics import ConnectorMetrics
 from vbcore.errors import DmsUnavailable, TransportError
 from vbcore.logging import get_logger
 from vbcore.retry import Backoff
@@ -118,6 +119,7 @@ class Lane:
     clock: Callable[[], float]  # monotonic: backoff
     wall: Callable[[], float]  # wall-clock seconds: the limit's time, kept across restarts
     health: Health
+    metrics: ConnectorMetrics | None = None  # each failed try and each item given up are counted
     held: dict[str, _Held] = field(default_factory=dict)
     _head_tried: bool = False
 
@@ -164,7 +166,7 @@ class Lane:
         if key in self.held:  # charged meanwhile (the DMS answered other calls): maybe at the limit
             failure = self.ledger.failure(key)
             if failure is not None and self.limit.reached(failure, self.wall()):
-                decide(failure)
+                self._decide(decide, failure)
                 decided = True
         while True:
             try:
@@ -187,8 +189,13 @@ class Lane:
                 return True
             if charged is None or decided or not self.limit.reached(charged, self.wall()):
                 return False
-            decide(charged)
+            self._decide(decide, charged)
             decided = True
+
+    def _decide(self, decide: Callable[[Failure], None], failure: Failure) -> None:
+        if self.metrics is not None:
+            self.metrics.given_up(self.name)
+        decide(failure)
 
     def _failed(self, key: str, failure: ItemFailed) -> Failure | None:
         """Hold the item and charge the failure to it, or, for a ``DmsUnavailable`` without evidence
@@ -198,6 +205,8 @@ class Lane:
         held.error = failure.error
         charged = failure.charged or self.health.works_since(held.failed_at)
         log.warning("connector.item_failed", lane=self.name, item=key, error=failure.error, charged=charged)
+        if self.metrics is not None:
+            self.metrics.retry(self.name)
         if not failure.charged:
             was_suspect = self.health.suspect
             held.failed_at = self.health.unavailable()

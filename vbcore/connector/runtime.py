@@ -23,6 +23,7 @@ from vbcore.agency import AgencyClient
 from vbcore.connector import Connector, DmsEvent, Outgoing
 from vbcore.connector.incoming import IncomingLane, dms_call
 from vbcore.connector.ledger import GIVE_UP_PREFIX, Failure, Ledger
+from vbcore.connector.metrics import ConnectorMetrics
 from vbcore.connector.outgoing import StatusSender, prepare_outgoing
 from vbcore.connector.report import StepReport
 from vbcore.connector.retry import Health, Lane, LaneDown, RetryLimit
@@ -46,6 +47,8 @@ __all__ = ["ConnectorRuntime", "Lanes", "RetryLimit", "StepReport"]
 log = get_logger("vbus.connector")
 T = TypeVar("T")
 _EVENT_SENT, _FAILED = "sent", "failed|"
+INBOX_CHECK_SECONDS = 30.0  # how often a running connector reads its inbox's depth (for its metrics)
+IDLE_BEAT_SECONDS = 5.0  # a connector waiting between rounds still beats its heartbeat this often
 
 
 class Lanes(NamedTuple):
@@ -70,6 +73,7 @@ class ConnectorRuntime:
         wall_clock: Callable[[], float] = time.time,
         retry: RetryLimit | None = None,
         fetch_batch: int = 100,
+        metrics: ConnectorMetrics | None = None,
     ) -> None:
         self.connector = connector
         self.client = client
@@ -83,6 +87,7 @@ class ConnectorRuntime:
         self.clock = clock
         self.retry = retry or RetryLimit()
         self.health = Health()
+        self.metrics = metrics or ConnectorMetrics(agency=self.agency, connector=connector.name)
         self.lanes = Lanes(*(self._lane(name, wall_clock) for name in ("outgoing", "incoming", "events")))
         self.statuses = StatusSender(client, self.organization)
         self.incoming = IncomingLane(connector, client, ledger, self.statuses, self.lanes.incoming,
@@ -92,7 +97,7 @@ class ConnectorRuntime:
     def _lane(self, name: str, wall_clock: Callable[[], float]) -> Lane:
         b = self.backoff
         backoff = Backoff(initial=b.initial, factor=b.factor, maximum=b.maximum, jitter=b.jitter)
-        return Lane(name, backoff, self.retry, self.ledger, self.clock, wall_clock, self.health)
+        return Lane(name, backoff, self.retry, self.ledger, self.clock, wall_clock, self.health, self.metrics)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -110,9 +115,14 @@ class ConnectorRuntime:
         an item is due to be retried sooner."""
         stop = stop or threading.Event()
         self.start()
+        next_inbox = 0.0
         try:
             while not stop.is_set():
                 report = self.step()
+                self.metrics.beat()
+                if self.clock() >= next_inbox:
+                    next_inbox = self.clock() + INBOX_CHECK_SECONDS
+                    self.check_inbox()
                 if not report.idle:
                     log.info("connector.round", sent=report.sent, failed=report.failed,
                              delivered=report.delivered, refused=report.refused, parked=report.parked,
@@ -121,9 +131,17 @@ class ConnectorRuntime:
                     continue
                 due = [t for t in (lane.next_due() for lane in self.lanes) if t is not None]
                 wait = min([interval, *(t - self.clock() for t in due)])
-                stop.wait(max(0.05, wait))
+                self._idle(stop, max(0.05, wait))
         finally:
             self.close()
+
+    def _idle(self, stop: threading.Event, seconds: float) -> None:
+        """Wait ``seconds`` (or until told to stop), beating the heartbeat on the way: a long
+        ``--interval`` is no stalled loop for ``/healthz`` and systemd's watchdog."""
+        until = time.monotonic() + seconds
+        while not stop.is_set() and (left := until - time.monotonic()) > 0:
+            stop.wait(min(left, IDLE_BEAT_SECONDS))
+            self.metrics.beat()
 
     def step(self) -> StepReport:
         """One round of each lane that is not backing off. Never sleeps."""
@@ -142,6 +160,7 @@ class ConnectorRuntime:
             try:
                 work(report)
             except LaneDown as exc:
+                self.metrics.lane_down(lane.name)
                 retry_at = lane.backoff.failed(self.clock(), str(exc))
                 log.warning("connector.retry", lane=lane.name, error=str(exc),
                             retry_in_s=round(max(0.0, retry_at - self.clock()), 1))
@@ -153,7 +172,18 @@ class ConnectorRuntime:
                 errors.append(f"{lane.name}: {summary}")
         report.waiting = any(lane.waiting for lane in self.lanes)
         report.error = "; ".join(errors) or None
+        self.metrics.round(report, {lane.name: len(lane.held) for lane in self.lanes},
+                           [lane.name for lane in self.lanes if lane.backoff.waiting])
         return report
+
+    def check_inbox(self) -> int | None:
+        """The depth of this agency's inbox at the hub, for the metrics (None: the broker is away)."""
+        try:
+            depth = self.client.transport.queue_depth(self.client.names.inbox(self.agency))
+        except TransportError:
+            return None
+        self.metrics.inbox(depth)
+        return depth
 
     def _lane_call(self, what: str, call: Callable[[], Iterable[T]]) -> list[T]:
         """A lane-wide call (a poll): any failure stops the lane's round and backs it off."""

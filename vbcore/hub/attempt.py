@@ -32,6 +32,7 @@ class Attempt:
     forwarded: list[str] = field(default_factory=list)  # recipients to mark forwarded after publishing
     traces: list[str] = field(default_factory=list)  # trace events recorded after publishing
     refused: list[str] = field(default_factory=list)  # for the log: recipients or reasons refused
+    refused_reasons: list[str] = field(default_factory=list)  # for the metrics: each refusal's reason
     outcome: str = "pending"
     reason: str | None = None
 

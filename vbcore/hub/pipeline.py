@@ -45,6 +45,7 @@ from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.config import HubConfig
 from vbcore.hub.context import RouterContext
 from vbcore.hub.documents import DocumentRouter
+from vbcore.hub.metrics import HubMetrics
 from vbcore.hub.replies import last_resort_description, new_reference, refusal, safe_text, with_reference
 from vbcore.hub.statuses import StatusRouter
 from vbcore.logging import Logger, get_logger
@@ -72,6 +73,7 @@ class Hub:
         config: HubConfig | None = None,
         limits: ParseLimits = DEFAULT_LIMITS,
         log: Logger | None = None,
+        metrics: HubMetrics | None = None,
     ) -> None:
         self.transport = transport
         self.store = store
@@ -82,6 +84,7 @@ class Hub:
         self.context = RouterContext(config or HubConfig(), store, directory, self.refusals_for)
         self.limits = limits
         self.log = log or get_logger("vbus.hub")
+        self.metrics = metrics or HubMetrics(hub_id=self.config.hub_id)
         self._declared: set[str] = set()
         self._pending: list[Delivery] = []
         self._batching = False
@@ -119,6 +122,7 @@ class Hub:
         handler = self._pending.append if batch else self.handle
         queue, bounded = self.config.names.ingress_queue, self.config.prefetch(prefetch)
         self.transport.consume(queue, handler, prefetch=bounded)
+        self.metrics.consuming(True)
 
     def flush(self) -> int:
         """Process the deliveries collected since the last call (after a batch an outage held, once its
@@ -180,9 +184,12 @@ class Hub:
             self._record_forwarded(attempts)
         except (StoreError, TransportError) as err:
             self._outage(attempts, err)
+            self.metrics.outage(err, len(self._held))
         else:
             self.outage.succeeded()
             self._settle(attempts)
+            self.metrics.recovered()
+        self.metrics.batch(attempts, time.perf_counter() - started)
         ms = round((time.perf_counter() - started) * 1000 / len(attempts), 2)
         for attempt in attempts:
             self._log(attempt, ms, len(attempts))
@@ -279,6 +286,7 @@ class Hub:
                 attempt.replies.clear()
                 attempt.traces.clear()
                 attempt.refused.clear()  # recorded inside the savepoint: undone with it
+                attempt.refused_reasons.clear()
             except StoreError:
                 raise
             except Exception as err:
@@ -371,6 +379,7 @@ class Hub:
                 )
             )
             attempt.refused.append(item.recipient or item.error.reason)
+            attempt.refused_reasons.append(item.error.reason)
         return [] if reply is None else [reply]
 
     def _answer(
@@ -431,6 +440,7 @@ class Hub:
         attempt.replies.clear()  # built inside the rolled-back savepoint: their records are gone
         attempt.traces.clear()
         attempt.refused.clear()
+        attempt.refused_reasons.clear()
 
     def _outage(self, attempts: list[Attempt], err: Exception) -> None:
         """The store or the broker failed under the batch: nothing of it is refused or lost."""

@@ -7,14 +7,13 @@ queue for another hub process.
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 import time
 from dataclasses import dataclass
 from types import FrameType
 
-from vbcore.errors import TransportError
+from vbcore.hub.gauges import Gauges
 from vbcore.hub.pipeline import Hub
 from vbcore.logging import get_logger
 
@@ -51,23 +50,24 @@ def run(
 
     Deliveries are processed in batches: whatever arrived during one short ``drain`` (at most
     ``prefetch``) shares one publish with many confirms outstanding and one commit. Every
-    ``PARKED_CHECK_SECONDS`` the parked queue's depth is checked against the alarm threshold.
+    ``PARKED_CHECK_SECONDS`` the parked queue's depth is checked against the alarm threshold (and
+    read, with the ingress's and the overdue pairs, for the metrics: ``vbcore.hub.gauges``); every turn
+    beats the heartbeat of ``/healthz``.
     """
     hub.start(agencies, prefetch=prefetch, batch=True)
     config = hub.config
     log.info("hub.started", hub_id=config.hub_id, queue=config.names.ingress_queue,
              prefetch=config.prefetch(prefetch), max_bytes=config.max_bytes,
              inflight_bytes=config.inflight_bytes)
-    next_check = 0.0
+    gauges = Gauges(hub, queues_every=PARKED_CHECK_SECONDS)  # and the overdue pairs, for the metrics
     try:
         while not stop:
             hub.transport.drain(0 if hub.flush() else tick)
-            if time.monotonic() >= next_check:
-                next_check = time.monotonic() + PARKED_CHECK_SECONDS
-                with contextlib.suppress(TransportError):  # the broker away: the next drain says so
-                    hub.check_parked()
+            hub.metrics.beat()
+            gauges.refresh()
         hub.flush()
     finally:
+        hub.metrics.consuming(False)
         hub.transport.close()
         hub.store.close()
         log.info("hub.stopped", hub_id=hub.config.hub_id)

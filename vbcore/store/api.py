@@ -74,6 +74,14 @@ class PairRecord:
 
 
 @dataclass(frozen=True)
+class OverdueSummary:
+    """``TrackingStore.overdue_summary``: overdue pairs and the deadline of the most late one."""
+
+    count: int
+    oldest_deadline: datetime | None
+
+
+@dataclass(frozen=True)
 class StatusEvent:
     document_id: str
     recipient: str  # the pair it concerns (the status sender for receiver statuses)
@@ -185,6 +193,12 @@ class TrackingStore(ABC):
     @abstractmethod
     def overdue(self, now: datetime) -> list[PairRecord]:
         """Pairs past their deadline with no status 01 (or later) yet."""
+
+    def overdue_summary(self, now: datetime) -> OverdueSummary:
+        """How many pairs ``overdue(now)`` would list, and the earliest deadline among them: what the
+        hub's metrics read every minute, as one aggregate rather than the list."""
+        deadlines = [p.deadline for p in self.overdue(now) if p.deadline is not None]
+        return OverdueSummary(len(deadlines), min(deadlines, default=None))
 
     @abstractmethod
     def documents_since(self, since: datetime) -> Iterator[DocumentRecord]: ...

@@ -25,6 +25,7 @@ from vbcore.store.api import (
     ClaimResult,
     DeliveryState,
     DocumentRecord,
+    OverdueSummary,
     PairRecord,
     Refusal,
     StatusEvent,
@@ -358,6 +359,15 @@ class SqlStore(TrackingStore):
             (_aware(now, "now"), DeliveryState.ACCEPTED, DeliveryState.FORWARDED),
         )
         return [_PAIRS.read(r) for r in rows]
+
+    def overdue_summary(self, now: datetime) -> OverdueSummary:
+        """``overdue``'s count and earliest deadline in one aggregate query (the ``pairs_deadline`` index)."""
+        [(count, oldest)] = self._query(
+            "SELECT COUNT(*), MIN(deadline) FROM pairs WHERE deadline <= ? AND state IN (?, ?)"
+            " AND last_status IS NULL",
+            (_aware(now, "now"), DeliveryState.ACCEPTED, DeliveryState.FORWARDED),
+        )
+        return OverdueSummary(_int(count), maybe_utc(oldest))
 
     # --- statuses -------------------------------------------------------------------------------
 
