@@ -15,6 +15,7 @@ from __future__ import annotations
 from vbcore.errors.agencies import (
     AgencyError,
     ClosedAgencyCode,
+    ClosedSender,
     InvalidAgencyCode,
     SenderNotAuthorised,
     SenderUnknown,
@@ -132,6 +133,7 @@ __all__ = [
     "CertificateUnreadable",
     "ChangeAbandoned",
     "ClosedAgencyCode",
+    "ClosedSender",
     "CompressionRatioTooHigh",
     "ConfigurationError",
     "ConnectionLost",

@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import hashlib
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from vbcore.directory import Directory
@@ -72,6 +73,7 @@ class Hub:
         config: HubConfig | None = None,
         limits: ParseLimits = DEFAULT_LIMITS,
         log: Logger | None = None,
+        directory_source: Callable[[], Directory] | None = None,
     ) -> None:
         self.transport = transport
         self.store = store
@@ -94,6 +96,18 @@ class Hub:
         self.agency_certificates = certificates_by_agency(directory.registered_certificates())
         self.documents = DocumentRouter(self.context)
         self.statuses = StatusRouter(self.context)
+        # Gives the directory in force (``vbcore.directory.watch.DirectoryFiles``): a sync takes effect
+        # at the next batch, without a restart; None keeps ``directory`` for the process's life.
+        self.directory_source = directory_source
+
+    def refresh_directory(self) -> None:
+        """Take the directory in force now, if it changed (and the certificates registered in it)."""
+        if self.directory_source is None:
+            return
+        current = self.directory_source()
+        if current is not self.context.directory:
+            self.context.directory = current
+            self.agency_certificates = certificates_by_agency(current.registered_certificates())
 
     @property
     def config(self) -> HubConfig:
@@ -167,6 +181,7 @@ class Hub:
 
     def process_batch(self, deliveries: list[Delivery]) -> list[Attempt]:
         started = time.perf_counter()
+        self.refresh_directory()
         attempts = [Attempt(d, sender=None) for d in deliveries]
         for attempt in attempts:
             self._admit(attempt)

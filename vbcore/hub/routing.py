@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from vbcore.directory import Directory
-from vbcore.errors import AgencyError, ForeignDocumentId, InvalidAgencyCode, PackageRefused
+from vbcore.errors import (
+    AgencyError,
+    ClosedAgencyCode,
+    ClosedSender,
+    ForeignDocumentId,
+    InvalidAgencyCode,
+    PackageRefused,
+)
 from vbcore.identifiers import is_test_tenant, is_valid_code
 from vbcore.model import Edoc, StatusPackage
 from vbcore.status import BusinessDocType, StatusCode
@@ -36,6 +44,24 @@ def resolve_recipients(directory: Directory, codes: Iterable[str], *, sender: st
         else:
             ok.append(code)
     return Resolution(tuple(ok), tuple(refused))
+
+
+def check_sender_open(directory: Directory, sender: str, promulgated: date | None) -> None:
+    """A document from a code the directory holds as closed is one that was in flight when the code
+    closed: accepted when it was promulgated before the closing day (its receivers answer the closed
+    code, whose statuses the hub still takes); otherwise refused naming where its mail goes now (a
+    closed agency promulgates nothing new: its successor does). A sender the directory does not hold
+    is not judged here (the broker user and the certificate already named it)."""
+    try:
+        directory.resolve(sender)
+    except ClosedAgencyCode as closed:
+        day = directory.closing_day(sender)
+        if day is not None and promulgated is not None and promulgated < day:
+            return
+        dated = promulgated.isoformat() if promulgated else "?"
+        raise ClosedSender(sender, closed.successor, day.isoformat() if day else "?", dated) from None
+    except AgencyError:
+        return
 
 
 def document_owner(document_id: str) -> str | None:
