@@ -79,6 +79,21 @@ GATEWAY = "gateway"
 RELAY_POLICIES = ("trusted", "foreign-ca", "unsigned")
 """What a gateway may relay, most careful first; each allows what the ones before it allow."""
 DEFAULT_RELAY = "trusted"
+RELAY_TEXT = {
+    "trusted": Text(
+        "chỉ gói tin ký bằng chứng thư số do CA được trục tin cậy cấp",
+        "only packages signed with a certificate from a CA the hub trusts",
+    ),
+    "foreign-ca": Text(
+        "gói tin có chữ ký số đúng, kể cả của CA trục không tin cậy; không nhận gói tin không ký",
+        "packages whose signature verifies, by any CA; not unsigned packages",
+    ),
+    "unsigned": Text(
+        "cả gói tin không có chữ ký số; không nhận chữ ký sai",
+        "unsigned packages too; never a wrong signature",
+    ),
+}
+"""What each relay policy lets in, for people (``vb track``, the 02 of a refusal, ``vb agencies show``)."""
 _KEYS = {
     "code", "name", "short_name", "kind", "parent", "closed", "successor", "closed_by", "closed_on",
     "former_names", "note", "certificate", "certificate_file", "via", "relay",

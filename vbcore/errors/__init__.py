@@ -107,6 +107,7 @@ from vbcore.errors.sending import (
 )
 from vbcore.errors.signatures import (
     CertificateUnreadable,
+    RelayNotAllowed,
     SignatureError,
     SignatureInvalid,
     SignatureMissing,
@@ -170,6 +171,7 @@ __all__ = [
     "PublishNotConfirmed",
     "QueueNotFound",
     "RecipientsRefused",
+    "RelayNotAllowed",
     "RequiredElementMissing",
     "SchemaViolation",
     "SendRefused",

@@ -3,6 +3,7 @@ revoke, update or replace (docs/domain.md §5), which follow the original docume
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,10 +17,13 @@ from vbcore.errors import (
     InvalidAgencyCode,
     PackageRefused,
 )
+from vbcore.hub.checks import Relayed
 from vbcore.identifiers import is_test_tenant, is_valid_code
 from vbcore.model import Edoc, StatusPackage
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store.api import KEY_SEPARATOR
+from vbcore.transport import Outgoing
+from vbcore.transport import names as n
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,22 @@ def check_sender_open(directory: Directory, sender: str, promulgated: date | Non
         raise ClosedSender(sender, closed.successor, day.isoformat() if day else "?", dated) from None
     except AgencyError:
         return
+
+
+def addressed(message: Outgoing, directory: Directory, relayed: Relayed | None = None) -> Outgoing:
+    """``message`` as the hub publishes it: to the inbox of the gateway its recipient is reached via,
+    if any ("reached via" routing: the recipient stays in ``x-vbus-recipient`` and in the message id);
+    and, for what a gateway relayed, with how it was let in (``x-vbus-relayed-by`` and the rest), which
+    receivers believe from the hub only."""
+    gateway = directory.gateway_of(message.routing_key)
+    if gateway is None and relayed is None:
+        return message
+    headers = dict(message.headers)
+    if relayed is not None:
+        headers[n.RELAYED_BY] = relayed.gateway
+        headers[n.SIGNATURE_VERDICT] = relayed.verdict
+        headers[n.RELAY_POLICY] = relayed.policy
+    return dataclasses.replace(message, routing_key=gateway or message.routing_key, headers=headers)
 
 
 def document_owner(document_id: str) -> str | None:
