@@ -101,6 +101,10 @@ class AxisGateway(Gateway):
     def mark_refused(self, taken_id: str, reason: str) -> None:
         _outage(lambda: self.client.update_status(taken_id, "fail", reason))
 
+    @property
+    def source(self) -> str:
+        return self.client.base_url
+
     def agencies(self) -> list[RemoteAgency]:
         return [RemoteAgency(a.code, a.code102, a.old_code, a.name) for a in _outage(self.client.agencies)]
 

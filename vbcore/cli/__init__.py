@@ -76,6 +76,7 @@ def _register(group: click.Group) -> None:
         agencies,
         connectors,
         core,
+        gateway,
         hub,
         installation,
         packing,
@@ -93,6 +94,7 @@ def _register(group: click.Group) -> None:
         core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
         signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
         parked.parked, reconcile.reconcile_command, hub.agency, connectors.connectors, connectors.connector,
+        gateway.gateway,
     ):
         group.add_command(command)
 

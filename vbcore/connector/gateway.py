@@ -118,3 +118,8 @@ class Gateway(ABC):
     def agencies(self) -> list[RemoteAgency]:
         """The other axis's agency list. Default: none known."""
         return []
+
+    @property
+    def source(self) -> str:
+        """Where the other axis is, as the directory's history records it (default: the plugin's name)."""
+        return self.name
