@@ -29,7 +29,8 @@ def test_the_axis_gateway_is_installed_under_its_name() -> None:
 
 
 def test_an_unknown_gateway_names_the_installed_ones() -> None:
-    with pytest.raises(ConnectorLoadError, match=r"no gateway plugin named 'nosuch' is installed \(installed: axis"):
+    expected = r"no gateway plugin named 'nosuch' is installed \(installed: axis"
+    with pytest.raises(ConnectorLoadError, match=expected):
         plugins.load_gateway("nosuch")
 
 
