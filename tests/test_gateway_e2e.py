@@ -4,7 +4,7 @@ sender, the remote senders' own signatures judged and recorded, and the axis's e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from gateway_world import (
     DA_NANG,
     GW,
     HA_NOI,
+    LOCAL,
     SO_TC,
     UBND,
     VPCP,
@@ -239,3 +240,56 @@ def test_a_gateway_restarted_mid_way_posts_nothing_twice(province: Province) -> 
         assert sorted(
             p.effective_document_id for _, p in province.received_by(code) if isinstance(p, Edoc)
         ) == sorted(d.effective_document_id for d in docs)
+
+
+# --- the same on RabbitMQ: users and permissions as the broker enforces them ----------------------
+
+
+@pytest.fixture
+def on_rabbitmq(tmp_path: Path, keys: Keys, amqp_url: str, unique_prefix: str) -> Iterator[Province]:
+    from vbcore.testing.conformance_rabbitmq import rabbitmq_transports
+
+    cleanups: list[Callable[[], object]] = []
+    names = Names(prefix=unique_prefix, hub_user=f"{unique_prefix}-hub", user_prefix=f"{unique_prefix}-")
+    connect = rabbitmq_transports(amqp_url, names, [*LOCAL, GW], cleanups)
+    p = Province(tmp_path, keys, connect=connect, names=names)
+    try:
+        yield p
+    finally:
+        p.close()
+        for cleanup in reversed(cleanups):
+            cleanup()
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.slow
+def test_on_rabbitmq_documents_and_statuses_cross_the_gateway_through_the_axiss_error_answers(
+    on_rabbitmq: Province, keys: Keys
+) -> None:
+    province = on_rabbitmq
+    targets = [a.edxml_code for a in province.remote if a.edxml_code.startswith("000.00.00.")]
+    circular = letter(UBND, targets, "701", subject="V/v triển khai Nghị quyết của Chính phủ")
+    province.axis.fail_next(2, status=503, operation="sendEdoc")
+    province.axis.fail_next(1, status=401, operation="sendEdoc")
+    province.clients[UBND].submit(circular)
+    reports = province.pump(rounds=200, wait=0.05)
+    errors = " ".join(r.error or "" for r in reports)
+    assert "HTTP 503" in errors
+    assert "HTTP 401" in errors
+    for code in targets:
+        assert [p for _, p in province.received_by(code)] == [circular]
+    theirs = letter(BTC, [UBND, SO_TC], "702", notation="BTC-NSNN")
+    province.remote_sends(theirs, keys.foreign)
+    province.axis.fail_next(1, status=413, operation="sendEdoc")
+    refused = letter(UBND, [HA_NOI], "703")
+    province.clients[UBND].submit(refused)
+    province.pump(rounds=100, wait=0.05)
+    got = province.inbox(UBND, timeout=1.0)
+    by_kind = {i.package.effective_document_id if isinstance(i.package, Edoc) else i.package.document_id: i
+               for i in got}  # fmt: skip
+    assert by_kind[theirs.effective_document_id].verdict == "foreign-ca"
+    answer = by_kind[refused.effective_document_id]
+    assert (answer.signer, answer.verdict, answer.package.status_code) == (  # type: ignore[union-attr]
+        HA_NOI, "gateway", StatusCode.REFUSED,
+    )  # fmt: skip
+    assert [i.package for i in province.inbox(SO_TC, timeout=1.0)] == [theirs]
