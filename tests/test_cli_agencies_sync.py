@@ -137,3 +137,18 @@ def test_a_closed_administrative_unit_code_says_which_agency_it_named_and_until_
     assert result.exit_code == 1
     assert "admin-unit 10: không còn dùng vào ngày 2025-07-01; mã này đã chỉ 000.00.00.H38" in result.output
     assert "đến 2025-06-30" in result.output
+
+
+def test_show_names_a_gateways_relay_policy_and_the_gateway_an_agency_is_reached_via(tmp_path: Path) -> None:
+    directory = tmp_path / "directory.yaml"
+    directory.write_text(
+        "agencies:\n"
+        "  - {code: gw.truc-quoc-gia, name: Cổng Trục quốc gia, kind: gateway, relay: unsigned}\n"
+        "  - {code: 000.00.00.G18, name: Bộ Y tế, via: gw.truc-quoc-gia}\n",
+        encoding="utf-8",
+    )
+    gateway = run("agencies", "show", GW, "--directory", str(directory))
+    assert "kind:          gateway to another axis" in gateway.output
+    assert "relay policy:  unsigned (unsigned packages too; never a wrong signature)" in gateway.output
+    reached = run("agencies", "show", "000.00.00.G18", "--directory", str(directory), lang="vi")
+    assert "kết nối qua cổng:  gw.truc-quoc-gia (Cổng Trục quốc gia)" in reached.output

@@ -21,7 +21,7 @@ from vbcore.cli.output import (
     load_directory,
     table,
 )
-from vbcore.directory import KINDS, Agency, Directory
+from vbcore.directory import KINDS, RELAY_TEXT, Agency, Directory
 from vbcore.errors import InvalidAgencyCode
 from vbcore.identifiers import is_test_tenant, parse_code
 from vbcore.lang import Lang, Text
@@ -33,6 +33,7 @@ _KINDS = {
     "province-hdnd": Text("HĐND tỉnh, thành phố", "provincial People's Council"),
     "unit": Text("đơn vị", "unit"),
     "test-tenant": Text("mã thử nghiệm", "test tenant"),
+    "gateway": Text("cổng kết nối trục khác", "gateway to another axis"),
 }
 _T = {
     "head": Text("mã|loại|trạng thái|tên", "code|kind|state|name"),
@@ -51,6 +52,9 @@ _T = {
     "took_over": Text("tiếp nhận", "took over"),
     "unit": Text("đơn vị", "unit"),
     "note": Text("ghi chú", "note"),
+    "via": Text("kết nối qua cổng", "reached via"),
+    "relay": Text("chính sách chuyển tiếp", "relay policy"),
+    "closed_on": Text("ngừng từ ngày", "closed on"),
     "certificate": Text("chứng thư số", "certificate"),
     "registered": Text("đã đăng ký", "registered"),
     "not_registered": Text("chưa đăng ký", "none registered"),
@@ -149,6 +153,13 @@ def show(code: str, directory_file: Path | None, as_json: bool) -> None:
             fields.append(("successor", agency.successor or _T["none"](lang)))
     else:
         fields.append(("state", _T["open"](lang)))
+    if agency.closed_on:
+        fields.append(("closed_on", agency.closed_on.isoformat()))
+    if agency.via:
+        fields.append(("via", agency_label(directory, agency.via, lang=lang)))
+    if agency.is_gateway:
+        policy = directory.relay_policy(agency.code) or ""
+        fields.append(("relay", f"{policy} ({RELAY_TEXT[policy](lang)})"))
     fields += [("former_name", name) for name in agency.former_names]
     fields += [("took_over", f"{p.code} {p.name}") for p in predecessors]
     fields += [("unit", f"{c.code} {c.name}") for c in children]
