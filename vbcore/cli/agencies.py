@@ -54,7 +54,7 @@ _T = {
     "note": Text("ghi chú", "note"),
     "via": Text("kết nối qua cổng", "reached via"),
     "relay": Text("chính sách chuyển tiếp", "relay policy"),
-    "closed_on": Text("ngừng từ ngày", "closed on"),
+    "closed_on": Text("ngày ngừng", "closed on"),
     "certificate": Text("chứng thư số", "certificate"),
     "registered": Text("đã đăng ký", "registered"),
     "not_registered": Text("chưa đăng ký", "none registered"),
