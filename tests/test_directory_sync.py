@@ -4,6 +4,7 @@ history, and a running hub's directory that follows the file."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -163,3 +164,19 @@ def test_a_hub_does_not_start_on_a_broken_directory_file(tmp_path: Path) -> None
     path.write_text("{", encoding="utf-8")
     with pytest.raises(ConfigurationError, match="invalid JSON"):
         DirectoryFiles([path])
+
+
+def test_a_hub_reading_in_the_background_keeps_its_directory_until_the_new_one_is_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "axis.json"
+    target = SyncedDirectory(path)
+    sync(target, FIRST[:1], DAY1)
+    files = DirectoryFiles([path], interval=0.0, background=True)
+    sync(target, FIRST, DAY2)
+    assert "000.00.01.H24" not in files()  # the read started; the hub goes on with what it has
+    deadline = time.monotonic() + 30
+    while "000.00.01.H24" not in files():
+        assert time.monotonic() < deadline, "the background read never took effect"
+        time.sleep(0.01)
+    assert files.reloads == 1

@@ -158,7 +158,8 @@ def hub_run(
     as_hub_user(at.url, at.names, "run")
     trust = (TrustStore.from_directory(trust_path) if trust_path.is_dir()
              else TrustStore.from_pem_files([trust_path]))  # fmt: skip
-    directory = DirectoryFiles(directory_paths)  # a broken file stops the start, never a running hub
+    # A broken file stops the start, never a running hub; a change is read beside it, never in its way.
+    directory = DirectoryFiles(directory_paths, background=True)
     lang = current_lang()
     transport = hub_transport(at.url, at.names)
     if transport.queue_exists(at.names.legacy_ingress_queue):
