@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 from test_hub_support import status
 
-from vbcore.directory import Directory
+from vbcore.directory import RELAY_POLICIES, Directory
 from vbcore.edxml import write_package
 from vbcore.errors import AccessRefused
+from vbcore.hub import relay as hub_relay
 from vbcore.hub.config import HubConfig
 from vbcore.model import Edoc, StatusPackage
 from vbcore.security.pki import DevPki, init_dev_pki
@@ -257,3 +258,10 @@ def test_a_receiver_believes_relay_headers_from_the_hubs_broker_user_only(world:
     unproven.publish(world.names.delivery_exchange, G22, body, message_id="forged", headers=said)
     assert world.inbox(G22) == []  # no broker-validated hub user: not vouched for; refused and parked
     assert world.parked() == 1
+
+
+def test_each_relay_policy_lets_in_what_the_more_careful_ones_do_and_more() -> None:
+    allowed = [hub_relay.ALLOWED[policy] for policy in RELAY_POLICIES]
+    assert list(hub_relay.ALLOWED) == list(RELAY_POLICIES)
+    assert allowed[0] < allowed[1] < allowed[2]
+    assert "invalid" not in {v.value for v in allowed[2]}

@@ -28,7 +28,7 @@ class Relayed:
     gateway: str
     verdict: str  # ``vbcore.security.verdict.SignatureVerdict``
     policy: str  # ``vbcore.directory.RELAY_POLICIES``
-    detail: str = ""  # why the hub cannot vouch for a foreign CA, or who signed
+    detail: str = ""  # for ``foreign-ca``: the issuer the hub does not trust
 
     @property
     def trace(self) -> str:

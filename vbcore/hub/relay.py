@@ -24,9 +24,9 @@ travels in headers to its receivers, whose clients accept from the hub what it v
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from vbcore.directory import DEFAULT_RELAY, RELAY_POLICIES, RELAY_TEXT, Directory
+from vbcore.directory import DEFAULT_RELAY, RELAY_TEXT, Directory
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits, read_element
 from vbcore.errors import RelayNotAllowed, SenderNotAuthorised, SignerMismatch, one_line
 from vbcore.hub.checks import CheckedPackage, Relayed
@@ -34,8 +34,6 @@ from vbcore.security.signing import SignaturePolicy, TrustStore
 from vbcore.security.verdict import Judged, SignatureVerdict, judge_signature
 
 if TYPE_CHECKING:
-    from typing import Any
-
     from cryptography import x509
 
 V = SignatureVerdict
@@ -44,7 +42,7 @@ ALLOWED: dict[str, frozenset[SignatureVerdict]] = {
     "foreign-ca": frozenset({V.VALID, V.GATEWAY, V.FOREIGN_CA}),
     "unsigned": frozenset({V.VALID, V.GATEWAY, V.FOREIGN_CA, V.UNSIGNED}),
 }
-assert tuple(ALLOWED) == RELAY_POLICIES
+"""The verdicts each relay policy (``RELAY_POLICIES``, most careful first) lets in."""
 MAX_DETAIL = 300
 """Characters of a foreign CA's name kept in the record (it is the sender's text)."""
 
