@@ -99,6 +99,10 @@ class AxisAddressBook:
         self.client, self.ttl, self.clock = client, ttl, clock
         self._agencies: list[AxisAgency] | None = None
         self._fetched = 0.0
+        # Indexes of the list, made once per fetch: a gateway looks a code up for every package, and
+        # the national list holds about 111,000 agencies. The first entry naming a code wins.
+        self._to_axis: dict[str, str] = {}
+        self._to_102: dict[str, str] = {}
 
     def agencies(self) -> list[AxisAgency]:
         if self._agencies is None or self.clock() - self._fetched > self.ttl:
@@ -106,14 +110,24 @@ class AxisAddressBook:
                 self._agencies, self._fetched = self.client.agencies(), self.clock()
             except AxisRefused as exc:  # no document is at fault: wait, never refuse one for this
                 raise AxisUnavailable(f"the directory of the other axis: {exc}") from exc
+            self._to_axis, self._to_102 = {}, {}
+            for a in self._agencies:
+                for code in (a.code102, a.old_code):
+                    if code:
+                        self._to_axis.setdefault(code, a.code)
+                for code in (a.code, a.old_code):
+                    if code:
+                        self._to_102.setdefault(code, a.code102)
         return self._agencies
 
     def axis_code(self, code102: str) -> str:
         """The axis's ``code`` for an edXML ``OrganId`` (unchanged when the axis does not list it)."""
-        return next((a.code for a in self.agencies() if code102 in (a.code102, a.old_code)), code102)
+        self.agencies()
+        return self._to_axis.get(code102, code102)
 
     def code102(self, axis_code: str) -> str:
-        return next((a.code102 for a in self.agencies() if axis_code in (a.code, a.old_code)), axis_code)
+        self.agencies()
+        return self._to_102.get(axis_code, axis_code)
 
 
 def bridged_directory(agencies: Iterable[AxisAgency], *, note: str = "on the other axis") -> Directory:

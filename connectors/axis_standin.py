@@ -18,6 +18,12 @@ format written down in ``connectors.axis_client``. It is stdlib ``http.server`` 
 Tests can make it misbehave: ``fail_next(n, status=503)`` answers the next ``n`` requests with that
 HTTP status, ``stall_next(n, seconds)`` answers them only after a delay (a client timeout).
 
+``national_agencies()`` is a realistic list for it to serve: the Government Office and the ministries
+after QĐ 09/2025/QĐ-TTg, the 34 provinces' People's Committees and Councils (a merged province lists a
+closed predecessor as ``oldCode``), and a few departments of each ministry, each body on a system of
+its own; a province named ``local`` is left to the stand-in's default system (the vbus platform in
+front of which it stands). ``systems_of(agencies)`` gives every one of those systems a secret.
+
 Run it on its own::
 
     python -m connectors.axis_standin --port 8900 --system vbus-bridge:s3cret \\
@@ -39,6 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from connectors.axis_client import MESSAGE_TYPES, TRANSPORT_STATES, BadSignature, verify_headers
+from vbcore.directory import Directory
 from vbcore.edxml import read_package
 from vbcore.errors import PackageRefused
 from vbcore.model import StatusPackage
@@ -70,6 +77,35 @@ class Message:
     created: str
     states: dict[str, str] = field(default_factory=dict)  # recipient system -> pending|processing|done|fail
     reasons: dict[str, str] = field(default_factory=dict)  # recipient system -> why it failed
+
+
+SHORT_AXIS_CODES = {"000.00.00.G18": "BYT", "000.00.00.G12": "BTC", "000.00.00.G01": "BCA"}
+"""A few bodies listed under a short code of the axis's own (``code`` differs from ``code102``)."""
+
+
+def national_agencies(*, local: Iterable[str] = (), units: int = 2) -> list[StandInAgency]:
+    """The realistic list described in the module docstring (``units`` departments per ministry)."""
+    directory, skip = Directory.default(), set(local)
+    found: list[StandInAgency] = []
+    for kind in ("government-office", "ministry", "province-ubnd", "province-hdnd"):
+        for body in directory.all(include_closed=False, kind=kind):
+            if body.code in skip:
+                continue
+            system = f"sys-{body.code.rsplit('.', 1)[1]}"
+            old = next((p.code for p in directory.predecessors(body.code)), None)
+            found.append(StandInAgency(SHORT_AXIS_CODES.get(body.code, body.code), system, body.name,
+                                       code102=body.code, old_code=old))  # fmt: skip
+            if kind == "ministry":
+                level1 = body.code.rsplit(".", 1)[1]
+                for number in range(1, units + 1):
+                    unit = f"000.00.{number:02d}.{level1}"
+                    found.append(StandInAgency(unit, system, f"Đơn vị {number:02d}, {body.name}"))
+    return found
+
+
+def systems_of(agencies: Iterable[StandInAgency], **more: str) -> dict[str, str]:
+    """A secret for each system hosting ``agencies`` (``secret-<system>``), and ``more`` besides."""
+    return {**{a.system: f"secret-{a.system}" for a in agencies}, **more}
 
 
 class _Refusal(Exception):
@@ -365,13 +401,24 @@ def main(argv: list[str] | None = None) -> None:
         metavar="CODE:SYSTEM[:NAME]",
         help="an agency on this axis and the system that hosts it",
     )
+    parser.add_argument(
+        "--national", metavar="LOCAL", nargs="?", const="", default=None,
+        help="serve the realistic national list (national_agencies), leaving out province LOCAL's body "
+        "code if given; every system's secret is secret-<system>; codes it does not list go to the first "
+        "--system",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     systems = dict(s.split(":", 1) for s in args.system) or {"vbus-bridge": "vbus-bridge-secret"}
     agencies = []
     for entry in args.agency:
         code, system, *name = entry.split(":", 2)
         agencies.append(StandInAgency(code, system, name[0] if name else None))
-    axis = AxisStandIn(systems, agencies, host=args.host, port=args.port)
+    default_system = None
+    if args.national is not None:
+        agencies += national_agencies(local=[args.national] if args.national else [])
+        default_system = next(iter(systems))
+        systems = systems_of(agencies, **systems)
+    axis = AxisStandIn(systems, agencies, host=args.host, port=args.port, default_system=default_system)
     print(f"axis stand-in on {axis.url}: systems {', '.join(systems)}; {len(agencies)} agencies", flush=True)
     try:
         axis._server.serve_forever()

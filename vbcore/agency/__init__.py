@@ -10,12 +10,15 @@ Used by the connector runtime, ``vb send`` and ``vb demo``::
         client.ack(incoming)
 
 Guarantees of ``fetch``: every message it returns verified (trusted certificate bound to the package's
-``From/OrganId``). A message that fails verification is parked with the reason and, when it is a
-document, answered with a signed 02 to its sender; it is never returned. Delivery is at least once: the
-hub may re-publish a document after a crash (same message id ``<document_id>|<recipient>``), and this
-client drops a message whose id it acknowledged recently (the last ``seen_limit`` ids, in memory). A
-process that restarts loses that memory: a connector keeps its own record of delivered DocumentIds
-(the connector runtime does).
+``From/OrganId``), or vouched for by the hub: a package a gateway relayed from another axis under the
+operator's relay policy (unsigned, or signed by a CA this agency does not trust) is accepted when the
+hub's own broker user delivered it saying so, and this client finds the same verdict
+(``Incoming.relayed_by``, ``Incoming.verdict``). A message that fails verification is parked with the
+reason and, when it is a document, answered with a signed 02 to its sender; it is never returned.
+Delivery is at least once: the hub may re-publish a document after a crash (same message id
+``<document_id>|<recipient>``), and this client drops a message whose id it acknowledged recently (the
+last ``seen_limit`` ids, in memory). A process that restarts loses that memory: a connector keeps its
+own record of delivered DocumentIds (the connector runtime does).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from vbcore.security.signing import (
     sign_package,
     verify_package,
 )
+from vbcore.security.verdict import SignatureVerdict, judge_signature
 from vbcore.status import StatusCode
 from vbcore.timezones import utc_now, vietnam_local
 from vbcore.transport import Delivery, Transport
@@ -70,6 +74,8 @@ class Incoming:
     signer: str  # agency code bound to the verifying certificate
     headers: Mapping[str, str]
     delivery: Delivery
+    relayed_by: str | None = None  # the gateway that relayed it from another axis (the hub vouched)
+    verdict: str = SignatureVerdict.VALID.value  # ``SignatureVerdict``: what the sender's signature proved
 
 
 class AgencyClient:
@@ -168,17 +174,44 @@ class AgencyClient:
             self.transport.ack(delivery)  # the hub re-published it after a crash: already handled
             return None
         kind = delivery.headers.get(n.KIND, n.KIND_EDOC)
+        verdict = SignatureVerdict.VALID
         try:
             package, signer = self._verify(delivery.body)
         except PackageRefused as err:
-            self._refuse(delivery, kind, err)
-            return None
+            vouched = self._vouched(delivery)
+            if vouched is None:
+                self._refuse(delivery, kind, err)
+                return None
+            package, signer, verdict = vouched
         # The kind follows the verified package; the header only tells a hub's refusal from a status.
         if isinstance(package, Edoc):
             kind = n.KIND_EDOC
         elif kind != n.KIND_REFUSAL:
             kind = n.KIND_STATUS
-        return Incoming(kind, package, delivery.body, signer, dict(delivery.headers), delivery)
+        relayed_by = delivery.headers.get(n.RELAYED_BY) if delivery.user_id == self.names.hub_user else None
+        return Incoming(kind, package, delivery.body, signer, dict(delivery.headers), delivery, relayed_by,
+                        verdict.value)  # fmt: skip
+
+    def _vouched(self, delivery: Delivery) -> tuple[Edoc | StatusPackage, str, SignatureVerdict] | None:
+        """A relayed package this client cannot verify itself, accepted on the hub's word: delivered by
+        the hub's broker user (the broker checked it) with the gateway and the verdict the hub found,
+        and this client finds the same verdict (a signature that does not verify is never accepted).
+        Its sender is its ``From/OrganId``, as the gateway relayed it. None: not vouched for."""
+        headers = delivery.headers
+        gateway, said = headers.get(n.RELAYED_BY), headers.get(n.SIGNATURE_VERDICT)
+        if delivery.user_id != self.names.hub_user or not gateway or said == SignatureVerdict.VALID:
+            return None
+        try:
+            judged = judge_signature(delivery.body, trust=self.trust, policy=self.policy)
+        except PackageRefused:
+            return None
+        found = judged.verdict
+        if found is SignatureVerdict.VALID and judged.signer == gateway:
+            found = SignatureVerdict.GATEWAY
+        if found != said:
+            return None
+        package = read_element(judged.verified.root).package
+        return package, package.from_.organ_id, found
 
     def verify(self, body: bytes) -> tuple[Edoc | StatusPackage, str]:
         """The package in ``body`` read from its verified tree, and the agency that signed it

@@ -108,10 +108,11 @@ def hub() -> None:
 @click.option("--cert", "cert_path", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option(
     "--directory",
-    "directory_path",
-    type=click.Path(exists=True, path_type=Path),
-    default=None,
-    help="Operator's directory file, merged over the shipped one.",
+    "directory_paths",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Operator's directory file, merged over the shipped one (repeatable, later files win; "
+    "each is read again when it changes, e.g. after `vb agencies sync`).",
 )
 @click.option("--allow-sha1", is_flag=True, help="Accept rsa-sha1 signatures (older producers).")
 @click.option(
@@ -140,7 +141,7 @@ def hub_run(
     trust_path: Path,
     key_path: Path,
     cert_path: Path,
-    directory_path: Path | None,
+    directory_paths: tuple[Path, ...],
     allow_sha1: bool,
     agencies: tuple[str, ...],
     max_bytes: int,
@@ -156,7 +157,7 @@ def hub_run(
     metrics_host: str,
 ) -> None:
     """Consume the ingress queue: check, route and track every package. Several may run at once."""
-    from vbcore.directory import Directory
+    from vbcore.directory.watch import DirectoryFiles
     from vbcore.hub.config import HubConfig
     from vbcore.hub.metrics import HubMetrics
     from vbcore.hub.pipeline import Hub
@@ -172,9 +173,8 @@ def hub_run(
     as_hub_user(at.url, at.names, "run")
     trust = (TrustStore.from_directory(trust_path) if trust_path.is_dir()
              else TrustStore.from_pem_files([trust_path]))  # fmt: skip
-    directory = Directory.default()
-    if directory_path is not None:
-        directory = directory.merged_with(Directory.load(directory_path))
+    # A broken file stops the start, never a running hub; a change is read beside it, never in its way.
+    directory = DirectoryFiles(directory_paths, background=True)
     lang = current_lang()
     transport = hub_transport(at.url, at.names)
     if transport.queue_exists(at.names.legacy_ingress_queue):
@@ -185,7 +185,8 @@ def hub_run(
         _open_store(store_url),
         key=SigningKey.from_files(key_path, cert_path),
         trust=trust,
-        directory=directory,
+        directory=directory(),
+        directory_source=directory if directory_paths else None,
         policy=SignaturePolicy(allow_sha1=allow_sha1),
         config=HubConfig(hub_id=hub_id, names=at.names, max_bytes=max_bytes, inflight_bytes=inflight_bytes,
                          parked_alarm=parked_alarm, lang=lang),

@@ -107,6 +107,9 @@ def agency_label(
     if not code:
         return _LABEL["none"](lang)
     given = f"{name_in_package}; " if name_in_package and name_in_package != code else ""
+    held = directory.get(code)
+    if held is not None and held.is_gateway:  # no addressee, but named in the directory
+        return f"{code} ({held.name})"
     try:
         return f"{code} ({directory.resolve(code).name})"
     except ClosedAgencyCode as e:

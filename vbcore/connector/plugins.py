@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
 from vbcore.connector import Connector
+from vbcore.connector.gateway import GROUP as GATEWAY_GROUP
+from vbcore.connector.gateway import Gateway
 from vbcore.errors import ConnectorLoadError
 
 GROUP = "vbus.connectors"
@@ -108,3 +110,32 @@ def load_connector(name: str) -> type[Connector]:
             return load_entry_point(ep)
     known = ", ".join(ep.name for ep in _entry_points()) or "none"
     raise ConnectorLoadError(f"no connector plugin named {name!r} is installed (installed: {known})")
+
+
+# --- gateway plugins (``vbcore.connector.gateway``): entry-point group ``vbus.gateways`` -------------
+
+
+def load_gateway(name: str) -> type[Gateway]:
+    """The gateway class registered as ``name``, checked as connectors are (a subclass of ``Gateway``,
+    every abstract method implemented, ``name`` and ``version`` set); ``ConnectorLoadError`` if absent
+    or broken."""
+    found = {ep.name: ep for ep in entry_points(group=GATEWAY_GROUP)}
+    if name not in found:
+        known = ", ".join(sorted(found)) or "none"
+        raise ConnectorLoadError(f"no gateway plugin named {name!r} is installed (installed: {known})")
+    ep = found[name]
+    dist, dist_version = _distribution(ep)
+    label = f"gateway plugin {name!r} (distribution {dist} {dist_version}, {ep.value})"
+    try:
+        obj = ep.load()
+    except Exception as exc:  # foreign code: any import failure is reported, not raised raw
+        raise ConnectorLoadError(f"{label}: cannot be imported: {type(exc).__name__}: {exc}") from exc
+    if not (inspect.isclass(obj) and issubclass(obj, Gateway)):
+        raise ConnectorLoadError(f"{label}: {obj!r} is not a subclass of vbcore.connector.gateway.Gateway")
+    missing = sorted(getattr(obj, "__abstractmethods__", ()))
+    if missing:
+        raise ConnectorLoadError(f"{label}: {obj.__name__} does not implement {', '.join(missing)}")
+    for attr in ("name", "version"):
+        if not isinstance(getattr(obj, attr, None), str) or not getattr(obj, attr).strip():
+            raise ConnectorLoadError(f"{label}: {obj.__name__}.{attr} must be a non-empty string")
+    return obj

@@ -15,6 +15,7 @@ from __future__ import annotations
 from vbcore.errors.agencies import (
     AgencyError,
     ClosedAgencyCode,
+    ClosedSender,
     InvalidAgencyCode,
     SenderNotAuthorised,
     SenderUnknown,
@@ -111,6 +112,7 @@ from vbcore.errors.sending import (
 )
 from vbcore.errors.signatures import (
     CertificateUnreadable,
+    RelayNotAllowed,
     SignatureError,
     SignatureInvalid,
     SignatureMissing,
@@ -137,6 +139,7 @@ __all__ = [
     "CertificateUnreadable",
     "ChangeAbandoned",
     "ClosedAgencyCode",
+    "ClosedSender",
     "CompressionRatioTooHigh",
     "ConfigurationError",
     "ConnectionLost",
@@ -173,6 +176,7 @@ __all__ = [
     "PublishNotConfirmed",
     "QueueNotFound",
     "RecipientsRefused",
+    "RelayNotAllowed",
     "RequiredElementMissing",
     "SchemaViolation",
     "SendRefused",

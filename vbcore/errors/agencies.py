@@ -79,3 +79,25 @@ class SenderUnknown(AgencyError):
     reason = "sender-unknown"
     reason_vi = "Không xác định được cơ quan gửi"
     reason_en = "The sender cannot be identified"
+
+
+
+class ClosedSender(ClosedAgencyCode):
+    """A document from a code that closed before the document was promulgated: the closed agency
+    promulgates nothing new, its successor does."""
+
+    reason = "closed-sender"
+    reason_vi = "Mã cơ quan gửi đã ngừng sử dụng"
+    reason_en = "The sender's agency identifier is closed"
+
+    def __init__(self, code: str, successor: str | None, closed_on: str, promulgated: str) -> None:
+        self.code, self.successor, self.successor_name = code, successor, ""
+        then = f"; its successor {successor} sends them" if successor else ""
+        then_vi = f"; cơ quan kế thừa {successor} ban hành thay" if successor else ""
+        AgencyError.__init__(
+            self,
+            f"the sender's code {code} is closed since {closed_on} and the document is dated "
+            f"{promulgated}: a closed agency promulgates no new documents{then}",
+            vi=f"mã cơ quan gửi {code} đã ngừng sử dụng từ {closed_on} mà văn bản ban hành ngày "
+            f"{promulgated}: cơ quan đã ngừng hoạt động không ban hành văn bản mới{then_vi}",
+        )

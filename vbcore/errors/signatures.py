@@ -75,3 +75,13 @@ class CertificateUnreadable(SignatureInvalid):
     reason = "certificate-unreadable"
     reason_vi = "Không đọc được chứng thư số kèm theo chữ ký"
     reason_en = "A certificate in the signature cannot be read"
+
+
+class RelayNotAllowed(SignatureError):
+    """A gateway relayed a package whose own signature its relay policy does not accept (an unsigned
+    package, or one signed by a CA the hub does not trust, from a gateway that may relay only what the
+    hub can verify)."""
+
+    reason = "relay-not-allowed"
+    reason_vi = "Cổng kết nối không được phép chuyển tiếp gói tin có chữ ký như vậy"
+    reason_en = "The gateway may not relay a package signed so"

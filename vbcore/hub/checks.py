@@ -21,12 +21,29 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Relayed:
+    """How a package a gateway relayed from another axis was let in (``vbcore.hub.relay``): through
+    which gateway, what its sender's own signature proved, under which relay policy."""
+
+    gateway: str
+    verdict: str  # ``vbcore.security.verdict.SignatureVerdict``
+    policy: str  # ``vbcore.directory.RELAY_POLICIES``
+    detail: str = ""  # for ``foreign-ca``: the issuer the hub does not trust
+
+    @property
+    def trace(self) -> str:
+        """The trace event that records it with the document (``vb track`` shows it)."""
+        return ":".join(("relay", self.gateway, self.verdict, self.policy, self.detail))
+
+
+@dataclass(frozen=True)
 class CheckedPackage:
     """A package that passed every check: read from the verified tree, its sender agreed three ways."""
 
     package: Edoc | StatusPackage
     sender: str  # From/OrganId == the certificate's agency == the broker user
     algorithm: str
+    relayed: Relayed | None = None  # set when a gateway relayed it (the broker user is the gateway)
 
 
 def check_structure(body: bytes, limits: ParseLimits) -> Any:

@@ -45,6 +45,7 @@ class DocumentRouter:
         attempt.edxml_document_id = written_id
         routing.check_sender_code(sender)
         routing.check_document_id(sender, written_id)
+        routing.check_sender_open(ctx.directory, sender, edoc.promulgation_info.promulgation_date)
         listed = routing.listed_recipients(edoc)
         if listed > ctx.config.max_recipients:  # before any work that grows with them
             raise TooManyRecipients(listed, ctx.config.max_recipients)

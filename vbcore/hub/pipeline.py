@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import hashlib
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from vbcore.directory import Directory
@@ -40,7 +41,7 @@ from vbcore.errors import (
     StoreError,
     TransportError,
 )
-from vbcore.hub import checks
+from vbcore.hub import checks, relay, routing
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.config import HubConfig
 from vbcore.hub.context import RouterContext
@@ -74,6 +75,7 @@ class Hub:
         limits: ParseLimits = DEFAULT_LIMITS,
         log: Logger | None = None,
         metrics: HubMetrics | None = None,
+        directory_source: Callable[[], Directory] | None = None,
     ) -> None:
         self.transport = transport
         self.store = store
@@ -97,6 +99,18 @@ class Hub:
         self.agency_certificates = certificates_by_agency(directory.registered_certificates())
         self.documents = DocumentRouter(self.context)
         self.statuses = StatusRouter(self.context)
+        # Gives the directory in force (``vbcore.directory.watch.DirectoryFiles``): a sync takes effect
+        # at the next batch, without a restart; None keeps ``directory`` for the process's life.
+        self.directory_source = directory_source
+
+    def refresh_directory(self) -> None:
+        """Take the directory in force now, if it changed (and the certificates registered in it)."""
+        if self.directory_source is None:
+            return
+        current = self.directory_source()
+        if current is not self.context.directory:
+            self.context.directory = current
+            self.agency_certificates = certificates_by_agency(current.registered_certificates())
 
     @property
     def config(self) -> HubConfig:
@@ -171,6 +185,7 @@ class Hub:
 
     def process_batch(self, deliveries: list[Delivery]) -> list[Attempt]:
         started = time.perf_counter()
+        self.refresh_directory()
         attempts = [Attempt(d, sender=None) for d in deliveries]
         for attempt in attempts:
             self._admit(attempt)
@@ -240,7 +255,8 @@ class Hub:
         body = attempt.delivery.body
         try:
             tree = checks.check_structure(body, self._read_limits())
-            checked = checks.verify_and_read(
+            relayed = self._check_relayed(attempt, body, tree)  # a gateway's: the sender is remote
+            checked = relayed or checks.verify_and_read(
                 body,
                 trust=self.trust,
                 policy=self.policy,
@@ -248,7 +264,8 @@ class Hub:
                 parsed=tree,  # parsed once for both the schema and the signature
             )
             assert attempt.sender is not None  # ``_admit`` refused a message of nobody known
-            checks.authorise_sender(attempt.sender, checked)
+            if relayed is None:
+                checks.authorise_sender(attempt.sender, checked)
         except PackageRefused as err:
             attempt.refusal = err
             return
@@ -262,6 +279,21 @@ class Hub:
             attempt.document_id = checked.package.document_id
         else:
             attempt.kind = n.KIND_EDOC
+
+    def _check_relayed(self, attempt: Attempt, body: bytes, tree: object) -> checks.CheckedPackage | None:
+        """When a gateway published it (``vbcore.hub.relay``): checked as relayed, the remote agency its
+        sender from here on, what let it in recorded with it. None for any other publisher."""
+        gateway, directory = attempt.sender, self.context.directory
+        if gateway is None or directory.relay_policy(gateway) is None:
+            return None
+        checked = relay.check_relayed(
+            body, gateway=gateway, directory=directory, trust=self.trust, policy=self.policy,
+            agency_certificates=self.agency_certificates, parsed=tree, limits=self._read_limits(),
+        )  # fmt: skip
+        assert checked.relayed is not None
+        attempt.sender = checked.sender
+        attempt.traces.append(checked.relayed.trace)
+        return checked
 
     def _read_limits(self) -> ParseLimits:
         """The reader's bounds, with the hub's one size limit (``HubConfig.max_bytes``)."""
@@ -295,11 +327,16 @@ class Hub:
             attempt.replies = self.refusals_for(attempt, [Refused(attempt.refusal)], self.now())
 
     def _publish(self, attempts: list[Attempt]) -> None:
-        outgoing = [m for a in attempts for m in a.outgoing]
+        directory = self.context.directory
+        outgoing = [
+            routing.addressed(m, directory, a.checked.relayed if a.checked else None)
+            for a in attempts
+            for m in a.outgoing
+        ]
         if outgoing:
             self.ensure_inboxes(list(dict.fromkeys(m.routing_key for m in outgoing)))
             self.transport.publish_many(outgoing)
-        self.send_refusals([m for a in attempts for m in a.replies])
+        self.send_refusals([routing.addressed(m, directory) for a in attempts for m in a.replies])
 
     def _record_forwarded(self, attempts: list[Attempt]) -> None:
         if not any(a.forwarded or a.traces for a in attempts):

@@ -3,15 +3,27 @@ revoke, update or replace (docs/domain.md §5), which follow the original docume
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from vbcore.directory import Directory
-from vbcore.errors import AgencyError, ForeignDocumentId, InvalidAgencyCode, PackageRefused
+from vbcore.errors import (
+    AgencyError,
+    ClosedAgencyCode,
+    ClosedSender,
+    ForeignDocumentId,
+    InvalidAgencyCode,
+    PackageRefused,
+)
+from vbcore.hub.checks import Relayed
 from vbcore.identifiers import is_test_tenant, is_valid_code
 from vbcore.model import Edoc, StatusPackage
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store.api import KEY_SEPARATOR
+from vbcore.transport import Outgoing
+from vbcore.transport import names as n
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,40 @@ def resolve_recipients(directory: Directory, codes: Iterable[str], *, sender: st
         else:
             ok.append(code)
     return Resolution(tuple(ok), tuple(refused))
+
+
+def check_sender_open(directory: Directory, sender: str, promulgated: date | None) -> None:
+    """A document from a code the directory holds as closed is one that was in flight when the code
+    closed: accepted when it was promulgated before the closing day (its receivers answer the closed
+    code, whose statuses the hub still takes); otherwise refused naming where its mail goes now (a
+    closed agency promulgates nothing new: its successor does). A sender the directory does not hold
+    is not judged here (the broker user and the certificate already named it)."""
+    try:
+        directory.resolve(sender)
+    except ClosedAgencyCode as closed:
+        day = directory.closing_day(sender)
+        if day is not None and promulgated is not None and promulgated < day:
+            return
+        dated = promulgated.isoformat() if promulgated else "?"
+        raise ClosedSender(sender, closed.successor, day.isoformat() if day else "?", dated) from None
+    except AgencyError:
+        return
+
+
+def addressed(message: Outgoing, directory: Directory, relayed: Relayed | None = None) -> Outgoing:
+    """``message`` as the hub publishes it: to the inbox of the gateway its recipient is reached via,
+    if any ("reached via" routing: the recipient stays in ``x-vbus-recipient`` and in the message id);
+    and, for what a gateway relayed, with how it was let in (``x-vbus-relayed-by`` and the rest), which
+    receivers believe from the hub only."""
+    gateway = directory.gateway_of(message.routing_key)
+    if gateway is None and relayed is None:
+        return message
+    headers = dict(message.headers)
+    if relayed is not None:
+        headers[n.RELAYED_BY] = relayed.gateway
+        headers[n.SIGNATURE_VERDICT] = relayed.verdict
+        headers[n.RELAY_POLICY] = relayed.policy
+    return dataclasses.replace(message, routing_key=gateway or message.routing_key, headers=headers)
 
 
 def document_owner(document_id: str) -> str | None:

@@ -3,7 +3,9 @@
 
 ``read_timeline(store, directory, document_id, now=...)`` gathers the document, the documents that
 revoke, update or replace it, each recipient's pair with its statuses in the order of the time they
-carry, the hub's refusals and its trace. ``render_text`` prints it for people in one language
+carry, the hub's refusals and its trace, and for what a gateway relayed from another axis how it was
+let in (``relays``: the gateway, the verdict on the sender's own signature, the relay policy; kept as
+trace events ``relay:...``, ``vbcore.hub.relay``). ``render_text`` prints it for people in one language
 (Vietnamese by default, English on request: status names as ``StatusCode.name_in``, times in Vietnam
 local time, the hub's refusals in the sentence the sender received); ``timeline_json`` gives scripts a
 JSON-ready dict (times as ``datetime``; a status's ``status_time`` as the package wrote it, no zone).
@@ -16,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from vbcore.directory import Directory
+from vbcore.directory import RELAY_TEXT, Directory
 from vbcore.errors import statement_of
 from vbcore.lang import Lang, Text
+from vbcore.security.verdict import SignatureVerdict
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store.api import (
     ChangeMarker,
@@ -67,6 +70,35 @@ class RecipientTimeline:
 
 
 @dataclass(frozen=True)
+class Relay:
+    """A package a gateway relayed, as the hub recorded it: when, through which gateway, what its
+    sender's own signature proved (``SignatureVerdict``), under which relay policy; ``detail`` names
+    the CA the hub does not trust, for ``foreign-ca``."""
+
+    at: datetime
+    gateway: str
+    verdict: str
+    policy: str
+    detail: str = ""
+
+    @classmethod
+    def from_trace(cls, event: TraceEvent) -> Relay | None:
+        parts = event.event.split(":", 4)
+        if len(parts) < 4 or parts[0] != "relay":
+            return None
+        return cls(event.at, parts[1], parts[2], parts[3], parts[4] if len(parts) == 5 else "")
+
+    def text(self, lang: Lang) -> str:
+        try:
+            verdict = SignatureVerdict(self.verdict).text()(lang)
+        except ValueError:
+            verdict = self.verdict
+        policy = RELAY_TEXT[self.policy](lang) if self.policy in RELAY_TEXT else self.policy
+        line = _T["relay"].format(gateway=self.gateway, verdict=verdict, policy=self.policy, what=policy)
+        return line(lang) + (_T["relay_ca"].format(ca=self.detail)(lang) if self.detail else "")
+
+
+@dataclass(frozen=True)
 class Timeline:
     document_id: str
     document: DocumentRecord | None
@@ -75,6 +107,11 @@ class Timeline:
     recipients: tuple[RecipientTimeline, ...]
     refusals: tuple[Refusal, ...]
     trace: tuple[TraceEvent, ...]
+
+    @property
+    def relays(self) -> tuple[Relay, ...]:
+        """How the packages a gateway relayed (the document, statuses about it) were let in."""
+        return tuple(r for r in (Relay.from_trace(e) for e in self.trace) if r is not None)
 
     @property
     def found(self) -> bool:
@@ -234,6 +271,7 @@ def timeline_json(directory: Directory, t: Timeline) -> dict[str, Any]:
         "recipients": [recipient_json(r) for r in t.recipients],
         "refusals": [vars(r) for r in t.refusals],
         "trace": [vars(e) for e in t.trace],
+        "relays": [vars(r) for r in t.relays],
     }
 
 
@@ -254,6 +292,12 @@ _T = {
     "refusals": Text("Trục từ chối:", "Refused by the hub:"),
     "refused_for": Text(" (gửi {code})", " (to {code})"),
     "trace": Text("Vết của trục:", "The hub's trace:"),
+    "relays": Text("Chuyển tiếp từ trục khác:", "Relayed from another axis:"),
+    "relay": Text(
+        "qua cổng {gateway}; chữ ký số của cơ quan gửi: {verdict}; chính sách chuyển tiếp {policy} ({what})",
+        "via gateway {gateway}; the sender's own signature: {verdict}; relay policy {policy} ({what})",
+    ),
+    "relay_ca": Text("; CA: {ca}", "; CA: {ca}"),
     "trace_head": Text("thời điểm|trục|sự kiện", "time|hub|event"),
     "accepted": Text("trục nhận", "hub received"),
     "forwarded": Text("đã chuyển", "forwarded"),
@@ -301,6 +345,9 @@ def render_text(t: Timeline, label: Label | None = None, *, trace: bool = True, 
                 lines.append(f"    {local(ref.at)}  {ref.reason}{to}: {statement}")
                 if ref.detail:
                     lines.append(f"      {ref.detail}")
+    if t.relays:
+        lines += ["", f"  {_T['relays'](lang)}"]
+        lines += [f"    {local(r.at)}  {r.text(lang)}" for r in t.relays]
     if trace and t.trace:
         lines += ["", f"  {_T['trace'](lang)}"]
         rows = [[local(e.at), e.hub_id, e.event] for e in t.trace]

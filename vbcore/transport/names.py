@@ -49,6 +49,12 @@ REFUSED_MESSAGE_ID = "x-vbus-refused-message-id"
 # when it refused the whole package. At most ``MAX_LISTED_REFUSED`` are listed (the store keeps all).
 REFUSED_RECIPIENTS = "x-vbus-refused-recipients"
 MAX_LISTED_REFUSED = 1000
+# On what the hub forwards from a package a gateway relayed from another axis: the gateway, the
+# verdict on the remote sender's own signature and the relay policy that let it in. A receiver believes
+# them from the hub's broker user only (``vbcore.agency``: it accepts what the hub vouched for).
+RELAYED_BY = "x-vbus-relayed-by"
+SIGNATURE_VERDICT = "x-vbus-signature"
+RELAY_POLICY = "x-vbus-relay-policy"
 PARK_REASON = "x-vbus-park-reason"
 # Added by the transports on a parked message: the queue it was parked from, and the broker-validated
 # user who originally published it (the parked copy itself is published by whoever rejected it).

@@ -16,18 +16,31 @@ File format (JSON or YAML; the shipped file is JSON)::
         name: Sở Tài chính tỉnh Tây Ninh      # required, as written (UTF-8, with diacritics)
         short_name: STC Tây Ninh      # optional
         kind: unit                    # government-office | ministry | province-ubnd | province-hdnd
-                                      # | unit | test-tenant; optional, inferred from the code when absent
+                                      # | unit | test-tenant | gateway; optional, inferred from the code
         parent: 000.00.00.H53         # optional; a unit's default is its level-1 body
         closed: false                 # optional, default false
         successor: null               # optional; where mail for a closed code goes now
         closed_by: QĐ 09/2025/QĐ-TTg  # optional; the decree that closed it
+        closed_on: 2025-07-01         # optional; the first day the code is closed (in-flight mail)
+        via: null                     # optional; the gateway (kind gateway) this agency is reached
+                                      # through, on another axis; absent: it is on this hub itself
+        relay: trusted                # kind gateway only: what it may relay (RELAY_POLICIES)
         former_names: []              # optional; earlier names, found by search
         note: null                    # optional; e.g. what part of the entry is inferred
         certificate: "-----BEGIN CERTIFICATE-----..."   # optional PEM registered for this agency,
         certificate_file: certs/stc.pem                 # or a PEM file, relative to this file
+    aliases: []                       # optional; other code systems (``vbcore.directory.aliases``)
 
 Unknown keys are refused (they are usually typos). ``merged_with`` replaces whole entries by code: to
-add a certificate to a shipped agency, repeat its entry with the certificate.
+add a certificate to a shipped agency, repeat its entry with the certificate. The shipped directory
+also carries the provinces' administrative-unit codes (``vbcore/data/admin_units.json``); ``alias``
+finds the agency a code of another system names on a given day.
+
+A **gateway** (kind ``gateway``, an id such as ``gw.truc-quoc-gia``) is the bridge to another axis:
+the agencies with ``via: <gateway>`` live there; the hub sends what is addressed to them to the
+gateway's inbox and accepts what the gateway relays from them (docs/connectors.md). Its ``relay``
+says what it may relay: ``trusted`` (signatures that chain to a CA the hub trusts), ``foreign-ca``
+(also signatures by CAs the hub does not hold), ``unsigned`` (also packages without a signature).
 
 Rules of ``resolve`` (kept simple on purpose):
 
@@ -39,7 +52,8 @@ Rules of ``resolve`` (kept simple on purpose):
   unit's own successor if it has one, else the body's;
 - a well-formed code the directory does not hold raises ``UnknownAgency``; a malformed one
   ``InvalidAgencyCode``. Test-tenant ids (``vxp.saas.03``) resolve only when loaded with kind
-  ``test-tenant``; otherwise they raise ``InvalidAgencyCode`` saying what they are.
+  ``test-tenant``; otherwise they raise ``InvalidAgencyCode`` saying what they are;
+- a gateway is no addressee: it raises ``InvalidAgencyCode`` (mail goes to the agencies behind it).
 """
 
 from __future__ import annotations
@@ -49,20 +63,42 @@ import importlib.resources
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from vbcore.directory.aliases import Alias, AliasTable, alias_from_entry
 from vbcore.errors import ClosedAgencyCode, ConfigurationError, InvalidAgencyCode, UnknownAgency
 from vbcore.identifiers import is_test_tenant, is_valid_code, parse_code
 from vbcore.lang import Lang, Text
 from vbcore.mapping_files import load_mapping
 from vbcore.text import fold
 
-KINDS = ("government-office", "ministry", "province-ubnd", "province-hdnd", "unit", "test-tenant")
+KINDS = ("government-office", "ministry", "province-ubnd", "province-hdnd", "unit", "test-tenant", "gateway")
+GATEWAY = "gateway"
+RELAY_POLICIES = ("trusted", "foreign-ca", "unsigned")
+"""What a gateway may relay, most careful first; each allows what the ones before it allow."""
+DEFAULT_RELAY = "trusted"
+RELAY_TEXT = {
+    "trusted": Text(
+        "chỉ gói tin ký bằng chứng thư số do CA được trục tin cậy cấp",
+        "only packages signed with a certificate from a CA the hub trusts",
+    ),
+    "foreign-ca": Text(
+        "gói tin có chữ ký số đúng, kể cả của CA trục không tin cậy; không nhận gói tin không ký",
+        "packages whose signature verifies, by any CA; not unsigned packages",
+    ),
+    "unsigned": Text(
+        "cả gói tin không có chữ ký số; không nhận chữ ký sai",
+        "unsigned packages too; never a wrong signature",
+    ),
+}
+"""What each relay policy lets in, for people (``vb track``, the 02 of a refusal, ``vb agencies show``)."""
 _KEYS = {
-    "code", "name", "short_name", "kind", "parent", "closed", "successor", "closed_by",
-    "former_names", "note", "certificate", "certificate_file",
+    "code", "name", "short_name", "kind", "parent", "closed", "successor", "closed_by", "closed_on",
+    "former_names", "note", "certificate", "certificate_file", "via", "relay",
 }  # fmt: skip
+_TOP_KEYS = {"format", "source", "agencies", "aliases", "version", "synced_at"}
 
 
 @dataclass(frozen=True)
@@ -80,10 +116,17 @@ class Agency:
     closed_by: str | None = None
     former_names: tuple[str, ...] = ()
     note: str | None = None
+    closed_on: date | None = None  # the first day the code is closed (None: not known)
+    via: str | None = None  # the gateway it is reached through (None: on this hub)
+    relay: str | None = None  # a gateway's relay policy (``RELAY_POLICIES``; None: ``trusted``)
 
     @property
     def is_test_tenant(self) -> bool:
         return self.kind == "test-tenant"
+
+    @property
+    def is_gateway(self) -> bool:
+        return self.kind == GATEWAY
 
     @property
     def label(self) -> str:
@@ -101,20 +144,24 @@ class Agency:
         }
         if self.closed:
             d.update(closed=True, successor=self.successor, closed_by=self.closed_by)
+            d["closed_on"] = self.closed_on.isoformat() if self.closed_on else None
         if self.former_names:
             d["former_names"] = list(self.former_names)
-        d.update(note=self.note, certificate=self.certificate_pem)
+        d.update(via=self.via, relay=self.relay, note=self.note, certificate=self.certificate_pem)
         return {k: v for k, v in d.items() if v is not None}
 
 
 class Directory:
     """An immutable set of agencies by code. Build with ``default``, ``load`` or ``from_agencies``."""
 
-    def __init__(self, agencies: Iterable[Agency] = (), *, source: str = "") -> None:
+    def __init__(
+        self, agencies: Iterable[Agency] = (), *, source: str = "", aliases: AliasTable | None = None
+    ) -> None:
         self._by_code: dict[str, Agency] = {}
         for a in agencies:
             self._by_code[a.code] = a
         self.source = source
+        self.aliases = aliases or AliasTable()
         self._folded: dict[str, tuple[str, str]] = {}
         self._sorted: list[Agency] | None = None  # computed once: 111k agencies take ~0.6 s to order
 
@@ -126,7 +173,9 @@ class Directory:
         return _default_directory()
 
     @classmethod
-    def from_agencies(cls, agencies: Iterable[Agency], *, source: str = "") -> Directory:
+    def from_agencies(
+        cls, agencies: Iterable[Agency], *, source: str = "", aliases: Iterable[Alias] = ()
+    ) -> Directory:
         """A directory of these agencies; a code given twice is a ``ConfigurationError``."""
         items = list(agencies)
         seen: set[str] = set()
@@ -134,7 +183,7 @@ class Directory:
             if a.code in seen:
                 raise ConfigurationError(f"{source or 'directory'}: agency {a.code} is listed twice")
             seen.add(a.code)
-        return cls(items, source=source)
+        return cls(items, source=source, aliases=AliasTable(aliases))
 
     @classmethod
     def load(cls, path: str | Path) -> Directory:
@@ -145,22 +194,32 @@ class Directory:
     @classmethod
     def from_data(cls, data: Any, *, source: str = "directory", base_dir: Path | None = None) -> Directory:
         """A directory from already parsed file content (a mapping with ``agencies``, or a list)."""
+        aliases: Any = []
         if isinstance(data, Mapping):
-            extra = set(data) - {"format", "source", "agencies"}
+            extra = set(data) - _TOP_KEYS
             if extra:
                 raise ConfigurationError(f"{source}: unknown top-level keys {sorted(extra)}")
+            aliases = data.get("aliases") or []
             data = data.get("agencies")
         if not isinstance(data, list):
             raise ConfigurationError(f"{source}: expected a list of agencies (or a mapping with 'agencies')")
+        if not isinstance(aliases, list):
+            raise ConfigurationError(f"{source}: 'aliases' must be a list")
         return cls.from_agencies(
             (_agency_from_entry(e, f"{source}: entry {i + 1}", base_dir) for i, e in enumerate(data)),
             source=source,
+            aliases=[alias_from_entry(e, f"{source}: alias {i + 1}") for i, e in enumerate(aliases)],
         )
 
     def merged_with(self, other: Directory) -> Directory:
-        """This directory with ``other``'s entries added on top (``other`` wins for a code in both)."""
+        """This directory with ``other``'s entries added on top (``other`` wins for a code in both, and
+        its aliases replace the rows they overlap)."""
         source = " + ".join(s for s in (self.source, other.source) if s)
-        return Directory([*self._by_code.values(), *other._by_code.values()], source=source)
+        return Directory(
+            [*self._by_code.values(), *other._by_code.values()],
+            source=source,
+            aliases=self.aliases.merged_with(other.aliases),
+        )
 
     # --- lookup ----------------------------------------------------------------------------------
 
@@ -219,9 +278,42 @@ class Directory:
             code = current.successor
         return chain
 
+    def gateway_of(self, code: str) -> str | None:
+        """The gateway ``code`` is reached through (its ``via``), or None for an agency of this hub."""
+        agency = self._by_code.get(code)
+        return agency.via if agency is not None else None
+
+    def relay_policy(self, gateway: str) -> str | None:
+        """What ``gateway`` may relay (``RELAY_POLICIES``), or None when ``gateway`` is no gateway."""
+        agency = self._by_code.get(gateway)
+        if agency is None or not agency.is_gateway:
+            return None
+        return agency.relay or DEFAULT_RELAY
+
+    def closing_day(self, code: str) -> date | None:
+        """The day ``code`` closed: its own ``closed_on``, else its level-1 body's (None: open or unknown)."""
+        agency = self._by_code.get(code)
+        if agency is not None and agency.closed:
+            return agency.closed_on
+        if agency is not None and agency.kind not in ("test-tenant", GATEWAY) and is_valid_code(code):
+            body = self._by_code.get(parse_code(code).level1_body)
+            if body is not None and body.closed:
+                return body.closed_on
+        return None
+
+    def alias(self, system: str, code: str, on: date) -> Alias | None:
+        """The row by which ``code`` of ``system`` (``aliases.SYSTEMS``) names an agency on ``on``."""
+        return self.aliases.lookup(system, code, on)
+
     def resolve(self, code: str) -> Agency:
         """The open agency ``code`` names; raises as the module docstring says."""
         agency = self._by_code.get(code)
+        if agency is not None and agency.is_gateway:
+            raise InvalidAgencyCode(
+                f"{code} is a gateway to another axis, not an agency: address the agencies behind it",
+                vi=f"{code} là cổng kết nối đến trục khác, không phải cơ quan: hãy gửi đến các cơ quan "
+                "phía sau cổng",
+            )
         if agency is None:
             if is_test_tenant(code):
                 raise InvalidAgencyCode(
@@ -291,6 +383,8 @@ class Directory:
         for a in self.all():
             if a.successor and a.successor not in self._by_code:
                 out.append(_PROBLEMS["successor"].format(code=a.code, successor=a.successor))
+            if a.via and not (a.via in self._by_code and self._by_code[a.via].is_gateway):
+                out.append(_PROBLEMS["via"].format(code=a.code, via=a.via))
             chain = self.successor_chain(a.code)
             if chain and chain[-1].closed and chain[-1].successor in self._by_code:
                 out.append(_PROBLEMS["loop"].format(code=a.code))
@@ -307,6 +401,10 @@ _PROBLEMS = {
         "{code}: successor {successor} is not in the directory",
     ),
     "loop": Text("{code}: chuỗi cơ quan kế thừa lặp vòng", "{code}: its successors form a loop"),
+    "via": Text(
+        "{code}: cổng kết nối {via} không có trong danh bạ (với loại gateway)",
+        "{code}: its gateway {via} is not in the directory (with kind gateway)",
+    ),
     "body": Text(
         "{code}: cơ quan cấp 1 {body} của nó không có trong danh bạ",
         "{code}: its level-1 body {body} is not in the directory",
@@ -315,13 +413,13 @@ _PROBLEMS = {
 
 
 def _order(a: Agency) -> tuple[int, str, int, str]:
-    if a.kind == "test-tenant" or not is_valid_code(a.code):
+    if a.kind in ("test-tenant", GATEWAY) or not is_valid_code(a.code):
         return (1, "", 0, a.code)
     c = parse_code(a.code)
     return (0, c.level1_letter, c.level1_number, a.code)
 
 
-def _infer_kind(code: str) -> str:
+def infer_kind(code: str) -> str:
     if is_test_tenant(code):
         return "test-tenant"
     c = parse_code(code)
@@ -344,19 +442,27 @@ def _agency_from_entry(entry: Any, where: str, base_dir: Path | None) -> Agency:
     kind = _text(entry, "kind", where)
     try:
         if kind is None:
-            kind = _infer_kind(code)
+            kind = infer_kind(code)
         if kind not in KINDS:
             raise ConfigurationError(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
-        if kind == "test-tenant" and not (is_test_tenant(code) or is_valid_code(code)):
+        if kind in ("test-tenant", GATEWAY) and not (is_test_tenant(code) or is_valid_code(code)):
             raise ConfigurationError(f"{where}: {code!r} is neither a test-tenant id nor an agency code")
-        default_parent = None if kind == "test-tenant" else parse_code(code).parent
+        default_parent = None if kind in ("test-tenant", GATEWAY) else parse_code(code).parent
         parent = _text(entry, "parent", where)
         successor = _text(entry, "successor", where)
-        for other in (parent, successor):
+        via = _text(entry, "via", where)
+        for other in (parent, successor, via):
             if other is not None and not is_test_tenant(other):
                 parse_code(other)
     except InvalidAgencyCode as e:
         raise ConfigurationError(f"{where}: {e}") from e
+    relay = _text(entry, "relay", where)
+    if relay is not None and (kind != GATEWAY or relay not in RELAY_POLICIES):
+        raise ConfigurationError(
+            f"{where}: 'relay' is for a gateway only, one of {', '.join(RELAY_POLICIES)}; not {relay!r}"
+        )
+    if via is not None and kind == GATEWAY:
+        raise ConfigurationError(f"{where}: a gateway is not reached via another gateway")
     closed = entry.get("closed", False)
     if not isinstance(closed, bool):
         raise ConfigurationError(f"{where}: 'closed' must be true or false")
@@ -375,7 +481,22 @@ def _agency_from_entry(entry: Any, where: str, base_dir: Path | None) -> Agency:
         closed_by=_text(entry, "closed_by", where),
         former_names=tuple(former),
         note=_text(entry, "note", where),
+        closed_on=_day(entry, "closed_on", where),
+        via=via,
+        relay=relay,
     )
+
+
+def _day(entry: Mapping[str, Any], key: str, where: str) -> date | None:
+    value = entry.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):  # YAML reads an unquoted 2025-07-01 as a date
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as e:
+        raise ConfigurationError(f"{where}: {key} {value!r} is not a date (YYYY-MM-DD)") from e
 
 
 def _text(entry: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
@@ -409,6 +530,10 @@ def _certificate(entry: Mapping[str, Any], where: str, base_dir: Path | None) ->
 
 @functools.cache
 def _default_directory() -> Directory:
-    ref = importlib.resources.files("vbcore").joinpath("data/agencies.json")
-    data = json.loads(ref.read_text(encoding="utf-8"))
-    return Directory.from_data(data, source="vbcore/data/agencies.json")
+    agencies, admin_units = _shipped("agencies.json"), _shipped("admin_units.json")
+    return Directory(agencies.all(), source=agencies.source, aliases=admin_units.aliases)
+
+
+def _shipped(name: str) -> Directory:
+    ref = importlib.resources.files("vbcore").joinpath(f"data/{name}")
+    return Directory.from_data(json.loads(ref.read_text(encoding="utf-8")), source=f"vbcore/data/{name}")
