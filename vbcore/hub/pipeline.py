@@ -232,13 +232,14 @@ class Hub:
     def _check(self, attempt: Attempt) -> None:
         body = attempt.delivery.body
         try:
-            tree = checks.check_structure(body, self._read_limits())
+            accepted = checks.check_structure(body, self._read_limits())
             checked = checks.verify_and_read(
                 body,
                 trust=self.trust,
                 policy=self.policy,
                 agency_certificates=self.agency_certificates,
-                parsed=tree,  # parsed once for both the schema and the signature
+                parsed=accepted.root,  # parsed once for both the schema and the signature
+                deviations=accepted.deviations,
             )
             assert attempt.sender is not None  # ``_admit`` refused a message of nobody known
             checks.authorise_sender(attempt.sender, checked)
@@ -458,6 +459,7 @@ class Hub:
             refused=attempt.refused,
             outcome=attempt.outcome,
             reason=attempt.reason,
+            warnings=[w.code for w in attempt.checked.warnings] if attempt.checked else [],
             redelivered=attempt.delivery.redelivered,
             batch=batch,
             ms=ms,

@@ -3,10 +3,12 @@
 
 ``read_timeline(store, directory, document_id, now=...)`` gathers the document, the documents that
 revoke, update or replace it, each recipient's pair with its statuses in the order of the time they
-carry, the hub's refusals and its trace. ``render_text`` prints it for people in one language
-(Vietnamese by default, English on request: status names as ``StatusCode.name_in``, times in Vietnam
-local time, the hub's refusals in the sentence the sender received); ``timeline_json`` gives scripts a
-JSON-ready dict (times as ``datetime``; a status's ``status_time`` as the package wrote it, no zone).
+carry, the hub's refusals, its trace, and the named warnings the hub read the document with
+(``vbcore.deviations``: kept as trace events ``warning:<code>:<value>``). ``render_text`` prints it
+for people in one language (Vietnamese by default, English on request: status names as
+``StatusCode.name_in``, times in Vietnam local time, the hub's refusals in the sentence the sender
+received); ``timeline_json`` gives scripts a JSON-ready dict (times as ``datetime``; a status's
+``status_time`` as the package wrote it, no zone).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from vbcore.deviations import Deviation
 from vbcore.directory import Directory
 from vbcore.errors import statement_of
 from vbcore.lang import Lang, Text
@@ -75,6 +78,12 @@ class Timeline:
     recipients: tuple[RecipientTimeline, ...]
     refusals: tuple[Refusal, ...]
     trace: tuple[TraceEvent, ...]
+
+    @property
+    def warnings(self) -> tuple[Deviation, ...]:
+        """What the hub read the document with (each once, though a redelivery recorded it again)."""
+        found = (Deviation.from_trace(e.event) for e in self.trace)
+        return tuple(dict.fromkeys(w for w in found if w is not None))
 
     @property
     def found(self) -> bool:
@@ -233,6 +242,7 @@ def timeline_json(directory: Directory, t: Timeline) -> dict[str, Any]:
         "related": [document_json(directory, r) for r in t.related],
         "recipients": [recipient_json(r) for r in t.recipients],
         "refusals": [vars(r) for r in t.refusals],
+        "warnings": [w.to_json() for w in t.warnings],
         "trace": [vars(e) for e in t.trace],
     }
 
@@ -254,6 +264,7 @@ _T = {
     "refusals": Text("Trục từ chối:", "Refused by the hub:"),
     "refused_for": Text(" (gửi {code})", " (to {code})"),
     "trace": Text("Vết của trục:", "The hub's trace:"),
+    "warnings": Text("Trục đọc gói tin với cảnh báo:", "The hub read the package with warnings:"),
     "trace_head": Text("thời điểm|trục|sự kiện", "time|hub|event"),
     "accepted": Text("trục nhận", "hub received"),
     "forwarded": Text("đã chuyển", "forwarded"),
@@ -301,9 +312,13 @@ def render_text(t: Timeline, label: Label | None = None, *, trace: bool = True, 
                 lines.append(f"    {local(ref.at)}  {ref.reason}{to}: {statement}")
                 if ref.detail:
                     lines.append(f"      {ref.detail}")
-    if trace and t.trace:
+    if t.warnings:
+        lines += ["", f"  {_T['warnings'](lang)}"]
+        lines += [f"    [{w.code}] {w.describe(lang)}" for w in t.warnings]
+    events = [e for e in t.trace if Deviation.from_trace(e.event) is None]
+    if trace and events:
         lines += ["", f"  {_T['trace'](lang)}"]
-        rows = [[local(e.at), e.hub_id, e.event] for e in t.trace]
+        rows = [[local(e.at), e.hub_id, e.event] for e in events]
         lines += _indent(_indent(table(_T["trace_head"](lang).split("|"), rows).splitlines()))
     return "\n".join(lines)
 
