@@ -182,8 +182,10 @@ def test_the_hubs_checks_of_a_mutated_signed_package_refuse_never_crash(
     _, trust, signed = signer
     data = mutate(signed, changes, XML_TOKENS)
     try:
-        tree = checks.check_structure(data, DEFAULT_LIMITS)
-        checked = checks.verify_and_read(data, trust=trust, policy=SignaturePolicy(), parsed=tree)
+        accepted = checks.check_structure(data, DEFAULT_LIMITS)
+        checked = checks.verify_and_read(
+            data, trust=trust, policy=SignaturePolicy(), parsed=accepted.root, deviations=accepted.deviations
+        )
     except PackageRefused:
         return
     check_promises(checked.package)

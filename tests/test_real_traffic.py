@@ -22,7 +22,7 @@ from producers import (
 
 from vbcore.cli import vb
 from vbcore.deviations import CATALOGUE, MAX_WARNINGS, VALUE_TEXTS
-from vbcore.edxml import schema
+from vbcore.edxml import read_package, schema
 from vbcore.edxml.acceptance import examine, report
 from vbcore.edxml.deviation_rules import sender_deviation
 from vbcore.errors import PackageRefused
@@ -235,3 +235,10 @@ def test_thousands_of_deviations_are_kept_to_a_bounded_summary() -> None:
 )
 def test_each_sender_shape_has_its_warning(code: str, shape: str | None) -> None:
     assert sender_deviation(code) == shape
+
+
+def test_the_lenient_reader_alone_names_a_digital_signature_that_is_not_empty_as_unknown() -> None:
+    [case] = [c for c in REFUSED if "DigitalSignature" in c.name]
+    codes = [w.code for w in read_package(case.data).warnings]
+    assert "unknown-element" in codes
+    assert "digital-signature-placeholder" not in codes
