@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import pytest
 from interop import INTEROP_DIR, MISSING
 from own_rabbitmq import OwnNode, server_command, start_node
+from own_tls import TlsNode, make_pki, start_tls_node
 
 # The connector conformance kit is a pytest plugin that a project enables explicitly (vendors do the
 # same in their conftest.py, or with ``-p vbcore.testing.conformance``).
@@ -103,6 +104,19 @@ def own_rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnNode]:
     after the module."""
     require("rabbitmq-server", server_command() is not None)
     node = start_node(tmp_path_factory.mktemp("rabbitmq-node"), management=True)
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsNode]:
+    """A RabbitMQ node of the session's own, configured for TLS as docs/deployment-tls.md says
+    (``own_tls.py``: no plain listener, client certificates required, EXTERNAL login), stopped at the end."""
+    require("rabbitmq-server", server_command() is not None)
+    pki = make_pki(tmp_path_factory.mktemp("tls-pki"))
+    node = start_tls_node(tmp_path_factory.mktemp("tls-node"), pki)
     try:
         yield node
     finally:

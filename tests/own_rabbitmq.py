@@ -98,9 +98,13 @@ class OwnNode:
             self.process.wait(timeout=STOP_TIMEOUT)
 
 
-def start_node(base: Path, *, management: bool = False) -> OwnNode:
+def start_node(
+    base: Path, *, management: bool = False, plain: bool = True, extra_config: str = "",
+    plugins: tuple[str, ...] = (), wait_ports: tuple[int, ...] = (),
+) -> OwnNode:
     """Start a node with everything under ``base``; return once its AMQP port (and, with
-    ``management``, its management API) answers."""
+    ``management``, its management API) answers. ``plain=False``: no plain AMQP listener at all;
+    ``extra_config`` (rabbitmq.conf lines), ``plugins`` and ``wait_ports`` for a TLS node (own_tls.py)."""
     command = server_command()
     if command is None:
         raise RuntimeError("rabbitmq-server is not installed")
@@ -108,11 +112,12 @@ def start_node(base: Path, *, management: bool = False) -> OwnNode:
     port, dist_port = free_port(), free_port()
     management_port = free_port() if management else None
     name = f"vbustest-{uuid.uuid4().hex[:8]}@localhost"
-    config = f"listeners.tcp.default = 127.0.0.1:{port}\n"
+    config = f"listeners.tcp.default = 127.0.0.1:{port}\n" if plain else "listeners.tcp = none\n"
     if management_port is not None:
         config += f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {management_port}\n"
-    (base / "rabbitmq.conf").write_text(config)
-    (base / "enabled_plugins").write_text("[rabbitmq_management].\n" if management else "[].\n")
+    (base / "rabbitmq.conf").write_text(config + extra_config)
+    enabled = (["rabbitmq_management"] if management else []) + list(plugins)
+    (base / "enabled_plugins").write_text(f"[{','.join(enabled)}].\n")
     (base / "rabbitmq-env.conf").write_text("")  # not the system's (which names the shared node)
     env = {
         **os.environ,
@@ -133,7 +138,7 @@ def start_node(base: Path, *, management: bool = False) -> OwnNode:
     output = (base / "server.out").open("wb")
     process = subprocess.Popen([command], env=env, stdout=output, stderr=subprocess.STDOUT, cwd=base)
     node = OwnNode(name, port, base, command, process, 0.0, management_port)
-    waiting = [p for p in (port, management_port) if p is not None]
+    waiting = [p for p in (port if plain else None, management_port, *wait_ports) if p is not None]
     deadline = started + START_TIMEOUT
     while waiting and time.monotonic() < deadline:
         if process.poll() is not None:

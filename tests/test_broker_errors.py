@@ -7,7 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
-from vbcore.errors import BrokerLoginRefused, QueueNotFound, TransportError, VhostNotFound, VhostNotPermitted
+from vbcore.errors import (
+    AccessRefused,
+    BrokerLoginRefused,
+    QueueNotFound,
+    TransportError,
+    VhostNotFound,
+    VhostNotPermitted,
+)
 from vbcore.transport.broker_errors import BrokerContext, explain
 from vbcore.transport.kombu_transport import KombuTransport, RetryPolicy
 from vbcore.transport.rabbitmq import RabbitMQTransport
@@ -51,8 +58,18 @@ def test_a_missing_hub_queue_or_exchange_means_the_hub_never_ran_there() -> None
 
 
 def test_other_texts_are_left_to_the_transport() -> None:
-    text = "PRECONDITION_FAILED - user_id property set to 'x' but authenticated user was 'y'"
+    text = "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue 'q' in vhost '/'"
     assert explain(text, None) is None
+
+
+def test_a_message_stamped_with_another_user_than_the_login_names_both_and_the_certificate() -> None:
+    """What an agency gets for sending as another (with another's URL, or another's TLS certificate)."""
+    text = "PRECONDITION_FAILED - user_id property set to 'x' but authenticated user was 'y'"
+    err = explain(text, None)
+    assert isinstance(err, AccessRefused)
+    assert "logged this connection in as y" in str(err)
+    assert "says it is from x" in str(err)
+    assert "chứng thư số của chính x" in err.describe("vi")
 
 
 Opener = Callable[[str], object]

@@ -19,6 +19,7 @@ from vbcore import __version__
 from vbcore.cli.failures import EXIT_CODES_HELP, EXIT_FAILED, LANG_KEY, failed, os_failed
 from vbcore.errors import VbusError
 from vbcore.lang import LANG_ENV, LANGS, resolve
+from vbcore.tls import REQUIRE_TLS_ENV, require
 
 
 class VbGroup(click.Group):
@@ -51,6 +52,10 @@ def _lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
     return lang
 
 
+def _require_tls(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    require(value)  # for this process and the hub or connector processes it starts
+
+
 @click.group(
     cls=VbGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -66,6 +71,15 @@ def _lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
     is_eager=True,
     help=f"Language of what people read: vi (default) or en [env {LANG_ENV}]. Help stays English.",
 )
+@click.option(
+    "--require-tls",
+    is_flag=True,
+    callback=_require_tls,
+    expose_value=False,
+    is_eager=True,
+    help=f"Refuse every plain link (amqp://, http://, a store URL without sslmode=verify-full) "
+    f"[env {REQUIRE_TLS_ENV}=1]; see docs/deployment-tls.md.",
+)
 def vb() -> None:
     """vbus: carry signed edXML documents (QCVN 102:2016) and their status receipts between agencies."""
 
@@ -79,17 +93,23 @@ def _register(group: click.Group) -> None:
         hub,
         installation,
         packing,
+        parked,
+        reconcile,
         sending,
         signatures,
+        tls,
         track,
     )
 
     hub.hub.add_command(installation.hub_provision)
     hub.hub.add_command(installation.hub_migrate)
+    connectors.connector.add_command(reconcile.ledger_copy)
+    signatures.keys.add_command(tls.tls_server)
+    signatures.keys.add_command(tls.tls_client)
     for command in (
         core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
         signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
-        hub.parked, hub.agency, connectors.connectors, connectors.connector,
+        parked.parked, reconcile.reconcile_command, hub.agency, connectors.connectors, connectors.connector,
     ):
         group.add_command(command)
 

@@ -27,6 +27,7 @@ from vbcore.errors import (
     StoreError,
     StoreNotFound,
     StoreSchemaTooNew,
+    StoreTlsFailed,
     VbusError,
 )
 from vbcore.lang import Lang, Text, resolve
@@ -46,7 +47,7 @@ LANG_KEY = "vbus.lang"
 ERROR = Text("Lỗi", "Error")
 # A temporary outage: the operator retries later, scripts and cron tell it from a real failure.
 _UNAVAILABLE = (ConnectionLost, ManagementApiUnreachable, DmsUnavailable, StoreError)
-_NOT_TEMPORARY = (StoreNotFound, StoreSchemaTooNew)
+_NOT_TEMPORARY = (StoreNotFound, StoreSchemaTooNew, StoreTlsFailed)
 
 
 def exit_code_of(err: VbusError) -> int:

@@ -1,5 +1,5 @@
-"""`vb` commands for the hub area: run a hub, watch queues, handle parked messages, provision agencies,
-and the one-process demo (`vb send` is in ``vbcore.cli.sending``).
+"""`vb` commands for the hub area: run a hub, watch queues, provision agencies, and the one-process
+demo (`vb parked` is in ``vbcore.cli.parked``, `vb send` in ``vbcore.cli.sending``).
 
 Every command here that touches the broker takes the shared options of ``vbcore.cli.broker`` and acts
 on its one vhost. What people read is in the language of ``vb --lang`` (``vbcore.lang``); errors end
@@ -8,14 +8,12 @@ as one line and an exit code (``vbcore.cli.failures``)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from vbcore.cli.broker import (
-    Target,
     as_hub_user,
     broker_option,
     hub_transport,
@@ -30,9 +28,8 @@ from vbcore.cli.broker import (
 from vbcore.cli.failures import EXIT_UNAVAILABLE, fail
 from vbcore.cli.output import current_lang
 from vbcore.edxml.limits import DEFAULT_LIMITS
-from vbcore.errors import statement_of
 from vbcore.hub.config import DEFAULT_INFLIGHT_BYTES, DEFAULT_PARKED_ALARM
-from vbcore.lang import Lang, Text
+from vbcore.lang import Text
 
 parked_alarm_option = click.option(
     "--parked-alarm", default=DEFAULT_PARKED_ALARM, show_default=True, type=click.IntRange(1),
@@ -195,12 +192,14 @@ def _open_store(url: str) -> Any:
     it), and a PostgreSQL server may still be starting."""
     import time
 
-    from vbcore.errors import StoreError
+    from vbcore.errors import StoreError, StoreTlsFailed
     from vbcore.store import open_store
 
     for attempt in range(6):
         try:
             return open_store(url)
+        except StoreTlsFailed:
+            raise  # a certificate to fix, not a server still starting
         except StoreError:
             if attempt == 5:
                 raise
@@ -208,7 +207,7 @@ def _open_store(url: str) -> Any:
     raise AssertionError("unreachable")
 
 
-# --- vb queues, vb parked -----------------------------------------------------------------------
+# --- vb queues (vb parked: vbcore.cli.parked) -------------------------------------------------
 
 _T = {
     "once_done": Text(
@@ -229,15 +228,8 @@ _T = {
     "parked_alarm": Text(
         "  BÁO ĐỘNG: từ {n} trở lên; xem `vb parked list`", "  ALARM: {n} or more; see `vb parked list`"
     ),
-    "no_sender": Text(
-        "(không có cơ quan gửi được máy chủ chuyển tin xác thực)", "(no broker-validated sender)"
-    ),
     "queues_head": Text("hàng đợi|số thông điệp|số bên nhận", "queue|messages|consumers"),
     "parked_total": Text("bị giữ lại: {n}", "parked: {n}"),
-    "parked_count": Text("{n} thông điệp bị giữ lại", "{n} parked"),
-    "no_parked": Text("không có thông điệp bị giữ lại nào mang mã {id}", "no parked message {id}"),
-    "replayed": Text("đã gửi lại {id} vào cửa vào của trục", "replayed {id}"),
-    "dropped": Text("đã xóa {id}", "dropped {id}"),
     "removed": Text(
         "đã xóa người dùng {code} trên máy chủ chuyển tin (hộp thư và thư trong đó được giữ lại)",
         "removed broker user {code} (its inbox and messages are kept)",
@@ -273,117 +265,6 @@ def queues(
     click.echo(_T["parked_total"].format(n=parked)(lang) + alarm)
 
 
-@click.group()
-def parked() -> None:
-    """Messages the hub or an agency could not process, with the reason."""
-
-
-def _parked_transport(at: Target) -> Any:
-    return lambda: hub_transport(at.url, at.names)
-
-
-@parked.command("list")
-@broker_option()
-@vhost_option
-@prefix_option
-@hub_user_option
-@click.option("--json", "as_json", is_flag=True)
-def parked_list(broker: str, vhost: str | None, prefix: str, hub_user: str, as_json: bool) -> None:
-    """Every parked message: id, sender, kind and why it was parked (nothing is removed)."""
-    from vbcore.hub.parked import browse
-
-    at = target(broker, vhost, prefix, hub_user=hub_user)
-    found = browse(_parked_transport(at), at.names)
-    rows = [
-        {
-            "message_id": p.message_id,
-            "reason": p.reason,
-            "from_queue": p.parked_from,
-            "sender": p.original_user,
-            "kind": p.kind,
-            "document_id": p.document_id,
-            "size": p.size,
-        }
-        for p in found
-    ]
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    lang = current_lang()
-    for p in found:
-        who, kind = p.original_user or _T["no_sender"](lang), p.kind or "?"
-        click.echo(f"{p.message_id}  {who}  {kind}  {_why(p.reason, lang)}".rstrip())
-    click.echo(_T["parked_count"].format(n=len(rows))(lang))
-
-
-def _why(park_reason: str | None, lang: Lang) -> str:
-    """``malformed: Gói tin không đúng cú pháp XML``: the refusal's reason and its statement in ``lang``.
-
-    The park header is ``<reason>: <detail for developers>`` (English, in full in ``vb parked show``);
-    a reason vbus does not know (the broker's own dead-lettering) is shown as it is."""
-    if not park_reason:
-        return ""
-    code = park_reason.split(":", 1)[0].strip()
-    statement = statement_of(code, lang)
-    return f"{code}: {statement}" if statement != code else park_reason
-
-
-@parked.command("show")
-@click.argument("message_id")
-@broker_option()
-@vhost_option
-@prefix_option
-@hub_user_option
-def parked_show(message_id: str, broker: str, vhost: str | None, prefix: str, hub_user: str) -> None:
-    """One parked message's headers and body."""
-    from vbcore.hub.parked import browse
-
-    at = target(broker, vhost, prefix, hub_user=hub_user)
-    match = [p for p in browse(_parked_transport(at), at.names) if p.message_id == message_id]
-    if not match:
-        raise fail(_T["no_parked"].format(id=message_id))
-    p = match[0]
-    for key, value in sorted(p.delivery.headers.items()):
-        click.echo(f"{key}: {value}")
-    click.echo("")
-    sys.stdout.flush()
-    click.echo(p.delivery.body.decode("utf-8", errors="replace"))
-
-
-@parked.command("replay")
-@click.argument("message_id")
-@broker_option()
-@vhost_option
-@prefix_option
-@hub_user_option
-def parked_replay(message_id: str, broker: str, vhost: str | None, prefix: str, hub_user: str) -> None:
-    """Publish a parked message to the hub's ingress again (after fixing its cause), as the hub user:
-    the hub checks it against the sender the broker validated when it was first published."""
-    _settle(message_id, target(broker, vhost, prefix, hub_user=hub_user), replay=True)
-
-
-@parked.command("drop")
-@click.argument("message_id")
-@broker_option()
-@vhost_option
-@prefix_option
-@hub_user_option
-def parked_drop(message_id: str, broker: str, vhost: str | None, prefix: str, hub_user: str) -> None:
-    """Delete a parked message for good."""
-    _settle(message_id, target(broker, vhost, prefix, hub_user=hub_user), replay=False)
-
-
-def _settle(message_id: str, at: Target, *, replay: bool) -> None:
-    from vbcore.hub.parked import settle
-
-    if replay:
-        as_hub_user(at.url, at.names, "replay")
-    done = settle(_parked_transport(at), at.names, message_id, replay=replay)
-    if done is None:
-        raise fail(_T["no_parked"].format(id=message_id))
-    click.echo(_T["replayed" if replay else "dropped"].format(id=message_id)(current_lang()))
-
-
 # --- vb agency add/remove -----------------------------------------------------------------------
 
 
@@ -394,7 +275,8 @@ def agency() -> None:
 
 @agency.command("add")
 @click.argument("code")
-@click.option("--password", default=None, help="Broker password (generated and printed when omitted).")
+@click.option("--password", default=None,
+              help="Broker password (generated and printed when omitted; with --tls-client: none at all).")
 @click.option("--name", default=None, help="Agency name for the certificate (default: from the directory).")
 @click.option("--ca-key", type=click.Path(exists=True, path_type=Path), default=None)
 @click.option("--ca-cert", type=click.Path(exists=True, path_type=Path), default=None)
@@ -410,6 +292,13 @@ def agency() -> None:
     is_flag=True,
     help="The agency exists: set a new password and (with --ca-key/--ca-cert) a new key and certificate.",
 )
+@click.option("--tls-client", is_flag=True,
+              help="Also issue OUT/CODE.tls.pem and .tls.key.pem: a TLS client certificate whose CN is the "
+              "agency's broker user, to log in with instead of a password (docs/deployment-tls.md).")
+@click.option("--tls-ca-key", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The TLS CA's key for --tls-client (default: --ca-key).")
+@click.option("--tls-ca-cert", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The TLS CA's certificate for --tls-client (default: --ca-cert).")
 @management_option
 @vhost_option
 @broker_option()

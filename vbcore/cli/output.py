@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +35,7 @@ from vbcore.lang import Lang, Text
 from vbcore.model import Edoc, StatusPackage
 from vbcore.text import fold
 from vbcore.text import table as table  # re-exported: the CLI commands print tables
+from vbcore.timezones import VIETNAM
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -239,3 +240,14 @@ def directory_warnings(pkg: Edoc | StatusPackage, directory: Directory) -> tuple
         codes = [o.organ_id for o in pkg.to]
         found += resolve_recipients(directory, codes, sender=pkg.from_.organ_id).merged
     return tuple(found)
+
+
+def parse_time(value: str, option: str) -> datetime:
+    """ISO 8601; without a zone it is Vietnam local time (what an operator in Vietnam means)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time such as 2026-11-24T08:00", param_hint=option
+        ) from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VIETNAM)).astimezone(UTC)

@@ -36,7 +36,8 @@ from vbcore.lang import Text
 
 @click.group()
 def keys() -> None:
-    """Development keys and certificates (never for production)."""
+    """Keys and certificates: a development CA and signing certificates (never for production), and TLS
+    certificates from the CA you give."""
 
 
 @keys.command("init")

@@ -7,6 +7,7 @@ exist, with its path: an empty store created by a typo would answer "not found" 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +21,14 @@ _FIX_VI = "hãy chỉ đúng kho của trục bằng --store hoặc VBUS_STORE (
 
 
 _IN_MEMORY = ("", "//", "///:memory:", "//:memory:")
+
+DEFAULT_STORE_PATH = "./var/vbus.db"
+
+
+def default_store_url() -> str:
+    """``VBUS_STORE`` (a URL, or a SQLite file path), else ``./var/vbus.db``."""
+    value = os.environ.get("VBUS_STORE", "").strip() or DEFAULT_STORE_PATH
+    return value if "://" in value else f"sqlite:///{value}"
 
 
 def open_existing_store(url: str) -> SqlStore:

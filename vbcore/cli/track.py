@@ -12,9 +12,10 @@ else ``sqlite:///./var/vbus.db``.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,14 +27,26 @@ from vbcore.cli.output import (
     fail,
     json_option,
     load_directory,
+    parse_time,
     table,
 )
-from vbcore.cli.stores import open_existing_store
+from vbcore.cli.parked_lookup import (
+    parked_about,
+    parked_json,
+    parked_lines,
+    parked_options,
+    parked_reader,
+    unread_line,
+)
+from vbcore.cli.stores import default_store_url, open_existing_store
 from vbcore.directory import Directory
+from vbcore.errors import VbusError
+from vbcore.hub.parked import ParkedMessage
 from vbcore.lang import Lang, Text
 from vbcore.store import TrackingStore
 from vbcore.store.timeline import (
     VIETNAM_TIME,
+    Timeline,
     business_text,
     document_json,
     local,
@@ -45,26 +58,10 @@ from vbcore.store.timeline import (
     timeline_json,
     tracked_ids,
 )
-from vbcore.timezones import VIETNAM
+from vbcore.transport import Transport
+from vbcore.transport.names import Names
 
-DEFAULT_STORE_PATH = "./var/vbus.db"
-
-
-def default_store_url() -> str:
-    """``VBUS_STORE`` (a URL, or a SQLite file path), else ``./var/vbus.db``."""
-    value = os.environ.get("VBUS_STORE", "").strip() or DEFAULT_STORE_PATH
-    return value if "://" in value else f"sqlite:///{value}"
-
-
-def parse_time(value: str, option: str) -> datetime:
-    """ISO 8601; without a zone it is Vietnam local time (what an operator in Vietnam means)."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time such as 2026-11-24T08:00", param_hint=option
-        ) from exc
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VIETNAM)).astimezone(UTC)
+ParkedReader = tuple[Callable[[], Transport], Names]
 
 
 @click.command("track")
@@ -77,6 +74,7 @@ def parse_time(value: str, option: str) -> datetime:
 @click.option("--now", "now_text", metavar="TIME", help="Check --overdue as of TIME instead of now.")
 @directory_option
 @json_option
+@parked_options
 def track(
     document_id: str | None,
     store_url: str | None,
@@ -85,12 +83,14 @@ def track(
     now_text: str | None,
     directory_file: Path | None,
     as_json: bool,
+    **broker: Any,
 ) -> None:
     """Show DOCUMENT_ID's delivery to each recipient (statuses, refusals, the hub's trace),
     or list overdue deliveries (--overdue), or documents received since a time (--since).
 
     DOCUMENT_ID as the sender wrote it; when several agencies wrote the same one (UUIDs), they are
-    listed and one is shown by SENDER|DOCUMENT_ID, the id --since lists."""
+    listed and one is shown by SENDER|DOCUMENT_ID, the id --since lists. With --broker (or
+    VBUS_BROKER), its messages waiting in the parking queue are shown too, with the command to replay."""
     if sum((document_id is not None, overdue, since_text is not None)) != 1:
         raise click.UsageError("give exactly one of DOCUMENT_ID, --overdue or --since TIME")
     now = parse_time(now_text, "--now") if now_text else datetime.now(UTC)
@@ -100,7 +100,7 @@ def track(
     store = open_existing_store(store_url or default_store_url())
     try:
         if document_id is not None:
-            show_document(store, directory, document_id, now, as_json, lang)
+            show_document(store, directory, document_id, now, as_json, lang, parked_reader(**broker))
         elif overdue:
             show_overdue(store, directory, now, as_json, lang)
         else:
@@ -113,6 +113,9 @@ def track(
 _T = {
     "not_found": Text(
         "không có văn bản {id} trong kho theo dõi", "document {id} is not in the tracking store"
+    ),
+    "not_in_store": Text(
+        "Văn bản {id}: không có trong kho theo dõi của trục", "Document {id}: not in the hub's tracking store"
     ),
     "nothing_overdue": Text("Không có gì quá hạn lúc {now} ({tz}).", "Nothing overdue at {now} ({tz})."),
     "overdue": Text(
@@ -140,7 +143,13 @@ _T = {
 
 
 def show_document(
-    store: TrackingStore, directory: Directory, document_id: str, now: datetime, as_json: bool, lang: Lang
+    store: TrackingStore,
+    directory: Directory,
+    document_id: str,
+    now: datetime,
+    as_json: bool,
+    lang: Lang,
+    reader: ParkedReader | None = None,
 ) -> None:
     found = tracked_ids(store, document_id)
     if len(found) > 1:  # agencies that each wrote this DocumentId (one that begins with no agency code)
@@ -149,12 +158,39 @@ def show_document(
             f"SENDER|DOCUMENT_ID: {', '.join(found)}"
         )
     timeline = read_timeline(store, directory, found[0] if found else document_id, now=now)
-    if not timeline.found:
+    parked = _parked(reader, timeline, document_id, lang)
+    if not timeline.found and not parked:
         raise fail(_T["not_found"].format(id=document_id))
     if as_json:
-        echo_json(timeline_json(directory, timeline))
-    else:
+        data = timeline_json(directory, timeline)
+        if reader is not None:
+            data["parked"] = parked_json(parked, reader[1])
+        echo_json(data)
+        return
+    if timeline.found:
         click.echo(render_text(timeline, lambda code: agency_label(directory, code, lang=lang), lang=lang))
+    else:
+        click.echo(f"{_T['not_in_store'].format(id=document_id)(lang)}")
+    if reader is not None and parked:
+        click.echo("")
+        click.echo("\n".join(parked_lines(parked, reader[1], lang)))
+
+
+def _parked(
+    reader: ParkedReader | None, timeline: Timeline, document_id: str, lang: Lang
+) -> list[ParkedMessage]:
+    """The parked messages about the document (by every id it is known by); none without a broker. A
+    broker that cannot be read is said on stderr: the store's answer still stands."""
+    if reader is None:
+        return []
+    ids = {document_id, timeline.document_id}
+    if timeline.document is not None and timeline.document.edxml_document_id:
+        ids.add(timeline.document.edxml_document_id)
+    try:
+        return parked_about(reader, ids)
+    except VbusError as err:
+        click.echo(unread_line(err, lang), err=True)
+        return []
 
 
 # --- lists ------------------------------------------------------------------------------------

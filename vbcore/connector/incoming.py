@@ -199,6 +199,7 @@ class IncomingLane:
             refused_recipients(incoming.delivery) if from_hub else (),
         )  # fmt: skip
         dms_call(self.connector, "on_status", lambda: self.connector.on_status(update))
+        self.ledger.record_status_received(document_id, incoming.signer, status.status_code.value)
         self.ledger.mark_done(key, status.status_code.value)
         report.statuses_received.append(f"{document_id}:{status.status_code.value}")
 

@@ -8,17 +8,29 @@ publish -> ledger write -> ack" and resume at the right point after a crash.
 Documents that came in are keyed by (sender, DocumentId): a DocumentId belongs to its sender, and
 another agency's document under the same id is another document, never a duplicate. A ledger written
 by vbus 0.1 (keyed by DocumentId alone, ``user_version`` 0) is migrated when it opens.
+
+For ``vb reconcile`` (``vbcore.operations``), which compares every connector's ledger with the hub's
+store, a ledger also knows whose it is (``claim_agency``: the runtime claims it for its agency) and keeps
+the statuses that came back about documents the agency sent (``record_status_received``; since
+``statuses_since`` for a ledger written before version 3). ``all_sent``, ``all_delivered`` and
+``all_statuses_received`` stream them back.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+from vbcore.errors import LedgerOfAnotherAgency
+
+SCHEMA_VERSION = 3
+_AGENCY = "agency"  # meta key: the agency whose connector writes this ledger
+_STATUSES_SINCE = "statuses_since"  # meta key: statuses received are recorded from this time on
+GIVE_UP_PREFIX = "give-up:out:"  # done key of an outgoing document the runtime gave up sending
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS delivered (
@@ -37,6 +49,10 @@ CREATE TABLE IF NOT EXISTS failures (
     last_error TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS parks (
     key TEXT PRIMARY KEY, reason TEXT NOT NULL, parked INTEGER NOT NULL DEFAULT 0, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS statuses (
+    document_id TEXT NOT NULL, from_agency TEXT NOT NULL, code TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (document_id, from_agency, code));
 """
 # vbus 0.1 keyed ``delivered`` by DocumentId alone; its rows keep their sender.
 _MIGRATE_FROM_1 = """
@@ -50,8 +66,8 @@ SELECT sender, document_id, code, promulgation_date, dms_id, refused_reason, ans
 FROM delivered_v1;
 DROP TABLE delivered_v1;
 """
-_DELIVERED_COLUMNS = "sender, document_id, code, promulgation_date, dms_id, refused_reason, answer_sent"
-_SENT_COLUMNS = "outgoing_id, document_id, recipients, code, promulgation_date, attempts, confirmed"
+_DELIVERED_COLUMNS = "sender, document_id, code, promulgation_date, dms_id, refused_reason, answer_sent, at"
+_SENT_COLUMNS = "outgoing_id, document_id, recipients, code, promulgation_date, attempts, confirmed, at"
 _SENT_BY_OUTGOING = f"SELECT {_SENT_COLUMNS} FROM sent WHERE outgoing_id = ?"  # noqa: S608 - constant
 _SENT_BY_DOCUMENT = f"SELECT {_SENT_COLUMNS} FROM sent WHERE document_id = ? ORDER BY at DESC LIMIT 1"  # noqa: S608
 
@@ -65,6 +81,7 @@ class DeliveredDoc:
     dms_id: str | None  # None while refused
     refused_reason: str | None
     answer_sent: bool  # the 01 (or the 02 for a refused one) is confirmed by the broker
+    at: datetime | None = None  # when it was recorded (UTC)
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,18 @@ class SentDoc:
     promulgation_date: date | None
     attempts: int  # how many times it was submitted (more than one only after a crash)
     confirmed: bool
+    at: datetime | None = None  # when it was first recorded (UTC)
+    given_up: bool = False  # the runtime gave up sending it (the DMS was told); filled by ``all_sent``
+
+
+@dataclass(frozen=True)
+class StatusReceived:
+    """A status about a document this agency sent, passed to its DMS."""
+
+    document_id: str  # as the status wrote it (the DocumentId this agency wrote)
+    from_agency: str  # who signed it (the recipient; the hub for its own 02)
+    code: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -106,11 +135,24 @@ def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+def _instant(text: object) -> datetime:
+    """A recorded time (ISO 8601, UTC); one without a zone is read as UTC."""
+    at = datetime.fromisoformat(str(text))
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def _delivered(row: tuple[object, ...]) -> DeliveredDoc:
-    sender, document_id, code, day, dms_id, refused, answered = row
+    sender, document_id, code, day, dms_id, refused, answered, at = row
     return DeliveredDoc(str(sender), str(document_id), code if code is None else str(code),
                         _day(day if day is None else str(day)), dms_id if dms_id is None else str(dms_id),
-                        refused if refused is None else str(refused), bool(answered))
+                        refused if refused is None else str(refused), bool(answered), _instant(at))
+
+
+def _sent(row: tuple[object, ...], given_up: bool = False) -> SentDoc:
+    outgoing_id, document_id, recipients, code, day, attempts, confirmed, at = row
+    return SentDoc(str(outgoing_id), str(document_id), tuple(json.loads(str(recipients))),
+                   code if code is None else str(code), _day(day if day is None else str(day)),
+                   int(str(attempts)), bool(confirmed), _instant(at), given_up)
 
 
 class Ledger:
@@ -145,6 +187,9 @@ class Ledger:
                 for statement in _COPY_FROM_1.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (_STATUSES_SINCE, _now())
+            )
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -153,6 +198,40 @@ class Ledger:
 
     def close(self) -> None:
         self._db.close()
+
+    def copy_to(self, path: str | Path) -> None:
+        """A consistent copy of the whole ledger at ``path`` (SQLite's online backup: safe while the
+        connector writes), for the operator's ``vb reconcile``."""
+        target = sqlite3.connect(str(path))
+        try:
+            self._db.backup(target)
+        finally:
+            target.close()
+
+    # --- whose ledger ----------------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @property
+    def agency(self) -> str | None:
+        """The agency whose connector writes this ledger (None: never claimed, written before 0.3)."""
+        return self._meta(_AGENCY)
+
+    def claim_agency(self, agency: str) -> None:
+        """Record that ``agency``'s connector writes this ledger; raises ``LedgerOfAnotherAgency`` if
+        another agency's did (two connectors sharing one ledger would mix up what each delivered)."""
+        self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (_AGENCY, agency))
+        owner = self.agency
+        if owner != agency:
+            path = self._db.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
+            raise LedgerOfAnotherAgency(path, str(owner), agency)
+
+    @property
+    def statuses_since(self) -> datetime | None:
+        """Since when statuses received are recorded (a ledger older than that has none before)."""
+        value = self._meta(_STATUSES_SINCE)
+        return None if value is None else _instant(value)
 
     # --- documents that came in ----------------------------------------------------------------
     def delivered(self, sender: str, document_id: str) -> DeliveredDoc | None:
@@ -209,9 +288,7 @@ class Ledger:
     def _one_sent(self, column: str, value: str) -> SentDoc | None:
         query = _SENT_BY_OUTGOING if column == "outgoing_id" else _SENT_BY_DOCUMENT
         row = self._db.execute(query, (value,)).fetchone()
-        if row is None:
-            return None
-        return SentDoc(row[0], row[1], tuple(json.loads(row[2])), row[3], _day(row[4]), row[5], bool(row[6]))
+        return None if row is None else _sent(row)
 
     def record_sending(
         self,
@@ -290,3 +367,39 @@ class Ledger:
     def record_parked(self, key: str) -> None:
         """The message is in the parking queue."""
         self._db.execute("UPDATE parks SET parked = 1 WHERE key = ?", (key,))
+
+    # --- statuses that came back about documents this agency sent --------------------------------
+    def record_status_received(self, document_id: str, from_agency: str, code: str) -> None:
+        self._db.execute(
+            "INSERT INTO statuses (document_id, from_agency, code, at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (document_id, from_agency, code) DO NOTHING",
+            (document_id, from_agency, code, _now()),
+        )
+
+    def statuses_received(self, document_id: str) -> list[tuple[str, str]]:
+        """``(from_agency, code)`` of every status received about ``document_id``."""
+        rows = self._db.execute(
+            "SELECT from_agency, code FROM statuses WHERE document_id = ? ORDER BY at, from_agency, code",
+            (document_id,),
+        ).fetchall()
+        return [(str(a), str(c)) for a, c in rows]
+
+    # --- in bulk, streamed (``vb reconcile``) ---------------------------------------------------
+    def all_sent(self) -> Iterator[SentDoc]:
+        cursor = self._db.execute(
+            f"SELECT {', '.join('s.' + c for c in _SENT_COLUMNS.split(', '))}, d.key IS NOT NULL"  # noqa: S608
+            " FROM sent s LEFT JOIN done d ON d.key = ? || s.outgoing_id",
+            (GIVE_UP_PREFIX,),
+        )
+        for row in cursor:
+            yield _sent(row[:-1], bool(row[-1]))
+
+    def all_delivered(self) -> Iterator[DeliveredDoc]:
+        for row in self._db.execute(f"SELECT {_DELIVERED_COLUMNS} FROM delivered"):  # noqa: S608
+            yield _delivered(row)
+
+    def all_statuses_received(self) -> Iterator[StatusReceived]:
+        for document_id, from_agency, code, at in self._db.execute(
+            "SELECT document_id, from_agency, code, at FROM statuses"
+        ):
+            yield StatusReceived(str(document_id), str(from_agency), str(code), _instant(at))

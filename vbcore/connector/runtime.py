@@ -22,7 +22,7 @@ from typing import NamedTuple, TypeVar
 from vbcore.agency import AgencyClient
 from vbcore.connector import Connector, DmsEvent, Outgoing
 from vbcore.connector.incoming import IncomingLane, dms_call
-from vbcore.connector.ledger import Failure, Ledger
+from vbcore.connector.ledger import GIVE_UP_PREFIX, Failure, Ledger
 from vbcore.connector.outgoing import StatusSender, prepare_outgoing
 from vbcore.connector.report import StepReport
 from vbcore.connector.retry import Health, Lane, LaneDown, RetryLimit
@@ -78,6 +78,7 @@ class ConnectorRuntime:
         self.organization = Organization(self.agency, agency_name)
         self.key = key or client.key  # the agency's key, for ready edXML the DMS did not sign
         self.ledger = ledger
+        ledger.claim_agency(self.agency)  # one ledger per agency (``vb reconcile`` reads whose it is)
         self.backoff = backoff or Backoff()  # the template of each lane's backoff
         self.clock = clock
         self.retry = retry or RetryLimit()
@@ -194,14 +195,15 @@ class ConnectorRuntime:
         sent = self.ledger.sent(key.removeprefix("out:"))
         if sent is not None and sent.confirmed:
             return  # it left: only the DMS's note is missing; retried, never marked failed
-        self.ledger.mark_done(f"give-up:{key}", self._give_up_text(SendingAbandoned, failure))
+        self.ledger.mark_done(GIVE_UP_PREFIX + key.removeprefix("out:"),
+                             self._give_up_text(SendingAbandoned, failure))
 
     def _send_one(self, item: Outgoing, report: StepReport) -> None:
         done = self.ledger.sent(item.id)
         if done is not None and done.confirmed:  # sent before a crash; the DMS did not hear of it
             dms_call(self.connector, "mark_sent", lambda: self.connector.mark_sent(item.id, done.document_id))
             return
-        given_up = self.ledger.value(f"give-up:out:{item.id}")
+        given_up = self.ledger.value(GIVE_UP_PREFIX + item.id)
         if given_up is not None:
             self._mark_failed(item.id, given_up, report)
             return

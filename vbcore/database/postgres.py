@@ -9,6 +9,7 @@ zone is UTC. ``schema`` selects a schema of its own (``SET search_path``), creat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -16,7 +17,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from vbcore.database.driver import Dialect, Row
-from vbcore.errors import StoreError
+from vbcore.errors import StoreError, StoreTlsFailed
 
 POSTGRESQL = Dialect(
     name="postgresql",
@@ -40,6 +41,46 @@ def _placeholders(statement: str) -> str:
     return statement.replace("%", "%%").replace("?", "%s")
 
 
+# What libpq says when TLS fails (its messages are stable across versions 12-18), and what to do.
+_TLS_FAILURES = (
+    (re.compile(r'server certificate for "(?P<name>[^"]*)".* does not match host name "(?P<host>[^"]*)"'),
+     "the PostgreSQL server's certificate is for {name}, not {host}, the host in the URL: connect by the "
+     "name its certificate carries",
+     "chứng thư số của máy chủ PostgreSQL cấp cho {name}, không phải {host} (máy ghi trong địa chỉ kết "
+     "nối): hãy kết nối bằng tên ghi trong chứng thư số"),
+    (re.compile(r"certificate verify failed"),
+     "the PostgreSQL server's certificate does not verify against sslrootcert (the CA given is not the one "
+     "that issued it): give the right CA in sslrootcert=/path/ca.pem",
+     "chứng thư số của máy chủ PostgreSQL không xác thực được bằng sslrootcert (CA đã cho không phải CA "
+     "đã cấp nó): hãy chỉ đúng CA bằng sslrootcert=/đường/dẫn/ca.pem"),
+    (re.compile(r'root certificate file "(?P<file>[^"]*)" does not exist|could not read root certificate '
+                r'file "(?P<unread>[^"]*)"'),
+     "sslmode=verify-full needs the CA that issued the server's certificate: {missing} cannot be read; "
+     "give sslrootcert=/path/ca.pem in the URL",
+     "sslmode=verify-full cần CA đã cấp chứng thư số của máy chủ: không đọc được {missing}; hãy thêm "
+     "sslrootcert=/đường/dẫn/ca.pem vào địa chỉ kết nối"),
+    (re.compile(r"server does not support SSL"),
+     "the PostgreSQL server does not accept TLS: turn it on there (ssl = on, see docs/deployment-tls.md)",
+     "máy chủ PostgreSQL không nhận TLS: hãy bật TLS trên máy chủ đó (ssl = on, xem docs/deployment-tls.md)"),
+    (re.compile(r"no encryption"),
+     "the PostgreSQL server takes TLS connections only: add ?sslmode=verify-full&sslrootcert=/path/ca.pem "
+     "to the URL",
+     "máy chủ PostgreSQL chỉ nhận kết nối TLS: hãy thêm ?sslmode=verify-full&sslrootcert=/đường/dẫn/ca.pem "
+     "vào địa chỉ kết nối"),
+)
+
+
+def tls_failure(exc: psycopg.Error) -> StoreTlsFailed | None:
+    """The store error that says what to fix when ``exc`` is a TLS failure (None: it is not one)."""
+    text = str(exc)
+    for pattern, en, vi in _TLS_FAILURES:
+        if m := pattern.search(text):
+            values = {k: v for k, v in m.groupdict().items() if v is not None}
+            values["missing"] = values.get("file") or values.get("unread") or ""
+            return StoreTlsFailed(en.format(**values), vi=vi.format(**values))
+    return None
+
+
 class PostgresDriver:
     """One connection. When the server drops it (a restart, a failover), the next statement that
     starts something new (a ``BEGIN``, or a read outside a transaction) reconnects and runs once
@@ -60,7 +101,7 @@ class PostgresDriver:
             if self.schema:
                 conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(self.schema)))
         except psycopg.Error as exc:
-            raise StoreError(f"cannot open PostgreSQL store: {exc}") from exc
+            raise tls_failure(exc) or StoreError(f"cannot open PostgreSQL store: {exc}") from exc
         return conn
 
     def _run(self, sql: str, params: Sequence[object], *, fetch: bool) -> tuple[int, list[Row]]:

@@ -22,6 +22,12 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def one_line(text: str) -> str:
+    """``printable``, and on one line: a value an agency chose (a message id, a DocumentId) printed in a
+    list of lines cannot start a line of its own."""
+    return printable(text).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+
+
 def printable(text: str) -> str:
     """``text`` safe to put in XML and on a terminal line: bad characters escaped, length bounded."""
     safe = _UNSAFE_CHAR.sub(_escape, text)

@@ -161,3 +161,97 @@ class PairNotClaimed(StoreError):
             f"no delivery of document {document_id} to {recipient} was claimed",
             vi=f"chưa ghi nhận việc chuyển văn bản {document_id} đến {recipient}",
         )
+
+
+class LedgerOfAnotherAgency(ConfigurationError):
+    """A connector's ledger opened for another agency than the one it was written for."""
+
+    reason = "ledger-of-another-agency"
+    reason_vi = "Sổ ghi của connector thuộc cơ quan khác"
+    reason_en = "The connector's ledger belongs to another agency"
+
+    def __init__(self, path: str, owner: str, agency: str) -> None:
+        self.owner = owner
+        self.agency = agency
+        super().__init__(
+            f"{path} was written by the connector of {owner}, not {agency}: give each connector its own "
+            "ledger",
+            vi=f"{path} là sổ ghi của connector của {owner}, không phải của {agency}: mỗi connector cần một "
+            "sổ ghi riêng",
+        )
+
+
+class NotALedger(ConfigurationError):
+    """A file given to ``vb reconcile`` as a connector's ledger is not one."""
+
+    reason = "not-a-ledger"
+    reason_vi = "Không phải sổ ghi của connector"
+    reason_en = "Not a connector's ledger"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"{path} is not a connector's ledger (its ledger.sqlite3, or a copy of it)",
+            vi=f"{path} không phải sổ ghi của connector (tệp ledger.sqlite3 của nó, hoặc bản sao)",
+        )
+
+
+class LedgerOwnerUnknown(ConfigurationError):
+    """A ledger written before ledgers recorded whose they are, under a name that is no agency code."""
+
+    reason = "ledger-owner-unknown"
+    reason_vi = "Không rõ sổ ghi của cơ quan nào"
+    reason_en = "Whose ledger it is is unknown"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"{path} does not say which agency's connector wrote it: name the copy after the agency "
+            "(CODE.sqlite3), or run that connector once with this vbus",
+            vi=f"{path} không ghi connector của cơ quan nào đã viết nó: đặt tên bản sao theo mã cơ quan "
+            "(MÃ.sqlite3), hoặc chạy connector đó một lần với bản vbus này",
+        )
+# --- TLS on every link (issue 10) ---------------------------------------------------------------
+
+
+class TlsRequired(ConfigurationError):
+    """A plain link (``amqp://``, ``http://``, a PostgreSQL URL without ``sslmode=verify-full``) where the
+    installation requires TLS (``VBUS_REQUIRE_TLS``, ``vb --require-tls``)."""
+
+    reason = "tls-required"
+    reason_vi = "Kết nối không mã hóa bị từ chối: hệ thống yêu cầu TLS"
+    reason_en = "Plain connection refused: this installation requires TLS"
+
+
+class TlsSettingsInvalid(ConfigurationError):
+    """TLS parameters of a URL that cannot work (a file that cannot be read, a key that does not match
+    its certificate, a parameter on a plain URL, verification turned off where it may not be)."""
+
+    reason = "tls-settings"
+    reason_vi = "Thiết lập TLS không hợp lệ"
+    reason_en = "Invalid TLS settings"
+
+
+class TlsVerificationFailed(TransportError):
+    """The server's certificate did not verify (unknown CA, another host name, expired): not an outage,
+    retrying cannot help."""
+
+    reason = "tls-verification-failed"
+    reason_vi = "Không xác thực được chứng thư số TLS của máy chủ"
+    reason_en = "The server's TLS certificate could not be verified"
+
+
+class TlsClientRefused(TransportError):
+    """The server ended the TLS handshake: it does not trust the client certificate (or wants one)."""
+
+    reason = "tls-client-refused"
+    reason_vi = "Máy chủ từ chối chứng thư số TLS của bên kết nối"
+    reason_en = "The server refused the client's TLS certificate"
+
+
+class StoreTlsFailed(StoreError):
+    """The PostgreSQL store's TLS: the server's certificate did not verify, or the server has no TLS.
+    A ``StoreError`` (while the hub runs it is treated as the store being away), but ``vb`` reports it as
+    a configuration to fix (exit 1), and a hub does not retry it at start."""
+
+    reason = "store-tls"
+    reason_vi = "Lỗi TLS khi kết nối kho theo dõi (PostgreSQL)"
+    reason_en = "TLS error on the tracking store (PostgreSQL)"

@@ -38,9 +38,11 @@ from vbcore.security.pki import (
     PrivateKey,
     certificate_pem,
     issue_agency_certificate,
+    issue_tls_client_certificate,
     load_certificate,
     load_private_key,
     private_key_pem,
+    tls_paths,
 )
 from vbcore.transport.base import Transport
 from vbcore.transport.names import Names
@@ -65,11 +67,17 @@ class AgencyAdded:
     cert_file: Path | None = None
     reissued: bool = False
     inbox_file: Path | None = None  # the inbox's name, written for the agency
+    tls_cert_file: Path | None = None  # its TLS client certificate (CN = ``user``), with --tls-client
+    tls_key_file: Path | None = None
+    passwordless: bool = False
 
     def lines(self, lang: Lang) -> list[str]:
         out = [_T["user"].format(user=self.user, ingress=self.ingress, inbox=self.inbox)(lang)]
         if self.password:
             out.append(_T["password"].format(password=self.password)(lang))
+        if self.tls_cert_file is not None:
+            tls = _T["tls_only" if self.passwordless else "tls"]
+            out.append(tls.format(user=self.user, cert=self.tls_cert_file, key=self.tls_key_file)(lang))
         out.append(_T["inbox"].format(inbox=self.inbox, file=self.inbox_file)(lang))
         if self.cert_file is not None:
             text = _T["reissued" if self.reissued else "certificate"]
@@ -84,6 +92,17 @@ _T = {
         "broker user {user} may publish to {ingress} and read {inbox}",
     ),
     "password": Text("mật khẩu (chỉ hiện một lần): {password}", "password (shown once): {password}"),
+    "tls": Text(
+        "chứng thư số TLS để {user} đăng nhập (auth_mechanism=external) đã ghi vào {cert}, khóa vào {key}",
+        "TLS client certificate for {user} to log in with (auth_mechanism=external) written to {cert}, "
+        "key to {key}",
+    ),
+    "tls_only": Text(
+        "chứng thư số TLS để {user} đăng nhập (auth_mechanism=external) đã ghi vào {cert}, khóa vào {key}; "
+        "người dùng này không có mật khẩu: chỉ đăng nhập được bằng chứng thư số",
+        "TLS client certificate for {user} to log in with (auth_mechanism=external) written to {cert}, "
+        "key to {key}; the user has no password: it logs in with the certificate only",
+    ),
     "inbox": Text(
         "đã khai báo hộp thư {inbox}; tên của nó ghi trong {file} (hãy chuyển cho cơ quan)",
         "inbox {inbox} declared; its name is in {file} (give it to the agency)",
@@ -112,9 +131,17 @@ def add_agency(
     hub_transport: Callable[[], Transport],
     names: Names,
     reissue: bool = False,
+    tls_client: bool = False,
+    tls_ca_key: Path | None = None,
+    tls_ca_cert: Path | None = None,
 ) -> AgencyAdded:
     """Broker user + permissions, its inbox (declared through ``hub_transport()``, connected as the hub
-    user), and, given the CA, its key and certificate: all of them, or none (see the module docstring)."""
+    user), and, given the CA, its key and certificate: all of them, or none (see the module docstring).
+
+    ``tls_client``: also a TLS client certificate whose CN is the agency's broker user (prefix
+    included), from ``tls_ca_key``/``tls_ca_cert`` (default: the signing CA), so that the broker user,
+    the certificate and the package's sender are one identity; without ``password`` the user then has
+    none and logs in with the certificate only (RabbitMQ's EXTERNAL, docs/deployment-tls.md)."""
     if not is_test_tenant(code):
         parse_code(code)  # an agency code, or InvalidAgencyCode: it names a broker user and two files
     if (ca_key is None) != (ca_cert is None):
@@ -131,13 +158,19 @@ def add_agency(
     inbox_file = DevPki(out).inbox_path(code)
     issuing = ca_key is not None and ca_cert is not None
     old_user = admin.user(user)
+    tls_ca = _tls_ca(tls_client, tls_ca_key or ca_key, tls_ca_cert or ca_cert)
+    tls_cert_file, tls_key_file = tls_paths(out, code)
     files = [str(f) for f in (key_file, cert_file) if issuing and f.exists()]
+    files += [str(f) for f in (tls_cert_file, tls_key_file) if tls_ca is not None and f.exists()]
     existing = old_user is not None or bool(files)
     if existing and not reissue:
         raise _exists(code, user if old_user is not None else None, files)
     issued = _issue(ca_key, ca_cert, code, label) if ca_key is not None and ca_cert is not None else None
-    generated = password is None
-    password = password or secrets.token_urlsafe(PASSWORD_BYTES)
+    tls_issued = _issue_tls(*tls_ca, user) if tls_ca is not None else None
+    passwordless = tls_issued is not None and password is None
+    generated = password is None and not passwordless
+    if generated:
+        password = secrets.token_urlsafe(PASSWORD_BYTES)
 
     steps = _Undo()
     try:
@@ -154,6 +187,9 @@ def add_agency(
             key, cert = issued
             _write(key_file, private_key_pem(key), steps, mode=KEY_FILE_MODE)
             _write(cert_file, certificate_pem(cert), steps)
+        if tls_issued is not None:
+            _write(tls_key_file, private_key_pem(tls_issued[0]), steps, mode=KEY_FILE_MODE)
+            _write(tls_cert_file, certificate_pem(tls_issued[1]), steps)
     except BaseException as err:
         steps.undo(err)
         raise
@@ -161,6 +197,8 @@ def add_agency(
         code=code, label=label, user=user, ingress=names.ingress_exchange, inbox=names.inbox(code),
         password=password if generated else None, key_file=key_file if issued else None,
         cert_file=cert_file if issued else None, reissued=existing, inbox_file=inbox_file,
+        tls_cert_file=tls_cert_file if tls_issued else None,
+        tls_key_file=tls_key_file if tls_issued else None, passwordless=passwordless,
     )  # fmt: skip
 
 
@@ -185,6 +223,30 @@ def _issue(ca_key: Path, ca_cert: Path, code: str, label: str) -> tuple[PrivateK
             f"cannot issue a certificate with --ca-key {ca_key} and --ca-cert {ca_cert}: {err}",
             vi=f"không cấp được chứng thư số bằng --ca-key {ca_key} và --ca-cert {ca_cert}: tệp khóa hoặc "
             "chứng thư của CA không đọc được hoặc không khớp nhau",
+        ) from err
+
+
+def _tls_ca(wanted: bool, key: Path | None, cert: Path | None) -> tuple[Path, Path] | None:
+    if not wanted:
+        return None
+    if key is None or cert is None:
+        raise ConfigurationError(
+            "--tls-client issues the agency's TLS client certificate: give the TLS CA with "
+            "--tls-ca-key/--tls-ca-cert (or --ca-key/--ca-cert)",
+            vi="--tls-client cấp chứng thư số TLS cho cơ quan: hãy chỉ CA cấp chứng thư TLS bằng "
+            "--tls-ca-key/--tls-ca-cert (hoặc --ca-key/--ca-cert)",
+        )
+    return key, cert
+
+
+def _issue_tls(ca_key: Path, ca_cert: Path, user: str) -> tuple[PrivateKey, x509.Certificate]:
+    try:
+        return issue_tls_client_certificate(load_private_key(ca_key), load_certificate(ca_cert), user)
+    except ValueError as err:
+        raise ConfigurationError(
+            f"cannot issue a TLS client certificate with {ca_key} and {ca_cert}: {err}",
+            vi=f"không cấp được chứng thư số TLS bằng {ca_key} và {ca_cert}: tệp khóa hoặc chứng thư của CA "
+            "không đọc được hoặc không khớp nhau",
         ) from err
 
 

@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,3 +292,100 @@ def init_dev_pki(
         _write(pki.key_path(code), private_key_pem(key), private=True)
         _write(pki.cert_path(code), certificate_pem(cert))
     return pki
+
+
+# --- TLS certificates (issue 10): the broker's and PostgreSQL's, and clients' for EXTERNAL login ------
+
+SERVER_VALID_DAYS = 825
+
+
+def issue_server_certificate(
+    ca_key: PrivateKey,
+    ca_cert: x509.Certificate,
+    hosts: Sequence[str],
+    *,
+    key_type: KeyType = "rsa",
+    valid_days: int = SERVER_VALID_DAYS,
+) -> tuple[PrivateKey, x509.Certificate]:
+    """A TLS server certificate for ``hosts`` (DNS names and IP addresses, each a subjectAltName: what
+    clients check the host they connected to against), CN the first host, serverAuth only."""
+    if not hosts:
+        raise ValueError("a server certificate needs at least one host name or address")
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
+    return _issue_tls(ca_key, ca_cert, subject, key_type, valid_days, ExtendedKeyUsageOID.SERVER_AUTH,
+                      x509.SubjectAlternativeName(names))
+
+
+def issue_tls_client_certificate(
+    ca_key: PrivateKey,
+    ca_cert: x509.Certificate,
+    user: str,
+    *,
+    key_type: KeyType = "rsa",
+    valid_days: int = AGENCY_VALID_DAYS,
+) -> tuple[PrivateKey, x509.Certificate]:
+    """A TLS client certificate whose CN is the broker user ``user`` (an agency's: its code, after the
+    installation's user prefix): RabbitMQ's EXTERNAL login (``ssl_cert_login_from = common_name``)
+    logs it in as that user. clientAuth only: it is not a document-signing certificate."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user)])
+    return _issue_tls(ca_key, ca_cert, subject, key_type, valid_days, ExtendedKeyUsageOID.CLIENT_AUTH, None)
+
+
+def _issue_tls(
+    ca_key: PrivateKey,
+    ca_cert: x509.Certificate,
+    subject: x509.Name,
+    key_type: KeyType,
+    valid_days: int,
+    usage: x509.ObjectIdentifier,
+    alt_names: x509.SubjectAlternativeName | None,
+) -> tuple[PrivateKey, x509.Certificate]:
+    key = generate_private_key(key_type)
+    start = _now() - dt.timedelta(minutes=5)
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=valid_days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=True, content_commitment=False,
+                          key_encipherment=isinstance(key, rsa.RSAPrivateKey), data_encipherment=False,
+                          key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False,
+                          decipher_only=False),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+    )  # fmt: skip
+    if alt_names is not None:
+        builder = builder.add_extension(alt_names, critical=False)
+    return key, builder.sign(ca_key, hashes.SHA256())
+
+
+def tls_paths(directory: Path, name: str) -> tuple[Path, Path]:
+    """Where a TLS certificate for ``name`` (a host or a broker user) and its key are written:
+    ``NAME.tls.pem`` and ``NAME.tls.key.pem`` (beside, never over, an agency's signing files)."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"{name!r} cannot name a certificate file")
+    return directory / f"{name}.tls.pem", directory / f"{name}.tls.key.pem"
+
+
+def write_tls_pair(directory: Path, name: str, key: PrivateKey, cert: x509.Certificate) -> tuple[Path, Path]:
+    """Write a TLS certificate and its key (0600) to ``tls_paths``; return (certificate, key)."""
+    cert_path, key_path = tls_paths(directory, name)
+    directory.mkdir(parents=True, exist_ok=True)
+    _write(key_path, private_key_pem(key), private=True)
+    _write(cert_path, certificate_pem(cert))
+    return cert_path, key_path

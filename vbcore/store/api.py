@@ -189,4 +189,11 @@ class TrackingStore(ABC):
     def documents_since(self, since: datetime) -> Iterator[DocumentRecord]: ...
 
     @abstractmethod
+    def delivery_pairs(
+        self, *, accepted_since: datetime | None = None, accepted_before: datetime | None = None
+    ) -> Iterator[tuple[PairRecord, DocumentRecord | None]]:
+        """Every pair (accepted in the window, when given) with its document (None when the document's
+        own record is missing), read a page at a time: memory does not grow with the store."""
+
+    @abstractmethod
     def close(self) -> None: ...

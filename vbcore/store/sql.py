@@ -238,6 +238,35 @@ class SqlStore(TrackingStore):
 
     # --- pairs ----------------------------------------------------------------------------------
 
+    def delivery_pairs(
+        self, *, accepted_since: datetime | None = None, accepted_before: datetime | None = None
+    ) -> Iterator[tuple[PairRecord, DocumentRecord | None]]:
+        """In key order, a page at a time (keyset pagination on the primary key, in the database's own
+        collation both for the order and the comparison), so no page holds a lock for long."""
+        columns = ", ".join([*(f"p.{c}" for c in _PAIRS.columns), *(f"d.{c}" for c in _DOCUMENTS.columns)])
+        window, params = "", []
+        for test, value in (("p.accepted_at >= ?", accepted_since), ("p.accepted_at < ?", accepted_before)):
+            if value is not None:
+                window += f" AND {test}"
+                params.append(_aware(value, "accepted_since/accepted_before"))
+        # Fixed text of this module; values travel as parameters.
+        sql = (
+            f"SELECT {columns} FROM pairs p LEFT JOIN documents d ON d.document_id = p.document_id"  # noqa: S608
+            f" WHERE (p.document_id > ? OR (p.document_id = ? AND p.recipient > ?)){window}"
+            " ORDER BY p.document_id, p.recipient LIMIT ?"
+        )
+        width = len(_PAIRS.columns)
+        after = ("", "", "")
+        while True:
+            rows = self._query(sql, (*after, *params, _PAGE_SIZE))
+            for row in rows:
+                doc = None if row[width] is None else _DOCUMENTS.read(row[width:])
+                yield _PAIRS.read(row[:width]), doc
+            if len(rows) < _PAGE_SIZE:
+                return
+            last_document, last_recipient = str(rows[-1][0]), str(rows[-1][1])
+            after = (last_document, last_document, last_recipient)
+
     def get_pair(self, document_id: str, recipient: str) -> PairRecord | None:
         rows = self._query(
             _PAIRS.select("WHERE document_id = ? AND recipient = ?"), (document_id, recipient)

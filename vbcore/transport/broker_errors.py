@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from vbcore.errors import (
+    AccessRefused,
     BrokerLoginRefused,
     QueueNotFound,
     TransportError,
@@ -39,6 +40,9 @@ _NO_QUEUE = re.compile(
     r"NOT_FOUND - no (?P<what>queue|exchange) '(?P<name>[^']*)' in vhost '(?P<vhost>[^']*)'"
 )
 _INBOX = re.compile(r"\.inbox\.(?P<code>.+)$")
+_NOT_THIS_USER = re.compile(
+    r"user_id property set to '(?P<claimed>[^']*)' but authenticated user was '(?P<user>[^']*)'"
+)
 
 
 def explain(text: str, context: BrokerContext | None) -> TransportError | None:
@@ -46,6 +50,15 @@ def explain(text: str, context: BrokerContext | None) -> TransportError | None:
     user = context.user if context else "?"
     where = f" at {context.url}" if context else ""
     where_vi = f" tại {context.url}" if context else ""
+    if _LOGIN_REFUSED in text and "EXTERNAL" in text:  # a client certificate (vbcore.tls)
+        return BrokerLoginRefused(
+            f"user {user}{where}: the broker has no user named as the client certificate's CN, or it "
+            "does not take EXTERNAL logins (`vb agency add CODE --tls-client` issues a certificate for "
+            "the agency's user; see docs/deployment-tls.md)",
+            vi=f"người dùng {user}{where_vi}: máy chủ không có người dùng trùng tên với CN của chứng thư số, "
+            "hoặc không nhận đăng nhập EXTERNAL (`vb agency add MÃ --tls-client` cấp chứng thư số cho "
+            "người dùng của cơ quan; xem docs/deployment-tls.md)",
+        )
     if _LOGIN_REFUSED in text:
         return BrokerLoginRefused(
             f"user {user}{where}: check the user name and password (an agency's broker user is created "
@@ -69,6 +82,16 @@ def explain(text: str, context: BrokerContext | None) -> TransportError | None:
             vi=f"người dùng {user} không có quyền trên vhost {vhost!r}{where_vi}: hãy chỉ vhost nơi nó "
             "đã được cấp phát bằng --vhost, hoặc cấp phát nó trong vhost này "
             f"(vb agency add MÃ --vhost {vhost})",
+        )
+    if m := _NOT_THIS_USER.search(text):
+        claimed, user = m["claimed"], m["user"]
+        return AccessRefused(
+            f"the broker logged this connection in as {user}{where}, by its password or its client "
+            f"certificate (whose CN is the user), and refuses a message whose user_id says it is from "
+            f"{claimed}: send as {claimed} with {claimed}'s own password or certificate",
+            vi=f"máy chủ đã đăng nhập kết nối này là {user}{where_vi}, theo mật khẩu hoặc chứng thư số của "
+            f"nó (CN của chứng thư là tên người dùng), và từ chối thông điệp có user_id ghi là của "
+            f"{claimed}: hãy gửi với tư cách {claimed} bằng mật khẩu hoặc chứng thư số của chính {claimed}",
         )
     if m := _NO_QUEUE.search(text):
         return _missing(m["what"], m["name"], m["vhost"])

@@ -19,6 +19,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from vbcore.errors import ConfigurationError, ConnectionLost
+from vbcore.tls import masked, share_parameters
 from vbcore.transport.base import Transport
 from vbcore.transport.names import Names
 
@@ -31,14 +32,15 @@ HUB_RECONNECT_TIMEOUT = 60.0
 
 
 def broker_nodes(url: str) -> list[str]:
-    """The broker URLs in ``url`` (``;``-separated failover nodes), each checked to be AMQP."""
-    nodes = [part.strip() for part in url.split(";") if part.strip()]
+    """The broker URLs in ``url`` (``;``-separated failover nodes), each checked to be AMQP; TLS
+    parameters given once apply to every node (``vbcore.tls.share_parameters``)."""
+    nodes = share_parameters([part.strip() for part in url.split(";") if part.strip()])
     if not nodes:
         raise ConfigurationError("no broker URL given")
     for node in nodes:
         scheme = urlsplit(node).scheme
         if scheme not in SCHEMES:
-            raise ConfigurationError(f"broker URL {_masked(node)!r} is not amqp:// or amqps://")
+            raise ConfigurationError(f"broker URL {masked(node)!r} is not amqp:// or amqps://")
     return nodes
 
 
@@ -71,10 +73,3 @@ def _open_hub(nodes: list[str], names: Names | None, user: str | None) -> Transp
         return transport
     assert last is not None
     raise last
-
-
-def _masked(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url

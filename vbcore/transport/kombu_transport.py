@@ -61,6 +61,7 @@ from kombu import exceptions as kx
 from kombu import messaging as _messaging
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
+from vbcore.tls import NO_VERIFY, split_url, tls_failure
 from vbcore.transport.amqp_wire import (
     INGRESS_QUEUE_ARGUMENTS,
     PARKED_QUEUE_ARGUMENTS,
@@ -125,6 +126,50 @@ def translate(error: BaseException, doing: str, context: BrokerContext | None = 
     return ConnectionLost(f"{doing}: {error!r}")
 
 
+class _Failover(_connection.Connection):
+    """kombu's connection, with each node's own TLS options.
+
+    kombu keeps one ``ssl`` dict for all the nodes of a failover list and fills its
+    ``server_hostname`` once, with the first node's host (after turning ``localhost`` into
+    ``127.0.0.1``): every other node's certificate would be checked against the wrong name. Here each
+    node gets a fresh copy of its own options, with its own host, whenever kombu switches to it.
+    """
+
+    node_tls: dict[str, dict[str, Any] | None]
+
+    def switch(self, conn_str: str) -> None:
+        super().switch(conn_str)  # type: ignore[no-untyped-call]  # kombu is unannotated
+        options = self.node_tls.get(conn_str)
+        self.ssl = dict(options) if options is not None else False
+
+
+Failover: Any = _Failover
+
+
+def _kombu_nodes(url: str) -> tuple[dict[str, dict[str, Any] | None], bool]:
+    """Each node's URL as kombu reads it with its py-amqp TLS options (None: plain), and whether the
+    nodes log in with EXTERNAL (a client certificate). The files are read now
+    (``TlsSettings.context``): a wrong path is a configuration error, not a broker that seems down."""
+    nodes: dict[str, dict[str, Any] | None] = {}
+    external = False
+    for node in url.split(";"):
+        if not node.strip():
+            continue
+        clean, tls = split_url(node.strip())
+        if tls is None:
+            nodes[clean] = None
+            continue
+        tls.context()
+        external = external or tls.external
+        options: dict[str, Any] = {"server_hostname": tls.host} if tls.verify else {"cert_reqs": NO_VERIFY}
+        if tls.cafile is not None:
+            options["ca_certs"] = str(tls.cafile)
+        if tls.certfile is not None and tls.keyfile is not None:
+            options.update(certfile=str(tls.certfile), keyfile=str(tls.keyfile))
+        nodes[clean] = options
+    return nodes, external
+
+
 @dataclass(frozen=True)
 class _Tag:
     message: Any  # the kombu Message: it acks and rejects on the channel it came on
@@ -159,9 +204,15 @@ class KombuTransport(Transport):
         self.stamp_user_id = stamp_user_id
         self.retry = retry or RetryPolicy()
         self.confirm_timeout = confirm_timeout
-        # kombu reads ``a;b`` as failover nodes; each node's URL may carry its own credentials.
-        self._conn: Any = Connection(url, heartbeat=heartbeat, failover_strategy=failover,
-                                      connect_timeout=connect_timeout, transport_options={})
+        # kombu reads ``a;b`` as failover nodes; each node's URL may carry its own credentials, and its
+        # own TLS settings (``_Failover``: the host name each node's certificate is checked against).
+        nodes, external = _kombu_nodes(url)
+        first = next(iter(nodes.values()), None)
+        self._conn: Any = Failover(";".join(nodes), heartbeat=heartbeat, failover_strategy=failover,
+                                    connect_timeout=connect_timeout, transport_options={},
+                                    ssl=dict(first) if first is not None else False,
+                                    login_method="EXTERNAL" if external else None)
+        self._conn.node_tls = nodes
         # The user the broker authenticates; ``user`` overrides only what is stamped in ``user_id``
         # (the broker refuses a mismatch: that is how spoofing is shown to fail).
         self.user: str = user or self._conn.userid
@@ -198,6 +249,7 @@ class KombuTransport(Transport):
         return self._generation - 1
 
     def _on_retry(self, error: BaseException, interval: float) -> None:
+        tls_failure(error, self._conn.as_uri())  # a certificate that does not verify: raised, not retried
         log.warning("broker node %s unreachable (%r); next try in %.1f s", self._conn.host, error, interval)
 
     def revive(self, channel: Any) -> None:
@@ -245,6 +297,8 @@ class KombuTransport(Transport):
 
     def _translate(self, error: BaseException, doing: str) -> TransportError:
         if isinstance(error, kx.OperationalError | ax.RecoverableConnectionError | OSError):
+            if hint := tls_failure(error, self._conn.as_uri()):  # a plain URL where only TLS is taken
+                return hint
             return ConnectionLost(f"{doing}: could not reach a broker node ({error})")
         if isinstance(error, ax.ChannelError | ax.ConnectionError | ax.MessageNacked | TransportError):
             c = self._conn

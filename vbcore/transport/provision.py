@@ -25,7 +25,15 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from vbcore.errors import AccessRefused, ManagementApiUnreachable, ProvisioningFailed, VhostNotFound
+from vbcore.errors import (
+    AccessRefused,
+    ConnectionLost,
+    ManagementApiUnreachable,
+    ProvisioningFailed,
+    TransportError,
+    VhostNotFound,
+)
+from vbcore.tls import DEFAULT_TLS_PORT, explain_failure, split_url
 from vbcore.transport.names import Names
 
 NOTHING = "^$"
@@ -57,11 +65,15 @@ class BrokerAdmin:
         *,
         timeout: float = 10.0,
     ) -> None:
-        parts = urllib.parse.urlsplit(management_url)
+        clean, tls = split_url(management_url)  # https: the CA (and a client certificate), vbcore.tls
+        self._tls = tls.context() if tls is not None else None
+        self._url = clean
+        parts = urllib.parse.urlsplit(clean)
         self.admin_user = urllib.parse.unquote(parts.username or "guest")
         self._password = urllib.parse.unquote(parts.password or "guest")
         netloc = parts.hostname or "127.0.0.1"
-        self._base = f"{parts.scheme or 'http'}://{netloc}:{parts.port or 15672}{parts.path.rstrip('/')}"
+        port = parts.port or (DEFAULT_TLS_PORT["https"] if tls is not None else 15672)
+        self._base = f"{parts.scheme or 'http'}://{netloc}:{port}{parts.path.rstrip('/')}"
         self.vhost = vhost
         self.names = names or Names()
         self.timeout = timeout
@@ -105,8 +117,9 @@ class BrokerAdmin:
         """Delete the vhost and everything in it (idempotent)."""
         self._api("DELETE", f"/api/vhosts/{self._v}", missing_ok=True)
 
-    def add_agency(self, code: str, password: str) -> None:
-        """Create (or update) the agency's broker user and its permissions."""
+    def add_agency(self, code: str, password: str | None) -> None:
+        """Create (or update) the agency's broker user and its permissions. ``password`` None: a user
+        with no password at all, who logs in with its TLS client certificate only (EXTERNAL)."""
         user = self.names.agency_user(code)
         self._put_user(user, password)
         self._grant(user, self.agency_permissions(code))
@@ -190,8 +203,10 @@ class BrokerAdmin:
     def _v(self) -> str:
         return _q(self.vhost)
 
-    def _put_user(self, user: str, password: str) -> None:
-        self._api("PUT", f"/api/users/{_q(user)}", {"password": password, "tags": ""})
+    def _put_user(self, user: str, password: str | None) -> None:
+        # An empty password_hash: RabbitMQ refuses every password for this user (docs: "passwordless").
+        secret = {"password": password} if password is not None else {"password_hash": ""}
+        self._api("PUT", f"/api/users/{_q(user)}", {**secret, "tags": ""})
 
     def _grant(self, user: str, p: Permissions) -> None:
         body = {"configure": p.configure, "write": p.write, "read": p.read}
@@ -204,7 +219,7 @@ class BrokerAdmin:
         request.add_header("Authorization", f"Basic {token}")
         request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self._tls) as response:  # noqa: S310
                 payload = response.read()
         except urllib.error.HTTPError as e:
             if e.code == 404 and missing_ok:
@@ -227,7 +242,10 @@ class BrokerAdmin:
             raise self._unreachable(e) from e
         return json.loads(payload) if payload else None
 
-    def _unreachable(self, cause: BaseException) -> ManagementApiUnreachable:
+    def _unreachable(self, cause: BaseException) -> TransportError:
+        explained = explain_failure(cause, self._url)  # a certificate that does not verify, ...
+        if explained is not None and not isinstance(explained, ConnectionLost):
+            return explained
         reason = getattr(cause, "reason", cause)
         return ManagementApiUnreachable(
             f"nothing answers at {self._base} ({reason}): give the broker's management API with "

@@ -46,12 +46,13 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import pika
 from pika import exceptions as px
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
+from vbcore.tls import split_url, tls_failure
 from vbcore.transport.amqp_wire import (
     INGRESS_QUEUE_ARGUMENTS,
     PARKED_QUEUE_ARGUMENTS,
@@ -94,6 +95,26 @@ def translate(error: BaseException, doing: str, context: BrokerContext | None = 
     return ConnectionLost(f"{doing}: {error!r}")
 
 
+def _parameters(url: str) -> Any:
+    """pika's parameters for ``url``, with its TLS settings (``vbcore.tls``: CA, client certificate,
+    EXTERNAL login) applied; the server's certificate is checked for the URL's host."""
+    clean, tls = split_url(url)
+    parts = urlsplit(clean)
+    if parts.username is not None and parts.password is None:  # EXTERNAL: a user and no password
+        clean = urlunsplit(parts._replace(netloc=parts.netloc.replace("@", ":@", 1)))
+    params = pika.URLParameters(clean)
+    if tls is not None:
+        params.ssl_options = pika.SSLOptions(tls.context(), tls.host if tls.verify else None)
+        if tls.external:
+            params.credentials = pika.credentials.ExternalCredentials()
+    return params
+
+
+def url_user(url: str) -> str:
+    """The broker user a URL names (pika's default when it names none: guest)."""
+    return unquote(urlsplit(url).username or "guest")
+
+
 @dataclass(frozen=True)
 class _Tag:
     channel: Any  # the pika BlockingChannel the delivery came on
@@ -130,10 +151,11 @@ class RabbitMQTransport(Transport):
         self.names = names or Names()
         # False only to show what a client that leaves ``user_id`` unset gets (tests of the hub).
         self.stamp_user_id = stamp_user_id
-        self._params = pika.URLParameters(url)
+        self._url = url
+        self._params = _parameters(url)
         # The user the broker authenticates; ``user`` overrides it only for what is stamped in
         # ``user_id`` (the broker refuses a mismatch: that is how spoofing is shown to fail).
-        self.user: str = user or self._params.credentials.username
+        self.user: str = user or url_user(url)
         self._params.client_properties = {"connection_name": f"vbus {self.user}"}
         self.reconnect_timeout = reconnect_timeout
         self.confirm_window = confirm_window
@@ -168,8 +190,9 @@ class RabbitMQTransport(Transport):
 
     def _context(self) -> BrokerContext:
         p = self._params
-        where = f"amqp://{p.credentials.username}@{p.host}:{p.port}/{quote(p.virtual_host, safe='')}"
-        return BrokerContext(p.credentials.username, where, p.virtual_host)
+        scheme = "amqps" if p.ssl_options else "amqp"
+        where = f"{scheme}://{self.user}@{p.host}:{p.port}/{quote(p.virtual_host, safe='')}"
+        return BrokerContext(url_user(self._url), where, p.virtual_host)
 
     def _drop_connection(self) -> None:
         conn, self._conn, self._ops, self._pub, self._tracker = self._conn, None, None, None, None
@@ -196,8 +219,8 @@ class RabbitMQTransport(Transport):
                 if e.reply_code in (403, 530):
                     raise translate(e, "connecting", self._context()) from e
                 last: BaseException = e
-            except _RECONNECTABLE as e:
-                last = e
+            except (*_RECONNECTABLE, OSError) as e:
+                last = tls_failure(e, self._url) or e  # a certificate that does not verify: raised
             except px.ChannelClosedByBroker as e:
                 if e.reply_code in (403, 404, 406):  # re-declaring or consuming again was refused
                     raise translate(e, "re-opening the connection") from e
@@ -205,6 +228,8 @@ class RabbitMQTransport(Transport):
             except px.AMQPError as e:
                 raise translate(e, "re-opening the connection") from e
             if time.monotonic() + delay > deadline:
+                if isinstance(last, ConnectionLost):  # says what a refused plain connection may mean
+                    raise last
                 waited = f"{self.reconnect_timeout:.0f} s"
                 raise ConnectionLost(f"could not reach the broker for {waited}: {last!r}")
             time.sleep(delay)

@@ -16,14 +16,11 @@ from __future__ import annotations
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from vbcore.errors import ConfigurationError
+from vbcore.tls import masked as masked  # ``url`` without its password, for messages: defined once
 
 DEFAULT_VHOST = "/"
 
 
-def masked(url: str) -> str:
-    """``url`` without its password (``amqp://user:***@host/``), for messages and logs."""
-    parts = urlsplit(url)
-    return url.replace(f":{parts.password}@", ":***@", 1) if parts.password else url
 
 
 def url_vhost(url: str) -> str | None:
