@@ -75,6 +75,7 @@ __all__ = [
     "SignaturePolicy",
     "SigningKey",
     "TrustStore",
+    "UntrustedSignature",
     "VerifiedPackage",
     "sign_package",
     "verify_package",
@@ -398,9 +399,21 @@ def verify_package(
     )
 
 
+@dataclass(frozen=True)
+class UntrustedSignature:
+    """What ``verify_signature_value`` found: a signature whose value verifies with the certificate the
+    package carries, which nothing vouches for. NOT a ``VerifiedPackage`` on purpose: it cannot be
+    bound to a sender (``bind_to_sender``) nor accepted by anything that takes one."""
+
+    root: Any  # the signed tree (lxml)
+    signer_agency: str | None  # the agency code the certificate names, unchecked
+    certificate: x509.Certificate
+    algorithm: str
+
+
 def verify_signature_value(
     xml: bytes, *, policy: SignaturePolicy, limits: ParseLimits = DEFAULT_LIMITS
-) -> VerifiedPackage:
+) -> UntrustedSignature:
     """The signature's shape, digest and value checked against the certificate the package carries,
     WITHOUT any trust anchor (as ``xmlsec1 --insecure``): for an operator diagnosing a package, never
     for accepting one. It says whether the package is unchanged since that key signed it and which
@@ -417,9 +430,7 @@ def verify_signature_value(
     shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
     leaf, _ = _signing_certificate(certificates_in(shape, limits.max_certificates))
     signed_root = _whole_package(root, _verify_with_signxml(root, leaf, policy))
-    return VerifiedPackage(
-        root=signed_root, signer_agency=agency_code_of(leaf), certificate=leaf, algorithm=shape.algorithm
-    )
+    return UntrustedSignature(signed_root, agency_code_of(leaf), leaf, shape.algorithm)
 
 
 def _refuse_unsigned(found: Found) -> NoReturn:
