@@ -151,8 +151,8 @@ ATTACKS: dict[str, tuple[Builder, int]] = {  # the sizes of issue 7's campaign
 
 
 def hub_checks(body: bytes, trust: TrustStore) -> object:
-    tree = checks.check_structure(body, checks.ParseLimits())
-    return checks.verify_and_read(body, trust=trust, policy=SignaturePolicy(), parsed=tree)
+    accepted = checks.check_structure(body, checks.ParseLimits())
+    return checks.verify_and_read(body, trust=trust, policy=SignaturePolicy(), parsed=accepted.root)
 
 
 def read(body: bytes, spool: Path) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_validate_names_schema_problems_with_line_numbers(run: CliRunner, packed
     text = packed.read_text(encoding="utf-8")
     assert "<edXML:Type>2</edXML:Type>" in text
     broken.write_text(
-        text.replace("<edXML:Type>2</edXML:Type>", "<edXML:Type>9</edXML:Type>"), encoding="utf-8"
+        text.replace("<edXML:Type>2</edXML:Type>", "<edXML:Type>hai</edXML:Type>"), encoding="utf-8"
     )
     result = run.invoke(vb, ["validate", str(broken), "--json"])
     assert result.exit_code == 1
@@ -86,28 +87,31 @@ def test_validate_names_schema_problems_with_line_numbers(run: CliRunner, packed
     assert any("Type" in (p["path"] or p["message"]) and p["line"] for p in report["problems"])
     explained = run.invoke(vb, ["validate", "--explain", str(broken)])
     assert explained.exit_code == 1
-    [line] = explained.output.splitlines()
+    [line, unsigned] = explained.output.splitlines()  # the schema and the reader name it once
     assert line.startswith(f"{broken}: /edXML/edXMLEnvelope/edXMLHeader/MessageHeader/DocumentType/Type: ")
-    assert "'9'" in line
-    assert line.endswith(")")
+    assert "'hai'" in line
+    assert line.endswith(", column 11)")
     assert "(line " in line
+    assert unsigned.startswith(f"{broken}: warning [unsigned] the package carries no signature")
 
 
 def test_validate_reads_in_vietnamese_by_default_with_the_path_line_and_value(
     packed: Path, interop_dir: Path
 ) -> None:
     broken = packed.with_name("broken.edxml")
-    broken.write_text(packed.read_text(encoding="utf-8").replace("<edXML:Type>2<", "<edXML:Type>9<"))
+    broken.write_text(packed.read_text(encoding="utf-8").replace("<edXML:Type>2<", "<edXML:Type>hai<"))
     vi = CliRunner(env={"VBUS_LANG": None})
     result = vi.invoke(vb, ["validate", str(broken), str(interop_dir / NOT_WELL_FORMED)])
     assert result.exit_code == 1
+    where = re.search(r"\(dòng \d+, cột 11\)", result.output)
+    assert where is not None
     assert (
-        f"{broken}: /edXML/edXMLEnvelope/edXMLHeader/MessageHeader/DocumentType/Type: giá trị '9' "
-        "không thuộc tập giá trị cho phép {'1', '2'} (dòng " in result.output
+        f"{broken}: /edXML/edXMLEnvelope/edXMLHeader/MessageHeader/DocumentType/Type: giá trị 'hai' "
+        f"không đúng định dạng (mẫu '[0-9]{{1,9}}') {where.group()}" in result.output
     )
     assert "không tìm thấy thẻ mở đầu ('<'): nội dung không phải là XML (dòng 1, cột 1)" in result.output
     explained = vi.invoke(vb, ["validate", "--explain", str(broken)])
-    assert "giá trị '9' không thuộc tập giá trị cho phép (dòng " in explained.output
+    assert f"giá trị 'hai' không đúng định dạng {where.group()}" in explained.output
     for english in ("value", "line", "expected", "not"):
         assert f" {english} " not in result.output + explained.output
 

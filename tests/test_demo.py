@@ -53,7 +53,7 @@ def test_the_closed_code_is_refused_naming_its_successor_while_the_other_recipie
 ) -> None:
     stale = by_code(report, "402/UBND-VX")
     states = {r["recipient"]: r["state"] for r in stale["recipients"]}
-    assert states == {"000.00.00.H15": "forwarded", "000.00.00.H47": "refused-by-hub"}
+    assert states == {"000.00.00.H56": "forwarded", "000.00.00.H47": "refused-by-hub"}
     [refusal] = stale["refusals"]
     assert refusal["reason"] == "closed-agency"
     assert "000.00.00.H15" in refusal["detail"]

@@ -46,7 +46,8 @@ def test_the_reader_hands_on_the_safe_name_and_says_so_in_a_warning() -> None:
     doc = result.package
     assert isinstance(doc, Edoc)
     assert doc.attachments[0].name == ".._.._x_.pdf"
-    assert any("read as the safe file name '.._.._x_.pdf'" in w for w in result.warnings)
+    [renamed] = [w for w in result.warnings if w.code == "attachment-name-made-safe"]
+    assert renamed.value == "'../../x\\x7f.pdf' -> '.._.._x_.pdf'"
 
 
 def test_a_nul_in_a_name_cannot_even_be_written_in_xml() -> None:

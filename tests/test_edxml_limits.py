@@ -97,7 +97,9 @@ def test_warnings_are_kept_to_a_bounded_summary() -> None:
     unknown = "".join(f"<Unknown{i}/>" for i in range(300))
     result = read_package(package(header=unknown))
     assert len(result.warnings) == MAX_WARNINGS + 1
-    assert result.warnings[-1] == f"... and {300 - MAX_WARNINGS} more warnings"
+    more = result.warnings[-1]
+    assert (more.code, more.value) == ("more-warnings", str(300 + 1 - MAX_WARNINGS))  # and "unsigned"
+    assert more.describe("en") == f"... and {300 + 1 - MAX_WARNINGS} more warnings"
 
 
 def test_base64_of_a_limit_sized_attachment_is_read_exactly_at_the_limit() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from vbcore.deviations import Deviation
 from vbcore.edxml import DEFAULT_LIMITS, EDXML_NS, ParseLimits, parse_xml, read_package
 from vbcore.edxml.parser import parse_document
 from vbcore.edxml.stream import parse_streaming
@@ -144,7 +145,10 @@ XLINK_DOC = f"""<?xml version="1.0" encoding="UTF-8"?>
 
 def test_undeclared_xlink_prefix_is_declared_on_the_root_with_a_warning() -> None:
     parsed = parse_document(XLINK_DOC)
-    assert parsed.warnings == ("undeclared xlink: prefix repaired",)
+    assert parsed.warnings == (Deviation("prefix-repaired", "xlink"),)
+    assert parsed.warnings[0].describe("en") == (
+        "the prefix xlink: is used without a declaration: declared with the one namespace it can mean"
+    )
     assert parsed.root.nsmap["xlink"] == "http://www.w3.org/1999/xlink"
     assert parsed.root[0].get("{http://www.w3.org/1999/xlink}href") == ""
 

@@ -114,12 +114,16 @@ def test_missing_sender_is_refused_naming_the_element() -> None:
         read_package(data)
 
 
-def test_unknown_elements_are_ignored_with_a_warning() -> None:
+def test_unknown_elements_are_ignored_with_a_named_warning() -> None:
     result = read_package(package("<Subject>x</Subject><Urgency>cao</Urgency>"))
     assert result.package.subject == "x"  # type: ignore[union-attr]
-    assert result.warnings == (
-        "ignored unknown element edXML/edXMLEnvelope/edXMLHeader/MessageHeader/Urgency",
+    [unknown] = [w for w in result.warnings if w.code == "unknown-element"]
+    assert unknown.value == "edXML/edXMLEnvelope/edXMLHeader/MessageHeader/Urgency"
+    assert unknown.line == 8
+    assert unknown.describe("en") == (
+        "ignored unknown element edXML/edXMLEnvelope/edXMLHeader/MessageHeader/Urgency (line 8)"
     )
+    assert unknown.describe("vi").startswith("bỏ qua phần tử không xác định edXML/")
 
 
 def test_base64_with_line_breaks_is_decoded() -> None:

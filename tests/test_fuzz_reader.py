@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits, read_package, write_package
 from vbcore.edxml import reader as reader_module
+from vbcore.edxml.acceptance import examine, report
 from vbcore.edxml.names import EARLIEST_DATE, LATEST_DATE
 from vbcore.edxml.safe_names import safe_attachment_name
 from vbcore.edxml.zipped import unwrap_zip
@@ -66,6 +67,25 @@ def test_a_mutated_real_package_is_read_or_refused_never_crashes(seed: bytes, ch
     except PackageRefused:
         return
     check_promises(result.package)
+
+
+@NEEDS_CORPUS
+@FUZZ
+@given(seed=st.sampled_from(SEEDS), changes=edits)
+def test_vb_show_and_vb_validate_decide_alike_on_a_mutated_package(seed: bytes, changes: list[Edit]) -> None:
+    """``examine`` (``vb show``) reads exactly what ``report`` (``vb validate``) accepts, and a refusal
+    always says where when it names an element."""
+    data = mutate(seed, changes, XML_TOKENS)
+    refusal: PackageRefused | None = None
+    try:
+        result = examine(data)
+    except PackageRefused as err:
+        refusal = err
+    assert report(data).accepted is (refusal is None)
+    if refusal is None:
+        check_promises(result.package)
+    elif refusal.path:
+        assert refusal.line is not None
 
 
 @NEEDS_CORPUS
@@ -162,8 +182,10 @@ def test_the_hubs_checks_of_a_mutated_signed_package_refuse_never_crash(
     _, trust, signed = signer
     data = mutate(signed, changes, XML_TOKENS)
     try:
-        tree = checks.check_structure(data, DEFAULT_LIMITS)
-        checked = checks.verify_and_read(data, trust=trust, policy=SignaturePolicy(), parsed=tree)
+        accepted = checks.check_structure(data, DEFAULT_LIMITS)
+        checked = checks.verify_and_read(
+            data, trust=trust, policy=SignaturePolicy(), parsed=accepted.root, deviations=accepted.deviations
+        )
     except PackageRefused:
         return
     check_promises(checked.package)

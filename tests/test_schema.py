@@ -102,7 +102,10 @@ def test_minimal_status_validates() -> None:
 
 def test_an_element_and_its_bytes_give_the_same_answer() -> None:
     bad = swap(MINIMAL_STATUS, "<StatusCode>03", "<StatusCode>07")
-    assert schema.validate(etree.fromstring(bad)) == schema.validate(bad)
+    assert schema.validate(etree.fromstring(bad), source=bad) == schema.validate(bad)
+    # Without its bytes, a tree's problems have their line and no column.
+    [alone] = schema.validate(etree.fromstring(bad))
+    assert (alone.line, alone.column) == (11, None)
 
 
 def test_status_is_told_apart_from_document_by_its_status_code() -> None:
@@ -319,7 +322,8 @@ def test_check_raises_schema_violation_listing_each_problem() -> None:
         schema.check(bad)
     assert caught.value.reason == "schema"
     assert len(caught.value.problems) == 1
-    assert caught.value.problems[0].startswith(f"{HEADER}/StatusCode (line 11): ")
+    assert caught.value.problems[0].startswith(f"{HEADER}/StatusCode (line 11, column 9): ")
+    assert (caught.value.line, caught.value.column) == (11, 9)
 
 
 def test_check_passes_a_valid_package() -> None:

@@ -325,7 +325,7 @@ def test_unsigned_package_passes_when_the_policy_does_not_require_a_signature(
 
     assert not verified.signed
     assert verified.signer_agency is None
-    assert verified.warnings == ()
+    assert [w.code for w in verified.warnings] == ["unsigned"]
     assert text_of(verified.root, ".//e:StatusCode") == "01"
 
 
@@ -352,8 +352,9 @@ def test_signature_in_the_edxml_namespace_counts_as_unsigned_when_signatures_are
     verified = verify(xml, pki, expected=None, require_signature=False)
 
     assert not verified.signed
-    assert len(verified.warnings) == 1
-    assert "treated as unsigned" in verified.warnings[0]
+    [warning] = verified.warnings
+    assert warning.code == "signature-placeholder"
+    assert "counts as unsigned" in warning.describe("en")
 
 
 def test_sdk_sample_with_a_copied_placeholder_signature_is_refused_cleanly(

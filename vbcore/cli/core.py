@@ -9,17 +9,18 @@ invalid or not found, 2 usage.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import click
 
+from vbcore.cli.failures import CommandFailed
 from vbcore.cli.output import (
     agency_label,
     allow_sha1_option,
     current_lang,
     directory_option,
+    directory_warnings,
     echo_json,
     existing_file,
     human_size,
@@ -28,13 +29,10 @@ from vbcore.cli.output import (
     read_file_package,
     trust_option,
     verify_file,
+    warning_line,
 )
 from vbcore.directory import Directory
-from vbcore.errors import (
-    MalformedPackage,
-    PackageRefused,
-    VbusError,
-)
+from vbcore.errors import VbusError
 from vbcore.lang import Lang, Text
 from vbcore.model import Edoc, StatusPackage
 from vbcore.store.timeline import business_text
@@ -45,6 +43,7 @@ _T = {
     "valid": Text("hợp lệ", "valid"),
     "warning": Text("cảnh báo", "warning"),
     "line": Text("dòng", "line"),
+    "column": Text("cột", "column"),
     "unsigned": Text("không có chữ ký", "unsigned"),
     "not_dsig": Text(
         "có, nhưng không phải XML-DSig (một <Signature> ngoài không gian tên XML-DSig)",
@@ -55,8 +54,8 @@ _T = {
     "not_verified": Text(
         "{state} (chưa kiểm tra: hãy cho --trust CA.pem)", "{state} (not verified: give --trust CA.pem)"
     ),
-    "not_valid": Text("{state}; KHÔNG hợp lệ: {why}", "{state}; NOT verified: {why}"),
-    "verified": Text("{state}; hợp lệ, do {signer} ký", "{state}; verified, signed by {signer}"),
+    "not_valid": Text("KHÔNG hợp lệ: {why}", "NOT verified: {why}"),
+    "verified": Text("hợp lệ, do {signer} ký", "verified, signed by {signer}"),
     "none": Text("(không có)", "(none)"),
 }
 _LABELS = {
@@ -75,58 +74,18 @@ _LABELS = {
     "signature": Text("chữ ký", "signature"),
     "warning": Text("cảnh báo", "warning"),
 }
-# The reader's warnings (English, for logs and scripts), as people read them.
-_WARNINGS = [
-    (re.compile(r"ignored unknown element (?P<path>\S+)"), "bỏ qua phần tử không xác định {path}"),
-    (re.compile(r"undeclared (?P<prefix>\S+): prefix repaired"),
-     "đã khai báo bổ sung tiền tố {prefix} còn thiếu"),
-    (re.compile(r"a status package's edXMLBody/AttachmentEncoded ignored"),
-     "bỏ qua edXMLBody/AttachmentEncoded của gói tin trạng thái"),
-    (re.compile(r"elements without a namespace read as edXML"),
-     "các phần tử không có không gian tên được đọc như edXML (thiếu khai báo tiền tố?)"),
-]
-
-
-def warning_text(warning: str, lang: Lang) -> str:
-    """One of the reader's warnings in ``lang`` (an unknown one as it is: it names what it found)."""
-    if lang == "en":
-        return warning
-    for pattern, template in _WARNINGS:
-        m = pattern.search(warning)
-        if m:
-            return template.format(**m.groupdict())
-    return warning
 
 
 # --- validate ---------------------------------------------------------------------------------------
 
 
-def _problem(e: PackageRefused) -> dict[str, Any]:
-    return {"message": str(e), "message_vi": e.detail_vi or e.reason_vi, "line": getattr(e, "line", None),
-            "path": None}  # fmt: skip
-
-
-def _problems_of(path: Path, explain: bool) -> tuple[list[dict[str, Any]], list[str]]:
-    from vbcore.edxml import read_package, schema
-
-    data = path.read_bytes()
-    problems: list[dict[str, Any]] = []
-    warnings: list[str] = []
-    try:
-        warnings = list(read_package(data).warnings)
-    except MalformedPackage as e:  # not XML, or not edXML: the schema has nothing to add
-        return [_problem(e)], []
-    except PackageRefused as e:
-        problems.append(_problem(e))
-    try:
-        found = schema.explain(data) if explain else schema.validate(data)
-    except PackageRefused as e:
-        found = []
-        problems.append(_problem(e))
-    problems.extend(
-        {"message": p.message, "message_vi": p.message_vi, "line": p.line, "path": p.path} for p in found
-    )
-    return problems, warnings
+def _where(problem: dict[str, Any], lang: Lang) -> str:
+    """`` (line L, column C)`` unless the message already says where."""
+    message = problem["message"] if lang == "en" else problem["message_vi"]
+    if problem["line"] is None or f"({_T['line'](lang)} " in message:
+        return ""
+    column = f", {_T['column'](lang)} {problem['column']}" if problem.get("column") else ""
+    return f" ({_T['line'](lang)} {problem['line']}{column})"
 
 
 @click.command()
@@ -134,30 +93,33 @@ def _problems_of(path: Path, explain: bool) -> tuple[list[dict[str, Any]], list[
 @click.option("--explain", is_flag=True, help="Richer schema messages (xmlschema; slower on large files).")
 @json_option
 def validate(files: tuple[Path, ...], explain: bool, as_json: bool) -> None:
-    """Read each FILE as an edXML package and check it against the schema.
+    """Check each FILE as vbus accepts packages: the schema, the named deviations, the reader.
 
-    One line per problem, ``FILE: problem (line L)``. Exits with 0 only if every file is valid.
+    One line per problem, ``FILE: problem (line L, column C)``, and one per warning,
+    ``FILE: warning [code] text`` (what the package does differently from QCVN 102 that vbus reads).
+    Exits with 0 only if every file is accepted.
     """
-    report: list[dict[str, Any]] = []
-    for path in files:
-        problems, warnings = _problems_of(path, explain)
-        report.append({"file": str(path), "valid": not problems, "problems": problems, "warnings": warnings})
+    from vbcore.edxml.acceptance import report as report_of
+
+    reports = [(path, report_of(path, explain=explain)) for path in files]
     if as_json:
-        echo_json(report)
+        echo_json([
+            {"file": str(path), "valid": r.accepted, "problems": [p.to_json() for p in r.problems],
+             "warnings": [w.to_json() for w in r.warnings]}
+            for path, r in reports
+        ])  # fmt: skip
     else:
         lang = current_lang()
-        for r in report:
-            for p in r["problems"]:
+        for path, r in reports:
+            for p in (problem.to_json() for problem in r.problems):
                 message = p["message"] if lang == "en" else p["message_vi"]
-                shown = p["line"] is not None and f"({_T['line'](lang)} " not in message
-                line = f" ({_T['line'](lang)} {p['line']})" if shown else ""
-                where = f"{p['path']}: " if p["path"] else ""
-                click.echo(f"{r['file']}: {where}{message}{line}")
-            for w in r["warnings"]:
-                click.echo(f"{r['file']}: {_T['warning'](lang)}: {warning_text(w, lang)}")
-            if r["valid"]:
-                click.echo(f"{r['file']}: {_T['valid'](lang)}")
-    if not all(r["valid"] for r in report):
+                where = f"{p['path']}: " if p["path"] and p["path"] not in message else ""
+                click.echo(f"{path}: {where}{message}{_where(p, lang)}")
+            for w in r.warnings:
+                click.echo(f"{path}: {_T['warning'](lang)} {warning_line(w, lang)}")
+            if r.accepted:
+                click.echo(f"{path}: {_T['valid'](lang)}")
+    if not all(r.accepted for _, r in reports):
         raise SystemExit(1)
 
 
@@ -180,12 +142,17 @@ def _signature_state(
     state = _T["present"].format(algorithm=_algorithm_name(sig.signature_method, lang))(lang)
     if not trust:
         return _T["not_verified"].format(state=state)(lang)
+    return f"{state}; {_verdict(path, trust, allow_sha1, directory, lang)}"
+
+
+def _verdict(path: Path, trust: tuple[Path, ...], allow_sha1: bool, directory: Directory, lang: Lang) -> str:
+    """The signature checked against ``trust`` (no attachment decoded): verified by whom, or why not."""
     try:
-        verified = verify_file(path.read_bytes(), pkg.from_.organ_id, trust, allow_sha1, directory)
+        verified = verify_file(path.read_bytes(), trust, allow_sha1, directory)
     except VbusError as e:
         why = e.describe(lang) if e.has_vietnamese_detail or lang == "en" else e.reason_vi
-        return _T["not_valid"].format(state=state, why=why)(lang)
-    return _T["verified"].format(state=state, signer=verified["signer"])(lang)
+        return _T["not_valid"].format(why=why)(lang)
+    return _T["verified"].format(signer=verified["signer"])(lang)
 
 
 def _edoc_summary(edoc: Edoc, directory: Any) -> dict[str, Any]:
@@ -242,13 +209,24 @@ def _status_summary(status: StatusPackage, directory: Any) -> dict[str, Any]:
 def show(
     file: Path, trust: tuple[Path, ...], allow_sha1: bool, directory_file: Path | None, as_json: bool
 ) -> None:
-    """What a package says: sender, recipients, number, date, subject, attachments, signature state."""
+    """What a package says: sender, recipients, number, date, subject, attachments, signature state,
+    and every named warning it is read with (the directory's too: a sender's name it disagrees with).
+
+    A package vbus refuses is refused here as by `vb validate`; with --trust, the signature's verdict
+    is given first, so that a broken attachment never hides it."""
     directory = load_directory(directory_file)
     lang = current_lang()
-    pkg, warnings = read_file_package(file)
+    try:
+        pkg, read_with = read_file_package(file)
+    except CommandFailed:
+        if trust:  # what the signature says, though an attachment (say) cannot be read
+            verdict = _verdict(file, trust, allow_sha1, directory, lang)
+            click.echo(f"{_LABELS['signature'](lang)}  {verdict}", err=True)
+        raise
+    warnings = read_with + directory_warnings(pkg, directory)
     summary = _edoc_summary(pkg, directory) if isinstance(pkg, Edoc) else _status_summary(pkg, directory)
     summary["signature"] = _signature_state(file, pkg, trust, allow_sha1, directory, lang)
-    summary["warnings"] = list(warnings)
+    summary["warnings"] = [w.to_json() for w in warnings]
     if as_json:
         echo_json(summary)
         return
@@ -279,7 +257,7 @@ def show(
             for a in summary["attachments"]
         ]
     rows += [("signature", summary["signature"])]
-    rows += [("warning", warning_text(w, lang)) for w in warnings]
+    rows += [("warning", warning_line(w, lang)) for w in warnings]
     labelled = [(_LABELS[key](lang), value) for key, value in rows]
     width = max(len(k) for k, _ in labelled)
     for key, value in labelled:

@@ -225,11 +225,12 @@ def run_story(world: DemoWorld) -> None:
                 answer(world, code, got, StatusCode.CHANGE_ACCEPTED, "Đồng ý thu hồi, đã hủy văn bản")
     world.pump()
     # 4. UBND Hà Nội writes to Quảng Nam, whose code closed on 1 July 2025: the hub names the successor.
+    # (Đà Nẵng itself listed beside it would be the same agency twice: delivered once, with a warning.)
     world.clock.advance(10)
     stale = document(
         world,
         HA_NOI,
-        [QUANG_NAM_CLOSED, DA_NANG],
+        [QUANG_NAM_CLOSED, THANH_HOA],
         "402",
         "UBND-VX",
         "V/v phối hợp tổ chức Tuần Văn hóa miền Trung",
@@ -237,7 +238,7 @@ def run_story(world: DemoWorld) -> None:
     send[HA_NOI].submit(stale)
     world.sent.append(stale.effective_document_id)
     world.pump()
-    world.inbox(DA_NANG)
+    world.inbox(THANH_HOA)
     for code in AGENCIES:
         world.inbox(code)  # every sender reads its receipts and refusals
 

@@ -21,6 +21,7 @@ import click
 from vbcore.cli.failures import current_lang as current_lang
 from vbcore.cli.failures import fail as fail
 from vbcore.cli.failures import failed as failed
+from vbcore.deviations import SENDER_NAME_DIFFERS, Deviation
 from vbcore.directory import Directory
 from vbcore.errors import (
     ClosedAgencyCode,
@@ -32,6 +33,7 @@ from vbcore.errors import (
 from vbcore.identifiers import is_test_tenant
 from vbcore.lang import Lang, Text
 from vbcore.model import Edoc, StatusPackage
+from vbcore.text import fold
 from vbcore.text import table as table  # re-exported: the CLI commands print tables
 from vbcore.timezones import VIETNAM
 
@@ -164,38 +166,83 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def read_file_package(path: Path) -> tuple[Edoc | StatusPackage, tuple[str, ...]]:
-    """The package in ``path`` and the reader's warnings; a refused package becomes a CLI error."""
-    from vbcore.edxml import read_package
+def read_file_package(path: Path) -> tuple[Edoc | StatusPackage, tuple[Deviation, ...]]:
+    """The package in ``path`` as vbus accepts it (``vbcore.edxml.acceptance``: the decision the hub
+    and ``vb validate`` make) and its named warnings; a refused package becomes a CLI error."""
+    from vbcore.edxml.acceptance import examine
 
     try:
-        result = read_package(path)
+        result = examine(path)
     except PackageRefused as e:
         raise failed(e, about=str(path)) from e
     return result.package, result.warnings
 
 
+def warning_line(warning: Deviation, lang: Lang) -> str:
+    """A named warning as people read it: its code, then one line in ``lang``."""
+    return f"[{warning.code}] {warning.describe(lang)}"
+
+
 def verify_file(
-    data: bytes, sender: str, trust: tuple[Path, ...], allow_sha1: bool, directory: Directory
+    data: bytes, trust: tuple[Path, ...], allow_sha1: bool, directory: Directory
 ) -> dict[str, Any]:
-    """Verify a package's signature against the CAs in ``trust``, bound to ``sender``; who signed it.
+    """Verify a package's signature against the CAs in ``trust`` and bind it to the package's sender,
+    read from the verified tree without decoding an attachment (a broken attachment never hides the
+    signature's verdict); who signed it.
 
     ``trust`` is PEM files, or one folder of them. Raises the signature errors of
     ``vbcore.security.signing``.
     """
-    from vbcore.security.signing import SignaturePolicy, TrustStore, verify_package
-    from vbcore.security.trust import describe
+    from vbcore.edxml import read_element
+    from vbcore.security.signing import SignaturePolicy, TrustStore, bind_to_sender, verify_package
 
     store = TrustStore.from_directory(trust[0]) if trust[0].is_dir() else TrustStore.from_pem_files(trust)
-    verified = verify_package(
-        data, trust=store, policy=SignaturePolicy(allow_sha1=allow_sha1), expected_agency=sender or None
-    )
+    verified = verify_package(data, trust=store, policy=SignaturePolicy(allow_sha1=allow_sha1))
+    sender = read_element(verified.root, attachments=False).package.from_.organ_id
+    signer = bind_to_sender(verified, sender)
+    return _signed_by(directory, signer, verified.algorithm, verified.certificate)
+
+
+def check_signature_value(data: bytes, allow_sha1: bool, directory: Directory) -> dict[str, Any]:
+    """``vb verify --no-chain``: the signature's value and digest against the certificate it carries,
+    with no trust anchor (``signing.verify_signature_value``): who it names, not whether to believe it."""
+    from vbcore.edxml import read_element
+    from vbcore.security.signing import SignaturePolicy, verify_signature_value
+
+    verified = verify_signature_value(data, policy=SignaturePolicy(allow_sha1=allow_sha1))
+    sender = read_element(verified.root, attachments=False).package.from_.organ_id
+    result = _signed_by(directory, verified.signer_agency, verified.algorithm, verified.certificate)
+    return {**result, "sender": sender, "sender_matches": verified.signer_agency == sender,
+            "trust_checked": False}  # fmt: skip
+
+
+def _signed_by(directory: Directory, signer: str | None, algorithm: str, certificate: Any) -> dict[str, Any]:
+    from vbcore.security.trust import describe
+
     return {
-        "signer": agency_label(directory, verified.signer_agency),
-        "signer_agency": verified.signer_agency,
-        "algorithm": verified.algorithm,
-        "certificate": describe(verified.certificate) if verified.certificate is not None else None,
+        "signer": agency_label(directory, signer),
+        "signer_agency": signer,
+        "algorithm": algorithm,
+        "certificate": describe(certificate) if certificate is not None else None,
     }
+
+
+def directory_warnings(pkg: Edoc | StatusPackage, directory: Directory) -> tuple[Deviation, ...]:
+    """What the directory says of a package that its bytes cannot: a sender's name the directory
+    disagrees with, and (a document) one agency addressed under its closed and its current code."""
+    from vbcore.hub.routing import resolve_recipients
+
+    found: list[Deviation] = []
+    given = pkg.from_.organ_name or pkg.from_.organization_in_charge
+    agency = directory.get(pkg.from_.organ_id)
+    if given and agency is not None:
+        known = [agency.name, agency.short_name or "", *agency.former_names]
+        if fold(given) not in {fold(name) for name in known if name}:
+            found.append(Deviation(SENDER_NAME_DIFFERS, f"{given!r} ≠ {agency.name!r}"))
+    if isinstance(pkg, Edoc):
+        codes = [o.organ_id for o in pkg.to]
+        found += resolve_recipients(directory, codes, sender=pkg.from_.organ_id).merged
+    return tuple(found)
 
 
 def parse_time(value: str, option: str) -> datetime:

@@ -9,12 +9,14 @@ from pathlib import Path
 import click
 
 from vbcore.cli.output import (
+    current_lang,
     directory_option,
     existing_file,
     fail,
     failed,
     load_directory,
     read_file_package,
+    warning_line,
     write_atomically,
 )
 from vbcore.directory import Directory
@@ -25,8 +27,11 @@ from vbcore.errors import (
     VbusError,
 )
 from vbcore.identifiers import is_test_tenant
+from vbcore.lang import Text
 from vbcore.model import Edoc, Organization
 from vbcore.timezones import vietnam_now
+
+_WARNING = Text("cảnh báo", "warning")
 
 # --- pack, unpack -----------------------------------------------------------------------------------
 
@@ -162,7 +167,8 @@ def unpack(file: Path, directory: Path, force: bool) -> None:
     if directory.exists() and any(directory.iterdir()) and not force:
         raise fail(f"{directory} is not empty (use --force to write into it)")
     written = unpack_edoc(pkg, directory)
+    lang = current_lang()
     for w in warnings:
-        click.echo(f"warning: {w}", err=True)
+        click.echo(f"{_WARNING(lang)}: {warning_line(w, lang)}", err=True)
     for name in written:
         click.echo(str(directory / name))

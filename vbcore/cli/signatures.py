@@ -9,6 +9,8 @@ import click
 from vbcore.cli.output import (
     agency_label,
     allow_sha1_option,
+    check_signature_value,
+    current_lang,
     directory_option,
     echo_json,
     existing_file,
@@ -27,6 +29,7 @@ from vbcore.errors import (
     VbusError,
 )
 from vbcore.identifiers import is_test_tenant
+from vbcore.lang import Text
 
 # --- keys, sign, verify -----------------------------------------------------------------------------
 
@@ -112,24 +115,58 @@ def sign(
         )
 
 
+_VERIFIED = Text(
+    "chữ ký hợp lệ ({algorithm}), do {signer} ký", "valid signature ({algorithm}), signed by {signer}"
+)
+_VALUE_ONLY = Text(
+    "giá trị chữ ký khớp ({algorithm}) với chứng thư số kèm trong gói tin: {signer}; {certificate}. "
+    "KHÔNG phải quyết định tin cậy: chưa kiểm tra chứng thư đến CA tin cậy nào (--no-chain)",
+    "the signature value verifies ({algorithm}) with the certificate the package carries: {signer}; "
+    "{certificate}. NOT a trust decision: the certificate was not checked against any trusted CA "
+    "(--no-chain)",
+)
+_NOT_SENDER = Text(
+    "chứng thư số không nêu người gửi của gói tin {sender}: bên nhận sẽ từ chối",
+    "the certificate does not name the package's sender {sender}: receivers will refuse it",
+)
+
+
 @click.command()
 @click.argument("file", type=existing_file)
-@trust_option(required=True)
+@trust_option(required=False)
+@click.option(
+    "--no-chain",
+    is_flag=True,
+    help="Check only the signature value with the certificate the package carries, naming its signer; "
+    "no trust anchor, so NOT a trust decision (as xmlsec1 --insecure). For diagnosis.",
+)
 @allow_sha1_option
 @directory_option
 @json_option
 def verify(
-    file: Path, trust: tuple[Path, ...], allow_sha1: bool, directory_file: Path | None, as_json: bool
+    file: Path,
+    trust: tuple[Path, ...],
+    no_chain: bool,
+    allow_sha1: bool,
+    directory_file: Path | None,
+    as_json: bool,
 ) -> None:
     """Verify FILE's signature against trusted CAs and its sender; exit 0 only if it is valid.
 
     The signing certificate must chain to a CA given with --trust and name the package's sender
-    (From/OrganId); the signer's agency code and name are printed.
+    (From/OrganId); the signer's agency code and name are printed. With --no-chain instead, only the
+    signature's value is checked, with the certificate the package carries: who signed it, not
+    whether to believe it. No attachment is decoded: a broken attachment never hides the verdict.
     """
+    if not trust and not no_chain:
+        raise click.UsageError("give --trust CA.pem (or --no-chain to check the signature value only)")
     directory = load_directory(directory_file)
-    pkg, _ = read_file_package(file)
+    lang = current_lang()
     try:
-        result = verify_file(file.read_bytes(), pkg.from_.organ_id, trust, allow_sha1, directory)
+        if no_chain:
+            result = check_signature_value(file.read_bytes(), allow_sha1, directory)
+        else:
+            result = verify_file(file.read_bytes(), trust, allow_sha1, directory)
     except VbusError as e:
         if as_json:
             echo_json(
@@ -139,5 +176,9 @@ def verify(
         raise failed(e, about=str(file)) from e
     if as_json:
         echo_json({"file": str(file), "valid": True, **result})
+    elif no_chain:
+        click.echo(f"{file}: {_VALUE_ONLY.format(**result)(lang)}")
+        if not result["sender_matches"]:
+            click.echo(f"{file}: {_NOT_SENDER.format(sender=result['sender'])(lang)}")
     else:
-        click.echo(f"{file}: valid signature ({result['algorithm']}), signed by {result['signer']}")
+        click.echo(f"{file}: {_VERIFIED.format(**result)(lang)}")

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from lxml import etree
 
+from vbcore.deviations import UNKNOWN_ELEMENT, Deviation
 from vbcore.edxml.limits import DEFAULT_LIMITS
 from vbcore.edxml.names import (
     DSIG_NS,
@@ -29,7 +30,7 @@ from vbcore.edxml.names import (
 from vbcore.errors import ImplausibleDate, InvalidFieldValue, RequiredElementMissing, TooManyItems
 from vbcore.lang import Text
 
-Warnings = list[str]
+Warnings = list[Deviation]
 Day = date  # ``date`` is a method's name inside Fields
 T = TypeVar("T")
 _EDXML_PREFIX = f"{{{EDXML_NS}}}"
@@ -76,7 +77,9 @@ class Fields:
             if name is not None and name in known:
                 self._children.setdefault(name, []).append(child)
             else:
-                warnings.append(f"ignored unknown element {path}/{etree.QName(child).localname}")
+                where = f"{path}/{etree.QName(child).localname}"
+                line = child.sourceline if isinstance(child.sourceline, int) else None
+                warnings.append(Deviation(UNKNOWN_ELEMENT, where, path=where, line=line))
         for name, found in self._children.items():
             if len(found) > max_repeats:
                 raise TooManyItems(f"{path}/{name}", len(found), max_repeats)

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 from lxml import etree
 
+from vbcore.deviations import PREFIX_REPAIRED, Deviation
 from vbcore.edxml.limits import DEFAULT_LIMITS, MiB, ParseLimits
 from vbcore.edxml.names import WELL_KNOWN_PREFIXES
 from vbcore.edxml.xml_messages import TOO_LONG_TEXT_VI, parse_error_vi
@@ -48,7 +49,7 @@ class Parsed(NamedTuple):
     """A parsed tree and what the parser had to repair to get it."""
 
     root: etree._Element
-    warnings: tuple[str, ...]
+    warnings: tuple[Deviation, ...]
 
 
 # libxml2 refuses a text node over 10 MB unless ``huge_tree`` is on: a package with an attachment
@@ -157,8 +158,8 @@ def too_many_namespaces(declared: int, limit: int, where: str = "") -> TooManyNa
     )
 
 
-def repair_warnings(prefixes: list[str]) -> tuple[str, ...]:
-    return tuple(f"undeclared {p}: prefix repaired" for p in prefixes)
+def repair_warnings(prefixes: list[str]) -> tuple[Deviation, ...]:
+    return tuple(Deviation(PREFIX_REPAIRED, p) for p in prefixes)
 
 
 # --- DOCTYPE -------------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ Lenient where producers differ (element order, where ``Signature`` lives and in 
 date forms, ``edXML:`` prefix or default namespace, ZIP-wrapped or raw attachments), strict where a
 value matters: a value that cannot be read raises ``InvalidFieldValue`` with the element's path,
 bad base64 or a bad ZIP raises ``AttachmentUnreadable``. Unknown elements are ignored, each with a
-warning in ``ReadResult.warnings``.
+warning in ``ReadResult.warnings``; every warning is a named ``vbcore.deviations.Deviation``, and
+``read_package`` adds what the deviation rules find (``deviation_rules``). This reader is lenient on
+its own: what vbus accepts is decided by ``vbcore.edxml.acceptance``, which adds the schemas.
 
 Small packages are parsed into a tree by ``parser.parse_document`` (fastest); packages over
 ``STREAM_ABOVE`` bytes go through ``stream.parse_streaming``, which decodes the attachments' base64
@@ -25,24 +27,36 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from lxml import etree
 
+from vbcore.deviations import (
+    ATTACHMENT_NAME_MADE_SAFE,
+    MAX_WARNINGS,
+    STATUS_BODY_IGNORED,
+    Deviation,
+    summarise,
+)
+from vbcore.edxml import content_ids, deviation_rules
 from vbcore.edxml.attachments import decode_base64_text, starts_with_zip
+from vbcore.edxml.dialects import refuse_foreign_bytes, refuse_other_roots
 from vbcore.edxml.fields import Fields, Warnings, local_name
 from vbcore.edxml.limits import DEFAULT_LIMITS, Budget, ParseLimits
-from vbcore.edxml.names import EDXML_NS, ZIP_CONTENT_TYPES, tag
+from vbcore.edxml.names import ZIP_CONTENT_TYPES
 from vbcore.edxml.parser import parse_document
+from vbcore.edxml.positions import locate_refusal
 from vbcore.edxml.safe_names import safe_attachment_name
 from vbcore.edxml.sections import read_edoc_header, read_signature, read_status_header
 from vbcore.edxml.stream import parse_streaming
 from vbcore.edxml.zipped import unwrap_zip
-from vbcore.errors import AttachmentUnreadable, NotAnEdxmlPackage, TooManyAttachments
+from vbcore.errors import AttachmentUnreadable, PackageRefused, TooManyAttachments
 from vbcore.model import Attachment, Blob, Edoc, ManifestReference, StatusPackage
 
 STREAM_ABOVE = 2 * 1024 * 1024
-# Warnings kept per package (a package of 100,000 unknown elements is read, not echoed 100,000 times).
-MAX_WARNINGS = 100
+__all__ = [
+    "MAX_WARNINGS", "Parsed", "ReadResult", "parse_source", "read_element", "read_package", "read_parsed",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -51,22 +65,66 @@ class ReadResult:
     attachments' content was not decoded (``read_element(..., attachments=False)``)."""
 
     package: Edoc | StatusPackage
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Deviation, ...] = ()
     attachments_read: bool = True
+
+
+class Parsed(NamedTuple):
+    """A package's tree as ``parse_source`` made it: the attachments a streaming parse decoded aside,
+    what the parser repaired, and the bytes (or file) it came from, for the lines and columns of
+    refusals."""
+
+    root: etree._Element
+    decoded: dict[etree._Element, Blob]
+    warnings: tuple[Deviation, ...]
+    source: bytes | Path
+    budget: Budget
+
+
+def parse_source(
+    source: bytes | Path, *, limits: ParseLimits = DEFAULT_LIMITS, spool_dir: Path | None = None
+) -> Parsed:
+    """The hardened parse of one package (streamed when large); another dialect is refused by name."""
+    refuse_foreign_bytes(source)
+    size = len(source) if isinstance(source, bytes) else source.stat().st_size
+    budget = Budget(limits)
+    if size > STREAM_ABOVE:
+        streamed = parse_streaming(source, limits, spool_dir, budget)
+        return Parsed(streamed.root, streamed.decoded, streamed.warnings, source, budget)
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    parsed = parse_document(data, limits)
+    return Parsed(parsed.root, {}, parsed.warnings, data, budget)
 
 
 def read_package(
     source: bytes | Path, *, limits: ParseLimits = DEFAULT_LIMITS, spool_dir: Path | None = None
 ) -> ReadResult:
-    """Parse and read one package from bytes or a file (streamed when large)."""
-    size = len(source) if isinstance(source, bytes) else source.stat().st_size
-    budget = Budget(limits)
-    if size > STREAM_ABOVE:
-        streamed = parse_streaming(source, limits, spool_dir, budget)
-        return _read(streamed.root, streamed.decoded, streamed.warnings, limits, spool_dir, budget)
-    data = source if isinstance(source, bytes) else source.read_bytes()
-    parsed = parse_document(data, limits)
-    return _read(parsed.root, {}, parsed.warnings, limits, spool_dir, budget)
+    """Parse and read one package from bytes or a file (streamed when large), with every deviation
+    it carries named (``deviation_rules``). This reads leniently: what vbus accepts is decided by
+    ``vbcore.edxml.acceptance``, which adds the schemas."""
+    parsed = parse_source(source, limits=limits, spool_dir=spool_dir)
+    return read_parsed(parsed, limits=limits, spool_dir=spool_dir)
+
+
+def read_parsed(
+    parsed: Parsed,
+    deviations: tuple[Deviation, ...] | None = None,
+    *,
+    limits: ParseLimits = DEFAULT_LIMITS,
+    spool_dir: Path | None = None,
+) -> ReadResult:
+    """Read a tree from ``parse_source``; ``deviations``: those already found (default: found here).
+
+    A refusal says where: the line and column of the element it concerns."""
+    try:
+        refuse_other_roots(parsed.root, parsed.source)
+        found = tuple(deviation_rules.find(parsed.root)) if deviations is None else deviations
+        before = parsed.warnings + found
+        return _read(parsed.root, parsed.decoded, before, limits, spool_dir, parsed.budget)
+    except PackageRefused as err:
+        _discard(parsed.decoded)
+        locate_refusal(err, parsed.root, parsed.source)
+        raise
 
 
 def read_element(
@@ -88,17 +146,13 @@ def read_element(
 def _read(
     root: etree._Element,
     decoded: dict[etree._Element, Blob],
-    warnings_before: tuple[str, ...],
+    warnings_before: tuple[Deviation, ...],
     limits: ParseLimits,
     spool_dir: Path | None,
     budget: Budget | None,
 ) -> ReadResult:
     """``budget`` None: leave the attachments' content alone."""
-    if root.tag != tag("edXML"):
-        raise NotAnEdxmlPackage(
-            f"the root element is {root.tag}, not {{{EDXML_NS}}}edXML",
-            vi=f"phần tử gốc là {root.tag}, không phải {{{EDXML_NS}}}edXML",
-        )
+    refuse_other_roots(root, None)
     warnings: Warnings = list(warnings_before)
     try:
         return _read_checked(root, decoded, warnings, limits, spool_dir, budget)
@@ -118,14 +172,16 @@ def _read_checked(
     known = {"edXMLEnvelope", "AttachmentEncoded", "Signature"}
     top = Fields(root, "edXML", warnings, known, limits.max_repeats)
     envelope = top.fields("edXMLEnvelope", {"edXMLHeader", "edXMLBody", "Signature"}, required=True)
-    header = envelope.fields("edXMLHeader", {"MessageHeader", "TraceHeaderList", "Signature"}, required=True)
+    # DigitalSignature: a builder's empty placeholder, named by the deviation rules.
+    known_header = {"MessageHeader", "TraceHeaderList", "DigitalSignature", "Signature"}
+    header = envelope.fields("edXMLHeader", known_header, required=True)
     message = header.one("MessageHeader", required=True)
     signature = read_signature(header, envelope, top)
     is_status = message is not None and any(local_name(c) == "StatusCode" for c in message)
     if is_status:
         status = read_status_header(header)
         if envelope.one("edXMLBody") is not None or top.one("AttachmentEncoded") is not None:
-            warnings.append("a status package's edXMLBody/AttachmentEncoded ignored")
+            warnings.append(Deviation(STATUS_BODY_IGNORED))
         return ReadResult(replace(status, signature=signature), _summary(warnings), budget is not None)
     doc = read_edoc_header(header)
     _count_attachments(top, limits)
@@ -137,11 +193,8 @@ def _read_checked(
     return ReadResult(edoc, _summary(warnings), budget is not None)
 
 
-def _summary(warnings: Warnings) -> tuple[str, ...]:
-    unique = list(dict.fromkeys(warnings))
-    if len(unique) <= MAX_WARNINGS:
-        return tuple(unique)
-    return (*unique[:MAX_WARNINGS], f"... and {len(unique) - MAX_WARNINGS} more warnings")
+def _summary(warnings: Warnings) -> tuple[Deviation, ...]:
+    return summarise(warnings)
 
 
 def _discard(decoded: dict[etree._Element, Blob]) -> None:
@@ -177,7 +230,8 @@ def _safe_name(fields: Fields, name: str) -> str | None:
         return None
     safe = safe_attachment_name(given)
     if safe != given:
-        fields.warnings.append(f"{fields.path}/{name}: {given!r} read as the safe file name {safe!r}")
+        where = f"{fields.path}/{name}"
+        fields.warnings.append(Deviation(ATTACHMENT_NAME_MADE_SAFE, f"{given!r} -> {safe!r}", path=where))
     return safe
 
 
@@ -219,41 +273,60 @@ def _decode_attachments(
     made: list[Blob],
 ) -> tuple[Attachment, ...]:
     encoded = top.fields("AttachmentEncoded", {"Attachment"})
-    by_id = {ref.content_id: ref for ref in manifest}
+    # A reference names its attachment with or without "cid:" (content_ids).
+    by_id = {content_ids.normalised(ref.content_id): ref for ref in manifest}
     result: list[Attachment] = []
     for att in encoded.each("Attachment", _ATTACHMENT_FIELDS):
         content_id = att.text("ContentId") or ""
         name = _safe_name(att, "AttachmentName") or ""
         label = f"{content_id or name or '#' + str(len(result) + 1)}"
-        element = att.one("ContentTransferEncoded")
-        if element is None:
-            raise AttachmentUnreadable(
-                f"attachment {label}: no ContentTransferEncoded",
-                vi=f"tệp đính kèm {label}: thiếu ContentTransferEncoded",
-            )
-        raw = decoded.get(element)
-        if raw is None:
-            raw = decode_base64_text(element.text or "", label, spool_dir, budget)
-            made.append(raw)
-        content, zipped = raw, False
-        if starts_with_zip(raw):
-            inner = unwrap_zip(raw, label, spool_dir, limits, budget)
-            if inner is not None:
-                made.append(inner)
-                _unlink([raw])  # the ZIP itself is not handed on: its spool file goes now
-                content, zipped = inner, True
-        declared = att.text("ContentType")
+        try:
+            content, zipped = _decode_one(att, label, decoded, limits, spool_dir, budget, made)
+        except PackageRefused as err:
+            if err.path is None:  # said where: the element whose content it is
+                err.path = f"{att.path}/ContentTransferEncoded"
+            raise
+        ref = by_id.get(content_ids.normalised(content_id))
         result.append(
             Attachment(
                 content_id=content_id,
                 name=name,
                 content=content,
-                content_type=_content_type(declared, by_id.get(content_id), name, zipped),
+                content_type=_content_type(att.text("ContentType"), ref, name, zipped),
                 description=att.text("Description"),
                 zipped=zipped,
             )
         )
     return tuple(result)
+
+
+def _decode_one(
+    att: Fields,
+    label: str,
+    decoded: dict[etree._Element, Blob],
+    limits: ParseLimits,
+    spool_dir: Path | None,
+    budget: Budget,
+    made: list[Blob],
+) -> tuple[Blob, bool]:
+    """One attachment's content (unwrapped when it is the SDK's one-entry ZIP), and whether it was."""
+    element = att.one("ContentTransferEncoded")
+    if element is None:
+        raise AttachmentUnreadable(
+            f"attachment {label}: no ContentTransferEncoded",
+            vi=f"tệp đính kèm {label}: thiếu ContentTransferEncoded",
+        )
+    raw = decoded.get(element)
+    if raw is None:
+        raw = decode_base64_text(element.text or "", label, spool_dir, budget)
+        made.append(raw)
+    if starts_with_zip(raw):
+        inner = unwrap_zip(raw, label, spool_dir, limits, budget)
+        if inner is not None:
+            made.append(inner)
+            _unlink([raw])  # the ZIP itself is not handed on: its spool file goes now
+            return inner, True
+    return raw, False
 
 
 def _content_type(declared: str | None, ref: ManifestReference | None, name: str, zipped: bool) -> str:

@@ -10,7 +10,14 @@ Two validators, each for what it does best (figures from docs/measurements.md, a
 Both take the package's kind from the document itself: a status package has ``StatusCode`` in its
 ``MessageHeader`` (and no body), everything else is a document package. Each problem carries the
 element's path as local names with a position where siblings share a name
-(``/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To[2]/OrganId``) and its line.
+(``/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To[2]/OrganId``), its line and, when the bytes are
+at hand, its column (``vbcore.edxml.positions``).
+
+The schemas are vbus's reading profile: strict where a package is refused, lenient exactly where a
+deviation is read with a named warning (``vbcore.deviations``; the deviation rules name what the
+schema lets through). One check XSD 1.0 cannot state is made here, beside the XSD, and is part of
+every validation: a manifest reference names an attachment of the package, matched by ``ContentId``
+with or without ``cid:`` (``vbcore.edxml.content_ids``).
 
 Bytes are parsed with the project's hardened parser (``vbcore.edxml.parser``: no DTD, no entities,
 no network, size and depth bounded, the undeclared ``xlink:``/``edXML:`` prefix repaired).
@@ -23,14 +30,16 @@ from __future__ import annotations
 import importlib.resources
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lxml import etree
 
+from vbcore.edxml import content_ids
 from vbcore.edxml.names import DSIG_NS, EDXML_NS
 from vbcore.edxml.parser import parse_xml
+from vbcore.edxml.positions import element_positions
 from vbcore.edxml.xml_messages import schema_error_vi
 from vbcore.errors import SchemaViolation
 
@@ -67,17 +76,22 @@ class SchemaProblem:
     line: int | None
     message: str
     message_vi: str = ""
+    column: int | None = None
 
     def __str__(self) -> str:
         return self.describe("en")
 
     def describe(self, lang: str = "en") -> str:
-        """``path (line N): message`` in one language."""
-        if lang == "en":
-            where = f" (line {self.line})" if self.line is not None else ""
-            return f"{self.path}{where}: {self.message}"
-        where = f" (dòng {self.line})" if self.line is not None else ""
-        return f"{self.path}{where}: {self.message_vi or 'không đúng lược đồ edXML'}"
+        """``path (line N, column C): message`` in one language."""
+        en = lang == "en"
+        where = ""
+        if self.line is not None:
+            where = f" (line {self.line}" if en else f" (dòng {self.line}"
+            if self.column is not None:
+                where += f", column {self.column}" if en else f", cột {self.column}"
+            where += ")"
+        message = self.message if en else (self.message_vi or "không đúng lược đồ edXML")
+        return f"{self.path}{where}: {message}"
 
 
 def package_kind(root: etree._Element) -> PackageKind:
@@ -85,37 +99,76 @@ def package_kind(root: etree._Element) -> PackageKind:
     return "status" if root.find(_STATUS_CODE_PATH) is not None else "document"
 
 
-def validate(xml: bytes | etree._Element) -> list[SchemaProblem]:
+def validate(xml: bytes | etree._Element, *, source: bytes | Path | None = None) -> list[SchemaProblem]:
     """Every schema problem of the package, in document order; ``[]`` when it is valid.
 
-    Raises ``MalformedPackage`` (and its kin) when bytes are not a well-formed, acceptable XML document.
+    ``source``: the bytes a given tree was parsed from, for the problems' columns (bytes given as
+    ``xml`` are their own source). Raises ``MalformedPackage`` (and its kin) when bytes are not a
+    well-formed, acceptable XML document.
     """
     root = _root_of(xml)
-    schema = _lxml_schema(package_kind(root))
-    if schema.validate(root):
-        return []
-    return _problems_from_log(root, schema.error_log)
+    kind = package_kind(root)
+    schema = _lxml_schema(kind)
+    found = [] if schema.validate(root) else _problems_from_log(root, schema.error_log)
+    found += _identity_problems(root, kind)
+    return _with_columns(found, root, xml if isinstance(xml, bytes) else source)
 
 
-def check(xml: bytes | etree._Element) -> None:
+def check(xml: bytes | etree._Element, *, source: bytes | Path | None = None) -> None:
     """Raise ``SchemaViolation`` listing every problem, unless the package is valid."""
-    problems = validate(xml)
+    problems = validate(xml, source=source)
     if problems:
-        raise SchemaViolation([p.describe("en") for p in problems], [p.describe("vi") for p in problems])
+        first = problems[0]
+        raise SchemaViolation(
+            [p.describe("en") for p in problems],
+            [p.describe("vi") for p in problems],
+            line=first.line,
+            column=first.column,
+        )
 
 
-def explain(xml: bytes | etree._Element) -> list[SchemaProblem]:
+def explain(xml: bytes | etree._Element, *, source: bytes | Path | None = None) -> list[SchemaProblem]:
     """Like ``validate``, with xmlschema's fuller messages (what was expected, which child was unexpected)."""
     import xmlschema  # deferred: about 0.4 s to import, and only ``vb validate --explain`` needs it
 
     root = _root_of(xml)
-    schema = _xmlschema_schema(package_kind(root))
+    kind = package_kind(root)
+    schema = _xmlschema_schema(kind)
     # The tree is already parsed (hardened); wrapping it, xmlschema opens nothing and fetches nothing.
     resource = xmlschema.XMLResource(root, allow="none")
-    return [
+    found = [
         _problem_from_xmlschema(error)
         for error in schema.iter_errors(resource, namespaces={"edXML": EDXML_NS, "ds": DSIG_NS})
     ]
+    found += _identity_problems(root, kind)
+    return _with_columns(found, root, xml if isinstance(xml, bytes) else source)
+
+
+_Found = list[tuple[SchemaProblem, "etree._Element | None"]]
+
+
+def _identity_problems(root: etree._Element, kind: PackageKind) -> _Found:
+    """What the XSD cannot say (``content_ids``): a reference names an attachment of the package."""
+    if kind != "document":
+        return []
+    found: _Found = []
+    for problem in content_ids.problems(root):
+        line = problem.element.sourceline if isinstance(problem.element.sourceline, int) else None
+        where = element_path(problem.element)
+        found.append((SchemaProblem(where, line, problem.text.en, problem.text.vi), problem.element))
+    return found
+
+
+def _with_columns(found: _Found, root: etree._Element, source: bytes | Path | None) -> list[SchemaProblem]:
+    """The problems, each with its element's column when the bytes are at hand (one pass over them)."""
+    if source is None or not found:
+        return [problem for problem, _ in found]
+    positions = element_positions(source, root, [e for _, e in found if e is not None])
+    result = []
+    for problem, element in found:
+        at = positions.get(element) if element is not None else None
+        result.append(problem if at is None else replace(problem, line=at[0], column=at[1]))
+    return result
 
 
 # --- loading the schemas ---------------------------------------------------------------------------
@@ -194,8 +247,8 @@ def element_path(element: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
-def _problems_from_log(root: etree._Element, log: etree._ListErrorLog) -> list[SchemaProblem]:
-    problems: list[SchemaProblem] = []
+def _problems_from_log(root: etree._Element, log: etree._ListErrorLog) -> _Found:
+    problems: _Found = []
     locate = _Locator(root)
     for entry in log:
         element = locate.at(entry.path)
@@ -204,9 +257,10 @@ def _problems_from_log(root: etree._Element, log: etree._ListErrorLog) -> list[S
         path = locate.path(element) if element is not None else (entry.path or element_path(root))
         message = _readable(entry.message)
         # libxml2 follows a facet failure with a second, vaguer line about the same value: keep the first.
-        if problems and problems[-1].path == path and "is not a valid value of the" in message:
+        if problems and problems[-1][0].path == path and "is not a valid value of the" in message:
             continue
-        problems.append(SchemaProblem(path, entry.line, message, schema_error_vi(entry.type_name, message)))
+        problem = SchemaProblem(path, entry.line, message, schema_error_vi(entry.type_name, message))
+        problems.append((problem, element))
     return problems
 
 
@@ -308,8 +362,9 @@ def _step_matches(child: etree._Element, step: re.Match[str]) -> bool:
     return child.prefix == step["prefix"]
 
 
-def _problem_from_xmlschema(error: Any) -> SchemaProblem:
-    """A SchemaProblem from an ``xmlschema.XMLSchemaValidationError`` (typed Any: no stubs)."""
+def _problem_from_xmlschema(error: Any) -> tuple[SchemaProblem, etree._Element | None]:
+    """A SchemaProblem from an ``xmlschema.XMLSchemaValidationError`` (typed Any: no stubs), and its
+    element."""
     element = getattr(error, "invalid_child", None)
     if element is None:
         element = error.elem
@@ -323,7 +378,8 @@ def _problem_from_xmlschema(error: Any) -> SchemaProblem:
         message += f" Expected: {names}."
     if isinstance(error.obj, str):
         message += f" (the value is {error.obj!r})"
-    return SchemaProblem(path, line, _readable(message), _xmlschema_vi(error, is_element))
+    problem = SchemaProblem(path, line, _readable(message), _xmlschema_vi(error, is_element))
+    return problem, element if is_element else None
 
 
 def _xmlschema_vi(error: Any, is_element: bool) -> str:

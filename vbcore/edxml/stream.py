@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from lxml import etree
 
+from vbcore.deviations import UNQUALIFIED_ELEMENTS, Deviation
 from vbcore.edxml.attachments import Base64Decoder, Spool
 from vbcore.edxml.limits import Budget, ParseLimits
 from vbcore.edxml.names import tag
@@ -57,7 +58,7 @@ class StreamedTree(NamedTuple):
 
     root: etree._Element
     decoded: dict[etree._Element, Blob]
-    warnings: tuple[str, ...]
+    warnings: tuple[Deviation, ...]
 
 
 def parse_streaming(
@@ -86,8 +87,7 @@ def parse_streaming(
         raise
     if root is None:
         raise MalformedPackage("no root element", vi="không có phần tử gốc")
-    unqualified = "elements without a namespace read as edXML (an undeclared prefix?)"
-    warnings = (unqualified,) if target.unqualified else ()
+    warnings = (Deviation(UNQUALIFIED_ELEMENTS),) if target.unqualified else ()
     return StreamedTree(root, target.decoded, warnings)
 
 

@@ -88,9 +88,27 @@ class PackageRefused(VbusError):
     reason_vi = "Văn bản bị từ chối"
     reason_en = "Package refused"
 
+    # Where in the package, when known: the line and column (from 1), the element's path.
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+
     def __init__(self, message: str = "", *args: object, vi: str | None = None) -> None:
         # The detail echoes what the package held: made safe here, once, for every refusal.
         super().__init__(printable(message), *args, vi=printable(vi) if vi is not None else None)
+
+    def locate(self, line: int | None, column: int | None = None) -> None:
+        """Say where in the package it was refused (once): ``(line L, column C)`` ends the detail in
+        both languages. A refusal that already says where keeps what it says."""
+        if self.line is not None or line is None:
+            return
+        self.line, self.column = line, column
+        where = f"line {line}, column {column}" if column else f"line {line}"
+        where_vi = f"dòng {line}, cột {column}" if column else f"dòng {line}"
+        first = str(self.args[0]) if self.args else ""
+        self.args = (f"{first} ({where})", *self.args[1:])
+        if self.detail_vi is not None:
+            self.detail_vi = f"{self.detail_vi} ({where_vi})"
 
 
 def refusal_named(reason: str | None) -> type[VbusError] | None:

@@ -64,6 +64,15 @@ class NotAnEdxmlPackage(MalformedPackage):
     reason_en = "Not an edXML package"
 
 
+class ForeignDialect(NotAnEdxmlPackage):
+    """A package of another edXML dialect (the older SOAP + MIME one, a provincial one): recognised,
+    named, and refused (vbus reads QCVN 102:2016 only)."""
+
+    reason = "foreign-dialect"
+    reason_vi = "Gói tin theo một phương ngữ edXML khác, không phải QCVN 102:2016"
+    reason_en = "A package of another edXML dialect, not QCVN 102:2016"
+
+
 class InvalidFieldValue(PackageRefused):
     """An element holds a value that cannot be read (a date, a number, a code)."""
 
@@ -171,9 +180,17 @@ class SchemaViolation(PackageRefused):
 
     SHOWN = 5  # problems written into the sentence; ``problems`` keeps them all
 
-    def __init__(self, problems: list[str], problems_vi: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        problems: list[str],
+        problems_vi: list[str] | None = None,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         self.problems = problems
         self.problems_vi = problems_vi
+        self.line, self.column = line, column  # of the first problem (each problem says its own)
         n = self.SHOWN
         more = f" (+{len(problems) - n} more)" if len(problems) > n else ""
         vi = None

@@ -1,8 +1,11 @@
 """The checks every package passes before the hub routes it, one function per check.
 
-Order (cheapest and safest first): size and hardened parse, schema, signature, sender authorisation.
-The model is read ONLY from the tree the signature verified (``VerifiedPackage.root``), so nothing the
-hub acts on can come from an unsigned part of the bytes.
+Order (cheapest and safest first): size, another dialect, hardened parse, the acceptance profile (the
+schemas and the named deviations, ``vbcore.edxml.acceptance``: the same decision ``vb validate`` and
+``vb show`` make), signature, sender authorisation. The model is read ONLY from the tree the signature
+verified (``VerifiedPackage.root``), so nothing the hub acts on can come from an unsigned part of the
+bytes; and it is read without decoding an attachment (the signature is checked before, and the hub
+routes on the header alone).
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vbcore.edxml import ParseLimits, parse_xml, read_element, schema
-from vbcore.errors import SenderNotAuthorised
+from vbcore.deviations import Deviation, summarise
+from vbcore.edxml import ParseLimits, read_element
+from vbcore.edxml.acceptance import Accepted, accept
+from vbcore.edxml.positions import locate_refusal
+from vbcore.errors import PackageRefused, SenderNotAuthorised
 from vbcore.model import Edoc, StatusPackage
 from vbcore.security.signing import SignaturePolicy, TrustStore, bind_to_sender, verify_package
 
@@ -44,16 +50,17 @@ class CheckedPackage:
     sender: str  # From/OrganId == the certificate's agency == the broker user
     algorithm: str
     relayed: Relayed | None = None  # set when a gateway relayed it (the broker user is the gateway)
+    warnings: tuple[Deviation, ...] = ()  # what it does differently from QCVN 102, each named
 
 
-def check_structure(body: bytes, limits: ParseLimits) -> Any:
-    """Size (``limits.max_bytes``, before a byte is parsed), hardened parse, then the edXML schema
-    (raises ``PackageTooLarge``, ``MalformedPackage`` & co or ``SchemaViolation``).
+def check_structure(body: bytes, limits: ParseLimits) -> Accepted:
+    """Size (``limits.max_bytes``, before a byte is parsed), another dialect, hardened parse, then the
+    acceptance profile (raises ``PackageTooLarge``, ``ForeignDialect``, ``MalformedPackage`` & co or
+    ``SchemaViolation``, each saying where).
 
-    Returns the parsed tree, for ``verify_and_read`` to use instead of parsing the bytes again."""
-    root = parse_xml(body, limits)
-    schema.check(root)
-    return root
+    Returns the parsed tree, for ``verify_and_read`` to use instead of parsing the bytes again, and the
+    deviations found in it (before the signature check: the verified tree has no signature left)."""
+    return accept(body, limits)
 
 
 def verify_and_read(
@@ -63,6 +70,7 @@ def verify_and_read(
     policy: SignaturePolicy,
     agency_certificates: Mapping[str, x509.Certificate] | None = None,
     parsed: Any = None,
+    deviations: tuple[Deviation, ...] = (),
 ) -> CheckedPackage:
     """Verify the signature, read the package from the verified tree, and bind the signer to
     ``From/OrganId`` (``signing.bind_to_sender``).
@@ -71,9 +79,14 @@ def verify_and_read(
     (the package's ``attachments`` is empty), so no ZIP bomb costs the hub a byte of disk; each
     receiver's reader decodes them, within the per-package limits, after the signature."""
     verified = verify_package(body, trust=trust, policy=policy, expected_agency=None, parsed=parsed)
-    package = read_element(verified.root, attachments=False).package
-    sender = bind_to_sender(verified, package.from_.organ_id, agency_certificates)
-    return CheckedPackage(package=package, sender=sender, algorithm=verified.algorithm)
+    try:
+        read = read_element(verified.root, attachments=False)
+    except PackageRefused as err:  # said where in the bytes: the element by its path, in the tree as sent
+        locate_refusal(err, parsed if parsed is not None else verified.root, body)
+        raise
+    sender = bind_to_sender(verified, read.package.from_.organ_id, agency_certificates)
+    warnings = summarise(deviations + read.warnings)
+    return CheckedPackage(read.package, sender, verified.algorithm, warnings=warnings)
 
 
 def authorise_sender(claimed_by_broker: str, checked: CheckedPackage) -> None:

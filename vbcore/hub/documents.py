@@ -83,6 +83,11 @@ class DocumentRouter:
         plan = self._claim(attempt, record, resolution, received_at)
         attempt.replies.extend(ctx.refusals_for(attempt, plan.refused, received_at))
         ctx.store.record_trace(TraceEvent(document_id, ctx.config.hub_id, "received", received_at))
+        # Kept with the document: what it does differently from QCVN 102 (``vb track`` shows them).
+        read_with = attempt.checked.warnings if attempt.checked is not None else ()
+        for warning in (*read_with, *resolution.merged):
+            event = TraceEvent(document_id, ctx.config.hub_id, warning.as_trace(), received_at)
+            ctx.store.record_trace(event)
         attempt.outgoing += forward(
             ctx.config, attempt.delivery.body, kind=n.KIND_EDOC, to=plan.deliver,
             id_prefix=document_id, document_id=document_id, sender=sender, at=received_at,

@@ -254,14 +254,17 @@ class Hub:
     def _check(self, attempt: Attempt) -> None:
         body = attempt.delivery.body
         try:
-            tree = checks.check_structure(body, self._read_limits())
-            relayed = self._check_relayed(attempt, body, tree)  # a gateway's: the sender is remote
+            accepted = checks.check_structure(body, self._read_limits())
+            relayed = self._check_relayed(attempt, body, accepted.root)  # a gateway's: the sender is remote
+            if relayed is not None:
+                relayed = dataclasses.replace(relayed, warnings=accepted.deviations)
             checked = relayed or checks.verify_and_read(
                 body,
                 trust=self.trust,
                 policy=self.policy,
                 agency_certificates=self.agency_certificates,
-                parsed=tree,  # parsed once for both the schema and the signature
+                parsed=accepted.root,  # parsed once for both the schema and the signature
+                deviations=accepted.deviations,
             )
             assert attempt.sender is not None  # ``_admit`` refused a message of nobody known
             if relayed is None:
@@ -505,6 +508,7 @@ class Hub:
             refused=attempt.refused,
             outcome=attempt.outcome,
             reason=attempt.reason,
+            warnings=[w.code for w in attempt.checked.warnings] if attempt.checked else [],
             redelivered=attempt.delivery.redelivered,
             batch=batch,
             ms=ms,

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from vbcore.deviations import ADDRESSEE_OLD_AND_NEW_CODE, Deviation
 from vbcore.directory import Directory
 from vbcore.errors import (
     AgencyError,
@@ -28,18 +29,25 @@ from vbcore.transport import names as n
 
 @dataclass(frozen=True)
 class Resolution:
-    """Addressees split into those the hub delivers to and those it refuses (with the reason)."""
+    """Addressees split into those the hub delivers to and those it refuses (with the reason);
+    ``merged``: one agency listed under a closed code and its current one, delivered once."""
 
     deliverable: tuple[str, ...]
     refused: tuple[tuple[str, PackageRefused], ...]
+    merged: tuple[Deviation, ...] = ()
 
 
 def resolve_recipients(directory: Directory, codes: Iterable[str], *, sender: str) -> Resolution:
-    """Resolve each code; an unknown, closed or malformed one is refused, the others still delivered."""
+    """Resolve each code; an unknown, closed or malformed one is refused, the others still delivered.
+
+    A closed code whose current successor is listed too is the same agency written twice (a ministry
+    under its old and new codes): it is delivered once, to the current code, with a warning."""
+    listed = [code for code in dict.fromkeys(codes) if code != sender]
+    old = superseded(directory, listed)
     ok: list[str] = []
     refused: list[tuple[str, PackageRefused]] = []
-    for code in dict.fromkeys(codes):
-        if code == sender:
+    for code in listed:
+        if code in old:
             continue
         try:
             directory.resolve(code)
@@ -47,7 +55,32 @@ def resolve_recipients(directory: Directory, codes: Iterable[str], *, sender: st
             refused.append((code, err))
         else:
             ok.append(code)
-    return Resolution(tuple(ok), tuple(refused))
+    merged = tuple(Deviation(ADDRESSEE_OLD_AND_NEW_CODE, f"{code} -> {now}") for code, now in old.items())
+    return Resolution(tuple(ok), tuple(refused), merged)
+
+
+def superseded(directory: Directory, codes: Sequence[str]) -> dict[str, str]:
+    """Of ``codes``, each closed one whose current successor (the end of its chain, open) is among
+    them too: closed code -> current code. No code is derived: the directory names the successor."""
+    listed = set(codes)
+    found: dict[str, str] = {}
+    for code in codes:
+        try:
+            directory.resolve(code)
+        except ClosedAgencyCode as err:
+            if err.successor is not None and err.successor in listed and _is_open(directory, err.successor):
+                found[code] = err.successor
+        except AgencyError:
+            continue
+    return found
+
+
+def _is_open(directory: Directory, code: str) -> bool:
+    try:
+        directory.resolve(code)
+    except AgencyError:
+        return False
+    return True
 
 
 def check_sender_open(directory: Directory, sender: str, promulgated: date | None) -> None:

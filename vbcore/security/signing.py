@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -52,10 +52,12 @@ from signxml.exceptions import InvalidCertificate, InvalidDigest, SignXMLExcepti
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
+from vbcore.deviations import Deviation
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits, parse_xml
 from vbcore.edxml import DSIG_NS as DS
 from vbcore.edxml import EDXML_NS as EDXML
 from vbcore.edxml import parser as edxml_parser
+from vbcore.edxml.deviation_rules import signature_deviations
 from vbcore.errors import (
     NotAnEdxmlPackage,
     SignatureInvalid,
@@ -66,16 +68,18 @@ from vbcore.errors import (
     WeakSignatureAlgorithm,
 )
 from vbcore.security.pki import PrivateKey, agency_code_of, load_certificates, load_private_key
-from vbcore.security.signature_shape import certificates_in, check_shape, find_signatures
+from vbcore.security.signature_shape import Found, certificates_in, check_shape, find_signatures
 from vbcore.security.trust import TrustStore, describe
 
 __all__ = [
     "SignaturePolicy",
     "SigningKey",
     "TrustStore",
+    "UntrustedSignature",
     "VerifiedPackage",
     "sign_package",
     "verify_package",
+    "verify_signature_value",
 ]
 
 _SIGN_METHODS = {
@@ -168,7 +172,7 @@ class VerifiedPackage:
     signer_agency: str | None
     certificate: x509.Certificate | None
     algorithm: str
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Deviation, ...] = ()
 
     @property
     def signed(self) -> bool:
@@ -188,6 +192,10 @@ def bind_to_sender(
     ``verify_package``, which would need ``From`` read from the unverified tree first.
     """
     if verified.signer_agency == sender:
+        return sender
+    if not verified.signed:
+        # Only a policy that accepts unsigned packages lets one through ``verify_package``: then
+        # nothing but the transport binds it to its sender (the hub's broker user check).
         return sender
     registered = (agency_certificates or {}).get(sender)
     if registered is not None and verified.certificate is not None and registered == verified.certificate:
@@ -374,26 +382,10 @@ def verify_package(
     root = _parse(xml, limits) if parsed is None else parsed
     found = find_signatures(root)
     if not found.dsig:
-        foreign = (
-            f"the package's <Signature> element is in the namespace {found.foreign[0]!r}, not in the "
-            f"XML-DSig namespace {DS}: it is not a valid XML-DSig signature (some producers write it so)"
-            if found.foreign
-            else ""
-        )
-        if policy.require_signature and foreign:
-            raise SignatureInvalid(
-                f"{foreign}; the package must be signed with an XML-DSig signature",
-                vi=f"phần tử <Signature> của gói tin nằm trong không gian tên {found.foreign[0]!r}, không "
-                f"phải không gian tên XML-DSig {DS}: đó không phải chữ ký XML-DSig hợp lệ; gói tin phải "
-                "được ký bằng chữ ký XML-DSig",
-            )
         if policy.require_signature:
-            raise SignatureMissing(
-                "the package carries no XML-DSig signature, and this hub requires one",
-                vi="gói tin không có chữ ký XML-DSig, mà trục bắt buộc phải có",
-            )
+            _refuse_unsigned(found)
         # Unsigned packages allowed: a Signature outside XML-DSig proves nothing, so it is unsigned.
-        warnings = (f"{foreign}; the package is treated as unsigned",) if foreign else ()
+        warnings = tuple(signature_deviations(root))
         return VerifiedPackage(
             root=root, signer_agency=None, certificate=None, algorithm="", warnings=warnings
         )
@@ -401,14 +393,69 @@ def verify_package(
     leaf, intermediates = _signing_certificate(certificates_in(shape, limits.max_certificates))
     trust.validate(leaf, intermediates)
     signer_agency = _bind(leaf, expected_agency, agency_certificates)
-    signed_root = _verify_with_signxml(root, leaf, policy)
+    signed_root = _whole_package(root, _verify_with_signxml(root, leaf, policy))
+    return VerifiedPackage(
+        root=signed_root, signer_agency=signer_agency, certificate=leaf, algorithm=shape.algorithm
+    )
+
+
+@dataclass(frozen=True)
+class UntrustedSignature:
+    """What ``verify_signature_value`` found: a signature whose value verifies with the certificate the
+    package carries, which nothing vouches for. NOT a ``VerifiedPackage`` on purpose: it cannot be
+    bound to a sender (``bind_to_sender``) nor accepted by anything that takes one."""
+
+    root: Any  # the signed tree (lxml)
+    signer_agency: str | None  # the agency code the certificate names, unchecked
+    certificate: x509.Certificate
+    algorithm: str
+
+
+def verify_signature_value(
+    xml: bytes, *, policy: SignaturePolicy, limits: ParseLimits = DEFAULT_LIMITS
+) -> UntrustedSignature:
+    """The signature's shape, digest and value checked against the certificate the package carries,
+    WITHOUT any trust anchor (as ``xmlsec1 --insecure``): for an operator diagnosing a package, never
+    for accepting one. It says whether the package is unchanged since that key signed it and which
+    agency the certificate names; not whether that certificate is genuine, valid today, or trusted
+    (``verify_package`` decides that). ``signer_agency`` is the certificate's agency code, unbound.
+
+    Raises ``SignatureMissing`` for no XML-DSig signature (a ``<Signature>`` outside XML-DSig:
+    ``SignatureInvalid``), and the shape, certificate and value errors of ``verify_package``.
+    """
+    root = _parse(xml, limits)
+    found = find_signatures(root)
+    if not found.dsig:
+        _refuse_unsigned(found)
+    shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
+    leaf, _ = _signing_certificate(certificates_in(shape, limits.max_certificates))
+    signed_root = _whole_package(root, _verify_with_signxml(root, leaf, policy))
+    return UntrustedSignature(signed_root, agency_code_of(leaf), leaf, shape.algorithm)
+
+
+def _refuse_unsigned(found: Found) -> NoReturn:
+    """No XML-DSig signature: a ``<Signature>`` outside its namespace is none, nor is its absence."""
+    if found.foreign:
+        raise SignatureInvalid(
+            f"the package's <Signature> element is in the namespace {found.foreign[0]!r}, not in the "
+            f"XML-DSig namespace {DS}: it is not a valid XML-DSig signature (some producers write it "
+            "so); the package must be signed with an XML-DSig signature",
+            vi=f"phần tử <Signature> của gói tin nằm trong không gian tên {found.foreign[0]!r}, không "
+            f"phải không gian tên XML-DSig {DS}: đó không phải chữ ký XML-DSig hợp lệ; gói tin phải "
+            "được ký bằng chữ ký XML-DSig",
+        )
+    raise SignatureMissing(
+        "the package carries no XML-DSig signature, and this hub requires one",
+        vi="gói tin không có chữ ký XML-DSig, mà trục bắt buộc phải có",
+    )
+
+
+def _whole_package(root: Any, signed_root: Any) -> Any:
     if signed_root is None or signed_root.tag != root.tag:
         raise SignatureWrapping(
             "the signed content is not the whole package", vi="phần được ký không phải toàn bộ gói tin"
         )
-    return VerifiedPackage(
-        root=signed_root, signer_agency=signer_agency, certificate=leaf, algorithm=shape.algorithm
-    )
+    return signed_root
 
 
 def _signing_certificate(

@@ -3,12 +3,14 @@
 
 ``read_timeline(store, directory, document_id, now=...)`` gathers the document, the documents that
 revoke, update or replace it, each recipient's pair with its statuses in the order of the time they
-carry, the hub's refusals and its trace, and for what a gateway relayed from another axis how it was
-let in (``relays``: the gateway, the verdict on the sender's own signature, the relay policy; kept as
-trace events ``relay:...``, ``vbcore.hub.relay``). ``render_text`` prints it for people in one language
-(Vietnamese by default, English on request: status names as ``StatusCode.name_in``, times in Vietnam
-local time, the hub's refusals in the sentence the sender received); ``timeline_json`` gives scripts a
-JSON-ready dict (times as ``datetime``; a status's ``status_time`` as the package wrote it, no zone).
+carry, the hub's refusals, its trace, the named warnings the hub read the document with
+(``vbcore.deviations``: kept as trace events ``warning:<code>:<value>``), and for what a gateway relayed
+from another axis how it was let in (``relays``: the gateway, the verdict on the sender's own signature,
+the relay policy; kept as trace events ``relay:...``, ``vbcore.hub.relay``). ``render_text`` prints it
+for people in one language (Vietnamese by default, English on request: status names as
+``StatusCode.name_in``, times in Vietnam local time, the hub's refusals in the sentence the sender
+received); ``timeline_json`` gives scripts a JSON-ready dict (times as ``datetime``; a status's
+``status_time`` as the package wrote it, no zone).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from vbcore.deviations import Deviation
 from vbcore.directory import RELAY_TEXT, Directory
 from vbcore.errors import statement_of
 from vbcore.lang import Lang, Text
@@ -112,6 +115,12 @@ class Timeline:
     def relays(self) -> tuple[Relay, ...]:
         """How the packages a gateway relayed (the document, statuses about it) were let in."""
         return tuple(r for r in (Relay.from_trace(e) for e in self.trace) if r is not None)
+
+    @property
+    def warnings(self) -> tuple[Deviation, ...]:
+        """What the hub read the document with (each once, though a redelivery recorded it again)."""
+        found = (Deviation.from_trace(e.event) for e in self.trace)
+        return tuple(dict.fromkeys(w for w in found if w is not None))
 
     @property
     def found(self) -> bool:
@@ -270,6 +279,7 @@ def timeline_json(directory: Directory, t: Timeline) -> dict[str, Any]:
         "related": [document_json(directory, r) for r in t.related],
         "recipients": [recipient_json(r) for r in t.recipients],
         "refusals": [vars(r) for r in t.refusals],
+        "warnings": [w.to_json() for w in t.warnings],
         "trace": [vars(e) for e in t.trace],
         "relays": [vars(r) for r in t.relays],
     }
@@ -298,6 +308,7 @@ _T = {
         "via gateway {gateway}; the sender's own signature: {verdict}; relay policy {policy} ({what})",
     ),
     "relay_ca": Text("; CA: {ca}", "; CA: {ca}"),
+    "warnings": Text("Trục đọc gói tin với cảnh báo:", "The hub read the package with warnings:"),
     "trace_head": Text("thời điểm|trục|sự kiện", "time|hub|event"),
     "accepted": Text("trục nhận", "hub received"),
     "forwarded": Text("đã chuyển", "forwarded"),
@@ -348,9 +359,13 @@ def render_text(t: Timeline, label: Label | None = None, *, trace: bool = True, 
     if t.relays:
         lines += ["", f"  {_T['relays'](lang)}"]
         lines += [f"    {local(r.at)}  {r.text(lang)}" for r in t.relays]
-    if trace and t.trace:
+    if t.warnings:
+        lines += ["", f"  {_T['warnings'](lang)}"]
+        lines += [f"    [{w.code}] {w.describe(lang)}" for w in t.warnings]
+    events = [e for e in t.trace if Deviation.from_trace(e.event) is None]
+    if trace and events:
         lines += ["", f"  {_T['trace'](lang)}"]
-        rows = [[local(e.at), e.hub_id, e.event] for e in t.trace]
+        rows = [[local(e.at), e.hub_id, e.event] for e in events]
         lines += _indent(_indent(table(_T["trace_head"](lang).split("|"), rows).splitlines()))
     return "\n".join(lines)
 
