@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from test_hub_support import G22, H24, H56, World, edoc, open_world, status
+import psycopg
+import pytest
+from test_hub_support import G22, H24, H56, HUB_ID, World, edoc, open_world, status
 
 from vbcore.errors import ConnectionLost
 from vbcore.evidence.chain import ChainWalk, verify_proof
@@ -21,11 +25,16 @@ from vbcore.evidence.entry import (
     STATUS_RECEIVED,
     Entry,
 )
+from vbcore.hub.config import HubConfig
+from vbcore.operations.audit import audit
 from vbcore.security.pki import DevPki
 from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
 from vbcore.status import StatusCode
+from vbcore.store import open_store
+from vbcore.testing.devworld import DevKeys, MemoryWorld
 from vbcore.timezones import utc_now
+from vbcore.transport.memory import InMemoryTransport
 
 pytest_plugins = ["test_hub_support"]
 
@@ -93,7 +102,11 @@ def test_a_refused_recipient_and_a_refused_package_are_logged_with_the_reason(wo
     assert accepted.body["refused"] == {UNKNOWN: "unknown-agency"}
     [whole] = world.store.evidence_entries("")
     assert (whole.kind, whole.sender, whole.body["message_id"], whole.body["reason"]) == (
-        PACKAGE_REFUSED, G22, "bad-1", "malformed")
+        PACKAGE_REFUSED,
+        G22,
+        "bad-1",
+        "malformed",
+    )
     assert whole.package_digest == hashlib.sha256(b"<edXML><unclosed></edXML>").hexdigest()
     one_chain(world)
 
@@ -129,7 +142,9 @@ def test_no_delivered_entry_without_the_brokers_confirm(world: World) -> None:
 
 
 def test_checkpoints_at_the_interval_and_on_shutdown_are_signed_by_the_hub(
-    tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey],
+    tmp_path: Path,
+    pki: DevPki,
+    keys: dict[str, SigningKey],
 ) -> None:
     world = open_world(tmp_path, pki, keys)
     try:
@@ -158,3 +173,59 @@ def test_checkpoints_at_the_interval_and_on_shutdown_are_signed_by_the_hub(
         assert one_chain(world) == last.seq
     finally:
         world.store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
+    dsn: str = request.getfixturevalue("pg_dsn")
+    schema = f"vbus_test_{uuid.uuid4().hex[:12]}"
+    yield f"{dsn}?schema={schema}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_two_hub_processes_on_one_store_keep_one_chain(
+    shared_store_url: str, pki: DevPki, keys: dict[str, SigningKey]
+) -> None:
+    """Two hubs (each its own store connection, as two processes have) take turns on one ingress."""
+    dev = DevKeys(pki, keys, TrustStore.from_pem_files([pki.ca_cert_path]))
+    config = HubConfig(hub_id=HUB_ID, clock=utc_now, evidence_every_entries=7)
+    first, second = open_store(shared_store_url), open_store(shared_store_url)
+    world = MemoryWorld(first, dev, config=config)
+    try:
+        hub_a = world.start_hub(batch=True)
+        hub_b = dev.hub(
+            InMemoryTransport(world.broker, world.names.hub_user, world.names),
+            second,
+            config,
+            world.directory,
+        )
+        hub_b.start(list(world.agencies), batch=True)
+        docs = [edoc(G22, [H24, H56], str(i)) for i in range(12)]
+        for doc in docs:
+            world.client(G22).submit(doc)
+        took = {id(hub_a): 0, id(hub_b): 0}
+        while True:  # the two hubs take what is waiting, batch by batch, in turn
+            taken = 0
+            for hub in (hub_a, hub_b):
+                hub.transport.drain(0)
+                done = hub.flush()
+                took[id(hub)] += done
+                taken += done
+            if not taken:
+                break
+        assert all(took.values()), took  # both hubs wrote into the one chain
+        assert {len(world.inbox(code)) for code in (H24, H56)} == {12}
+        hub_a.checkpoint_now()
+        hub_b.checkpoint_now()
+        report = audit(first, dev.trust)
+        assert report.clean, (report.chain, [d.describe("en") for d in report.store])
+        assert report.entries == 12 * 3
+        assert report.covered == report.entries
+        assert report.documents == 12
+    finally:
+        first.close()
+        second.close()
