@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from vbcore.errors import StoreError, VbusError
+from vbcore.errors import StoreError
 from vbcore.evidence import tsa
 from vbcore.evidence.checkpoint import Checkpoint, make_checkpoint
 from vbcore.evidence.entry import (
@@ -121,10 +121,10 @@ class Checkpoints:
         if checkpoint is not None and stamp is not None:
             try:
                 self.store.set_checkpoint_token(checkpoint.seq, stamp(checkpoint.statement.payload))
-            except (VbusError, OSError) as err:  # the checkpoint stands without it; logged for the operator
-                if isinstance(err, StoreError):
-                    raise
-                self.log.warning("hub.tsa_failed", seq=checkpoint.seq, error=str(err))
+            except StoreError:
+                raise
+            except Exception as err:  # the TSA failed: the checkpoint stands without its token; logged
+                self.log.warning("hub.tsa_failed", seq=checkpoint.seq, error=f"{type(err).__name__}: {err}")
         if checkpoint is not None:
             self.log.info("hub.evidence_checkpoint", seq=checkpoint.seq, head=checkpoint.head_hash)
         return checkpoint
