@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -229,3 +231,21 @@ def test_two_hub_processes_on_one_store_keep_one_chain(
     finally:
         first.close()
         second.close()
+
+
+def test_an_idle_hub_still_signs_the_head_once_the_interval_in_seconds_is_over(world: World) -> None:
+    assert world.hub is not None
+    wall = [utc_now()]
+    ticks = [time.monotonic()]
+    world.hub.config = dataclasses.replace(world.hub.config, clock=lambda: wall[0], evidence_every_seconds=60)
+    world.hub.checkpoints.monotonic = lambda: ticks[0]
+    world.client(G22).submit(edoc(G22, [H24]))
+    world.pump()
+    world.hub.flush()
+    assert world.store.last_checkpoint() is None  # 2 entries, well within 60 s
+    ticks[0] += 61
+    wall[0] += timedelta(seconds=61)
+    world.hub.flush()  # nothing to do, but the interval is over
+    checkpoint = world.store.last_checkpoint()
+    assert checkpoint is not None
+    assert checkpoint.seq == world.store.evidence_head()[0] == 2
