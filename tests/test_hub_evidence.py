@@ -249,3 +249,16 @@ def test_an_idle_hub_still_signs_the_head_once_the_interval_in_seconds_is_over(w
     checkpoint = world.store.last_checkpoint()
     assert checkpoint is not None
     assert checkpoint.seq == world.store.evidence_head()[0] == 2
+
+
+def test_the_configuration_file_sets_the_checkpoints_and_the_tsa(tmp_path: Path) -> None:
+    from vbcore.cli.config_options import options_for
+    from vbcore.config_file import read_config
+
+    path = tmp_path / "hub.toml"
+    path.write_text('[evidence]\nevery = 500\nevery_seconds = 30\ntsa_url = "http://tsa.example/tsr"\n')
+    config = read_config(path)
+    assert config.problems == []
+    options = options_for(config, "hub run")
+    assert (options["evidence_every_entries"], options["evidence_every_seconds"], options["tsa_url"]) == (
+        500, 30, "http://tsa.example/tsr")
