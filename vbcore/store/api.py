@@ -16,7 +16,7 @@ from datetime import datetime
 
 from vbcore.evidence.chain import Proof
 from vbcore.evidence.checkpoint import Checkpoint
-from vbcore.evidence.entry import Entry, EvidenceDraft
+from vbcore.evidence.entry import Entry, EvidenceDraft, Logged
 
 KEY_SEPARATOR = "|"
 """Between the sender and a DocumentId that does not begin with the sender's code in the id a document
@@ -217,9 +217,9 @@ class TrackingStore(ABC):
     # The evidence log (issue 9; ``vbcore.store.evidence_log`` says how several processes keep one chain).
 
     @abstractmethod
-    def append_evidence(self, drafts: Sequence[EvidenceDraft], *, now: datetime) -> list[Entry]:
+    def append_evidence(self, drafts: Sequence[EvidenceDraft], *, now: datetime) -> list[Logged]:
         """Number, date, hash and link the entries after the chain head, inside the transaction of the
-        state change they record (the head stays locked until it commits)."""
+        state change they record (the head stays locked until it commits); each with its link."""
 
     @abstractmethod
     def evidence_head(self) -> tuple[int, str, str | None]:
