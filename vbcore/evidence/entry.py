@@ -113,18 +113,6 @@ class EvidenceDraft:
                      package_digest=self.package_digest, body=self.body)
 
 
-@dataclass(frozen=True)
-class Logged:
-    """An entry as the log now holds it, with its link: what a receipt names (``seq``, ``entry_hash``)."""
-
-    entry: Entry
-    entry_hash: str
-
-    @property
-    def seq(self) -> int:
-        return self.entry.seq
-
-
 def canonical_json(obj: object) -> bytes:
     """The one byte form of a JSON value that is hashed and signed: keys sorted, no spaces, UTF-8."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

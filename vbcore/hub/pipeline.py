@@ -41,7 +41,7 @@ from vbcore.errors import (
     StoreError,
     TransportError,
 )
-from vbcore.evidence.entry import EvidenceDraft, Logged
+from vbcore.evidence.entry import EvidenceDraft
 from vbcore.hub import checks, relay, routing
 from vbcore.hub import evidence as witness
 from vbcore.hub.attempt import Attempt, Refused
@@ -200,7 +200,7 @@ class Hub:
             with self.store.transaction():
                 for attempt in attempts:
                     self._plan(attempt)
-                appended = len(self._append_evidence([d for a in attempts for d in a.evidence]))
+                appended = self._append_evidence([d for a in attempts for d in a.evidence])
             self._publish(attempts)
             self._record_forwarded(attempts)
         except (StoreError, TransportError) as err:
@@ -367,10 +367,11 @@ class Hub:
 
     # --- the evidence log (``vbcore.hub.evidence``) ------------------------------------------------
 
-    def _append_evidence(self, drafts: list[EvidenceDraft]) -> list[Logged]:
-        """Inside the batch's transaction: its entries commit with its state changes, or neither; the
-        entries as logged, in the drafts' order."""
-        return self.store.append_evidence(drafts, now=self.now()) if drafts else []
+    def _append_evidence(self, drafts: list[EvidenceDraft]) -> int:
+        """Inside the batch's transaction: its entries commit with its state changes, or neither."""
+        if drafts:
+            self.store.append_evidence(drafts, now=self.now())
+        return len(drafts)
 
     def _checkpoint_if_due(self, appended: int) -> None:
         """After the batch: sign the chain's head if its interval is over. A failure here delays the

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from vbcore.evidence.chain import Proof
 from vbcore.evidence.checkpoint import Checkpoint
-from vbcore.evidence.entry import Entry, EvidenceDraft, Logged
+from vbcore.evidence.entry import Entry, EvidenceDraft
 
 KEY_SEPARATOR = "|"
 """Between the sender and a DocumentId that does not begin with the sender's code in the id a document
@@ -217,9 +217,9 @@ class TrackingStore(ABC):
     # The evidence log (issue 9; ``vbcore.store.evidence_log`` says how several processes keep one chain).
 
     @abstractmethod
-    def append_evidence(self, drafts: Sequence[EvidenceDraft], *, now: datetime) -> list[Logged]:
+    def append_evidence(self, drafts: Sequence[EvidenceDraft], *, now: datetime) -> list[Entry]:
         """Number, date, hash and link the entries after the chain head, inside the transaction of the
-        state change they record (the head stays locked until it commits); each with its link."""
+        state change they record (the head stays locked until it commits)."""
 
     @abstractmethod
     def evidence_head(self) -> tuple[int, str, str | None]:

@@ -36,7 +36,6 @@ from vbcore.evidence.entry import (
     GENESIS_HASH,
     Entry,
     EvidenceDraft,
-    Logged,
     canonical_json,
     content_hash,
     format_utc,
@@ -144,14 +143,13 @@ class EvidenceLog:
         )
         return int(str(seq)), str(link), None if at is None else parse_utc(str(at))
 
-    def append(self, drafts: Sequence[EvidenceDraft], now: datetime) -> list[Logged]:
+    def append(self, drafts: Sequence[EvidenceDraft], now: datetime) -> list[Entry]:
         """Number, date, hash and link ``drafts`` after the head, in order; insert them and move the
-        head (call inside the transaction of the state change they record). The entries with their
-        links, in the drafts' order (what the hub's receipts name)."""
+        head (call inside the transaction of the state change they record)."""
         if not drafts:
             return []
         seq, head, previous = self._lock_head()
-        entries: list[Logged] = []
+        entries: list[Entry] = []
         values: list[object] = []
         for draft in drafts:
             previous = next_instant(previous, now)
@@ -160,7 +158,7 @@ class EvidenceLog:
             entry = Entry(**{**entry.as_dict(), **{k: _clean(getattr(entry, k)) for k in _TEXT_FIELDS}})
             content = content_hash(entry)
             head = link_hash(head, content)
-            entries.append(Logged(entry, head))
+            entries.append(entry)
             values += [entry.seq, entry.at_utc, entry.at_local, entry.kind, entry.sender,
                        entry.document_id, entry.recipient, entry.package_digest,
                        canonical_json(entry.body).decode(), content, head]
@@ -172,7 +170,7 @@ class EvidenceLog:
             self._db.execute(f"INSERT INTO evidence_log ({names}) VALUES {groups}", chunk)  # noqa: S608
         self._db.execute(
             "UPDATE evidence_head SET seq = ?, entry_hash = ?, at_utc = ? WHERE id = 1",
-            (seq, head, entries[-1].entry.at_utc),
+            (seq, head, entries[-1].at_utc),
         )
         return entries
 

@@ -20,7 +20,7 @@ from vbcore.database.driver import Driver, Row, local_from_db, maybe_local, mayb
 from vbcore.errors import PairNotClaimed
 from vbcore.evidence.chain import Proof
 from vbcore.evidence.checkpoint import Checkpoint
-from vbcore.evidence.entry import Entry, EvidenceDraft, Logged
+from vbcore.evidence.entry import Entry, EvidenceDraft
 from vbcore.store import status_rules as rules
 from vbcore.store.api import (
     KEY_SEPARATOR,
@@ -503,7 +503,7 @@ class SqlStore(TrackingStore):
 
     # --- the evidence log (``vbcore.store.evidence_log``: one chain for every process on the store) ---
 
-    def append_evidence(self, drafts: Sequence[EvidenceDraft], *, now: datetime) -> list[Logged]:
+    def append_evidence(self, drafts: Sequence[EvidenceDraft], *, now: datetime) -> list[Entry]:
         """Inside the caller's transaction when there is one (it must be: the state change and its
         entries commit together), else in a transaction of its own."""
         with self.transaction():
