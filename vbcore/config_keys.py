@@ -78,6 +78,11 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "allow_sha1": Key(BOOLEAN),
         "log_format": Key(TEXT, choices=("json", "console")),
     },
+    "evidence": {
+        "every": Key(INTEGER, minimum=1),
+        "every_seconds": Key(NUMBER, minimum=0.1),
+        "tsa_url": Key(TEXT),
+    },
     "metrics": {
         "host": Key(TEXT),
         "port": Key(PORT, minimum=0, maximum=65535),

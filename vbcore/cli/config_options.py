@@ -37,6 +37,8 @@ COMMANDS: dict[str, dict[str, Source]] = {
         "max_bytes": ("limits", "max_bytes"), "inflight_bytes": ("limits", "inflight_bytes"),
         "parked_alarm": ("limits", "parked_alarm"), "prefetch": ("limits", "prefetch"),
         "metrics_host": ("metrics", "host"), "metrics_port": ("metrics", "port"),
+        "evidence_every_entries": ("evidence", "every"),
+        "evidence_every_seconds": ("evidence", "every_seconds"), "tsa_url": ("evidence", "tsa_url"),
     },
     "connector run": {
         "name": ("connector", "plugin"), "agency": ("connector", "agency"),
