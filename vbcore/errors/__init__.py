@@ -62,6 +62,8 @@ from vbcore.errors.hub import (
 from vbcore.errors.infrastructure import (
     AccessRefused,
     AgencyAlreadyProvisioned,
+    ArchiveCorrupt,
+    ArchiveMissing,
     BrokerLoginRefused,
     ConfigurationError,
     ConnectionLost,
@@ -130,6 +132,8 @@ __all__ = [
     "AccessRefused",
     "AgencyAlreadyProvisioned",
     "AgencyError",
+    "ArchiveCorrupt",
+    "ArchiveMissing",
     "AttachmentTooLarge",
     "AttachmentUnreadable",
     "AttachmentsTooLarge",

@@ -255,3 +255,33 @@ class StoreTlsFailed(StoreError):
     reason = "store-tls"
     reason_vi = "Lỗi TLS khi kết nối kho theo dõi (PostgreSQL)"
     reason_en = "TLS error on the tracking store (PostgreSQL)"
+
+
+class ArchiveMissing(StoreError):
+    """The package archive does not hold the package the store names (``vbcore.store.archive``)."""
+
+    reason = "archive-missing"
+    reason_vi = "Kho lưu gói tin không có gói tin"
+    reason_en = "The package archive does not hold the package"
+
+    def __init__(self, digest: str, root: str) -> None:
+        self.digest = digest
+        super().__init__(
+            f"no package with SHA-256 {digest} in the archive {root}",
+            vi=f"kho lưu {root} không có gói tin có SHA-256 {digest}",
+        )
+
+
+class ArchiveCorrupt(StoreError):
+    """A file of the package archive no longer has the digest it is named by: it was altered."""
+
+    reason = "archive-corrupt"
+    reason_vi = "Gói tin trong kho lưu đã bị thay đổi"
+    reason_en = "A package in the archive was altered"
+
+    def __init__(self, digest: str, path: str) -> None:
+        self.digest = digest
+        super().__init__(
+            f"{path} no longer has the SHA-256 it is named by ({digest})",
+            vi=f"{path} không còn có SHA-256 đúng với tên của nó ({digest})",
+        )
