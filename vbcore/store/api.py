@@ -9,10 +9,14 @@ Times are timezone-aware UTC ``datetime`` objects; ``status_time`` is what the s
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vbcore.evidence.receipt import Receipt
 
 KEY_SEPARATOR = "|"
 """Between the sender and a DocumentId that does not begin with the sender's code in the id a document
@@ -189,6 +193,18 @@ class TrackingStore(ABC):
 
     @abstractmethod
     def trace(self, document_id: str) -> list[TraceEvent]: ...
+
+    # --- the hub's receipts (``vbcore.evidence.receipt``; migration 9) ------------------------------
+
+    @abstractmethod
+    def record_receipts(self, receipts: Sequence[Receipt]) -> None:
+        """Keep receipts and their seals (inside the transaction of the entries they sign)."""
+
+    @abstractmethod
+    def receipts(
+        self, document_id: str, *, kind: str | None = None, recipient: str | None = None
+    ) -> list[Receipt]:
+        """The receipts issued about ``document_id`` (of ``kind``, about ``recipient``), in log order."""
 
     @abstractmethod
     def overdue(self, now: datetime) -> list[PairRecord]:

@@ -9,6 +9,7 @@ and then read, so of two processes claiming one pair exactly one sees ``created=
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,9 @@ from typing import Any, Generic, TypeVar
 
 from vbcore.database.driver import Driver, Row, local_from_db, maybe_local, maybe_utc, utc_from_db
 from vbcore.errors import PairNotClaimed
+from vbcore.evidence.entry import canonical_json
+from vbcore.evidence.receipt import Receipt
+from vbcore.evidence.statement import Statement
 from vbcore.store import status_rules as rules
 from vbcore.store.api import (
     KEY_SEPARATOR,
@@ -495,6 +499,44 @@ class SqlStore(TrackingStore):
     def trace(self, document_id: str) -> list[TraceEvent]:
         rows = self._query(_TRACE.select("WHERE document_id = ? ORDER BY at, id"), (document_id,))
         return [_TRACE.read(r) for r in rows]
+
+    # --- the hub's receipts ------------------------------------------------------------------------
+
+    def record_receipts(self, receipts: Sequence[Receipt]) -> None:
+        """A seal is kept once for its whole batch; each receipt with its path to it. Write-once: the
+        same receipt again (a redelivered batch) changes nothing."""
+        with self.transaction():
+            for seal_id, statement in {r.seal_id: r.seal for r in receipts}.items():
+                self._db.execute(
+                    "INSERT INTO evidence_seals (seal_id, statement) VALUES (?, ?) ON CONFLICT (seal_id) DO NOTHING",
+                    (seal_id, statement.to_json()),
+                )
+            for r in receipts:
+                body = canonical_json({"receipt": r.payload, "path": list(r.path)}).decode()
+                self._db.execute(
+                    "INSERT INTO evidence_receipts (receipt_id, document_id, kind, recipient, seq, seal_id, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (receipt_id) DO NOTHING",
+                    (r.id, r.document_id, r.kind, r.recipient, r.payload.get("seq"), r.seal_id, body),
+                )
+
+    def receipts(
+        self, document_id: str, *, kind: str | None = None, recipient: str | None = None
+    ) -> list[Receipt]:
+        where, params = ["r.document_id = ?"], [document_id]
+        for column, value in (("r.kind = ?", kind), ("r.recipient = ?", recipient)):
+            if value is not None:
+                where.append(column)
+                params.append(value)
+        rows = self._query(
+            "SELECT r.body, s.statement FROM evidence_receipts r JOIN evidence_seals s ON s.seal_id = r.seal_id"  # noqa: S608
+            f" WHERE {' AND '.join(where)} ORDER BY r.seq, r.receipt_id",
+            params,
+        )
+        found = []
+        for body, statement in rows:
+            kept = json.loads(str(body))
+            found.append(Receipt(kept["receipt"], tuple(kept["path"]), Statement.from_json(str(statement))))
+        return found
 
     # --- for the read models and accounts of this package (``board``, ``accounts``) -----------------
     # Their SQL is fixed text of those modules; values always travel as parameters.
