@@ -74,7 +74,7 @@ def test_every_error_of_the_errors_package_imports_from_vbcore_errors() -> None:
     errors = {
         cls.__name__
         for module in ("base", "reading", "signatures", "agencies", "hub", "infrastructure", "connector",
-                       "sending")
+                       "sending", "evidence")
         for cls in vars(importlib.import_module(f"vbcore.errors.{module}")).values()
         if isinstance(cls, type) and issubclass(cls, VbusError) and not cls.__name__.startswith("_")
     }

@@ -7,7 +7,8 @@ statuses 02 and in the tracking store) and a human sentence (``str(err)``) that 
 Import every name from here (``from vbcore.errors import SignatureInvalid``); the modules are the
 layers' errors, one idea each: ``base`` (``VbusError``, ``PackageRefused``, ``statement_of``),
 ``reading``, ``signatures``, ``agencies``, ``hub``, ``infrastructure`` (broker, store, configuration),
-``connector`` and ``sending``. A new error goes into the module of the layer that raises it.
+``connector``, ``sending`` and ``evidence`` (proofs and the hub's evidence log). A new error goes
+into the module of the layer that raises it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from vbcore.errors.connector import (
     SendingAbandoned,
     StatusAbandoned,
 )
+from vbcore.errors.evidence import EvidenceInvalid
 from vbcore.errors.hub import (
     MAX_NAMED_RECIPIENTS,
     DuplicatePackage,
@@ -158,6 +160,7 @@ __all__ = [
     "EventAbandoned",
     "EventDocumentAmbiguous",
     "EventDocumentUnknown",
+    "EvidenceInvalid",
     "ForbiddenXmlConstruct",
     "ForeignDialect",
     "ForeignDocumentId",

@@ -1,0 +1,123 @@
+"""A checkpoint: the hub's signed statement of the evidence chain's head at one entry.
+
+``make_checkpoint`` signs ``{"type": "vbus-checkpoint", "seq", "head_hash", "at_utc", "hub_id"}``
+with the hub's key. Whoever holds an entry, the links after it up to ``seq`` and the checkpoint can
+show that the entry is the one the hub logged (``chain.verify_proof``), and ``vb audit verify``
+shows that the whole log is the one the hub signed, checkpoint by checkpoint. ``tsa_token``
+optionally holds an RFC 3161 time-stamp over the statement's payload (``evidence.tsa``), so that the
+hub's clock is not the only witness of when.
+
+The fields are read from the signed payload, never kept beside it: a checkpoint cannot say one thing
+and have signed another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from vbcore.errors import EvidenceInvalid
+from vbcore.evidence.entry import parse_utc
+from vbcore.evidence.statement import Statement, sign_statement, verify_statement
+from vbcore.security.signing import SigningKey
+from vbcore.security.trust import TrustStore
+
+CHECKPOINT_TYPE = "vbus-checkpoint"
+DEFAULT_INTERVAL_ENTRIES = 1000
+"""A checkpoint at least every this many entries (a proof holds at most this many links)."""
+DEFAULT_INTERVAL_SECONDS = 60.0
+"""... and at least this often while entries come in."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The head of the chain after entry ``seq``, signed; ``tsa_token`` is base64 DER or None."""
+
+    statement: Statement
+    tsa_token: str | None = None
+
+    @property
+    def _data(self) -> dict[str, Any]:
+        data = self.statement.data
+        if data.get("type") != CHECKPOINT_TYPE:
+            raise EvidenceInvalid(f"a statement of type {data.get('type')!r} is not a checkpoint",
+                                  vi=f"xác nhận loại {data.get('type')!r} không phải điểm chốt")
+        return data
+
+    @property
+    def seq(self) -> int:
+        value = self._data.get("seq")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise EvidenceInvalid("a checkpoint's seq is not a positive integer",
+                                  vi="số thứ tự của điểm chốt không phải số nguyên dương")
+        return value
+
+    @property
+    def head_hash(self) -> str:
+        return _hex64(self._data.get("head_hash"), "head_hash")
+
+    @property
+    def at_utc(self) -> str:
+        value = self._data.get("at_utc")
+        parse_utc(value if isinstance(value, str) else "")
+        return str(value)
+
+    @property
+    def hub_id(self) -> str:
+        return str(self._data.get("hub_id", ""))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"statement": self.statement.as_dict(), "tsa_token": self.tsa_token}
+
+    @classmethod
+    def from_dict(cls, data: object) -> Checkpoint:
+        if not isinstance(data, dict) or set(data) != {"statement", "tsa_token"}:
+            raise EvidenceInvalid("a checkpoint must have exactly statement and tsa_token",
+                                  vi="một điểm chốt phải có đúng statement và tsa_token")
+        token = data["tsa_token"]
+        if token is not None and not isinstance(token, str):
+            raise EvidenceInvalid("a checkpoint's tsa_token is not text",
+                                  vi="tsa_token của điểm chốt không phải chuỗi")
+        return cls(Statement.from_dict(data["statement"]), token)
+
+
+def make_checkpoint(key: SigningKey, *, seq: int, head_hash: str, at_utc: str, hub_id: str) -> Checkpoint:
+    """The hub's signed statement that entry ``seq`` ends the chain at ``head_hash``."""
+    payload = {"type": CHECKPOINT_TYPE, "seq": seq, "head_hash": head_hash, "at_utc": at_utc,
+               "hub_id": hub_id}
+    return Checkpoint(sign_statement(key, payload))
+
+
+def verify_checkpoint(checkpoint: Checkpoint, trust: TrustStore, *, at: dt.datetime | None = None) -> None:
+    """``EvidenceInvalid`` unless the checkpoint is a well-formed statement signed by a trusted hub."""
+    try:
+        verify_statement(checkpoint.statement, trust, at=at)
+    except EvidenceInvalid as exc:
+        seq = _seq_or_unknown(checkpoint)
+        raise EvidenceInvalid(f"the checkpoint at entry {seq} does not verify: {exc}",
+                              vi=f"điểm chốt tại mục {seq} không hợp lệ: {exc.detail_vi}") from exc
+    _ = (checkpoint.seq, checkpoint.head_hash, checkpoint.at_utc)  # each property checks its field
+
+
+def _seq_or_unknown(checkpoint: Checkpoint) -> str:
+    try:
+        return str(checkpoint.seq)
+    except EvidenceInvalid:
+        return "?"
+
+
+def _hex64(value: object, name: str) -> str:
+    if not isinstance(value, str) or len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise EvidenceInvalid(f"{name} is not a hex SHA-256 (64 lower-case hex digits)",
+                              vi=f"{name} không phải SHA-256 dạng hex (64 chữ số hex thường)")
+    return value
+
+
+def is_hash(value: object) -> bool:
+    """Whether ``value`` is a hex SHA-256 as the log writes them."""
+    try:
+        _hex64(value, "value")
+    except EvidenceInvalid:
+        return False
+    return True
