@@ -10,7 +10,7 @@ naive Vietnam local time for ``{local}`` ones (``status_time`` as the status pac
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -25,6 +25,7 @@ class Dialect:
     utc_type: str  # an instant (stored as UTC)
     local_type: str  # a naive local time
     begin: str  # the statement that opens a write transaction
+    begin_read: str  # ... and a read-only one that sees one snapshot throughout (``vb audit verify``)
 
     def ddl(self, statement: str) -> str:
         return statement.format(id=self.id_type, utc=self.utc_type, local=self.local_type)
@@ -37,6 +38,11 @@ class Driver(Protocol):
         """Run one statement; return the number of rows it changed."""
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]: ...
+
+    def stream(self, sql: str, params: Sequence[object] = ()) -> Iterator[Row]:
+        """The rows of one query, fetched a batch at a time (memory does not grow with the result);
+        inside a read transaction (``begin_read``) on PostgreSQL. Another statement may run between
+        two rows."""
 
     def lock_for_migration(self) -> None:
         """Inside an open transaction: wait until no other process migrates this database."""

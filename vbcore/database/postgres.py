@@ -9,8 +9,9 @@ zone is UTC. ``schema`` selects a schema of its own (``SET search_path``), creat
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 import psycopg
@@ -25,7 +26,10 @@ POSTGRESQL = Dialect(
     utc_type="TIMESTAMPTZ",
     local_type="TIMESTAMP",
     begin="BEGIN",
+    begin_read="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 )
+_STREAM_BATCH = 2000  # rows ``stream`` fetches at a time
+_CURSORS = itertools.count(1)
 
 
 def _text_param(value: object) -> object:
@@ -129,6 +133,18 @@ class PostgresDriver:
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         return self._run(sql, params, fetch=True)[1]
+
+    def stream(self, sql: str, params: Sequence[object] = ()) -> Iterator[Row]:
+        """A server-side cursor (it lives as long as the read transaction that must surround it)."""
+        name = f"vbus_stream_{next(_CURSORS)}"
+        try:
+            with self._conn.cursor(name=name) as cursor:
+                cursor.itersize = _STREAM_BATCH
+                cursor.execute(_placeholders(sql), [_text_param(p) for p in params])
+                for row in cursor:
+                    yield tuple(row)
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL store: {exc}") from exc
 
     def lock_for_migration(self) -> None:
         """A transaction-scoped advisory lock per search path: two processes opening the same schema

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from vbcore.database.driver import Dialect, Row, time_to_text
@@ -22,9 +22,11 @@ SQLITE = Dialect(
     utc_type="TEXT",
     local_type="TEXT",
     begin="BEGIN IMMEDIATE",
+    begin_read="BEGIN DEFERRED",  # in WAL mode: one snapshot from the first read, blocking no writer
 )
 
 SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
+_STREAM_BATCH = 2000  # rows ``stream`` fetches at a time
 
 
 def _encode(value: object) -> object:
@@ -79,6 +81,14 @@ class SqliteDriver:
     def query(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         try:
             return [tuple(r) for r in self._conn.execute(sql, [_encode(p) for p in params]).fetchall()]
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
+    def stream(self, sql: str, params: Sequence[object] = ()) -> Iterator[Row]:
+        try:
+            cursor = self._conn.execute(sql, [_encode(p) for p in params])
+            while rows := cursor.fetchmany(_STREAM_BATCH):
+                yield from (tuple(r) for r in rows)
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self.path}: {exc}") from exc
 

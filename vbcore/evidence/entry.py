@@ -86,6 +86,29 @@ class Entry:
         return cls(**{name: data[name] for name in _FIELDS})
 
 
+@dataclass(frozen=True)
+class EvidenceDraft:
+    """An entry before the log numbers and dates it: what the hub knows when the event happens. The
+    store gives it its ``seq`` and instant under the chain head's lock (``TrackingStore.append_evidence``)."""
+
+    kind: str
+    sender: str
+    document_id: str
+    recipient: str | None = None
+    package_digest: str | None = None
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown evidence kind {self.kind!r}")
+
+    def numbered(self, seq: int, at: datetime) -> Entry:
+        """The entry this draft becomes as entry ``seq`` at instant ``at``."""
+        return Entry(seq=seq, at_utc=format_utc(at), at_local=format_local(at), kind=self.kind,
+                     sender=self.sender, document_id=self.document_id, recipient=self.recipient,
+                     package_digest=self.package_digest, body=self.body)
+
+
 def canonical_json(obj: object) -> bytes:
     """The one byte form of a JSON value that is hashed and signed: keys sorted, no spaces, UTF-8."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

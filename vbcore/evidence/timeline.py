@@ -116,11 +116,11 @@ def render(verified: Verified, lang: Lang = "vi", label: Callable[[str], str] = 
         lines.append(f"  {event.at_utc} | {_local(event.at_local)} | {_line(event, lang, label)}")
     if verified.statuses:
         lines += ["", _T["statuses"](lang)]
-        for _, status, signer in verified.statuses:
+        for _, status, status_signer in verified.statuses:
             code = _code(status.status_code.value, lang)
             when = status.timestamp.strftime("%Y-%m-%d %H:%M:%S") if status.timestamp else "-"
-            lines.append("  " + _T["status"].format(signer=label(signer or status.from_.organ_id), code=code,
-                                                    at=when)(lang))
+            who = label(status_signer or status.from_.organ_id)
+            lines.append("  " + _T["status"].format(signer=who, code=code, at=when)(lang))
     lines.append("")
     if verified.ok:
         lines.append(_T["ok"](lang))

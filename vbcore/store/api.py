@@ -9,14 +9,15 @@ Times are timezone-aware UTC ``datetime`` objects; ``status_time`` is what the s
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from vbcore.evidence.receipt import Receipt
+from vbcore.evidence.chain import Proof
+from vbcore.evidence.checkpoint import Checkpoint
+from vbcore.evidence.entry import Entry, EvidenceDraft
+from vbcore.evidence.receipt import Receipt
 
 KEY_SEPARATOR = "|"
 """Between the sender and a DocumentId that does not begin with the sender's code in the id a document
@@ -225,6 +226,39 @@ class TrackingStore(ABC):
     ) -> Iterator[tuple[PairRecord, DocumentRecord | None]]:
         """Every pair (accepted in the window, when given) with its document (None when the document's
         own record is missing), read a page at a time: memory does not grow with the store."""
+
+    # The evidence log (issue 9; ``vbcore.store.evidence_log`` says how several processes keep one chain).
+
+    @abstractmethod
+    def append_evidence(self, drafts: Sequence[EvidenceDraft], *, now: datetime) -> list[Entry]:
+        """Number, date, hash and link the entries after the chain head, inside the transaction of the
+        state change they record (the head stays locked until it commits)."""
+
+    @abstractmethod
+    def evidence_head(self) -> tuple[int, str, str | None]:
+        """(last seq, its link, its UTC instant) as committed."""
+
+    @abstractmethod
+    def checkpoint_evidence(
+        self, sign: Callable[[int, str, str], Checkpoint], *, now: datetime, every_entries: int | None = None,
+        every_seconds: float | None = None,
+    ) -> Checkpoint | None:
+        """Sign and keep the head if it moved (and the interval passed, when given); else None."""
+
+    @abstractmethod
+    def set_checkpoint_token(self, seq: int, token: str) -> None:
+        """Keep the RFC 3161 time-stamp obtained for the checkpoint at ``seq``."""
+
+    @abstractmethod
+    def last_checkpoint(self) -> Checkpoint | None: ...
+
+    @abstractmethod
+    def evidence_entries(self, document_id: str) -> list[Entry]:
+        """The document's entries, in chain order."""
+
+    @abstractmethod
+    def evidence_proof(self, seq: int) -> Proof | None:
+        """Entry ``seq`` and the links to the first checkpoint that covers it (None before it exists)."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -20,6 +20,7 @@ from vbcore.database.driver import Driver
 from vbcore.errors import StoreSchemaTooNew
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store.api import KEY_SEPARATOR, ChangeMarker
+from vbcore.store.evidence_log import MIGRATION_STEPS as EVIDENCE_STEPS
 from vbcore.text import fold
 
 Step = str | Callable[[Driver], None]
@@ -284,6 +285,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(7, "web board accounts, their sessions, and what operators did to parked messages", _WEB_BOARD),
+    Migration(8, "the evidence log: hash-linked entries, signed checkpoints, the one-row chain head",
+              EVIDENCE_STEPS),
     Migration(9, "the hub's signed receipts (accepted, refused, delivered) and the seals of their batches",
               _RECEIPTS),
 )

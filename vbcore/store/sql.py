@@ -19,7 +19,9 @@ from typing import Any, Generic, TypeVar
 
 from vbcore.database.driver import Driver, Row, local_from_db, maybe_local, maybe_utc, utc_from_db
 from vbcore.errors import PairNotClaimed
-from vbcore.evidence.entry import canonical_json
+from vbcore.evidence.chain import Proof
+from vbcore.evidence.checkpoint import Checkpoint
+from vbcore.evidence.entry import Entry, EvidenceDraft, canonical_json
 from vbcore.evidence.receipt import Receipt
 from vbcore.evidence.statement import Statement
 from vbcore.store import status_rules as rules
@@ -36,6 +38,7 @@ from vbcore.store.api import (
     TraceEvent,
     TrackingStore,
 )
+from vbcore.store.evidence_log import AuditReader, EvidenceLog, Signer
 from vbcore.store.migrations import (
     MIGRATIONS,
     SEARCH_COLUMNS,
@@ -141,6 +144,7 @@ class SqlStore(TrackingStore):
         self._lock = threading.RLock()
         self._depth = 0
         self._row_lock = " FOR UPDATE" if driver.dialect.name == "postgresql" else ""
+        self._evidence = EvidenceLog(driver, self._query)
         try:
             self.applied_migrations = migrate(driver, self.transaction, migrations)
         except BaseException:
@@ -509,6 +513,59 @@ class SqlStore(TrackingStore):
     def trace(self, document_id: str) -> list[TraceEvent]:
         rows = self._query(_TRACE.select("WHERE document_id = ? ORDER BY at, id"), (document_id,))
         return [_TRACE.read(r) for r in rows]
+
+    # --- the evidence log (``vbcore.store.evidence_log``: one chain for every process on the store) ---
+
+    def append_evidence(self, drafts: Sequence[EvidenceDraft], *, now: datetime) -> list[Entry]:
+        """Inside the caller's transaction when there is one (it must be: the state change and its
+        entries commit together), else in a transaction of its own."""
+        with self.transaction():
+            return self._evidence.append(drafts, _aware(now, "now"))
+
+    def evidence_head(self) -> tuple[int, str, str | None]:
+        with self._lock:
+            return self._evidence.head()
+
+    def checkpoint_evidence(
+        self, sign: Signer, *, now: datetime, every_entries: int | None = None,
+        every_seconds: float | None = None,
+    ) -> Checkpoint | None:
+        with self.transaction():
+            return self._evidence.checkpoint(sign, _aware(now, "now"), every_entries=every_entries,
+                                             every_seconds=every_seconds)
+
+    def set_checkpoint_token(self, seq: int, token: str) -> None:
+        with self.transaction():
+            self._evidence.set_tsa_token(seq, token)
+
+    def last_checkpoint(self) -> Checkpoint | None:
+        with self._lock:
+            return self._evidence.last_checkpoint()
+
+    def evidence_entries(self, document_id: str) -> list[Entry]:
+        with self._lock:
+            return self._evidence.entries_of(document_id)
+
+    def evidence_proof(self, seq: int) -> Proof | None:
+        with self._lock:
+            return self._evidence.proof(seq)
+
+    def evidence_rows(self, after: int = 0) -> Iterator[tuple[Entry, str, str]]:
+        return self._evidence.rows(after)
+
+    def evidence_checkpoints(self) -> Iterator[Checkpoint]:
+        return self._evidence.checkpoints()
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[AuditReader]:
+        """One read-only snapshot of the whole store, for ``vb audit verify``: the log and the tables
+        it is compared with are seen as of one instant while the hub keeps writing."""
+        with self._lock:
+            self._db.execute(self._db.dialect.begin_read)
+            try:
+                yield AuditReader(self._db)
+            finally:
+                self._db.execute("ROLLBACK")
 
     # --- the hub's receipts ------------------------------------------------------------------------
 
