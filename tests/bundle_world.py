@@ -45,8 +45,12 @@ class Built:
 
 
 def status_01(dev: DevKeys, document_id: str, at: datetime) -> bytes:
-    status = StatusPackage(from_=Organization(HA_NOI), response_for=ResponseFor(VPCP, document_id=document_id),
-                           status_code=StatusCode.ARRIVED, timestamp=vietnam_local(at).replace(microsecond=0))
+    status = StatusPackage(
+        from_=Organization(HA_NOI),
+        response_for=ResponseFor(VPCP, document_id=document_id),
+        status_code=StatusCode.ARRIVED,
+        timestamp=vietnam_local(at).replace(microsecond=0),
+    )
     return sign_package(write_package(status), dev.keys[HA_NOI])
 
 
@@ -82,25 +86,60 @@ def build(dev: DevKeys, number: str = "101", *, others_before: int = 2) -> Built
         head = link_hash(head, content_hash(e))
         links[e.seq] = head
     last = entries[-1]
-    checkpoint = make_checkpoint(dev.keys[HUB_ID], seq=last.seq, head_hash=head,
-                                 at_utc=format_utc(START + timedelta(seconds=last.seq + 1)), hub_id=HUB_ID)
+    checkpoint = make_checkpoint(
+        dev.keys[HUB_ID],
+        seq=last.seq,
+        head_hash=head,
+        at_utc=format_utc(START + timedelta(seconds=last.seq + 1)),
+        hub_id=HUB_ID,
+    )
     mine = [e for e in entries if e.document_id == doc]
     first = mine[0]
-    proof = Proof(first, links[first.seq - 1] if first.seq > 1 else GENESIS_HASH,
-                  tuple(content_hash(e) for e in entries if e.seq > first.seq), checkpoint)
-    kinds = {PACKAGE_ACCEPTED: ACCEPTED, COPY_DELIVERED: DELIVERED, STATUS_RECEIVED: ACCEPTED,
-             STATUS_FORWARDED: DELIVERED}
-    payloads = [receipt_payload(kinds[e.kind], e.body["receipt"], e, links[e.seq], HUB_ID,
-                                recipients=e.body.get("recipients") or ([VPCP] if e.kind == STATUS_RECEIVED else None))
-                for e in mine]
+    proof = Proof(
+        first,
+        links[first.seq - 1] if first.seq > 1 else GENESIS_HASH,
+        tuple(content_hash(e) for e in entries if e.seq > first.seq),
+        checkpoint,
+    )
+    kinds = {
+        PACKAGE_ACCEPTED: ACCEPTED,
+        COPY_DELIVERED: DELIVERED,
+        STATUS_RECEIVED: ACCEPTED,
+        STATUS_FORWARDED: DELIVERED,
+    }
+    payloads = [
+        receipt_payload(
+            kinds[e.kind],
+            e.body["receipt"],
+            e,
+            links[e.seq],
+            HUB_ID,
+            recipients=e.body.get("recipients") or ([VPCP] if e.kind == STATUS_RECEIVED else None),
+        )
+        for e in mine
+    ]
     receipts = seal(dev.keys[HUB_ID], HUB_ID, payloads[:3]) + seal(dev.keys[HUB_ID], HUB_ID, payloads[3:])
-    contents = Contents(doc, "hub", package, (status,), tuple(receipts), ((proof, tuple(mine[1:])),),
-                        (dev.keys[HUB_ID].certificate, dev.keys[VPCP].certificate))
+    contents = Contents(
+        doc,
+        "hub",
+        package,
+        (status,),
+        tuple(receipts),
+        ((proof, tuple(mine[1:])),),
+        (dev.keys[HUB_ID].certificate, dev.keys[VPCP].certificate),
+    )
     return Built(contents, receipts, mine)
 
 
-def _entry(seq: int, kind: str, sender: str, recipient: str | None, digest: str, body: dict[str, object],
-           document_id: str) -> Entry:
+def _entry(
+    seq: int,
+    kind: str,
+    sender: str,
+    recipient: str | None,
+    digest: str,
+    body: dict[str, object],
+    document_id: str,
+) -> Entry:
     at = START + timedelta(seconds=seq)
     return Entry(seq, format_utc(at), format_local(at), kind, sender, document_id, recipient, digest, body)
 
@@ -122,8 +161,11 @@ def edited(bundle: bytes, edit: Edit, *, re_manifest: bool = False) -> bytes:
     edit(members)
     if re_manifest:
         manifest = json.loads(members[MANIFEST])
-        manifest["members"] = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()
-                               if n not in (MANIFEST, "manifest.sig.json")}
+        manifest["members"] = {
+            n: hashlib.sha256(d).hexdigest()
+            for n, d in members.items()
+            if n not in (MANIFEST, "manifest.sig.json")
+        }
         members[MANIFEST] = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:

@@ -39,7 +39,9 @@ def _one_with(problems: list[str], *fragments: str) -> None:
     assert any(all(f in p for f in fragments) for p in problems), problems
 
 
-def test_a_consistent_bundle_verifies_and_tells_the_journey(dev: DevKeys, bundle: bytes, built: Built) -> None:
+def test_a_consistent_bundle_verifies_and_tells_the_journey(
+    dev: DevKeys, bundle: bytes, built: Built
+) -> None:
     verified = verify_bundle(bundle, dev.trust)
     assert verified.ok, verified.problems
     assert [e.seq for e in verified.entries] == [e.seq for e in built.entries]
@@ -90,12 +92,14 @@ def _remove_status_entry(members: dict[str, bytes]) -> None:
     _remove_status(members)
     name = next(n for n in members if n.startswith("chain/"))
     chain = json_member(members, name)
-    chain["entries"] = [e for e in chain["entries"] if e["kind"] not in ("status-received", "status-forwarded")]
+    chain["entries"] = [
+        e for e in chain["entries"] if e["kind"] not in ("status-received", "status-forwarded")
+    ]
     members[name] = json.dumps(chain).encode()
     for receipt in [n for n in members if n.startswith("receipts/")]:
-        if json_member(members, receipt)["receipt"]["kind"] and b'"code"' not in members[receipt]:
-            if json.loads(members[receipt])["receipt"]["seq"] in (9, 11):
-                del members[receipt]
+        said = json_member(members, receipt)["receipt"]
+        if isinstance(said, dict) and said["seq"] in (9, 11):
+            del members[receipt]
 
 
 def test_every_trace_of_a_status_removed(dev: DevKeys, bundle: bytes) -> None:
@@ -114,7 +118,9 @@ def _move_entry_time(members: dict[str, bytes]) -> None:
 
 def test_a_timestamp_moved_in_the_log(dev: DevKeys, bundle: bytes) -> None:
     forged = _problems(dev, edited(bundle, _move_entry_time, re_manifest=True))
-    _one_with(forged, "entry 5 (copy-delivered", "is not the one in the chain the checkpoint at entry 12 signed")
+    _one_with(
+        forged, "entry 5 (copy-delivered", "is not the one in the chain the checkpoint at entry 12 signed"
+    )
 
 
 def _move_receipt_time(members: dict[str, bytes]) -> None:
@@ -138,8 +144,12 @@ def test_a_receipt_from_another_document_swapped_in(dev: DevKeys, bundle: bytes)
 
     _one_with(_problems(dev, edited(bundle, swap)), "receipts/0002-delivered.json", "changed after export")
     forged = _problems(dev, edited(bundle, swap, re_manifest=True))
-    _one_with(forged, "receipts/0002-delivered.json", "is about document 000.00.00.G22,2026/11/24,202/VB",
-              "taken from another bundle")
+    _one_with(
+        forged,
+        "receipts/0002-delivered.json",
+        "is about document 000.00.00.G22,2026/11/24,202/VB",
+        "taken from another bundle",
+    )
 
 
 def test_the_manifest_edited(dev: DevKeys, bundle: bytes) -> None:
@@ -163,7 +173,12 @@ def _alter_link(members: dict[str, bytes]) -> None:
 
 def test_a_proof_link_altered(dev: DevKeys, bundle: bytes) -> None:
     forged = _problems(dev, edited(bundle, _alter_link, re_manifest=True))
-    _one_with(forged, "chain/12.json", "entry 3 (package-accepted", "is not the one the hub's checkpoint at entry 12")
+    _one_with(
+        forged,
+        "chain/12.json",
+        "entry 3 (package-accepted",
+        "is not the one the hub's checkpoint at entry 12",
+    )
 
 
 def test_a_member_added_or_removed_is_named(dev: DevKeys, bundle: bytes) -> None:

@@ -285,3 +285,15 @@ class ArchiveCorrupt(StoreError):
             f"{path} no longer has the SHA-256 it is named by ({digest})",
             vi=f"{path} không còn có SHA-256 đúng với tên của nó ({digest})",
         )
+
+
+class ArchiveUnavailable(StoreError):
+    """The package archive cannot be written (disk full, permissions): the hub holds the batch and
+    retries, as for a store outage; no package is accepted without its signed bytes kept."""
+
+    reason = "archive-unavailable"
+    reason_vi = "Không ghi được vào kho lưu gói tin"
+    reason_en = "The package archive cannot be written"
+
+    def __init__(self, root: str, error: OSError) -> None:
+        super().__init__(f"{root}: {error}", vi=f"{root}: {error}")

@@ -113,7 +113,9 @@ class Verified:
     package_signer: str | None = None
     entries: list[Entry] = field(default_factory=list)
     receipts: list[dict[str, Any]] = field(default_factory=list)
-    statuses: list[tuple[str, StatusPackage, str | None]] = field(default_factory=list)  # digest, status, signer
+    statuses: list[tuple[str, StatusPackage, str | None]] = field(
+        default_factory=list
+    )  # digest, status, signer
     checkpoints: list[tuple[int, str, bool]] = field(default_factory=list)  # seq, at_utc, time-stamped
     problems: list[Problem] = field(default_factory=list)
     signed_entries: list[int] | None = None  # the log entries the exporter signed as the bundle's
@@ -125,8 +127,9 @@ class Verified:
 
     def problem(self, member: str, error: VbusError | str, vi: str | None = None) -> None:
         if isinstance(error, VbusError):
-            self.problems.append(Problem(member, str(error) or error.reason_en,
-                                         error.detail_vi or error.describe("vi")))
+            self.problems.append(
+                Problem(member, str(error) or error.reason_en, error.detail_vi or error.describe("vi"))
+            )
         else:
             self.problems.append(Problem(member, error, vi or error))
 
@@ -261,22 +264,34 @@ def _read_members(zf: zipfile.ZipFile, verified: Verified) -> dict[str, bytes] |
     return members
 
 
-def _check_manifest(members: dict[str, bytes], trust: TrustStore, verified: Verified) -> dict[str, Any] | None:
+def _check_manifest(
+    members: dict[str, bytes], trust: TrustStore, verified: Verified
+) -> dict[str, Any] | None:
     """The manifest and the exporter's signature over it; the members against the manifest."""
     raw = members.get(MANIFEST)
     try:
         if raw is None:
-            raise EvidenceInvalid("the bundle has no manifest.json", vi="gói bằng chứng không có manifest.json")
+            raise EvidenceInvalid(
+                "the bundle has no manifest.json", vi="gói bằng chứng không có manifest.json"
+            )
         manifest = json.loads(raw)
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise EvidenceInvalid(f"manifest.json is not the manifest of a {FORMAT}",
-                                  vi=f"manifest.json không phải bản kê của {FORMAT}")
+            raise EvidenceInvalid(
+                f"manifest.json is not the manifest of a {FORMAT}",
+                vi=f"manifest.json không phải bản kê của {FORMAT}",
+            )
         listed = manifest.get("members")
         if not isinstance(listed, dict) or not all(isinstance(v, str) for v in listed.values()):
-            raise EvidenceInvalid("manifest.json lists no members", vi="manifest.json không kê thành phần nào")
+            raise EvidenceInvalid(
+                "manifest.json lists no members", vi="manifest.json không kê thành phần nào"
+            )
     except (EvidenceInvalid, ValueError) as exc:
-        verified.problem(MANIFEST, exc if isinstance(exc, EvidenceInvalid) else
-                         EvidenceInvalid(f"not JSON: {exc}", vi=f"không phải JSON: {exc}"))
+        verified.problem(
+            MANIFEST,
+            exc
+            if isinstance(exc, EvidenceInvalid)
+            else EvidenceInvalid(f"not JSON: {exc}", vi=f"không phải JSON: {exc}"),
+        )
         return None
     verified.document_id = str(manifest.get("document_id", ""))
     verified.holder = str(manifest.get("holder", ""))
@@ -286,14 +301,19 @@ def _check_manifest(members: dict[str, bytes], trust: TrustStore, verified: Veri
         said = verify_statement(statement, trust)
         verified.exporter = _code_of(statement)
         if said.get("type") != STATEMENT_TYPE:
-            raise EvidenceInvalid(f"a statement of type {said.get('type')!r}, not a bundle's signature",
-                                  vi=f"xác nhận loại {said.get('type')!r}, không phải chữ ký của gói bằng chứng")
+            raise EvidenceInvalid(
+                f"a statement of type {said.get('type')!r}, not a bundle's signature",
+                vi=f"xác nhận loại {said.get('type')!r}, không phải chữ ký của gói bằng chứng",
+            )
         if said.get("manifest_sha256") != _sha256(raw):
             _say(verified, MANIFEST, "manifest_edited")
         for name, value in (("document_id", verified.document_id), ("holder", verified.holder)):
             if said.get(name) != value:
-                verified.problem(MANIFEST, f"names {name} {value!r}; the signature says {said.get(name)!r}",
-                                 f"ghi {name} {value!r}; chữ ký ghi {said.get(name)!r}")
+                verified.problem(
+                    MANIFEST,
+                    f"names {name} {value!r}; the signature says {said.get(name)!r}",
+                    f"ghi {name} {value!r}; chữ ký ghi {said.get(name)!r}",
+                )
         listed_entries = said.get("entries")
         if isinstance(listed_entries, list):
             verified.signed_entries = [s for s in listed_entries if isinstance(s, int)]
@@ -327,10 +347,12 @@ def _check_contents(
         for entry in verified.entries:
             if entry.kind in _PACKAGE_KINDS and entry.package_digest != verified.package_digest:
                 verified.problem(
-                    PACKAGE, f"log entry {entry.seq} ({entry.kind}) names the package {entry.package_digest}, not "
+                    PACKAGE,
+                    f"log entry {entry.seq} ({entry.kind}) names the package {entry.package_digest}, not "
                     f"this one ({verified.package_digest}): the package was changed or replaced",
-                    f"mục nhật ký {entry.seq} ({entry.kind}) ghi gói tin {entry.package_digest}, không phải gói "
-                    f"này ({verified.package_digest}): gói tin đã bị sửa hoặc bị thay")
+                    f"mục nhật ký {entry.seq} ({entry.kind}) ghi gói tin {entry.package_digest}, không phải "
+                    f"gói này ({verified.package_digest}): gói tin đã bị sửa hoặc bị thay",
+                )
     _check_receipts(members, trust, verified)
     _check_statuses(members, trust, verified)
     signed = verified.signed_entries
@@ -338,12 +360,16 @@ def _check_contents(
         held = {e.seq for e in verified.entries}
         for seq in sorted(set(signed) - held):
             verified.problem(
-                "chain/", f"entry {seq}, which the exporter signed as part of the bundle, is not in it: it was "
-                "removed", f"mục {seq}, mà bên xuất đã ký là thuộc gói bằng chứng, không có trong gói: đã bị xóa")
+                "chain/",
+                f"entry {seq}, which the exporter signed as part of the bundle, is not in it: it was removed",
+                f"mục {seq}, mà bên xuất đã ký là thuộc gói bằng chứng, không có trong gói: đã bị xóa",
+            )
         for seq in sorted(held - set(signed)):
             verified.problem(
-                "chain/", f"entry {seq} was not in the bundle the exporter signed: it was added",
-                f"mục {seq} không thuộc gói bằng chứng mà bên xuất đã ký: đã được thêm vào")
+                "chain/",
+                f"entry {seq} was not in the bundle the exporter signed: it was added",
+                f"mục {seq} không thuộc gói bằng chứng mà bên xuất đã ký: đã được thêm vào",
+            )
 
 
 def _check_package(
@@ -365,8 +391,11 @@ def _check_package(
         return
     verified.package, verified.package_signer = edoc, checked.signer_agency
     if checked.signer_agency != edoc.from_.organ_id:
-        verified.problem(PACKAGE, f"is from {edoc.from_.organ_id} but signed by {checked.signer_agency}",
-                         f"của {edoc.from_.organ_id} nhưng do {checked.signer_agency} ký")
+        verified.problem(
+            PACKAGE,
+            f"is from {edoc.from_.organ_id} but signed by {checked.signer_agency}",
+            f"của {edoc.from_.organ_id} nhưng do {checked.signer_agency} ký",
+        )
 
 
 def _check_chain(members: dict[str, bytes], trust: TrustStore, verified: Verified) -> None:
@@ -374,10 +403,15 @@ def _check_chain(members: dict[str, bytes], trust: TrustStore, verified: Verifie
     for name in sorted(n for n in members if n.startswith("chain/")):
         try:
             data = json.loads(members[name])
-            if not isinstance(data, dict) or set(data) != {"proof", "entries"} or not isinstance(
-                    data["entries"], list):
-                raise EvidenceInvalid("a chain slice must have exactly proof and entries",
-                                      vi="một đoạn chuỗi phải có đúng proof và entries")
+            if (
+                not isinstance(data, dict)
+                or set(data) != {"proof", "entries"}
+                or not isinstance(data["entries"], list)
+            ):
+                raise EvidenceInvalid(
+                    "a chain slice must have exactly proof and entries",
+                    vi="một đoạn chuỗi phải có đúng proof và entries",
+                )
             proof = Proof.from_dict(data["proof"])
             verify_proof(proof, trust)
             others = [Entry.from_dict(e) for e in data["entries"]]
@@ -394,18 +428,21 @@ def _check_chain(members: dict[str, bytes], trust: TrustStore, verified: Verifie
             position = entry.seq - proof.entry.seq - 1
             if not 0 <= position < len(proof.links) or proof.links[position] != content_hash(entry):
                 verified.problem(
-                    name, f"entry {entry.seq} ({entry.kind}, {entry.at_utc}) is not the one in the chain the "
+                    name,
+                    f"entry {entry.seq} ({entry.kind}, {entry.at_utc}) is not the one in the chain the "
                     f"checkpoint at entry {checkpoint.seq} signed: it was changed or moved",
                     f"mục {entry.seq} ({entry.kind}, {entry.at_utc}) không phải mục trong chuỗi mà điểm chốt "
-                    f"tại mục {checkpoint.seq} đã ký: nó đã bị sửa hoặc chuyển chỗ")
+                    f"tại mục {checkpoint.seq} đã ký: nó đã bị sửa hoặc chuyển chỗ",
+                )
                 continue
             found.append(entry)
         for entry in found:
             if entry.document_id != verified.document_id:
-                verified.problem(name, f"entry {entry.seq} is about document {entry.document_id}, not "
-                                 f"{verified.document_id}",
-                                 f"mục {entry.seq} thuộc văn bản {entry.document_id}, không phải "
-                                 f"{verified.document_id}")
+                verified.problem(
+                    name,
+                    f"entry {entry.seq} is about document {entry.document_id}, not {verified.document_id}",
+                    f"mục {entry.seq} thuộc văn bản {entry.document_id}, không phải {verified.document_id}",
+                )
                 continue
             verified.entries.append(entry)
         verified.entry_links.update(_links(proof))
@@ -425,7 +462,9 @@ def _links(proof: Proof) -> dict[int, str]:
 def _check_receipts(members: dict[str, bytes], trust: TrustStore, verified: Verified) -> None:
     links = verified.entry_links
     by_seq = {e.seq: e for e in verified.entries}
-    statuses = {n.removeprefix("statuses/").removesuffix(".xml") for n in members if n.startswith("statuses/")}
+    statuses = {
+        n.removeprefix("statuses/").removesuffix(".xml") for n in members if n.startswith("statuses/")
+    }
     for name in sorted(n for n in members if n.startswith("receipts/")):
         try:
             said = verify_receipt(Receipt.from_json(members[name]), trust)
@@ -434,36 +473,50 @@ def _check_receipts(members: dict[str, bytes], trust: TrustStore, verified: Veri
             continue
         document, digest, seq = said["document_id"], said["package_digest"], said["seq"]
         if document != verified.document_id:
-            verified.problem(name, f"the {said['kind']} receipt is about document {document}, not "
-                             f"{verified.document_id}: it was taken from another bundle",
-                             f"biên nhận {_KIND_VI[said['kind']]} thuộc văn bản {document}, không phải "
-                             f"{verified.document_id}: nó được lấy từ gói bằng chứng khác")
+            verified.problem(
+                name,
+                f"the {said['kind']} receipt is about document {document}, not "
+                f"{verified.document_id}: it was taken from another bundle",
+                f"biên nhận {_KIND_VI[said['kind']]} thuộc văn bản {document}, không phải "
+                f"{verified.document_id}: nó được lấy từ gói bằng chứng khác",
+            )
             continue
         if digest not in statuses and digest != verified.package_digest and verified.package_digest:
             verified.problem(
-                name, f"the {said['kind']} receipt names the package {digest}, but package.xml's SHA-256 is "
+                name,
+                f"the {said['kind']} receipt names the package {digest}, but package.xml's SHA-256 is "
                 f"{verified.package_digest}: the package was changed",
                 f"biên nhận {_KIND_VI[said['kind']]} ghi gói tin {digest}, nhưng SHA-256 của package.xml là "
-                f"{verified.package_digest}: gói tin đã bị sửa")
-        if links and (links.get(seq) != said["entry_hash"] or seq not in by_seq
-                      or by_seq[seq].at_utc != said["at_utc"]):
-            verified.problem(name, f"the {said['kind']} receipt names log entry {seq}, which the chain in this "
-                             "bundle does not hold with that hash and time",
-                             f"biên nhận {_KIND_VI[said['kind']]} ghi mục nhật ký {seq}, mà chuỗi trong gói bằng chứng "
-                             "không có với mã băm và thời điểm đó")
+                f"{verified.package_digest}: gói tin đã bị sửa",
+            )
+        if links and (
+            links.get(seq) != said["entry_hash"] or seq not in by_seq or by_seq[seq].at_utc != said["at_utc"]
+        ):
+            verified.problem(
+                name,
+                f"the {said['kind']} receipt names log entry {seq}, which the chain in this "
+                "bundle does not hold with that hash and time",
+                f"biên nhận {_KIND_VI[said['kind']]} ghi mục nhật ký {seq}, mà chuỗi trong gói bằng chứng "
+                "không có với mã băm và thời điểm đó",
+            )
         verified.receipts.append(said)
     verified.receipts.sort(key=lambda r: (r["at_utc"], r["seq"]))
 
 
 def _check_statuses(members: dict[str, bytes], trust: TrustStore, verified: Verified) -> None:
-    named = {e.package_digest for e in verified.entries} | {str(r["package_digest"]) for r in verified.receipts}
+    named = {e.package_digest for e in verified.entries} | {
+        str(r["package_digest"]) for r in verified.receipts
+    }
     named |= {str(v) for e in verified.entries for v in e.body.values() if isinstance(v, str)}
     for name in sorted(n for n in members if n.startswith("statuses/")):
         data = members[name]
         digest = _sha256(data)
         if name != f"statuses/{digest}.xml":
-            verified.problem(name, f"is not named by its SHA-256 ({digest}): it was changed",
-                             f"không mang tên theo SHA-256 của nó ({digest}): đã bị sửa")
+            verified.problem(
+                name,
+                f"is not named by its SHA-256 ({digest}): it was changed",
+                f"không mang tên theo SHA-256 của nó ({digest}): đã bị sửa",
+            )
         received = next((parse_utc(e.at_utc) for e in verified.entries if digest in _digests(e)), None)
         try:
             checked = verify_package(data, trust=trust, policy=_POLICY, at=received)
@@ -475,21 +528,29 @@ def _check_statuses(members: dict[str, bytes], trust: TrustStore, verified: Veri
             verified.problem(name, "is a document, not a status", "là một văn bản, không phải trạng thái")
             continue
         if verified.entries and digest not in named:
-            verified.problem(name, "is named by no log entry or receipt of this document",
-                             "không được mục nhật ký hay biên nhận nào của văn bản này nêu")
+            verified.problem(
+                name,
+                "is named by no log entry or receipt of this document",
+                "không được mục nhật ký hay biên nhận nào của văn bản này nêu",
+            )
         written = verified.package.effective_document_id if verified.package is not None else None
         if written is not None and status.document_id != written:
-            verified.problem(name, f"answers document {status.document_id}, not {written}",
-                             f"trả lời văn bản {status.document_id}, không phải {written}")
+            verified.problem(
+                name,
+                f"answers document {status.document_id}, not {written}",
+                f"trả lời văn bản {status.document_id}, không phải {written}",
+            )
         verified.statuses.append((digest, status, checked.signer_agency))
     held = {d for d, _, _ in verified.statuses}
     for entry in verified.entries:
         if entry.kind == "status-received" and entry.package_digest and entry.package_digest not in held:
             verified.problem(
-                "statuses/", f"the status {entry.body.get('code', '')} {entry.sender} sent (entry {entry.seq}) is in "
+                "statuses/",
+                f"the status {entry.body.get('code', '')} {entry.sender} sent (entry {entry.seq}) is in "
                 "the log, but its signed package is not in the bundle: it was removed",
-                f"trạng thái {entry.body.get('code', '')} do {entry.sender} gửi (mục {entry.seq}) có trong nhật ký "
-                "nhưng gói tin đã ký của nó không có trong gói bằng chứng: đã bị xóa")
+                f"trạng thái {entry.body.get('code', '')} do {entry.sender} gửi (mục {entry.seq}) có trong "
+                "nhật ký nhưng gói tin đã ký của nó không có trong gói bằng chứng: đã bị xóa",
+            )
 
 
 def _digests(entry: Entry) -> set[str]:
@@ -497,5 +558,3 @@ def _digests(entry: Entry) -> set[str]:
     if entry.package_digest:
         found.add(entry.package_digest)
     return found
-
-

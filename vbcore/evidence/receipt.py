@@ -5,8 +5,8 @@ A receipt (``Receipt.payload``) says, of one event of the hub's evidence log (``
 
     {"type": "vbus-receipt", "id": ..., "kind": "accepted" | "refused" | "delivered",
      "package_digest": <hex SHA-256 of the exact signed bytes>, "sender": ..., "document_id": ...,
-     "recipients": [...] (accepted: every recipient the hub took it for),
-     "reason": ..., "detail": ... (refused: the reason the 02 to the sender gave),
+     "recipients": [...], "refused": {recipient: reason} (accepted: every recipient the hub took it for,
+     and those it refused), "reason": ... (refused: the reason the 02 to the sender gave),
      "recipient": ... (delivered: the broker confirmed the copy in that recipient's inbox),
      "seq": <the log entry>, "entry_hash": <its link in the chain>,
      "at_utc": "2026-11-30T01:43:28.123456Z" (unique, monotonic: the entry's), "at_local": <Vietnam time>,
@@ -42,7 +42,7 @@ _FIELDS = frozenset(
     {"type", "id", "kind", "package_digest", "sender", "document_id", "seq", "entry_hash", "at_utc",
      "at_local", "hub_id"}
 )
-_BY_KIND = {ACCEPTED: frozenset({"recipients"}), REFUSED: frozenset({"reason", "detail", "recipients"}),
+_BY_KIND = {ACCEPTED: frozenset({"recipients", "refused"}), REFUSED: frozenset({"reason", "recipient"}),
             DELIVERED: frozenset({"recipient"})}
 MAX_PATH = 64
 """Steps of a Merkle path at most (a batch of 2**64 receipts): a longer one is no receipt."""
@@ -61,8 +61,8 @@ def receipt_payload(
     hub_id: str,
     *,
     recipients: list[str] | None = None,
+    refused: dict[str, str] | None = None,
     reason: str | None = None,
-    detail: str | None = None,
 ) -> dict[str, Any]:
     """What a receipt of ``kind`` says about ``entry`` (the log entry of the same event)."""
     payload: dict[str, Any] = {
@@ -71,9 +71,9 @@ def receipt_payload(
         "at_utc": entry.at_utc, "at_local": entry.at_local, "hub_id": hub_id,
     }  # fmt: skip
     if kind == ACCEPTED:
-        payload["recipients"] = list(recipients or [])
+        payload.update(recipients=list(recipients or []), refused=dict(refused or {}))
     elif kind == REFUSED:
-        payload.update(reason=reason or "", detail=detail or "", recipients=list(recipients or []))
+        payload.update(reason=reason or "", recipient=entry.recipient)  # recipient None: the whole package
     elif kind == DELIVERED:
         payload["recipient"] = entry.recipient
     else:

@@ -27,14 +27,21 @@ from vbcore.lang import Lang, Text
 from vbcore.status import StatusCode
 
 _EVENTS = {
-    PACKAGE_ACCEPTED: Text("Trục nhận văn bản của {sender}, chuyển đến {n} nơi nhận",
-                           "The hub accepted the document from {sender} for {n} recipients"),
-    PACKAGE_REFUSED: Text("Trục từ chối gói tin của {sender}: {reason}",
-                          "The hub refused the package from {sender}: {reason}"),
+    PACKAGE_ACCEPTED: Text(
+        "Trục nhận văn bản của {sender}, chuyển đến {n} nơi nhận",
+        "The hub accepted the document from {sender} for {n} recipients",
+    ),
+    PACKAGE_REFUSED: Text(
+        "Trục từ chối gói tin của {sender}: {reason}", "The hub refused the package from {sender}: {reason}"
+    ),
     COPY_DELIVERED: Text("Đã chuyển vào hộp thư của {recipient}", "Delivered to the inbox of {recipient}"),
-    STATUS_RECEIVED: Text("Trục nhận trạng thái {code} của {sender}", "The hub received status {code} from {sender}"),
-    STATUS_FORWARDED: Text("Trục chuyển trạng thái {code} của {sender} đến {recipient}",
-                           "The hub forwarded status {code} from {sender} to {recipient}"),
+    STATUS_RECEIVED: Text(
+        "Trục nhận trạng thái {code} của {sender}", "The hub received status {code} from {sender}"
+    ),
+    STATUS_FORWARDED: Text(
+        "Trục chuyển trạng thái {code} của {sender} đến {recipient}",
+        "The hub forwarded status {code} from {sender} to {recipient}",
+    ),
     OPERATOR_ACTION: Text("Người vận hành: {action}", "Operator: {action}"),
 }
 _RECEIPTS = {
@@ -44,13 +51,17 @@ _RECEIPTS = {
 }
 _T = {
     "title": Text("Bằng chứng của văn bản {id}", "Evidence of document {id}"),
-    "package": Text("Gói tin: SHA-256 {digest}; người ký: {signer}", "Package: SHA-256 {digest}; signed by {signer}"),
+    "package": Text(
+        "Gói tin: SHA-256 {digest}; người ký: {signer}", "Package: SHA-256 {digest}; signed by {signer}"
+    ),
     "subject": Text("Trích yếu: {subject}", "Subject: {subject}"),
     "no_package": Text("Gói tin: không kiểm tra được", "Package: could not be checked"),
     "by_hub": Text("Trục xuất lúc {at} (người ký: {who})", "Exported by the hub at {at} (signed by {who})"),
     "by_agency": Text("Cơ quan {holder} xuất những gì mình nhận được, lúc {at} (người ký: {who})",
                       "Exported by agency {holder} from what it received, at {at} (signed by {who})"),
-    "checkpoint": Text("Điểm chốt của nhật ký: mục {seq} lúc {at}{tsa}", "Log checkpoint: entry {seq} at {at}{tsa}"),
+    "checkpoint": Text(
+        "Điểm chốt của nhật ký: mục {seq} lúc {at}{tsa}", "Log checkpoint: entry {seq} at {at}{tsa}"
+    ),
     "tsa": Text(", có dấu thời gian RFC 3161", ", with an RFC 3161 time-stamp"),
     "head": Text("Hành trình (giờ UTC | giờ Việt Nam):", "Journey (UTC | Vietnam time):"),
     "entry": Text("mục {seq}", "entry {seq}"),
@@ -89,8 +100,11 @@ def journey(verified: Verified) -> list[Event]:
         if int(r["seq"]) in logged:
             continue
         digest_is_package = r["package_digest"] == verified.package_digest
-        kind = kinds[r["kind"]] if digest_is_package else (
-            STATUS_RECEIVED if r["kind"] == ACCEPTED else STATUS_FORWARDED)
+        kind = (
+            kinds[r["kind"]]
+            if digest_is_package
+            else (STATUS_RECEIVED if r["kind"] == ACCEPTED else STATUS_FORWARDED)
+        )
         events.append(Event(r["at_utc"], r["at_local"], kind, r["sender"], r.get("recipient"), r, None, True))
     return sorted(events, key=lambda e: (e.at_utc, e.seq or 0))
 

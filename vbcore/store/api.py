@@ -202,6 +202,11 @@ class TrackingStore(ABC):
         """Keep receipts and their seals (inside the transaction of the entries they sign)."""
 
     @abstractmethod
+    def evidence_links(self, first: int, last: int) -> dict[int, str]:
+        """The link (entry hash) of each evidence entry from ``first`` to ``last``, by seq: what a
+        receipt names its entry by (inside the transaction that appended them)."""
+
+    @abstractmethod
     def receipts(
         self, document_id: str, *, kind: str | None = None, recipient: str | None = None
     ) -> list[Receipt]:

@@ -580,6 +580,11 @@ class SqlStore(TrackingStore):
                 values = (r.id, r.document_id, r.kind, r.recipient, r.payload.get("seq"), r.seal_id, body)
                 self._db.execute(_INSERT_RECEIPT, values)
 
+    def evidence_links(self, first: int, last: int) -> dict[int, str]:
+        sql = "SELECT seq, entry_hash FROM evidence_log WHERE seq >= ? AND seq <= ?"
+        rows = self._query(sql, (first, last))
+        return {int(str(seq)): str(link) for seq, link in rows}
+
     def receipts(
         self, document_id: str, *, kind: str | None = None, recipient: str | None = None
     ) -> list[Receipt]:
