@@ -91,6 +91,7 @@ def _register(group: click.Group) -> None:
         configuration,
         connectors,
         core,
+        evidence,
         gateway,
         hub,
         installation,
@@ -113,7 +114,7 @@ def _register(group: click.Group) -> None:
         core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
         signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
         parked.parked, reconcile.reconcile_command, hub.agency, connectors.connectors, connectors.connector,
-        web.web, configuration.config, gateway.gateway,
+        web.web, configuration.config, gateway.gateway, evidence.evidence,
     ):
         group.add_command(command)
 

@@ -297,3 +297,25 @@ class ArchiveUnavailable(StoreError):
 
     def __init__(self, root: str, error: OSError) -> None:
         super().__init__(f"{root}: {error}", vi=f"{root}: {error}")
+
+
+class EvidenceNotFound(VbusError):
+    """``vb evidence export`` for a document the hub's evidence log holds nothing (yet) about."""
+
+    reason = "evidence-not-found"
+    reason_vi = "Không có bằng chứng của văn bản"
+    reason_en = "No evidence of the document"
+
+    def __init__(self, document_id: str, seq: int | None = None) -> None:
+        self.document_id = document_id
+        if seq is None:
+            super().__init__(
+                f"the hub's evidence log holds no accepted or refused package of {document_id}",
+                vi=f"nhật ký bằng chứng của trục không có gói tin được nhận hay bị từ chối nào của "
+                f"{document_id}",
+            )
+        else:
+            super().__init__(
+                f"entry {seq} of {document_id} is after the log's last checkpoint; run again",
+                vi=f"mục {seq} của {document_id} nằm sau điểm chốt cuối của nhật ký; hãy chạy lại",
+            )
