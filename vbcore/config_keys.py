@@ -77,6 +77,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "agencies": Key(TEXTS),
         "allow_sha1": Key(BOOLEAN),
         "log_format": Key(TEXT, choices=("json", "console")),
+        "archive": Key(NEW_PATH),  # the package archive (evidence); default: beside a SQLite store
     },
     "metrics": {
         "host": Key(TEXT),
@@ -94,6 +95,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "retry_for": Key(DURATION),
         "settings_file": Key(FILE),
         "settings": Key(TABLE),
+        "receipts": Key(BOOLEAN),  # ask the hub for its signed receipts (evidence); off by default
     },
     "web": {
         "host": Key(TEXT),

@@ -108,6 +108,7 @@ def _register(group: click.Group) -> None:
     hub.hub.add_command(installation.hub_provision)
     hub.hub.add_command(installation.hub_migrate)
     connectors.connector.add_command(reconcile.ledger_copy)
+    connectors.connector.add_command(evidence.connector_evidence)
     signatures.keys.add_command(tls.tls_server)
     signatures.keys.add_command(tls.tls_client)
     for command in (

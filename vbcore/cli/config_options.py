@@ -37,6 +37,7 @@ COMMANDS: dict[str, dict[str, Source]] = {
         "max_bytes": ("limits", "max_bytes"), "inflight_bytes": ("limits", "inflight_bytes"),
         "parked_alarm": ("limits", "parked_alarm"), "prefetch": ("limits", "prefetch"),
         "metrics_host": ("metrics", "host"), "metrics_port": ("metrics", "port"),
+        "archive_path": ("hub", "archive"),
     },
     "connector run": {
         "name": ("connector", "plugin"), "agency": ("connector", "agency"),
@@ -47,6 +48,7 @@ COMMANDS: dict[str, dict[str, Source]] = {
         "work_dir": ("connector", "work_dir"), "interval": ("connector", "interval"),
         "retry_attempts": ("connector", "retry_attempts"), "retry_for": ("connector", "retry_for"),
         "metrics_host": ("metrics", "host"), "metrics_port": ("metrics", "port"),
+        "receipts": ("connector", "receipts"),
     },
     # ``vb web`` (issue 12's board): its options, for when it takes --config too.
     "web": {

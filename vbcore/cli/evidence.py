@@ -142,3 +142,56 @@ def evidence_verify(file: Path, trust: tuple[Path, ...], as_json: bool) -> None:
         click.echo(render(verified, lang, lambda code: agency_label(directory, code, lang=lang)))
     if not verified.ok:
         raise fail(_T["invalid"], exit_code=EXIT_FAILED)
+
+
+@click.group("evidence")
+def connector_evidence() -> None:
+    """What this agency's connector can prove of the documents it received."""
+
+
+@connector_evidence.command("export")
+@click.argument("document_id")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The connector's ledger (its --state; vbus-connector/ledger.sqlite3).",
+)
+@click.option("--sender", default=None, help="The sender, when several agencies wrote DOCUMENT_ID.")
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="This agency's private key (it signs the bundle).",
+)
+@click.option(
+    "--cert", "cert_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+)
+def connector_evidence_export(
+    document_id: str, file: Path, state_path: Path, sender: str | None, key_path: Path, cert_path: Path
+) -> None:
+    """Write the evidence bundle of DOCUMENT_ID as this agency received it to FILE: the package as
+    signed and the hub's receipts (`vb evidence verify` checks it)."""
+    from vbcore.connector.ledger import Ledger
+    from vbcore.operations.evidence import export_received
+    from vbcore.security.signing import SigningKey
+
+    ledger = Ledger(state_path)
+    try:
+        done = export_received(ledger, document_id, file, SigningKey.from_files(key_path, cert_path),
+                               sender=sender)  # fmt: skip
+    finally:
+        ledger.close()
+    click.echo(
+        _T["written"].format(
+            file=file,
+            entries=done.entries,
+            receipts=done.receipts,
+            statuses=done.statuses,
+            checkpoints=done.checkpoints,
+            size=done.bytes,
+        )(current_lang())
+    )

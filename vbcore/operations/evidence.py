@@ -1,4 +1,5 @@
-"""``vb evidence export``: one document's evidence bundle, from what the hub kept.
+"""``vb evidence export``: one document's evidence bundle, from what the hub kept; and
+``vb connector evidence export``: the same format from what a recipient's connector kept.
 
 Gathers, for the document the hub tracks under ``document_id``: its entries in the evidence log and,
 per checkpoint, the proof of the first one (the chain's slice up to the signed head; the others are
@@ -18,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from vbcore.connector.ledger import Ledger
 from vbcore.errors import ArchiveMissing, EvidenceNotFound
 from vbcore.evidence.bundle import HUB, Contents, write_bundle
 from vbcore.evidence.chain import Proof
@@ -108,3 +110,26 @@ def _package_digest(entries: list[Entry]) -> str:
             if entry.kind in kinds and entry.package_digest:
                 return entry.package_digest
     raise EvidenceNotFound(entries[0].document_id)
+
+
+def export_received(
+    ledger: Ledger,
+    document_id: str,
+    target: str | Path | IO[bytes],
+    key: SigningKey,
+    *,
+    sender: str | None = None,
+) -> Exported:
+    """What a recipient holds of the document it received as ``document_id`` (from ``sender``, when
+    several agencies wrote that id): the package as signed and the hub's receipts about it (its
+    delivered receipt, once the connector asked for it), signed with the agency's own key."""
+    held = ledger.packages_of(document_id, sender)
+    if not held or ledger.agency is None:
+        raise EvidenceNotFound(document_id)
+    _, digest, package = held[-1]
+    receipts = ledger.receipts_for(digest)
+    tracked = receipts[0].document_id if receipts else document_id  # the hub's key for it
+    contents = Contents(tracked, ledger.agency, package, (), tuple(receipts), (), key.certificate_chain)
+    write_bundle(target, contents, key)
+    size = Path(target).stat().st_size if isinstance(target, str | Path) else 0
+    return Exported(tracked, 0, len(receipts), 0, 0, (), size)
