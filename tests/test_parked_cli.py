@@ -144,3 +144,37 @@ def test_vb_track_shows_a_parked_document_with_its_reason_and_the_id_to_replay(
     assert "parked" not in json.loads(
         CliRunner().invoke(vb, ["track", doc, "--store", store, "--json"], env={"VBUS_BROKER": ""}).stdout
     )
+
+
+def test_replay_and_drop_with_the_store_are_operator_actions_in_the_evidence_log(
+    broker: str, tmp_path: Path
+) -> None:
+    from vbcore.evidence.entry import OPERATOR_ACTION, package_digest
+    from vbcore.store.accounts import Accounts
+
+    store_url = f"sqlite:///{tmp_path / 'vbus.db'}"
+    open_store(store_url).close()
+    doc = f"{G09},2026/11/24,7/VB"
+    park(broker, ("r-1", G09, doc, "not-processed: x"), ("d-1", G09, doc, "malformed: x"))
+    assert vb_run("parked", "replay", "r-1", "--store", store_url).exit_code == 0
+    assert vb_run("parked", "drop", "d-1", "missing-1", "--store", store_url).exit_code == 1
+    store = open_store(store_url)
+    try:
+        logged = [e for e in store.evidence_entries(doc) if e.kind == OPERATOR_ACTION]
+        assert [(e.body["action"], e.body["message_id"], e.body["outcome"]) for e in logged] == [
+            ("replay", "r-1", "done"), ("drop", "d-1", "done")]
+        assert logged[0].sender == G09
+        assert logged[0].package_digest == package_digest(b"<edXML/>")
+        assert str(logged[0].body["actor"]).startswith("vb:")
+        [missing] = [e for e in store.evidence_entries("") if e.kind == OPERATOR_ACTION]
+        assert (missing.body["message_id"], missing.body["outcome"]) == ("missing-1", "not-found")
+        assert [a.message_id for a in Accounts(store).actions()] == ["missing-1", "d-1", "r-1"]
+    finally:
+        store.close()
+
+
+def test_without_a_store_the_operator_is_told_the_action_is_not_recorded(broker: str) -> None:
+    park(broker, ("w-1", G09, "d", "not-processed: x"))
+    result = vb_run("parked", "drop", "w-1")
+    assert result.exit_code == 0
+    assert "not recorded in the hub's evidence log" in result.stderr

@@ -206,3 +206,18 @@ def test_two_writers_on_postgresql_interleave_into_one_chain(pg_dsn: str) -> Non
         second.close()
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_an_operator_action_is_recorded_with_its_evidence_entry(store: SqlStore) -> None:
+    from vbcore.evidence.entry import OPERATOR_ACTION
+    from vbcore.store.accounts import Accounts, OperatorAction
+
+    action = OperatorAction(at=T0, actor="alice", action="replay", message_id="m-1", document_id="doc-1",
+                            sender="000.00.00.G22", reason="not-processed", outcome="done",
+                            package_digest="cd" * 32)
+    Accounts(store).record_action(action)
+    [entry] = store.evidence_entries("doc-1")
+    assert entry.kind == OPERATOR_ACTION
+    assert entry.body == {"actor": "alice", "action": "replay", "message_id": "m-1",
+                          "reason": "not-processed", "outcome": "done"}
+    assert entry.package_digest == "cd" * 32

@@ -5,6 +5,7 @@ shows its progress on stderr (``vbcore.cli.progress``)."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -26,9 +27,13 @@ from vbcore.cli.broker import (
 from vbcore.cli.failures import EXIT_FAILED, fail
 from vbcore.cli.output import current_lang
 from vbcore.cli.progress import Progress
+from vbcore.cli.stores import open_existing_store
 from vbcore.errors import NotReplayable, one_line
+from vbcore.evidence.entry import package_digest
 from vbcore.hub.parked import ParkedFilter, ParkedMessage, reason_text, scan, settle_many
 from vbcore.lang import Text
+from vbcore.store.accounts import Accounts, OperatorAction
+from vbcore.timezones import utc_now
 from vbcore.transport import Transport
 
 _T = {
@@ -53,6 +58,11 @@ _T = {
         "{n} parked messages match; add --yes to delete them for good",
     ),
     "progress_replay": Text("gửi lại", "replaying"),
+    "unrecorded": Text(
+        "cảnh báo: không có --store (hay VBUS_STORE), thao tác này không được ghi vào nhật ký bằng chứng "
+        "của trục",
+        "warning: no --store (or VBUS_STORE): this action is not recorded in the hub's evidence log",
+    ),
     "progress_drop": Text("xóa", "dropping"),
     "which": Text(
         "cho MÃ_THÔNG_ĐIỆP..., hoặc --all, --reason, --sender",
@@ -73,6 +83,11 @@ sender_option = click.option(
     multiple=True,
     metavar="CODE",
     help="Only messages first published by agency CODE (or broker user); repeatable.",
+)
+record_option = click.option(
+    "--store", "store_url", envvar="VBUS_STORE", default=None,
+    help="The hub's tracking store: each replay or drop is recorded there, with who did it, in the "
+    "operator actions and the evidence log ($VBUS_STORE).",
 )
 all_option = click.option(
     "--all",
@@ -182,6 +197,7 @@ def _which(
 @all_option
 @reason_option
 @sender_option
+@record_option
 @broker_option()
 @vhost_option
 @prefix_option
@@ -191,6 +207,7 @@ def parked_replay(
     every: bool,
     reasons: tuple[str, ...],
     senders: tuple[str, ...],
+    store_url: str | None,
     broker: str,
     vhost: str | None,
     prefix: str,
@@ -202,7 +219,7 @@ def parked_replay(
     which = _which(message_ids, every, reasons, senders)
     at = target(broker, vhost, prefix, hub_user=hub_user)
     as_hub_user(at.url, at.names, "replay")
-    _settle(at, which, replay=True)
+    _settle(at, which, replay=True, store_url=store_url)
 
 
 @parked.command("drop")
@@ -213,6 +230,7 @@ def parked_replay(
 @click.option(
     "--yes", is_flag=True, help="Confirm a drop by --all/--reason/--sender (without: how many match)."
 )
+@record_option
 @broker_option()
 @vhost_option
 @prefix_option
@@ -223,6 +241,7 @@ def parked_drop(
     reasons: tuple[str, ...],
     senders: tuple[str, ...],
     yes: bool,
+    store_url: str | None,
     broker: str,
     vhost: str | None,
     prefix: str,
@@ -235,19 +254,45 @@ def parked_drop(
     if not message_ids and not yes:
         matching = sum(1 for p in scan(_opener(at), at.names) if which.matches(p, at.names))
         raise fail(_T["confirm"].format(n=matching))
-    _settle(at, which, replay=False)
+    _settle(at, which, replay=False, store_url=store_url)
 
 
-def _settle(at: Target, which: ParkedFilter, *, replay: bool) -> None:
+Record = Callable[[str, ParkedMessage | None, str], None]
+
+
+def _recorder(store_url: str | None, replay: bool) -> Record:
+    """Each action as an operator action and an ``operator-action`` entry of the hub's evidence log
+    (``Accounts.record_action``, as the board's buttons); without a store, a warning that it is not."""
+    if not store_url:
+        click.echo(_T["unrecorded"](current_lang()), err=True)
+        return lambda _id, _p, _outcome: None
+    accounts = Accounts(open_existing_store(store_url if "://" in store_url else f"sqlite:///{store_url}"))
+    actor = f"vb:{getpass.getuser()}"
+
+    def record(message_id: str, p: ParkedMessage | None, outcome: str) -> None:
+        accounts.record_action(OperatorAction(
+            at=utc_now(), actor=actor, action="replay" if replay else "drop", message_id=message_id,
+            document_id=p.document_id if p else None, sender=p.original_user if p else None,
+            reason=p.reason if p else None, outcome=outcome,
+            package_digest=package_digest(p.delivery.body) if p else None,
+        ))  # fmt: skip
+
+    return record
+
+
+def _settle(at: Target, which: ParkedFilter, *, replay: bool, store_url: str | None) -> None:
     lang = current_lang()
     by_id = bool(which.message_ids)
     progress = Progress(_T["progress_replay" if replay else "progress_drop"], lang)
+    record = _recorder(store_url, replay)
 
     def settled(p: ParkedMessage) -> None:
+        record(p.message_id, p, "done")
         if by_id:
             click.echo(one_line(_T["replayed" if replay else "dropped"].format(id=p.message_id)(lang)))
 
     def skipped(p: ParkedMessage, err: NotReplayable) -> None:
+        record(p.message_id, p, "not-replayable")
         click.echo(one_line(_T["skipped"].format(id=p.message_id, why=err.describe(lang))(lang)))
 
     try:
@@ -262,6 +307,8 @@ def _settle(at: Target, which: ParkedFilter, *, replay: bool) -> None:
         )
     finally:
         progress.finish()
+    for missing in report.missing:
+        record(missing, None, "not-found")
     if by_id:
         if report.missing:
             raise fail(_T["no_parked"].format(id=", ".join(report.missing)))

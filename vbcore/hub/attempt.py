@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vbcore.errors import PackageRefused
+from vbcore.evidence.entry import EvidenceDraft
 from vbcore.hub.checks import CheckedPackage
 from vbcore.transport import Delivery, Outgoing
 
@@ -33,12 +34,21 @@ class Attempt:
     traces: list[str] = field(default_factory=list)  # trace events recorded after publishing
     refused: list[str] = field(default_factory=list)  # for the log: recipients or reasons refused
     refused_reasons: list[str] = field(default_factory=list)  # for the metrics: each refusal's reason
+    # The evidence log (``vbcore.hub.evidence``): entries appended with the plan's commit, and those
+    # appended with the commit that follows the broker's confirms (copies delivered, statuses forwarded).
+    evidence: list[EvidenceDraft] = field(default_factory=list)
+    evidence_confirmed: list[EvidenceDraft] = field(default_factory=list)
     outcome: str = "pending"
     reason: str | None = None
 
     @property
     def delivered(self) -> list[str]:
         return [m.routing_key for m in self.outgoing]
+
+    def forget_evidence(self) -> None:
+        """The plan was undone (its savepoint rolled back): so are the events it described."""
+        self.evidence.clear()
+        self.evidence_confirmed.clear()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from vbcore.edxml.limits import DEFAULT_LIMITS
+from vbcore.evidence.checkpoint import DEFAULT_INTERVAL_ENTRIES, DEFAULT_INTERVAL_SECONDS
 from vbcore.lang import DEFAULT_LANG, Lang
 from vbcore.timezones import utc_now
 from vbcore.transport.names import Names
@@ -51,6 +52,11 @@ class HubConfig:
     # seconds, doubled after each failure up to ``outage_pause_max``.
     outage_pause: float = 0.5
     outage_pause_max: float = 30.0
+    # The evidence log's checkpoints (``vbcore.hub.evidence``): the head signed every so many entries or
+    # seconds, whichever first, and on shutdown; ``tsa_url``: an RFC 3161 time-stamping authority.
+    evidence_every_entries: int = DEFAULT_INTERVAL_ENTRIES
+    evidence_every_seconds: float = DEFAULT_INTERVAL_SECONDS
+    tsa_url: str | None = None
 
     def prefetch(self, requested: int) -> int:
         """The prefetch that keeps ``inflight_bytes``: ``requested`` at most, and at least 1."""

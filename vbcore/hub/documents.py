@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from vbcore.errors import DuplicatePackage, SenderNotAuthorised, TooManyRecipients, UnknownDocument
+from vbcore.hub import evidence as witness
 from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.context import RouterContext
@@ -31,6 +32,9 @@ class Plan:
     deliver: list[str] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
     already_done: list[str] = field(default_factory=list)
+    fresh: bool = False  # the document was recorded now
+    claimed: list[str] = field(default_factory=list)  # pairs created now, to deliver
+    claimed_refused: dict[str, str] = field(default_factory=dict)  # pairs created now, refused: the reason
 
 
 class DocumentRouter:
@@ -94,12 +98,30 @@ class DocumentRouter:
         )  # fmt: skip
         attempt.forwarded.extend(plan.deliver)
         attempt.traces.extend(f"forwarded:{code}" for code in plan.deliver)
+        self._evidence(attempt, record, plan)
         if plan.deliver:
             attempt.outcome = "forwarded"
         elif plan.already_done or not plan.refused:
             attempt.outcome = "already-forwarded"
         else:
             attempt.refusal = plan.refused[0].error  # nobody gets it: park it (its 02s are in replies)
+
+    @staticmethod
+    def _evidence(attempt: Attempt, record: DocumentRecord, plan: Plan) -> None:
+        """Accepted: the document recorded now or pairs claimed now (not a redelivery's second look);
+        delivered: each copy published, once the broker confirms it."""
+        digest, message_id = record.sha256, attempt.delivery.message_id
+        if plan.fresh or plan.claimed or plan.claimed_refused:
+            attempt.evidence.append(witness.accepted(
+                sender=record.sender, document_id=record.document_id, digest=digest, message_id=message_id,
+                recipients=plan.claimed, refused=plan.claimed_refused, written_id=record.edxml_document_id,
+                business_type=record.business_type,
+            ))  # fmt: skip
+        attempt.evidence_confirmed += [
+            witness.delivered(sender=record.sender, document_id=record.document_id, recipient=code,
+                              digest=digest, message_id=message_id)
+            for code in plan.deliver
+        ]
 
     def _original(self, document_id: str, sender: str) -> DocumentRecord:
         """The sender's own document ``document_id`` (as written in the change package)."""
@@ -139,9 +161,11 @@ class DocumentRouter:
             record.sha256,
         )
         retry = same_message or attempt.delivery.redelivered
-        plan = Plan()
+        plan = Plan(fresh=fresh)
         for code in resolution.deliverable:
             claim = store.claim_pair(record.document_id, code, at=at, deadline=deadline_for(at))
+            if claim.created:
+                plan.claimed.append(code)
             state = claim.pair.state
             if claim.created or (retry and state == DeliveryState.ACCEPTED):
                 plan.deliver.append(code)
@@ -154,5 +178,6 @@ class DocumentRouter:
             claim = store.claim_pair(record.document_id, code, at=at, deadline=None)
             if claim.created:
                 store.set_pair_state(record.document_id, code, DeliveryState.REFUSED_BY_HUB, at=at)
+                plan.claimed_refused[code] = error.reason
             plan.refused.append(Refused(error, code))
         return plan

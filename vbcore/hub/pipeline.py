@@ -42,7 +42,9 @@ from vbcore.errors import (
     StoreError,
     TransportError,
 )
+from vbcore.evidence.entry import EvidenceDraft
 from vbcore.hub import checks, relay, routing
+from vbcore.hub import evidence as witness
 from vbcore.hub.attempt import Attempt, Refused
 from vbcore.hub.config import HubConfig
 from vbcore.hub.context import RouterContext
@@ -103,6 +105,7 @@ class Hub:
         self.agency_certificates = certificates_by_agency(directory.registered_certificates())
         self.documents = DocumentRouter(self.context)
         self.statuses = StatusRouter(self.context)
+        self.checkpoints = witness.Checkpoints(store, key, lambda: self.config, self.log)
         # Gives the directory in force (``vbcore.directory.watch.DirectoryFiles``): a sync takes effect
         # at the next batch, without a restart; None keeps ``directory`` for the process's life.
         self.directory_source = directory_source
@@ -205,6 +208,7 @@ class Hub:
             with self.store.transaction():
                 for attempt in attempts:
                     self._plan(attempt)
+                appended = self._append_evidence([d for a in attempts for d in a.evidence])
             self._publish(attempts)
             self._record_forwarded(attempts)
             self._send_receipts(attempts)
@@ -215,6 +219,7 @@ class Hub:
             self.outage.succeeded()
             self._settle(attempts)
             self.metrics.recovered()
+            self._checkpoint_if_due(appended + sum(len(a.evidence_confirmed) for a in attempts))
         self.metrics.batch(attempts, time.perf_counter() - started)
         ms = round((time.perf_counter() - started) * 1000 / len(attempts), 2)
         for attempt in attempts:
@@ -333,6 +338,7 @@ class Hub:
                 attempt.traces.clear()
                 attempt.refused.clear()  # recorded inside the savepoint: undone with it
                 attempt.refused_reasons.clear()
+                attempt.forget_evidence()
             except StoreError:
                 raise
             except Exception as err:
@@ -353,7 +359,7 @@ class Hub:
         self.send_refusals([routing.addressed(m, directory) for a in attempts for m in a.replies])
 
     def _record_forwarded(self, attempts: list[Attempt]) -> None:
-        if not any(a.forwarded or a.traces for a in attempts):
+        if not any(a.forwarded or a.traces or a.evidence_confirmed for a in attempts):
             return
         at = self.now()
         hub_id = self.config.hub_id
@@ -366,6 +372,30 @@ class Hub:
                     self.store.mark_forwarded(document_id, code, at=at)
                 for label in attempt.traces:
                     self.store.record_trace(TraceEvent(document_id, hub_id, label, at))
+            self._append_evidence([d for a in attempts for d in a.evidence_confirmed])
+
+    # --- the evidence log (``vbcore.hub.evidence``) ------------------------------------------------
+
+    def _append_evidence(self, drafts: list[EvidenceDraft]) -> int:
+        """Inside the batch's transaction: its entries commit with its state changes, or neither."""
+        if drafts:
+            self.store.append_evidence(drafts, now=self.now())
+        return len(drafts)
+
+    def _checkpoint_if_due(self, appended: int) -> None:
+        """After the batch: sign the chain's head if its interval is over. A failure here delays the
+        checkpoint (the next batch tries again); it never undoes the batch."""
+        try:
+            self.checkpoints.appended(appended, self.now())
+        except StoreError as err:
+            self.log.warning("hub.checkpoint_failed", error=str(err))
+
+    def checkpoint_now(self) -> None:
+        """Sign the head if it moved (the runner calls it on shutdown)."""
+        try:
+            self.checkpoints.now(self.now())
+        except StoreError as err:
+            self.log.warning("hub.checkpoint_failed", error=str(err))
 
     # --- evidence: the packages as signed, the receipts ---------------------------------------------
 
@@ -451,6 +481,10 @@ class Hub:
             )
             attempt.refused.append(item.recipient or item.error.reason)
             attempt.refused_reasons.append(item.error.reason)
+            attempt.evidence.append(witness.refused(
+                sender=attempt.sender, document_id=attempt.document_id, recipient=item.recipient,
+                body=attempt.delivery.body, message_id=attempt.delivery.message_id, reason=item.error.reason,
+            ))  # fmt: skip
         return [] if reply is None else [reply]
 
     def _answer(
@@ -512,6 +546,7 @@ class Hub:
         attempt.traces.clear()
         attempt.refused.clear()
         attempt.refused_reasons.clear()
+        attempt.forget_evidence()
 
     def _outage(self, attempts: list[Attempt], err: Exception) -> None:
         """The store or the broker failed under the batch: nothing of it is refused or lost."""

@@ -68,6 +68,7 @@ def run(
         hub.flush()
     finally:
         hub.metrics.consuming(False)
+        hub.checkpoint_now()  # the evidence log's head, signed on shutdown
         hub.transport.close()
         hub.store.close()
         log.info("hub.stopped", hub_id=hub.config.hub_id)
@@ -104,6 +105,7 @@ def run_once(
             elif time.monotonic() - last >= idle:
                 break
     finally:
+        hub.checkpoint_now()  # the evidence log's head, signed on shutdown
         hub.transport.close()
         hub.store.close()
     return OnceReport(processed, hub.requeued)

@@ -5,6 +5,7 @@ from the sender to every recipient. The status must concern a document this hub 
 from __future__ import annotations
 
 from vbcore.errors import DuplicateStatus, StatusNotAllowed, UnknownDocument
+from vbcore.hub import evidence as witness
 from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt
 from vbcore.hub.context import RouterContext
@@ -65,6 +66,13 @@ class StatusRouter:
         if not (events and self._already_recorded(attempt, events[0], written_id)):
             for event in events:
                 store.record_status(event)
+            attempt.evidence += [witness.status_received(event, attempt.sha256) for event in events]
+        attempt.evidence_confirmed += [
+            witness.status_forwarded(sender=sender, document_id=document_id, to=code,
+                                     code=status.status_code.value, digest=attempt.sha256,
+                                     message_id=attempt.delivery.message_id)
+            for code in targets
+        ]
         attempt.outgoing += forward(
             ctx.config, attempt.delivery.body, kind=n.KIND_STATUS, to=targets,
             id_prefix=attempt.delivery.message_id, document_id=document_id, sender=sender, at=received_at,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from vbcore.database.driver import maybe_utc, utc_from_db
+from vbcore.evidence.entry import OPERATOR_ACTION, EvidenceDraft
 from vbcore.store.sql import SqlStore
 
 VIEWER, OPERATOR, AGENCY = "viewer", "operator", "agency"
@@ -53,6 +54,7 @@ class OperatorAction:
     sender: str | None
     reason: str | None  # why it had been parked
     outcome: str  # "done", "not-found", "not-replayable"
+    package_digest: str | None = None  # SHA-256 of the parked message's bytes, when it was found
 
 
 def token_digest(token: str) -> str:
@@ -183,15 +185,17 @@ class Accounts:
     # --- operator actions -------------------------------------------------------------------------
 
     def record_action(self, action: OperatorAction) -> None:
-        """What an operator did to a parked message. The one place such an action is recorded: route it
-        to the evidence log here when that lands."""
-        self.store.execute(
-            "INSERT INTO operator_actions"
-            " (at, actor, action, message_id, document_id, sender, reason, outcome)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (action.at, action.actor, action.action, action.message_id, action.document_id, action.sender,
-             action.reason, action.outcome),
-        )  # fmt: skip
+        """What an operator did to a parked message (the board's buttons and ``vb parked replay/drop``
+        alike): its row and its ``operator-action`` entry in the evidence log, in one transaction."""
+        with self.store.transaction():
+            self.store.execute(
+                "INSERT INTO operator_actions"
+                " (at, actor, action, message_id, document_id, sender, reason, outcome)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (action.at, action.actor, action.action, action.message_id, action.document_id, action.sender,
+                 action.reason, action.outcome),
+            )  # fmt: skip
+            self.store.append_evidence([operator_action(action)], now=action.at)
 
     def actions(self, *, document_id: str | None = None, limit: int = 100) -> list[OperatorAction]:
         where, params = ("WHERE document_id = ?", [document_id]) if document_id else ("", [])
@@ -207,6 +211,16 @@ class Accounts:
             )
             for at, actor, act, mid, doc, sender, reason, outcome in rows
         ]  # fmt: skip
+
+
+def operator_action(action: OperatorAction) -> EvidenceDraft:
+    """The evidence entry of an operator's action: who did what to which parked message, and its
+    outcome (``sender`` is the agency that sent the message, when known)."""
+    return EvidenceDraft(OPERATOR_ACTION, action.sender or "", action.document_id or "", None,
+                         action.package_digest, {
+        "actor": action.actor, "action": action.action, "message_id": action.message_id,
+        "reason": action.reason, "outcome": action.outcome,
+    })  # fmt: skip
 
 
 def _opt(value: object) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vbcore.errors import NotReplayable
+from vbcore.evidence.entry import package_digest
 from vbcore.hub.parked import ParkedMessage, browse, settle
 from vbcore.store.accounts import Accounts, OperatorAction
 from vbcore.timezones import utc_now
@@ -63,5 +64,6 @@ class BrokerView:
             at=utc_now(), actor=actor, action="replay" if replay else "drop", message_id=message_id,
             document_id=p.document_id if p else None, sender=p.original_user if p else None,
             reason=p.reason if p else None, outcome=result.outcome,
+            package_digest=package_digest(p.delivery.body) if p else None,
         ))  # fmt: skip
         return result
