@@ -377,9 +377,10 @@ class Hub:
     # --- the evidence log (``vbcore.hub.evidence``) ------------------------------------------------
 
     def _append_evidence(self, drafts: list[EvidenceDraft]) -> int:
-        """Inside the batch's transaction: its entries commit with its state changes, or neither."""
+        """Inside the batch's transaction: its entries commit with its state changes, or neither; so
+        do the receipts the hub issues for them (``vbcore.hub.receipts``)."""
         if drafts:
-            self.store.append_evidence(drafts, now=self.now())
+            self.receipts.issue(self.store.append_evidence(self.receipts.stamp(drafts), now=self.now()))
         return len(drafts)
 
     def _checkpoint_if_due(self, appended: int) -> None:
