@@ -34,7 +34,11 @@ from vbcore.status import StatusCode
 from vbcore.testing.devworld import DA_NANG, HA_NOI, HUB_ID, VPCP, DevKeys, letter
 from vbcore.timezones import vietnam_local
 
-START = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+
+def _start() -> datetime:
+    """Where a built document's entries begin: after the development certificates were issued (they
+    are valid from the moment they were made), a second from now."""
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
 
 
 @dataclass
@@ -61,7 +65,8 @@ def build(dev: DevKeys, number: str = "101", *, others_before: int = 2) -> Built
     package = sign_package(write_package(edoc), dev.keys[VPCP])
     digest = hashlib.sha256(package).hexdigest()
     doc = edoc.effective_document_id
-    status = status_01(dev, doc, START)
+    start = _start()
+    status = status_01(dev, doc, start)
     status_digest = hashlib.sha256(status).hexdigest()
     ids = [new_receipt_id() for _ in range(5)]
     plan = [
@@ -75,12 +80,16 @@ def build(dev: DevKeys, number: str = "101", *, others_before: int = 2) -> Built
     seq = 0
     for _ in range(others_before):  # another document's entries before
         seq += 1
-        entries.append(_entry(seq, PACKAGE_ACCEPTED, "000.00.00.G09", None, "ef" * 32, {}, "other-doc"))
+        entries.append(
+            _entry(start, seq, PACKAGE_ACCEPTED, "000.00.00.G09", None, "ef" * 32, {}, "other-doc")
+        )
     for kind, sender, recipient, d, body in plan:
         seq += 1
-        entries.append(_entry(seq, kind, sender, recipient, d, body, doc))
+        entries.append(_entry(start, seq, kind, sender, recipient, d, body, doc))
         seq += 1  # and another document's entry between each of ours
-        entries.append(_entry(seq, COPY_DELIVERED, "000.00.00.G09", HA_NOI, "ef" * 32, {}, "other-doc"))
+        entries.append(
+            _entry(start, seq, COPY_DELIVERED, "000.00.00.G09", HA_NOI, "ef" * 32, {}, "other-doc")
+        )
     links, head = {}, GENESIS_HASH
     for e in entries:
         head = link_hash(head, content_hash(e))
@@ -90,7 +99,7 @@ def build(dev: DevKeys, number: str = "101", *, others_before: int = 2) -> Built
         dev.keys[HUB_ID],
         seq=last.seq,
         head_hash=head,
-        at_utc=format_utc(START + timedelta(seconds=last.seq + 1)),
+        at_utc=format_utc(start + timedelta(seconds=last.seq + 1)),
         hub_id=HUB_ID,
     )
     mine = [e for e in entries if e.document_id == doc]
@@ -132,6 +141,7 @@ def build(dev: DevKeys, number: str = "101", *, others_before: int = 2) -> Built
 
 
 def _entry(
+    start: datetime,
     seq: int,
     kind: str,
     sender: str,
@@ -140,7 +150,7 @@ def _entry(
     body: dict[str, object],
     document_id: str,
 ) -> Entry:
-    at = START + timedelta(seconds=seq)
+    at = start + timedelta(seconds=seq)
     return Entry(seq, format_utc(at), format_local(at), kind, sender, document_id, recipient, digest, body)
 
 
