@@ -216,3 +216,32 @@ def test_the_reasons_read_in_vietnamese(dev: DevKeys, bundle: bytes) -> None:
     vi = _problems(dev, edited(bundle, _flip_byte, re_manifest=True), "vi")
     _one_with(vi, "bản kê đã bị sửa sau khi được ký")
     _one_with(vi, "gói tin đã bị sửa")
+
+
+HOSTILE_JSON = [
+    b"",
+    b"[]",
+    b'"text"',
+    b"1e999999",
+    b"{}",
+    b'{"proof": 1, "entries": []}',
+    b'{"proof": {}, "entries": [1]}',
+    b'{"receipt": [], "path": {}, "seal": 3}',
+    b'{"receipt": {"kind": "delivered"}, "path": ["Lzz"], "seal": {}}',
+    b"[" * 200_000 + b"]" * 200_000,
+    b'{"a": ' * 50_000 + b"1" + b"}" * 50_000,
+    b"\xff\xfe\x00",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_JSON, ids=range(len(HOSTILE_JSON)))
+def test_a_hostile_member_is_a_problem_never_a_crash(dev: DevKeys, bundle: bytes, value: bytes) -> None:
+    with zipfile.ZipFile(io.BytesIO(bundle)) as zf:
+        names = [n for n in zf.namelist() if n.endswith(".json")]
+    for name in names:
+
+        def replace(members: dict[str, bytes], name: str = name) -> None:
+            members[name] = value
+
+        verified = verify_bundle(edited(bundle, replace), dev.trust)
+        assert not verified.ok, name

@@ -134,6 +134,15 @@ class Verified:
             self.problems.append(Problem(member, error, vi or error))
 
 
+def _load(data: bytes) -> Any:
+    """A member's JSON, or ``EvidenceInvalid``: not UTF-8 JSON, or nested so deep that the parser
+    gives up (the standard library's C parser raises ``RecursionError`` then, cleanly)."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise EvidenceInvalid(f"not JSON: {str(exc)[:200]}", vi=f"không phải JSON: {str(exc)[:200]}") from exc
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -274,7 +283,7 @@ def _check_manifest(
             raise EvidenceInvalid(
                 "the bundle has no manifest.json", vi="gói bằng chứng không có manifest.json"
             )
-        manifest = json.loads(raw)
+        manifest = _load(raw)
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise EvidenceInvalid(
                 f"manifest.json is not the manifest of a {FORMAT}",
@@ -285,19 +294,14 @@ def _check_manifest(
             raise EvidenceInvalid(
                 "manifest.json lists no members", vi="manifest.json không kê thành phần nào"
             )
-    except (EvidenceInvalid, ValueError) as exc:
-        verified.problem(
-            MANIFEST,
-            exc
-            if isinstance(exc, EvidenceInvalid)
-            else EvidenceInvalid(f"not JSON: {exc}", vi=f"không phải JSON: {exc}"),
-        )
+    except EvidenceInvalid as exc:
+        verified.problem(MANIFEST, exc)
         return None
     verified.document_id = str(manifest.get("document_id", ""))
     verified.holder = str(manifest.get("holder", ""))
     verified.exported_at = str(manifest.get("exported_at", ""))
     try:
-        statement = Statement.from_json(members.get(SIGNATURE, b""))
+        statement = Statement.from_dict(_load(members.get(SIGNATURE, b"")))
         said = verify_statement(statement, trust)
         verified.exporter = _code_of(statement)
         if said.get("type") != STATEMENT_TYPE:
@@ -402,7 +406,7 @@ def _check_chain(members: dict[str, bytes], trust: TrustStore, verified: Verifie
     """Each slice: its first proof up to the signed checkpoint, the other entries at their links."""
     for name in sorted(n for n in members if n.startswith("chain/")):
         try:
-            data = json.loads(members[name])
+            data = _load(members[name])
             if (
                 not isinstance(data, dict)
                 or set(data) != {"proof", "entries"}
@@ -415,9 +419,6 @@ def _check_chain(members: dict[str, bytes], trust: TrustStore, verified: Verifie
             proof = Proof.from_dict(data["proof"])
             verify_proof(proof, trust)
             others = [Entry.from_dict(e) for e in data["entries"]]
-        except ValueError as exc:
-            verified.problem(name, f"not JSON: {exc}", f"không phải JSON: {exc}")
-            continue
         except EvidenceInvalid as exc:
             verified.problem(name, exc)
             continue
@@ -467,7 +468,7 @@ def _check_receipts(members: dict[str, bytes], trust: TrustStore, verified: Veri
     }
     for name in sorted(n for n in members if n.startswith("receipts/")):
         try:
-            said = verify_receipt(Receipt.from_json(members[name]), trust)
+            said = verify_receipt(Receipt.from_dict(_load(members[name])), trust)
         except EvidenceInvalid as exc:
             verified.problem(name, exc)
             continue
