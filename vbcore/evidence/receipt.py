@@ -186,6 +186,10 @@ def verify_receipt(receipt: Receipt, trust: TrustStore) -> dict[str, Any]:
 def _check_fields(payload: dict[str, Any], name: str) -> None:
     kind = payload.get("kind")
     expected = _FIELDS | _BY_KIND.get(str(kind), frozenset())
-    if payload.get("type") != RECEIPT_TYPE or kind not in RECEIPT_KINDS or set(payload) != expected:
+    texts = ("id", "sender", "document_id", "entry_hash", "at_utc", "at_local", "hub_id")
+    if (payload.get("type") != RECEIPT_TYPE or kind not in RECEIPT_KINDS or set(payload) != expected
+            or not all(isinstance(payload[k], str) for k in texts)
+            or not isinstance(payload["seq"], int) or isinstance(payload["seq"], bool)
+            or not isinstance(payload["package_digest"], str | None)):
         raise EvidenceInvalid(f"the {name} does not have the fields of a {kind} receipt",
                               vi=f"biên nhận {name} không có đúng các trường của biên nhận loại {kind}")
