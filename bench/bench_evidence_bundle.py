@@ -5,12 +5,14 @@ Run: ``python bench/bench_evidence_bundle.py [--documents 200] [--circular 1000]
 1. The choice of signature: one RSA-2048 signed statement per receipt, against one statement per
    batch over a Merkle root (``vbcore.evidence.receipt.seal``), for a batch of 32 receipts (what a
    batching hub commits at once) and for a circular's 1,000 delivered receipts.
-2. The hub, in one run, on the in-memory broker and a SQLite file (``MemoryWorld``): documents of
-   about 10 KB to two recipients, each answered 01 by both, then one circular to N units; first with
+2. The hub, in one run: two hubs on in-memory brokers and SQLite files (``MemoryWorld``), one with
    receipts and the archive switched off (the evidence log of ``vbcore.hub.evidence`` stays on in
-   both: it is not what this measures), then on. Printed: milliseconds of the hub's work per
-   document (its pump, the time inside the in-memory broker subtracted) and per circular, the
-   difference, and the bytes kept per document: the archive's files and the receipts' rows.
+   both: it is not what this measures), one with them on and every agency asking for its receipts;
+   the same documents of about 10 KB to two recipients, each answered 01 by both, go to one then the
+   other in turn (one machine's load for both), then circulars to N units. Printed: the hub's CPU
+   (``process_time``, the in-memory broker's own excluded) per document with its two 01s and per
+   circular, medians; the CPU spent inside the receipt desk and the archive; the bytes kept per
+   document (receipts and their seals in the store, the archive's files).
 """
 
 from __future__ import annotations
@@ -86,28 +88,39 @@ def signatures(dev: DevKeys) -> None:
         print(f"{n:>6} | {a:18.3f} | {b:18.4f} | {a / b:5.0f}x")
 
 
-class BrokerClock:
-    """Time inside the in-memory broker, subtracted (as ``bench_hub_recipients``)."""
+class Clock:
+    """CPU seconds (``time.process_time``) spent inside the wrapped calls."""
 
-    def __init__(self, world: MemoryWorld) -> None:
-        assert world.hub is not None
+    def __init__(self) -> None:
         self.seconds = 0.0
-        transport: Any = world.hub.transport
-        for name in ("publish_many", "declare_inbox"):
-            setattr(transport, name, self._timed(getattr(transport, name)))
 
-    def _timed(self, call: Any) -> Any:
+    def wrap(self, owner: Any, name: str) -> None:
+        call = getattr(owner, name)
+
         def run(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            started = time.process_time()
             try:
                 return call(*args, **kwargs)
             finally:
-                self.seconds += time.perf_counter() - started
+                self.seconds += time.process_time() - started
 
-        return run
+        setattr(owner, name, run)
 
 
-def _world(tmp: Path, dev: DevKeys, units: int, evidence: bool) -> MemoryWorld:
+@dataclasses.dataclass
+class Side:
+    """One hub: receipts and archive on or off, and where its CPU went."""
+
+    world: MemoryWorld
+    tmp: Path
+    broker: Clock
+    evidence: Clock  # inside the receipt desk (issue, sending) and the archive
+    per_document: list[float] = dataclasses.field(default_factory=list)
+    per_circular: list[float] = dataclasses.field(default_factory=list)
+    evidence_per_document: list[float] = dataclasses.field(default_factory=list)
+
+
+def _side(tmp: Path, dev: DevKeys, units: int, evidence: bool) -> Side:
     directory = Directory.default().merged_with(
         Directory.from_agencies(
             [Agency(code, f"Đơn vị {code}", "unit", parent=VPCP) for code in UNITS[:units]]
@@ -120,77 +133,110 @@ def _world(tmp: Path, dev: DevKeys, units: int, evidence: bool) -> MemoryWorld:
         hub.archive = PackageArchive(tmp / "packages")
     else:
         hub.receipts = NoReceipts(hub.store, hub.key, lambda: hub.config)
-    return world
+    broker, spent = Clock(), Clock()
+    for name in ("publish_many", "declare_inbox"):
+        broker.wrap(hub.transport, name)
+    for name in ("issue", "outgoing"):
+        spent.wrap(hub.receipts, name)
+    spent.wrap(hub, "_archive_packages")
+    for code in (VPCP, HA_NOI, DA_NANG):
+        world.client(code).receipts = evidence  # the sender and the recipients ask for theirs
+    return Side(world, tmp, broker, spent)
 
 
-def _pump(world: MemoryWorld) -> float:
-    clock = BrokerClock(world)
-    started = time.perf_counter()
-    world.pump()
-    return time.perf_counter() - started - clock.seconds
+def _pump(side: Side) -> float:
+    """The hub's CPU seconds for what waits, the in-memory broker's own excluded."""
+    before_broker, started = side.broker.seconds, time.process_time()
+    side.world.pump()
+    return time.process_time() - started - (side.broker.seconds - before_broker)
 
 
-def hub_run(dev: DevKeys, documents: int, circular: int, evidence: bool) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        world = _world(tmp, dev, circular, evidence)
-        try:
-            spent = 0.0
-            for i in range(documents):
-                doc = letter(VPCP, [HA_NOI, DA_NANG], str(1000 + i))
-                world.client(VPCP).submit(doc)
-                spent += _pump(world)
-                for code in (HA_NOI, DA_NANG):
-                    world.client(code).submit(StatusPackage(
-                        Organization(code), ResponseFor(VPCP, document_id=doc.effective_document_id),
-                        StatusCode.ARRIVED, timestamp=vietnam_now()))  # fmt: skip
-                    spent += _pump(world)
-            many = dataclasses.replace(letter(VPCP, [], "circ"),
-                                       to=tuple(Organization(c) for c in UNITS[:circular]))  # fmt: skip
-            world.client(VPCP).submit(many)
-            circ = _pump(world)
-            store: Any = world.store
-            receipts = sum(
-                int(r[0] or 0) for r in store.select("SELECT SUM(LENGTH(body)) FROM evidence_receipts")
-            )
-            seals = sum(
-                int(r[0] or 0) for r in store.select("SELECT SUM(LENGTH(statement)) FROM evidence_seals")
-            )
-            archived = sum(p.stat().st_size for p in (tmp / "packages").rglob("*") if p.is_file())
-            return {"per_document_ms": spent * 1000 / documents, "circular_ms": circ * 1000,
-                    "receipt_bytes": (receipts + seals) / (documents + 1),
-                    "archive_bytes": archived / (documents + 1)}  # fmt: skip
-        finally:
-            world.store.close()
+def _one_document(side: Side, number: str) -> None:
+    world, spent = side.world, side.evidence.seconds
+    doc = letter(VPCP, [HA_NOI, DA_NANG], number)
+    world.client(VPCP).submit(doc)
+    cpu = _pump(side)
+    for code in (HA_NOI, DA_NANG):
+        world.inbox(code)
+        world.client(code).submit(StatusPackage(
+            Organization(code), ResponseFor(VPCP, document_id=doc.effective_document_id),
+            StatusCode.ARRIVED, timestamp=vietnam_now()))  # fmt: skip
+        cpu += _pump(side)
+    world.inbox(VPCP)
+    side.per_document.append(cpu * 1000)
+    side.evidence_per_document.append((side.evidence.seconds - spent) * 1000)
+
+
+def _one_circular(side: Side, number: str, units: int) -> None:
+    many = dataclasses.replace(letter(VPCP, [], number), to=tuple(Organization(c) for c in UNITS[:units]))
+    side.world.client(VPCP).submit(many)
+    side.per_circular.append(_pump(side) * 1000)
+    side.world.inbox(VPCP)
+
+
+def _bytes(side: Side, documents: int) -> tuple[float, float]:
+    store: Any = side.world.store
+    receipts = sum(int(r[0] or 0) for r in store.select("SELECT SUM(LENGTH(body)) FROM evidence_receipts"))
+    seals = sum(int(r[0] or 0) for r in store.select("SELECT SUM(LENGTH(statement)) FROM evidence_seals"))
+    archived = sum(p.stat().st_size for p in (side.tmp / "packages").rglob("*") if p.is_file())
+    return (receipts + seals) / documents, archived / documents
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--circular", type=int, default=1000)
+    parser.add_argument("--circulars", type=int, default=3)
     args = parser.parse_args()
     quiet()
-    with tempfile.TemporaryDirectory() as tmp:
-        pki = init_dev_pki(Path(tmp) / "pki", [(VPCP, VPCP), (HA_NOI, HA_NOI), (DA_NANG, DA_NANG),
-                                               (HUB_ID, "vbus hub")])  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        pki = init_dev_pki(
+            tmp / "pki", [(VPCP, VPCP), (HA_NOI, HA_NOI), (DA_NANG, DA_NANG), (HUB_ID, "vbus hub")]
+        )
         dev = DevKeys.load(pki)
         signatures(dev)
         print()
-        hub_run(dev, 5, 10, True)  # warm up (imports, first schema)
-        off = hub_run(dev, args.documents, args.circular, False)
-        on = hub_run(dev, args.documents, args.circular, True)
+        (tmp / "off").mkdir()
+        (tmp / "on").mkdir()
+        off = _side(tmp / "off", dev, args.circular, False)
+        on = _side(tmp / "on", dev, args.circular, True)
+        try:
+            for i in range(10):  # warm-up, not counted
+                for side in (off, on):
+                    _one_document(side, f"w{i}")
+            for side in (off, on):
+                side.per_document.clear()
+                side.evidence_per_document.clear()
+            for i in range(args.documents):  # the same document to both hubs, in turn: one machine's weather
+                for side in (off, on) if i % 2 else (on, off):
+                    _one_document(side, str(1000 + i))
+            receipt_bytes, archive_bytes = _bytes(on, args.documents + 10)  # the documents', before circulars
+            for i in range(args.circulars):
+                for side in (off, on):
+                    _one_circular(side, f"circ{i}", args.circular)
+        finally:
+            off.world.store.close()
+            on.world.store.close()
+    med = statistics.median
     print(
-        f"2. the hub, {args.documents} documents to 2 recipients (each answered 01 by both), then a circular "
-        f"to {args.circular}"
+        f"2. the hub (CPU ms, median), {args.documents} documents to 2 recipients, each answered 01 by both "
+        f"(3 messages), then {args.circulars} circulars to {args.circular}"
     )
-    print(f"{'':<28} | {'without':>9} | {'with':>9} | {'cost':>9}")
-    for key, label in (("per_document_ms", "ms per document (+ 2 x 01)"), ("circular_ms", "ms per circular")):
-        print(f"{label:<28} | {off[key]:9.2f} | {on[key]:9.2f} | {on[key] - off[key]:+9.2f}")
+    print(f"{'':<34} | {'without':>9} | {'with':>9} | {'inside receipts+archive':>23}")
     print(
-        f"{'documents/s':<28} | {1000 / off['per_document_ms']:9.1f} | {1000 / on['per_document_ms']:9.1f} |"
+        f"{'per document (+ its 2 x 01)':<34} | {med(off.per_document):9.2f} | {med(on.per_document):9.2f} | "
+        f"{med(on.evidence_per_document):23.2f}"
     )
-    print(f"{'receipt bytes per document':<28} | {off['receipt_bytes']:9.0f} | {on['receipt_bytes']:9.0f} |")
-    print(f"{'archive bytes per document':<28} | {off['archive_bytes']:9.0f} | {on['archive_bytes']:9.0f} |")
+    print(
+        f"{'per circular to ' + str(args.circular):<34} | {med(off.per_circular):9.1f} | "
+        f"{med(on.per_circular):9.1f} |"
+    )
+    print(
+        f"{'documents/s (one hub process, CPU)':<34} | {1000 / med(off.per_document):9.1f} | "
+        f"{1000 / med(on.per_document):9.1f} |"
+    )
+    print(f"bytes kept per document: receipts and seals {receipt_bytes:,.0f}, archive {archive_bytes:,.0f}")
 
 
 if __name__ == "__main__":
