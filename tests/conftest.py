@@ -33,6 +33,8 @@ HOW_TO_START = {
     "PostgreSQL": "start one with `sudo apt-get install postgresql && sudo pg_ctlcluster 15 main start`, "
     "or set VBUS_TEST_PG_DSN",
     "xmlsec1": "install it with `sudo apt-get install xmlsec1`",
+    "openssl": "install it with `sudo apt-get install openssl` (the RFC 3161 tests run a time-stamping "
+    "authority of their own with `openssl ts -reply`)",
     "chromium": "install Debian's browser with `sudo apt-get install chromium` (the board's browser tests "
     "drive /usr/bin/chromium with Playwright; nothing is downloaded)",
     "rabbitmq-server": "install it with `sudo apt-get install rabbitmq-server` (the test starts a node "
@@ -96,6 +98,14 @@ def pg_dsn() -> str:
 def xmlsec1() -> str:
     path = shutil.which("xmlsec1")
     require("xmlsec1", path is not None)
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def openssl() -> str:
+    path = shutil.which("openssl")
+    require("openssl", path is not None)
     assert path is not None
     return path
 

@@ -227,6 +227,22 @@ def test_an_inserted_entry_is_named() -> None:
     assert (finding.seq, finding.what) == (5, INSERTED)
 
 
+def test_two_rows_swapped_with_their_numbers_are_reordered_not_removed() -> None:
+    stored = rows([entry(i) for i in range(1, 11)])
+    (e3, c3, l3), (e4, c4, l4) = stored[2], stored[3]
+    swapped = [*stored[:2], (dataclasses.replace(e4, seq=3), c4, l4),
+               (dataclasses.replace(e3, seq=4), c3, l3), *stored[4:]]
+    finding = walk(swapped)
+    assert (finding.seq, finding.what) == (3, REORDERED)
+    assert "swapped" in finding.describe("en")
+
+
+def test_a_row_appended_past_the_chain_head_is_inserted() -> None:
+    stored = rows([entry(i) for i in range(1, 6)])
+    finding = walk(stored, head_seq=4)
+    assert (finding.seq, finding.what) == (5, INSERTED)
+
+
 def test_reordered_entries_are_named() -> None:
     stored = rows([entry(i) for i in range(1, 11)])
     # rows 5 and 6 swapped, their numbers, content hashes and links recomputed: only the times betray it

@@ -77,7 +77,12 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "agencies": Key(TEXTS),
         "allow_sha1": Key(BOOLEAN),
         "log_format": Key(TEXT, choices=("json", "console")),
-        "archive": Key(NEW_PATH),  # the package archive (evidence); default: beside a SQLite store
+    },
+    "evidence": {
+        "every": Key(INTEGER, minimum=1),
+        "every_seconds": Key(NUMBER, minimum=0.1),
+        "tsa_url": Key(TEXT),
+        "archive": Key(NEW_PATH),  # the package archive; default: beside a SQLite store
     },
     "metrics": {
         "host": Key(TEXT),

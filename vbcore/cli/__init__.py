@@ -88,6 +88,7 @@ def _register(group: click.Group) -> None:
     """Every command of ``vb``, by area."""
     from vbcore.cli import (
         agencies,
+        audit,
         configuration,
         connectors,
         core,
@@ -115,7 +116,7 @@ def _register(group: click.Group) -> None:
         core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
         signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
         parked.parked, reconcile.reconcile_command, hub.agency, connectors.connectors, connectors.connector,
-        web.web, configuration.config, gateway.gateway, evidence.evidence,
+        web.web, configuration.config, gateway.gateway, audit.audit_group, evidence.evidence,
     ):
         group.add_command(command)
 

@@ -37,7 +37,9 @@ COMMANDS: dict[str, dict[str, Source]] = {
         "max_bytes": ("limits", "max_bytes"), "inflight_bytes": ("limits", "inflight_bytes"),
         "parked_alarm": ("limits", "parked_alarm"), "prefetch": ("limits", "prefetch"),
         "metrics_host": ("metrics", "host"), "metrics_port": ("metrics", "port"),
-        "archive_path": ("hub", "archive"),
+        "evidence_every_entries": ("evidence", "every"),
+        "evidence_every_seconds": ("evidence", "every_seconds"), "tsa_url": ("evidence", "tsa_url"),
+        "archive_path": ("evidence", "archive"),
     },
     "connector run": {
         "name": ("connector", "plugin"), "agency": ("connector", "agency"),

@@ -30,6 +30,7 @@ from vbcore.cli.failures import EXIT_UNAVAILABLE, fail
 from vbcore.cli.monitoring import metrics_options, monitored
 from vbcore.cli.output import current_lang
 from vbcore.edxml.limits import DEFAULT_LIMITS
+from vbcore.evidence.checkpoint import DEFAULT_INTERVAL_ENTRIES, DEFAULT_INTERVAL_SECONDS
 from vbcore.hub.config import DEFAULT_INFLIGHT_BYTES, DEFAULT_PARKED_ALARM
 from vbcore.lang import Text
 
@@ -123,6 +124,14 @@ def hub() -> None:
 @click.option("--inflight-bytes", default=DEFAULT_INFLIGHT_BYTES, show_default=True, type=click.IntRange(1),
               help="Memory budget: bytes of packages in hand at once (the prefetch is derived from it).")
 @parked_alarm_option
+@click.option("--evidence-every", "evidence_every_entries", default=DEFAULT_INTERVAL_ENTRIES,
+              show_default=True, type=click.IntRange(1),
+              help="Sign the evidence log's head at least every N entries ...")
+@click.option("--evidence-every-seconds", default=DEFAULT_INTERVAL_SECONDS, show_default=True,
+              type=click.FloatRange(0.1),
+              help="... and every N seconds while entries come in (and on shutdown).")
+@click.option("--tsa-url", default=None,
+              help="An RFC 3161 time-stamping authority (http://...): each checkpoint gets its token.")
 @prefix_option
 @hub_user_option
 @user_prefix_option
@@ -150,6 +159,9 @@ def hub_run(
     max_bytes: int,
     inflight_bytes: int,
     parked_alarm: int,
+    evidence_every_entries: int,
+    evidence_every_seconds: float,
+    tsa_url: str | None,
     prefix: str,
     hub_user: str,
     user_prefix: str,
@@ -194,7 +206,8 @@ def hub_run(
         directory_source=directory if directory_paths else None,
         policy=SignaturePolicy(allow_sha1=allow_sha1),
         config=HubConfig(hub_id=hub_id, names=at.names, max_bytes=max_bytes, inflight_bytes=inflight_bytes,
-                         parked_alarm=parked_alarm, lang=lang),
+                         parked_alarm=parked_alarm, lang=lang, evidence_every_entries=evidence_every_entries,
+                         evidence_every_seconds=evidence_every_seconds, tsa_url=tsa_url),
         metrics=HubMetrics(Registry(process=True), hub_id=hub_id),
         archive=PackageArchive(archive_path or default_location(store_url)),
     )

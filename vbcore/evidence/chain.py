@@ -150,16 +150,54 @@ class ChainWalk:
         self._before_head = GENESIS_HASH
         self._previous_at: str | None = None
         self.finding: Finding | None = None
+        self._pending: Finding | None = None
         self.checkpoints_checked = 0
         self._advance_checkpoint()
 
     def _advance_checkpoint(self) -> None:
-        self._next_checkpoint = next(self._checkpoints, None)
+        """The next checkpoint, its ``seq`` readable; one that cannot be read is a finding."""
+        try:
+            self._next_checkpoint = next(self._checkpoints, None)
+            if self._next_checkpoint is not None:
+                _ = self._next_checkpoint.seq
+        except EvidenceInvalid as exc:
+            self._next_checkpoint = None
+            after = self.expected - 1
+            self.finding = self.finding or Finding(
+                self.expected, CHECKPOINT_INVALID,
+                f"from entry {after + 1} on: the next checkpoint cannot be read: {exc}",
+                f"từ mục {after + 1} trở đi: điểm chốt tiếp theo không đọc được: {exc.detail_vi or exc}")
 
     def feed(self, entry: Entry, stored_content: str, stored_link: str) -> Finding | None:
-        """Check one row; the first finding (kept in ``self.finding``), or None."""
+        """Check one row; the first finding (kept in ``self.finding``), or None.
+
+        Two findings wait for the next row, which may name the entry more precisely: a row carrying
+        the next entry's content (a removal, or a swap if the next row carries this one's), and a
+        checkpoint whose head differs (a rewrite, or an insertion or removal the next row shows)."""
+        if self.finding is None and self._pending is not None:
+            pending, self._pending = self._pending, None
+            if pending.what == REMOVED:
+                swapped = content_hash(dataclasses.replace(entry, seq=entry.seq - 1)) == stored_content
+                e = pending.seq
+                self.finding = pending if not swapped else _finding(
+                    e, REORDERED, f"entries {e} and {e + 1} swapped places (renumbered)",
+                    f"mục {e} và mục {e + 1} đã bị đổi chỗ cho nhau (đánh số lại)")
+            else:
+                sharper = self._check(entry, stored_content, stored_link)
+                if self.finding is not None:
+                    return self.finding
+                precise = sharper is not None and sharper.what in (INSERTED, REMOVED, REORDERED)
+                self.finding = sharper if precise and sharper and sharper.seq < entry.seq else pending
+            return self.finding
         if self.finding is None:
-            self.finding = self._check(entry, stored_content, stored_link)
+            e = entry.seq
+            found = self._check(entry, stored_content, stored_link)
+            if self.finding is not None:  # a checkpoint that cannot be read, met on the way
+                return self.finding
+            if found is not None and (found.what == REWRITTEN or (found.what, found.seq) == (REMOVED, e)):
+                self._pending = found
+                return None
+            self.finding = found
         return self.finding
 
     def _check(self, entry: Entry, stored_content: str, stored_link: str) -> Finding | None:
@@ -177,7 +215,8 @@ class ChainWalk:
         if entry.kind not in KINDS or not times_agree(entry):
             return _finding(e, ALTERED, "its kind or its two times were changed with its hashes recomputed",
                             "loại hoặc hai thời điểm của nó đã bị sửa và băm lại")
-        if self._previous_at is not None and parse_utc(entry.at_utc) <= parse_utc(self._previous_at):
+        # both are format_utc's fixed-width text (``times_agree`` parsed it): text order is time order
+        if self._previous_at is not None and entry.at_utc <= self._previous_at:
             return _finding(e, REORDERED,
                             f"dated {entry.at_utc}, not after entry {e - 1} ({self._previous_at})",
                             f"ghi thời điểm {entry.at_utc}, không sau mục {e - 1} ({self._previous_at})")
@@ -242,6 +281,8 @@ class ChainWalk:
     def finish(self, head_seq: int | None = None, head_hash: str | None = None) -> Finding | None:
         """After the last row: a checkpoint beyond the log's end, or a chain head row that names a
         later entry, means entries were removed at the end."""
+        if self._pending is not None:
+            self.finding, self._pending = self._pending, None
         if self.finding is not None:
             return self.finding
         last = self.expected - 1
@@ -251,10 +292,14 @@ class ChainWalk:
                 last + 1, REMOVED,
                 f"the hub signed a checkpoint at entry {signed} but the log ends at entry {last}",
                 f"trung tâm đã ký điểm chốt tại mục {signed} nhưng nhật ký dừng ở mục {last}")
-        elif head_seq is not None and head_seq != last:
-            self.finding = _finding(min(head_seq, last) + 1, REMOVED,
+        elif head_seq is not None and head_seq > last:
+            self.finding = _finding(last + 1, REMOVED,
                                     f"the chain head names entry {head_seq} but the log ends at entry {last}",
                                     f"đầu chuỗi ghi mục {head_seq} nhưng nhật ký dừng ở mục {last}")
+        elif head_seq is not None and head_seq < last:
+            self.finding = _finding(head_seq + 1, INSERTED,
+                                    f"the log goes on to entry {last} past the chain head (entry {head_seq})",
+                                    f"nhật ký còn đến mục {last} sau đầu chuỗi (mục {head_seq})")
         elif head_hash is not None and head_hash != self.head:
             self.finding = _finding(last, ALTERED, "the chain head's hash is not the last entry's link",
                                     "mã băm đầu chuỗi không khớp mắt xích của mục cuối")

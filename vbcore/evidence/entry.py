@@ -151,9 +151,9 @@ def format_local(at: datetime) -> str:
 def parse_utc(text: str) -> datetime:
     """The instant ``format_utc`` wrote; ``EvidenceInvalid`` for any other form."""
     try:
-        if not text.endswith("Z") or len(text) != 27:
+        if len(text) != 27 or text[4] != "-" or text[10] != "T" or text[19] != "." or text[26] != "Z":
             raise ValueError(text)
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return datetime.fromisoformat(text)  # exactly format_utc's form, checked above
     except ValueError as exc:
         raise EvidenceInvalid(
             f"{text!r} is not a UTC instant of the form 2026-11-30T01:43:28.123456Z",

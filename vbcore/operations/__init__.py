@@ -5,6 +5,8 @@ connectors (they may import both; neither imports them).
   recipient acknowledged, compared; each (document, recipient) that stopped on the way is a ``Gap``
   with where it stopped (``Stage``) and what to do (``gap_line``, ``action_line``). ``vb reconcile``
   prints it; the soak in ``bench/`` calls it.
+- ``audit``: the hub's evidence log re-checked whole and the tracking store against it, streamed
+  (``vb audit verify``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 
-from vbcore.database.driver import Driver, Row
+from vbcore.database.driver import Driver, Row, utc_from_db
 from vbcore.evidence.chain import Proof
 from vbcore.evidence.checkpoint import Checkpoint
 from vbcore.evidence.entry import (
@@ -270,11 +270,20 @@ class AuditReader:
         self._db = db
         self._c = ' COLLATE "C"' if db.dialect.name == "postgresql" else ""
 
-    def documents(self) -> Iterator[tuple[str, str]]:
-        """(document_id, sha256 of the first package recorded under it)."""
-        sql = f"SELECT document_id, sha256 FROM documents ORDER BY document_id{self._c}"  # noqa: S608
+    def log_began(self) -> datetime | None:
+        """When migration 8 made the evidence log: what the store recorded before has no entries."""
+        rows = self._db.query("SELECT applied_at FROM schema_version WHERE version = 8")
+        return utc_from_db(rows[0][0]) if rows else None
+
+    def documents(self) -> Iterator[tuple[str, str, datetime]]:
+        """(document_id, sha256 of the first package recorded under it, when it was received)."""
+        sql = f"SELECT document_id, sha256, received_at FROM documents ORDER BY document_id{self._c}"  # noqa: S608
         for row in self._db.stream(sql):
-            yield str(row[0]), str(row[1])
+            yield str(row[0]), str(row[1]), utc_from_db(row[2])
+
+    def document_count(self) -> int:
+        [(n,)] = self._db.query("SELECT COUNT(*) FROM documents")
+        return int(str(n))
 
     def pairs(self) -> Iterator[tuple[str, str, bool]]:
         """(document_id, recipient, whether the broker confirmed its copy)."""
@@ -283,12 +292,13 @@ class AuditReader:
         for row in self._db.stream(sql):
             yield str(row[0]), str(row[1]), row[2] is not None
 
-    def statuses(self) -> Iterator[tuple[str, str, str, str | None]]:
-        """(document_id, recipient, code, message_id) of every status event."""
-        sql = ("SELECT document_id, recipient, code, message_id FROM status_events"  # noqa: S608
+    def statuses(self) -> Iterator[tuple[str, str, str, str | None, datetime]]:
+        """(document_id, recipient, code, message_id, received_at) of every status event."""
+        sql = ("SELECT document_id, recipient, code, message_id, received_at FROM status_events"  # noqa: S608
                f" ORDER BY document_id{self._c}, id")
         for row in self._db.stream(sql):
-            yield str(row[0]), str(row[1]), str(row[2]), None if row[3] is None else str(row[3])
+            yield (str(row[0]), str(row[1]), str(row[2]), None if row[3] is None else str(row[3]),
+                   utc_from_db(row[4]))
 
     def entries(self, kinds: Sequence[str]) -> Iterator[tuple[Entry, str, str]]:
         """The entries of ``kinds`` in document order, then ``seq``."""

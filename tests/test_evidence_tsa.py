@@ -1,0 +1,137 @@
+"""RFC 3161 time-stamps on the evidence log's checkpoints, from a time-stamping authority of the test's
+own (``openssl ts -reply`` behind HTTP): requested, verified offline (and by ``openssl ts -verify``),
+kept with the checkpoint by the hub, and checked by ``vb audit verify``; a token that was changed,
+issued for other bytes, or signed by an untrusted TSA is refused."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from own_tsa import OwnTsa, running_tsa
+from test_hub_support import G22, H24, edoc, open_world
+
+from vbcore.errors import EvidenceInvalid
+from vbcore.evidence.tsa import request_token, token_time, verify_token
+from vbcore.operations.audit import audit
+from vbcore.security.pki import DevPki
+from vbcore.security.signing import SigningKey
+from vbcore.security.trust import TrustStore
+from vbcore.timezones import utc_now
+
+pytest_plugins = ["test_hub_support"]
+
+
+@pytest.fixture(scope="module")
+def tsa(openssl: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnTsa]:
+    with running_tsa(openssl, tmp_path_factory.mktemp("tsa")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def tsa_trust(tsa: OwnTsa) -> TrustStore:
+    return TrustStore.from_pem_files([tsa.ca_path])
+
+
+def test_a_token_is_requested_and_verifies_offline_and_with_openssl(
+    tsa: OwnTsa, tsa_trust: TrustStore, openssl: str, tmp_path: Path
+) -> None:
+    data = b'{"type":"vbus-checkpoint","seq":1}'
+    before = utc_now().replace(microsecond=0)
+    token = request_token(tsa.url, data)
+    when = verify_token(token, data, tsa_trust)
+    assert before <= when <= utc_now()
+    assert token_time(token) == when
+    (tmp_path / "data").write_bytes(data)
+    (tmp_path / "token.der").write_bytes(base64.b64decode(token))
+    checked = subprocess.run(
+        [
+            openssl,
+            "ts",
+            "-verify",
+            "-data",
+            str(tmp_path / "data"),
+            "-in",
+            str(tmp_path / "token.der"),
+            "-token_in",
+            "-CAfile",
+            str(tsa.ca_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "Verification: OK" in checked.stdout
+
+
+def test_a_token_for_other_bytes_a_changed_token_or_an_untrusted_tsa_is_refused(
+    tsa: OwnTsa, tsa_trust: TrustStore
+) -> None:
+    data = b"checkpoint bytes"
+    token = request_token(tsa.url, data)
+    with pytest.raises(EvidenceInvalid, match="other bytes"):
+        verify_token(token, b"checkpoint byteS", tsa_trust)
+    raw = bytearray(base64.b64decode(token))
+    raw[-5] ^= 0x01  # inside the signature
+    with pytest.raises(EvidenceInvalid, match="does not verify"):
+        verify_token(base64.b64encode(bytes(raw)).decode(), data, tsa_trust)
+    with pytest.raises(EvidenceInvalid, match=r"malformed|truncated"):
+        verify_token(base64.b64encode(bytes(raw[:100])).decode(), data, tsa_trust)
+    from vbcore.security.pki import create_ca
+
+    other = TrustStore([create_ca("another CA")[1]])
+    with pytest.raises(EvidenceInvalid, match="not trusted"):
+        verify_token(token, data, other)
+
+
+def test_the_hubs_checkpoints_carry_tokens_that_vb_audit_verify_checks(
+    tsa: OwnTsa, tsa_trust: TrustStore, tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey]
+) -> None:
+    world = open_world(tmp_path, pki, keys)
+    try:
+        assert world.hub is not None
+        world.hub.config = dataclasses.replace(
+            world.hub.config, clock=utc_now, evidence_every_entries=2, tsa_url=tsa.url
+        )
+        for number in ("1", "2"):
+            world.client(G22).submit(edoc(G22, [H24], number))
+            world.pump()
+        world.hub.checkpoint_now()
+        checkpoints = list(world.store.evidence_checkpoints())
+        assert checkpoints
+        assert all(c.tsa_token for c in checkpoints)
+        hub_trust = TrustStore.from_pem_files([pki.ca_cert_path])
+        report = audit(world.store, hub_trust, tsa_trust=tsa_trust)
+        assert report.clean, (report.chain, report.tsa)
+        assert report.timestamped == len(checkpoints)
+        # a token taken from another checkpoint does not vouch for this one
+        first, last = checkpoints[0], checkpoints[-1]
+        world.store.set_checkpoint_token(last.seq, first.tsa_token or "")
+        report = audit(world.store, hub_trust, tsa_trust=tsa_trust)
+        assert [(f.seq, f.what) for f in report.tsa] == [(last.seq, "checkpoint-invalid")]
+        assert "other bytes" in report.tsa[0].describe("en")
+    finally:
+        world.store.close()
+
+
+def test_an_unreachable_tsa_leaves_the_checkpoint_without_a_token_and_says_so(
+    tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey]
+) -> None:
+    world = open_world(tmp_path, pki, keys)
+    try:
+        assert world.hub is not None
+        world.hub.config = dataclasses.replace(
+            world.hub.config, clock=utc_now, tsa_url="http://127.0.0.1:9/tsa"
+        )
+        world.client(G22).submit(edoc(G22, [H24]))
+        world.pump()
+        world.hub.checkpoint_now()
+        [checkpoint] = list(world.store.evidence_checkpoints())
+        assert checkpoint.tsa_token is None
+    finally:
+        world.store.close()

@@ -1,0 +1,248 @@
+"""``vb audit verify``: the hub's evidence log re-checked whole, and the tracking store against it.
+
+Two passes over one read-only snapshot of the store (``SqlStore.read_snapshot``), each streamed, so
+memory does not grow with the log (bench/bench_evidence.py measures a million entries):
+
+1. The chain, in ``seq`` order (``evidence.chain.ChainWalk``): every entry's content hash and link,
+   ``seq`` without gaps, instants strictly increasing, every checkpoint's signature against the trust
+   store and its head against the chain, its RFC 3161 time-stamp when it has one; the first entry
+   altered, removed, inserted, reordered or rewritten is named, and the walk stops there (what follows
+   a break cannot be judged).
+2. The store against the log, document by document (both read in document order and merged; one
+   document's rows in memory at a time): each document has its ``package-accepted`` entry with the same
+   SHA-256, each pair is a recipient an accepted entry claimed and vice versa, a pair marked forwarded
+   has its ``copy-delivered`` entry and vice versa, each status event its ``status-received`` entry and
+   vice versa. What the store recorded before the evidence log began (migration 8) is counted, not
+   judged. Findings here are listed up to ``max_findings`` and counted beyond.
+
+The store is only as good as the chain: a store finding names the document, and a chain finding
+says which entries can no longer be believed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from vbcore.errors import EvidenceInvalid
+from vbcore.evidence.chain import CHECKPOINT_INVALID, ChainWalk, Finding
+from vbcore.evidence.checkpoint import Checkpoint
+from vbcore.evidence.entry import COPY_DELIVERED, PACKAGE_ACCEPTED, STATUS_RECEIVED, Entry, parse_utc
+from vbcore.evidence.tsa import verify_token
+from vbcore.security.trust import TrustStore
+from vbcore.store.evidence_log import AuditReader
+from vbcore.store.sql import SqlStore
+
+MAX_FINDINGS = 100
+TSA_TOLERANCE = timedelta(seconds=2)  # genTime has whole seconds; the TSA is asked after the checkpoint
+Progress = Callable[[str, int, int], None]  # (phase "chain" | "store", done, total)
+T = TypeVar("T")
+
+# what a store finding is
+UNLOGGED = "unlogged"  # a store row with no entry: inserted into the store, or its entry removed
+UNRECORDED = "unrecorded"  # an entry with no store row: removed from the store
+CHANGED = "changed"  # the store row says something else than its entry
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """The store and the log disagree about ``document_id``."""
+
+    document_id: str
+    what: str
+    en: str
+    vi: str
+
+    def describe(self, lang: str = "vi") -> str:
+        return self.en if lang == "en" else self.vi
+
+
+@dataclass
+class AuditReport:
+    entries: int = 0
+    head: int = 0
+    checkpoints: int = 0  # verified
+    covered: int = 0  # the last entry a verified checkpoint vouches for
+    timestamped: int = 0  # checkpoints whose RFC 3161 time-stamp verified
+    documents: int = 0
+    before_log: int = 0  # documents recorded before the evidence log began: not judged
+    chain: Finding | None = None
+    tsa: list[Finding] = field(default_factory=list)
+    store: list[Discrepancy] = field(default_factory=list)
+    store_total: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return self.chain is None and not self.tsa and self.store_total == 0
+
+
+def audit(
+    store: SqlStore, trust: TrustStore, *, tsa_trust: TrustStore | None = None,
+    progress: Progress | None = None, max_findings: int = MAX_FINDINGS,
+    on_discrepancy: Callable[[Discrepancy], None] | None = None,
+) -> AuditReport:
+    """Check the log and the store (see the module docstring); never raises for what it finds."""
+    report = AuditReport()
+    tell = progress or (lambda _phase, _done, _total: None)
+    with store.read_snapshot() as reader:
+        _walk_chain(reader, trust, tsa_trust or trust, report, tell)
+        _cross_check(reader, report, tell, max_findings, on_discrepancy)
+    return report
+
+
+# --- the chain ---------------------------------------------------------------------------------------
+
+def _walk_chain(reader: AuditReader, trust: TrustStore, tsa_trust: TrustStore, report: AuditReport,
+                tell: Progress) -> None:
+    head_seq, head_hash = reader.head()
+    report.head = head_seq
+    walk = ChainWalk(_stamped(reader.checkpoints(), tsa_trust, report), trust)
+    for row in reader.chain():
+        report.entries += 1
+        if walk.feed(*row) is not None:
+            break
+        if report.entries % 1000 == 0:
+            tell("chain", report.entries, head_seq)
+    tell("chain", report.entries, head_seq)
+    report.chain = walk.finish(head_seq, head_hash)
+    report.checkpoints, report.covered = walk.checkpoints_checked, walk.covered
+
+
+def _stamped(
+    checkpoints: Iterator[Checkpoint], trust: TrustStore, report: AuditReport
+) -> Iterator[Checkpoint]:
+    """The checkpoints as they are, each time-stamp checked on the way (a bad one is a finding)."""
+    for checkpoint in checkpoints:
+        if checkpoint.tsa_token is not None:
+            try:
+                when = verify_token(checkpoint.tsa_token, checkpoint.statement.payload, trust)
+                claimed = parse_utc(checkpoint.at_utc)
+                if when + TSA_TOLERANCE < claimed:
+                    raise EvidenceInvalid(
+                        f"the hub dated it {checkpoint.at_utc}, after the time-stamping authority's "
+                        f"{when:%Y-%m-%dT%H:%M:%SZ}: the hub's clock was ahead",
+                        vi=f"trung tâm ghi thời điểm {checkpoint.at_utc}, sau thời điểm của máy chủ cấp dấu "
+                        f"thời gian {when:%Y-%m-%dT%H:%M:%SZ}: đồng hồ của trung tâm chạy nhanh",
+                    )
+                report.timestamped += 1
+            except EvidenceInvalid as exc:
+                report.tsa.append(Finding(checkpoint.seq, CHECKPOINT_INVALID,
+                                          f"checkpoint at entry {checkpoint.seq}: {exc}",
+                                          f"điểm chốt tại mục {checkpoint.seq}: {exc.detail_vi or exc}"))
+        yield checkpoint
+
+
+# --- the store against the log ----------------------------------------------------------------------
+
+_KINDS = (PACKAGE_ACCEPTED, COPY_DELIVERED, STATUS_RECEIVED)
+
+
+def _grouped(rows: Iterable[T], key: Callable[[T], str]) -> Iterator[tuple[str, list[T]]]:
+    for document_id, group in itertools.groupby(rows, key):
+        yield document_id, list(group)
+
+
+def _cross_check(reader: AuditReader, report: AuditReport, tell: Progress, max_findings: int,
+                 on_discrepancy: Callable[[Discrepancy], None] | None) -> None:
+    began = reader.log_began()
+    total = reader.document_count()
+    streams: list[Iterator[tuple[str, list[Any]]]] = [
+        _grouped(reader.documents(), lambda r: r[0]),
+        _grouped(reader.pairs(), lambda r: r[0]),
+        _grouped(reader.statuses(), lambda r: r[0]),
+        _grouped(reader.entries(_KINDS), lambda r: r[0].document_id),
+    ]
+    current: list[tuple[str, list[Any]] | None] = [next(s, None) for s in streams]
+
+    def found(item: Discrepancy) -> None:
+        report.store_total += 1
+        if len(report.store) < max_findings:
+            report.store.append(item)
+            if on_discrepancy is not None:
+                on_discrepancy(item)
+
+    while any(c is not None for c in current):
+        key = min(c[0] for c in current if c is not None)
+        groups: list[list[Any]] = []
+        for i, c in enumerate(current):
+            if c is not None and c[0] == key:
+                groups.append(c[1])
+                current[i] = next(streams[i], None)
+            else:
+                groups.append([])
+        documents, pairs, statuses, entries = groups
+        if documents:
+            report.documents += 1
+            if report.documents % 1000 == 0:
+                tell("store", report.documents, total)
+        old = began is not None and bool(documents) and documents[0][2] < began
+        report.before_log += old
+        for item in _compare(key, documents, pairs, statuses, [e for e, _, _ in entries], began, old):
+            found(item)
+    tell("store", report.documents, total)
+
+
+def _compare(document_id: str, documents: list[Any], pairs: list[Any], statuses: list[Any],
+             entries: list[Entry], began: datetime | None, old: bool) -> Iterator[Discrepancy]:
+    d = document_id
+    accepted = [e for e in entries if e.kind == PACKAGE_ACCEPTED]
+    if not old:
+        if documents and not accepted:
+            yield Discrepancy(d, UNLOGGED, f"document {d} is in the store but no entry accepted it",
+                              f"văn bản {d} có trong kho theo dõi nhưng không có mục nào ghi nhận tiếp nhận")
+        if accepted and not documents:
+            seq = accepted[0].seq
+            yield Discrepancy(
+                d, UNRECORDED, f"entry {seq} accepted document {d}, which the store no longer has",
+                f"mục {seq} ghi nhận tiếp nhận văn bản {d} nhưng kho theo dõi không còn văn bản này")
+        if accepted and documents and documents[0][1] != accepted[0].package_digest:
+            seq = accepted[0].seq
+            yield Discrepancy(
+                d, CHANGED, f"the store's SHA-256 of document {d} is not the one entry {seq} logged",
+                f"mã SHA-256 của văn bản {d} trong kho theo dõi khác mã mục {seq} đã ghi")
+        yield from _compare_pairs(d, pairs, entries, accepted)
+    yield from _compare_statuses(d, statuses, entries, began)
+
+
+def _compare_pairs(
+    d: str, pairs: list[Any], entries: list[Entry], accepted: list[Entry]
+) -> Iterator[Discrepancy]:
+    claimed: set[str] = set()
+    for entry in accepted:
+        claimed.update(str(r) for r in entry.body.get("recipients", []))
+        claimed.update(str(r) for r in entry.body.get("refused", {}))
+    delivered = {e.recipient for e in entries if e.kind == COPY_DELIVERED}
+    stored = {recipient: forwarded for _, recipient, forwarded in pairs}
+    for recipient in sorted(set(stored) - claimed):
+        yield Discrepancy(d, UNLOGGED, f"the pair ({d}, {recipient}) is in the store but no entry claimed it",
+                          f"cặp ({d}, {recipient}) có trong kho theo dõi nhưng không mục nào ghi nhận")
+    for recipient in sorted(claimed - set(stored)):
+        yield Discrepancy(d, UNRECORDED, f"the pair ({d}, {recipient}) was logged but is not in the store",
+                          f"cặp ({d}, {recipient}) đã được ghi nhận nhưng không còn trong kho theo dõi")
+    for recipient, forwarded in sorted(stored.items()):
+        if forwarded and recipient not in delivered:
+            yield Discrepancy(d, UNLOGGED,
+                              f"the store says the copy for {recipient} was delivered; no entry says so",
+                              f"kho theo dõi ghi bản gửi {recipient} đã chuyển; không mục nào ghi vậy")
+        if not forwarded and recipient in delivered:
+            yield Discrepancy(d, CHANGED, f"an entry says the copy for {recipient} was delivered; the store "
+                              "says not", f"một mục ghi bản gửi {recipient} đã chuyển; kho theo dõi ghi chưa")
+
+
+def _compare_statuses(d: str, statuses: list[Any], entries: list[Entry],
+                      began: datetime | None) -> Iterator[Discrepancy]:
+    logged = Counter((e.recipient, str(e.body.get("code")), e.body.get("message_id"))
+                     for e in entries if e.kind == STATUS_RECEIVED)
+    stored = Counter((recipient, code, message_id) for _, recipient, code, message_id, at in statuses
+                     if began is None or at >= began)
+    for (recipient, code, _mid), n in sorted((stored - logged).items(), key=str):
+        yield Discrepancy(d, UNLOGGED, f"{n} status {code} about {recipient} in the store with no entry",
+                          f"{n} trạng thái {code} về {recipient} có trong kho theo dõi mà không có mục nào")
+    for (recipient, code, _mid), n in sorted((logged - stored).items(), key=str):
+        yield Discrepancy(d, UNRECORDED, f"{n} status {code} about {recipient} logged but not in the store",
+                          f"{n} trạng thái {code} về {recipient} đã được ghi nhận nhưng không có trong kho "
+                          "theo dõi")
