@@ -13,6 +13,8 @@ Run: ``python bench/bench_evidence_bundle.py [--documents 200] [--circular 1000]
    (``process_time``, the in-memory broker's own excluded) per document with its two 01s and per
    circular, medians; the CPU spent inside the receipt desk and the archive; the bytes kept per
    document (receipts and their seals in the store, the archive's files).
+3. The same with a batching hub (``vb hub run``'s way: what the consumer prefetched shares one
+   transaction, one publish and, here, one seal per append): batches of ``--batch`` documents.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from vbcore.store import open_store  # noqa: E402
 from vbcore.store.archive import PackageArchive  # noqa: E402
 from vbcore.testing.devworld import DA_NANG, HA_NOI, HUB_ID, VPCP, DevKeys, MemoryWorld, letter  # noqa: E402
 from vbcore.timezones import utc_now, vietnam_now  # noqa: E402
+from vbcore.transport.memory import InMemoryTransport  # noqa: E402
 
 UNITS = [f"{a:03d}.{b:02d}.01.G22" for a in range(100) for b in range(100)]
 
@@ -122,15 +125,22 @@ class Side:
     archive_per_document: list[float] = dataclasses.field(default_factory=list)
 
 
-def _side(tmp: Path, dev: DevKeys, units: int, evidence: bool) -> Side:
+def _side(tmp: Path, dev: DevKeys, units: int, evidence: bool, batch: int = 0) -> Side:
     directory = Directory.default().merged_with(
         Directory.from_agencies(
             [Agency(code, f"Đơn vị {code}", "unit", parent=VPCP) for code in UNITS[:units]]
         )
     )
-    world = MemoryWorld(open_store(f"sqlite:///{tmp / 'hub.db'}"), dev, config=HubConfig(hub_id=HUB_ID),
-                        directory=directory, agencies=(VPCP, HA_NOI, DA_NANG))  # fmt: skip
-    hub = world.start_hub()
+    config = HubConfig(hub_id=HUB_ID, inflight_bytes=max(1, batch) * HubConfig().max_bytes)
+    world = MemoryWorld(open_store(f"sqlite:///{tmp / 'hub.db'}"), dev, config=config, directory=directory,
+                        agencies=(VPCP, HA_NOI, DA_NANG))  # fmt: skip
+    if batch:  # as ``vb hub run``: what the consumer prefetched, processed together
+        transport = InMemoryTransport(world.broker, world.names.hub_user, world.names)
+        hub = dev.hub(transport, world.store, config, directory)
+        hub.start(list(world.agencies), prefetch=batch, batch=True)
+        world.hub = hub
+    else:
+        hub = world.start_hub()
     if evidence:
         hub.archive = PackageArchive(tmp / "packages")
     else:
@@ -170,6 +180,57 @@ def _one_document(side: Side, number: str) -> None:
     side.archive_per_document.append((side.archive.seconds - archive) * 1000)
 
 
+def _one_batch(side: Side, number: str, size: int) -> None:
+    """``size`` documents published, then taken by the batching hub together."""
+    world, receipts, archive = side.world, side.receipts.seconds, side.archive.seconds
+    for i in range(size):
+        world.client(VPCP).submit(letter(VPCP, [HA_NOI, DA_NANG], f"{number}-{i}"))
+    assert world.hub is not None
+    before_broker, started = side.broker.seconds, time.process_time()
+    world.hub.transport.drain(0)
+    done = world.hub.flush()
+    cpu = time.process_time() - started - (side.broker.seconds - before_broker)
+    assert done == size, done
+    side.per_document.append(cpu * 1000 / size)
+    side.receipts_per_document.append((side.receipts.seconds - receipts) * 1000 / size)
+    side.archive_per_document.append((side.archive.seconds - archive) * 1000 / size)
+    for code in (HA_NOI, DA_NANG, VPCP):
+        world.inbox(code)
+
+
+def batched(dev: DevKeys, tmp: Path, size: int, batches: int) -> None:
+    (tmp / "boff").mkdir()
+    (tmp / "bon").mkdir()
+    off = _side(tmp / "boff", dev, 0, False, batch=size)
+    on = _side(tmp / "bon", dev, 0, True, batch=size)
+    try:
+        for side in (off, on):
+            _one_batch(side, "warm", size)
+            side.per_document.clear()
+            side.receipts_per_document.clear()
+            side.archive_per_document.clear()
+        for i in range(batches):
+            for side in (off, on) if i % 2 else (on, off):
+                _one_batch(side, f"b{i}", size)
+    finally:
+        off.world.store.close()
+        on.world.store.close()
+    med = statistics.median
+    print(
+        f"3. a batching hub (as vb hub run), batches of {size} documents to 2 recipients, CPU ms per "
+        f"document, median of {batches}"
+    )
+    print(f"{'':<34} | {'without':>9} | {'with':>9} | {'in receipts':>11} | {'in archive':>10}")
+    print(
+        f"{'per document':<34} | {med(off.per_document):9.2f} | {med(on.per_document):9.2f} | "
+        f"{med(on.receipts_per_document):11.2f} | {med(on.archive_per_document):10.2f}"
+    )
+    print(
+        f"{'documents/s (one hub process, CPU)':<34} | {1000 / med(off.per_document):9.1f} | "
+        f"{1000 / med(on.per_document):9.1f} |"
+    )
+
+
 def _one_circular(side: Side, number: str, units: int) -> None:
     many = dataclasses.replace(letter(VPCP, [], number), to=tuple(Organization(c) for c in UNITS[:units]))
     side.world.client(VPCP).submit(many)
@@ -190,6 +251,8 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--circular", type=int, default=1000)
     parser.add_argument("--circulars", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=32, help="documents per batch in part 3 (0: skip it)")
+    parser.add_argument("--batches", type=int, default=10)
     args = parser.parse_args()
     quiet()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -241,6 +304,13 @@ def main() -> None:
         f"{1000 / med(on.per_document):9.1f} |"
     )
     print(f"bytes kept per document: receipts and seals {receipt_bytes:,.0f}, archive {archive_bytes:,.0f}")
+    if args.batch:
+        print()
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            pki = init_dev_pki(tmp / "pki", [(VPCP, VPCP), (HA_NOI, HA_NOI), (DA_NANG, DA_NANG),
+                                             (HUB_ID, "vbus hub")])  # fmt: skip
+            batched(DevKeys.load(pki), tmp, args.batch, args.batches)
 
 
 if __name__ == "__main__":
