@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -215,3 +216,41 @@ def test_a_recipients_connector_keeps_the_package_and_its_delivered_receipt(tmp_
         assert f"Exported by agency {world.agency}" in text
     finally:
         world.close()
+
+
+def test_a_package_refused_whole_gets_a_refused_receipt_for_its_bytes(
+    world: MemoryWorld, dev: DevKeys
+) -> None:
+    client = world.client(VPCP, key_of=HA_NOI)  # signed with another agency's key
+    client.receipts = True
+    client.submit(letter(VPCP, [DA_NANG], "107"))
+    world.pump()
+    while (incoming := client.fetch()) is not None:
+        client.ack(incoming)
+    [receipt] = client.received_receipts
+    said = verify_receipt(receipt, dev.trust)
+    assert (said["kind"], said["recipient"]) == (REFUSED, None)
+    assert said["reason"] == "signer-mismatch"
+    assert world.parked() == 1
+
+
+def test_a_package_is_not_accepted_unless_its_bytes_are_kept(dev: DevKeys, tmp_path: Path) -> None:
+    world = MemoryWorld(open_store(f"sqlite:///{tmp_path / 'hub.db'}"), dev)
+    hub = world.start_hub(batch=True)  # as vb hub run: an outage holds the batch and retries it
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the archive should be")
+    hub.archive = PackageArchive(blocked)
+    doc = letter(VPCP, [HA_NOI], "108")
+    world.client(VPCP).submit(doc)
+    hub.transport.drain(0)
+    hub.flush()
+    assert hub.requeued == 1  # held like a store outage, not refused
+    assert world.store.get_document(doc.effective_document_id) is None
+    assert world.store.evidence_entries(doc.effective_document_id) == []
+    hub.archive = PackageArchive(tmp_path / "packages")
+    time.sleep(hub.config.outage_pause + 0.1)
+    assert hub.flush() == 1
+    assert world.store.get_document(doc.effective_document_id) is not None
+    [copy] = world.inbox(HA_NOI)
+    assert hub.archive.get(hashlib.sha256(copy.raw).hexdigest()) == copy.raw
+    world.store.close()
