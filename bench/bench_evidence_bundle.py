@@ -8,8 +8,8 @@ Run: ``python bench/bench_evidence_bundle.py [--documents 200] [--circular 1000]
 2. The hub, in one run: two hubs on in-memory brokers and SQLite files (``MemoryWorld``), one with
    receipts and the archive switched off (the evidence log of ``vbcore.hub.evidence`` stays on in
    both: it is not what this measures), one with them on and every agency asking for its receipts;
-   the same documents (about 5.5 KB signed) to two recipients, each answered 01 by both, go to one then the
-   other in turn (one machine's load for both), then circulars to N units. Printed: the hub's CPU
+   the same documents (about 5.5 KB signed) to two recipients, each answered 01 by both, go to one
+   then the other in turn (one machine's load for both), then circulars to N units. Printed: the hub's CPU
    (``process_time``, the in-memory broker's own excluded) per document with its two 01s and per
    circular, medians; the CPU spent inside the receipt desk and the archive; the bytes kept per
    document (receipts and their seals in the store, the archive's files).

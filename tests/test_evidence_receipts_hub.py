@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,6 +187,11 @@ def test_vb_evidence_export_and_verify(world: MemoryWorld, dev: DevKeys, tmp_pat
                                  str(pki.ca_cert_path)])  # fmt: skip
     assert checked.exit_code == 0, checked.output
     assert "Đã chuyển vào hộp thư của 000.00.00.H24" in checked.output
+    bundle, ca = str(tmp_path / "b.zip"), str(pki.ca_cert_path)
+    as_json = runner.invoke(vb, ["evidence", "verify", bundle, "--trust", ca, "--json"])
+    said = json.loads(as_json.output)
+    assert (said["ok"], said["problems"]) == (True, [])
+    assert [e["kind"] for e in said["journey"]] == [PACKAGE_ACCEPTED, COPY_DELIVERED]
 
 
 def test_a_recipients_connector_keeps_the_package_and_its_delivered_receipt(tmp_path: Path) -> None:
