@@ -60,3 +60,26 @@ def test_the_default_location_is_beside_a_sqlite_store() -> None:
     assert default_location("var/hub.db") == Path("var/hub.db.packages")
     assert default_location("sqlite://") == Path("var/packages")
     assert default_location("postgresql://vbus@db/vbus") == Path("var/packages")
+
+
+def test_a_batch_is_kept_together_and_once(tmp_path: Path) -> None:
+    archive = PackageArchive(tmp_path)
+    first = archive.put(b"already there")
+    digests = archive.put_many([b"a", b"b", b"a", b"already there"])
+    assert digests[2] == digests[0]
+    assert digests[3] == first
+    assert [archive.get(d) for d in digests] == [b"a", b"b", b"a", b"already there"]
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted({*digests})
+    assert archive.put_many([]) == []
+
+
+def test_a_failed_batch_leaves_no_temporary_file(tmp_path: Path) -> None:
+    archive = PackageArchive(tmp_path / "a")
+    archive.put(b"first")
+    blocker = archive.path(hashlib.sha256(b"second").hexdigest()).parent
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_bytes(b"a file where its folder should be")
+    with pytest.raises(OSError):
+        archive.put_many([b"third", b"second"])
+    assert not list(tmp_path.rglob(".incoming-*"))
+    assert hashlib.sha256(b"third").hexdigest() not in archive

@@ -405,12 +405,11 @@ class Hub:
         on disk before the batch's transaction commits the entries that name them."""
         if self.archive is None:
             return
-        for attempt in attempts:
-            if attempt.checked is not None and attempt.refusal is None:
-                try:
-                    self.archive.put(attempt.delivery.body)
-                except OSError as err:  # the disk, not the package: held and retried like a store outage
-                    raise ArchiveUnavailable(str(self.archive.root), err) from err
+        packages = [a.delivery.body for a in attempts if a.checked is not None and a.refusal is None]
+        try:
+            self.archive.put_many(packages)
+        except OSError as err:  # the disk, not the package: held and retried like a store outage
+            raise ArchiveUnavailable(str(self.archive.root), err) from err
 
     def _send_receipts(self, attempts: list[Attempt]) -> None:
         """To the senders who asked; a receipt that cannot be sent stays kept at the hub."""

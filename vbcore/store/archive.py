@@ -72,25 +72,38 @@ class PackageArchive:
 
     def put(self, data: bytes) -> str:
         """Keep ``data`` (durably: on disk when this returns); return its digest."""
-        digest = digest_of(data)
-        target = self.path(digest)
-        if target.is_file():  # write-once: the same bytes are there (a redelivery, a duplicate); a
-            return digest  # file is only ever renamed into place whole, never replaced
-        folder = target.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+        return self.put_many([data])[0]
+
+    def put_many(self, packages: list[bytes]) -> list[str]:
+        """Keep each of ``packages`` durably; their digests. A batch's files are all written before
+        any is fsync'd, and each folder is fsync'd once: one journal commit serves many files."""
+        digests = [digest_of(data) for data in packages]
+        pending: dict[Path, str] = {}  # target -> its temporary file, not yet renamed
+        written: set[Path] = set()
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)
+            for digest, data in zip(digests, packages, strict=True):
+                target = self.path(digest)
+                if target.is_file() or target in pending:
+                    continue  # write-once: a file is only ever renamed into place whole, never replaced
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, pending[target] = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+            for target, tmp in list(pending.items()):
+                _fsync_file(tmp)
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, target)
+                del pending[target]
+                written.add(target.parent)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            for tmp in pending.values():
+                Path(tmp).unlink(missing_ok=True)
             raise
-        _fsync_folder(folder)
-        return digest
+        # The renames, and the folders made for them, in their parents: leaf, its parent, the root.
+        if written:
+            for folder in [*written, *{f.parent for f in written}, self.root]:
+                _fsync_folder(folder)
+        return digests
 
     def get(self, digest: str) -> bytes:
         """The bytes whose SHA-256 is ``digest``; ``ArchiveMissing`` or ``ArchiveCorrupt`` otherwise."""
@@ -105,6 +118,15 @@ class PackageArchive:
 
     def size(self, digest: str) -> int:
         return self.path(digest).stat().st_size
+
+
+def _fsync_file(path: str) -> None:
+    """Flush a written file's data to the disk (``fsync`` acts on the file, whichever descriptor)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_folder(folder: Path) -> None:
