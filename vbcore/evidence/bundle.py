@@ -345,7 +345,20 @@ def _check_contents(
     members: dict[str, bytes], manifest: dict[str, Any], trust: TrustStore, verified: Verified
 ) -> None:
     _check_chain(members, trust, verified)
-    accepted_at = next((parse_utc(e.at_utc) for e in verified.entries if e.kind == "package-accepted"), None)
+    if PACKAGE in members:
+        verified.package_digest = _sha256(members[PACKAGE])
+    _check_receipts(members, trust, verified)
+    # The sender's certificate is judged when the hub took the package (years later it has expired):
+    # the accepted entry's instant, else the earliest receipt the hub signed about the package.
+    times = [e.at_utc for e in verified.entries if e.kind == "package-accepted"]
+    times += sorted(
+        str(r["at_utc"]) for r in verified.receipts if r["package_digest"] == verified.package_digest
+    )
+    try:
+        accepted_at = parse_utc(times[0]) if times else None
+    except EvidenceInvalid as exc:
+        verified.problem(PACKAGE, exc)
+        accepted_at = None
     _check_package(members, trust, verified, accepted_at)
     if verified.package_digest:
         for entry in verified.entries:
@@ -357,7 +370,6 @@ def _check_contents(
                     f"mục nhật ký {entry.seq} ({entry.kind}) ghi gói tin {entry.package_digest}, không phải "
                     f"gói này ({verified.package_digest}): gói tin đã bị sửa hoặc bị thay",
                 )
-    _check_receipts(members, trust, verified)
     _check_statuses(members, trust, verified)
     signed = verified.signed_entries
     if signed is not None:
@@ -383,7 +395,6 @@ def _check_package(
     if package is None:
         verified.problem(PACKAGE, "the package is not in the bundle", "gói tin không có trong gói bằng chứng")
         return
-    verified.package_digest = _sha256(package)
     try:
         checked = verify_package(package, trust=trust, policy=_POLICY, at=accepted_at)
         edoc = read_element(checked.root, attachments=False).package
