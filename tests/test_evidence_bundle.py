@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.bundle_world import Built, build, bundle_bytes, edited, json_member
+from vbcore.errors import UntrustedCertificate
 from vbcore.evidence.bundle import MANIFEST, PACKAGE, SIGNATURE, verify_bundle
 from vbcore.evidence.timeline import render
+from vbcore.security.signing import SignaturePolicy, verify_package
 from vbcore.testing.devworld import DevKeys, six_agency_keys
 
 
@@ -245,3 +247,29 @@ def test_a_hostile_member_is_a_problem_never_a_crash(dev: DevKeys, bundle: bytes
 
         verified = verify_bundle(edited(bundle, replace), dev.trust)
         assert not verified.ok, name
+
+
+def test_a_bundle_verifies_years_later_when_every_certificate_has_expired(
+    dev: DevKeys, bundle: bytes, built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each signature is judged at the instant it states (the hub's, the sender's when the hub took
+    the package), never at the day the auditor reads it: twenty years on, the same verdict."""
+    import datetime as real
+
+    import vbcore.security.trust as trust_module
+
+    class Later(real.datetime):
+        @classmethod
+        def now(cls, tz: real.tzinfo | None = None) -> Later:  # type: ignore[override]
+            return cls.fromtimestamp(real.datetime.now(real.UTC).timestamp() + 20 * 365 * 86400, tz)
+
+    class FakeModule:
+        datetime = Later
+        UTC = real.UTC
+        timedelta = real.timedelta
+
+    monkeypatch.setattr(trust_module, "dt", FakeModule)
+    with pytest.raises(UntrustedCertificate, match="expired"):  # judged today, the package is refused
+        verify_package(built.contents.package, trust=dev.trust, policy=SignaturePolicy())
+    verified = verify_bundle(bundle, dev.trust)
+    assert verified.ok, verified.problems
