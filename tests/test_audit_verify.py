@@ -378,3 +378,36 @@ def test_on_postgresql_the_audit_verifies_and_names_a_removed_pair(
         assert [(d.document_id, d.what) for d in report.store] == [(first, UNRECORDED)]
     finally:
         store.close()
+
+
+OLD = "000.00.00.G22,2025/01/02,1/X"
+
+
+def test_what_the_store_held_before_the_log_began_is_counted_not_judged(
+    hub_db: Path, trust: TrustStore
+) -> None:
+    sql(
+        hub_db,
+        "INSERT INTO documents (document_id, sender, business_type, message_id, sha256, size, received_at)"
+        f" VALUES ('{OLD}', '000.00.00.G22', 0, 'm', 'ab', 1, '2025-01-02 00:00:00.000000')",
+        f"INSERT INTO pairs (document_id, recipient, state, accepted_at) VALUES ('{OLD}',"
+        f" '{H24}', 'accepted', '2025-01-02 00:00:00.000000')",
+    )
+    report = check(hub_db, trust)
+    assert report.clean, [d.describe("en") for d in report.store]
+    assert report.before_log == 1
+
+
+def test_json_for_scripts(hub_db: Path, pki: DevPki) -> None:
+    import json
+
+    sql(hub_db, f"DELETE FROM pairs WHERE recipient = '{H56}' AND document_id LIKE '%,1/VB'")
+    result = CliRunner().invoke(
+        vb, ["audit", "verify", "--json", "--store", f"sqlite:///{hub_db}", "--trust", str(pki.ca_cert_path)]
+    )
+    assert result.exit_code == 1
+    out = json.loads(result.stdout)
+    assert out["intact"] is False
+    assert out["chain"] is None
+    assert out["store_total"] == 1
+    assert out["store"][0]["what"] == UNRECORDED

@@ -63,6 +63,8 @@ def time_to_text(value: datetime) -> str:
 
 
 def time_from_text(value: str) -> datetime:
+    if len(value) == 26 and value[4] == "-" and value[10] == " ":  # what time_to_text writes: the fast way
+        return datetime.fromisoformat(value)
     try:
         return datetime.strptime(value, TEXT_TIME_FORMAT)
     except ValueError:

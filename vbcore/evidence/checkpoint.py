@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from vbcore.errors import EvidenceInvalid
@@ -37,7 +38,7 @@ class Checkpoint:
     statement: Statement
     tsa_token: str | None = None
 
-    @property
+    @cached_property
     def _data(self) -> dict[str, Any]:
         data = self.statement.data
         if data.get("type") != CHECKPOINT_TYPE:

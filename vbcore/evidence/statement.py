@@ -20,6 +20,7 @@ import binascii
 import datetime as dt
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from cryptography import x509
@@ -43,7 +44,7 @@ class Statement:
     signature: bytes
     certificates: tuple[str, ...]
 
-    @property
+    @cached_property
     def data(self) -> dict[str, Any]:
         """What the statement says (its payload read as JSON); ``EvidenceInvalid`` if not an object."""
         try:
