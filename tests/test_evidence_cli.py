@@ -80,7 +80,8 @@ def test_an_edited_bundle_exits_non_zero_with_the_reason(machine: tuple[Path, Pa
 def test_verify_in_a_fresh_venv(machine: tuple[Path, Path, Path], tmp_path: Path) -> None:
     """``python -m venv`` + ``pip install`` of this repository, nothing else; then verify."""
     source = tmp_path / "vbus"  # a copy: pip builds in the source tree, which must stay clean
-    leave_out = (".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "var")
+    leave_out = (".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis",
+                 "var")  # fmt: skip
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*leave_out))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
