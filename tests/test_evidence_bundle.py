@@ -273,3 +273,16 @@ def test_a_bundle_verifies_years_later_when_every_certificate_has_expired(
         verify_package(built.contents.package, trust=dev.trust, policy=SignaturePolicy())
     verified = verify_bundle(bundle, dev.trust)
     assert verified.ok, verified.problems
+
+
+def test_what_a_bundle_holds_cannot_steer_the_terminal(dev: DevKeys, bundle: bytes) -> None:
+    def evil(members: dict[str, bytes]) -> None:
+        manifest = json_member(members, MANIFEST)
+        manifest["document_id"] = "x\x1b[2J\nforged line"
+        members[MANIFEST] = json.dumps(manifest).encode()
+
+    verified = verify_bundle(edited(bundle, evil), dev.trust)
+    text = render(verified, "en")
+    assert "\x1b" not in text
+    assert "\nforged line" not in text
+    assert all("\x1b" not in p.describe("en") and "\n" not in p.describe("en") for p in verified.problems)

@@ -47,7 +47,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from vbcore.edxml import read_element
 from vbcore.edxml.limits import DEFAULT_LIMITS
-from vbcore.errors import EvidenceInvalid, PackageRefused, VbusError
+from vbcore.errors import EvidenceInvalid, PackageRefused, VbusError, one_line
 from vbcore.evidence.chain import Proof, verify_proof
 from vbcore.evidence.entry import Entry, content_hash, format_utc, link_hash, parse_utc
 from vbcore.evidence.receipt import Receipt, verify_receipt
@@ -83,8 +83,9 @@ class Problem:
     vi: str
 
     def describe(self, lang: str = "vi") -> str:
+        """One line, safe on a terminal whatever the bundle held (``errors.one_line``)."""
         text = self.en if lang == "en" else self.vi
-        return f"{self.member}: {text}" if self.member else text
+        return one_line(f"{self.member}: {text}" if self.member else text)
 
 
 @dataclass(frozen=True)

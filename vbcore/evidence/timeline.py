@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vbcore.errors import one_line
 from vbcore.evidence.bundle import HUB, Verified
 from vbcore.evidence.entry import (
     COPY_DELIVERED,
@@ -135,6 +136,7 @@ def render(verified: Verified, lang: Lang = "vi", label: Callable[[str], str] = 
             when = status.timestamp.strftime("%Y-%m-%d %H:%M:%S") if status.timestamp else "-"
             who = label(status_signer or status.from_.organ_id)
             lines.append("  " + _T["status"].format(signer=who, code=code, at=when)(lang))
+    lines = [one_line(line) for line in lines]  # what a bundle holds, made safe for a terminal
     lines.append("")
     if verified.ok:
         lines.append(_T["ok"](lang))
