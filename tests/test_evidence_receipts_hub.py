@@ -260,3 +260,24 @@ def test_a_package_is_not_accepted_unless_its_bytes_are_kept(dev: DevKeys, tmp_p
     [copy] = world.inbox(HA_NOI)
     assert hub.archive.get(hashlib.sha256(copy.raw).hexdigest()) == copy.raw
     world.store.close()
+
+
+def test_a_refused_duplicate_of_the_document_is_part_of_its_journey(
+    world: MemoryWorld, dev: DevKeys, tmp_path: Path
+) -> None:
+    doc = letter(VPCP, [HA_NOI], "109")
+    world.client(VPCP).submit(doc)
+    world.pump()
+    again = letter(VPCP, [HA_NOI], "109", subject="Một gói khác cùng số hiệu")  # same DocumentId, new bytes
+    world.client(VPCP).submit(again)
+    world.pump()
+    assert world.hub is not None
+    assert world.hub.archive is not None
+    target = tmp_path / "bundle.zip"
+    export_document(world.store, world.hub.archive, doc.effective_document_id, target, dev.keys[HUB_ID],
+                    hub_id=HUB_ID, now=utc_now())  # fmt: skip
+    verified = verify_bundle(target, dev.trust)
+    assert verified.ok, verified.problems
+    assert verified.package is not None
+    assert verified.package.subject == doc.subject  # the package accepted, not the duplicate
+    assert "The hub refused the package from 000.00.00.G22: duplicate" in render(verified, "en")

@@ -207,7 +207,9 @@ def write_bundle(target: str | Path | IO[bytes], contents: Contents, key: Signin
 
 
 _KIND_VI = {"accepted": "trục nhận", "refused": "trục từ chối", "delivered": "đã chuyển"}
-_PACKAGE_KINDS = ("package-accepted", "package-refused", "copy-delivered")
+# The entries about THE package; a package-refused entry may name another package (a duplicate of this
+# DocumentId the hub refused), which the bundle then does not hold.
+_PACKAGE_KINDS = ("package-accepted", "copy-delivered")
 
 _T = {
     "not_zip": Text("tệp không phải gói bằng chứng (ZIP) đọc được",
@@ -475,9 +477,9 @@ def _links(proof: Proof) -> dict[int, str]:
 def _check_receipts(members: dict[str, bytes], trust: TrustStore, verified: Verified) -> None:
     links = verified.entry_links
     by_seq = {e.seq: e for e in verified.entries}
-    statuses = {
-        n.removeprefix("statuses/").removesuffix(".xml") for n in members if n.startswith("statuses/")
-    }
+    # Other packages a receipt may name: a status the bundle holds, a package the log says was refused.
+    others = {n.removeprefix("statuses/").removesuffix(".xml") for n in members if n.startswith("statuses/")}
+    others |= {e.package_digest for e in verified.entries if e.kind == "package-refused" and e.package_digest}
     for name in sorted(n for n in members if n.startswith("receipts/")):
         try:
             said = verify_receipt(Receipt.from_dict(_load(members[name])), trust)
@@ -494,7 +496,7 @@ def _check_receipts(members: dict[str, bytes], trust: TrustStore, verified: Veri
                 f"{verified.document_id}: nó được lấy từ gói bằng chứng khác",
             )
             continue
-        if digest not in statuses and digest != verified.package_digest and verified.package_digest:
+        if digest not in others and digest != verified.package_digest and verified.package_digest:
             verified.problem(
                 name,
                 f"the {said['kind']} receipt names the package {digest}, but package.xml's SHA-256 is "
