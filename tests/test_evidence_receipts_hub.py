@@ -281,3 +281,20 @@ def test_a_refused_duplicate_of_the_document_is_part_of_its_journey(
     assert verified.package is not None
     assert verified.package.subject == doc.subject  # the package accepted, not the duplicate
     assert "The hub refused the package from 000.00.00.G22: duplicate" in render(verified, "en")
+
+
+def test_a_sender_asking_on_its_revoke_gets_that_revokes_receipts_only(world: MemoryWorld) -> None:
+    doc = letter(VPCP, [HA_NOI], "110")
+    world.client(VPCP).submit(doc)
+    world.pump()
+    world.client(HA_NOI).submit(_status(HA_NOI, doc.effective_document_id))  # forwarded to VPCP
+    world.pump()
+    world.inbox(VPCP)
+    _asking(world, VPCP)
+    revoke = _status(VPCP, doc.effective_document_id, StatusCode.REVOKE)
+    world.client(VPCP).submit(revoke)
+    world.pump()
+    world.inbox(VPCP)
+    got = world.client(VPCP).received_receipts
+    assert sorted((r.kind, r.recipient) for r in got) == [(ACCEPTED, None), (DELIVERED, HA_NOI)]
+    assert len({r.package_digest for r in got}) == 1  # the 13's, not the 01 forwarded to VPCP

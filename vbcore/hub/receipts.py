@@ -125,10 +125,18 @@ class ReceiptDesk:
             digest = attempt.sha256 or hashlib.sha256(attempt.delivery.body).hexdigest()
             mine = [r for r in by_digest.get(digest, []) if r.payload.get("sender") in (attempt.sender, "")]
             if attempt.kind == n.KIND_STATUS and attempt.document_id and attempt.refusal is None:
-                mine += self.store.receipts(attempt.document_id, kind=DELIVERED, recipient=attempt.sender)
+                mine += self._copy_delivered(attempt.document_id, attempt.sender)
             messages += [self.message(r, attempt.sender) for r in mine]
         self.issued.clear()
         return messages
+
+    def _copy_delivered(self, document_id: str, recipient: str) -> list[Receipt]:
+        """The delivered receipts of ``recipient``'s copy of the document (not of statuses about it)."""
+        document = self.store.get_document(document_id)
+        if document is None:
+            return []
+        found = self.store.receipts(document_id, kind=DELIVERED, recipient=recipient)
+        return [r for r in found if r.package_digest == document.sha256]
 
     def message(self, receipt: Receipt, to: str) -> Outgoing:
         config = self.config()
