@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -133,5 +133,80 @@ def test_an_unreachable_tsa_leaves_the_checkpoint_without_a_token_and_says_so(
         world.hub.checkpoint_now()
         [checkpoint] = list(world.store.evidence_checkpoints())
         assert checkpoint.tsa_token is None
+    finally:
+        world.store.close()
+
+
+def test_a_hostile_token_is_refused_as_evidence_never_crashes(tsa: OwnTsa, tsa_trust: TrustStore) -> None:
+    import random
+
+    data = b"checkpoint bytes"
+    raw = base64.b64decode(request_token(tsa.url, data))
+    rng = random.Random(9)
+    outcomes = set()
+    for _ in range(300):
+        mutated = bytearray(raw)
+        if rng.random() < 0.3:
+            mutated = mutated[: rng.randrange(len(mutated))]
+        else:
+            for _ in range(rng.randint(1, 3)):
+                mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        try:
+            verify_token(base64.b64encode(bytes(mutated)).decode(), data, tsa_trust)
+            outcomes.add("verified")  # a byte the signature does not cover (an unsigned part) changed
+        except EvidenceInvalid:
+            outcomes.add("refused")
+    assert "refused" in outcomes
+
+
+@pytest.fixture
+def answering() -> Iterator[Callable[[bytes], str]]:
+    """A fake TSA that answers whatever the test says (a refusal, garbage)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    servers = []
+
+    def serve(answer: bytes) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_tsa_that_refuses_or_answers_garbage_is_named_and_the_hub_goes_on(
+    answering: Callable[[bytes], str], tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey]
+) -> None:
+    with pytest.raises(EvidenceInvalid, match="refused the request"):
+        request_token(answering(bytes.fromhex("30053003020102")), b"x")
+    garbage = answering(b"\x30\x82\xff\xff garbage")
+    with pytest.raises(EvidenceInvalid):
+        request_token(garbage, b"x")
+    world = open_world(tmp_path, pki, keys)
+    try:
+        assert world.hub is not None
+        world.hub.config = dataclasses.replace(world.hub.config, clock=utc_now, tsa_url=garbage)
+        world.client(G22).submit(edoc(G22, [H24]))
+        world.pump()
+        world.hub.checkpoint_now()
+        [checkpoint] = list(world.store.evidence_checkpoints())
+        assert checkpoint.tsa_token is None
+        assert [i.package for i in world.inbox(H24)]
     finally:
         world.store.close()

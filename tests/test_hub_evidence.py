@@ -6,9 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
-from test_hub_support import G22, H24, H56, World, edoc, open_world, status
+import psycopg
+import pytest
+from test_hub_support import G22, H24, H56, HUB_ID, World, edoc, open_world, status
 
 from vbcore.errors import ConnectionLost
 from vbcore.evidence.chain import ChainWalk, verify_proof
@@ -21,11 +27,16 @@ from vbcore.evidence.entry import (
     STATUS_RECEIVED,
     Entry,
 )
+from vbcore.hub.config import HubConfig
+from vbcore.operations.audit import audit
 from vbcore.security.pki import DevPki
 from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
 from vbcore.status import StatusCode
+from vbcore.store import open_store
+from vbcore.testing.devworld import DevKeys, MemoryWorld
 from vbcore.timezones import utc_now
+from vbcore.transport.memory import InMemoryTransport
 
 pytest_plugins = ["test_hub_support"]
 
@@ -93,7 +104,11 @@ def test_a_refused_recipient_and_a_refused_package_are_logged_with_the_reason(wo
     assert accepted.body["refused"] == {UNKNOWN: "unknown-agency"}
     [whole] = world.store.evidence_entries("")
     assert (whole.kind, whole.sender, whole.body["message_id"], whole.body["reason"]) == (
-        PACKAGE_REFUSED, G22, "bad-1", "malformed")
+        PACKAGE_REFUSED,
+        G22,
+        "bad-1",
+        "malformed",
+    )
     assert whole.package_digest == hashlib.sha256(b"<edXML><unclosed></edXML>").hexdigest()
     one_chain(world)
 
@@ -129,7 +144,9 @@ def test_no_delivered_entry_without_the_brokers_confirm(world: World) -> None:
 
 
 def test_checkpoints_at_the_interval_and_on_shutdown_are_signed_by_the_hub(
-    tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey],
+    tmp_path: Path,
+    pki: DevPki,
+    keys: dict[str, SigningKey],
 ) -> None:
     world = open_world(tmp_path, pki, keys)
     try:
@@ -158,3 +175,90 @@ def test_checkpoints_at_the_interval_and_on_shutdown_are_signed_by_the_hub(
         assert one_chain(world) == last.seq
     finally:
         world.store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
+    dsn: str = request.getfixturevalue("pg_dsn")
+    schema = f"vbus_test_{uuid.uuid4().hex[:12]}"
+    yield f"{dsn}?schema={schema}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_two_hub_processes_on_one_store_keep_one_chain(
+    shared_store_url: str, pki: DevPki, keys: dict[str, SigningKey]
+) -> None:
+    """Two hubs (each its own store connection, as two processes have) take turns on one ingress."""
+    dev = DevKeys(pki, keys, TrustStore.from_pem_files([pki.ca_cert_path]))
+    config = HubConfig(hub_id=HUB_ID, clock=utc_now, evidence_every_entries=7)
+    first, second = open_store(shared_store_url), open_store(shared_store_url)
+    world = MemoryWorld(first, dev, config=config)
+    try:
+        hub_a = world.start_hub(batch=True)
+        hub_b = dev.hub(
+            InMemoryTransport(world.broker, world.names.hub_user, world.names),
+            second,
+            config,
+            world.directory,
+        )
+        hub_b.start(list(world.agencies), batch=True)
+        docs = [edoc(G22, [H24, H56], str(i)) for i in range(12)]
+        for doc in docs:
+            world.client(G22).submit(doc)
+        took = {id(hub_a): 0, id(hub_b): 0}
+        while True:  # the two hubs take what is waiting, batch by batch, in turn
+            taken = 0
+            for hub in (hub_a, hub_b):
+                hub.transport.drain(0)
+                done = hub.flush()
+                took[id(hub)] += done
+                taken += done
+            if not taken:
+                break
+        assert all(took.values()), took  # both hubs wrote into the one chain
+        assert {len(world.inbox(code)) for code in (H24, H56)} == {12}
+        hub_a.checkpoint_now()
+        hub_b.checkpoint_now()
+        report = audit(first, dev.trust)
+        assert report.clean, (report.chain, [d.describe("en") for d in report.store])
+        assert report.entries == 12 * 3
+        assert report.covered == report.entries
+        assert report.documents == 12
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_idle_hub_still_signs_the_head_once_the_interval_in_seconds_is_over(world: World) -> None:
+    assert world.hub is not None
+    wall = [utc_now()]
+    ticks = [time.monotonic()]
+    world.hub.config = dataclasses.replace(world.hub.config, clock=lambda: wall[0], evidence_every_seconds=60)
+    world.hub.checkpoints.monotonic = lambda: ticks[0]
+    world.client(G22).submit(edoc(G22, [H24]))
+    world.pump()
+    world.hub.flush()
+    assert world.store.last_checkpoint() is None  # 2 entries, well within 60 s
+    ticks[0] += 61
+    wall[0] += timedelta(seconds=61)
+    world.hub.flush()  # nothing to do, but the interval is over
+    checkpoint = world.store.last_checkpoint()
+    assert checkpoint is not None
+    assert checkpoint.seq == world.store.evidence_head()[0] == 2
+
+
+def test_the_configuration_file_sets_the_checkpoints_and_the_tsa(tmp_path: Path) -> None:
+    from vbcore.cli.config_options import options_for
+    from vbcore.config_file import read_config
+
+    path = tmp_path / "hub.toml"
+    path.write_text('[evidence]\nevery = 500\nevery_seconds = 30\ntsa_url = "http://tsa.example/tsr"\n')
+    config = read_config(path)
+    assert config.problems == []
+    options = options_for(config, "hub run")
+    assert (options["evidence_every_entries"], options["evidence_every_seconds"], options["tsa_url"]) == (
+        500, 30, "http://tsa.example/tsr")

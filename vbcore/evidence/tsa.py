@@ -15,7 +15,6 @@ definite-length DER, bounded depth, every failure an ``EvidenceInvalid``), the c
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
 import secrets
@@ -133,6 +132,16 @@ def request_token(url: str, data: bytes, *, timeout: float = TIMEOUT_SECONDS) ->
         reply = answer.read(MAX_TOKEN_BYTES + 1)
     if len(reply) > MAX_TOKEN_BYTES:
         raise _invalid("the TSA's answer is too large", "trả lời của máy chủ cấp dấu thời gian quá lớn")
+    try:
+        return _token_of(reply, nonce)
+    except EvidenceInvalid:
+        raise
+    except Exception as exc:
+        raise _invalid(f"the TSA's answer is malformed ({type(exc).__name__})",
+                       "trả lời của máy chủ cấp dấu thời gian sai dạng") from exc
+
+
+def _token_of(reply: bytes, nonce: int) -> str:
     parts = _parse(reply).children()
     status = parts[0].children()[0] if parts and parts[0].tag == 0x30 else None
     granted = status is not None and status.tag == 0x02 and int.from_bytes(status.content, "big") in (0, 1)
@@ -192,7 +201,7 @@ def verify_token(token_b64: str, data: bytes, trust: TrustStore) -> dt.datetime:
         return _verify(token, data, trust)
     except EvidenceInvalid:
         raise
-    except (binascii.Error, IndexError, ValueError, TypeError) as exc:
+    except Exception as exc:  # hostile bytes reach cryptography's lazily parsed parts: all "malformed"
         raise _invalid(f"the token is malformed ({type(exc).__name__})", "mã thông báo sai dạng") from exc
 
 
@@ -260,4 +269,9 @@ def _signer_certificate(certificates: list[x509.Certificate], signed: bytes, sig
 
 def token_time(token_b64: str) -> dt.datetime:
     """The genTime a token states (unchecked: for display next to a verified checkpoint)."""
-    return _tst_info(base64.b64decode(token_b64)).gen_time
+    try:
+        return _tst_info(base64.b64decode(token_b64)).gen_time
+    except EvidenceInvalid:
+        raise
+    except Exception as exc:
+        raise _invalid(f"the token is malformed ({type(exc).__name__})", "mã thông báo sai dạng") from exc

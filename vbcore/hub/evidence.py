@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from vbcore.errors import StoreError, VbusError
+from vbcore.errors import StoreError
 from vbcore.evidence import tsa
 from vbcore.evidence.checkpoint import Checkpoint, make_checkpoint
 from vbcore.evidence.entry import (
@@ -90,8 +90,9 @@ class Checkpoints:
         """``config`` gives the hub's configuration in force; ``stamp`` replaces the time-stamping
         authority of ``HubConfig.tsa_url`` (tests)."""
         self.store, self.key, self.config, self.log, self._stamp = store, key, config, log, stamp
+        self.monotonic: Callable[[], float] = time.monotonic  # replaced by tests
         self._appended = 0
-        self._last_check = time.monotonic()
+        self._last_check = self.monotonic()
 
     def _sign(self, seq: int, head: str, at_utc: str) -> Checkpoint:
         return make_checkpoint(self.key, seq=seq, head_hash=head, at_utc=at_utc, hub_id=self.config().hub_id)
@@ -101,10 +102,10 @@ class Checkpoints:
         self._appended += count
         config = self.config()
         due = (self._appended >= config.evidence_every_entries
-               or time.monotonic() - self._last_check >= config.evidence_every_seconds)
+               or self.monotonic() - self._last_check >= config.evidence_every_seconds)
         if not due:
             return None
-        self._appended, self._last_check = 0, time.monotonic()
+        self._appended, self._last_check = 0, self.monotonic()
         return self._checkpoint(now, config.evidence_every_entries, config.evidence_every_seconds)
 
     def now(self, at: datetime) -> Checkpoint | None:
@@ -121,10 +122,10 @@ class Checkpoints:
         if checkpoint is not None and stamp is not None:
             try:
                 self.store.set_checkpoint_token(checkpoint.seq, stamp(checkpoint.statement.payload))
-            except (VbusError, OSError) as err:  # the checkpoint stands without it; logged for the operator
-                if isinstance(err, StoreError):
-                    raise
-                self.log.warning("hub.tsa_failed", seq=checkpoint.seq, error=str(err))
+            except StoreError:
+                raise
+            except Exception as err:  # the TSA failed: the checkpoint stands without its token; logged
+                self.log.warning("hub.tsa_failed", seq=checkpoint.seq, error=f"{type(err).__name__}: {err}")
         if checkpoint is not None:
             self.log.info("hub.evidence_checkpoint", seq=checkpoint.seq, head=checkpoint.head_hash)
         return checkpoint

@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -34,7 +34,13 @@ def sign_bytes(key: SigningKey, data: bytes) -> bytes:
 
 def verify_bytes(cert: x509.Certificate, data: bytes, signature: bytes) -> None:
     """Check that ``signature`` is ``cert``'s key's over ``data``; ``SignatureInvalid`` if not."""
-    public = cert.public_key()
+    try:
+        public = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise SignatureInvalid(
+            f"the key of {describe(cert)} cannot be read: {exc}",
+            vi=f"không đọc được khóa của chứng thư số {describe(cert, 'vi')}",
+        ) from exc
     try:
         if isinstance(public, rsa.RSAPublicKey):
             public.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
