@@ -220,6 +220,19 @@ def test_a_recipients_connector_keeps_the_package_and_its_delivered_receipt(tmp_
         text = render(verified, "en")
         assert f"Delivered to the inbox of {world.agency} [signed receipt]" in text
         assert f"Exported by agency {world.agency}" in text
+        pki = world.dev.pki
+        target = tmp_path / "held.zip"
+        runner = CliRunner()
+        state = ["--state", str(world.ledger_path)]
+        keys = [*state, "--key", str(pki.key_path(world.agency)), "--cert", str(pki.cert_path(world.agency))]
+        export = ["--lang", "en", "connector", "evidence", "export"]
+        written = runner.invoke(vb, [*export, document_id, str(target), *keys])
+        assert written.exit_code == 0, written.output
+        checked = runner.invoke(vb, ["evidence", "verify", str(target), "--trust", str(pki.ca_cert_path)])
+        assert checked.exit_code == 0, checked.output
+        missing = runner.invoke(vb, [*export, "nothing-like-it", str(tmp_path / "none.zip"), *keys])
+        assert missing.exit_code == 1
+        assert "No evidence of the document" in missing.output
     finally:
         world.close()
 
