@@ -176,13 +176,18 @@ def test_vb_evidence_export_and_verify(world: MemoryWorld, dev: DevKeys, tmp_pat
     world.pump()
     pki = dev.pki
     runner = CliRunner()
-    exported = runner.invoke(vb, [
+    exported_args = [
         "--lang", "en", "evidence", "export", doc.effective_document_id, str(tmp_path / "b.zip"),
         "--store", f"sqlite:///{tmp_path / 'hub.db'}", "--archive", str(tmp_path / "packages"),
         "--key", str(pki.key_path(HUB_ID)), "--cert", str(pki.cert_path(HUB_ID)), "--hub-id", HUB_ID,
-    ])  # fmt: skip
+    ]  # fmt: skip
+    exported = runner.invoke(vb, exported_args)
     assert exported.exit_code == 0, exported.output
     assert "Wrote the evidence bundle" in exported.output
+    unknown = runner.invoke(vb, ["--lang", "en", "evidence", "export", "000.00.00.G22,2026/11/24,999/VB",
+                                 str(tmp_path / "none.zip"), *exported_args[6:]])  # fmt: skip
+    assert unknown.exit_code == 1
+    assert "the hub's evidence log holds no accepted or refused package" in unknown.output
     checked = runner.invoke(vb, ["evidence", "verify", str(tmp_path / "b.zip"), "--trust",
                                  str(pki.ca_cert_path)])  # fmt: skip
     assert checked.exit_code == 0, checked.output
