@@ -17,6 +17,7 @@ from test_hub_support import HUB_ID, edoc, make_pki
 from vbcore.cli import vb
 from vbcore.edxml import write_package
 from vbcore.security.pki import DevPki
+from vbcore.store import open_store
 from vbcore.transport import names as n
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin
@@ -140,6 +141,18 @@ def test_every_operator_command_acts_on_the_one_vhost_given_once(
     assert "đã xử lý 3 thông điệp" in hub_run_once(pki, units, store)
     with RabbitMQTransport(admin_url(amqp_url, vhost)) as t:
         assert t.queue_depth(hub_names(vhost).inbox(RECIPIENT)) == 1
+    # The evidence log: accepted, delivered, the two refused; signed on shutdown; vb audit verify agrees.
+    tracked = open_store(store)
+    try:
+        kinds = sorted(e.kind for e, _, _ in tracked.evidence_rows())
+        checkpoint = tracked.last_checkpoint()
+        assert checkpoint is not None
+        assert checkpoint.seq == tracked.evidence_head()[0]
+    finally:
+        tracked.close()
+    assert kinds == ["copy-delivered", "package-accepted", "package-refused", "package-refused"]
+    audited = invoke("--lang", "en", "audit", "verify", "--store", store, "--trust", str(pki.ca_cert_path))
+    assert "intact" in audited
 
     queues = invoke_until("bị giữ lại: 2", "queues")  # the management API lags a few seconds
     assert "vbus.parked" in queues
