@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,6 +167,9 @@ def test_a_bundle_exported_from_the_hub_verifies_and_tells_the_journey(
         STATUS_FORWARDED,
     ]
     assert [s[2] for s in verified.statuses] == [HA_NOI]
+    with zipfile.ZipFile(target) as zf:
+        certificates = [n for n in zf.namelist() if n.startswith("certificates/")]
+    assert len(certificates) == 3  # the hub's, the sender's, the recipient that signed the 01
     text = render(verified, "vi")
     assert "Trục nhận trạng thái 01 Đã đến của 000.00.00.H24" in text
 

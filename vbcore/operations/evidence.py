@@ -17,17 +17,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from vbcore.connector.ledger import Ledger
-from vbcore.errors import ArchiveMissing, EvidenceNotFound
+from vbcore.errors import ArchiveMissing, EvidenceNotFound, PackageRefused
 from vbcore.evidence.bundle import HUB, Contents, write_bundle
 from vbcore.evidence.chain import Proof
 from vbcore.evidence.checkpoint import Checkpoint, make_checkpoint
 from vbcore.evidence.entry import PACKAGE_ACCEPTED, PACKAGE_REFUSED, STATUS_RECEIVED, Entry
-from vbcore.security.signing import SigningKey
+from vbcore.security.signing import SignaturePolicy, SigningKey, verify_signature_value
 from vbcore.store import TrackingStore
 from vbcore.store.archive import PackageArchive
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,24 @@ def export_document(
         except ArchiveMissing:
             missing.append(d)
     receipts = store.receipts(document_id)
+    certificates = (*key.certificate_chain, *_signers(package, *statuses))
     contents = Contents(document_id, HUB, package, tuple(statuses), tuple(receipts), tuple(chain),
-                        key.certificate_chain)  # fmt: skip
+                        tuple(dict.fromkeys(certificates)))  # fmt: skip
     write_bundle(target, contents, key)
     size = Path(target).stat().st_size if isinstance(target, str | Path) else 0
     return Exported(document_id, len(entries), len(receipts), len(statuses), len(chain), tuple(missing), size)
+
+
+def _signers(*packages: bytes) -> list[x509.Certificate]:
+    """The certificates that signed ``packages`` (for people reading the bundle; the checks use the
+    ones inside each signature). A package whose signature cannot be read adds none."""
+    found = []
+    for package in packages:
+        try:
+            found.append(verify_signature_value(package, policy=SignaturePolicy(allow_sha1=True)).certificate)
+        except PackageRefused:
+            continue
+    return found
 
 
 def _checkpoint_head(
@@ -129,7 +145,8 @@ def export_received(
     _, digest, package = held[-1]
     receipts = ledger.receipts_for(digest)
     tracked = receipts[0].document_id if receipts else document_id  # the hub's key for it
-    contents = Contents(tracked, ledger.agency, package, (), tuple(receipts), (), key.certificate_chain)
+    certificates = tuple(dict.fromkeys((*key.certificate_chain, *_signers(package))))
+    contents = Contents(tracked, ledger.agency, package, (), tuple(receipts), (), certificates)
     write_bundle(target, contents, key)
     size = Path(target).stat().st_size if isinstance(target, str | Path) else 0
     return Exported(tracked, 0, len(receipts), 0, 0, (), size)
