@@ -30,16 +30,23 @@ def document(count: int, name: str) -> IncomingDocument:
     content = Blob(b"%PDF-1.4 x")
     attachments = tuple(Attachment(f"cid:{i}", name, content, "application/pdf") for i in range(count))
     document_id = f"{SENDER},2026/11/24,{count}/VPCP-TH"
-    edoc = Edoc(from_=Organization(SENDER), to=(Organization(AGENCY),), document_id=document_id,
-                code=Code(str(count), "VPCP-TH"), subject="V/v nhiều tệp đính kèm", attachments=attachments)
+    edoc = Edoc(
+        from_=Organization(SENDER),
+        to=(Organization(AGENCY),),
+        document_id=document_id,
+        code=Code(str(count), "VPCP-TH"),
+        subject="V/v nhiều tệp đính kèm",
+        attachments=attachments,
+    )
     return IncomingDocument(document_id, SENDER, edoc, b"<signed/>", "m", datetime.now(UTC))
 
 
 def deliver_seconds(count: int, name: str) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        connector = FolderConnector.from_config({"root": str(root), "settle_seconds": 0},
-                                                ConnectorContext(AGENCY, root / "work"))
+        connector = FolderConnector.from_config(
+            {"root": str(root), "settle_seconds": 0}, ConnectorContext(AGENCY, root / "work")
+        )
         connector.start()
         doc = document(count, name)
         started = time.perf_counter()

@@ -212,8 +212,12 @@ def percentile(values: list[float], p: float) -> float:
 @contextmanager
 def environment(args: argparse.Namespace) -> Iterator[Setup]:
     vhost = f"bench-{uuid.uuid4().hex[:8]}"
-    names = Names(prefix="vbus", hub_user=f"{vhost}-hub", user_prefix=f"{vhost}-",
-                  inbox_secret=f"inbox secret of {vhost}")
+    names = Names(
+        prefix="vbus",
+        hub_user=f"{vhost}-hub",
+        user_prefix=f"{vhost}-",
+        inbox_secret=f"inbox secret of {vhost}",
+    )
     admin = BrokerAdmin(args.management_url, vhost=vhost, names=names)
     admin.ensure_vhost()
     admin.add_hub_user(PASSWORD)

@@ -63,8 +63,12 @@ def throughput(factory: Factory, url: str, size: int, count: int) -> float:
 
         start = time.perf_counter()
         for first in range(0, count, BATCH):
-            transport.publish_many([Outgoing(names.delivery_exchange, "bench", body, f"m-{i}")
-                                    for i in range(first, min(count, first + BATCH))])
+            transport.publish_many(
+                [
+                    Outgoing(names.delivery_exchange, "bench", body, f"m-{i}")
+                    for i in range(first, min(count, first + BATCH))
+                ]
+            )
         transport.consume(names.inbox("bench"), handler, prefetch=200)
         while seen["n"] < count:
             transport.drain(0.1)
@@ -94,11 +98,15 @@ def main() -> None:
         for _ in range(args.rounds):
             for link, url in urls.items():
                 runs.setdefault(("hub (pika)", link), []).append(
-                    throughput(hub_transport, url, args.size, args.count))
+                    throughput(hub_transport, url, args.size, args.count)
+                )
                 runs.setdefault(("agency (kombu)", link), []).append(
-                    throughput(agency_transport, url, args.size, max(100, args.count // 4)))
-        print(f"confirmed publish + consume, {args.size // 1024} KB, quorum queue, median of {args.rounds} "
-              "rounds (msg/s)")
+                    throughput(agency_transport, url, args.size, max(100, args.count // 4))
+                )
+        print(
+            f"confirmed publish + consume, {args.size // 1024} KB, quorum queue, median of {args.rounds} "
+            "rounds (msg/s)"
+        )
         for who in ("hub (pika)", "agency (kombu)"):
             plain, tls = (statistics.median(runs[(who, link)]) for link in ("plain", "TLS"))
             print(f"  {who:<15} plain {plain:7.0f}   TLS {tls:7.0f}   TLS/plain {tls / plain:5.2f}")

@@ -111,10 +111,12 @@ def transport_throughput(url: str, size: int, count: int) -> float:
         start = time.perf_counter()
         batch = 500
         for first in range(0, count, batch):
-            transport.publish_many([
-                Outgoing(names.delivery_exchange, "bench", body, f"m-{i}")
-                for i in range(first, min(count, first + batch))
-            ])
+            transport.publish_many(
+                [
+                    Outgoing(names.delivery_exchange, "bench", body, f"m-{i}")
+                    for i in range(first, min(count, first + batch))
+                ]
+            )
         transport.consume(queue, handler, prefetch=200)
         while seen["n"] < count:
             transport.drain(0.1)
@@ -145,8 +147,10 @@ def main() -> None:
         one = raw_pika_throughput(args.url, size, count, window=1)
         many = raw_pika_throughput(args.url, size, count, window=256)
         ours = transport_throughput(args.url, size, count)
-        print(f"{label:>6}  x{count:<5} raw pika, 1 confirm at a time: {one:8.0f} msg/s   "
-              f"raw pika, 256 outstanding: {many:8.0f} msg/s   vbus RabbitMQTransport: {ours:8.0f} msg/s")
+        print(
+            f"{label:>6}  x{count:<5} raw pika, 1 confirm at a time: {one:8.0f} msg/s   "
+            f"raw pika, 256 outstanding: {many:8.0f} msg/s   vbus RabbitMQTransport: {ours:8.0f} msg/s"
+        )
 
 
 if __name__ == "__main__":

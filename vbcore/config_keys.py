@@ -82,6 +82,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "every": Key(INTEGER, minimum=1),
         "every_seconds": Key(NUMBER, minimum=0.1),
         "tsa_url": Key(TEXT),
+        "archive": Key(NEW_PATH),  # the package archive; default: beside a SQLite store
     },
     "metrics": {
         "host": Key(TEXT),
@@ -99,6 +100,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "retry_for": Key(DURATION),
         "settings_file": Key(FILE),
         "settings": Key(TABLE),
+        "receipts": Key(BOOLEAN),  # ask the hub for its signed receipts (evidence); off by default
     },
     "web": {
         "host": Key(TEXT),

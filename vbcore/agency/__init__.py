@@ -26,12 +26,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vbcore.edxml import read_element, write_package
-from vbcore.errors import PackageRefused, TransportError
+from vbcore.errors import EvidenceInvalid, PackageRefused, TransportError
+from vbcore.evidence.receipt import Receipt, verify_receipt
 from vbcore.lang import DEFAULT_LANG, Lang, Text
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
 from vbcore.security.signing import (
@@ -92,6 +93,8 @@ class AgencyClient:
         prefetch: int = 64,
         agency_certificates: Mapping[str, x509.Certificate] | None = None,
         lang: Lang = DEFAULT_LANG,
+        receipts: bool = False,
+        on_receipt: Callable[[Receipt], None] | None = None,
     ) -> None:
         self.transport = transport
         self.agency = agency
@@ -107,6 +110,12 @@ class AgencyClient:
         self.lang = lang  # of the 02s this client writes itself (``vbcore.lang``)
         self._buffer: deque[Delivery] = deque()
         self._consuming = False
+        # Ask the hub for its signed receipts of what this client submits (off by default: a vendor's
+        # software that does not keep them need not receive them). Each verified receipt goes to
+        # ``on_receipt`` (the connector runtime's ledger), else is kept in ``received_receipts``.
+        self.receipts = receipts
+        self.on_receipt = on_receipt
+        self.received_receipts: list[Receipt] = []
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -125,6 +134,8 @@ class AgencyClient:
         """Publish already signed bytes (confirmed by the broker before this returns)."""
         message_id = message_id or uuid.uuid4().hex
         headers = {n.KIND: kind, n.SENDER: self.agency}
+        if self.receipts:
+            headers[n.RECEIPTS] = n.RECEIPTS_WANTED
         if document_id:
             headers[n.DOCUMENT_ID] = document_id
         self.transport.publish(
@@ -174,6 +185,9 @@ class AgencyClient:
             self.transport.ack(delivery)  # the hub re-published it after a crash: already handled
             return None
         kind = delivery.headers.get(n.KIND, n.KIND_EDOC)
+        if kind == n.KIND_RECEIPT:
+            self._take_receipt(delivery)
+            return None
         verdict = SignatureVerdict.VALID
         try:
             package, signer = self._verify(delivery.body)
@@ -191,6 +205,29 @@ class AgencyClient:
         relayed_by = delivery.headers.get(n.RELAYED_BY) if delivery.user_id == self.names.hub_user else None
         return Incoming(kind, package, delivery.body, signer, dict(delivery.headers), delivery, relayed_by,
                         verdict.value)  # fmt: skip
+
+    def _take_receipt(self, delivery: Delivery) -> None:
+        """A receipt of the hub's (``vbcore.evidence.receipt``): kept once its seal verifies against
+        this agency's trust store and the hub's broker user delivered it; parked otherwise."""
+        try:
+            if delivery.user_id != self.names.hub_user:
+                raise EvidenceInvalid(f"a receipt published by {delivery.user_id!r}, not by the hub",
+                                      vi=f"biên nhận do {delivery.user_id!r} gửi, không phải trục")
+            receipt = Receipt.from_json(delivery.body)
+            verify_receipt(receipt, self.trust)
+        except EvidenceInvalid as err:
+            self.transport.reject(delivery, requeue=False, reason=f"{err.reason}: {err}")
+            return
+        try:
+            if self.on_receipt is not None:
+                self.on_receipt(receipt)
+            else:
+                self.received_receipts.append(receipt)
+        except BaseException:
+            self.transport.reject(delivery, requeue=True)
+            raise
+        self.transport.ack(delivery)
+        self._remember(delivery.message_id)
 
     def _vouched(self, delivery: Delivery) -> tuple[Edoc | StatusPackage, str, SignatureVerdict] | None:
         """A relayed package this client cannot verify itself, accepted on the hub's word: delivered by

@@ -92,6 +92,7 @@ def _register(group: click.Group) -> None:
         configuration,
         connectors,
         core,
+        evidence,
         gateway,
         hub,
         installation,
@@ -108,13 +109,14 @@ def _register(group: click.Group) -> None:
     hub.hub.add_command(installation.hub_provision)
     hub.hub.add_command(installation.hub_migrate)
     connectors.connector.add_command(reconcile.ledger_copy)
+    connectors.connector.add_command(evidence.connector_evidence)
     signatures.keys.add_command(tls.tls_server)
     signatures.keys.add_command(tls.tls_client)
     for command in (
         core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
         signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
         parked.parked, reconcile.reconcile_command, hub.agency, connectors.connectors, connectors.connector,
-        web.web, configuration.config, gateway.gateway, audit.audit_group,
+        web.web, configuration.config, gateway.gateway, audit.audit_group, evidence.evidence,
     ):
         group.add_command(command)
 

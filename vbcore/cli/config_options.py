@@ -39,6 +39,7 @@ COMMANDS: dict[str, dict[str, Source]] = {
         "metrics_host": ("metrics", "host"), "metrics_port": ("metrics", "port"),
         "evidence_every_entries": ("evidence", "every"),
         "evidence_every_seconds": ("evidence", "every_seconds"), "tsa_url": ("evidence", "tsa_url"),
+        "archive_path": ("evidence", "archive"),
     },
     "connector run": {
         "name": ("connector", "plugin"), "agency": ("connector", "agency"),
@@ -49,6 +50,7 @@ COMMANDS: dict[str, dict[str, Source]] = {
         "work_dir": ("connector", "work_dir"), "interval": ("connector", "interval"),
         "retry_attempts": ("connector", "retry_attempts"), "retry_for": ("connector", "retry_for"),
         "metrics_host": ("metrics", "host"), "metrics_port": ("metrics", "port"),
+        "receipts": ("connector", "receipts"),
     },
     # ``vb web`` (issue 12's board): its options, for when it takes --config too.
     "web": {

@@ -100,6 +100,10 @@ def _told_inbox(pki: Path, agency: str) -> str:
                    "many failures (0: no limit in attempts)...")
 @click.option("--retry-for", "retry_for", default="1h", show_default=True, metavar="DURATION",
               help="... and this long since the first (90s, 30m, 2h, 1d; 0: no limit in time).")
+@click.option("--receipts", is_flag=True, default=False,
+              help="Ask the hub for its signed receipts (accepted, delivered) of what this agency sends, and "
+              "for the delivered receipt of each document it answers; kept in the ledger for "
+              "`vb connector evidence export`.")
 @metrics_options
 def connector_run(
     name: str,
@@ -120,6 +124,7 @@ def connector_run(
     once: bool,
     retry_attempts: int,
     retry_for: str,
+    receipts: bool,
     metrics_port: int | None,
     metrics_host: str,
 ) -> None:
@@ -160,7 +165,7 @@ def connector_run(
     transport = open_transport(at.url, names=names, role="agency")
     try:
         client = AgencyClient(transport, agency=agency, key=SigningKey.from_files(key_file, cert_file),
-                              trust=trust, names=names, lang=lang)
+                              trust=trust, names=names, lang=lang, receipts=receipts)
         ledger = Ledger(state_path or work_dir / "ledger.sqlite3")
     except BaseException:
         transport.close()

@@ -140,6 +140,9 @@ def hub() -> None:
 @click.option(
     "--once", is_flag=True, help="Process what waits on the ingress, then exit (3: store or broker failed)."
 )
+@click.option("--archive", "archive_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="VBUS_ARCHIVE", help="Keep every accepted package as signed here (evidence) "
+              "[default: beside a SQLite store, ./var/packages otherwise].")
 @metrics_options
 def hub_run(
     broker: str,
@@ -165,6 +168,7 @@ def hub_run(
     inbox_secret_file: Path,
     log_format: str,
     once: bool,
+    archive_path: Path | None,
     metrics_port: int | None,
     metrics_host: str,
 ) -> None:
@@ -178,6 +182,7 @@ def hub_run(
     from vbcore.metrics import Registry
     from vbcore.security.signing import SignaturePolicy, SigningKey
     from vbcore.security.trust import TrustStore
+    from vbcore.store.archive import PackageArchive, default_location
 
     configure(json=log_format == "json")
     at = target(broker, vhost, prefix, hub_user=hub_user, user_prefix=user_prefix,
@@ -204,6 +209,7 @@ def hub_run(
                          parked_alarm=parked_alarm, lang=lang, evidence_every_entries=evidence_every_entries,
                          evidence_every_seconds=evidence_every_seconds, tsa_url=tsa_url),
         metrics=HubMetrics(Registry(process=True), hub_id=hub_id),
+        archive=PackageArchive(archive_path or default_location(store_url)),
     )
     if once:
         report = run_once(the_hub, agencies=list(agencies), prefetch=prefetch)

@@ -161,6 +161,9 @@ class IncomingLane:
         known = self.ledger.delivered(sender, document_id)
         code, day = str(edoc.code) or None, edoc.promulgation_info.promulgation_date
         if known is None:
+            # Evidence (issue 9): the package exactly as signed, kept before the DMS has it; the hub's
+            # delivered receipt joins it when it comes (``AgencyClient(receipts=True)``).
+            self.ledger.record_package(sender, document_id, incoming.raw)
             doc = IncomingDocument(document_id, sender, edoc, incoming.raw, incoming.delivery.message_id,
                                    datetime.now(UTC))
             try:

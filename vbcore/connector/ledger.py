@@ -18,6 +18,7 @@ the statuses that came back about documents the agency sent (``record_status_rec
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -26,8 +27,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from vbcore.errors import LedgerOfAnotherAgency
+from vbcore.evidence.receipt import Receipt
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _AGENCY = "agency"  # meta key: the agency whose connector writes this ledger
 _STATUSES_SINCE = "statuses_since"  # meta key: statuses received are recorded from this time on
 GIVE_UP_PREFIX = "give-up:out:"  # done key of an outgoing document the runtime gave up sending
@@ -53,6 +55,14 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS statuses (
     document_id TEXT NOT NULL, from_agency TEXT NOT NULL, code TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (document_id, from_agency, code));
+CREATE TABLE IF NOT EXISTS packages (
+    digest TEXT PRIMARY KEY, sender TEXT NOT NULL, document_id TEXT NOT NULL, body BLOB NOT NULL,
+    at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS packages_document ON packages (sender, document_id);
+CREATE TABLE IF NOT EXISTS receipts (
+    receipt_id TEXT PRIMARY KEY, document_id TEXT NOT NULL, kind TEXT NOT NULL, recipient TEXT,
+    package_digest TEXT, receipt TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS receipts_package ON receipts (package_digest);
 """
 # vbus 0.1 keyed ``delivered`` by DocumentId alone; its rows keep their sender.
 _MIGRATE_FROM_1 = """
@@ -397,6 +407,48 @@ class Ledger:
     def all_delivered(self) -> Iterator[DeliveredDoc]:
         for row in self._db.execute(f"SELECT {_DELIVERED_COLUMNS} FROM delivered"):  # noqa: S608
             yield _delivered(row)
+
+    # --- evidence (issue 9): what this agency can prove --------------------------------------------
+    def record_package(self, sender: str, document_id: str, signed: bytes) -> str:
+        """Keep a received package exactly as signed (before the DMS has it); its SHA-256."""
+        digest = hashlib.sha256(signed).hexdigest()
+        self._db.execute(
+            "INSERT OR IGNORE INTO packages (digest, sender, document_id, body, at) VALUES (?, ?, ?, ?, ?)",
+            (digest, sender, document_id, signed, _now()),
+        )
+        return digest
+
+    def packages_of(self, document_id: str, sender: str | None = None) -> list[tuple[str, str, bytes]]:
+        """(sender, digest, signed bytes) of every package received as ``document_id``, oldest first."""
+        rows = self._db.execute(
+            "SELECT sender, digest, body FROM packages WHERE document_id = ? AND (? IS NULL OR sender = ?)"
+            " ORDER BY at",
+            (document_id, sender, sender),
+        ).fetchall()
+        return [(str(a), str(d), bytes(b)) for a, d, b in rows]
+
+    def record_receipt(self, receipt: Receipt) -> None:
+        """Keep a receipt of the hub's (verified by the agency client before it is handed here)."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO receipts (receipt_id, document_id, kind, recipient, package_digest,"
+            " receipt, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (receipt.id, receipt.document_id, receipt.kind, receipt.recipient, receipt.package_digest,
+             receipt.to_json(), _now()),
+        )
+
+    def receipts_for(self, digest: str) -> list[Receipt]:
+        """The hub's receipts naming the package ``digest`` (this agency's copy of it, or its own)."""
+        rows = self._db.execute(
+            "SELECT receipt FROM receipts WHERE package_digest = ? ORDER BY at, receipt_id", (digest,)
+        ).fetchall()
+        return [Receipt.from_json(str(r[0])) for r in rows]
+
+    def receipts_about(self, document_id: str) -> list[Receipt]:
+        """The hub's receipts about the document the hub tracks as ``document_id``."""
+        rows = self._db.execute(
+            "SELECT receipt FROM receipts WHERE document_id = ? ORDER BY at, receipt_id", (document_id,)
+        ).fetchall()
+        return [Receipt.from_json(str(r[0])) for r in rows]
 
     def all_statuses_received(self) -> Iterator[StatusReceived]:
         for document_id, from_agency, code, at in self._db.execute(

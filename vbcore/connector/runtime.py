@@ -83,6 +83,9 @@ class ConnectorRuntime:
         self.key = key or client.key  # the agency's key, for ready edXML the DMS did not sign
         self.ledger = ledger
         ledger.claim_agency(self.agency)  # one ledger per agency (``vb reconcile`` reads whose it is)
+        # The hub's receipts this agency asked for (``AgencyClient(receipts=True)``) are kept in the
+        # ledger, with the packages received (``vb connector evidence export``).
+        client.on_receipt = ledger.record_receipt
         self.backoff = backoff or Backoff()  # the template of each lane's backoff
         self.clock = clock
         self.retry = retry or RetryLimit()

@@ -255,3 +255,67 @@ class StoreTlsFailed(StoreError):
     reason = "store-tls"
     reason_vi = "Lỗi TLS khi kết nối kho theo dõi (PostgreSQL)"
     reason_en = "TLS error on the tracking store (PostgreSQL)"
+
+
+class ArchiveMissing(StoreError):
+    """The package archive does not hold the package the store names (``vbcore.store.archive``)."""
+
+    reason = "archive-missing"
+    reason_vi = "Kho lưu gói tin không có gói tin"
+    reason_en = "The package archive does not hold the package"
+
+    def __init__(self, digest: str, root: str) -> None:
+        self.digest = digest
+        super().__init__(
+            f"no package with SHA-256 {digest} in the archive {root}",
+            vi=f"kho lưu {root} không có gói tin có SHA-256 {digest}",
+        )
+
+
+class ArchiveCorrupt(StoreError):
+    """A file of the package archive no longer has the digest it is named by: it was altered."""
+
+    reason = "archive-corrupt"
+    reason_vi = "Gói tin trong kho lưu đã bị thay đổi"
+    reason_en = "A package in the archive was altered"
+
+    def __init__(self, digest: str, path: str) -> None:
+        self.digest = digest
+        super().__init__(
+            f"{path} no longer has the SHA-256 it is named by ({digest})",
+            vi=f"{path} không còn có SHA-256 đúng với tên của nó ({digest})",
+        )
+
+
+class ArchiveUnavailable(StoreError):
+    """The package archive cannot be written (disk full, permissions): the hub holds the batch and
+    retries, as for a store outage; no package is accepted without its signed bytes kept."""
+
+    reason = "archive-unavailable"
+    reason_vi = "Không ghi được vào kho lưu gói tin"
+    reason_en = "The package archive cannot be written"
+
+    def __init__(self, root: str, error: OSError) -> None:
+        super().__init__(f"{root}: {error}", vi=f"{root}: {error}")
+
+
+class EvidenceNotFound(VbusError):
+    """``vb evidence export`` for a document the hub's evidence log holds nothing (yet) about."""
+
+    reason = "evidence-not-found"
+    reason_vi = "Không có bằng chứng của văn bản"
+    reason_en = "No evidence of the document"
+
+    def __init__(self, document_id: str, seq: int | None = None) -> None:
+        self.document_id = document_id
+        if seq is None:
+            super().__init__(
+                f"the hub's evidence log holds no accepted or refused package of {document_id}",
+                vi=f"nhật ký bằng chứng của trục không có gói tin được nhận hay bị từ chối nào của "
+                f"{document_id}",
+            )
+        else:
+            super().__init__(
+                f"entry {seq} of {document_id} is after the log's last checkpoint; run again",
+                vi=f"mục {seq} của {document_id} nằm sau điểm chốt cuối của nhật ký; hãy chạy lại",
+            )

@@ -32,6 +32,7 @@ from datetime import datetime
 from vbcore.directory import Directory
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits
 from vbcore.errors import (
+    ArchiveUnavailable,
     HubInternalError,
     NotProcessed,
     PackageRefused,
@@ -49,6 +50,7 @@ from vbcore.hub.config import HubConfig
 from vbcore.hub.context import RouterContext
 from vbcore.hub.documents import DocumentRouter
 from vbcore.hub.metrics import HubMetrics
+from vbcore.hub.receipts import ReceiptDesk
 from vbcore.hub.replies import last_resort_description, new_reference, refusal, safe_text, with_reference
 from vbcore.hub.statuses import StatusRouter
 from vbcore.logging import Logger, get_logger
@@ -57,6 +59,7 @@ from vbcore.retry import Backoff
 from vbcore.security.pki import certificates_by_agency
 from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore
 from vbcore.store.api import Refusal, TraceEvent, TrackingStore
+from vbcore.store.archive import PackageArchive
 from vbcore.transport import Delivery, Outgoing, Transport
 from vbcore.transport import names as n
 
@@ -78,6 +81,7 @@ class Hub:
         log: Logger | None = None,
         metrics: HubMetrics | None = None,
         directory_source: Callable[[], Directory] | None = None,
+        archive: PackageArchive | None = None,
     ) -> None:
         self.transport = transport
         self.store = store
@@ -105,6 +109,10 @@ class Hub:
         # Gives the directory in force (``vbcore.directory.watch.DirectoryFiles``): a sync takes effect
         # at the next batch, without a restart; None keeps ``directory`` for the process's life.
         self.directory_source = directory_source
+        # Evidence (issue 9): the exact signed bytes of every package that passed the checks, kept
+        # before the batch commits; the hub's signed receipts, issued with the log's entries.
+        self.archive = archive
+        self.receipts = ReceiptDesk(store, key, lambda: self.config)
 
     def refresh_directory(self) -> None:
         """Take the directory in force now, if it changed (and the certificates registered in it)."""
@@ -192,17 +200,20 @@ class Hub:
         started = time.perf_counter()
         self.refresh_directory()
         attempts = [Attempt(d, sender=None) for d in deliveries]
+        self.receipts.begin_batch()
         for attempt in attempts:
             self._admit(attempt)
             if attempt.refusal is None:
                 self._check(attempt)
         try:
+            self._archive_packages(attempts)
             with self.store.transaction():
                 for attempt in attempts:
                     self._plan(attempt)
                 appended = self._append_evidence([d for a in attempts for d in a.evidence])
             self._publish(attempts)
             self._record_forwarded(attempts)
+            self._send_receipts(attempts)
         except (StoreError, TransportError) as err:
             self._outage(attempts, err)
             self.metrics.outage(err, len(self._held))
@@ -368,9 +379,10 @@ class Hub:
     # --- the evidence log (``vbcore.hub.evidence``) ------------------------------------------------
 
     def _append_evidence(self, drafts: list[EvidenceDraft]) -> int:
-        """Inside the batch's transaction: its entries commit with its state changes, or neither."""
+        """Inside the batch's transaction: its entries commit with its state changes, or neither; so
+        do the receipts the hub issues for them (``vbcore.hub.receipts``)."""
         if drafts:
-            self.store.append_evidence(drafts, now=self.now())
+            self.receipts.issue(self.store.append_evidence(self.receipts.stamp(drafts), now=self.now()))
         return len(drafts)
 
     def _checkpoint_if_due(self, appended: int) -> None:
@@ -387,6 +399,25 @@ class Hub:
             self.checkpoints.now(self.now())
         except StoreError as err:
             self.log.warning("hub.checkpoint_failed", error=str(err))
+
+    # --- evidence: the packages as signed, the receipts ---------------------------------------------
+
+    def _archive_packages(self, attempts: list[Attempt]) -> None:
+        """Keep the signed bytes of every package that passed the checks (``vbcore.store.archive``),
+        on disk before the batch's transaction commits the entries that name them."""
+        if self.archive is None:
+            return
+        packages = [a.delivery.body for a in attempts if a.checked is not None and a.refusal is None]
+        try:
+            self.archive.put_many(packages)
+        except OSError as err:  # the disk, not the package: held and retried like a store outage
+            raise ArchiveUnavailable(str(self.archive.root), err) from err
+
+    def _send_receipts(self, attempts: list[Attempt]) -> None:
+        """To the senders who asked; a receipt that cannot be sent stays kept at the hub."""
+        messages = self.receipts.outgoing(attempts)
+        if messages:
+            self.send_refusals([routing.addressed(m, self.context.directory) for m in messages])
 
     def _settle(self, attempts: list[Attempt]) -> None:
         """Ack what went through; park what was refused, all of the batch's clean copies at once."""

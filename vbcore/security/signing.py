@@ -36,6 +36,7 @@ import copy
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -362,8 +363,12 @@ def verify_package(
     agency_certificates: Mapping[str, x509.Certificate] | None = None,
     parsed: Any = None,
     limits: ParseLimits = DEFAULT_LIMITS,
+    at: datetime | None = None,
 ) -> VerifiedPackage:
     """Verify the package's signature, its certificate's chain, and who signed it.
+
+    ``at``: the instant the certificate is judged at (default now); evidence read years later judges
+    it when the hub received the package (``vbcore.evidence.bundle``).
 
     ``parsed``: the tree ``vbcore.edxml.parse_xml(xml)`` already gave (the hub parses once for the
     schema check); it is used instead of parsing ``xml`` again, and must not be used afterwards.
@@ -391,7 +396,7 @@ def verify_package(
         )
     shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
     leaf, intermediates = _signing_certificate(certificates_in(shape, limits.max_certificates))
-    trust.validate(leaf, intermediates)
+    trust.validate(leaf, intermediates, at=at)
     signer_agency = _bind(leaf, expected_agency, agency_certificates)
     signed_root = _whole_package(root, _verify_with_signxml(root, leaf, policy))
     return VerifiedPackage(

@@ -17,6 +17,7 @@ from datetime import datetime
 from vbcore.evidence.chain import Proof
 from vbcore.evidence.checkpoint import Checkpoint
 from vbcore.evidence.entry import Entry, EvidenceDraft
+from vbcore.evidence.receipt import Receipt
 
 KEY_SEPARATOR = "|"
 """Between the sender and a DocumentId that does not begin with the sender's code in the id a document
@@ -193,6 +194,23 @@ class TrackingStore(ABC):
 
     @abstractmethod
     def trace(self, document_id: str) -> list[TraceEvent]: ...
+
+    # --- the hub's receipts (``vbcore.evidence.receipt``; migration 9) ------------------------------
+
+    @abstractmethod
+    def record_receipts(self, receipts: Sequence[Receipt]) -> None:
+        """Keep receipts and their seals (inside the transaction of the entries they sign)."""
+
+    @abstractmethod
+    def evidence_links(self, first: int, last: int) -> dict[int, str]:
+        """The link (entry hash) of each evidence entry from ``first`` to ``last``, by seq: what a
+        receipt names its entry by (inside the transaction that appended them)."""
+
+    @abstractmethod
+    def receipts(
+        self, document_id: str, *, kind: str | None = None, recipient: str | None = None
+    ) -> list[Receipt]:
+        """The receipts issued about ``document_id`` (of ``kind``, about ``recipient``), in log order."""
 
     @abstractmethod
     def overdue(self, now: datetime) -> list[PairRecord]:

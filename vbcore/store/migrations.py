@@ -164,6 +164,26 @@ _WEB_BOARD = (
     "CREATE INDEX operator_actions_document ON operator_actions (document_id)",
 )
 
+_RECEIPTS = (
+    # Migration 9: the hub's receipts (``vbcore.evidence.receipt``). Not in the evidence log's entries:
+    # a receipt signs its entry's hash, so it cannot be inside it; and one seal (a signed Merkle root)
+    # covers a whole batch of receipts, kept once here rather than in every entry it covers.
+    """CREATE TABLE evidence_seals (
+        seal_id TEXT PRIMARY KEY,
+        statement TEXT NOT NULL
+    )""",
+    """CREATE TABLE evidence_receipts (
+        receipt_id TEXT PRIMARY KEY,
+        document_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        recipient TEXT,
+        seq BIGINT,
+        seal_id TEXT NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    "CREATE INDEX evidence_receipts_document ON evidence_receipts (document_id, kind, recipient)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -267,6 +287,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "web board accounts, their sessions, and what operators did to parked messages", _WEB_BOARD),
     Migration(8, "the evidence log: hash-linked entries, signed checkpoints, the one-row chain head",
               EVIDENCE_STEPS),
+    Migration(9, "the hub's signed receipts (accepted, refused, delivered) and the seals of their batches",
+              _RECEIPTS),
 )
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

@@ -9,6 +9,7 @@ and then read, so of two processes claiming one pair exactly one sees ``created=
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +21,9 @@ from vbcore.database.driver import Driver, Row, local_from_db, maybe_local, mayb
 from vbcore.errors import PairNotClaimed
 from vbcore.evidence.chain import Proof
 from vbcore.evidence.checkpoint import Checkpoint
-from vbcore.evidence.entry import Entry, EvidenceDraft
+from vbcore.evidence.entry import Entry, EvidenceDraft, canonical_json
+from vbcore.evidence.receipt import Receipt
+from vbcore.evidence.statement import Statement
 from vbcore.store import status_rules as rules
 from vbcore.store.api import (
     KEY_SEPARATOR,
@@ -123,6 +126,16 @@ _REFUSALS = _table(
     "refusals", Refusal, _text, _maybe_text, _maybe_text, _maybe_text, _text, _text, utc_from_db
 )
 _TRACE = _table("trace_events", TraceEvent, _text, _text, _text, utc_from_db)
+_INSERT_SEAL = (
+    "INSERT INTO evidence_seals (seal_id, statement) VALUES (?, ?) ON CONFLICT (seal_id) DO NOTHING"
+)
+_INSERT_RECEIPT = (
+    "INSERT INTO evidence_receipts (receipt_id, document_id, kind, recipient, seq, seal_id, body)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (receipt_id) DO NOTHING"
+)
+_SELECT_RECEIPTS = (
+    "SELECT r.body, s.statement FROM evidence_receipts r JOIN evidence_seals s ON s.seal_id = r.seal_id"
+)
 
 
 class SqlStore(TrackingStore):
@@ -553,6 +566,41 @@ class SqlStore(TrackingStore):
                 yield AuditReader(self._db)
             finally:
                 self._db.execute("ROLLBACK")
+
+    # --- the hub's receipts ------------------------------------------------------------------------
+
+    def record_receipts(self, receipts: Sequence[Receipt]) -> None:
+        """A seal is kept once for its whole batch; each receipt with its path to it. Write-once: the
+        same receipt again (a redelivered batch) changes nothing."""
+        with self.transaction():
+            for seal_id, statement in {r.seal_id: r.seal for r in receipts}.items():
+                self._db.execute(_INSERT_SEAL, (seal_id, statement.to_json()))
+            for r in receipts:
+                body = canonical_json({"receipt": r.payload, "path": list(r.path)}).decode()
+                values = (r.id, r.document_id, r.kind, r.recipient, r.payload.get("seq"), r.seal_id, body)
+                self._db.execute(_INSERT_RECEIPT, values)
+
+    def evidence_links(self, first: int, last: int) -> dict[int, str]:
+        sql = "SELECT seq, entry_hash FROM evidence_log WHERE seq >= ? AND seq <= ?"
+        rows = self._query(sql, (first, last))
+        return {int(str(seq)): str(link) for seq, link in rows}
+
+    def receipts(
+        self, document_id: str, *, kind: str | None = None, recipient: str | None = None
+    ) -> list[Receipt]:
+        where, params = ["r.document_id = ?"], [document_id]
+        for column, value in (("r.kind = ?", kind), ("r.recipient = ?", recipient)):
+            if value is not None:
+                where.append(column)
+                params.append(value)
+        # Only the fixed filters above enter the text; the values are parameters.
+        order = "ORDER BY r.seq, r.receipt_id"
+        rows = self._query(f"{_SELECT_RECEIPTS} WHERE {' AND '.join(where)} {order}", params)
+        found = []
+        for body, statement in rows:
+            kept = json.loads(str(body))
+            found.append(Receipt(kept["receipt"], tuple(kept["path"]), Statement.from_json(str(statement))))
+        return found
 
     # --- for the read models and accounts of this package (``board``, ``accounts``) -----------------
     # Their SQL is fixed text of those modules; values always travel as parameters.

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # Message headers (AMQP header table keys). Values are strings; timestamps are ISO 8601 UTC.
-KIND = "x-vbus-kind"  # "edoc" | "status" | "refusal"
+KIND = "x-vbus-kind"  # "edoc" | "status" | "refusal" | "receipt"
 DOCUMENT_ID = "x-vbus-document-id"
 SENDER = "x-vbus-sender"
 RECIPIENT = "x-vbus-recipient"
@@ -61,10 +61,18 @@ PARK_REASON = "x-vbus-park-reason"
 PARKED_FROM = "x-vbus-parked-from"
 ORIGINAL_USER = "x-vbus-original-user"
 
+# On a package an agency publishes: "yes" asks the hub for its signed receipts (accepted or refused,
+# then delivered per recipient), sent to the agency's inbox as messages of kind ``KIND_RECEIPT``; on a
+# status it also asks for the hub's *delivered* receipt of the document the status answers. Absent:
+# none are sent (the hub keeps them all the same).
+RECEIPTS = "x-vbus-receipts"
+RECEIPTS_WANTED = "yes"
+
 KIND_EDOC = "edoc"
 KIND_STATUS = "status"
 KIND_REFUSAL = "refusal"
-KINDS = (KIND_EDOC, KIND_STATUS, KIND_REFUSAL)
+KIND_RECEIPT = "receipt"  # the hub's signed receipt (JSON, ``vbcore.evidence.receipt``), not edXML
+KINDS = (KIND_EDOC, KIND_STATUS, KIND_REFUSAL, KIND_RECEIPT)
 
 # How many times a message may be handed out and returned unacknowledged (consumer crashes,
 # requeues) before it is parked: a poison message must not loop for ever. The broker enforces it on

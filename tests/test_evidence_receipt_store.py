@@ -1,0 +1,78 @@
+"""The hub's receipts as the store keeps them (migration 9), on SQLite and PostgreSQL: stamped on the
+drafts, sealed and kept in the transaction that appends the entries, read back verifiable."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.evidence_world import hub_key
+from vbcore.evidence.entry import COPY_DELIVERED, PACKAGE_ACCEPTED, EvidenceDraft, content_hash, link_hash
+from vbcore.evidence.receipt import ACCEPTED, DELIVERED, verify_receipt
+from vbcore.hub.config import HubConfig
+from vbcore.hub.receipts import ReceiptDesk
+from vbcore.store import SqlStore, open_store
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path / 'vbus.db'}")
+        yield s
+        s.close()
+        return
+    dsn: str = request.getfixturevalue("pg_dsn")
+    schema = f"vbus_test_{uuid.uuid4().hex[:12]}"
+    s = open_store(f"{dsn}?schema={schema}")
+    yield s
+    s.close()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_receipts_are_kept_with_their_entries_and_read_back_verifiable(store: SqlStore) -> None:
+    key, trust = hub_key()
+    desk = ReceiptDesk(store, key, lambda: HubConfig(hub_id="hub"))
+    drafts = [
+        EvidenceDraft(
+            PACKAGE_ACCEPTED, "000.00.00.G22", "doc", None, "ab" * 32, {"recipients": ["000.00.00.H24"]}
+        ),
+        EvidenceDraft(COPY_DELIVERED, "000.00.00.G22", "doc", "000.00.00.H24", "ab" * 32, {}),
+        EvidenceDraft(PACKAGE_ACCEPTED, "000.00.00.G09", "other", None, "cd" * 32, {"recipients": []}),
+    ]
+    with store.transaction():
+        entries = store.append_evidence(desk.stamp(drafts), now=datetime.now(UTC))
+        issued = desk.issue(entries)
+    assert len({r.seal_id for r in issued}) == 1
+    assert [e.body["receipt"] for e in entries] == [r.id for r in issued]
+    kept = store.receipts("doc")
+    assert [(r.kind, r.recipient) for r in kept] == [(ACCEPTED, None), (DELIVERED, "000.00.00.H24")]
+    head = "00" * 32
+    for entry, receipt in zip(entries, issued, strict=True):
+        head = link_hash(head, content_hash(entry))
+        assert receipt.payload["entry_hash"] == head  # the entry's link in the chain
+    for receipt in kept:
+        assert verify_receipt(receipt, trust)["document_id"] == "doc"
+    assert store.receipts("doc", kind=DELIVERED, recipient="000.00.00.H24") == kept[1:]
+    store.record_receipts(issued)  # write-once: the same receipts again change nothing
+    assert len(store.receipts("doc")) == 2
+
+
+def test_a_rolled_back_append_leaves_no_receipt(store: SqlStore) -> None:
+    key, _ = hub_key()
+    desk = ReceiptDesk(store, key, lambda: HubConfig(hub_id="hub"))
+    draft = EvidenceDraft(PACKAGE_ACCEPTED, "000.00.00.G22", "doc", None, "ab" * 32, {"recipients": []})
+    def batch() -> None:
+        with store.transaction():
+            desk.issue(store.append_evidence(desk.stamp([draft]), now=datetime.now(UTC)))
+            raise RuntimeError("the batch failed after its entries")
+
+    with pytest.raises(RuntimeError):
+        batch()
+    assert store.receipts("doc") == []
+    assert store.evidence_entries("doc") == []

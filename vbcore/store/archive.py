@@ -1,0 +1,143 @@
+"""The package archive: the exact signed bytes of every package the hub accepted, kept by their SHA-256.
+
+Evidence needs the package *as signed*: a bundle (``vbcore.evidence.bundle``) holds these bytes and a
+verifier checks the sender's XML signature on them years later. The tracking store keeps only the
+digest; the bytes live here, content-addressed:
+
+- one file per package, named by the hex SHA-256 of its bytes and nothing else (no name an agency
+  chose ever reaches the file system), under two levels of folders (``ab/cd/abcd...``) so that no
+  folder holds millions of files;
+- write-once: written to a temporary file, ``fsync``'d, renamed into place, and the folder
+  ``fsync``'d, all before the store commits the entry that names it (``Hub``: the archive is written
+  before the batch's transaction); a package that is already there is not written again (the same
+  bytes again: a redelivery, a duplicate) and an existing file is never replaced;
+- read back checked: ``get`` recomputes the digest and refuses a file that changed (``ArchiveCorrupt``).
+
+Where: ``default_location(store_url)`` beside a SQLite store (``vbus.db`` -> ``vbus.db.packages/``),
+``./var/packages`` for a PostgreSQL one (several hub machines then share a mounted folder), or the
+operator's ``--archive`` / ``[hub] archive``. Standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from vbcore.errors import ArchiveCorrupt, ArchiveMissing
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+DEFAULT_SERVER_ARCHIVE = Path("var") / "packages"
+
+
+def default_location(store_url: str) -> Path:
+    """Beside a SQLite store's file (``<file>.packages``); ``./var/packages`` otherwise (an in-memory
+    SQLite store or PostgreSQL)."""
+    if urlsplit(store_url).scheme == "sqlite":
+        rest = store_url[len("sqlite:") :].split("?", 1)[0]
+        path = rest[3:] if rest.startswith("///") else ""  # as ``vbcore.database`` reads it
+        if path and path != ":memory:":
+            return Path(path).with_name(Path(path).name + ".packages")
+    if "://" not in store_url and store_url:  # a plain path to a SQLite file
+        return Path(store_url).with_name(Path(store_url).name + ".packages")
+    return DEFAULT_SERVER_ARCHIVE
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def checked_digest(digest: str) -> str:
+    """``digest`` when it is 64 lower-case hex characters (the only names the archive uses)."""
+    if not _DIGEST.fullmatch(digest):
+        raise ValueError(f"not a SHA-256 hex digest: {digest[:80]!r}")
+    return digest
+
+
+class PackageArchive:
+    """Signed packages by SHA-256 in folder ``root`` (created on first use)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, digest: str) -> Path:
+        d = checked_digest(digest)
+        return self.root / d[:2] / d[2:4] / d
+
+    def __contains__(self, digest: str) -> bool:
+        return self.path(digest).is_file()
+
+    def put(self, data: bytes) -> str:
+        """Keep ``data`` (durably: on disk when this returns); return its digest."""
+        return self.put_many([data])[0]
+
+    def put_many(self, packages: list[bytes]) -> list[str]:
+        """Keep each of ``packages`` durably; their digests. A batch's files are all written before
+        any is fsync'd, and each folder is fsync'd once: one journal commit serves many files."""
+        digests = [digest_of(data) for data in packages]
+        pending: dict[Path, str] = {}  # target -> its temporary file, not yet renamed
+        written: set[Path] = set()
+        try:
+            for digest, data in zip(digests, packages, strict=True):
+                target = self.path(digest)
+                if target.is_file() or target in pending:
+                    continue  # write-once: a file is only ever renamed into place whole, never replaced
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, pending[target] = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+            for target, tmp in list(pending.items()):
+                _fsync_file(tmp)
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, target)
+                del pending[target]
+                written.add(target.parent)
+        except BaseException:
+            for tmp in pending.values():
+                Path(tmp).unlink(missing_ok=True)
+            raise
+        # The renames, and the folders made for them, in their parents: leaf, its parent, the root.
+        if written:
+            for folder in [*written, *{f.parent for f in written}, self.root]:
+                _fsync_folder(folder)
+        return digests
+
+    def get(self, digest: str) -> bytes:
+        """The bytes whose SHA-256 is ``digest``; ``ArchiveMissing`` or ``ArchiveCorrupt`` otherwise."""
+        target = self.path(digest)
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            raise ArchiveMissing(digest, str(self.root)) from None
+        if digest_of(data) != digest:
+            raise ArchiveCorrupt(digest, str(target))
+        return data
+
+    def size(self, digest: str) -> int:
+        return self.path(digest).stat().st_size
+
+
+def _fsync_file(path: str) -> None:
+    """Flush a written file's data to the disk (``fsync`` acts on the file, whichever descriptor)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable (POSIX: the folder's entry); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
