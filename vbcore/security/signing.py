@@ -32,9 +32,10 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -50,6 +51,7 @@ from signxml.algorithms import (
 )
 from signxml.exceptions import InvalidCertificate, InvalidDigest, SignXMLException
 from signxml.signer import XMLSigner
+from signxml.util import _remove_sig
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from vbcore.deviations import Deviation
@@ -210,19 +212,20 @@ def bind_to_sender(
 
 
 class _Signer(XMLSigner):
-    """signxml's signer with one cheap copy of the tree instead of two serialise-and-parse copies.
+    """signxml's signer on our own tree, with no copy of it at all.
 
     ``XMLSigner.sign`` asks ``get_root`` twice for a copy of its input: one to place the signature
-    in, one to canonicalise. The tree is ours (parsed from the caller's bytes), so the first
-    request gets the tree itself and the second a ``deepcopy``, which keeps every namespace
-    declaration of a document's root element (they all sit on or below it) and costs about
-    0.6 ms per MB against about 4 ms per MB for a serialise-and-parse copy. Both trees are equal
-    when signxml takes them, so which of the two gets the original does not matter.
+    in, one to canonicalise without it (the enveloped transform). The tree is ours (parsed from the
+    caller's bytes), so both requests get the tree itself; when signxml canonicalises it, the
+    signature is taken out for that moment exactly as the enveloped transform takes it out
+    (``_remove_sig``: its tail kept) and put back after. Each whole-document copy costs the package's
+    size in memory (issue 13: about +67 MiB each for a 50 MB attachment) and 0.6-4 ms per MB.
     """
 
-    def __init__(self, own_tree: Any, **kwargs: Any) -> None:
+    def __init__(self, own_tree: Any, signature: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._own_tree = own_tree
+        self._signature = signature
 
     @property
     def parser(self) -> etree.XMLParser:
@@ -230,11 +233,38 @@ class _Signer(XMLSigner):
 
     def get_root(self, data: Any) -> Any:
         if data is self._own_tree:
-            self._own_tree = None
             return data
         if isinstance(data, etree._Element) and data.getparent() is None:
             return copy.deepcopy(data)
         return super().get_root(data)  # type: ignore[no-untyped-call]
+
+    def _c14n(
+        self, nodes: Any, algorithm: CanonicalizationMethod, inclusive_ns_prefixes: Any = None
+    ) -> bytes:
+        if nodes is self._own_tree:
+            with _enveloped(self._signature):
+                return bytes(super()._c14n(nodes, algorithm, inclusive_ns_prefixes))
+        return bytes(super()._c14n(nodes, algorithm, inclusive_ns_prefixes))
+
+
+@contextlib.contextmanager
+def _enveloped(signature: Any) -> Iterator[None]:
+    """The tree without ``signature`` while the block runs, as the enveloped-signature transform
+    leaves it (signxml's ``_remove_sig``: the signature's tail joins the text before it); restored after."""
+    parent = signature.getparent()
+    before = next(signature.itersiblings(preceding=True), None)
+    index, tail = parent.index(signature), signature.tail
+    text_before = before.tail if before is not None else parent.text
+    _remove_sig(signature)  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if before is not None:
+            before.tail = text_before
+        else:
+            parent.text = text_before
+        parent.insert(index, signature)
+        signature.tail = tail
 
 
 class _TreeCopy:
@@ -247,18 +277,27 @@ class _TreeCopy:
 
 
 class _Verifier(XMLVerifier):
-    """signxml's verifier without its three whole-document serialise-and-parse copies.
+    """signxml's verifier with at most one copy of the document instead of three serialise-and-parse copies.
 
     - ``get_root``: ``verify`` only reads the root it is given (every change happens on copies made
       per reference), so our parsed tree is used as is.
     - ``_tostring``/``_fromstring``: signxml copies the document twice per reference as
-      ``_fromstring(_tostring(root))`` (once before the enveloped transform, once before c14n);
-      for a document's root element this pair becomes one ``deepcopy``, which keeps every
-      namespace declaration (they all sit on or below the root). Measured at 20 MB: the two round
-      trips cost ~240 ms, the two deep copies ~60 ms. Any other node (the Signature element,
-      whose inherited namespaces matter to inclusive c14n) still goes through bytes.
+      ``_fromstring(_tostring(root))`` (once before the enveloped transform, once before c14n). The
+      first becomes one ``deepcopy`` (which keeps every namespace declaration: they all sit on or
+      below the root), or no copy at all when the caller gave the tree away (``consumable``); the
+      second, a copy of that copy, is the same tree again (nothing else holds it). Any other node
+      (the Signature element, whose inherited namespaces matter to inclusive c14n) still goes
+      through bytes.
+    - Once that tree is canonicalised, it is emptied before signxml parses the canonical form into
+      the verified tree: the two are never held whole at once. For a 50 MB attachment (a 67 MiB
+      package) this took the verification's peak from five times the package to three.
     The interoperability tests with xmlsec1 check the result byte for byte through the digest.
     """
+
+    def __init__(self, consumable: Any = None) -> None:
+        super().__init__()
+        self._consumable = consumable  # a document root this verifier may change and empty
+        self._spent: Any = None  # that root once canonicalised
 
     def get_root(self, data: Any) -> Any:
         if isinstance(data, etree._Element):
@@ -272,7 +311,13 @@ class _Verifier(XMLVerifier):
 
     def _fromstring(self, xml_string: Any, **kwargs: Any) -> Any:
         if isinstance(xml_string, _TreeCopy):
-            return copy.deepcopy(xml_string.root)
+            if xml_string.root is self._consumable:
+                return xml_string.root
+            self._consumable = copy.deepcopy(xml_string.root)
+            return self._consumable
+        if self._spent is not None:  # the canonical form of the reference: the verified tree to be
+            self._spent.clear()
+            self._spent = self._consumable = None
         return super()._fromstring(xml_string, **kwargs)  # type: ignore[no-untyped-call]
 
     def _c14n(
@@ -290,6 +335,8 @@ class _Verifier(XMLVerifier):
             listed = nodes if isinstance(nodes, list) else [nodes]
             nodes = [self._rerooted(node) for node in listed]
         c14n: bytes = super()._c14n(nodes, algorithm, inclusive_ns_prefixes)
+        if nodes is self._consumable and self._consumable is not None:
+            self._spent = nodes
         return c14n
 
     def _rerooted(self, node: Any) -> Any:
@@ -311,12 +358,13 @@ def _signature_method(algorithm: str, key: PrivateKey) -> SignatureMethod:
     return _SIGN_METHODS[name]
 
 
-def _place_signature(header: Any) -> None:
+def _place_signature(header: Any) -> Any:
     """Append signxml's placeholder as the header's last child, indented like its siblings."""
     last = header[-1] if len(header) else None
     placeholder = etree.SubElement(header, f"{{{DS}}}Signature", {"Id": "placeholder"}, nsmap={"ds": DS})
     if last is not None and (last.tail or "").strip() == "" and (header.text or "").strip() == "":
         placeholder.tail, last.tail = last.tail, header.text
+    return placeholder
 
 
 def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") -> bytes:
@@ -341,9 +389,10 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
             "the edXML root element must not carry an Id attribute",
             vi="phần tử gốc edXML không được có thuộc tính Id",
         )
-    _place_signature(header)
+    placeholder = _place_signature(header)
     signer = _Signer(
         root,
+        placeholder,
         method=SignatureConstructionMethod.enveloped,
         signature_algorithm=method,
         digest_algorithm=_DIGEST_FOR[method.name.rsplit("_", 1)[1].lower()],
@@ -393,7 +442,7 @@ def verify_package(
     leaf, intermediates = _signing_certificate(certificates_in(shape, limits.max_certificates))
     trust.validate(leaf, intermediates)
     signer_agency = _bind(leaf, expected_agency, agency_certificates)
-    signed_root = _whole_package(root, _verify_with_signxml(root, leaf, policy))
+    signed_root = _whole_package(root, _verify_with_signxml(root, leaf, policy, consume=parsed is None))
     return VerifiedPackage(
         root=signed_root, signer_agency=signer_agency, certificate=leaf, algorithm=shape.algorithm
     )
@@ -429,7 +478,7 @@ def verify_signature_value(
         _refuse_unsigned(found)
     shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
     leaf, _ = _signing_certificate(certificates_in(shape, limits.max_certificates))
-    signed_root = _whole_package(root, _verify_with_signxml(root, leaf, policy))
+    signed_root = _whole_package(root, _verify_with_signxml(root, leaf, policy, consume=True))
     return UntrustedSignature(signed_root, agency_code_of(leaf), leaf, shape.algorithm)
 
 
@@ -495,7 +544,11 @@ def _bind(
     )
 
 
-def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePolicy) -> Any:
+def _verify_with_signxml(
+    root: Any, leaf: x509.Certificate, policy: SignaturePolicy, *, consume: bool = False
+) -> Any:
+    """The verified tree (signxml's ``signed_xml``). ``consume``: ``root`` is the caller's to give away
+    (parsed for this verification alone): it is verified without a copy and left empty."""
     config = SignatureConfiguration(
         require_x509=True,
         location=".//",
@@ -507,7 +560,8 @@ def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePol
         digest_algorithms=policy.digest_algorithms(),
     )
     try:
-        result = _Verifier().verify(root, x509_cert=leaf, parser=_huge_parser(), expect_config=config)
+        verifier = _Verifier(root if consume else None)
+        result = verifier.verify(root, x509_cert=leaf, parser=_huge_parser(), expect_config=config)
     except InvalidDigest as exc:
         raise SignatureInvalid(
             f"the package changed after it was signed ({exc})", vi="gói tin đã bị thay đổi sau khi ký"
