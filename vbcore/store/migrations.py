@@ -264,6 +264,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(7, "web board accounts, their sessions, and what operators did to parked messages", _WEB_BOARD),
+    # 8 and 9 are other branches' (issue 9); this one depends on neither.
+    Migration(10, "pairs nobody answered yet, by deadline: vb track --overdue reads only those (issue 13)",
+              ("CREATE INDEX pairs_unanswered ON pairs (deadline) WHERE last_status IS NULL",)),
 )
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

@@ -120,6 +120,10 @@ _REFUSALS = _table(
 )
 _TRACE = _table("trace_events", TraceEvent, _text, _text, _text, utc_from_db)
 
+OVERDUE = "WHERE deadline <= ? AND state IN (?, ?) AND last_status IS NULL"
+"""Pairs past their deadline nobody answered; ``last_status IS NULL`` is the partial index
+``pairs_unanswered``'s condition (migration 10), so only unanswered pairs are read, however many were."""
+
 
 class SqlStore(TrackingStore):
     def __init__(self, driver: Driver, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
@@ -352,19 +356,15 @@ class SqlStore(TrackingStore):
         """Pairs whose deadline has come (``deadline <= now``) and whose recipient has answered nothing:
         still ``accepted``/``forwarded`` with no status at all (a 01, a refusal 02, or a 15/16)."""
         rows = self._query(
-            _PAIRS.select(
-                "WHERE deadline <= ? AND state IN (?, ?) AND last_status IS NULL"
-                " ORDER BY deadline, document_id, recipient"
-            ),
+            _PAIRS.select(OVERDUE + " ORDER BY deadline, document_id, recipient"),
             (_aware(now, "now"), DeliveryState.ACCEPTED, DeliveryState.FORWARDED),
         )
         return [_PAIRS.read(r) for r in rows]
 
     def overdue_summary(self, now: datetime) -> OverdueSummary:
-        """``overdue``'s count and earliest deadline in one aggregate query (the ``pairs_deadline`` index)."""
+        """``overdue``'s count and earliest deadline in one aggregate query (index ``pairs_unanswered``)."""
         [(count, oldest)] = self._query(
-            "SELECT COUNT(*), MIN(deadline) FROM pairs WHERE deadline <= ? AND state IN (?, ?)"
-            " AND last_status IS NULL",
+            "SELECT COUNT(*), MIN(deadline) FROM pairs " + OVERDUE,  # noqa: S608 - fixed text of this module
             (_aware(now, "now"), DeliveryState.ACCEPTED, DeliveryState.FORWARDED),
         )
         return OverdueSummary(_int(count), maybe_utc(oldest))
