@@ -341,7 +341,9 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
                 log = open(Path(tmp) / f"hub{i}.log", "wb")  # noqa: SIM115 (closed with the process)
                 argv = [a.format(i) if a.endswith("{}.prof") else a for a in command]
                 hubs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT))
-                time.sleep(1.5 if i == 0 else 0.2)  # the first one declares the topology
+                if i == 0:  # the first one declares the topology (its start takes seconds on a busy host)
+                    wait_for_inboxes(setup)
+                time.sleep(0.2)
             yield dataclasses.replace(setup, hub_pids=tuple(p.pid for p in hubs))
         finally:
             for p in hubs:
@@ -355,6 +357,23 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
             admin.remove_user(names.hub_user)
             for code in (SENDER, RECEIVER):
                 admin.remove_agency(code)
+
+
+def wait_for_inboxes(setup: Setup, timeout: float = 120.0) -> None:
+    import pika
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with pika.BlockingConnection(pika.URLParameters(setup.url(setup.names.agency_user(RECEIVER)))) as conn:
+                channel = conn.channel()
+                for code in (SENDER, RECEIVER):
+                    channel.queue_declare(setup.names.inbox(code), passive=True)
+                return
+        except pika.exceptions.AMQPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 def raw_rate(url: str, size: int, count: int) -> float | None:
