@@ -365,7 +365,7 @@ def wait_for_inboxes(setup: Setup, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with pika.BlockingConnection(pika.URLParameters(setup.url(setup.names.agency_user(RECEIVER)))) as conn:
+            with pika.BlockingConnection(pika.URLParameters(setup.url(setup.names.agency_user(RECEIVER)))) as conn:  # noqa: E501
                 channel = conn.channel()
                 for code in (SENDER, RECEIVER):
                     channel.queue_declare(setup.names.inbox(code), passive=True)

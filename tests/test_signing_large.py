@@ -51,7 +51,8 @@ def test_a_20_mb_package_signs_and_verifies(
     # The attachment's base64 was verified aside (issue 13): the tree holds a mark for it.
     assert len(verified.aside[encoded.text]) == 20_000_000
     sent = parse_xml(large_package).find(f".//{{{ED}}}ContentTransferEncoded")
-    assert sent is not None and verified.aside[encoded.text] == sent.text
+    assert sent is not None
+    assert verified.aside[encoded.text] == sent.text
 
 
 def test_a_package_signed_with_its_attachment_aside_is_the_one_signed_with_it_in_the_tree(
