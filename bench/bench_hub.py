@@ -76,9 +76,9 @@ def document(index: int, size: int, tag: str) -> Edoc:
     return letter(SENDER, [RECEIVER], str(index), notation=tag, subject=subject, pdf=payload)
 
 
-def status_01(sender: str, document_id: str) -> StatusPackage:
+def status_01(sender: str, document_id: str, receiver: str = RECEIVER) -> StatusPackage:
     return StatusPackage(
-        from_=Organization(RECEIVER),
+        from_=Organization(receiver),
         response_for=ResponseFor(organ_id=sender, document_id=document_id),
         status_code=StatusCode.ARRIVED,
         staff_info=StaffInfo(department="Văn thư", staff="Bench"),
