@@ -324,7 +324,8 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
         setup = Setup(args.host, vhost, names, pki.directory)
         (Path(tmp) / "inbox.secret").write_text(names.inbox_secret)
         sqlite = f"sqlite:///{tmp}/hub.db?synchronous={args.synchronous}"
-        store = args.store if args.store != "sqlite" else sqlite
+        schema = f"bench_hub_{uuid.uuid4().hex[:8]}"  # PostgreSQL: a schema of its own, dropped after
+        store = sqlite if args.store == "sqlite" else f"{args.store}{'&' if '?' in args.store else '?'}schema={schema}"  # noqa: E501
         profile = ["-m", "cProfile", "-o", str(args.profile / "hub{}.prof")] if args.profile else []
         command = [
             sys.executable, *profile, "-m", "cli", "hub", "run", "--store", store,
@@ -354,6 +355,11 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
                 except subprocess.TimeoutExpired:
                     p.kill()
             admin.delete_vhost()
+            if args.store != "sqlite":
+                import psycopg
+
+                with psycopg.connect(args.store, autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             admin.remove_user(names.hub_user)
             for code in (SENDER, RECEIVER):
                 admin.remove_agency(code)

@@ -83,7 +83,7 @@ def copy_to_postgresql(sqlite_url: str, url: str) -> None:
     with psycopg.connect(base) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         for table in TABLES:
-            cursor = source.execute(f"SELECT * FROM {table}")  # noqa: S608 (fixed names)
+            cursor = source.execute(f"SELECT * FROM {table}")
             columns = ", ".join(d[0] for d in cursor.description)
             with conn.cursor().copy(f'COPY "{schema}".{table} ({columns}) FROM STDIN') as copy:
                 for row in cursor:
