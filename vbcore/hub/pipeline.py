@@ -309,7 +309,8 @@ class Hub:
         if attempt.checked is not None and attempt.refusal is None and attempt.internal_error is None:
             package = attempt.checked.package
             try:
-                with self.store.transaction():  # a savepoint: a refusal undoes only this message's writes
+                # A savepoint: a refusal undoes only this message's writes (none inside: nothing catches).
+                with self.store.transaction(savepoints=False):
                     if isinstance(package, StatusPackage):
                         self.statuses.plan(attempt, package)
                     else:
@@ -346,7 +347,7 @@ class Hub:
             return
         at = self.now()
         hub_id = self.config.hub_id
-        with self.store.transaction():
+        with self.store.transaction(savepoints=False):
             for attempt in attempts:
                 document_id = attempt.document_id
                 if document_id is None:  # only planned packages forward anything, and they know their id
