@@ -1,7 +1,7 @@
 """Every bound on the work one package may cause while it is read, stated once.
 
-A package is hostile until checked, and its size alone does not bound what reading it costs: a
-64 MB package can hold 180 ZIP bombs, 50,000 ``To`` or 14,000 copies of a certificate. Each bound
+A package is hostile until checked, and its size alone does not bound what reading it costs: an
+80 MiB package can hold 180 ZIP bombs, 50,000 ``To`` or 14,000 copies of a certificate. Each bound
 below is refused with its own error (``vbcore.errors``) that names what was over which limit and
 where. The defaults leave room for every real package seen (the interoperability corpus, at most a
 few attachments, addressees and certificates) by orders of magnitude; an operator who raises one
