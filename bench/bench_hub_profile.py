@@ -40,7 +40,8 @@ def hub_pass(world: MemoryWorld, profile: cProfile.Profile | None) -> float:
     if profile is not None:
         profile.enable()
     started = time.process_time()
-    while world.pump():
+    while world.pump():  # as ``vbcore.hub.runner.run``: drain, gather (within the budget), flush
+        world.hub.gather(0)
         world.hub.flush()
     world.hub.flush()
     spent = time.process_time() - started
