@@ -76,6 +76,17 @@ def document(index: int, size: int, tag: str) -> Edoc:
     return letter(SENDER, [RECEIVER], str(index), notation=tag, subject=subject, pdf=payload)
 
 
+def status_01(sender: str, document_id: str, receiver: str = RECEIVER) -> StatusPackage:
+    return StatusPackage(
+        from_=Organization(receiver),
+        response_for=ResponseFor(organ_id=sender, document_id=document_id),
+        status_code=StatusCode.ARRIVED,
+        staff_info=StaffInfo(department="Văn thư", staff="Bench"),
+        description="Đã đến",
+        timestamp=datetime.now().replace(microsecond=0),
+    )
+
+
 # --- the receiving agency: another process --------------------------------------------------------
 
 
@@ -95,16 +106,7 @@ def receiver_main(setup: Setup, count: int, arrivals: mp.Queue) -> None:  # type
             )
             continue
         arrivals.put((package.effective_document_id, time.time()))
-        client.submit(
-            StatusPackage(
-                from_=Organization(RECEIVER),
-                response_for=ResponseFor(organ_id=SENDER, document_id=package.effective_document_id),
-                status_code=StatusCode.ARRIVED,
-                staff_info=StaffInfo(department="Văn thư", staff="Bench"),
-                description="Đã đến",
-                timestamp=datetime.now().replace(microsecond=0),
-            )
-        )
+        client.submit(status_01(SENDER, package.effective_document_id))
         done += 1
     client.transport.close()
     used = os.times()
@@ -191,19 +193,117 @@ def cpu_seconds(pid: int) -> float:
 
 def processes(setup: Setup) -> dict[str, int]:
     found = {f"hub{i}": pid for i, pid in enumerate(setup.hub_pids)}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if (proc / "comm").read_text().strip() == "beam.smp":
-                    found["broker"] = int(proc.name)
-            except OSError:
-                continue
+    broker = broker_pid()
+    if broker is not None:
+        found["broker"] = broker
     return found
+
+
+def broker_pid(port: int = 5672) -> int | None:
+    """The process listening on the broker's AMQP ``port`` (other RabbitMQ nodes may run on the host:
+    tests' own nodes; the first ``beam.smp`` found is not necessarily the broker the benchmark uses)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                return int(proc.name)
+        except OSError:
+            continue
+    return None
 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+# --- the floor: the work any implementation must do for one document, measured in the same run ------
+
+
+@dataclass(frozen=True)
+class Floor:
+    """CPU milliseconds per document by process for: the RSA signatures and verifications (the
+    document signed by the sender and verified by the hub and the receiver; the 01 signed by the
+    receiver and verified by the hub and the sender), one exclusive c14n + SHA-256 per signature and
+    verification, and vbus's own transport (``RabbitMQTransport.publish_many`` with confirms + consume
+    with ack, no XML) moving the same four messages (document and 01, each in and out of the hub)."""
+
+    by_process: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        return sum(self.by_process.values())
+
+
+def _cpu_ms(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    started = time.process_time()
+    for _ in range(repeat):
+        fn()
+    return (time.process_time() - started) * 1000 / repeat
+
+
+def crypto_floor(setup: Setup, signed: bytes, repeat: int) -> tuple[float, float, float]:
+    """(RSA-2048 sign, RSA verify, exclusive c14n + SHA-256 of ``signed``'s tree), CPU ms each."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from lxml import etree
+
+    from vbcore.edxml import parse_xml
+    from vbcore.security.pki import load_private_key
+
+    key = load_private_key(setup.pki.key_path(SENDER))
+    public = key.public_key()
+    digest = hashlib.sha256(b"SignedInfo").digest()
+    signature = key.sign(digest, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr, call-arg]
+    tree = parse_xml(signed)
+    sign = _cpu_ms(lambda: key.sign(digest, padding.PKCS1v15(), hashes.SHA256()), repeat)  # type: ignore[union-attr, call-arg]
+    verify = _cpu_ms(lambda: public.verify(signature, digest, padding.PKCS1v15(), hashes.SHA256()), repeat)  # type: ignore[union-attr, call-arg]
+    c14n = _cpu_ms(lambda: hashlib.sha256(etree.tostring(tree, method="c14n", exclusive=True)).digest(), repeat)  # noqa: E501
+    return sign, verify, c14n
+
+
+def transport_floor(host: str, size: int, count: int) -> tuple[float, float]:
+    """(client, broker) CPU ms per message moved by ``RabbitMQTransport`` with confirms (publish + consume)."""  # noqa: E501
+    from bench.bench_transport import transport_throughput
+
+    broker = broker_pid()
+    before_broker, before = (cpu_seconds(broker) if broker else 0.0), time.process_time()
+    transport_throughput(f"amqp://guest:guest@{host}:5672/%2F", size, count)
+    client = (time.process_time() - before) * 1000 / count
+    return client, ((cpu_seconds(broker) - before_broker) * 1000 / count if broker else 0.0)
+
+
+def floor(setup: Setup, size: int, count: int) -> Floor:
+    from vbcore.edxml import write_package
+    from vbcore.security.signing import SigningKey, sign_package
+
+    key = SigningKey.from_files(setup.pki.key_path(SENDER), setup.pki.cert_path(SENDER))
+    doc = sign_package(write_package(document(0, size, "floor")), key)
+    receipt = sign_package(write_package(status_01(SENDER, "floor")), key)
+    repeat = max(5, min(200, 2_000_000 // size))
+    rsa_sign, rsa_verify, c14n_doc = crypto_floor(setup, doc, repeat)
+    c14n_01 = crypto_floor(setup, receipt, repeat)[2]
+    client_doc, broker_doc = transport_floor(setup.host, len(doc), count)
+    client_01, broker_01 = transport_floor(setup.host, len(receipt), count)
+    return Floor({
+        "sender": rsa_sign + c14n_doc + rsa_verify + c14n_01 + (client_doc + client_01) / 2,
+        "hub0": 2 * rsa_verify + c14n_doc + c14n_01 + client_doc + client_01,
+        "receiver": rsa_verify + c14n_doc + rsa_sign + c14n_01 + (client_doc + client_01) / 2,
+        "broker": 2 * broker_doc + 2 * broker_01,
+    })  # fmt: skip
 
 
 # --- environment ----------------------------------------------------------------------------------
@@ -228,7 +328,8 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
         setup = Setup(args.host, vhost, names, pki.directory)
         (Path(tmp) / "inbox.secret").write_text(names.inbox_secret)
         sqlite = f"sqlite:///{tmp}/hub.db?synchronous={args.synchronous}"
-        store = args.store if args.store != "sqlite" else sqlite
+        schema = f"bench_hub_{uuid.uuid4().hex[:8]}"  # PostgreSQL: a schema of its own, dropped after
+        store = sqlite if args.store == "sqlite" else f"{args.store}{'&' if '?' in args.store else '?'}schema={schema}"  # noqa: E501
         profile = ["-m", "cProfile", "-o", str(args.profile / "hub{}.prof")] if args.profile else []
         command = [
             sys.executable, *profile, "-m", "cli", "hub", "run", "--store", store,
@@ -237,6 +338,7 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
             "--cert", str(pki.cert_path(HUB_ID)), "--prefetch", str(args.prefetch),
             "--agency", SENDER, "--agency", RECEIVER, "--user-prefix", names.user_prefix,
             "--hub-user", names.hub_user, "--inbox-secret", str(Path(tmp) / "inbox.secret"),
+            *(["--inflight-bytes", str(args.inflight_bytes)] if getattr(args, "inflight_bytes", None) else []),  # noqa: E501
         ]  # fmt: skip
         hubs = []
         try:
@@ -244,7 +346,9 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
                 log = open(Path(tmp) / f"hub{i}.log", "wb")  # noqa: SIM115 (closed with the process)
                 argv = [a.format(i) if a.endswith("{}.prof") else a for a in command]
                 hubs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT))
-                time.sleep(1.5 if i == 0 else 0.2)  # the first one declares the topology
+                if i == 0:  # the first one declares the topology (its start takes seconds on a busy host)
+                    wait_for_inboxes(setup)
+                time.sleep(0.2)
             yield dataclasses.replace(setup, hub_pids=tuple(p.pid for p in hubs))
         finally:
             for p in hubs:
@@ -255,9 +359,31 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
                 except subprocess.TimeoutExpired:
                     p.kill()
             admin.delete_vhost()
+            if args.store != "sqlite":
+                import psycopg
+
+                with psycopg.connect(args.store, autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             admin.remove_user(names.hub_user)
             for code in (SENDER, RECEIVER):
                 admin.remove_agency(code)
+
+
+def wait_for_inboxes(setup: Setup, timeout: float = 120.0) -> None:
+    import pika
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with pika.BlockingConnection(pika.URLParameters(setup.url(setup.names.agency_user(RECEIVER)))) as conn:  # noqa: E501
+                channel = conn.channel()
+                for code in (SENDER, RECEIVER):
+                    channel.queue_declare(setup.names.inbox(code), passive=True)
+                return
+        except pika.exceptions.AMQPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 def raw_rate(url: str, size: int, count: int) -> float | None:
@@ -280,35 +406,54 @@ def main() -> int:
     parser.add_argument(
         "--synchronous", default="normal", help="SQLite synchronous (full survives power loss)"
     )
+    parser.add_argument("--inflight-bytes", type=int, default=None, help="the hub's --inflight-bytes")
+    parser.add_argument("--sizes", default="10000,1000000", help="document sizes in bytes")
+    parser.add_argument("--no-paced", action="store_true", help="skip the paced latency run")
     args = parser.parse_args()
-    print(f"vbus hub benchmark: {args.hubs} hub process(es), store {args.store}, {os.cpu_count()} CPUs")
+    load = os.getloadavg()
+    print(f"vbus hub benchmark {datetime.now():%Y-%m-%d %H:%M}: {args.hubs} hub process(es), store "
+          f"{args.store.split('@')[-1]}, prefetch {args.prefetch}, inflight bytes {args.inflight_bytes or 'default'}, "  # noqa: E501
+          f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")  # fmt: skip
     with environment(args) as setup:
         run_once(setup, 50, 10_000, None)  # warm-up
         rows = []
-        for size, count in ((10_000, args.count), (1_000_000, max(20, args.count // 10))):
+        for size in (int(s) for s in args.sizes.split(",")):
+            count = args.count if size < 100_000 else max(20, args.count // 10)
             result = run_once(setup, count, size, None)
             raw = raw_rate(f"amqp://guest:guest@{args.host}:5672/%2F", size, min(count * 2, 2000))
-            rows.append((size, result, raw))
-        paced = run_once(setup, args.count, 10_000, 100.0)
+            rows.append((size, result, raw, floor(setup, size, min(count * 2, 2000))))
+        paced = None if args.no_paced else run_once(setup, args.count, 10_000, 100.0)
     header = ("size", "docs/s with 01", "raw pika msg/s", "ratio", "p50 ms", "p99 ms")
     print("{:>8}  {:>15}  {:>15}  {:>6}  {:>7}  {:>7}".format(*header))
-    for size, result, raw in rows:
+    for size, result, raw, _ in rows:
         ratio = f"{result.rate / raw:.2f}" if raw else "n/a"
         raw_text = f"{raw:.0f}" if raw else "n/a"
         print(
             f"{size // 1000:>6}KB  {result.rate:>15.1f}  {raw_text:>15}  {ratio:>6}  "
             f"{percentile(result.roundtrip_ms, 0.5):>7.0f}  {percentile(result.roundtrip_ms, 0.99):>7.0f}"
         )
-    for size, result, _ in rows:
-        shares = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(result.cpu_ms.items()))
-        print(f"CPU ms per document at {size // 1000} KB: {shares} (total {sum(result.cpu_ms.values()):.1f})")
-    delivery, roundtrip = paced.delivery_ms, paced.roundtrip_ms
-    print(
-        f"paced 100 docs/s at 10 KB ({paced.count} docs, achieved {paced.rate:.0f}/s): "
-        f"delivery p50 {statistics.median(delivery):.0f} ms, p99 {percentile(delivery, 0.99):.0f} ms; "
-        "with the 01 back: p50 "
-        f"{statistics.median(roundtrip):.0f} ms, p99 {percentile(roundtrip, 0.99):.0f} ms"
-    )
+    for size, result, _, under in rows:
+        print(f"CPU ms per document at {size // 1000} KB (floor measured in the same run, ratio):")
+        for name in sorted(result.cpu_ms):
+            ms, least = result.cpu_ms[name], under.by_process.get(name, 0.0)
+            print(f"  {name:9} {ms:7.2f}  floor {least:6.2f}  x{ms / least if least else 0:5.1f}")
+        total = sum(result.cpu_ms.values())
+        print(f"  {'total':9} {total:7.2f}  floor {under.total:6.2f}  x{total / under.total:5.1f}"
+              f"  (two cores at this total: {2000 / total:.0f} documents/s)")  # fmt: skip
+    if paced is not None:
+        delivery, roundtrip = paced.delivery_ms, paced.roundtrip_ms
+        print(
+            f"paced 100 docs/s at 10 KB ({paced.count} docs, achieved {paced.rate:.0f}/s): "
+            f"delivery p50 {statistics.median(delivery):.0f} ms, p99 {percentile(delivery, 0.99):.0f} ms; "
+            "with the 01 back: p50 "
+            f"{statistics.median(roundtrip):.0f} ms, p99 {percentile(roundtrip, 0.99):.0f} ms"
+        )
+    if args.profile:
+        import pstats
+
+        for path in sorted(args.profile.glob("hub*.prof")):
+            print(f"profile {path.name}: top functions by own time")
+            pstats.Stats(str(path)).sort_stats("tottime").print_stats(20)
     return 0
 
 

@@ -468,3 +468,26 @@ def test_two_hub_processes_share_the_ingress_and_each_document_arrives_once(bus:
     assert [p.returncode for p in processes] == [0, 0], [log.read_text()[-3000:] for log in logs]
     for log in logs:  # both took a share
         assert '"event": "package"' in log.read_text()
+
+
+@pytest.mark.slow
+def test_a_fifty_megabyte_attachment_crosses_the_real_broker_with_the_default_limits(
+    bus: Bus, hub: HubThread
+) -> None:
+    # Issue 13: base64 makes 50 MiB a 66.7 MiB package, over the 64 MiB that was the default; every
+    # setting here is the default one (the hub's HubConfig, the readers' ParseLimits, the broker's).
+    from vbcore.testing.devworld import letter
+
+    pdf = os.urandom(50 * 1024 * 1024)
+    doc = letter(A1, [B1], "150", pdf=pdf)
+    assert len(write_package(doc)) > 66 * 1024 * 1024
+    bus.client(A1).submit(doc)
+    [got] = bus.collect(B1, 1, timeout=120)
+    assert isinstance(got.package, type(doc))
+    assert got.signer == A1
+    assert got.package.attachments[0].content.read_bytes() == pdf
+    bus.client(B1).submit(status(B1, doc, StatusCode.ARRIVED))
+    [receipt] = bus.collect(A1, 1, timeout=60)
+    assert isinstance(receipt.package, StatusPackage)
+    assert receipt.package.status_code is StatusCode.ARRIVED
+    assert receipt.signer == B1

@@ -8,6 +8,7 @@ import pytest
 
 from vbcore.deviations import Deviation
 from vbcore.edxml import DEFAULT_LIMITS, EDXML_NS, ParseLimits, parse_xml, read_package
+from vbcore.edxml.limits import MAX_PACKAGE_BYTES
 from vbcore.edxml.parser import parse_document
 from vbcore.edxml.stream import parse_streaming
 from vbcore.errors import (
@@ -78,17 +79,17 @@ def test_doctype_refusal_gives_its_line() -> None:
 
 
 def test_package_over_the_size_limit_is_refused_before_parsing() -> None:
-    data = b"<" * (70 * MiB)  # not even XML: the size check comes first
+    data = b"<" * (81 * MiB)  # not even XML: the size check comes first
     with pytest.raises(PackageTooLarge) as caught:
         parse_xml(data)
-    assert caught.value.limit == 64 * MiB
-    assert caught.value.size == 70 * MiB
+    assert caught.value.limit == MAX_PACKAGE_BYTES == 80 * MiB
+    assert caught.value.size == 81 * MiB
 
 
 def test_file_over_the_size_limit_is_refused_without_reading_it(tmp_path: Path) -> None:
     big = tmp_path / "big.edxml"
     with big.open("wb") as f:
-        f.truncate(70 * MiB)  # sparse: nothing is written, nothing need be read
+        f.truncate(81 * MiB)  # sparse: nothing is written, nothing need be read
     with pytest.raises(PackageTooLarge):
         read_package(big)
 

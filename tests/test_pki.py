@@ -229,3 +229,25 @@ def test_trust_store_names_an_unreadable_pem_file(tmp_path: Path) -> None:
     bad.write_text("not a certificate")
     with pytest.raises(ConfigurationError, match=r"ca\.pem"):
         TrustStore.from_pem_files([bad])
+
+
+def test_a_chain_validated_before_is_reused_only_while_every_certificate_in_it_is_valid() -> None:
+    # Issue 13: the hub validates an agency's chain once, not per package; a chain whose CA has expired
+    # since is built again, and refused.
+    root_key, root = create_ca("root", valid_days=10)
+    _, leaf = issue_agency_certificate(root_key, root, *VPCP, valid_days=365)  # outlives its CA
+    store = TrustStore([root])
+    today = dt.datetime.now(dt.UTC)
+    assert store.validate(leaf, at=today) == [leaf, root]
+    assert store.validate(leaf, at=today) == [leaf, root]
+    assert len(store._chains) == 1
+    after_the_ca = root.not_valid_after_utc + dt.timedelta(days=1)
+    assert after_the_ca < leaf.not_valid_after_utc
+    with pytest.raises(UntrustedCertificate):
+        store.validate(leaf, at=after_the_ca)
+    other_key, other_ca = create_ca("another CA")
+    _, stranger = issue_agency_certificate(other_key, other_ca, *NGHE_AN)
+    for _ in range(2):  # a refusal is never kept
+        with pytest.raises(UntrustedCertificate):
+            store.validate(stranger)
+    assert len(store._chains) == 1

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from vbcore.edxml import parse_xml
 from vbcore.errors import ForbiddenXmlConstruct, SignatureInvalid
+from vbcore.security import signing
 from vbcore.security.pki import init_dev_pki
 from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
 
@@ -46,7 +48,23 @@ def test_a_20_mb_package_signs_and_verifies(
 
     encoded = verified.root.find(f".//{{{ED}}}ContentTransferEncoded")
     assert encoded is not None
-    assert len(encoded.text) == 20_000_000
+    # The attachment's base64 was verified aside (issue 13): the tree holds a mark for it.
+    assert len(verified.aside[encoded.text]) == 20_000_000
+    sent = parse_xml(large_package).find(f".//{{{ED}}}ContentTransferEncoded")
+    assert sent is not None
+    assert verified.aside[encoded.text] == sent.text
+
+
+def test_a_package_signed_with_its_attachment_aside_is_the_one_signed_with_it_in_the_tree(
+    key_and_trust: tuple[SigningKey, TrustStore], large_package: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The digest and the output written around the text held aside are those of the whole tree.
+    key, trust = key_and_trust
+    aside = sign_package(large_package, key)
+    monkeypatch.setattr(signing, "ASIDE_ABOVE", 10**9)
+    whole = sign_package(large_package, key)
+    assert aside == whole  # RSA PKCS#1 v1.5 is deterministic: same digest, same bytes
+    assert verify_package(aside, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP).aside == {}
 
 
 def test_one_changed_byte_in_a_20_mb_attachment_is_refused(

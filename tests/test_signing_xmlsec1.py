@@ -9,15 +9,25 @@ enveloped RSA-SHA256 signature verifies with ``verify_package``.
 
 from __future__ import annotations
 
+import base64
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from vbcore.errors import SignatureInvalid, WeakSignatureAlgorithm
+from vbcore.edxml import read_element
+from vbcore.errors import AttachmentUnreadable, SignatureInvalid, WeakSignatureAlgorithm
 from vbcore.security.pki import DevPki, init_dev_pki
-from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.security.signing import (
+    ASIDE_ABOVE,
+    SignaturePolicy,
+    SigningKey,
+    TrustStore,
+    sign_package,
+    verify_package,
+)
 
 pytestmark = pytest.mark.xmlsec1
 
@@ -195,3 +205,50 @@ def test_xmlsec1_package_changed_after_signing_is_refused_by_vbus(
             policy=SignaturePolicy(),
             expected_agency=NGHE_AN,
         )
+
+
+def with_large_attachment(payload: bytes) -> bytes:
+    """``payload`` with its attachment's base64 replaced by 3 MB of base64 in 76-character lines (over
+    ``ASIDE_ABOVE``: vbus takes it out of the tree while signing and verifying)."""
+    root = etree.fromstring(payload)
+    encoded = root.find(f".//{{{ED}}}ContentTransferEncoded")
+    assert encoded is not None
+    encoded.text = base64.encodebytes(os.urandom(2_300_000)).decode()
+    assert len(encoded.text) > ASIDE_ABOVE
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def test_a_large_package_signed_by_vbus_verifies_in_xmlsec1(
+    xmlsec1: str, pki: DevPki, interop_dir: Path, tmp_path: Path
+) -> None:
+    # Issue 13: the digest of a package whose attachment was held aside is the whole document's.
+    key = SigningKey.from_files(pki.key_path(VPCP), pki.cert_path(VPCP))
+    signed = tmp_path / "signed.edxml"
+    signed.write_bytes(sign_package(with_large_attachment((interop_dir / PAYLOADS[VPCP]).read_bytes()), key))
+
+    result = xmlsec1_verify(xmlsec1, pki.ca_cert_path, signed)
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("template", ["exclusive", "inclusive-enveloped-only"])
+def test_a_large_package_signed_by_xmlsec1_verifies_in_vbus_with_its_attachment_aside(
+    xmlsec1: str, pki: DevPki, interop_dir: Path, tmp_path: Path, template: str
+) -> None:
+    payload = with_large_attachment((interop_dir / PAYLOADS[VPCP]).read_bytes())
+    signed = sign_with_xmlsec1(xmlsec1, pki, VPCP, payload, tmp_path, template)
+    trust = TrustStore.from_pem_files([pki.ca_cert_path])
+
+    verified = verify_package(signed, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)
+
+    sent = etree.fromstring(payload).find(f".//{{{ED}}}ContentTransferEncoded")
+    mark = verified.root.find(f".//{{{ED}}}ContentTransferEncoded").text
+    assert sent is not None
+    assert verified.aside[mark] == sent.text
+    [attachment] = read_element(verified.root, aside=verified.aside).package.attachments
+    assert attachment.content.read_bytes() == base64.b64decode(sent.text)
+    with pytest.raises(AttachmentUnreadable):  # a reader not given the text refuses the mark
+        read_element(verified.root)
+    tampered = signed.replace(b"ContentTransferEncoded>", b"ContentTransferEncoded>AAAA", 1)
+    with pytest.raises(SignatureInvalid):
+        verify_package(tampered, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)

@@ -247,7 +247,7 @@ class AgencyClient:
             found = SignatureVerdict.GATEWAY
         if found != said:
             return None
-        package = read_element(judged.verified.root).package
+        package = read_element(judged.verified.root, aside=judged.verified.aside).package
         return package, package.from_.organ_id, found
 
     def verify(self, body: bytes) -> tuple[Edoc | StatusPackage, str]:
@@ -257,7 +257,7 @@ class AgencyClient:
 
     def _verify(self, body: bytes) -> tuple[Edoc | StatusPackage, str]:
         verified = verify_package(body, trust=self.trust, policy=self.policy, expected_agency=None)
-        package = read_element(verified.root).package
+        package = read_element(verified.root, aside=verified.aside).package
         signer = bind_to_sender(verified, package.from_.organ_id, self.agency_certificates)
         return package, signer
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vbcore.agency import AgencyClient, refused_recipients
-from vbcore.edxml import read_package, write_package
+from vbcore.edxml import DEFAULT_LIMITS, read_package, write_package
 from vbcore.errors import PackageRefused, refusal_named
 from vbcore.lang import Lang, Text
 from vbcore.mapping_files import load_mapping
@@ -78,7 +78,7 @@ _POLL_SECONDS = 0.2
 # Every message looked at stays unacknowledged (and in memory) until the wait ends: a bound, so that a
 # large backlog in the inbox cannot exhaust memory; past it the wait ends unanswered (``overflowed``).
 MAX_SCANNED_MESSAGES = 2000
-MAX_SCANNED_BYTES = 64 * 1024 * 1024
+MAX_SCANNED_BYTES = DEFAULT_LIMITS.max_bytes  # at least one package at the size limit
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Every bound on the work one package may cause while it is read, stated once.
 
-A package is hostile until checked, and its size alone does not bound what reading it costs: a
-64 MB package can hold 180 ZIP bombs, 50,000 ``To`` or 14,000 copies of a certificate. Each bound
+A package is hostile until checked, and its size alone does not bound what reading it costs: an
+80 MiB package can hold 180 ZIP bombs, 50,000 ``To`` or 14,000 copies of a certificate. Each bound
 below is refused with its own error (``vbcore.errors``) that names what was over which limit and
 where. The defaults leave room for every real package seen (the interoperability corpus, at most a
 few attachments, addressees and certificates) by orders of magnitude; an operator who raises one
@@ -26,13 +26,20 @@ MiB = 1024 * 1024
 # harms nobody at this size; a bomb needs size to do harm.
 ZIP_RATIO_FREE_BELOW = 8 * MiB
 
+MAX_PACKAGE_BYTES = 80 * MiB
+"""The one size limit of a package, for every reader, signer, verifier and hub (``ParseLimits.max_bytes``,
+``HubConfig.max_bytes``, ``vb hub run --max-bytes``; the hub's prefetch is counted in it). No official
+limit is published; gateways accept attachments of 50 MB (docs/domain.md §3), and base64 makes a 50 MiB
+attachment a 66.7 MiB package: 80 MiB admits it with room for the rest of the package (issue 13).
+RabbitMQ's own cap, ``max_message_size``, is 128 MiB by default (3.10), above it."""
+
 
 @dataclass(frozen=True)
 class ParseLimits:
     """Bounds on what the reader accepts in one package (each refused with a precise reason).
 
-    - ``max_bytes``: the package itself (``PackageTooLarge``), checked before a byte is parsed (no official
-      limit is published; one gateway caps packages at 50 MB: docs/domain.md §3);
+    - ``max_bytes``: the package itself (``PackageTooLarge``), checked before a byte is parsed
+      (``MAX_PACKAGE_BYTES``);
     - ``max_depth``: nesting of elements (``PackageTooDeep``);
     - ``max_elements``: elements in the whole package (``TooManyElements``): bounds the tree's memory;
     - ``max_namespace_declarations``: ``xmlns`` declarations in the whole package
@@ -56,7 +63,7 @@ class ParseLimits:
       (``TooManyCertificates``): a chain is the signer's certificate, up to four CAs and the root.
     """
 
-    max_bytes: int = 64 * MiB
+    max_bytes: int = 80 * MiB
     max_depth: int = 64
     max_elements: int = 200_000
     max_namespace_declarations: int = 64

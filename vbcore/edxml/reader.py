@@ -25,6 +25,7 @@ number is still bounded): what the hub needs to route, without decoding or unzip
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -133,14 +134,17 @@ def read_element(
     limits: ParseLimits = DEFAULT_LIMITS,
     spool_dir: Path | None = None,
     attachments: bool = True,
+    aside: Mapping[str, str] | None = None,
 ) -> ReadResult:
     """Read an already parsed tree (e.g. the one ``signing.verify_package`` verified).
 
     ``attachments=False``: the package without its attachments (``Edoc.attachments`` is empty and
     ``attachments_read`` False); their number is still checked, their content is not touched.
+    ``aside``: texts the tree holds a mark for (``VerifiedPackage.aside``: an attachment's base64 kept
+    out of the verified tree), by mark.
     """
     budget = Budget(limits) if attachments else None
-    return _read(root, {}, (), limits, spool_dir, budget)
+    return _read(root, {}, (), limits, spool_dir, budget, aside or {})
 
 
 def _read(
@@ -150,12 +154,13 @@ def _read(
     limits: ParseLimits,
     spool_dir: Path | None,
     budget: Budget | None,
+    aside: Mapping[str, str] | None = None,
 ) -> ReadResult:
     """``budget`` None: leave the attachments' content alone."""
     refuse_other_roots(root, None)
     warnings: Warnings = list(warnings_before)
     try:
-        return _read_checked(root, decoded, warnings, limits, spool_dir, budget)
+        return _read_checked(root, decoded, warnings, limits, spool_dir, budget, aside or {})
     except BaseException:
         _discard(decoded)
         raise
@@ -168,6 +173,7 @@ def _read_checked(
     limits: ParseLimits,
     spool_dir: Path | None,
     budget: Budget | None,
+    aside: Mapping[str, str],
 ) -> ReadResult:
     known = {"edXMLEnvelope", "AttachmentEncoded", "Signature"}
     top = Fields(root, "edXML", warnings, known, limits.max_repeats)
@@ -186,9 +192,9 @@ def _read_checked(
     doc = read_edoc_header(header)
     _count_attachments(top, limits)
     manifest = _read_manifest(envelope)
-    attachments = (
-        _read_attachments(top, manifest, decoded, limits, spool_dir, budget) if budget is not None else ()
-    )
+    attachments: tuple[Attachment, ...] = ()
+    if budget is not None:
+        attachments = _read_attachments(top, manifest, decoded, limits, spool_dir, budget, aside)
     edoc = Edoc(**{**doc, "manifest": manifest, "attachments": attachments, "signature": signature})
     return ReadResult(edoc, _summary(warnings), budget is not None)
 
@@ -254,10 +260,11 @@ def _read_attachments(
     limits: ParseLimits,
     spool_dir: Path | None,
     budget: Budget,
+    aside: Mapping[str, str],
 ) -> tuple[Attachment, ...]:
     made: list[Blob] = []  # what this read spooled: deleted if the read fails
     try:
-        return _decode_attachments(top, manifest, decoded, limits, spool_dir, budget, made)
+        return _decode_attachments(top, manifest, decoded, limits, spool_dir, budget, made, aside)
     except BaseException:
         _unlink(made)
         raise
@@ -271,6 +278,7 @@ def _decode_attachments(
     spool_dir: Path | None,
     budget: Budget,
     made: list[Blob],
+    aside: Mapping[str, str],
 ) -> tuple[Attachment, ...]:
     encoded = top.fields("AttachmentEncoded", {"Attachment"})
     # A reference names its attachment with or without "cid:" (content_ids).
@@ -281,7 +289,7 @@ def _decode_attachments(
         name = _safe_name(att, "AttachmentName") or ""
         label = f"{content_id or name or '#' + str(len(result) + 1)}"
         try:
-            content, zipped = _decode_one(att, label, decoded, limits, spool_dir, budget, made)
+            content, zipped = _decode_one(att, label, decoded, limits, spool_dir, budget, made, aside)
         except PackageRefused as err:
             if err.path is None:  # said where: the element whose content it is
                 err.path = f"{att.path}/ContentTransferEncoded"
@@ -308,6 +316,7 @@ def _decode_one(
     spool_dir: Path | None,
     budget: Budget,
     made: list[Blob],
+    aside: Mapping[str, str],
 ) -> tuple[Blob, bool]:
     """One attachment's content (unwrapped when it is the SDK's one-entry ZIP), and whether it was."""
     element = att.one("ContentTransferEncoded")
@@ -318,7 +327,8 @@ def _decode_one(
         )
     raw = decoded.get(element)
     if raw is None:
-        raw = decode_base64_text(element.text or "", label, spool_dir, budget)
+        text = element.text or ""
+        raw = decode_base64_text(aside.get(text, text), label, spool_dir, budget)
         made.append(raw)
     if starts_with_zip(raw):
         inner = unwrap_zip(raw, label, spool_dir, limits, budget)

@@ -24,8 +24,11 @@ DEFAULT_INFLIGHT_BYTES = 512 * 1024 * 1024
 """The hub's memory budget for message bodies: at most this many bytes of packages are handed to one
 hub process at once, unacknowledged. RabbitMQ ignores a prefetch in bytes (``basic.qos``
 prefetch-size), so the budget is kept by the prefetch count: ``inflight_bytes // max_bytes``
-deliveries (8 with the defaults), whatever size they turn out to be. Checking and parsing one
-package needs several times its size on top (lxml's tree, the verified copy)."""
+deliveries (6 with the defaults: ``MAX_PACKAGE_BYTES`` is 80 MiB), whatever size they turn out to be.
+Checking one package needs about three times its size at its peak (its bytes, lxml's tree, an
+attachment's base64 held aside: bench/bench_large_file.py). While the packages in hand are small the hub
+widens its prefetch within the same budget (``Hub.gather``): a batch of 6 instead of 32 cost it about 15 %
+more CPU per document at 10 KB (fewer documents share each commit and publish: bench/README.md)."""
 
 DEFAULT_PARKED_ALARM = 1000
 """Parked messages at or above this count raise the hub's alarm (``hub.parked_alarm`` in its log, and

@@ -96,6 +96,7 @@ class Hub:
         self._declared: set[str] = set()
         self._pending: list[Delivery] = []
         self._batching = False
+        self._requested = self._base_prefetch = self._prefetch = 1  # set by ``start``
         self._held: list[Delivery] = []  # a batch an outage stopped, retried once ``outage`` is ready
         self.outage = Backoff(initial=self.config.outage_pause, maximum=self.config.outage_pause_max)
         self.parked_alarm = False  # the parked queue holds ``config.parked_alarm`` messages or more
@@ -146,14 +147,37 @@ class Hub:
         self._batching = batch
         handler = self._pending.append if batch else self.handle
         queue, bounded = self.config.names.ingress_queue, self.config.prefetch(prefetch)
+        self._requested, self._base_prefetch, self._prefetch = prefetch, bounded, bounded
         self.transport.consume(queue, handler, prefetch=bounded)
         self.metrics.consuming(True)
+
+    def gather(self, tick: float) -> None:
+        """Let more deliveries come while those in hand are small (``HubConfig.prefetch``'s bound is for
+        packages of ``max_bytes`` each): the prefetch grows to what is held plus as many ``max_bytes`` as
+        the rest of ``inflight_bytes`` holds, up to the prefetch asked for, so whatever the broker may
+        still send stays within the budget. ``flush`` narrows it back before acking (issue 13: 6
+        deliveries a batch instead of 32 cost 15 % more CPU per document, more with PostgreSQL's commits)."""
+        queue = self.config.names.ingress_queue
+        while self._batching and self._pending and self._prefetch < self._requested:
+            held = [*self._held, *self._pending]
+            room = self.config.inflight_bytes - sum(len(d.body) for d in held)
+            wider = min(self._requested, len(held) + max(0, room) // self.config.max_bytes)
+            if wider <= self._prefetch:
+                return
+            self.transport.set_prefetch(queue, wider)
+            self._prefetch = wider
+            if not self.transport.drain(tick):
+                return
 
     def flush(self) -> int:
         """Process the deliveries collected since the last call (after a batch an outage held, once its
         pause is over); return how many."""
         if self._held and not self.outage.ready(time.monotonic()):
             return 0
+        if self._prefetch > self._base_prefetch and (self._pending or self._held):
+            # Before any ack: what the broker sends once these are settled must fit the budget unseen.
+            self.transport.set_prefetch(self.config.names.ingress_queue, self._base_prefetch)
+            self._prefetch = self._base_prefetch
         pending = [*self._held, *self._pending]
         self._held = []
         self._pending.clear()  # in place: the consumer holds ``self._pending.append``
@@ -327,7 +351,8 @@ class Hub:
         if attempt.checked is not None and attempt.refusal is None and attempt.internal_error is None:
             package = attempt.checked.package
             try:
-                with self.store.transaction():  # a savepoint: a refusal undoes only this message's writes
+                # A savepoint: a refusal undoes only this message's writes (none inside: nothing catches).
+                with self.store.transaction(savepoints=False):
                     if isinstance(package, StatusPackage):
                         self.statuses.plan(attempt, package)
                     else:
@@ -365,7 +390,7 @@ class Hub:
             return
         at = self.now()
         hub_id = self.config.hub_id
-        with self.store.transaction():
+        with self.store.transaction(savepoints=False):
             for attempt in attempts:
                 document_id = attempt.document_id
                 if document_id is None:  # only planned packages forward anything, and they know their id

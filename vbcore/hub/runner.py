@@ -63,6 +63,7 @@ def run(
     try:
         while not stop:
             hub.transport.drain(0 if hub.flush() else tick)
+            hub.gather(tick)  # small deliveries in hand: more of them, within the memory budget
             hub.metrics.beat()
             gauges.refresh()
         hub.flush()

@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,15 +195,23 @@ def certificate_from_der(der: bytes, label: str, label_vi: str | None = None) ->
     ``label`` / ``label_vi`` name it in the refusal ("certificate 2 in the signature's KeyInfo").
     """
     try:
-        cert = x509.load_der_x509_certificate(der)
-        _ = (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.serial_number)
-        _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, len(cert.extensions), cert.public_key())
+        return _read_whole(der)
     except Exception as exc:  # any failure of parsing hostile DER (see above)
         raise CertificateUnreadable(
             f"{label} cannot be read (truncated or a placeholder?): {type(exc).__name__}: {exc}",
             vi=f"không đọc được {label_vi or label} (bị cắt cụt hoặc chỉ là dữ liệu mẫu?): "
             f"{type(exc).__name__}: {exc}",
         ) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_whole(der: bytes) -> x509.Certificate:
+    """``certificate_from_der``'s parse, kept for the certificates seen most recently: every package of
+    an agency carries the same one (issue 13: reading it was a tenth of the hub's signature check).
+    A certificate is immutable; one that fails to read is not kept (it raises each time)."""
+    cert = x509.load_der_x509_certificate(der)
+    _ = (cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.serial_number)
+    _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, len(cert.extensions), cert.public_key())
     return cert
 
 

@@ -32,15 +32,19 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
+import secrets
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 from signxml.algorithms import (
@@ -48,9 +52,11 @@ from signxml.algorithms import (
     DigestAlgorithm,
     SignatureConstructionMethod,
     SignatureMethod,
+    digest_algorithm_implementations,
 )
 from signxml.exceptions import InvalidCertificate, InvalidDigest, SignXMLException
 from signxml.signer import XMLSigner
+from signxml.util import _remove_sig
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from vbcore.deviations import Deviation
@@ -174,6 +180,9 @@ class VerifiedPackage:
     certificate: x509.Certificate | None
     algorithm: str
     warnings: tuple[Deviation, ...] = ()
+    # Texts the verified tree holds a mark for (``Aside``: an attachment's base64 over ``ASIDE_ABOVE``),
+    # verified with it: ``read_element(verified.root, aside=verified.aside)``.
+    aside: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def signed(self) -> bool:
@@ -210,20 +219,99 @@ def bind_to_sender(
     )
 
 
+# --- an attachment's base64 held aside --------------------------------------------------------------
+
+ASIDE_ABOVE = 1024 * 1024
+"""A text node longer than this (an attachment's base64) is taken out of the tree while the package is
+signed or verified, and a random mark put in its place. libxml2 copies a text node whole each time the
+tree is copied (``deepcopy``: once), canonicalised (twice: its output buffer and the bytes) or serialised
+(three times); with the text aside, those copies are of the metadata only, and the text is fed to the
+digest (and to the signed output) in chunks of ``ASIDE_CHUNK``. Only a text that both forms write as it
+is (no ``&``, ``<``, ``>`` or carriage return: base64 never has them) is taken aside, so the digest is
+the one of the whole canonical form, byte for byte (issue 13: a 50 MB attachment, a 67 MiB package,
+cost +340 MiB to sign and to verify)."""
+ASIDE_CHUNK = 1024 * 1024
+_ESCAPED = ("&", "<", ">", "\r")
+
+
+class Aside:
+    """Texts taken out of a tree, by the mark that stands for each in it (``vbus-aside-<random>``:
+    a mark is not base64, so a reader that is not given the text refuses to decode it)."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+
+    @classmethod
+    def lift(cls, root: Any) -> Aside:
+        aside = cls()
+        for element in root.iter(etree.Element):
+            if len(element):
+                continue
+            text = element.text
+            if text is not None and len(text) > ASIDE_ABOVE and not any(c in text for c in _ESCAPED):
+                mark = f"vbus-aside-{secrets.token_hex(16)}"
+                element.text = mark
+                aside.texts[mark] = text
+        return aside
+
+    def chunks(self, data: bytes) -> Iterator[bytes]:
+        """``data`` (a canonical form or a serialisation of the tree) with each mark it holds replaced by
+        its text. A mark the form does not hold (its element was left out: the enveloped signature) is
+        skipped; a mark found twice cannot be a mark (it is random), and is refused."""
+        found = []
+        for mark in self.texts:
+            at = data.find(mark.encode())
+            if at >= 0:
+                if data.find(mark.encode(), at + 1) >= 0:
+                    raise SignatureInvalid(
+                        "the package repeats a mark vbus put in it", vi="gói tin lặp lại dấu vbus đặt vào"
+                    )
+                found.append((at, mark))
+        done = 0
+        for at, mark in sorted(found):
+            yield data[done:at]
+            text = self.texts[mark]
+            for start in range(0, len(text), ASIDE_CHUNK):
+                yield text[start : start + ASIDE_CHUNK].encode()
+            done = at + len(mark)
+        yield data[done:]
+
+    def digest(self, data: bytes, algorithm: DigestAlgorithm) -> bytes:
+        hasher = hashes.Hash(digest_algorithm_implementations[algorithm]())
+        for chunk in self.chunks(data):
+            hasher.update(chunk)
+        return hasher.finalize()
+
+    def joined(self, data: bytes) -> bytes:
+        """``data`` with the texts in place, written in chunks (no second whole copy while it grows)."""
+        out = io.BytesIO()
+        for chunk in self.chunks(data):
+            out.write(chunk)
+        return out.getvalue()
+
+
 class _Signer(XMLSigner):
-    """signxml's signer with one cheap copy of the tree instead of two serialise-and-parse copies.
+    """signxml's signer on our own tree, with no copy of it at all.
 
     ``XMLSigner.sign`` asks ``get_root`` twice for a copy of its input: one to place the signature
-    in, one to canonicalise. The tree is ours (parsed from the caller's bytes), so the first
-    request gets the tree itself and the second a ``deepcopy``, which keeps every namespace
-    declaration of a document's root element (they all sit on or below it) and costs about
-    0.6 ms per MB against about 4 ms per MB for a serialise-and-parse copy. Both trees are equal
-    when signxml takes them, so which of the two gets the original does not matter.
+    in, one to canonicalise without it (the enveloped transform). The tree is ours (parsed from the
+    caller's bytes), so both requests get the tree itself; when signxml canonicalises it, the
+    signature is taken out for that moment exactly as the enveloped transform takes it out
+    (``_remove_sig``: its tail kept) and put back after. Each whole-document copy costs the package's
+    size in memory (issue 13: about +67 MiB each for a 50 MB attachment) and 0.6-4 ms per MB.
     """
 
-    def __init__(self, own_tree: Any, **kwargs: Any) -> None:
+    def __init__(self, own_tree: Any, signature: Any, aside: Aside, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._own_tree = own_tree
+        self._signature = signature
+        self._aside = aside
+
+    def _get_digest(self, data: Any, algorithm: DigestAlgorithm) -> bytes:
+        if self._aside.texts and isinstance(data, bytes):
+            return self._aside.digest(data, algorithm)
+        digest: bytes = super()._get_digest(data, algorithm)
+        return digest
 
     @property
     def parser(self) -> etree.XMLParser:
@@ -231,11 +319,38 @@ class _Signer(XMLSigner):
 
     def get_root(self, data: Any) -> Any:
         if data is self._own_tree:
-            self._own_tree = None
             return data
         if isinstance(data, etree._Element) and data.getparent() is None:
             return copy.deepcopy(data)
         return super().get_root(data)  # type: ignore[no-untyped-call]
+
+    def _c14n(
+        self, nodes: Any, algorithm: CanonicalizationMethod, inclusive_ns_prefixes: Any = None
+    ) -> bytes:
+        if nodes is self._own_tree:
+            with _enveloped(self._signature):
+                return bytes(super()._c14n(nodes, algorithm, inclusive_ns_prefixes))
+        return bytes(super()._c14n(nodes, algorithm, inclusive_ns_prefixes))
+
+
+@contextlib.contextmanager
+def _enveloped(signature: Any) -> Iterator[None]:
+    """The tree without ``signature`` while the block runs, as the enveloped-signature transform
+    leaves it (signxml's ``_remove_sig``: the signature's tail joins the text before it); restored after."""
+    parent = signature.getparent()
+    before = next(signature.itersiblings(preceding=True), None)
+    index, tail = parent.index(signature), signature.tail
+    text_before = before.tail if before is not None else parent.text
+    _remove_sig(signature)  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if before is not None:
+            before.tail = text_before
+        else:
+            parent.text = text_before
+        parent.insert(index, signature)
+        signature.tail = tail
 
 
 class _TreeCopy:
@@ -248,18 +363,34 @@ class _TreeCopy:
 
 
 class _Verifier(XMLVerifier):
-    """signxml's verifier without its three whole-document serialise-and-parse copies.
+    """signxml's verifier with at most one copy of the document instead of three serialise-and-parse copies.
 
     - ``get_root``: ``verify`` only reads the root it is given (every change happens on copies made
       per reference), so our parsed tree is used as is.
     - ``_tostring``/``_fromstring``: signxml copies the document twice per reference as
-      ``_fromstring(_tostring(root))`` (once before the enveloped transform, once before c14n);
-      for a document's root element this pair becomes one ``deepcopy``, which keeps every
-      namespace declaration (they all sit on or below the root). Measured at 20 MB: the two round
-      trips cost ~240 ms, the two deep copies ~60 ms. Any other node (the Signature element,
-      whose inherited namespaces matter to inclusive c14n) still goes through bytes.
+      ``_fromstring(_tostring(root))`` (once before the enveloped transform, once before c14n). The
+      first becomes one ``deepcopy`` (which keeps every namespace declaration: they all sit on or
+      below the root), or no copy at all when the caller gave the tree away (``consumable``); the
+      second, a copy of that copy, is the same tree again (nothing else holds it). Any other node
+      (the Signature element, whose inherited namespaces matter to inclusive c14n) still goes
+      through bytes.
+    - Once that tree is canonicalised, it is emptied before signxml parses the canonical form into
+      the verified tree: the two are never held whole at once. For a 50 MB attachment (a 67 MiB
+      package) this took the verification's peak from five times the package to three.
     The interoperability tests with xmlsec1 check the result byte for byte through the digest.
     """
+
+    def __init__(self, consumable: Any = None, aside: Aside | None = None) -> None:
+        super().__init__()
+        self._consumable = consumable  # a document root this verifier may change and empty
+        self._spent: Any = None  # that root once canonicalised
+        self._aside = aside or Aside()
+
+    def _get_digest(self, data: Any, algorithm: DigestAlgorithm) -> bytes:
+        if self._aside.texts and isinstance(data, bytes):
+            return self._aside.digest(data, algorithm)
+        digest: bytes = super()._get_digest(data, algorithm)
+        return digest
 
     def get_root(self, data: Any) -> Any:
         if isinstance(data, etree._Element):
@@ -273,7 +404,13 @@ class _Verifier(XMLVerifier):
 
     def _fromstring(self, xml_string: Any, **kwargs: Any) -> Any:
         if isinstance(xml_string, _TreeCopy):
-            return copy.deepcopy(xml_string.root)
+            if xml_string.root is self._consumable:
+                return xml_string.root
+            self._consumable = copy.deepcopy(xml_string.root)
+            return self._consumable
+        if self._spent is not None:  # the canonical form of the reference: the verified tree to be
+            self._spent.clear()
+            self._spent = self._consumable = None
         return super()._fromstring(xml_string, **kwargs)  # type: ignore[no-untyped-call]
 
     def _c14n(
@@ -291,6 +428,8 @@ class _Verifier(XMLVerifier):
             listed = nodes if isinstance(nodes, list) else [nodes]
             nodes = [self._rerooted(node) for node in listed]
         c14n: bytes = super()._c14n(nodes, algorithm, inclusive_ns_prefixes)
+        if nodes is self._consumable and self._consumable is not None:
+            self._spent = nodes
         return c14n
 
     def _rerooted(self, node: Any) -> Any:
@@ -312,12 +451,13 @@ def _signature_method(algorithm: str, key: PrivateKey) -> SignatureMethod:
     return _SIGN_METHODS[name]
 
 
-def _place_signature(header: Any) -> None:
+def _place_signature(header: Any) -> Any:
     """Append signxml's placeholder as the header's last child, indented like its siblings."""
     last = header[-1] if len(header) else None
     placeholder = etree.SubElement(header, f"{{{DS}}}Signature", {"Id": "placeholder"}, nsmap={"ds": DS})
     if last is not None and (last.tail or "").strip() == "" and (header.text or "").strip() == "":
         placeholder.tail, last.tail = last.tail, header.text
+    return placeholder
 
 
 def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") -> bytes:
@@ -342,16 +482,20 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
             "the edXML root element must not carry an Id attribute",
             vi="phần tử gốc edXML không được có thuộc tính Id",
         )
-    _place_signature(header)
+    placeholder = _place_signature(header)
+    aside = Aside.lift(root) if len(xml) > ASIDE_ABOVE else Aside()
     signer = _Signer(
         root,
+        placeholder,
+        aside,
         method=SignatureConstructionMethod.enveloped,
         signature_algorithm=method,
         digest_algorithm=_DIGEST_FOR[method.name.rsplit("_", 1)[1].lower()],
         c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
     )
     signed = signer.sign(root, key=key.private_key, cert=list(key.certificate_chain))
-    return bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
+    serialised = bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
+    return aside.joined(serialised) if aside.texts else serialised
 
 
 def verify_package(
@@ -398,10 +542,12 @@ def verify_package(
     leaf, intermediates = _signing_certificate(certificates_in(shape, limits.max_certificates))
     trust.validate(leaf, intermediates, at=at)
     signer_agency = _bind(leaf, expected_agency, agency_certificates)
-    signed_root = _whole_package(root, _verify_with_signxml(root, leaf, policy))
+    large = len(xml) > ASIDE_ABOVE
+    signed_root, aside = _verify_with_signxml(root, leaf, policy, consume=parsed is None, large=large)
     return VerifiedPackage(
-        root=signed_root, signer_agency=signer_agency, certificate=leaf, algorithm=shape.algorithm
-    )
+        root=_whole_package(root, signed_root), signer_agency=signer_agency, certificate=leaf,
+        algorithm=shape.algorithm, aside=aside,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -414,6 +560,7 @@ class UntrustedSignature:
     signer_agency: str | None  # the agency code the certificate names, unchecked
     certificate: x509.Certificate
     algorithm: str
+    aside: Mapping[str, str] = field(default_factory=dict)  # as ``VerifiedPackage.aside``
 
 
 def verify_signature_value(
@@ -434,8 +581,9 @@ def verify_signature_value(
         _refuse_unsigned(found)
     shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
     leaf, _ = _signing_certificate(certificates_in(shape, limits.max_certificates))
-    signed_root = _whole_package(root, _verify_with_signxml(root, leaf, policy))
-    return UntrustedSignature(signed_root, agency_code_of(leaf), leaf, shape.algorithm)
+    signed_root, aside = _verify_with_signxml(root, leaf, policy, consume=True, large=len(xml) > ASIDE_ABOVE)
+    signed_root = _whole_package(root, signed_root)
+    return UntrustedSignature(signed_root, agency_code_of(leaf), leaf, shape.algorithm, aside)
 
 
 def _refuse_unsigned(found: Found) -> NoReturn:
@@ -500,7 +648,14 @@ def _bind(
     )
 
 
-def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePolicy) -> Any:
+def _verify_with_signxml(
+    root: Any, leaf: x509.Certificate, policy: SignaturePolicy, *, consume: bool = False, large: bool = True
+) -> tuple[Any, dict[str, str]]:
+    """The verified tree (signxml's ``signed_xml``) and the texts it holds a mark for (``Aside``).
+    ``consume``: ``root`` is the caller's to give away (parsed for this verification alone): it is
+    verified without a copy and left empty. ``large``: the package may hold a text over ``ASIDE_ABOVE``
+    (its bytes do); ``root``'s are replaced by marks, whether it is consumed or not."""
+    aside = Aside.lift(root) if large else Aside()
     config = SignatureConfiguration(
         require_x509=True,
         location=".//",
@@ -512,7 +667,8 @@ def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePol
         digest_algorithms=policy.digest_algorithms(),
     )
     try:
-        result = _Verifier().verify(root, x509_cert=leaf, parser=_huge_parser(), expect_config=config)
+        verifier = _Verifier(root if consume else None, aside)
+        result = verifier.verify(root, x509_cert=leaf, parser=_huge_parser(), expect_config=config)
     except InvalidDigest as exc:
         raise SignatureInvalid(
             f"the package changed after it was signed ({exc})", vi="gói tin đã bị thay đổi sau khi ký"
@@ -540,4 +696,4 @@ def _verify_with_signxml(root: Any, leaf: x509.Certificate, policy: SignaturePol
         raise SignatureWrapping(
             "the signature verified more than one reference", vi="chữ ký xác thực hơn một tham chiếu"
         )
-    return result.signed_xml
+    return result.signed_xml, aside.texts

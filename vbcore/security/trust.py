@@ -10,16 +10,20 @@ assert ``basicConstraints cA``, so an agency's own certificate can never issue a
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import verification
 
 from vbcore.errors import ConfigurationError, UntrustedCertificate, printable
 
 # Chains longer than root -> intermediate -> intermediate -> leaf are not seen in practice.
 MAX_CHAIN_DEPTH = 4
+# Validated chains kept per trust store (one per agency's certificate: 5,000 agencies fit).
+MAX_KEPT_CHAINS = 8192
 
 _EE_POLICY = verification.ExtensionPolicy.permit_all()
 _CA_POLICY = verification.ExtensionPolicy.permit_all().require_present(
@@ -68,6 +72,11 @@ class TrustStore:
         if not self.anchors:
             raise ConfigurationError("a trust store needs at least one CA certificate")
         self._store = verification.Store(list(self.anchors))
+        # Chains validated before: (leaf, intermediates) as DER -> the chain. A chain is reused only at a
+        # time within every one of its certificates' validity, when it is still a valid path; the store
+        # never changes (a new trust store is a new object). Failures are never kept.
+        self._chains: dict[tuple[bytes, ...], list[x509.Certificate]] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_pem_files(cls, paths: Iterable[Path]) -> TrustStore:
@@ -122,6 +131,21 @@ class TrustStore:
                 f"signing certificate {describe(leaf)} expired on {end}",
                 vi=f"chứng thư số ký {describe(leaf, 'vi')} đã hết hạn ngày {end}",
             )
+        key = tuple(c.public_bytes(serialization.Encoding.DER) for c in (leaf, *intermediates))
+        with self._lock:
+            chain = self._chains.get(key)
+        if chain is not None and all(c.not_valid_before_utc <= when <= c.not_valid_after_utc for c in chain):
+            return list(chain)
+        chain = self._build(leaf, intermediates, when)
+        with self._lock:
+            if len(self._chains) >= MAX_KEPT_CHAINS:
+                self._chains.pop(next(iter(self._chains)))
+            self._chains[key] = chain
+        return list(chain)
+
+    def _build(
+        self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], when: dt.datetime
+    ) -> list[x509.Certificate]:
         verifier = (
             verification.PolicyBuilder()
             .store(self._store)

@@ -105,11 +105,13 @@ def _value_only(xml: bytes, policy: SignaturePolicy, limits: ParseLimits) -> Ver
     root = signing._parse(xml, limits)
     shape = check_shape(root, find_signatures(root).dsig, allow_sha1=policy.allow_sha1)
     leaf, _ = signing._signing_certificate(certificates_in(shape, limits.max_certificates))
-    signed_root = signing._verify_with_signxml(root, leaf, policy)
+    large = len(xml) > signing.ASIDE_ABOVE
+    signed_root, aside = signing._verify_with_signxml(root, leaf, policy, consume=True, large=large)
     if signed_root is None or signed_root.tag != root.tag:
         raise SignatureWrapping(
             "the signed content is not the whole package", vi="phần được ký không phải toàn bộ gói tin"
         )
     return VerifiedPackage(
-        root=signed_root, signer_agency=agency_code_of(leaf), certificate=leaf, algorithm=shape.algorithm
+        root=signed_root, signer_agency=agency_code_of(leaf), certificate=leaf, algorithm=shape.algorithm,
+        aside=aside,
     )

@@ -127,7 +127,7 @@ class ClaimResult:
 
 class TrackingStore(ABC):
     @abstractmethod
-    def transaction(self) -> AbstractContextManager[None]:
+    def transaction(self, *, savepoints: bool = True) -> AbstractContextManager[None]:
         """Group writes; commit on exit, roll back on error. Calls outside one commit on their own."""
 
     @abstractmethod

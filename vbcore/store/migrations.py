@@ -289,6 +289,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               EVIDENCE_STEPS),
     Migration(9, "the hub's signed receipts (accepted, refused, delivered) and the seals of their batches",
               _RECEIPTS),
+    Migration(10, "pairs nobody answered yet, by deadline: vb track --overdue reads only those (issue 13)",
+              ("CREATE INDEX pairs_unanswered ON pairs (deadline) WHERE last_status IS NULL",)),
 )
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

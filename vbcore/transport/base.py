@@ -101,6 +101,11 @@ class Transport(ABC):
     def consume(self, queue: str, handler: Handler, *, prefetch: int = 16) -> None:
         """Register ``handler`` for ``queue``; deliveries flow while ``drain`` or ``run`` runs."""
 
+    def set_prefetch(self, queue: str, prefetch: int) -> None:  # noqa: B027 (a default that does nothing)
+        """Change the prefetch of this transport's consumer of ``queue`` (``Hub.gather`` widens it while
+        the deliveries in hand are small, within its memory budget). A transport that cannot keeps the
+        prefetch it consumed with, which is always the safe one."""
+
     @abstractmethod
     def drain(self, timeout: float = 0.0) -> int:
         """Dispatch pending deliveries to handlers for up to ``timeout`` seconds; return how many."""

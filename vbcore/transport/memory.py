@@ -280,6 +280,12 @@ class InMemoryTransport(Transport):
         with self.broker.cond:
             self._consumers.append(_Consumer(queue, handler, prefetch))
 
+    def set_prefetch(self, queue: str, prefetch: int) -> None:
+        with self.broker.cond:
+            for consumer in self._consumers:
+                if consumer.queue == queue:
+                    consumer.prefetch = prefetch
+
     def _hand_out(self, queue: str, consumer: _Consumer | None) -> Delivery | None:
         """Take the head of ``queue`` as an unacknowledged delivery (lock held)."""
         ready = self.broker._queue(queue).ready

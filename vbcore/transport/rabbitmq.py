@@ -430,6 +430,16 @@ class RabbitMQTransport(Transport):
         self._consumers.append(spec)
         self._consumer_channels.append(channel)
 
+    def set_prefetch(self, queue: str, prefetch: int) -> None:
+        for i, spec in enumerate(self._consumers):
+            if spec.queue == queue and spec.prefetch != prefetch:
+                self._consumers[i] = _ConsumerSpec(spec.queue, spec.handler, prefetch)  # kept on reconnecting
+
+                def qos(i: int = i) -> None:  # the channel of now: a reconnection replaces it
+                    self._consumer_channels[i].basic_qos(prefetch_count=prefetch)
+
+                self._run(f"setting the prefetch of {queue}", qos)
+
     def _start_consumer(self, spec: _ConsumerSpec) -> Any:
         channel = self._conn.channel()
         generation = self._generation
