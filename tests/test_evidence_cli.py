@@ -76,13 +76,26 @@ def test_an_edited_bundle_exits_non_zero_with_the_reason(machine: tuple[Path, Pa
     assert "the evidence bundle is NOT valid" in run.stderr
 
 
+def _copy_sources(root: Path, to: Path) -> None:
+    """The repository's own files: those git tracks, else the tree without what a run leaves in it (a
+    venv, caches, the tools ``.ci/run`` unpacks, whose links point outside)."""
+    listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=False)
+    if listed.returncode == 0 and listed.stdout:
+        for name in listed.stdout.decode().split("\0"):
+            if name and (root / name).is_file():
+                (to / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(root / name, to / name)
+        return
+    leave_out = (".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis",
+                 "var", "tools")  # fmt: skip
+    shutil.copytree(root, to, ignore=shutil.ignore_patterns(*leave_out))
+
+
 @pytest.mark.slow
 def test_verify_in_a_fresh_venv(machine: tuple[Path, Path, Path], tmp_path: Path) -> None:
     """``python -m venv`` + ``pip install`` of this repository, nothing else; then verify."""
     source = tmp_path / "vbus"  # a copy: pip builds in the source tree, which must stay clean
-    leave_out = (".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis",
-                 "var")  # fmt: skip
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*leave_out))
+    _copy_sources(ROOT, source)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
