@@ -19,6 +19,7 @@ from test_hub_support import G09, G22, H24, H56, edoc, open_world, status
 
 from vbcore.cli import vb
 from vbcore.evidence.chain import ALTERED, CHECKPOINT_INVALID, INSERTED, REMOVED, REORDERED, REWRITTEN
+from vbcore.evidence.checkpoint import make_checkpoint
 from vbcore.evidence.entry import GENESIS_HASH, canonical_json, content_hash, link_hash
 from vbcore.operations.audit import CHANGED, UNLOGGED, UNRECORDED, AuditReport, audit
 from vbcore.security.pki import DevPki
@@ -27,6 +28,7 @@ from vbcore.security.trust import TrustStore
 from vbcore.status import StatusCode
 from vbcore.store import open_store
 from vbcore.store.evidence_log import ENTRY_COLUMNS, entry_from_row
+from vbcore.testing.devworld import HUB_ID
 from vbcore.timezones import utc_now
 
 pytest_plugins = ["test_hub_support"]
@@ -411,3 +413,41 @@ def test_json_for_scripts(hub_db: Path, pki: DevPki) -> None:
     assert out["chain"] is None
     assert out["store_total"] == 1
     assert out["store"][0]["what"] == UNRECORDED
+
+
+def _resign_checkpoints(path: Path, key: SigningKey, hub_id: str | None = None) -> None:
+    """What an operator who also holds an agency's key can do after rewriting the chain: sign every
+    checkpoint again over the new heads (and drop the time-stamps that no longer match)."""
+    with sqlite3.connect(path) as db:
+        links = dict(db.execute("SELECT seq, entry_hash FROM evidence_log").fetchall())
+        rows = db.execute("SELECT seq, at_utc, hub_id FROM evidence_checkpoints").fetchall()
+        for seq, at_utc, stated in rows:
+            checkpoint = make_checkpoint(key, seq=seq, head_hash=links[seq], at_utc=at_utc,
+                                         hub_id=hub_id or stated)
+            db.execute("UPDATE evidence_checkpoints SET statement = ?, head_hash = ?, tsa_token = NULL "
+                       "WHERE seq = ?", (checkpoint.statement.to_json(), links[seq], seq))
+
+
+def test_a_rewritten_chain_re_signed_with_an_agency_key_is_refused(
+    hub_db: Path, pki: DevPki, keys: dict[str, SigningKey], trust: TrustStore
+) -> None:
+    _rewrite(hub_db, lambda rows: rows[6].__setitem__(4, G22))
+    _resign_checkpoints(hub_db, keys[G22])  # claiming to be the hub
+    report = check(hub_db, trust)
+    assert report.chain is not None
+    assert report.chain.what == CHECKPOINT_INVALID
+    assert f"signed by the certificate of {G22}" in report.chain.describe("en")
+
+
+def test_checkpoints_signed_by_another_hub_fail_against_the_hub_id(
+    hub_db: Path, pki: DevPki, keys: dict[str, SigningKey], trust: TrustStore
+) -> None:
+    _rewrite(hub_db, lambda rows: rows[6].__setitem__(4, G22))
+    _resign_checkpoints(hub_db, keys[G09], hub_id=G09)  # an agency as its own "hub": consistent...
+    report = check(hub_db, trust)
+    assert report.chain is None
+    assert report.hubs == [G09]
+    result = CliRunner().invoke(vb, ["--lang", "en", "audit", "verify", "--store", f"sqlite:///{hub_db}",
+                                     "--trust", str(pki.ca_cert_path), "--hub-id", HUB_ID])
+    assert result.exit_code == 1, result.output
+    assert f"signed by the hub {G09}, not by {HUB_ID}" in result.stdout

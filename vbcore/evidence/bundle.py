@@ -54,7 +54,7 @@ from vbcore.evidence.receipt import Receipt, verify_receipt
 from vbcore.evidence.statement import Statement, sign_statement, verify_statement
 from vbcore.lang import Text
 from vbcore.model import Edoc, StatusPackage
-from vbcore.security.pki import agency_code_of
+from vbcore.security.pki import identity_of
 from vbcore.security.signing import SignaturePolicy, SigningKey, verify_package
 from vbcore.security.trust import TrustStore
 from vbcore.timezones import utc_now
@@ -107,7 +107,8 @@ class Verified:
 
     document_id: str = ""
     holder: str = ""
-    exporter: str | None = None  # the agency code of the certificate that signed the manifest
+    exporter: str | None = None  # the identity of the certificate that signed the manifest
+    hub: str | None = None  # the hub whose certificate signed the checkpoints and seals
     exported_at: str = ""
     package_digest: str = ""
     package: Edoc | None = None
@@ -234,10 +235,14 @@ def _say(verified: Verified, member: str, key: str, **values: object) -> None:
     verified.problem(member, text.en, text.vi)
 
 
-def verify_bundle(source: str | Path | bytes | IO[bytes], trust: TrustStore) -> Verified:
+def verify_bundle(
+    source: str | Path | bytes | IO[bytes], trust: TrustStore, hub: str | None = None
+) -> Verified:
     """Check every member of the bundle against the others and against ``trust``; never raises for
-    what the bundle holds (each inconsistency is a ``Problem``)."""
-    verified = Verified()
+    what the bundle holds (each inconsistency is a ``Problem``). ``hub``: the id of the hub whose
+    certificate must have signed what the hub signs (without it: one hub, whichever, that is none of
+    the parties)."""
+    verified = Verified(hub=hub)
     try:
         zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError, ValueError):
@@ -251,6 +256,7 @@ def verify_bundle(source: str | Path | bytes | IO[bytes], trust: TrustStore) -> 
         if manifest is None:
             return verified
         _check_contents(members, manifest, trust, verified)
+        _check_signers(verified)
     return verified
 
 
@@ -339,9 +345,64 @@ def _check_manifest(
 
 def _code_of(statement: Statement) -> str | None:
     try:
-        return agency_code_of(statement.chain()[0])
+        return identity_of(statement.chain()[0])
     except EvidenceInvalid:
         return None
+
+
+def _hub_of(verified: Verified, hub_id: str, member: str) -> None:
+    """Every checkpoint and seal of one bundle is the same hub's (each signer binds it already)."""
+    if verified.hub is None:
+        verified.hub = hub_id
+    elif hub_id != verified.hub:
+        verified.problem(
+            member,
+            f"is signed by the hub {hub_id}, but the bundle's other evidence by the hub {verified.hub}",
+            f"do trục {hub_id} ký, nhưng các bằng chứng khác trong gói do trục {verified.hub} ký",
+        )
+
+
+def _check_signers(verified: Verified) -> None:
+    """Who signed the manifest is who the bundle says exported it: the hub (the one that signed its
+    checkpoints and seals), or the recipient agency it names as holder; and the hub is none of the
+    parties, so that a sender cannot vouch for its own journey with its own certificate."""
+    who = verified.exporter or "no identity"
+    who_vi = verified.exporter or "không rõ danh tính"
+    if not any(p.member == SIGNATURE for p in verified.problems):  # else said already: no signature
+        if verified.holder == HUB:
+            if verified.hub is None:
+                verified.problem(SIGNATURE, "a bundle the hub exported holds no checkpoint or receipt the "
+                                 "hub signed", "gói bằng chứng do trục xuất không có điểm chốt hay biên nhận "
+                                 "nào có chữ ký của trục")
+            elif verified.exporter != verified.hub:
+                verified.problem(
+                    SIGNATURE,
+                    f"the bundle says the hub exported it, but {who} signed it, not the hub {verified.hub}",
+                    f"gói bằng chứng ghi do trục xuất, nhưng {who_vi} ký, "
+                    f"không phải trục {verified.hub}",
+                )
+        elif verified.exporter != verified.holder:
+            verified.problem(
+                SIGNATURE,
+                f"the bundle says {verified.holder} exported it, but {who} signed it",
+                f"gói bằng chứng ghi do {verified.holder} xuất, nhưng {who_vi} ký",
+            )
+    _check_hub_is_no_party(verified)
+
+
+def _check_hub_is_no_party(verified: Verified) -> None:
+    parties = {verified.package_signer, *(signer for _, _, signer in verified.statuses)}
+    if verified.package is not None:
+        parties.add(verified.package.from_.organ_id)
+    parties |= {e.sender for e in verified.entries} | {e.recipient for e in verified.entries}
+    if verified.hub is not None and verified.hub in parties:
+        verified.problem(
+            "",
+            f"the evidence is signed as the hub's by {verified.hub}, a party to the document: a sender "
+            "or recipient cannot be its own witness",
+            f"bằng chứng được ký với tư cách trục bởi {verified.hub}, một bên của văn bản: bên gửi hay bên "
+            "nhận không thể tự làm chứng cho mình",
+        )
 
 
 def _check_contents(
@@ -431,12 +492,13 @@ def _check_chain(members: dict[str, bytes], trust: TrustStore, verified: Verifie
                     vi="một đoạn chuỗi phải có đúng proof và entries",
                 )
             proof = Proof.from_dict(data["proof"])
-            verify_proof(proof, trust)
+            verify_proof(proof, trust, verified.hub)
             others = [Entry.from_dict(e) for e in data["entries"]]
         except EvidenceInvalid as exc:
             verified.problem(name, exc)
             continue
         checkpoint = proof.checkpoint
+        _hub_of(verified, checkpoint.hub_id, name)
         verified.checkpoints.append((checkpoint.seq, checkpoint.at_utc, checkpoint.tsa_token is not None))
         found = [proof.entry]
         for entry in others:
@@ -482,10 +544,11 @@ def _check_receipts(members: dict[str, bytes], trust: TrustStore, verified: Veri
     others |= {e.package_digest for e in verified.entries if e.kind == "package-refused" and e.package_digest}
     for name in sorted(n for n in members if n.startswith("receipts/")):
         try:
-            said = verify_receipt(Receipt.from_dict(_load(members[name])), trust)
+            said = verify_receipt(Receipt.from_dict(_load(members[name])), trust, verified.hub)
         except EvidenceInvalid as exc:
             verified.problem(name, exc)
             continue
+        _hub_of(verified, said["hub_id"], name)
         document, digest, seq = said["document_id"], said["package_digest"], said["seq"]
         if document != verified.document_id:
             verified.problem(

@@ -20,7 +20,7 @@ from typing import Any
 
 from vbcore.errors import EvidenceInvalid
 from vbcore.evidence.entry import parse_utc
-from vbcore.evidence.statement import Statement, sign_statement, verify_statement
+from vbcore.evidence.statement import Statement, check_signed_by_hub, sign_statement, verify_statement
 from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
 
@@ -90,10 +90,15 @@ def make_checkpoint(key: SigningKey, *, seq: int, head_hash: str, at_utc: str, h
     return Checkpoint(sign_statement(key, payload))
 
 
-def verify_checkpoint(checkpoint: Checkpoint, trust: TrustStore, *, at: dt.datetime | None = None) -> None:
-    """``EvidenceInvalid`` unless the checkpoint is a well-formed statement signed by a trusted hub."""
+def verify_checkpoint(checkpoint: Checkpoint, trust: TrustStore, *, at: dt.datetime | None = None,
+                      hub_id: str | None = None) -> None:
+    """``EvidenceInvalid`` unless the checkpoint is a well-formed statement signed by a trusted hub:
+    a certificate that chains to ``trust`` AND binds the ``hub_id`` the checkpoint states (an
+    agency's certificate chains to the same CA); with ``hub_id``, that hub's."""
     try:
         verify_statement(checkpoint.statement, trust, at=at)
+        check_signed_by_hub(checkpoint.statement, checkpoint.statement.data.get("hub_id"),
+                            "the checkpoint", "điểm chốt", hub_id)
     except EvidenceInvalid as exc:
         seq = _seq_or_unknown(checkpoint)
         raise EvidenceInvalid(f"the checkpoint at entry {seq} does not verify: {exc}",

@@ -30,7 +30,7 @@ from typing import Any
 from vbcore.errors import EvidenceInvalid
 from vbcore.evidence.entry import Entry, canonical_json
 from vbcore.evidence.merkle import root_and_paths, root_from
-from vbcore.evidence.statement import Statement, sign_statement, verify_statement
+from vbcore.evidence.statement import Statement, check_signed_by_hub, sign_statement, verify_statement
 from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
 
@@ -154,9 +154,10 @@ def seal(key: SigningKey, hub_id: str, payloads: list[dict[str, Any]]) -> list[R
     return [Receipt(p, tuple(path), statement) for p, path in zip(payloads, paths, strict=True)]
 
 
-def verify_receipt(receipt: Receipt, trust: TrustStore) -> dict[str, Any]:
-    """What ``receipt`` says, once its seal verifies against ``trust`` and its path leads to the
-    sealed root; ``EvidenceInvalid`` naming the receipt otherwise."""
+def verify_receipt(receipt: Receipt, trust: TrustStore, hub_id: str | None = None) -> dict[str, Any]:
+    """What ``receipt`` says, once its seal verifies against ``trust``, is signed by the hub it names
+    (with ``hub_id``: that hub) and its path leads to the sealed root; ``EvidenceInvalid`` naming the
+    receipt otherwise."""
     payload = receipt.payload
     name = f"{payload.get('kind', '?')} receipt {str(payload.get('id', '?'))[:40]}"
     try:
@@ -167,6 +168,8 @@ def verify_receipt(receipt: Receipt, trust: TrustStore) -> dict[str, Any]:
     if sealed.get("type") != SEAL_TYPE:
         raise EvidenceInvalid(f"the {name} is sealed by a statement of type {sealed.get('type')!r}",
                               vi=f"biên nhận {name} được niêm bằng xác nhận loại {sealed.get('type')!r}")
+    hub = check_signed_by_hub(receipt.seal, sealed.get("hub_id"), f"the seal of the {name}",
+                              f"dấu niêm của biên nhận {name}", hub_id)
     try:
         root = root_from(canonical_json(payload), list(receipt.path))
     except ValueError as exc:
@@ -180,6 +183,10 @@ def verify_receipt(receipt: Receipt, trust: TrustStore) -> dict[str, Any]:
             "(hoặc nó được ghép với dấu niêm khác)",
         )
     _check_fields(payload, name)
+    if payload["hub_id"] != hub:
+        stated = payload["hub_id"][:80]
+        raise EvidenceInvalid(f"the {name} names the hub {stated!r}, its seal {hub!r}",
+                              vi=f"biên nhận {name} ghi trục {stated!r}, dấu niêm ghi {hub!r}")
     return payload
 
 

@@ -60,6 +60,8 @@ _T = {
     "by_hub": Text("Trục xuất lúc {at} (người ký: {who})", "Exported by the hub at {at} (signed by {who})"),
     "by_agency": Text("Cơ quan {holder} xuất những gì mình nhận được, lúc {at} (người ký: {who})",
                       "Exported by agency {holder} from what it received, at {at} (signed by {who})"),
+    "hub": Text("Trục làm chứng (ký điểm chốt và biên nhận): {hub}",
+                "The hub that witnesses it (signed the checkpoints and receipts): {hub}"),
     "checkpoint": Text(
         "Điểm chốt của nhật ký: mục {seq} lúc {at}{tsa}", "Log checkpoint: entry {seq} at {at}{tsa}"
     ),
@@ -123,6 +125,8 @@ def render(verified: Verified, lang: Lang = "vi", label: Callable[[str], str] = 
     at = _shown(verified.exported_at)
     by = "by_hub" if verified.holder == HUB else "by_agency"
     lines.append(_T[by].format(holder=label(verified.holder), at=at, who=who)(lang))
+    if verified.hub is not None:
+        lines.append(_T["hub"].format(hub=label(verified.hub))(lang))
     for seq, checkpoint_at, stamped in sorted(set(verified.checkpoints)):
         tsa = _T["tsa"] if stamped else Text("", "")
         lines.append(_T["checkpoint"].format(seq=seq, at=_shown(checkpoint_at), tsa=tsa)(lang))

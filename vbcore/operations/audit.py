@@ -68,6 +68,7 @@ class AuditReport:
     checkpoints: int = 0  # verified
     covered: int = 0  # the last entry a verified checkpoint vouches for
     timestamped: int = 0  # checkpoints whose RFC 3161 time-stamp verified
+    hubs: list[str] = field(default_factory=list)  # the hubs that signed the checkpoints checked
     documents: int = 0
     before_log: int = 0  # documents recorded before the evidence log began: not judged
     chain: Finding | None = None
@@ -81,15 +82,17 @@ class AuditReport:
 
 
 def audit(
-    store: SqlStore, trust: TrustStore, *, tsa_trust: TrustStore | None = None,
+    store: SqlStore, trust: TrustStore, *, tsa_trust: TrustStore | None = None, hub_id: str | None = None,
     progress: Progress | None = None, max_findings: int = MAX_FINDINGS,
     on_discrepancy: Callable[[Discrepancy], None] | None = None,
 ) -> AuditReport:
-    """Check the log and the store (see the module docstring); never raises for what it finds."""
+    """Check the log and the store (see the module docstring); never raises for what it finds. Every
+    checkpoint must be signed by a certificate that binds the hub id it states (with ``hub_id``: that
+    hub's), never merely one the CA issued: an agency's would do otherwise."""
     report = AuditReport()
     tell = progress or (lambda _phase, _done, _total: None)
     with store.read_snapshot() as reader:
-        _walk_chain(reader, trust, tsa_trust or trust, report, tell)
+        _walk_chain(reader, trust, tsa_trust or trust, report, tell, hub_id)
         _cross_check(reader, report, tell, max_findings, on_discrepancy)
     return report
 
@@ -97,10 +100,10 @@ def audit(
 # --- the chain ---------------------------------------------------------------------------------------
 
 def _walk_chain(reader: AuditReader, trust: TrustStore, tsa_trust: TrustStore, report: AuditReport,
-                tell: Progress) -> None:
+                tell: Progress, hub_id: str | None = None) -> None:
     head_seq, head_hash = reader.head()
     report.head = head_seq
-    walk = ChainWalk(_stamped(reader.checkpoints(), tsa_trust, report), trust)
+    walk = ChainWalk(_stamped(reader.checkpoints(), tsa_trust, report), trust, hub_id)
     for row in reader.chain():
         report.entries += 1
         if walk.feed(*row) is not None:
@@ -110,6 +113,7 @@ def _walk_chain(reader: AuditReader, trust: TrustStore, tsa_trust: TrustStore, r
     tell("chain", report.entries, head_seq)
     report.chain = walk.finish(head_seq, head_hash)
     report.checkpoints, report.covered = walk.checkpoints_checked, walk.covered
+    report.hubs = sorted(walk.hubs)
 
 
 def _stamped(

@@ -1,0 +1,84 @@
+"""An attacker's view of ``vb evidence verify``: forgers who hold a certificate the same CA issued (a
+sender, a recipient, any other agency) and bundles built to confuse the reader. Each attack here was
+accepted before its fix."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tests.bundle_world import Built, build, bundle_bytes
+from vbcore.evidence.bundle import SIGNATURE, verify_bundle
+from vbcore.testing.devworld import HA_NOI, HUB_ID, TAI_CHINH, VPCP, DevKeys, six_agency_keys
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> DevKeys:
+    return six_agency_keys(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def built(dev: DevKeys) -> Built:
+    return build(dev)
+
+
+def _problems(dev: DevKeys, data: bytes, hub: str | None = None) -> list[str]:
+    return [p.describe("en") for p in verify_bundle(data, dev.trust, hub).problems]
+
+
+def _one_with(problems: list[str], *fragments: str) -> None:
+    assert any(all(f in p for f in fragments) for p in problems), problems
+
+
+def test_the_genuine_bundle_names_its_hub_and_passes_when_the_hub_is_pinned(
+    dev: DevKeys, built: Built
+) -> None:
+    verified = verify_bundle(bundle_bytes(dev, built.contents), dev.trust, HUB_ID)
+    assert verified.ok, verified.problems
+    assert verified.hub == HUB_ID
+    assert verified.exporter == HUB_ID
+
+
+def test_the_sender_cannot_be_its_own_hub(dev: DevKeys) -> None:
+    """The sender signs checkpoints, seals and manifest with its own certificate, as hub
+    ``000.00.00.G22``: every signature chains to the CA, and the bundle proves a delivery that never
+    happened, unless the hub must be someone else than the parties."""
+    forged = build(dev, "301", hub=VPCP)
+    _one_with(_problems(dev, bundle_bytes(dev, forged.contents, signer=VPCP)), "a party to the document")
+
+
+def test_an_agency_certificate_cannot_sign_as_the_hub(dev: DevKeys) -> None:
+    """A colluding agency that is no party signs checkpoints and seals claiming to be ``vbus.hub``."""
+    forged = build(dev, "302", hub_key=TAI_CHINH)
+    problems = _problems(dev, bundle_bytes(dev, forged.contents, signer=TAI_CHINH))
+    _one_with(problems, "chain/", "the checkpoint names the hub 'vbus.hub'", f"certificate of {TAI_CHINH}")
+    _one_with(problems, "receipts/", "names the hub 'vbus.hub'", f"certificate of {TAI_CHINH}")
+
+
+def test_a_colluding_agency_as_its_own_hub_fails_against_the_pinned_hub(dev: DevKeys) -> None:
+    forged = build(dev, "303", hub=TAI_CHINH)
+    data = bundle_bytes(dev, forged.contents, signer=TAI_CHINH)
+    assert verify_bundle(data, dev.trust).hub == TAI_CHINH  # consistent, and shown as the witness...
+    _one_with(_problems(dev, data, HUB_ID), "chain/", f"is signed by the hub {TAI_CHINH}, not by {HUB_ID}")
+
+
+def test_a_hub_bundle_re_signed_by_the_sender_is_refused(dev: DevKeys, built: Built) -> None:
+    """The sender drops the hub's receipts it dislikes and signs the manifest again with its own key,
+    keeping holder "hub"."""
+    kept = tuple(r for r in built.contents.receipts if r.kind != "delivered")
+    data = bundle_bytes(dev, dataclasses.replace(built.contents, receipts=kept), signer=VPCP)
+    _one_with(_problems(dev, data), SIGNATURE, "says the hub exported it", f"{VPCP} signed it")
+
+
+def test_an_agency_bundle_signed_by_another_agency_is_refused(dev: DevKeys, built: Built) -> None:
+    package_digest = built.receipts[0].package_digest
+    mine = tuple(r for r in built.receipts if r.package_digest == package_digest)
+    held = dataclasses.replace(built.contents, holder=HA_NOI, chain=(), statuses=(), receipts=mine)
+    assert verify_bundle(bundle_bytes(dev, held, signer=HA_NOI), dev.trust).ok
+    _one_with(
+        _problems(dev, bundle_bytes(dev, held, signer=TAI_CHINH)),
+        SIGNATURE,
+        f"says {HA_NOI} exported it",
+        f"{TAI_CHINH} signed it",
+    )
