@@ -48,18 +48,21 @@ class Built:
     entries: list[Entry]
 
 
-def status_01(dev: DevKeys, document_id: str, at: datetime) -> bytes:
+def status_01(dev: DevKeys, document_id: str, at: datetime, sender: str = HA_NOI,
+              key: str | None = None) -> bytes:
+    """A 01 from ``sender``, signed with ``key``'s key (default: the sender's)."""
     status = StatusPackage(
-        from_=Organization(HA_NOI),
+        from_=Organization(sender),
         response_for=ResponseFor(VPCP, document_id=document_id),
         status_code=StatusCode.ARRIVED,
         timestamp=vietnam_local(at).replace(microsecond=0),
     )
-    return sign_package(write_package(status), dev.keys[HA_NOI])
+    return sign_package(write_package(status), dev.keys[key or sender])
 
 
 def build(dev: DevKeys, number: str = "101", *, others_before: int = 2, hub: str = HUB_ID,
-          hub_key: str | None = None) -> Built:
+          hub_key: str | None = None, status_from: str = HA_NOI, status_key: str | None = None,
+          refused: dict[str, str] | None = None) -> Built:
     """Accepted for two recipients, both delivered, a 01 from Hà Nội received and forwarded; other
     documents' entries around them; one checkpoint after the last. ``hub_key`` names whose key signs
     the hub's checkpoint and seals (default: ``hub``'s), claiming to be ``hub`` (forgeries)."""
@@ -69,11 +72,12 @@ def build(dev: DevKeys, number: str = "101", *, others_before: int = 2, hub: str
     digest = hashlib.sha256(package).hexdigest()
     doc = edoc.effective_document_id
     start = _start()
-    status = status_01(dev, doc, start)
+    status = status_01(dev, doc, start, status_from, status_key)
     status_digest = hashlib.sha256(status).hexdigest()
     ids = [new_receipt_id() for _ in range(5)]
     plan = [
-        (PACKAGE_ACCEPTED, VPCP, None, digest, {"recipients": [HA_NOI, DA_NANG], "receipt": ids[0]}),
+        (PACKAGE_ACCEPTED, VPCP, None, digest,
+         {"recipients": [HA_NOI, DA_NANG], "receipt": ids[0], **({"refused": refused} if refused else {})}),
         (COPY_DELIVERED, VPCP, HA_NOI, digest, {"receipt": ids[1]}),
         (COPY_DELIVERED, VPCP, DA_NANG, digest, {"receipt": ids[2]}),
         (STATUS_RECEIVED, HA_NOI, None, status_digest, {"code": "01", "receipt": ids[3]}),
@@ -127,6 +131,7 @@ def build(dev: DevKeys, number: str = "101", *, others_before: int = 2, hub: str
             links[e.seq],
             hub,
             recipients=e.body.get("recipients") or ([VPCP] if e.kind == STATUS_RECEIVED else None),
+            refused=e.body.get("refused"),
         )
         for e in mine
     ]

@@ -5,12 +5,17 @@ accepted before its fix."""
 from __future__ import annotations
 
 import dataclasses
+import io
+import warnings
+import zipfile
 
 import pytest
 
 from tests.bundle_world import Built, build, bundle_bytes
-from vbcore.evidence.bundle import SIGNATURE, verify_bundle
-from vbcore.testing.devworld import HA_NOI, HUB_ID, TAI_CHINH, VPCP, DevKeys, six_agency_keys
+from vbcore.evidence import bundle
+from vbcore.evidence.bundle import PACKAGE, SIGNATURE, verify_bundle
+from vbcore.evidence.timeline import render
+from vbcore.testing.devworld import HA_NOI, HUB_ID, TAI_CHINH, THANH_HOA, VPCP, DevKeys, six_agency_keys
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +87,56 @@ def test_an_agency_bundle_signed_by_another_agency_is_refused(dev: DevKeys, buil
         f"says {HA_NOI} exported it",
         f"{TAI_CHINH} signed it",
     )
+
+
+def test_a_status_signed_by_another_agency_is_not_attributed_to_its_from(dev: DevKeys) -> None:
+    """Thanh Hóa signs a 01 that says it is from Hà Nội (a recipient that never answered)."""
+    forged = build(dev, "304", status_key=THANH_HOA)
+    _one_with(_problems(dev, bundle_bytes(dev, forged.contents)), "statuses/",
+              f"is from {HA_NOI} but signed by {THANH_HOA}")
+
+
+def test_a_status_the_log_attributes_to_another_sender_is_refused(dev: DevKeys) -> None:
+    forged = build(dev, "305", status_from=THANH_HOA)  # the log (entry 9) says Hà Nội sent it
+    _one_with(_problems(dev, bundle_bytes(dev, forged.contents)), "statuses/",
+              f"log entry 9 says {HA_NOI} sent it, but {THANH_HOA} signed it")
+
+
+def test_the_timeline_shows_the_recipients_the_hub_refused(dev: DevKeys) -> None:
+    """A partly refused package: the 02's reason must read in the journey, not hide in the JSON."""
+    partly = build(dev, "306", refused={THANH_HOA: "unknown-recipient"})
+    verified = verify_bundle(bundle_bytes(dev, partly.contents), dev.trust)
+    assert verified.ok, verified.problems
+    assert f"; refused for {THANH_HOA}: unknown-recipient" in render(verified, "en")
+    assert f"; từ chối chuyển đến {THANH_HOA}: unknown-recipient" in render(verified, "vi")
+
+
+def _rezip(first: list[tuple[str, bytes]], bundle: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(bundle)) as source, zipfile.ZipFile(out, "w") as zf:
+        for name, data in first:
+            zf.writestr(name, data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Duplicate name": the point
+            for info in source.infolist():
+                zf.writestr(info.filename, source.read(info))
+    return out.getvalue()
+
+
+def test_a_member_twice_in_the_zip_is_refused(dev: DevKeys, built: Built) -> None:
+    """A ZIP tool shows the first package.xml (forged); a reader that keeps the last checks the genuine."""
+    data = _rezip([(PACKAGE, b"<forged/>")], bundle_bytes(dev, built.contents))
+    _one_with(_problems(dev, data), PACKAGE, "appears twice in the ZIP")
+
+
+def test_too_many_members_are_refused_before_the_zip_directory_is_read(
+    dev: DevKeys, built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = bundle_bytes(dev, built.contents)
+    monkeypatch.setattr(bundle, "MAX_MEMBERS", 3)
+
+    def never(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the central directory was read")
+
+    monkeypatch.setattr(zipfile, "ZipFile", never)
+    _one_with(_problems(dev, data), "too many members")

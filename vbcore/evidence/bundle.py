@@ -32,6 +32,7 @@ and every ``Problem`` found (empty: consistent). ``vbcore.evidence.timeline`` pr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -49,7 +50,7 @@ from vbcore.edxml import read_element
 from vbcore.edxml.limits import DEFAULT_LIMITS
 from vbcore.errors import EvidenceInvalid, PackageRefused, VbusError, one_line
 from vbcore.evidence.chain import Proof, verify_proof
-from vbcore.evidence.entry import Entry, content_hash, format_utc, link_hash, parse_utc
+from vbcore.evidence.entry import STATUS_RECEIVED, Entry, content_hash, format_utc, link_hash, parse_utc
 from vbcore.evidence.receipt import Receipt, verify_receipt
 from vbcore.evidence.statement import Statement, sign_statement, verify_statement
 from vbcore.lang import Text
@@ -217,6 +218,8 @@ _T = {
                     "the file is not a readable evidence bundle (ZIP)"),
     "too_big": Text("gói bằng chứng quá lớn hoặc quá nhiều thành phần",
                     "the bundle is too large or has too many members"),
+    "twice": Text("tên thành phần xuất hiện hai lần trong tệp ZIP: không biết bản nào là thật",
+                  "the member's name appears twice in the ZIP: which copy is the real one cannot be told"),
     "unsafe_name": Text("tên thành phần không an toàn", "an unsafe member name"),
     "missing": Text("có trong bản kê nhưng không có trong gói: đã bị xóa",
                     "listed in the manifest but not in the bundle: it was removed"),
@@ -243,12 +246,20 @@ def verify_bundle(
     certificate must have signed what the hub signs (without it: one hub, whichever, that is none of
     the parties)."""
     verified = Verified(hub=hub)
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        _say(verified, "", "not_zip")
-        return verified
-    with zf:
+    with contextlib.ExitStack() as stack:
+        try:
+            file: IO[bytes]
+            if isinstance(source, str | Path):
+                file = stack.enter_context(open(source, "rb"))
+            else:
+                file = io.BytesIO(source) if isinstance(source, bytes) else source
+            if _too_many_members(file):  # before ``ZipFile`` reads every central directory record
+                _say(verified, "", "too_big")
+                return verified
+            zf = stack.enter_context(zipfile.ZipFile(file))
+        except (zipfile.BadZipFile, OSError, ValueError):
+            _say(verified, "", "not_zip")
+            return verified
         members = _read_members(zf, verified)
         if members is None:
             return verified
@@ -260,17 +271,38 @@ def verify_bundle(
     return verified
 
 
+def _too_many_members(file: IO[bytes]) -> bool:
+    """Whether the ZIP's end record announces more than ``MAX_MEMBERS`` members (or a larger central
+    directory than they need): ``zipfile.ZipFile`` would otherwise build an object per record, a few
+    hundred bytes each, millions of them from a file of a few hundred megabytes."""
+    end = zipfile._EndRecData(file)  # type: ignore[attr-defined]  # the standard library's own reader
+    file.seek(0)
+    if not end:
+        return False  # not a ZIP: ``ZipFile`` says so
+    total, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+    return bool(total > MAX_MEMBERS or size > MAX_MEMBERS * _MAX_RECORD)
+
+
+_MAX_RECORD = 46 + 1024  # a central directory record and a name of 1 KB (no extra field or comment)
+
+
 def _read_members(zf: zipfile.ZipFile, verified: Verified) -> dict[str, bytes] | None:
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS or sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
         _say(verified, "", "too_big")
         return None
     members: dict[str, bytes] = {}
+    seen: set[str] = set()
     for info in infos:
         name = info.filename
         if name.startswith(("/", "\\")) or ".." in name.split("/") or "\\" in name or info.is_dir():
             _say(verified, name[:200], "unsafe_name")
             continue
+        if name in members or name in seen:
+            _say(verified, name[:200], "twice")  # which copy would a reader's tool show?
+            members.pop(name, None)
+            continue
+        seen.add(name)
         limit = DEFAULT_LIMITS.max_bytes if name.endswith(".xml") else MAX_JSON_BYTES
         if info.file_size > limit:
             _say(verified, name, "too_big")
@@ -605,6 +637,20 @@ def _check_statuses(members: dict[str, bytes], trust: TrustStore, verified: Veri
         if not isinstance(status, StatusPackage):
             verified.problem(name, "is a document, not a status", "là một văn bản, không phải trạng thái")
             continue
+        signer = checked.signer_agency
+        if signer != status.from_.organ_id:
+            verified.problem(
+                name,
+                f"is from {status.from_.organ_id} but signed by {signer}",
+                f"của {status.from_.organ_id} nhưng do {signer} ký",
+            )
+        for entry in verified.entries:
+            if entry.kind == STATUS_RECEIVED and entry.package_digest == digest and entry.sender != signer:
+                verified.problem(
+                    name,
+                    f"log entry {entry.seq} says {entry.sender} sent it, but {signer} signed it",
+                    f"mục nhật ký {entry.seq} ghi {entry.sender} gửi, nhưng {signer} ký",
+                )
         if verified.entries and digest not in named:
             verified.problem(
                 name,

@@ -68,6 +68,7 @@ _T = {
     "tsa": Text(", có dấu thời gian RFC 3161", ", with an RFC 3161 time-stamp"),
     "head": Text("Hành trình (giờ UTC | giờ Việt Nam):", "Journey (UTC | Vietnam time):"),
     "entry": Text("mục {seq}", "entry {seq}"),
+    "refused_for": Text("; từ chối chuyển đến {recipient}: {reason}", "; refused for {recipient}: {reason}"),
     "receipt": Text("biên nhận có chữ ký", "signed receipt"),
     "statuses": Text("Trạng thái có chữ ký của nơi nhận:", "Statuses signed by the recipients:"),
     "status": Text("{signer} ký trạng thái {code} lúc {at} (giờ Việt Nam, theo gói tin)",
@@ -162,6 +163,12 @@ def _line(event: Event, lang: Lang, label: Callable[[str], str]) -> str:
         code=code,
         action=d.get("action") or d.get("summary") or "-",
     )(lang)
+    refused = d.get("refused") if event.kind == PACKAGE_ACCEPTED else None
+    if isinstance(refused, dict):  # the recipients the hub refused it for, each with its 02's reason
+        text += "".join(
+            _T["refused_for"].format(recipient=label(str(code)), reason=str(reason))(lang)
+            for code, reason in sorted(refused.items())
+        )
     marks = [_T["entry"].format(seq=event.seq)(lang)] if event.seq is not None else []
     if event.receipt:
         marks.append(_T["receipt"](lang))
