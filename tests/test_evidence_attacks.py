@@ -4,6 +4,7 @@ accepted before its fix."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 import warnings
@@ -140,3 +141,14 @@ def test_too_many_members_are_refused_before_the_zip_directory_is_read(
 
     monkeypatch.setattr(zipfile, "ZipFile", never)
     _one_with(_problems(dev, data), "too many members")
+
+
+def test_a_time_stamp_is_shown_only_once_it_verifies(dev: DevKeys, built: Built) -> None:
+    """The token is not under the checkpoint's signature: the exporter could add any bytes, and the
+    journey said "with an RFC 3161 time-stamp". (A genuine token: tests/test_evidence_tsa.py.)"""
+    (proof, others), = built.contents.chain
+    fake = dataclasses.replace(proof.checkpoint, tsa_token=base64.b64encode(b"\x30\x03\x02\x01\x01").decode())
+    chain = ((dataclasses.replace(proof, checkpoint=fake), others),)
+    verified = verify_bundle(bundle_bytes(dev, dataclasses.replace(built.contents, chain=chain)), dev.trust)
+    _one_with([p.describe("en") for p in verified.problems], "chain/", "time-stamp:")
+    assert "RFC 3161" not in render(verified, "en")

@@ -50,6 +50,7 @@ from vbcore.edxml import read_element
 from vbcore.edxml.limits import DEFAULT_LIMITS
 from vbcore.errors import EvidenceInvalid, PackageRefused, VbusError, one_line
 from vbcore.evidence.chain import Proof, verify_proof
+from vbcore.evidence.checkpoint import verify_timestamp
 from vbcore.evidence.entry import STATUS_RECEIVED, Entry, content_hash, format_utc, link_hash, parse_utc
 from vbcore.evidence.receipt import Receipt, verify_receipt
 from vbcore.evidence.statement import Statement, sign_statement, verify_statement
@@ -531,7 +532,14 @@ def _check_chain(members: dict[str, bytes], trust: TrustStore, verified: Verifie
             continue
         checkpoint = proof.checkpoint
         _hub_of(verified, checkpoint.hub_id, name)
-        verified.checkpoints.append((checkpoint.seq, checkpoint.at_utc, checkpoint.tsa_token is not None))
+        stamped = False
+        if checkpoint.tsa_token is not None:  # shown as time-stamped only once it verifies
+            try:
+                verify_timestamp(checkpoint, trust)
+                stamped = True
+            except EvidenceInvalid as exc:
+                verified.problem(name, exc)
+        verified.checkpoints.append((checkpoint.seq, checkpoint.at_utc, stamped))
         found = [proof.entry]
         for entry in others:
             position = entry.seq - proof.entry.seq - 1

@@ -21,12 +21,16 @@ from typing import Any
 from vbcore.errors import EvidenceInvalid
 from vbcore.evidence.entry import parse_utc
 from vbcore.evidence.statement import Statement, check_signed_by_hub, sign_statement, verify_statement
+from vbcore.evidence.tsa import verify_token
 from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
 
 CHECKPOINT_TYPE = "vbus-checkpoint"
 DEFAULT_INTERVAL_ENTRIES = 1000
 """A checkpoint at least every this many entries (a proof holds at most this many links)."""
+TSA_TOLERANCE = dt.timedelta(seconds=2)
+"""How far a checkpoint's ``at_utc`` may be after its token's time: genTime has whole seconds, and the
+TSA is asked after the checkpoint."""
 DEFAULT_INTERVAL_SECONDS = 60.0
 """... and at least this often while entries come in."""
 
@@ -104,6 +108,23 @@ def verify_checkpoint(checkpoint: Checkpoint, trust: TrustStore, *, at: dt.datet
         raise EvidenceInvalid(f"the checkpoint at entry {seq} does not verify: {exc}",
                               vi=f"điểm chốt tại mục {seq} không hợp lệ: {exc.detail_vi}") from exc
     _ = (checkpoint.seq, checkpoint.head_hash, checkpoint.at_utc)  # each property checks its field
+
+
+def verify_timestamp(checkpoint: Checkpoint, trust: TrustStore) -> dt.datetime:
+    """The time the RFC 3161 token of ``checkpoint`` vouches for, once it verifies (``tsa.verify_token``
+    against ``trust``: the time-stamping authority's CA) and the hub's ``at_utc`` is not after it
+    (beyond ``TSA_TOLERANCE``); ``EvidenceInvalid`` otherwise, or when it has none."""
+    if checkpoint.tsa_token is None:
+        raise EvidenceInvalid("the checkpoint has no time-stamp", vi="điểm chốt không có dấu thời gian")
+    when = verify_token(checkpoint.tsa_token, checkpoint.statement.payload, trust)
+    if when + TSA_TOLERANCE < parse_utc(checkpoint.at_utc):
+        raise EvidenceInvalid(
+            f"the hub dated it {checkpoint.at_utc}, after the time-stamping authority's "
+            f"{when:%Y-%m-%dT%H:%M:%SZ}: the hub's clock was ahead",
+            vi=f"trung tâm ghi thời điểm {checkpoint.at_utc}, sau thời điểm của máy chủ cấp dấu "
+            f"thời gian {when:%Y-%m-%dT%H:%M:%SZ}: đồng hồ của trung tâm chạy nhanh",
+        )
+    return when
 
 
 def _seq_or_unknown(checkpoint: Checkpoint) -> str:
