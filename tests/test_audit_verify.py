@@ -451,3 +451,38 @@ def test_checkpoints_signed_by_another_hub_fail_against_the_hub_id(
                                      "--trust", str(pki.ca_cert_path), "--hub-id", HUB_ID])
     assert result.exit_code == 1, result.output
     assert f"signed by the hub {G09}, not by {HUB_ID}" in result.stdout
+
+
+def test_the_hubs_receipts_are_checked_against_their_seals_and_the_log(
+    hub_db: Path, trust: TrustStore
+) -> None:
+    report = check(hub_db, trust)
+    assert report.receipts > 5
+    assert report.clean
+
+
+def test_a_receipt_edited_in_the_store_is_found(hub_db: Path, trust: TrustStore) -> None:
+    sql(hub_db, "UPDATE evidence_receipts SET body = replace(body, '\"at_utc\":\"2', '\"at_utc\":\"1') "
+        "WHERE receipt_id = (SELECT MIN(receipt_id) FROM evidence_receipts)")
+    report = check(hub_db, trust)
+    assert report.chain is None
+    assert [d.what for d in report.store] == [CHANGED], report.store
+    assert "is not one the hub sealed" in report.store[0].describe("en")
+
+
+def test_a_rewrite_re_signed_with_the_hubs_own_key_is_found_by_its_receipts(
+    hub_db: Path, keys: dict[str, SigningKey], trust: TrustStore
+) -> None:
+    """The operator holds the hub's key: the rewritten chain and its checkpoints verify, but the
+    receipts the hub issued (and the agencies hold) name the old links."""
+    _rewrite(hub_db, lambda rows: rows[6].__setitem__(4, G22))
+    _resign_checkpoints(hub_db, keys[HUB_ID])
+    report = check(hub_db, trust)
+    assert report.chain is None
+    assert any("is not the one it was issued for" in d.describe("en") for d in report.store), report.store
+
+
+def test_a_seal_removed_is_found(hub_db: Path, trust: TrustStore) -> None:
+    sql(hub_db, "DELETE FROM evidence_seals")
+    report = check(hub_db, trust)
+    assert report.store_total == report.receipts > 0

@@ -34,6 +34,8 @@ _T = {
         "(up to entry {covered}); {ts} with a valid RFC 3161 time-stamp",
     ),
     "hubs": Text("Các điểm chốt do trục {hubs} ký", "The checkpoints are signed by the hub {hubs}"),
+    "receipts": Text("{n} biên nhận của trục được đối chiếu với dấu niêm và nhật ký",
+                     "{n} hub receipts checked against their seals and the log"),
     "uncovered": Text(
         "các mục {first} đến {last} chưa có điểm chốt nào ký (sẽ có ở điểm chốt sau)",
         "entries {first} to {last} are not signed by a checkpoint yet (the next checkpoint will)",
@@ -125,6 +127,7 @@ def _summary(report: AuditReport, lang: Lang) -> None:
             click.echo(_T["hubs"].format(hubs=", ".join(report.hubs))(lang))
         if report.covered < report.entries:
             click.echo(_T["uncovered"].format(first=report.covered + 1, last=report.entries)(lang))
+    click.echo(_T["receipts"].format(n=report.receipts)(lang))
     judged = report.documents - report.before_log
     key = "store_bad" if report.store_total else "store_ok"
     click.echo(_T[key].format(n=judged, total=report.store_total)(lang))
@@ -140,7 +143,7 @@ def _as_json(report: AuditReport, lang: Lang) -> dict[str, object]:
 
     return {
         "intact": report.clean, "entries": report.entries, "checkpoints": report.checkpoints,
-        "covered": report.covered, "timestamped": report.timestamped, "hubs": report.hubs,
+        "covered": report.covered, "timestamped": report.timestamped, "hubs": report.hubs, "receipts": report.receipts,
         "documents": report.documents,
         "before_log": report.before_log, "chain": finding(report.chain) if report.chain else None,
         "tsa": [finding(f) for f in report.tsa], "store": [finding(f) for f in report.store],

@@ -158,8 +158,17 @@ def verify_receipt(receipt: Receipt, trust: TrustStore, hub_id: str | None = Non
     """What ``receipt`` says, once its seal verifies against ``trust``, is signed by the hub it names
     (with ``hub_id``: that hub) and its path leads to the sealed root; ``EvidenceInvalid`` naming the
     receipt otherwise."""
-    payload = receipt.payload
-    name = f"{payload.get('kind', '?')} receipt {str(payload.get('id', '?'))[:40]}"
+    return under_seal(receipt, verify_seal(receipt, trust, hub_id))
+
+
+def _name(payload: dict[str, Any]) -> str:
+    return f"{payload.get('kind', '?')} receipt {str(payload.get('id', '?'))[:40]}"
+
+
+def verify_seal(receipt: Receipt, trust: TrustStore, hub_id: str | None = None) -> dict[str, Any]:
+    """What ``receipt``'s seal says, once it verifies (the costly part: ``vb audit verify`` does it once
+    per seal, then ``under_seal`` for each receipt of the batch)."""
+    name = _name(receipt.payload)
     try:
         sealed = verify_statement(receipt.seal, trust)
     except EvidenceInvalid as exc:
@@ -168,8 +177,15 @@ def verify_receipt(receipt: Receipt, trust: TrustStore, hub_id: str | None = Non
     if sealed.get("type") != SEAL_TYPE:
         raise EvidenceInvalid(f"the {name} is sealed by a statement of type {sealed.get('type')!r}",
                               vi=f"biên nhận {name} được niêm bằng xác nhận loại {sealed.get('type')!r}")
-    hub = check_signed_by_hub(receipt.seal, sealed.get("hub_id"), f"the seal of the {name}",
-                              f"dấu niêm của biên nhận {name}", hub_id)
+    check_signed_by_hub(receipt.seal, sealed.get("hub_id"), f"the seal of the {name}",
+                        f"dấu niêm của biên nhận {name}", hub_id)
+    return sealed
+
+
+def under_seal(receipt: Receipt, sealed: dict[str, Any]) -> dict[str, Any]:
+    """What ``receipt`` says, once its path leads to the root ``sealed`` (its verified seal) signs."""
+    payload = receipt.payload
+    name = _name(payload)
     try:
         root = root_from(canonical_json(payload), list(receipt.path))
     except ValueError as exc:
@@ -183,6 +199,7 @@ def verify_receipt(receipt: Receipt, trust: TrustStore, hub_id: str | None = Non
             "(hoặc nó được ghép với dấu niêm khác)",
         )
     _check_fields(payload, name)
+    hub = sealed["hub_id"]
     if payload["hub_id"] != hub:
         stated = payload["hub_id"][:80]
         raise EvidenceInvalid(f"the {name} names the hub {stated!r}, its seal {hub!r}",

@@ -14,6 +14,10 @@ memory does not grow with the log (bench/bench_evidence.py measures a million en
    has its ``copy-delivered`` entry and vice versa, each status event its ``status-received`` entry and
    vice versa. What the store recorded before the evidence log began (migration 8) is counted, not
    judged. Findings here are listed up to ``max_findings`` and counted beyond.
+3. The hub's receipts, by seal: each seal's signature (once per seal, the hub's certificate), each
+   receipt's path to the sealed root, its row, and the log entry it names (link, instant, document,
+   package). An operator who rewrites the log and re-signs its checkpoints with the hub's own key
+   still leaves the receipts the hub issued naming the old links.
 
 The store is only as good as the chain: a store finding names the document, and a chain finding
 says which entries can no longer be believed.
@@ -22,6 +26,7 @@ says which entries can no longer be believed.
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +37,8 @@ from vbcore.errors import EvidenceInvalid
 from vbcore.evidence.chain import CHECKPOINT_INVALID, ChainWalk, Finding
 from vbcore.evidence.checkpoint import Checkpoint, verify_timestamp
 from vbcore.evidence.entry import COPY_DELIVERED, PACKAGE_ACCEPTED, STATUS_RECEIVED, Entry
+from vbcore.evidence.receipt import Receipt, under_seal, verify_seal
+from vbcore.evidence.statement import Statement
 from vbcore.security.trust import TrustStore
 from vbcore.store.evidence_log import AuditReader
 from vbcore.store.sql import SqlStore
@@ -67,6 +74,7 @@ class AuditReport:
     covered: int = 0  # the last entry a verified checkpoint vouches for
     timestamped: int = 0  # checkpoints whose RFC 3161 time-stamp verified
     hubs: list[str] = field(default_factory=list)  # the hubs that signed the checkpoints checked
+    receipts: int = 0  # the hub's receipts checked against their seals and the log
     documents: int = 0
     before_log: int = 0  # documents recorded before the evidence log began: not judged
     chain: Finding | None = None
@@ -91,8 +99,22 @@ def audit(
     tell = progress or (lambda _phase, _done, _total: None)
     with store.read_snapshot() as reader:
         _walk_chain(reader, trust, tsa_trust or trust, report, tell, hub_id)
-        _cross_check(reader, report, tell, max_findings, on_discrepancy)
+        found = _recorder(report, max_findings, on_discrepancy)
+        _cross_check(reader, report, tell, found)
+        _check_receipts(reader, trust, hub_id, report, found)
     return report
+
+
+def _recorder(report: AuditReport, max_findings: int,
+              on_discrepancy: Callable[[Discrepancy], None] | None) -> Callable[[Discrepancy], None]:
+    def found(item: Discrepancy) -> None:
+        report.store_total += 1
+        if len(report.store) < max_findings:
+            report.store.append(item)
+            if on_discrepancy is not None:
+                on_discrepancy(item)
+
+    return found
 
 
 # --- the chain ---------------------------------------------------------------------------------------
@@ -140,8 +162,8 @@ def _grouped(rows: Iterable[T], key: Callable[[T], str]) -> Iterator[tuple[str, 
         yield document_id, list(group)
 
 
-def _cross_check(reader: AuditReader, report: AuditReport, tell: Progress, max_findings: int,
-                 on_discrepancy: Callable[[Discrepancy], None] | None) -> None:
+def _cross_check(reader: AuditReader, report: AuditReport, tell: Progress,
+                 found: Callable[[Discrepancy], None]) -> None:
     began = reader.log_began()
     total = reader.document_count()
     streams: list[Iterator[tuple[str, list[Any]]]] = [
@@ -151,13 +173,6 @@ def _cross_check(reader: AuditReader, report: AuditReport, tell: Progress, max_f
         _grouped(reader.entries(_KINDS), lambda r: r[0].document_id),
     ]
     current: list[tuple[str, list[Any]] | None] = [next(s, None) for s in streams]
-
-    def found(item: Discrepancy) -> None:
-        report.store_total += 1
-        if len(report.store) < max_findings:
-            report.store.append(item)
-            if on_discrepancy is not None:
-                on_discrepancy(item)
 
     while any(c is not None for c in current):
         key = min(c[0] for c in current if c is not None)
@@ -240,3 +255,57 @@ def _compare_statuses(d: str, statuses: list[Any], entries: list[Entry],
         yield Discrepancy(d, UNRECORDED, f"{n} status {code} about {recipient} logged but not in the store",
                           f"{n} trạng thái {code} về {recipient} đã được ghi nhận nhưng không có trong kho "
                           "theo dõi")
+
+
+# --- the hub's receipts against their seals and the log -----------------------------------------------
+
+def _receipt_finding(found: Callable[[Discrepancy], None], document: str,
+                     receipt: str) -> Callable[..., None]:
+    def bad(en: str, vi: str, what: str = CHANGED) -> None:
+        found(Discrepancy(document, what, f"receipt {receipt}: {en}", f"biên nhận {receipt}: {vi}"))
+
+    return bad
+
+
+def _check_receipts(reader: AuditReader, trust: TrustStore, hub_id: str | None, report: AuditReport,
+                    found: Callable[[Discrepancy], None]) -> None:
+    """Each kept receipt: its seal signed by the hub (verified once per seal: the rows come by seal),
+    its path to the sealed root, its row's columns as it says, and the log entry it names, with that
+    link and instant, about that document and package. An operator who edits a receipt, or the log
+    under it, leaves receipts that no longer match."""
+    current: tuple[str, dict[str, Any] | EvidenceInvalid] | None = None
+    for row in reader.receipts():
+        receipt_id, document, kind, _, _, seal_id, body, statement = (str(v) for v in row[:8])
+        link, at_utc, entry_document, entry_digest = row[8:12]
+        report.receipts += 1
+        bad = _receipt_finding(found, document, f"{receipt_id[:40]} ({kind})")
+
+        try:
+            kept = json.loads(body)
+            receipt = Receipt(kept["receipt"], tuple(kept["path"]), Statement.from_json(statement))
+            if current is None or current[0] != seal_id:
+                try:
+                    current = (seal_id, verify_seal(receipt, trust, hub_id))
+                except EvidenceInvalid as exc:
+                    current = (seal_id, exc)
+            if isinstance(current[1], EvidenceInvalid):
+                raise current[1]
+            said = under_seal(receipt, current[1])
+        except (EvidenceInvalid, ValueError, KeyError, TypeError) as exc:
+            vi = exc.detail_vi if isinstance(exc, EvidenceInvalid) else str(exc)
+            bad(str(exc), vi or str(exc))
+            continue
+        stated = (str(said["id"]), said["document_id"], said["kind"], said.get("recipient"), said["seq"],
+                  str(current[1].get("root")))
+        if stated != (receipt_id, document, kind, row[3], row[4], seal_id):
+            bad("its row in the store does not say what the receipt says",
+                "dòng của nó trong kho không ghi đúng nội dung biên nhận")
+        if link is None:
+            bad(f"it names log entry {said['seq']}, which the log does not hold",
+                f"nó ghi mục nhật ký {said['seq']}, mà nhật ký không có", UNRECORDED)
+        elif (str(link), str(at_utc), str(entry_document), entry_digest) != (
+            said["entry_hash"], said["at_utc"], said["document_id"], said["package_digest"]
+        ):
+            bad(f"log entry {said['seq']} is not the one it was issued for (link, time, document or package)",
+                f"mục nhật ký {said['seq']} không phải mục mà nó được cấp cho (mắt xích, thời điểm, văn bản "
+                "hoặc gói tin)")

@@ -306,6 +306,17 @@ class AuditReader:
         sql = f"{_SELECT_ENTRIES} WHERE kind IN ({marks}) ORDER BY document_id{self._c}, seq"
         yield from (entry_from_row(r) for r in self._db.stream(sql, tuple(kinds)))
 
+    def receipts(self) -> Iterator[Row]:
+        """Every receipt the hub kept, by seal (a batch's together), with its seal and the log entry
+        it names: (receipt_id, document_id, kind, recipient, seq, seal_id, body, seal statement,
+        the entry's link, at_utc, document_id and package_digest; None when the log has no such entry)."""
+        sql = ("SELECT r.receipt_id, r.document_id, r.kind, r.recipient, r.seq, r.seal_id, r.body,"  # noqa: S608
+               " s.statement, l.entry_hash, l.at_utc, l.document_id, l.package_digest"
+               " FROM evidence_receipts r LEFT JOIN evidence_seals s ON s.seal_id = r.seal_id"
+               " LEFT JOIN evidence_log l ON l.seq = r.seq"
+               f" ORDER BY r.seal_id{self._c}, r.receipt_id{self._c}")
+        yield from self._db.stream(sql)
+
     def chain(self) -> Iterator[tuple[Entry, str, str]]:
         yield from (entry_from_row(r) for r in self._db.stream(_SELECT_ENTRIES + " ORDER BY seq"))
 
