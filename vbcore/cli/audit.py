@@ -143,8 +143,8 @@ def _as_json(report: AuditReport, lang: Lang) -> dict[str, object]:
 
     return {
         "intact": report.clean, "entries": report.entries, "checkpoints": report.checkpoints,
-        "covered": report.covered, "timestamped": report.timestamped, "hubs": report.hubs, "receipts": report.receipts,
-        "documents": report.documents,
+        "covered": report.covered, "timestamped": report.timestamped, "hubs": report.hubs,
+        "receipts": report.receipts, "documents": report.documents,
         "before_log": report.before_log, "chain": finding(report.chain) if report.chain else None,
         "tsa": [finding(f) for f in report.tsa], "store": [finding(f) for f in report.store],
         "store_total": report.store_total,
