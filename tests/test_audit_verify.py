@@ -486,3 +486,27 @@ def test_a_seal_removed_is_found(hub_db: Path, trust: TrustStore) -> None:
     sql(hub_db, "DELETE FROM evidence_seals")
     report = check(hub_db, trust)
     assert report.store_total == report.receipts > 0
+
+
+def test_a_refusal_removed_from_the_store_is_found(hub_db: Path, trust: TrustStore) -> None:
+    """The 02 the sender got stays in the log when the operator deletes its row."""
+    sql(hub_db, "DELETE FROM refusals WHERE recipient = ?", params=(UNKNOWN,))
+    report = check(hub_db, trust)
+    assert [d.what for d in report.store] == [UNRECORDED], report.store
+    assert f"for {UNKNOWN}" in report.store[0].describe("en")
+    assert "logged but not in the store" in report.store[0].describe("en")
+
+
+def test_a_refusal_or_an_operator_action_made_up_in_the_store_is_found(
+    hub_db: Path, trust: TrustStore
+) -> None:
+    sql(hub_db, "INSERT INTO refusals (message_id, sender, document_id, recipient, reason, detail, at) "
+        f"VALUES ('m-x', '{G22}', 'doc-x', '{H24}', 'signature-invalid', '', '2099-01-01 00:00:00.000000')")
+    sql(hub_db, "INSERT INTO operator_actions (at, actor, action, message_id, document_id, sender, reason, "
+        "outcome) VALUES ('2099-01-01 00:00:00.000000', 'admin', 'drop', 'm-y', 'doc-y', ?, NULL, 'dropped')",
+        params=(G22,))
+    report = check(hub_db, trust)
+    described = [d.describe("en") for d in report.store]
+    assert [d.what for d in report.store] == [UNLOGGED, UNLOGGED], described
+    assert any("refusal (signature-invalid) of message m-x" in d for d in described)
+    assert any("operator action drop by admin on message m-y" in d for d in described)

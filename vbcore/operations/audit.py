@@ -36,7 +36,14 @@ from typing import Any, TypeVar
 from vbcore.errors import EvidenceInvalid
 from vbcore.evidence.chain import CHECKPOINT_INVALID, ChainWalk, Finding
 from vbcore.evidence.checkpoint import Checkpoint, verify_timestamp
-from vbcore.evidence.entry import COPY_DELIVERED, PACKAGE_ACCEPTED, STATUS_RECEIVED, Entry
+from vbcore.evidence.entry import (
+    COPY_DELIVERED,
+    OPERATOR_ACTION,
+    PACKAGE_ACCEPTED,
+    PACKAGE_REFUSED,
+    STATUS_RECEIVED,
+    Entry,
+)
 from vbcore.evidence.receipt import Receipt, under_seal, verify_seal
 from vbcore.evidence.statement import Statement
 from vbcore.security.trust import TrustStore
@@ -154,7 +161,7 @@ def _stamped(
 
 # --- the store against the log ----------------------------------------------------------------------
 
-_KINDS = (PACKAGE_ACCEPTED, COPY_DELIVERED, STATUS_RECEIVED)
+_KINDS = (PACKAGE_ACCEPTED, COPY_DELIVERED, STATUS_RECEIVED, PACKAGE_REFUSED, OPERATOR_ACTION)
 
 
 def _grouped(rows: Iterable[T], key: Callable[[T], str]) -> Iterator[tuple[str, list[T]]]:
@@ -170,6 +177,8 @@ def _cross_check(reader: AuditReader, report: AuditReport, tell: Progress,
         _grouped(reader.documents(), lambda r: r[0]),
         _grouped(reader.pairs(), lambda r: r[0]),
         _grouped(reader.statuses(), lambda r: r[0]),
+        _grouped(reader.refusals(), lambda r: r[0]),
+        _grouped(reader.actions(), lambda r: r[0]),
         _grouped(reader.entries(_KINDS), lambda r: r[0].document_id),
     ]
     current: list[tuple[str, list[Any]] | None] = [next(s, None) for s in streams]
@@ -183,14 +192,17 @@ def _cross_check(reader: AuditReader, report: AuditReport, tell: Progress,
                 current[i] = next(streams[i], None)
             else:
                 groups.append([])
-        documents, pairs, statuses, entries = groups
+        documents, pairs, statuses, refusals, actions, entries = groups
         if documents:
             report.documents += 1
             if report.documents % 1000 == 0:
                 tell("store", report.documents, total)
         old = began is not None and bool(documents) and documents[0][2] < began
         report.before_log += old
-        for item in _compare(key, documents, pairs, statuses, [e for e, _, _ in entries], began, old):
+        logged = [e for e, _, _ in entries]
+        for item in _compare(key, documents, pairs, statuses, logged, began, old):
+            found(item)
+        for item in _compare_refusals(key, refusals, actions, logged, began):
             found(item)
     tell("store", report.documents, total)
 
@@ -255,6 +267,43 @@ def _compare_statuses(d: str, statuses: list[Any], entries: list[Entry],
         yield Discrepancy(d, UNRECORDED, f"{n} status {code} about {recipient} logged but not in the store",
                           f"{n} trạng thái {code} về {recipient} đã được ghi nhận nhưng không có trong kho "
                           "theo dõi")
+
+
+def _compare_refusals(d: str, refusals: list[Any], actions: list[Any], entries: list[Entry],
+                      began: datetime | None) -> Iterator[Discrepancy]:
+    """Each refusal (the 02 the sender got) and each operator action has its entry, and vice versa."""
+    def since(at: datetime) -> bool:
+        return began is None or at >= began
+
+    logged = Counter((e.sender, e.recipient, str(e.body.get("reason")), str(e.body.get("message_id")))
+                     for e in entries if e.kind == PACKAGE_REFUSED)
+    stored = Counter((sender, recipient, reason, message_id)
+                     for _, sender, recipient, reason, message_id, at in refusals if since(at))
+    name = d or "(none)"
+    for direction, items in (("stored", stored - logged), ("logged", logged - stored)):
+        for (_, recipient, reason, mid), n in sorted(items.items(), key=str):
+            en = f"{n} refusal ({reason}) of message {mid} for {recipient or 'all'} about document {name}"
+            vi = f"{n} lần từ chối ({reason}) tin {mid} cho {recipient or 'mọi nơi nhận'} về văn bản {name}"
+            yield _one_side(d, direction, en, vi)
+    body = ("actor", "action", "message_id", "reason", "outcome")
+    logged_actions = Counter((e.sender, *(e.body.get(k) for k in body))
+                             for e in entries if e.kind == OPERATOR_ACTION)
+    stored_actions = Counter(values for _, values, at in actions if since(at))
+    for side, differing in (("stored", stored_actions - logged_actions),
+                            ("logged", logged_actions - stored_actions)):
+        for values, n in sorted(differing.items(), key=str):
+            en = f"{n} operator action {values[2]} by {values[1]} on message {values[3]}"
+            vi = f"{n} thao tác {values[2]} của {values[1]} trên tin {values[3]}"
+            yield _one_side(d, side, en, vi)
+
+
+def _one_side(d: str, direction: str, en: str, vi: str) -> Discrepancy:
+    """In the store with no entry (``stored``), or logged but not in the store."""
+    if direction == "stored":
+        return Discrepancy(d, UNLOGGED, f"{en} in the store with no entry",
+                           f"{vi} có trong kho theo dõi mà không có mục nào")
+    return Discrepancy(d, UNRECORDED, f"{en} logged but not in the store",
+                       f"{vi} đã được ghi nhận nhưng không có trong kho theo dõi")
 
 
 # --- the hub's receipts against their seals and the log -----------------------------------------------

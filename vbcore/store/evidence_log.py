@@ -306,6 +306,24 @@ class AuditReader:
         sql = f"{_SELECT_ENTRIES} WHERE kind IN ({marks}) ORDER BY document_id{self._c}, seq"
         yield from (entry_from_row(r) for r in self._db.stream(sql, tuple(kinds)))
 
+    def refusals(self) -> Iterator[tuple[str, str, str | None, str, str, datetime]]:
+        """(document_id or "", sender or "", recipient, reason, message_id, at) of every refusal."""
+        doc = "COALESCE(document_id, '')"
+        sql = (f"SELECT {doc}, COALESCE(sender, ''), recipient, reason, message_id, at FROM refusals"  # noqa: S608
+               f" ORDER BY {doc}{self._c}, id")
+        for row in self._db.stream(sql):
+            recipient = None if row[2] is None else str(row[2])
+            yield str(row[0]), str(row[1]), recipient, str(row[3]), str(row[4]), utc_from_db(row[5])
+
+    def actions(self) -> Iterator[tuple[str, tuple[str | None, ...], datetime]]:
+        """(document_id or "", (sender or "", actor, action, message_id, reason, outcome), at) of every
+        operator action."""
+        doc = "COALESCE(document_id, '')"
+        sql = (f"SELECT {doc}, COALESCE(sender, ''), actor, action, message_id, reason, outcome, at"  # noqa: S608
+               f" FROM operator_actions ORDER BY {doc}{self._c}, id")
+        for row in self._db.stream(sql):
+            yield str(row[0]), tuple(None if v is None else str(v) for v in row[1:7]), utc_from_db(row[7])
+
     def receipts(self) -> Iterator[Row]:
         """Every receipt the hub kept, by seal (a batch's together), with its seal and the log entry
         it names: (receipt_id, document_id, kind, recipient, seq, seal_id, body, seal statement,
