@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -18,7 +19,15 @@ from click.testing import CliRunner
 from test_hub_support import G09, G22, H24, H56, edoc, open_world, status
 
 from vbcore.cli import vb
-from vbcore.evidence.chain import ALTERED, CHECKPOINT_INVALID, INSERTED, REMOVED, REORDERED, REWRITTEN
+from vbcore.evidence.chain import (
+    ALTERED,
+    CHECKPOINT_INVALID,
+    CHECKPOINT_MISSING,
+    INSERTED,
+    REMOVED,
+    REORDERED,
+    REWRITTEN,
+)
 from vbcore.evidence.checkpoint import make_checkpoint
 from vbcore.evidence.entry import GENESIS_HASH, canonical_json, content_hash, link_hash
 from vbcore.operations.audit import CHANGED, UNLOGGED, UNRECORDED, AuditReport, audit
@@ -510,3 +519,25 @@ def test_a_refusal_or_an_operator_action_made_up_in_the_store_is_found(
     assert [d.what for d in report.store] == [UNLOGGED, UNLOGGED], described
     assert any("refusal (signature-invalid) of message m-x" in d for d in described)
     assert any("operator action drop by admin on message m-y" in d for d in described)
+
+
+def test_a_rewrite_with_every_checkpoint_removed_is_not_intact(
+    hub_db: Path, pki: DevPki, trust: TrustStore
+) -> None:
+    """Rewritten from entry 7 on, hashes recomputed, and the checkpoints that would tell deleted: the
+    chain is consistent, but nothing the hub signed vouches for it."""
+    _rewrite(hub_db, lambda rows: rows[6].__setitem__(4, G22))
+    sql(hub_db, "DELETE FROM evidence_checkpoints", "DELETE FROM evidence_receipts")
+    store = open_store(f"sqlite:///{hub_db}")
+    try:
+        fresh = audit(store, trust)  # the entries are a few seconds old: the hub may still sign them
+        later = audit(store, trust, now=utc_now() + timedelta(hours=1))
+    finally:
+        store.close()
+    assert fresh.chain is None
+    assert later.chain is not None
+    assert (later.chain.seq, later.chain.what) == (1, CHECKPOINT_MISSING)
+    result = CliRunner().invoke(vb, ["--lang", "en", "audit", "verify", "--store", f"sqlite:///{hub_db}",
+                                     "--trust", str(pki.ca_cert_path), "--max-unsigned-age", "0"])
+    assert result.exit_code == 1, result.output
+    assert "carry no checkpoint" in result.stdout

@@ -10,6 +10,7 @@ Progress goes to stderr (``vbcore.cli.progress``); ``--json`` prints one JSON do
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -19,7 +20,7 @@ from vbcore.cli.output import current_lang
 from vbcore.cli.progress import Progress
 from vbcore.cli.stores import default_store_url, open_existing_store
 from vbcore.lang import Lang, Text
-from vbcore.operations.audit import MAX_FINDINGS, AuditReport, Discrepancy, audit
+from vbcore.operations.audit import MAX_FINDINGS, MAX_UNSIGNED_AGE, AuditReport, Discrepancy, audit
 from vbcore.security.trust import TrustStore
 
 _PHASES = {
@@ -81,11 +82,14 @@ def audit_group() -> None:
               help="The CA certificate(s) of the time-stamping authority [default: --trust].")
 @click.option("--hub-id", default=None,
               help="The hub whose certificate must have signed every checkpoint (its `vb hub run --hub-id`).")
+@click.option("--max-unsigned-age", default=int(MAX_UNSIGNED_AGE.total_seconds()), show_default=True,
+              type=click.IntRange(0),
+              help="Seconds an entry may go without a checkpoint before it is a finding.")
 @click.option("--max-findings", default=MAX_FINDINGS, show_default=True, type=click.IntRange(1),
               help="Store disagreements listed at most (all are counted).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (UTF-8) for scripts.")
 def audit_verify(store_url: str | None, trust_paths: tuple[Path, ...], tsa_paths: tuple[Path, ...],
-                 hub_id: str | None, max_findings: int, as_json: bool) -> None:
+                 hub_id: str | None, max_unsigned_age: int, max_findings: int, as_json: bool) -> None:
     """Re-check the whole evidence log (every entry's hash and link, the order of their times, every
     checkpoint's signature and time-stamp) and the tracking store against it (every document, pair and
     status has its entry and every entry its row). Names the first entry altered, removed, inserted or
@@ -102,6 +106,7 @@ def audit_verify(store_url: str | None, trust_paths: tuple[Path, ...], tsa_paths
     store = open_existing_store(store_url or default_store_url())
     try:
         report = audit(store, trust, tsa_trust=tsa_trust, hub_id=hub_id, max_findings=max_findings,
+                       max_unsigned_age=timedelta(seconds=max_unsigned_age),
                        on_discrepancy=show,
                        progress=lambda phase, done, total: progress.update(done, total, _PHASES[phase]))
     finally:

@@ -40,6 +40,7 @@ INSERTED = "inserted"
 REORDERED = "reordered"
 REWRITTEN = "rewritten"
 CHECKPOINT_INVALID = "checkpoint-invalid"
+CHECKPOINT_MISSING = "checkpoint-missing"
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ class Finding:
 
 
 _WHAT_VI = {ALTERED: "bị sửa", REMOVED: "bị xóa", INSERTED: "bị chèn thêm", REORDERED: "bị đổi thứ tự",
-            REWRITTEN: "bị viết lại", CHECKPOINT_INVALID: "điểm chốt không hợp lệ"}
+            REWRITTEN: "bị viết lại", CHECKPOINT_INVALID: "điểm chốt không hợp lệ",
+            CHECKPOINT_MISSING: "không có điểm chốt"}
 
 
 def _finding(seq: int, what: str, en: str, vi: str) -> Finding:

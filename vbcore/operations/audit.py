@@ -30,11 +30,11 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from vbcore.errors import EvidenceInvalid
-from vbcore.evidence.chain import CHECKPOINT_INVALID, ChainWalk, Finding
+from vbcore.evidence.chain import CHECKPOINT_INVALID, CHECKPOINT_MISSING, ChainWalk, Finding
 from vbcore.evidence.checkpoint import Checkpoint, verify_timestamp
 from vbcore.evidence.entry import (
     COPY_DELIVERED,
@@ -43,6 +43,7 @@ from vbcore.evidence.entry import (
     PACKAGE_REFUSED,
     STATUS_RECEIVED,
     Entry,
+    parse_utc,
 )
 from vbcore.evidence.receipt import Receipt, under_seal, verify_seal
 from vbcore.evidence.statement import Statement
@@ -51,6 +52,11 @@ from vbcore.store.evidence_log import AuditReader
 from vbcore.store.sql import SqlStore
 
 MAX_FINDINGS = 100
+MAX_UNSIGNED_AGE = timedelta(minutes=10)
+"""How old an entry may be and still carry no checkpoint: a running hub signs the head at least every
+``DEFAULT_INTERVAL_SECONDS`` (60 s) while entries come in, and on shutdown. An older unsigned entry
+means checkpoints were removed (and the log perhaps rewritten: nothing signed vouches for it), or the
+hub stopped without its shutdown checkpoint: both are findings, never "intact"."""
 Progress = Callable[[str, int, int], None]  # (phase "chain" | "store", done, total)
 T = TypeVar("T")
 
@@ -96,6 +102,7 @@ class AuditReport:
 
 def audit(
     store: SqlStore, trust: TrustStore, *, tsa_trust: TrustStore | None = None, hub_id: str | None = None,
+    max_unsigned_age: timedelta = MAX_UNSIGNED_AGE, now: datetime | None = None,
     progress: Progress | None = None, max_findings: int = MAX_FINDINGS,
     on_discrepancy: Callable[[Discrepancy], None] | None = None,
 ) -> AuditReport:
@@ -106,6 +113,7 @@ def audit(
     tell = progress or (lambda _phase, _done, _total: None)
     with store.read_snapshot() as reader:
         _walk_chain(reader, trust, tsa_trust or trust, report, tell, hub_id)
+        _unsigned(reader, report, max_unsigned_age, now or datetime.now(UTC))
         found = _recorder(report, max_findings, on_discrepancy)
         _cross_check(reader, report, tell, found)
         _check_receipts(reader, trust, hub_id, report, found)
@@ -141,6 +149,27 @@ def _walk_chain(reader: AuditReader, trust: TrustStore, tsa_trust: TrustStore, r
     report.chain = walk.finish(head_seq, head_hash)
     report.checkpoints, report.covered = walk.checkpoints_checked, walk.covered
     report.hubs = sorted(walk.hubs)
+
+
+def _unsigned(reader: AuditReader, report: AuditReport, max_age: timedelta, now: datetime) -> None:
+    """An intact chain whose entries after the last checkpoint are older than ``max_age``."""
+    if report.chain is not None or report.covered >= report.entries:
+        return
+    first = report.covered + 1
+    at = reader.at_utc_of(first)
+    try:
+        old = at is None or parse_utc(at) < now - max_age
+    except EvidenceInvalid:
+        old = True
+    if old:
+        report.chain = Finding(
+            first, CHECKPOINT_MISSING,
+            f"entries {first} to {report.entries} carry no checkpoint although entry {first} is from {at}: "
+            "the checkpoints were removed (nothing the hub signed vouches for these entries), or the hub "
+            "stopped without its shutdown checkpoint",
+            f"các mục {first} đến {report.entries} không có điểm chốt nào dù mục {first} từ lúc {at}: các "
+            "điểm chốt đã bị xóa (không gì trục đã ký bảo đảm cho các mục này), hoặc trục đã dừng mà không "
+            "ký điểm chốt khi tắt")
 
 
 def _stamped(

@@ -341,6 +341,11 @@ class AuditReader:
     def checkpoints(self) -> Iterator[Checkpoint]:
         yield from (checkpoint_from_row(r) for r in self._db.stream(_SELECT_CHECKPOINTS + " ORDER BY seq"))
 
+    def at_utc_of(self, seq: int) -> str | None:
+        """The stored instant of entry ``seq``, or None."""
+        rows = self._db.query("SELECT at_utc FROM evidence_log WHERE seq = ?", (seq,))
+        return str(rows[0][0]) if rows else None
+
     def count(self) -> int:
         [(n,)] = self._db.query("SELECT seq FROM evidence_head WHERE id = 1")
         return int(str(n))
