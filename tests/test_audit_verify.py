@@ -541,3 +541,13 @@ def test_a_rewrite_with_every_checkpoint_removed_is_not_intact(
                                      "--trust", str(pki.ca_cert_path), "--max-unsigned-age", "0"])
     assert result.exit_code == 1, result.output
     assert "carry no checkpoint" in result.stdout
+
+
+def test_an_unreadable_time_in_the_store_neither_crashes_nor_exempts_its_row(
+    hub_db: Path, trust: TrustStore
+) -> None:
+    sql(hub_db, "UPDATE refusals SET at = 'garbage' WHERE recipient = ?", params=(UNKNOWN,))
+    sql(hub_db, "UPDATE refusals SET recipient = ? WHERE recipient = ?", params=(H24, UNKNOWN))
+    sql(hub_db, "UPDATE documents SET received_at = '1999-99-99'")
+    report = check(hub_db, trust)
+    assert {d.what for d in report.store} == {UNLOGGED, UNRECORDED}, report.store
