@@ -152,3 +152,30 @@ def test_a_time_stamp_is_shown_only_once_it_verifies(dev: DevKeys, built: Built)
     verified = verify_bundle(bundle_bytes(dev, dataclasses.replace(built.contents, chain=chain)), dev.trust)
     _one_with([p.describe("en") for p in verified.problems], "chain/", "time-stamp:")
     assert "RFC 3161" not in render(verified, "en")
+
+
+def _flagged_encrypted(data: bytes) -> bytes:
+    """The bundle with its first member marked encrypted (general purpose flag bit 0, both headers)."""
+    out = bytearray(data)
+    out[6] |= 1
+    central = out.index(b"PK\x01\x02")
+    out[central + 8] |= 1
+    return bytes(out)
+
+
+def _broken_deflate(dev: DevKeys, built: Built) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(bundle_bytes(dev, built.contents))) as source, zipfile.ZipFile(
+        out, "w", compression=zipfile.ZIP_DEFLATED
+    ) as zf:
+        for info in source.infolist():
+            zf.writestr(info.filename, source.read(info))
+    data = bytearray(out.getvalue())
+    start = data.index(PACKAGE.encode()) + len(PACKAGE) + 200  # inside package.xml's deflate stream
+    data[start : start + 64] = bytes(range(64))
+    return bytes(data)
+
+
+def test_an_encrypted_or_broken_member_is_a_problem_never_a_crash(dev: DevKeys, built: Built) -> None:
+    _one_with(_problems(dev, _flagged_encrypted(bundle_bytes(dev, built.contents))), "cannot be read")
+    assert not verify_bundle(_broken_deflate(dev, built), dev.trust).ok

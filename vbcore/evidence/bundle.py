@@ -310,8 +310,9 @@ def _read_members(zf: zipfile.ZipFile, verified: Verified) -> dict[str, bytes] |
             continue
         try:
             members[name] = zf.read(info)[: limit + 1]
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-            verified.problem(name, f"cannot be read: {exc}", f"không đọc được: {exc}")
+        except Exception as exc:  # hostile bytes: encrypted (RuntimeError), a broken stream (zlib.error)...
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            verified.problem(name, f"cannot be read: {reason}", f"không đọc được: {reason}")
     return members
 
 
