@@ -179,3 +179,12 @@ def _broken_deflate(dev: DevKeys, built: Built) -> bytes:
 def test_an_encrypted_or_broken_member_is_a_problem_never_a_crash(dev: DevKeys, built: Built) -> None:
     _one_with(_problems(dev, _flagged_encrypted(bundle_bytes(dev, built.contents))), "cannot be read")
     assert not verify_bundle(_broken_deflate(dev, built), dev.trust).ok
+
+
+def test_bidirectional_controls_cannot_reorder_a_timeline_line(dev: DevKeys) -> None:
+    """A reason the hub logged verbatim, with a right-to-left override ("Trojan Source")."""
+    partly = build(dev, "307", refused={THANH_HOA: "unknown\u202e\u2028recipient"})
+    text = render(verify_bundle(bundle_bytes(dev, partly.contents), dev.trust), "en")
+    assert "\u202e" not in text
+    assert "\u2028" not in text
+    assert "unknown\\u202e\\u2028recipient" in text
