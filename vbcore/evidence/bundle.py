@@ -536,7 +536,7 @@ def _check_chain(members: dict[str, bytes], trust: TrustStore, verified: Verifie
         stamped = False
         if checkpoint.tsa_token is not None:  # shown as time-stamped only once it verifies
             try:
-                verify_timestamp(checkpoint, trust)
+                verify_timestamp(checkpoint, trust, trust)
                 stamped = True
             except EvidenceInvalid as exc:
                 verified.problem(name, exc)

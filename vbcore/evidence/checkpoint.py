@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from vbcore.errors import EvidenceInvalid
+from vbcore.errors import EvidenceInvalid, UntrustedCertificate
 from vbcore.evidence.entry import parse_utc
 from vbcore.evidence.statement import Statement, check_signed_by_hub, sign_statement, verify_statement
 from vbcore.evidence.tsa import verify_token
@@ -110,10 +110,15 @@ def verify_checkpoint(checkpoint: Checkpoint, trust: TrustStore, *, at: dt.datet
     _ = (checkpoint.seq, checkpoint.head_hash, checkpoint.at_utc)  # each property checks its field
 
 
-def verify_timestamp(checkpoint: Checkpoint, trust: TrustStore) -> dt.datetime:
+def verify_timestamp(
+    checkpoint: Checkpoint, trust: TrustStore, hub_trust: TrustStore | None = None
+) -> dt.datetime:
     """The time the RFC 3161 token of ``checkpoint`` vouches for, once it verifies (``tsa.verify_token``
     against ``trust``: the time-stamping authority's CA) and the hub's ``at_utc`` is not after it
-    (beyond ``TSA_TOLERANCE``); ``EvidenceInvalid`` otherwise, or when it has none."""
+    (beyond ``TSA_TOLERANCE``); with ``hub_trust``, the hub's certificate must also have been valid at
+    the TSA's time: the checkpoint's own ``at_utc`` is the hub's word, and a key used after its
+    certificate expired (or was stolen) could date it back into the validity; the token cannot be.
+    ``EvidenceInvalid`` otherwise, or when it has none."""
     if checkpoint.tsa_token is None:
         raise EvidenceInvalid("the checkpoint has no time-stamp", vi="điểm chốt không có dấu thời gian")
     when = verify_token(checkpoint.tsa_token, checkpoint.statement.payload, trust)
@@ -124,6 +129,17 @@ def verify_timestamp(checkpoint: Checkpoint, trust: TrustStore) -> dt.datetime:
             vi=f"trung tâm ghi thời điểm {checkpoint.at_utc}, sau thời điểm của máy chủ cấp dấu "
             f"thời gian {when:%Y-%m-%dT%H:%M:%SZ}: đồng hồ của trung tâm chạy nhanh",
         )
+    if hub_trust is not None:
+        chain = checkpoint.statement.chain()
+        try:
+            hub_trust.validate(chain[0], chain[1:], at=when)
+        except UntrustedCertificate as exc:
+            raise EvidenceInvalid(
+                f"the time-stamping authority saw it at {when:%Y-%m-%dT%H:%M:%SZ}, when the hub's "
+                f"certificate was not valid: {exc} (the hub dated it {checkpoint.at_utc})",
+                vi=f"máy chủ cấp dấu thời gian thấy nó lúc {when:%Y-%m-%dT%H:%M:%SZ}, khi chứng thư số của "
+                f"trục không còn hiệu lực: {exc.detail_vi} (trục ghi thời điểm {checkpoint.at_utc})",
+            ) from exc
     return when
 
 

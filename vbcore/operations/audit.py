@@ -138,7 +138,7 @@ def _walk_chain(reader: AuditReader, trust: TrustStore, tsa_trust: TrustStore, r
                 tell: Progress, hub_id: str | None = None) -> None:
     head_seq, head_hash = reader.head()
     report.head = head_seq
-    walk = ChainWalk(_stamped(reader.checkpoints(), tsa_trust, report), trust, hub_id)
+    walk = ChainWalk(_stamped(reader.checkpoints(), tsa_trust, report, trust), trust, hub_id)
     for row in reader.chain():
         report.entries += 1
         if walk.feed(*row) is not None:
@@ -173,13 +173,13 @@ def _unsigned(reader: AuditReader, report: AuditReport, max_age: timedelta, now:
 
 
 def _stamped(
-    checkpoints: Iterator[Checkpoint], trust: TrustStore, report: AuditReport
+    checkpoints: Iterator[Checkpoint], trust: TrustStore, report: AuditReport, hub_trust: TrustStore
 ) -> Iterator[Checkpoint]:
     """The checkpoints as they are, each time-stamp checked on the way (a bad one is a finding)."""
     for checkpoint in checkpoints:
         if checkpoint.tsa_token is not None:
             try:
-                verify_timestamp(checkpoint, trust)
+                verify_timestamp(checkpoint, trust, hub_trust)
                 report.timestamped += 1
             except EvidenceInvalid as exc:
                 report.tsa.append(Finding(checkpoint.seq, CHECKPOINT_INVALID,
