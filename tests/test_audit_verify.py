@@ -551,3 +551,13 @@ def test_an_unreadable_time_in_the_store_neither_crashes_nor_exempts_its_row(
     sql(hub_db, "UPDATE documents SET received_at = '1999-99-99'")
     report = check(hub_db, trust)
     assert {d.what for d in report.store} == {UNLOGGED, UNRECORDED}, report.store
+
+
+def test_a_receipt_deleted_from_the_store_is_found_by_the_entry_that_names_it(
+    hub_db: Path, trust: TrustStore
+) -> None:
+    sql(hub_db, "DELETE FROM evidence_receipts WHERE seq = (SELECT MIN(seq) FROM evidence_receipts)")
+    report = check(hub_db, trust)
+    assert report.chain is None
+    assert [d.what for d in report.store] == [UNRECORDED], report.store
+    assert "which the store no longer holds" in report.store[0].describe("en")

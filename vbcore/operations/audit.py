@@ -47,6 +47,7 @@ from vbcore.evidence.entry import (
 )
 from vbcore.evidence.receipt import Receipt, under_seal, verify_seal
 from vbcore.evidence.statement import Statement
+from vbcore.hub.receipts import RECEIPT_KEY
 from vbcore.security.trust import TrustStore
 from vbcore.store.evidence_log import AuditReader
 from vbcore.store.sql import SqlStore
@@ -112,9 +113,9 @@ def audit(
     report = AuditReport()
     tell = progress or (lambda _phase, _done, _total: None)
     with store.read_snapshot() as reader:
-        _walk_chain(reader, trust, tsa_trust or trust, report, tell, hub_id)
-        _unsigned(reader, report, max_unsigned_age, now or datetime.now(UTC))
         found = _recorder(report, max_findings, on_discrepancy)
+        _walk_chain(reader, trust, tsa_trust or trust, report, tell, hub_id, found)
+        _unsigned(reader, report, max_unsigned_age, now or datetime.now(UTC))
         _cross_check(reader, report, tell, found)
         _check_receipts(reader, trust, hub_id, report, found)
     return report
@@ -135,12 +136,27 @@ def _recorder(report: AuditReport, max_findings: int,
 # --- the chain ---------------------------------------------------------------------------------------
 
 def _walk_chain(reader: AuditReader, trust: TrustStore, tsa_trust: TrustStore, report: AuditReport,
-                tell: Progress, hub_id: str | None = None) -> None:
+                tell: Progress, hub_id: str | None, found: Callable[[Discrepancy], None]) -> None:
     head_seq, head_hash = reader.head()
     report.head = head_seq
     walk = ChainWalk(_stamped(reader.checkpoints(), tsa_trust, report, trust), trust, hub_id)
+    kept = reader.receipt_ids()  # (seq, receipt_id) in seq order, merged with the walk
+    pending = next(kept, None)
     for row in reader.chain():
         report.entries += 1
+        entry = row[0]
+        while pending is not None and pending[0] < entry.seq:
+            pending = next(kept, None)
+        here = set()
+        while pending is not None and pending[0] == entry.seq:
+            here.add(pending[1])
+            pending = next(kept, None)
+        named = entry.body.get(RECEIPT_KEY)
+        if isinstance(named, str) and named not in here:  # "no entry without its receipt"
+            what = f"{entry.seq} ({entry.kind})"
+            found(Discrepancy(entry.document_id, UNRECORDED,
+                              f"entry {what} names receipt {named[:40]}, which the store no longer holds",
+                              f"mục {what} ghi biên nhận {named[:40]}, mà kho không còn giữ"))
         if walk.feed(*row) is not None:
             break
         if report.entries % 1000 == 0:

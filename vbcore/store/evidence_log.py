@@ -333,6 +333,11 @@ class AuditReader:
         for row in self._db.stream(sql):
             yield str(row[0]), tuple(None if v is None else str(v) for v in row[1:7]), _judged_at(row[7])
 
+    def receipt_ids(self) -> Iterator[tuple[int, str]]:
+        """(seq, receipt_id) of every kept receipt, in ``seq`` order."""
+        sql = "SELECT seq, receipt_id FROM evidence_receipts ORDER BY seq, receipt_id"
+        yield from ((int(str(seq)), str(rid)) for seq, rid in self._db.stream(sql))
+
     def receipts(self) -> Iterator[Row]:
         """Every receipt the hub kept, by seal (a batch's together), with its seal and the log entry
         it names: (receipt_id, document_id, kind, recipient, seq, seal_id, body, seal statement,
