@@ -48,29 +48,36 @@ class Built:
     entries: list[Entry]
 
 
-def status_01(dev: DevKeys, document_id: str, at: datetime) -> bytes:
+def status_01(dev: DevKeys, document_id: str, at: datetime, sender: str = HA_NOI,
+              key: str | None = None) -> bytes:
+    """A 01 from ``sender``, signed with ``key``'s key (default: the sender's)."""
     status = StatusPackage(
-        from_=Organization(HA_NOI),
+        from_=Organization(sender),
         response_for=ResponseFor(VPCP, document_id=document_id),
         status_code=StatusCode.ARRIVED,
         timestamp=vietnam_local(at).replace(microsecond=0),
     )
-    return sign_package(write_package(status), dev.keys[HA_NOI])
+    return sign_package(write_package(status), dev.keys[key or sender])
 
 
-def build(dev: DevKeys, number: str = "101", *, others_before: int = 2) -> Built:
+def build(dev: DevKeys, number: str = "101", *, others_before: int = 2, hub: str = HUB_ID,
+          hub_key: str | None = None, status_from: str = HA_NOI, status_key: str | None = None,
+          refused: dict[str, str] | None = None) -> Built:
     """Accepted for two recipients, both delivered, a 01 from Hà Nội received and forwarded; other
-    documents' entries around them; one checkpoint after the last."""
+    documents' entries around them; one checkpoint after the last. ``hub_key`` names whose key signs
+    the hub's checkpoint and seals (default: ``hub``'s), claiming to be ``hub`` (forgeries)."""
+    signer = dev.keys[hub_key or hub]
     edoc = letter(VPCP, [HA_NOI, DA_NANG], number)
     package = sign_package(write_package(edoc), dev.keys[VPCP])
     digest = hashlib.sha256(package).hexdigest()
     doc = edoc.effective_document_id
     start = _start()
-    status = status_01(dev, doc, start)
+    status = status_01(dev, doc, start, status_from, status_key)
     status_digest = hashlib.sha256(status).hexdigest()
     ids = [new_receipt_id() for _ in range(5)]
     plan = [
-        (PACKAGE_ACCEPTED, VPCP, None, digest, {"recipients": [HA_NOI, DA_NANG], "receipt": ids[0]}),
+        (PACKAGE_ACCEPTED, VPCP, None, digest,
+         {"recipients": [HA_NOI, DA_NANG], "receipt": ids[0], **({"refused": refused} if refused else {})}),
         (COPY_DELIVERED, VPCP, HA_NOI, digest, {"receipt": ids[1]}),
         (COPY_DELIVERED, VPCP, DA_NANG, digest, {"receipt": ids[2]}),
         (STATUS_RECEIVED, HA_NOI, None, status_digest, {"code": "01", "receipt": ids[3]}),
@@ -96,11 +103,11 @@ def build(dev: DevKeys, number: str = "101", *, others_before: int = 2) -> Built
         links[e.seq] = head
     last = entries[-1]
     checkpoint = make_checkpoint(
-        dev.keys[HUB_ID],
+        signer,
         seq=last.seq,
         head_hash=head,
         at_utc=format_utc(start + timedelta(seconds=last.seq + 1)),
-        hub_id=HUB_ID,
+        hub_id=hub,
     )
     mine = [e for e in entries if e.document_id == doc]
     first = mine[0]
@@ -122,12 +129,13 @@ def build(dev: DevKeys, number: str = "101", *, others_before: int = 2) -> Built
             e.body["receipt"],
             e,
             links[e.seq],
-            HUB_ID,
+            hub,
             recipients=e.body.get("recipients") or ([VPCP] if e.kind == STATUS_RECEIVED else None),
+            refused=e.body.get("refused"),
         )
         for e in mine
     ]
-    receipts = seal(dev.keys[HUB_ID], HUB_ID, payloads[:3]) + seal(dev.keys[HUB_ID], HUB_ID, payloads[3:])
+    receipts = seal(signer, hub, payloads[:3]) + seal(signer, hub, payloads[3:])
     contents = Contents(
         doc,
         "hub",
@@ -135,7 +143,7 @@ def build(dev: DevKeys, number: str = "101", *, others_before: int = 2) -> Built
         (status,),
         tuple(receipts),
         ((proof, tuple(mine[1:])),),
-        (dev.keys[HUB_ID].certificate, dev.keys[VPCP].certificate),
+        (signer.certificate, dev.keys[VPCP].certificate),
     )
     return Built(contents, receipts, mine)
 
@@ -154,9 +162,10 @@ def _entry(
     return Entry(seq, format_utc(at), format_local(at), kind, sender, document_id, recipient, digest, body)
 
 
-def bundle_bytes(dev: DevKeys, contents: Contents) -> bytes:
+def bundle_bytes(dev: DevKeys, contents: Contents, signer: str = HUB_ID) -> bytes:
+    """The bundle of ``contents``, its manifest signed with ``signer``'s key."""
     out = io.BytesIO()
-    write_bundle(out, contents, dev.keys[HUB_ID])
+    write_bundle(out, contents, dev.keys[signer])
     return out.getvalue()
 
 

@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -18,7 +19,16 @@ from click.testing import CliRunner
 from test_hub_support import G09, G22, H24, H56, edoc, open_world, status
 
 from vbcore.cli import vb
-from vbcore.evidence.chain import ALTERED, CHECKPOINT_INVALID, INSERTED, REMOVED, REORDERED, REWRITTEN
+from vbcore.evidence.chain import (
+    ALTERED,
+    CHECKPOINT_INVALID,
+    CHECKPOINT_MISSING,
+    INSERTED,
+    REMOVED,
+    REORDERED,
+    REWRITTEN,
+)
+from vbcore.evidence.checkpoint import make_checkpoint
 from vbcore.evidence.entry import GENESIS_HASH, canonical_json, content_hash, link_hash
 from vbcore.operations.audit import CHANGED, UNLOGGED, UNRECORDED, AuditReport, audit
 from vbcore.security.pki import DevPki
@@ -27,6 +37,7 @@ from vbcore.security.trust import TrustStore
 from vbcore.status import StatusCode
 from vbcore.store import open_store
 from vbcore.store.evidence_log import ENTRY_COLUMNS, entry_from_row
+from vbcore.testing.devworld import HUB_ID
 from vbcore.timezones import utc_now
 
 pytest_plugins = ["test_hub_support"]
@@ -411,3 +422,142 @@ def test_json_for_scripts(hub_db: Path, pki: DevPki) -> None:
     assert out["chain"] is None
     assert out["store_total"] == 1
     assert out["store"][0]["what"] == UNRECORDED
+
+
+def _resign_checkpoints(path: Path, key: SigningKey, hub_id: str | None = None) -> None:
+    """What an operator who also holds an agency's key can do after rewriting the chain: sign every
+    checkpoint again over the new heads (and drop the time-stamps that no longer match)."""
+    with sqlite3.connect(path) as db:
+        links = dict(db.execute("SELECT seq, entry_hash FROM evidence_log").fetchall())
+        rows = db.execute("SELECT seq, at_utc, hub_id FROM evidence_checkpoints").fetchall()
+        for seq, at_utc, stated in rows:
+            checkpoint = make_checkpoint(key, seq=seq, head_hash=links[seq], at_utc=at_utc,
+                                         hub_id=hub_id or stated)
+            db.execute("UPDATE evidence_checkpoints SET statement = ?, head_hash = ?, tsa_token = NULL "
+                       "WHERE seq = ?", (checkpoint.statement.to_json(), links[seq], seq))
+
+
+def test_a_rewritten_chain_re_signed_with_an_agency_key_is_refused(
+    hub_db: Path, pki: DevPki, keys: dict[str, SigningKey], trust: TrustStore
+) -> None:
+    _rewrite(hub_db, lambda rows: rows[6].__setitem__(4, G22))
+    _resign_checkpoints(hub_db, keys[G22])  # claiming to be the hub
+    report = check(hub_db, trust)
+    assert report.chain is not None
+    assert report.chain.what == CHECKPOINT_INVALID
+    assert f"signed by the certificate of {G22}" in report.chain.describe("en")
+
+
+def test_checkpoints_signed_by_another_hub_fail_against_the_hub_id(
+    hub_db: Path, pki: DevPki, keys: dict[str, SigningKey], trust: TrustStore
+) -> None:
+    _rewrite(hub_db, lambda rows: rows[6].__setitem__(4, G22))
+    _resign_checkpoints(hub_db, keys[G09], hub_id=G09)  # an agency as its own "hub": consistent...
+    report = check(hub_db, trust)
+    assert report.chain is None
+    assert report.hubs == [G09]
+    result = CliRunner().invoke(vb, ["--lang", "en", "audit", "verify", "--store", f"sqlite:///{hub_db}",
+                                     "--trust", str(pki.ca_cert_path), "--hub-id", HUB_ID])
+    assert result.exit_code == 1, result.output
+    assert f"signed by the hub {G09}, not by {HUB_ID}" in result.stdout
+
+
+def test_the_hubs_receipts_are_checked_against_their_seals_and_the_log(
+    hub_db: Path, trust: TrustStore
+) -> None:
+    report = check(hub_db, trust)
+    assert report.receipts > 5
+    assert report.clean
+
+
+def test_a_receipt_edited_in_the_store_is_found(hub_db: Path, trust: TrustStore) -> None:
+    sql(hub_db, "UPDATE evidence_receipts SET body = replace(body, '\"at_utc\":\"2', '\"at_utc\":\"1') "
+        "WHERE receipt_id = (SELECT MIN(receipt_id) FROM evidence_receipts)")
+    report = check(hub_db, trust)
+    assert report.chain is None
+    assert [d.what for d in report.store] == [CHANGED], report.store
+    assert "is not one the hub sealed" in report.store[0].describe("en")
+
+
+def test_a_rewrite_re_signed_with_the_hubs_own_key_is_found_by_its_receipts(
+    hub_db: Path, keys: dict[str, SigningKey], trust: TrustStore
+) -> None:
+    """The operator holds the hub's key: the rewritten chain and its checkpoints verify, but the
+    receipts the hub issued (and the agencies hold) name the old links."""
+    _rewrite(hub_db, lambda rows: rows[6].__setitem__(4, G22))
+    _resign_checkpoints(hub_db, keys[HUB_ID])
+    report = check(hub_db, trust)
+    assert report.chain is None
+    assert any("is not the one it was issued for" in d.describe("en") for d in report.store), report.store
+
+
+def test_a_seal_removed_is_found(hub_db: Path, trust: TrustStore) -> None:
+    sql(hub_db, "DELETE FROM evidence_seals")
+    report = check(hub_db, trust)
+    assert report.store_total == report.receipts > 0
+
+
+def test_a_refusal_removed_from_the_store_is_found(hub_db: Path, trust: TrustStore) -> None:
+    """The 02 the sender got stays in the log when the operator deletes its row."""
+    sql(hub_db, "DELETE FROM refusals WHERE recipient = ?", params=(UNKNOWN,))
+    report = check(hub_db, trust)
+    assert [d.what for d in report.store] == [UNRECORDED], report.store
+    assert f"for {UNKNOWN}" in report.store[0].describe("en")
+    assert "logged but not in the store" in report.store[0].describe("en")
+
+
+def test_a_refusal_or_an_operator_action_made_up_in_the_store_is_found(
+    hub_db: Path, trust: TrustStore
+) -> None:
+    sql(hub_db, "INSERT INTO refusals (message_id, sender, document_id, recipient, reason, detail, at) "
+        f"VALUES ('m-x', '{G22}', 'doc-x', '{H24}', 'signature-invalid', '', '2099-01-01 00:00:00.000000')")
+    sql(hub_db, "INSERT INTO operator_actions (at, actor, action, message_id, document_id, sender, reason, "
+        "outcome) VALUES ('2099-01-01 00:00:00.000000', 'admin', 'drop', 'm-y', 'doc-y', ?, NULL, 'dropped')",
+        params=(G22,))
+    report = check(hub_db, trust)
+    described = [d.describe("en") for d in report.store]
+    assert [d.what for d in report.store] == [UNLOGGED, UNLOGGED], described
+    assert any("refusal (signature-invalid) of message m-x" in d for d in described)
+    assert any("operator action drop by admin on message m-y" in d for d in described)
+
+
+def test_a_rewrite_with_every_checkpoint_removed_is_not_intact(
+    hub_db: Path, pki: DevPki, trust: TrustStore
+) -> None:
+    """Rewritten from entry 7 on, hashes recomputed, and the checkpoints that would tell deleted: the
+    chain is consistent, but nothing the hub signed vouches for it."""
+    _rewrite(hub_db, lambda rows: rows[6].__setitem__(4, G22))
+    sql(hub_db, "DELETE FROM evidence_checkpoints", "DELETE FROM evidence_receipts")
+    store = open_store(f"sqlite:///{hub_db}")
+    try:
+        fresh = audit(store, trust)  # the entries are a few seconds old: the hub may still sign them
+        later = audit(store, trust, now=utc_now() + timedelta(hours=1))
+    finally:
+        store.close()
+    assert fresh.chain is None
+    assert later.chain is not None
+    assert (later.chain.seq, later.chain.what) == (1, CHECKPOINT_MISSING)
+    result = CliRunner().invoke(vb, ["--lang", "en", "audit", "verify", "--store", f"sqlite:///{hub_db}",
+                                     "--trust", str(pki.ca_cert_path), "--max-unsigned-age", "0"])
+    assert result.exit_code == 1, result.output
+    assert "carry no checkpoint" in result.stdout
+
+
+def test_an_unreadable_time_in_the_store_neither_crashes_nor_exempts_its_row(
+    hub_db: Path, trust: TrustStore
+) -> None:
+    sql(hub_db, "UPDATE refusals SET at = 'garbage' WHERE recipient = ?", params=(UNKNOWN,))
+    sql(hub_db, "UPDATE refusals SET recipient = ? WHERE recipient = ?", params=(H24, UNKNOWN))
+    sql(hub_db, "UPDATE documents SET received_at = '1999-99-99'")
+    report = check(hub_db, trust)
+    assert {d.what for d in report.store} == {UNLOGGED, UNRECORDED}, report.store
+
+
+def test_a_receipt_deleted_from_the_store_is_found_by_the_entry_that_names_it(
+    hub_db: Path, trust: TrustStore
+) -> None:
+    sql(hub_db, "DELETE FROM evidence_receipts WHERE seq = (SELECT MIN(seq) FROM evidence_receipts)")
+    report = check(hub_db, trust)
+    assert report.chain is None
+    assert [d.what for d in report.store] == [UNRECORDED], report.store
+    assert "which the store no longer holds" in report.store[0].describe("en")

@@ -112,3 +112,14 @@ def test_verify_in_a_fresh_venv(machine: tuple[Path, Path, Path], tmp_path: Path
     run = _vb(python, there, "evidence", "verify", "bundle.zip", "--trust", "ca.pem")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Kết quả: gói bằng chứng nhất quán" in run.stdout
+
+
+def test_verify_names_the_hub_and_fails_against_another_pinned_hub(machine: tuple[Path, Path, Path]) -> None:
+    there, _, _ = machine
+    args = ("--lang", "en", "evidence", "verify", "bundle.zip", "--trust", "ca.pem")
+    named = _vb(Path(sys.executable), there, *args)
+    assert "The hub that witnesses it (signed the checkpoints and receipts): vbus.hub" in named.stdout
+    assert _vb(Path(sys.executable), there, *args, "--hub", "vbus.hub").returncode == 0
+    other = _vb(Path(sys.executable), there, *args, "--hub", "vbus.other-hub")
+    assert other.returncode == 1
+    assert "is signed by the hub vbus.hub, not by vbus.other-hub" in other.stdout

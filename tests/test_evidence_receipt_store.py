@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.evidence_world import hub_key
+from tests.evidence_world import HUB_CODE, hub_key
 from vbcore.evidence.entry import COPY_DELIVERED, PACKAGE_ACCEPTED, EvidenceDraft, content_hash, link_hash
 from vbcore.evidence.receipt import ACCEPTED, DELIVERED, verify_receipt
 from vbcore.hub.config import HubConfig
@@ -37,7 +37,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
 
 def test_receipts_are_kept_with_their_entries_and_read_back_verifiable(store: SqlStore) -> None:
     key, trust = hub_key()
-    desk = ReceiptDesk(store, key, lambda: HubConfig(hub_id="hub"))
+    desk = ReceiptDesk(store, key, lambda: HubConfig(hub_id=HUB_CODE))
     drafts = [
         EvidenceDraft(
             PACKAGE_ACCEPTED, "000.00.00.G22", "doc", None, "ab" * 32, {"recipients": ["000.00.00.H24"]}
@@ -65,7 +65,7 @@ def test_receipts_are_kept_with_their_entries_and_read_back_verifiable(store: Sq
 
 def test_a_rolled_back_append_leaves_no_receipt(store: SqlStore) -> None:
     key, _ = hub_key()
-    desk = ReceiptDesk(store, key, lambda: HubConfig(hub_id="hub"))
+    desk = ReceiptDesk(store, key, lambda: HubConfig(hub_id=HUB_CODE))
     draft = EvidenceDraft(PACKAGE_ACCEPTED, "000.00.00.G22", "doc", None, "ab" * 32, {"recipients": []})
     def batch() -> None:
         with store.transaction():

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.evidence_world import entry, hub_key
+from tests.evidence_world import HUB_CODE, entry, hub_key
 from vbcore.errors import EvidenceInvalid
 from vbcore.evidence.entry import COPY_DELIVERED, PACKAGE_ACCEPTED
 from vbcore.evidence.merkle import root_and_paths, root_from
@@ -25,17 +25,17 @@ HASH = "cd" * 32
 
 
 def _payloads(n: int) -> list[dict[str, object]]:
-    out = [receipt_payload(ACCEPTED, "r0", entry(1, kind=PACKAGE_ACCEPTED), HASH, "hub",
+    out = [receipt_payload(ACCEPTED, "r0", entry(1, kind=PACKAGE_ACCEPTED), HASH, HUB_CODE,
                            recipients=["000.00.00.H53", "000.00.00.H24"])]
     for i in range(1, n):
         delivered = dataclasses.replace(entry(i + 1, kind=COPY_DELIVERED), recipient=f"000.00.{i:02d}.H53")
-        out.append(receipt_payload(DELIVERED, f"r{i}", delivered, HASH, "hub"))
+        out.append(receipt_payload(DELIVERED, f"r{i}", delivered, HASH, HUB_CODE))
     return out
 
 
 def test_one_signature_seals_a_batch_and_each_receipt_verifies_alone() -> None:
     key, trust = hub_key()
-    receipts = seal(key, "hub", _payloads(7))
+    receipts = seal(key, HUB_CODE, _payloads(7))
     assert len({r.seal.signature for r in receipts}) == 1
     for r in receipts:
         again = Receipt.from_json(r.to_json())
@@ -47,7 +47,7 @@ def test_one_signature_seals_a_batch_and_each_receipt_verifies_alone() -> None:
 
 def test_a_changed_field_does_not_lead_to_the_sealed_root() -> None:
     key, trust = hub_key()
-    r = seal(key, "hub", _payloads(3))[1]
+    r = seal(key, HUB_CODE, _payloads(3))[1]
     for field, value in (("at_utc", "2020-01-01T00:00:00.000000Z"), ("recipient", "000.00.00.G09"),
                          ("document_id", "another"), ("seq", 99)):
         edited = Receipt({**r.payload, field: value}, r.path, r.seal)
@@ -57,7 +57,7 @@ def test_a_changed_field_does_not_lead_to_the_sealed_root() -> None:
 
 def test_a_receipt_with_the_seal_of_another_batch_is_refused() -> None:
     key, trust = hub_key()
-    first, other = seal(key, "hub", _payloads(2)), seal(key, "hub", _payloads(3))
+    first, other = seal(key, HUB_CODE, _payloads(2)), seal(key, HUB_CODE, _payloads(3))
     with pytest.raises(EvidenceInvalid, match="not one the hub sealed"):
         verify_receipt(Receipt(first[0].payload, first[0].path, other[0].seal), trust)
 
@@ -66,24 +66,24 @@ def test_a_seal_by_an_untrusted_key_is_refused() -> None:
     key, _ = hub_key()
     _, other_trust = hub_key()
     with pytest.raises(EvidenceInvalid, match="seal of the accepted receipt"):
-        verify_receipt(seal(key, "hub", _payloads(1))[0], other_trust)
+        verify_receipt(seal(key, HUB_CODE, _payloads(1))[0], other_trust)
 
 
 def test_a_refused_receipt_names_the_reason() -> None:
     key, trust = hub_key()
-    payload = receipt_payload(REFUSED, "r9", entry(1), HASH, "hub", reason="signature-invalid")
-    said = verify_receipt(seal(key, "hub", [payload])[0], trust)
+    payload = receipt_payload(REFUSED, "r9", entry(1), HASH, HUB_CODE, reason="signature-invalid")
+    said = verify_receipt(seal(key, HUB_CODE, [payload])[0], trust)
     assert (said["reason"], said["recipient"]) == ("signature-invalid", None)
 
 
 def test_malformed_receipts_are_named() -> None:
     key, trust = hub_key()
-    r = seal(key, "hub", _payloads(2))[0]
+    r = seal(key, HUB_CODE, _payloads(2))[0]
     with pytest.raises(EvidenceInvalid, match="exactly receipt, path and seal"):
         Receipt.from_json(json.dumps({"receipt": {}}))
     with pytest.raises(EvidenceInvalid, match="not JSON"):
         Receipt.from_json(b"\xff")
-    sealed_extra = seal(key, "hub", [{**r.payload, "note": "added"}])[0]
+    sealed_extra = seal(key, HUB_CODE, [{**r.payload, "note": "added"}])[0]
     with pytest.raises(EvidenceInvalid, match="does not have the fields"):
         verify_receipt(sealed_extra, trust)
     with pytest.raises(EvidenceInvalid, match="malformed path"):

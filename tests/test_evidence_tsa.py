@@ -210,3 +210,28 @@ def test_a_tsa_that_refuses_or_answers_garbage_is_named_and_the_hub_goes_on(
         assert [i.package for i in world.inbox(H24)]
     finally:
         world.store.close()
+
+
+def test_a_checkpoint_dated_back_into_an_expired_certificate_is_caught_by_its_time_stamp(
+    tsa: OwnTsa, tsa_trust: TrustStore
+) -> None:
+    """The hub's key is used after its certificate expired (or by whoever stole it), the checkpoint
+    dated back to when the certificate was valid: its own signature passes, the TSA's time does not."""
+    from datetime import timedelta
+
+    from vbcore.evidence.checkpoint import make_checkpoint, verify_checkpoint, verify_timestamp
+    from vbcore.evidence.entry import format_utc
+    from vbcore.security.pki import create_ca, issue_agency_certificate
+
+    ca_key, ca_cert = create_ca("expired hub test CA")  # valid from five minutes ago
+    start = (utc_now() - timedelta(minutes=4)).replace(microsecond=0)
+    key, cert = issue_agency_certificate(ca_key, ca_cert, "vbus.hub", "vbus hub", not_before=start,
+                                         valid_days=0)  # valid at that one second, expired since
+    hub_trust = TrustStore([ca_cert])
+    checkpoint = make_checkpoint(SigningKey(key, (cert,)), seq=1, head_hash="ab" * 32,
+                                 at_utc=format_utc(start), hub_id="vbus.hub")
+    verify_checkpoint(checkpoint, hub_trust)  # judged at the instant it states: valid
+    stamped = dataclasses.replace(checkpoint, tsa_token=request_token(tsa.url, checkpoint.statement.payload))
+    verify_timestamp(stamped, tsa_trust)  # the token itself is genuine
+    with pytest.raises(EvidenceInvalid, match="when the hub's certificate was not valid"):
+        verify_timestamp(stamped, tsa_trust, hub_trust)

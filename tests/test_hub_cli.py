@@ -255,3 +255,16 @@ def test_a_missing_vhost_on_the_management_api_is_named(unique_prefix: str) -> N
     result = CliRunner().invoke(vb, ["--lang", "en", "queues", "--vhost", f"{unique_prefix}-none"])
     assert result.exit_code == 1
     assert f"vhost '{unique_prefix}-none' does not exist" in result.output
+
+
+def test_a_hub_id_its_certificate_does_not_bind_is_warned_of(
+    amqp_url: str, vhost: str, pki: DevPki, units: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its checkpoints and receipts would verify nowhere: only the certificate's id may sign them."""
+    monkeypatch.setenv("VBUS_VHOST", vhost)
+    monkeypatch.setenv("VBUS_BROKER", amqp_url)
+    store = f"sqlite:///{tmp_path / 'hub.db'}"
+    assert "CẢNH BÁO" not in hub_run_once(pki, units, store)
+    warned = hub_run_once(pki, units, store, "--hub-id", "vbus.other-hub")
+    expected = f"CẢNH BÁO: chứng thư số của trục ghi danh tính {HUB_ID}, không phải --hub-id vbus.other-hub"
+    assert expected in warned

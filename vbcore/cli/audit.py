@@ -10,6 +10,7 @@ Progress goes to stderr (``vbcore.cli.progress``); ``--json`` prints one JSON do
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -19,7 +20,7 @@ from vbcore.cli.output import current_lang
 from vbcore.cli.progress import Progress
 from vbcore.cli.stores import default_store_url, open_existing_store
 from vbcore.lang import Lang, Text
-from vbcore.operations.audit import MAX_FINDINGS, AuditReport, Discrepancy, audit
+from vbcore.operations.audit import MAX_FINDINGS, MAX_UNSIGNED_AGE, AuditReport, Discrepancy, audit
 from vbcore.security.trust import TrustStore
 
 _PHASES = {
@@ -33,6 +34,9 @@ _T = {
         "Evidence chain: {n} entries, links and hashes correct; {cp} checkpoints with valid signatures "
         "(up to entry {covered}); {ts} with a valid RFC 3161 time-stamp",
     ),
+    "hubs": Text("Các điểm chốt do trục {hubs} ký", "The checkpoints are signed by the hub {hubs}"),
+    "receipts": Text("{n} biên nhận của trục được đối chiếu với dấu niêm và nhật ký",
+                     "{n} hub receipts checked against their seals and the log"),
     "uncovered": Text(
         "các mục {first} đến {last} chưa có điểm chốt nào ký (sẽ có ở điểm chốt sau)",
         "entries {first} to {last} are not signed by a checkpoint yet (the next checkpoint will)",
@@ -76,11 +80,16 @@ def audit_group() -> None:
               help="The CA certificate(s) that issued the hub's key (PEM file or folder; repeatable).")
 @click.option("--tsa-trust", "tsa_paths", type=click.Path(exists=True, path_type=Path), multiple=True,
               help="The CA certificate(s) of the time-stamping authority [default: --trust].")
+@click.option("--hub-id", default=None,
+              help="The hub whose certificate must have signed every checkpoint (its `vb hub run --hub-id`).")
+@click.option("--max-unsigned-age", default=int(MAX_UNSIGNED_AGE.total_seconds()), show_default=True,
+              type=click.IntRange(0),
+              help="Seconds an entry may go without a checkpoint before it is a finding.")
 @click.option("--max-findings", default=MAX_FINDINGS, show_default=True, type=click.IntRange(1),
               help="Store disagreements listed at most (all are counted).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (UTF-8) for scripts.")
 def audit_verify(store_url: str | None, trust_paths: tuple[Path, ...], tsa_paths: tuple[Path, ...],
-                 max_findings: int, as_json: bool) -> None:
+                 hub_id: str | None, max_unsigned_age: int, max_findings: int, as_json: bool) -> None:
     """Re-check the whole evidence log (every entry's hash and link, the order of their times, every
     checkpoint's signature and time-stamp) and the tracking store against it (every document, pair and
     status has its entry and every entry its row). Names the first entry altered, removed, inserted or
@@ -96,7 +105,9 @@ def audit_verify(store_url: str | None, trust_paths: tuple[Path, ...], tsa_paths
 
     store = open_existing_store(store_url or default_store_url())
     try:
-        report = audit(store, trust, tsa_trust=tsa_trust, max_findings=max_findings, on_discrepancy=show,
+        report = audit(store, trust, tsa_trust=tsa_trust, hub_id=hub_id, max_findings=max_findings,
+                       max_unsigned_age=timedelta(seconds=max_unsigned_age),
+                       on_discrepancy=show,
                        progress=lambda phase, done, total: progress.update(done, total, _PHASES[phase]))
     finally:
         progress.finish()
@@ -117,8 +128,11 @@ def _summary(report: AuditReport, lang: Lang) -> None:
     if report.chain is None:
         click.echo(_T["chain_ok"].format(n=report.entries, cp=report.checkpoints, covered=report.covered,
                                          ts=report.timestamped)(lang))
+        if report.hubs:
+            click.echo(_T["hubs"].format(hubs=", ".join(report.hubs))(lang))
         if report.covered < report.entries:
             click.echo(_T["uncovered"].format(first=report.covered + 1, last=report.entries)(lang))
+    click.echo(_T["receipts"].format(n=report.receipts)(lang))
     judged = report.documents - report.before_log
     key = "store_bad" if report.store_total else "store_ok"
     click.echo(_T[key].format(n=judged, total=report.store_total)(lang))
@@ -134,7 +148,8 @@ def _as_json(report: AuditReport, lang: Lang) -> dict[str, object]:
 
     return {
         "intact": report.clean, "entries": report.entries, "checkpoints": report.checkpoints,
-        "covered": report.covered, "timestamped": report.timestamped, "documents": report.documents,
+        "covered": report.covered, "timestamped": report.timestamped, "hubs": report.hubs,
+        "receipts": report.receipts, "documents": report.documents,
         "before_log": report.before_log, "chain": finding(report.chain) if report.chain else None,
         "tsa": [finding(f) for f in report.tsa], "store": [finding(f) for f in report.store],
         "store_total": report.store_total,

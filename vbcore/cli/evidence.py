@@ -119,8 +119,11 @@ def evidence_export(
 @evidence.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @trust_option(required=True)
+@click.option("--hub", "hub_id", default=None,
+              help="The id of the hub whose certificate must have signed the evidence (its --hub-id, as its "
+              "certificate names it); without it, the bundle's hub is shown and must be no party.")
 @click.option("--json", "as_json", is_flag=True, help="Print what the bundle proves as JSON.")
-def evidence_verify(file: Path, trust: tuple[Path, ...], as_json: bool) -> None:
+def evidence_verify(file: Path, trust: tuple[Path, ...], hub_id: str | None, as_json: bool) -> None:
     """Check the evidence bundle FILE against the CA certificate(s) only, and print the journey it
     proves. Exit 0 when every piece is consistent, 1 otherwise (each inconsistency is named)."""
     from vbcore.evidence.bundle import verify_bundle
@@ -129,12 +132,12 @@ def evidence_verify(file: Path, trust: tuple[Path, ...], as_json: bool) -> None:
 
     lang = current_lang()
     store = TrustStore.from_directory(trust[0]) if trust[0].is_dir() else TrustStore.from_pem_files(trust)
-    verified = verify_bundle(file, store)
+    verified = verify_bundle(file, store, hub_id)
     directory = load_directory(None)
     if as_json:
         echo_json(to_jsonable({
             "ok": verified.ok, "document_id": verified.document_id, "holder": verified.holder,
-            "exporter": verified.exporter, "package_sha256": verified.package_digest,
+            "exporter": verified.exporter, "hub": verified.hub, "package_sha256": verified.package_digest,
             "journey": [vars(e) for e in journey(verified)],
             "problems": [{"member": p.member, "en": p.en, "vi": p.vi} for p in verified.problems],
         }))  # fmt: skip

@@ -180,6 +180,7 @@ def hub_run(
     from vbcore.hub.runner import StopFlag, run, run_once
     from vbcore.logging import configure
     from vbcore.metrics import Registry
+    from vbcore.security.pki import identity_of
     from vbcore.security.signing import SignaturePolicy, SigningKey
     from vbcore.security.trust import TrustStore
     from vbcore.store.archive import PackageArchive, default_location
@@ -197,10 +198,14 @@ def hub_run(
     if transport.queue_exists(at.names.legacy_ingress_queue):
         transport.close()
         raise fail(_T["legacy_queues"].format(queue=at.names.legacy_ingress_queue))
+    key = SigningKey.from_files(key_path, cert_path)
+    bound = identity_of(key.certificate)
+    if bound != hub_id:  # its checkpoints and receipts would verify nowhere (evidence.statement)
+        click.echo(_T["hub_id_unbound"].format(hub_id=hub_id, bound=bound or "-")(current_lang()), err=True)
     the_hub = Hub(
         transport,
         _open_store(store_url),
-        key=SigningKey.from_files(key_path, cert_path),
+        key=key,
         trust=trust,
         directory=directory(),
         directory_source=directory if directory_paths else None,
@@ -247,6 +252,12 @@ def _open_store(url: str) -> Any:
 # --- vb queues (vb parked: vbcore.cli.parked) -------------------------------------------------
 
 _T = {
+    "hub_id_unbound": Text(
+        "CẢNH BÁO: chứng thư số của trục ghi danh tính {bound}, không phải --hub-id {hub_id}: không ai kiểm "
+        "tra được điểm chốt và biên nhận trục ký (vb evidence verify, vb audit verify)",
+        "WARNING: the hub's certificate names {bound}, not --hub-id {hub_id}: nobody can verify the "
+        "checkpoints and receipts it signs (vb evidence verify, vb audit verify)",
+    ),
     "once_done": Text(
         "đã xử lý {n} thông điệp; cửa vào của trục trống", "processed {n} messages; the ingress is empty"
     ),

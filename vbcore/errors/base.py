@@ -14,6 +14,7 @@ import re
 MAX_DETAIL_CHARS = 2000
 
 
+_LINE_UNSAFE = re.compile("[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _UNSAFE_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -24,8 +25,11 @@ def _escape(match: re.Match[str]) -> str:
 
 def one_line(text: str) -> str:
     """``printable``, and on one line: a value an agency chose (a message id, a DocumentId) printed in a
-    list of lines cannot start a line of its own."""
-    return printable(text).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+    list of lines cannot start a line of its own, nor reorder what a terminal shows of the line (the
+    bidirectional controls of "Trojan Source", U+202A-202E, U+2066-2069, U+200E/200F, U+061C) or
+    break it (U+2028/2029): those are escaped as ``\\uXXXX``."""
+    line = printable(text).replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+    return _LINE_UNSAFE.sub(_escape, line)
 
 
 def printable(text: str) -> str:

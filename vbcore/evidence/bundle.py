@@ -32,6 +32,7 @@ and every ``Problem`` found (empty: consistent). ``vbcore.evidence.timeline`` pr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -49,12 +50,13 @@ from vbcore.edxml import read_element
 from vbcore.edxml.limits import DEFAULT_LIMITS
 from vbcore.errors import EvidenceInvalid, PackageRefused, VbusError, one_line
 from vbcore.evidence.chain import Proof, verify_proof
-from vbcore.evidence.entry import Entry, content_hash, format_utc, link_hash, parse_utc
+from vbcore.evidence.checkpoint import verify_timestamp
+from vbcore.evidence.entry import STATUS_RECEIVED, Entry, content_hash, format_utc, link_hash, parse_utc
 from vbcore.evidence.receipt import Receipt, verify_receipt
 from vbcore.evidence.statement import Statement, sign_statement, verify_statement
 from vbcore.lang import Text
 from vbcore.model import Edoc, StatusPackage
-from vbcore.security.pki import agency_code_of
+from vbcore.security.pki import identity_of
 from vbcore.security.signing import SignaturePolicy, SigningKey, verify_package
 from vbcore.security.trust import TrustStore
 from vbcore.timezones import utc_now
@@ -107,7 +109,8 @@ class Verified:
 
     document_id: str = ""
     holder: str = ""
-    exporter: str | None = None  # the agency code of the certificate that signed the manifest
+    exporter: str | None = None  # the identity of the certificate that signed the manifest
+    hub: str | None = None  # the hub whose certificate signed the checkpoints and seals
     exported_at: str = ""
     package_digest: str = ""
     package: Edoc | None = None
@@ -216,6 +219,8 @@ _T = {
                     "the file is not a readable evidence bundle (ZIP)"),
     "too_big": Text("gói bằng chứng quá lớn hoặc quá nhiều thành phần",
                     "the bundle is too large or has too many members"),
+    "twice": Text("tên thành phần xuất hiện hai lần trong tệp ZIP: không biết bản nào là thật",
+                  "the member's name appears twice in the ZIP: which copy is the real one cannot be told"),
     "unsafe_name": Text("tên thành phần không an toàn", "an unsafe member name"),
     "missing": Text("có trong bản kê nhưng không có trong gói: đã bị xóa",
                     "listed in the manifest but not in the bundle: it was removed"),
@@ -234,16 +239,28 @@ def _say(verified: Verified, member: str, key: str, **values: object) -> None:
     verified.problem(member, text.en, text.vi)
 
 
-def verify_bundle(source: str | Path | bytes | IO[bytes], trust: TrustStore) -> Verified:
+def verify_bundle(
+    source: str | Path | bytes | IO[bytes], trust: TrustStore, hub: str | None = None
+) -> Verified:
     """Check every member of the bundle against the others and against ``trust``; never raises for
-    what the bundle holds (each inconsistency is a ``Problem``)."""
-    verified = Verified()
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        _say(verified, "", "not_zip")
-        return verified
-    with zf:
+    what the bundle holds (each inconsistency is a ``Problem``). ``hub``: the id of the hub whose
+    certificate must have signed what the hub signs (without it: one hub, whichever, that is none of
+    the parties)."""
+    verified = Verified(hub=hub)
+    with contextlib.ExitStack() as stack:
+        try:
+            file: IO[bytes]
+            if isinstance(source, str | Path):
+                file = stack.enter_context(open(source, "rb"))
+            else:
+                file = io.BytesIO(source) if isinstance(source, bytes) else source
+            if _too_many_members(file):  # before ``ZipFile`` reads every central directory record
+                _say(verified, "", "too_big")
+                return verified
+            zf = stack.enter_context(zipfile.ZipFile(file))
+        except (zipfile.BadZipFile, OSError, ValueError):
+            _say(verified, "", "not_zip")
+            return verified
         members = _read_members(zf, verified)
         if members is None:
             return verified
@@ -251,7 +268,23 @@ def verify_bundle(source: str | Path | bytes | IO[bytes], trust: TrustStore) -> 
         if manifest is None:
             return verified
         _check_contents(members, manifest, trust, verified)
+        _check_signers(verified)
     return verified
+
+
+def _too_many_members(file: IO[bytes]) -> bool:
+    """Whether the ZIP's end record announces more than ``MAX_MEMBERS`` members (or a larger central
+    directory than they need): ``zipfile.ZipFile`` would otherwise build an object per record, a few
+    hundred bytes each, millions of them from a file of a few hundred megabytes."""
+    end = zipfile._EndRecData(file)  # type: ignore[attr-defined]  # the standard library's own reader
+    file.seek(0)
+    if not end:
+        return False  # not a ZIP: ``ZipFile`` says so
+    total, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+    return bool(total > MAX_MEMBERS or size > MAX_MEMBERS * _MAX_RECORD)
+
+
+_MAX_RECORD = 46 + 1024  # a central directory record and a name of 1 KB (no extra field or comment)
 
 
 def _read_members(zf: zipfile.ZipFile, verified: Verified) -> dict[str, bytes] | None:
@@ -260,19 +293,26 @@ def _read_members(zf: zipfile.ZipFile, verified: Verified) -> dict[str, bytes] |
         _say(verified, "", "too_big")
         return None
     members: dict[str, bytes] = {}
+    seen: set[str] = set()
     for info in infos:
         name = info.filename
         if name.startswith(("/", "\\")) or ".." in name.split("/") or "\\" in name or info.is_dir():
             _say(verified, name[:200], "unsafe_name")
             continue
+        if name in members or name in seen:
+            _say(verified, name[:200], "twice")  # which copy would a reader's tool show?
+            members.pop(name, None)
+            continue
+        seen.add(name)
         limit = DEFAULT_LIMITS.max_bytes if name.endswith(".xml") else MAX_JSON_BYTES
         if info.file_size > limit:
             _say(verified, name, "too_big")
             continue
         try:
             members[name] = zf.read(info)[: limit + 1]
-        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-            verified.problem(name, f"cannot be read: {exc}", f"không đọc được: {exc}")
+        except Exception as exc:  # hostile bytes: encrypted (RuntimeError), a broken stream (zlib.error)...
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            verified.problem(name, f"cannot be read: {reason}", f"không đọc được: {reason}")
     return members
 
 
@@ -339,9 +379,64 @@ def _check_manifest(
 
 def _code_of(statement: Statement) -> str | None:
     try:
-        return agency_code_of(statement.chain()[0])
+        return identity_of(statement.chain()[0])
     except EvidenceInvalid:
         return None
+
+
+def _hub_of(verified: Verified, hub_id: str, member: str) -> None:
+    """Every checkpoint and seal of one bundle is the same hub's (each signer binds it already)."""
+    if verified.hub is None:
+        verified.hub = hub_id
+    elif hub_id != verified.hub:
+        verified.problem(
+            member,
+            f"is signed by the hub {hub_id}, but the bundle's other evidence by the hub {verified.hub}",
+            f"do trục {hub_id} ký, nhưng các bằng chứng khác trong gói do trục {verified.hub} ký",
+        )
+
+
+def _check_signers(verified: Verified) -> None:
+    """Who signed the manifest is who the bundle says exported it: the hub (the one that signed its
+    checkpoints and seals), or the recipient agency it names as holder; and the hub is none of the
+    parties, so that a sender cannot vouch for its own journey with its own certificate."""
+    who = verified.exporter or "no identity"
+    who_vi = verified.exporter or "không rõ danh tính"
+    if not any(p.member == SIGNATURE for p in verified.problems):  # else said already: no signature
+        if verified.holder == HUB:
+            if verified.hub is None:
+                verified.problem(SIGNATURE, "a bundle the hub exported holds no checkpoint or receipt the "
+                                 "hub signed", "gói bằng chứng do trục xuất không có điểm chốt hay biên nhận "
+                                 "nào có chữ ký của trục")
+            elif verified.exporter != verified.hub:
+                verified.problem(
+                    SIGNATURE,
+                    f"the bundle says the hub exported it, but {who} signed it, not the hub {verified.hub}",
+                    f"gói bằng chứng ghi do trục xuất, nhưng {who_vi} ký, "
+                    f"không phải trục {verified.hub}",
+                )
+        elif verified.exporter != verified.holder:
+            verified.problem(
+                SIGNATURE,
+                f"the bundle says {verified.holder} exported it, but {who} signed it",
+                f"gói bằng chứng ghi do {verified.holder} xuất, nhưng {who_vi} ký",
+            )
+    _check_hub_is_no_party(verified)
+
+
+def _check_hub_is_no_party(verified: Verified) -> None:
+    parties = {verified.package_signer, *(signer for _, _, signer in verified.statuses)}
+    if verified.package is not None:
+        parties.add(verified.package.from_.organ_id)
+    parties |= {e.sender for e in verified.entries} | {e.recipient for e in verified.entries}
+    if verified.hub is not None and verified.hub in parties:
+        verified.problem(
+            "",
+            f"the evidence is signed as the hub's by {verified.hub}, a party to the document: a sender "
+            "or recipient cannot be its own witness",
+            f"bằng chứng được ký với tư cách trục bởi {verified.hub}, một bên của văn bản: bên gửi hay bên "
+            "nhận không thể tự làm chứng cho mình",
+        )
 
 
 def _check_contents(
@@ -431,13 +526,21 @@ def _check_chain(members: dict[str, bytes], trust: TrustStore, verified: Verifie
                     vi="một đoạn chuỗi phải có đúng proof và entries",
                 )
             proof = Proof.from_dict(data["proof"])
-            verify_proof(proof, trust)
+            verify_proof(proof, trust, verified.hub)
             others = [Entry.from_dict(e) for e in data["entries"]]
         except EvidenceInvalid as exc:
             verified.problem(name, exc)
             continue
         checkpoint = proof.checkpoint
-        verified.checkpoints.append((checkpoint.seq, checkpoint.at_utc, checkpoint.tsa_token is not None))
+        _hub_of(verified, checkpoint.hub_id, name)
+        stamped = False
+        if checkpoint.tsa_token is not None:  # shown as time-stamped only once it verifies
+            try:
+                verify_timestamp(checkpoint, trust, trust)
+                stamped = True
+            except EvidenceInvalid as exc:
+                verified.problem(name, exc)
+        verified.checkpoints.append((checkpoint.seq, checkpoint.at_utc, stamped))
         found = [proof.entry]
         for entry in others:
             position = entry.seq - proof.entry.seq - 1
@@ -482,10 +585,11 @@ def _check_receipts(members: dict[str, bytes], trust: TrustStore, verified: Veri
     others |= {e.package_digest for e in verified.entries if e.kind == "package-refused" and e.package_digest}
     for name in sorted(n for n in members if n.startswith("receipts/")):
         try:
-            said = verify_receipt(Receipt.from_dict(_load(members[name])), trust)
+            said = verify_receipt(Receipt.from_dict(_load(members[name])), trust, verified.hub)
         except EvidenceInvalid as exc:
             verified.problem(name, exc)
             continue
+        _hub_of(verified, said["hub_id"], name)
         document, digest, seq = said["document_id"], said["package_digest"], said["seq"]
         if document != verified.document_id:
             verified.problem(
@@ -542,6 +646,20 @@ def _check_statuses(members: dict[str, bytes], trust: TrustStore, verified: Veri
         if not isinstance(status, StatusPackage):
             verified.problem(name, "is a document, not a status", "là một văn bản, không phải trạng thái")
             continue
+        signer = checked.signer_agency
+        if signer != status.from_.organ_id:
+            verified.problem(
+                name,
+                f"is from {status.from_.organ_id} but signed by {signer}",
+                f"của {status.from_.organ_id} nhưng do {signer} ký",
+            )
+        for entry in verified.entries:
+            if entry.kind == STATUS_RECEIVED and entry.package_digest == digest and entry.sender != signer:
+                verified.problem(
+                    name,
+                    f"log entry {entry.seq} says {entry.sender} sent it, but {signer} signed it",
+                    f"mục nhật ký {entry.seq} ghi {entry.sender} gửi, nhưng {signer} ký",
+                )
         if verified.entries and digest not in named:
             verified.problem(
                 name,

@@ -40,6 +40,7 @@ INSERTED = "inserted"
 REORDERED = "reordered"
 REWRITTEN = "rewritten"
 CHECKPOINT_INVALID = "checkpoint-invalid"
+CHECKPOINT_MISSING = "checkpoint-missing"
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,13 @@ class Proof:
                    Checkpoint.from_dict(data["checkpoint"]))
 
 
-def verify_proof(proof: Proof, trust: TrustStore | None = None) -> None:
+def verify_proof(proof: Proof, trust: TrustStore | None = None, hub_id: str | None = None) -> None:
     """``EvidenceInvalid`` with the precise reason unless ``proof.entry`` is in the chain its
     checkpoint signed. With ``trust``, the checkpoint's signature is checked too (without it, only
     the links: the caller checks the checkpoint itself)."""
     entry, checkpoint = proof.entry, proof.checkpoint
     if trust is not None:
-        verify_checkpoint(checkpoint, trust)
+        verify_checkpoint(checkpoint, trust, hub_id=hub_id)
     if not is_hash(proof.prev_hash) or not all(is_hash(link) for link in proof.links):
         raise EvidenceInvalid(f"the proof of entry {entry.seq} holds a link that is not a hex SHA-256",
                               vi=f"chứng minh của mục {entry.seq} có mắt xích không phải SHA-256 dạng hex")
@@ -128,7 +129,8 @@ class Finding:
 
 
 _WHAT_VI = {ALTERED: "bị sửa", REMOVED: "bị xóa", INSERTED: "bị chèn thêm", REORDERED: "bị đổi thứ tự",
-            REWRITTEN: "bị viết lại", CHECKPOINT_INVALID: "điểm chốt không hợp lệ"}
+            REWRITTEN: "bị viết lại", CHECKPOINT_INVALID: "điểm chốt không hợp lệ",
+            CHECKPOINT_MISSING: "không có điểm chốt"}
 
 
 def _finding(seq: int, what: str, en: str, vi: str) -> Finding:
@@ -140,9 +142,13 @@ class ChainWalk:
     the walk (what follows a break cannot be judged). Memory is constant: the previous two links,
     the previous instant and the next checkpoint."""
 
-    def __init__(self, checkpoints: Iterator[Checkpoint], trust: TrustStore | None = None) -> None:
+    def __init__(self, checkpoints: Iterator[Checkpoint], trust: TrustStore | None = None,
+                 hub_id: str | None = None) -> None:
+        """``hub_id``: the hub whose certificate must have signed every checkpoint (without it, any
+        hub's: each checkpoint's signer must bind the hub id it states)."""
         self._checkpoints = checkpoints
         self._trust = trust
+        self._hub_id = hub_id
         self._next_checkpoint: Checkpoint | None = None
         self._last_checked = 0
         self.expected = 1
@@ -152,6 +158,7 @@ class ChainWalk:
         self.finding: Finding | None = None
         self._pending: Finding | None = None
         self.checkpoints_checked = 0
+        self.hubs: set[str] = set()  # the hubs whose certificates signed the checkpoints checked
         self._advance_checkpoint()
 
     def _advance_checkpoint(self) -> None:
@@ -256,7 +263,7 @@ class ChainWalk:
             self._advance_checkpoint()
             if self._trust is not None:
                 try:
-                    verify_checkpoint(checkpoint, self._trust)
+                    verify_checkpoint(checkpoint, self._trust, hub_id=self._hub_id)
                 except EvidenceInvalid as exc:
                     return Finding(checkpoint.seq, CHECKPOINT_INVALID, str(exc), exc.detail_vi or str(exc))
             if checkpoint.seq < entry.seq:  # an older checkpoint met late: the walk passed it
@@ -276,6 +283,7 @@ class ChainWalk:
                                 f"ghi thời điểm {entry.at_utc}, sau điểm chốt đã ký nó ({checkpoint.at_utc})")
             self._last_checked = entry.seq
             self.checkpoints_checked += 1
+            self.hubs.add(checkpoint.hub_id)
         return None
 
     def finish(self, head_seq: int | None = None, head_hash: str | None = None) -> Finding | None:

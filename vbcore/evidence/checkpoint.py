@@ -18,15 +18,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from vbcore.errors import EvidenceInvalid
+from vbcore.errors import EvidenceInvalid, UntrustedCertificate
 from vbcore.evidence.entry import parse_utc
-from vbcore.evidence.statement import Statement, sign_statement, verify_statement
+from vbcore.evidence.statement import Statement, check_signed_by_hub, sign_statement, verify_statement
+from vbcore.evidence.tsa import verify_token
 from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
 
 CHECKPOINT_TYPE = "vbus-checkpoint"
 DEFAULT_INTERVAL_ENTRIES = 1000
 """A checkpoint at least every this many entries (a proof holds at most this many links)."""
+TSA_TOLERANCE = dt.timedelta(seconds=2)
+"""How far a checkpoint's ``at_utc`` may be after its token's time: genTime has whole seconds, and the
+TSA is asked after the checkpoint."""
 DEFAULT_INTERVAL_SECONDS = 60.0
 """... and at least this often while entries come in."""
 
@@ -90,15 +94,53 @@ def make_checkpoint(key: SigningKey, *, seq: int, head_hash: str, at_utc: str, h
     return Checkpoint(sign_statement(key, payload))
 
 
-def verify_checkpoint(checkpoint: Checkpoint, trust: TrustStore, *, at: dt.datetime | None = None) -> None:
-    """``EvidenceInvalid`` unless the checkpoint is a well-formed statement signed by a trusted hub."""
+def verify_checkpoint(checkpoint: Checkpoint, trust: TrustStore, *, at: dt.datetime | None = None,
+                      hub_id: str | None = None) -> None:
+    """``EvidenceInvalid`` unless the checkpoint is a well-formed statement signed by a trusted hub:
+    a certificate that chains to ``trust`` AND binds the ``hub_id`` the checkpoint states (an
+    agency's certificate chains to the same CA); with ``hub_id``, that hub's."""
     try:
         verify_statement(checkpoint.statement, trust, at=at)
+        check_signed_by_hub(checkpoint.statement, checkpoint.statement.data.get("hub_id"),
+                            "the checkpoint", "điểm chốt", hub_id)
     except EvidenceInvalid as exc:
         seq = _seq_or_unknown(checkpoint)
         raise EvidenceInvalid(f"the checkpoint at entry {seq} does not verify: {exc}",
                               vi=f"điểm chốt tại mục {seq} không hợp lệ: {exc.detail_vi}") from exc
     _ = (checkpoint.seq, checkpoint.head_hash, checkpoint.at_utc)  # each property checks its field
+
+
+def verify_timestamp(
+    checkpoint: Checkpoint, trust: TrustStore, hub_trust: TrustStore | None = None
+) -> dt.datetime:
+    """The time the RFC 3161 token of ``checkpoint`` vouches for, once it verifies (``tsa.verify_token``
+    against ``trust``: the time-stamping authority's CA) and the hub's ``at_utc`` is not after it
+    (beyond ``TSA_TOLERANCE``); with ``hub_trust``, the hub's certificate must also have been valid at
+    the TSA's time: the checkpoint's own ``at_utc`` is the hub's word, and a key used after its
+    certificate expired (or was stolen) could date it back into the validity; the token cannot be.
+    ``EvidenceInvalid`` otherwise, or when it has none."""
+    if checkpoint.tsa_token is None:
+        raise EvidenceInvalid("the checkpoint has no time-stamp", vi="điểm chốt không có dấu thời gian")
+    when = verify_token(checkpoint.tsa_token, checkpoint.statement.payload, trust)
+    if when + TSA_TOLERANCE < parse_utc(checkpoint.at_utc):
+        raise EvidenceInvalid(
+            f"the hub dated it {checkpoint.at_utc}, after the time-stamping authority's "
+            f"{when:%Y-%m-%dT%H:%M:%SZ}: the hub's clock was ahead",
+            vi=f"trung tâm ghi thời điểm {checkpoint.at_utc}, sau thời điểm của máy chủ cấp dấu "
+            f"thời gian {when:%Y-%m-%dT%H:%M:%SZ}: đồng hồ của trung tâm chạy nhanh",
+        )
+    if hub_trust is not None:
+        chain = checkpoint.statement.chain()
+        try:
+            hub_trust.validate(chain[0], chain[1:], at=when)
+        except UntrustedCertificate as exc:
+            raise EvidenceInvalid(
+                f"the time-stamping authority saw it at {when:%Y-%m-%dT%H:%M:%SZ}, when the hub's "
+                f"certificate was not valid: {exc} (the hub dated it {checkpoint.at_utc})",
+                vi=f"máy chủ cấp dấu thời gian thấy nó lúc {when:%Y-%m-%dT%H:%M:%SZ}, khi chứng thư số của "
+                f"trục không còn hiệu lực: {exc.detail_vi} (trục ghi thời điểm {checkpoint.at_utc})",
+            ) from exc
+    return when
 
 
 def _seq_or_unknown(checkpoint: Checkpoint) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 from vbcore.errors import EvidenceInvalid
 from vbcore.evidence.entry import Entry, canonical_json
 from vbcore.evidence.merkle import root_and_paths, root_from
-from vbcore.evidence.statement import Statement, sign_statement, verify_statement
+from vbcore.evidence.statement import Statement, check_signed_by_hub, sign_statement, verify_statement
 from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
 
@@ -154,11 +154,21 @@ def seal(key: SigningKey, hub_id: str, payloads: list[dict[str, Any]]) -> list[R
     return [Receipt(p, tuple(path), statement) for p, path in zip(payloads, paths, strict=True)]
 
 
-def verify_receipt(receipt: Receipt, trust: TrustStore) -> dict[str, Any]:
-    """What ``receipt`` says, once its seal verifies against ``trust`` and its path leads to the
-    sealed root; ``EvidenceInvalid`` naming the receipt otherwise."""
-    payload = receipt.payload
-    name = f"{payload.get('kind', '?')} receipt {str(payload.get('id', '?'))[:40]}"
+def verify_receipt(receipt: Receipt, trust: TrustStore, hub_id: str | None = None) -> dict[str, Any]:
+    """What ``receipt`` says, once its seal verifies against ``trust``, is signed by the hub it names
+    (with ``hub_id``: that hub) and its path leads to the sealed root; ``EvidenceInvalid`` naming the
+    receipt otherwise."""
+    return under_seal(receipt, verify_seal(receipt, trust, hub_id))
+
+
+def _name(payload: dict[str, Any]) -> str:
+    return f"{payload.get('kind', '?')} receipt {str(payload.get('id', '?'))[:40]}"
+
+
+def verify_seal(receipt: Receipt, trust: TrustStore, hub_id: str | None = None) -> dict[str, Any]:
+    """What ``receipt``'s seal says, once it verifies (the costly part: ``vb audit verify`` does it once
+    per seal, then ``under_seal`` for each receipt of the batch)."""
+    name = _name(receipt.payload)
     try:
         sealed = verify_statement(receipt.seal, trust)
     except EvidenceInvalid as exc:
@@ -167,6 +177,15 @@ def verify_receipt(receipt: Receipt, trust: TrustStore) -> dict[str, Any]:
     if sealed.get("type") != SEAL_TYPE:
         raise EvidenceInvalid(f"the {name} is sealed by a statement of type {sealed.get('type')!r}",
                               vi=f"biên nhận {name} được niêm bằng xác nhận loại {sealed.get('type')!r}")
+    check_signed_by_hub(receipt.seal, sealed.get("hub_id"), f"the seal of the {name}",
+                        f"dấu niêm của biên nhận {name}", hub_id)
+    return sealed
+
+
+def under_seal(receipt: Receipt, sealed: dict[str, Any]) -> dict[str, Any]:
+    """What ``receipt`` says, once its path leads to the root ``sealed`` (its verified seal) signs."""
+    payload = receipt.payload
+    name = _name(payload)
     try:
         root = root_from(canonical_json(payload), list(receipt.path))
     except ValueError as exc:
@@ -180,6 +199,11 @@ def verify_receipt(receipt: Receipt, trust: TrustStore) -> dict[str, Any]:
             "(hoặc nó được ghép với dấu niêm khác)",
         )
     _check_fields(payload, name)
+    hub = sealed["hub_id"]
+    if payload["hub_id"] != hub:
+        stated = payload["hub_id"][:80]
+        raise EvidenceInvalid(f"the {name} names the hub {stated!r}, its seal {hub!r}",
+                              vi=f"biên nhận {name} ghi trục {stated!r}, dấu niêm ghi {hub!r}")
     return payload
 
 

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from vbcore.errors import EvidenceInvalid, SignatureInvalid, UntrustedCertificate
 from vbcore.evidence.entry import canonical_json, parse_utc
 from vbcore.security.detached import sign_bytes, verify_bytes
+from vbcore.security.pki import identity_of
 from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
 
@@ -102,6 +103,27 @@ class Statement:
         except ValueError as exc:
             raise EvidenceInvalid("a statement carries a certificate that cannot be read",
                                   vi="một xác nhận mang chứng thư số không đọc được") from exc
+
+
+def check_signed_by_hub(statement: Statement, hub_id: object, what: str, what_vi: str,
+                        expected: str | None = None) -> str:
+    """``hub_id`` (what a checkpoint or a seal states) when the statement's signer certificate binds it
+    (``pki.identity_of``) and it is ``expected`` (if given); else ``EvidenceInvalid``. Without this any
+    certificate the CA issued, an agency's, could sign what only the hub may."""
+    signer = identity_of(statement.chain()[0])
+    if not isinstance(hub_id, str) or not hub_id or signer != hub_id:
+        raise EvidenceInvalid(
+            f"{what} names the hub {str(hub_id)[:80]!r} but is signed by the certificate of "
+            f"{signer or 'no identity'}: only the hub's certificate may sign it",
+            vi=f"{what_vi} ghi trục {str(hub_id)[:80]!r} nhưng được ký bằng chứng thư số của "
+            f"{signer or 'không rõ danh tính'}: chỉ chứng thư số của trục mới được ký",
+        )
+    if expected is not None and hub_id != expected:
+        raise EvidenceInvalid(
+            f"{what} is signed by the hub {hub_id}, not by {expected}",
+            vi=f"{what_vi} do trục {hub_id} ký, không phải trục {expected}",
+        )
+    return hub_id
 
 
 def sign_statement(key: SigningKey, payload: dict[str, Any]) -> Statement:

@@ -60,12 +60,15 @@ _T = {
     "by_hub": Text("Trục xuất lúc {at} (người ký: {who})", "Exported by the hub at {at} (signed by {who})"),
     "by_agency": Text("Cơ quan {holder} xuất những gì mình nhận được, lúc {at} (người ký: {who})",
                       "Exported by agency {holder} from what it received, at {at} (signed by {who})"),
+    "hub": Text("Trục làm chứng (ký điểm chốt và biên nhận): {hub}",
+                "The hub that witnesses it (signed the checkpoints and receipts): {hub}"),
     "checkpoint": Text(
         "Điểm chốt của nhật ký: mục {seq} lúc {at}{tsa}", "Log checkpoint: entry {seq} at {at}{tsa}"
     ),
     "tsa": Text(", có dấu thời gian RFC 3161", ", with an RFC 3161 time-stamp"),
     "head": Text("Hành trình (giờ UTC | giờ Việt Nam):", "Journey (UTC | Vietnam time):"),
     "entry": Text("mục {seq}", "entry {seq}"),
+    "refused_for": Text("; từ chối chuyển đến {recipient}: {reason}", "; refused for {recipient}: {reason}"),
     "receipt": Text("biên nhận có chữ ký", "signed receipt"),
     "statuses": Text("Trạng thái có chữ ký của nơi nhận:", "Statuses signed by the recipients:"),
     "status": Text("{signer} ký trạng thái {code} lúc {at} (giờ Việt Nam, theo gói tin)",
@@ -123,6 +126,8 @@ def render(verified: Verified, lang: Lang = "vi", label: Callable[[str], str] = 
     at = _shown(verified.exported_at)
     by = "by_hub" if verified.holder == HUB else "by_agency"
     lines.append(_T[by].format(holder=label(verified.holder), at=at, who=who)(lang))
+    if verified.hub is not None:
+        lines.append(_T["hub"].format(hub=label(verified.hub))(lang))
     for seq, checkpoint_at, stamped in sorted(set(verified.checkpoints)):
         tsa = _T["tsa"] if stamped else Text("", "")
         lines.append(_T["checkpoint"].format(seq=seq, at=_shown(checkpoint_at), tsa=tsa)(lang))
@@ -158,6 +163,12 @@ def _line(event: Event, lang: Lang, label: Callable[[str], str]) -> str:
         code=code,
         action=d.get("action") or d.get("summary") or "-",
     )(lang)
+    refused = d.get("refused") if event.kind == PACKAGE_ACCEPTED else None
+    if isinstance(refused, dict):  # the recipients the hub refused it for, each with its 02's reason
+        text += "".join(
+            _T["refused_for"].format(recipient=label(str(code)), reason=str(reason))(lang)
+            for code, reason in sorted(refused.items())
+        )
     marks = [_T["entry"].format(seq=event.seq)(lang)] if event.seq is not None else []
     if event.receipt:
         marks.append(_T["receipt"](lang))

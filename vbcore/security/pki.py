@@ -171,6 +171,19 @@ def agency_code_of(cert: x509.Certificate) -> str | None:
     return None
 
 
+def identity_of(cert: x509.Certificate) -> str | None:
+    """The one identity the certificate's subject binds: its agency code (``agency_code_of``), else
+    the one value its ``organizationIdentifier`` and ``UID`` agree on (a hub's certificate names the
+    hub's id there, ``vbus.hub``); None if they name none or several. What the hub signs (checkpoints,
+    receipt seals, bundles) states a ``hub_id`` that its certificate must bind this way."""
+    code = agency_code_of(cert)
+    if code is not None:
+        return code
+    oids = (NameOID.ORGANIZATION_IDENTIFIER, NameOID.USER_ID)
+    bound = {value for oid in oids for value in _values(cert.subject, oid)}
+    return bound.pop() if len(bound) == 1 else None
+
+
 def _values(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
     return [str(attribute.value).strip() for attribute in name.get_attributes_for_oid(oid)]
 

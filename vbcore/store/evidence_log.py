@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from vbcore.database.driver import Driver, Row, utc_from_db
 from vbcore.evidence.chain import Proof
@@ -261,6 +261,15 @@ class EvidenceLog:
 _TEXT_FIELDS = ("at_utc", "at_local", "kind", "sender", "document_id", "recipient", "package_digest")
 
 
+def _judged_at(value: object) -> datetime:
+    """A row's time for the audit; one that cannot be read (an operator's edit) is taken as after the
+    log began, so that it never exempts its row from being compared with the log."""
+    try:
+        return utc_from_db(value)
+    except (ValueError, TypeError, OverflowError):
+        return datetime.max.replace(tzinfo=UTC)
+
+
 class AuditReader:
     """What ``vb audit verify`` compares with the log, each stream in document order (code point
     order: ``COLLATE "C"`` on PostgreSQL, SQLite's binary order), read through one snapshot
@@ -279,7 +288,7 @@ class AuditReader:
         """(document_id, sha256 of the first package recorded under it, when it was received)."""
         sql = f"SELECT document_id, sha256, received_at FROM documents ORDER BY document_id{self._c}"  # noqa: S608
         for row in self._db.stream(sql):
-            yield str(row[0]), str(row[1]), utc_from_db(row[2])
+            yield str(row[0]), str(row[1]), _judged_at(row[2])
 
     def document_count(self) -> int:
         [(n,)] = self._db.query("SELECT COUNT(*) FROM documents")
@@ -298,7 +307,7 @@ class AuditReader:
                f" ORDER BY document_id{self._c}, id")
         for row in self._db.stream(sql):
             yield (str(row[0]), str(row[1]), str(row[2]), None if row[3] is None else str(row[3]),
-                   utc_from_db(row[4]))
+                   _judged_at(row[4]))
 
     def entries(self, kinds: Sequence[str]) -> Iterator[tuple[Entry, str, str]]:
         """The entries of ``kinds`` in document order, then ``seq``."""
@@ -306,11 +315,50 @@ class AuditReader:
         sql = f"{_SELECT_ENTRIES} WHERE kind IN ({marks}) ORDER BY document_id{self._c}, seq"
         yield from (entry_from_row(r) for r in self._db.stream(sql, tuple(kinds)))
 
+    def refusals(self) -> Iterator[tuple[str, str, str | None, str, str, datetime]]:
+        """(document_id or "", sender or "", recipient, reason, message_id, at) of every refusal."""
+        doc = "COALESCE(document_id, '')"
+        sql = (f"SELECT {doc}, COALESCE(sender, ''), recipient, reason, message_id, at FROM refusals"  # noqa: S608
+               f" ORDER BY {doc}{self._c}, id")
+        for row in self._db.stream(sql):
+            recipient = None if row[2] is None else str(row[2])
+            yield str(row[0]), str(row[1]), recipient, str(row[3]), str(row[4]), _judged_at(row[5])
+
+    def actions(self) -> Iterator[tuple[str, tuple[str | None, ...], datetime]]:
+        """(document_id or "", (sender or "", actor, action, message_id, reason, outcome), at) of every
+        operator action."""
+        doc = "COALESCE(document_id, '')"
+        sql = (f"SELECT {doc}, COALESCE(sender, ''), actor, action, message_id, reason, outcome, at"  # noqa: S608
+               f" FROM operator_actions ORDER BY {doc}{self._c}, id")
+        for row in self._db.stream(sql):
+            yield str(row[0]), tuple(None if v is None else str(v) for v in row[1:7]), _judged_at(row[7])
+
+    def receipt_ids(self) -> Iterator[tuple[int, str]]:
+        """(seq, receipt_id) of every kept receipt, in ``seq`` order."""
+        sql = "SELECT seq, receipt_id FROM evidence_receipts ORDER BY seq, receipt_id"
+        yield from ((int(str(seq)), str(rid)) for seq, rid in self._db.stream(sql))
+
+    def receipts(self) -> Iterator[Row]:
+        """Every receipt the hub kept, by seal (a batch's together), with its seal and the log entry
+        it names: (receipt_id, document_id, kind, recipient, seq, seal_id, body, seal statement,
+        the entry's link, at_utc, document_id and package_digest; None when the log has no such entry)."""
+        sql = ("SELECT r.receipt_id, r.document_id, r.kind, r.recipient, r.seq, r.seal_id, r.body,"  # noqa: S608
+               " s.statement, l.entry_hash, l.at_utc, l.document_id, l.package_digest"
+               " FROM evidence_receipts r LEFT JOIN evidence_seals s ON s.seal_id = r.seal_id"
+               " LEFT JOIN evidence_log l ON l.seq = r.seq"
+               f" ORDER BY r.seal_id{self._c}, r.receipt_id{self._c}")
+        yield from self._db.stream(sql)
+
     def chain(self) -> Iterator[tuple[Entry, str, str]]:
         yield from (entry_from_row(r) for r in self._db.stream(_SELECT_ENTRIES + " ORDER BY seq"))
 
     def checkpoints(self) -> Iterator[Checkpoint]:
         yield from (checkpoint_from_row(r) for r in self._db.stream(_SELECT_CHECKPOINTS + " ORDER BY seq"))
+
+    def at_utc_of(self, seq: int) -> str | None:
+        """The stored instant of entry ``seq``, or None."""
+        rows = self._db.query("SELECT at_utc FROM evidence_log WHERE seq = ?", (seq,))
+        return str(rows[0][0]) if rows else None
 
     def count(self) -> int:
         [(n,)] = self._db.query("SELECT seq FROM evidence_head WHERE id = 1")
