@@ -23,7 +23,9 @@ START = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)  # withi
 
 
 def hub_key(key_type: str = "rsa") -> tuple[SigningKey, TrustStore]:
-    ca_key, ca_cert = create_ca("evidence test CA", key_type=key_type)
+    # Both valid from a day before START (fixed when this module is imported): a long run reaches the
+    # test minutes later, and the CA must already have been valid at the entries' times.
+    ca_key, ca_cert = create_ca("evidence test CA", key_type=key_type, not_before=START - timedelta(days=1))
     key, cert = issue_agency_certificate(ca_key, ca_cert, HUB_CODE, "Trung tâm", key_type=key_type,
                                          not_before=START - timedelta(days=1))
     return SigningKey(key, (cert,)), TrustStore([ca_cert])

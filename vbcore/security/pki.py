@@ -56,14 +56,19 @@ def _now() -> dt.datetime:
 
 
 def create_ca(
-    name: str = DEV_CA_NAME, *, key_type: KeyType = "rsa", valid_days: int = CA_VALID_DAYS
+    name: str = DEV_CA_NAME,
+    *,
+    key_type: KeyType = "rsa",
+    valid_days: int = CA_VALID_DAYS,
+    not_before: dt.datetime | None = None,
 ) -> tuple[PrivateKey, x509.Certificate]:
-    """A self-signed CA certificate (BasicConstraints CA, keyCertSign) and its key."""
+    """A self-signed CA certificate (BasicConstraints CA, keyCertSign) and its key, valid from
+    ``not_before`` (default: five minutes ago) for ``valid_days``."""
     key = generate_private_key(key_type)
     subject = x509.Name(
         [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
     )
-    now = _now()
+    start = not_before or (_now() - dt.timedelta(minutes=5))
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     cert = (
         x509.CertificateBuilder()
@@ -71,8 +76,8 @@ def create_ca(
         .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=valid_days))
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=valid_days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(_key_usage(cert_sign=True), critical=True)
         .add_extension(ski, critical=False)
