@@ -16,10 +16,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from click.testing import CliRunner
 from own_rabbitmq import OwnNode, free_port
 from test_e2e_rabbitmq import A1, B1, HUB_PASSWORD, Bus, url_for
 from test_hub_support import HUB_ID, edoc, make_pki
 
+from vbcore.cli import vb
 from vbcore.directory import Directory
 from vbcore.hub.config import HubConfig
 from vbcore.hub.pipeline import Hub
@@ -44,7 +46,8 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> DevKeys:
 
 @pytest.fixture
 def bus(own_rabbitmq: OwnNode, unique_prefix: str, dev: DevKeys, tmp_path: Path) -> Iterator[Bus]:
-    names = Names(prefix="vbus", hub_user=f"{unique_prefix}-hub", user_prefix=f"{unique_prefix}-")
+    names = Names(prefix="vbus", hub_user=f"{unique_prefix}-hub", user_prefix=f"{unique_prefix}-",
+                  inbox_secret=f"inbox secret of {unique_prefix}")
     admin = BrokerAdmin(own_rabbitmq.management_url, vhost=unique_prefix, names=names)
     admin.ensure_vhost()
     admin.add_hub_user(HUB_PASSWORD)
@@ -155,3 +158,44 @@ def test_a_hub_waiting_for_its_nodes_stops_at_once_when_told(bus: Bus, own_rabbi
     finally:
         own_rabbitmq.ctl("start_app")
         own_rabbitmq.ctl("await_startup")
+
+
+def test_vb_hub_run_takes_every_node_from_its_configuration_file(
+    bus: Bus, own_rabbitmq: OwnNode, tmp_path: Path
+) -> None:
+    # The file lists a node that never answers first: the hub goes on to the next, takes the waiting
+    # document and forwards it (``--once``: then it exits, 0).
+    doc = edoc(A1, [B1], "from-the-file")
+    bus.client(A1).submit(doc)
+    secret = tmp_path / "inbox.secret"
+    secret.write_text(bus.names.inbox_secret)
+    pki = bus.dev.pki
+    config = tmp_path / "hub.toml"
+    config.write_text(f"""
+[broker]
+nodes = ["amqp://127.0.0.1:{free_port()}", "amqp://127.0.0.1:{own_rabbitmq.port}"]
+user = "{bus.names.hub_user}"
+password = "{HUB_PASSWORD}"
+vhost = "{bus.vhost}"
+hub_user = "{bus.names.hub_user}"
+user_prefix = "{bus.names.user_prefix}"
+
+[store]
+url = "{bus.store_url}"
+
+[keys]
+trust = "{pki.ca_cert_path}"
+key = "{pki.key_path(HUB_ID)}"
+cert = "{pki.cert_path(HUB_ID)}"
+inbox_secret_file = "{secret}"
+
+[hub]
+id = "{HUB_ID}"
+log_format = "console"
+""")
+    result = CliRunner().invoke(vb, ["--lang", "en", "hub", "run", "--config", str(config), "--once"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "processed 1 messages" in result.output
+    [got] = bus.collect(B1, 1)
+    assert got.package.effective_document_id == doc.effective_document_id
