@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -79,15 +81,16 @@ class OwnNode:
     def running(self) -> bool:
         return self.process.poll() is None
 
-    def ctl(self, *args: str, timeout: float = 60) -> str:
-        """``rabbitmqctl`` against this node only (its name, its cookie); about 1 s a call."""
-        ctl = Path(self.command).with_name("rabbitmqctl")
+    def ctl(self, *args: str, timeout: float = 60, tool: str = "rabbitmqctl") -> str:
+        """``rabbitmqctl`` (or ``tool``: ``rabbitmq-queues``, ...) against this node only (its name, its
+        cookie); about 1 s a call."""
+        ctl = Path(self.command).with_name(tool)
         env = {**os.environ, "HOME": str(self.base),
                "RABBITMQ_CONF_ENV_FILE": str(self.base / "rabbitmq-env.conf")}
         result = subprocess.run([str(ctl), "-q", "-n", self.name, *args], env=env, capture_output=True,
                                 text=True, check=False, timeout=timeout)
         if result.returncode != 0:
-            raise RuntimeError(f"rabbitmqctl {args[0]} on {self.name}: {result.stderr or result.stdout}")
+            raise RuntimeError(f"{tool} {args[0]} on {self.name}: {result.stderr or result.stdout}")
         return result.stdout
 
     def add_user(self, user: str, password: str, configure: str, write: str, read: str) -> None:
@@ -202,25 +205,47 @@ def start_node(
     return node
 
 
-# The partition handling a production cluster runs with (docs/deployment.md): a node that sees itself
-# in a minority pauses (closes its listeners) instead of serving a split-brain copy.
-CLUSTER_CONFIG = "cluster_partition_handling = pause_minority\nqueue_leader_locator = balanced\n"
+CLUSTER_DOC = Path(__file__).resolve().parent.parent / "docs" / "deployment-cluster.md"
+
+
+def cluster_doc_block(marker: str) -> str:
+    """The fenced block after ``<!-- marker -->`` in docs/deployment-cluster.md."""
+    text = CLUSTER_DOC.read_text(encoding="utf-8")
+    match = re.search(rf"<!-- {re.escape(marker)} -->\s*```[a-z]*\n(.*?)```", text, re.S)
+    assert match, f"docs/deployment-cluster.md has no block marked <!-- {marker} -->"
+    return match.group(1)
+
+
+def doc_commands(marker: str, nodes: list[OwnNode]) -> list[tuple[str, OwnNode, list[str]]]:
+    """The page's ``tool -n rabbit@rabbit-N ARGS`` lines as (tool, node, args), ``rabbit@rabbit-N`` being
+    the Nth of ``nodes`` wherever it appears."""
+    def node(word: str) -> OwnNode:
+        return nodes[int(word.removeprefix("rabbit@rabbit-")) - 1]
+
+    found = []
+    for line in cluster_doc_block(f"commands: {marker}").splitlines():
+        words = shlex.split(line)
+        if not words or words[0].startswith("#"):
+            continue
+        assert words[1] == "-n", line
+        args = [node(w).name if w.startswith("rabbit@rabbit-") else w for w in words[3:]]
+        found.append((words[0], node(words[2]), args))
+    return found
 
 
 def start_cluster(base: Path, size: int = 3, *, management: bool = True) -> list[OwnNode]:
-    """``size`` nodes under ``base`` with one Erlang cookie, joined into one cluster (the first node's),
-    each configured with ``CLUSTER_CONFIG``; all stopped again if one fails to join."""
+    """``size`` nodes under ``base`` with one Erlang cookie, each configured as docs/deployment-cluster.md
+    says (its ``rabbitmq.conf`` lines: ``pause_minority``, balanced leaders), joined into one cluster
+    by the page's own commands; all stopped again if one fails to join."""
     cookie = uuid.uuid4().hex.upper()
+    config = cluster_doc_block("cluster rabbitmq.conf")
     nodes: list[OwnNode] = []
     try:
         for i in range(size):
-            nodes.append(start_node(base / f"node{i + 1}", management=management, extra_config=CLUSTER_CONFIG,
+            nodes.append(start_node(base / f"node{i + 1}", management=management, extra_config=config,
                                     cookie=cookie))
-        for node in nodes[1:]:
-            node.ctl("stop_app")
-            node.ctl("join_cluster", nodes[0].name)
-            node.ctl("start_app")
-        nodes[0].ctl("await_online_nodes", str(size))
+        for tool, node, args in doc_commands("cluster-join", nodes):
+            node.ctl(*args, tool=tool)
     except BaseException:
         for node in nodes:
             node.stop()

@@ -379,8 +379,18 @@ class RabbitMQTransport(Transport):
         else:
             raise ConnectionLost("publishing: the connection kept dropping")
         if failed:
+            # The next publish gets a channel of its own: after a quorum queue's leader died, RabbitMQ
+            # 3.10 kept nacking every publish of the old channel to it (its enqueuer state is stale),
+            # so a hub retried its held batch on it for ever; a new channel is a new enqueuer.
+            self._drop_publisher()
             shown = "; ".join(f"{messages[i].message_id}: {why}" for i, why in sorted(failed.items())[:5])
             raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}")
+
+    def _drop_publisher(self) -> None:
+        channel, self._pub, self._tracker = self._pub, None, None
+        if channel is not None and channel.is_open:
+            with contextlib.suppress(px.AMQPError):
+                channel.close()
 
     def _start_batch(self) -> ConfirmTracker:
         """The publisher channel in confirm mode, with a fresh tracker for this batch."""
