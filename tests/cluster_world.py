@@ -85,11 +85,17 @@ class Cluster:
         assert isinstance(info, dict)
         return info
 
-    def hub_nodes(self, hub_user: str) -> list[str]:
-        """The nodes the hub user's connections are on (one entry per connection)."""
-        connections = self.api("connections")
-        assert isinstance(connections, list)
-        return [c["node"] for c in connections if c.get("user") == hub_user]
+    def hub_nodes(self, hub_user: str, wait: float = 30) -> list[str]:
+        """The nodes the hub user's connections are on (one entry per connection), waiting up to
+        ``wait`` seconds for the management API to show one (its statistics lag a few seconds)."""
+        deadline = time.monotonic() + wait
+        while True:
+            connections = self.api("connections")
+            assert isinstance(connections, list)
+            found = [c["node"] for c in connections if c.get("user") == hub_user]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.5)
 
     def wait_whole(self, vhost: str, queues: list[str], timeout: float = 120) -> None:
         """Every node running and back in the cluster, every quorum queue with its three members online."""
