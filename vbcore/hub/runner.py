@@ -71,10 +71,13 @@ def run(
         while not stop:
             try:
                 hub.transport.drain(0 if hub.flush() else tick)
-            except ConnectionLost:
+            except ConnectionLost as err:
                 if stop:  # SIGTERM while waiting for a node: what is in hand goes back to the broker
                     break
-                raise
+                # A connection that kept dropping as soon as it was opened: the next turn reconnects.
+                # A running hub never exits because the broker is away.
+                log.warning("hub.broker_lost", error=str(err))
+                time.sleep(tick)
             hub.metrics.beat()
             gauges.refresh()
         hub.flush()
