@@ -137,7 +137,8 @@ def test_a_running_hub_outlives_an_outage_far_longer_than_the_old_timeout_and_ca
         finally:
             own_rabbitmq.ctl("start_app")
             own_rabbitmq.ctl("await_startup")
-        monkeypatch.undo()
+        # The clock stays shifted (undone after the hub stopped): a wait the hub began by the shifted
+        # clock must end by it too.
         assert hub.thread.is_alive(), hub.error
         send_and_collect(bus, "after")
         assert hub.transport.reconnects >= 1

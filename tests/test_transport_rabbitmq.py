@@ -186,3 +186,24 @@ def test_a_refused_publish_gives_the_next_publish_a_channel_of_its_own(rabbit_en
     hub.publish(n.ingress_exchange, "", b"3", message_id="m-3")  # on a new channel
     assert hub._pub is not None
     assert hub._pub is not channel
+
+
+def test_a_consumer_the_broker_cancelled_is_started_again(rabbit_env: BrokerEnv) -> None:
+    # A quorum queue going away under a consumer makes the broker send basic.cancel; pika then drops
+    # the consumer and keeps its channel open. The hub used to wait on it for ever.
+    n = rabbit_env.names
+    a = f"{n.prefix}a"
+    rabbit_env.add_agency(a)
+    hub = rabbit_env.hub()
+    assert isinstance(hub, RabbitMQTransport)
+    hub.declare_hub([a])
+    got: list[Delivery] = []
+    hub.consume(n.inbox(a), got.append, prefetch=4)
+    hub.drain(0.2)
+    hub._channel().queue_delete(n.inbox(a))  # the broker cancels the consumer
+    hub.declare_inbox(a)  # the queue is back (a member restarted), the consumer is not
+    hub.publish(n.delivery_exchange, a, b"after", message_id="m-after")
+    deadline = time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        hub.drain(0.2)
+    assert [d.message_id for d in got] == ["m-after"]

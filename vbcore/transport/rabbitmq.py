@@ -534,10 +534,20 @@ class RabbitMQTransport(Transport):
     def _pump(self, deadline: float) -> None:
         self._conn.process_data_events(time_limit=max(0.0, deadline - time.monotonic()))
         for i, channel in enumerate(self._consumer_channels):
-            if not channel.is_open:  # closed by a channel error (e.g. a double ack): consume again
-                spec = self._consumers[i]
-                log.warning("the consumer channel of %s was closed; consuming again", spec.queue)
-                self._consumer_channels[i] = self._start_consumer(spec)
+            # Closed by a channel error (e.g. a double ack), or the consumer cancelled by the broker
+            # (basic.cancel: a quorum queue's member restarting under a hub that reached its node while
+            # it was still starting): pika drops a cancelled consumer and keeps the channel open, and
+            # the hub would wait on it for ever. Consume again, on a new channel: what the old one had
+            # in hand goes back to the queue, and its tags are stale (``_live_tag``).
+            if channel.is_open and channel.consumer_tags:
+                continue
+            spec = self._consumers[i]
+            why = "cancelled by the broker" if channel.is_open else "closed"
+            log.warning("the consumer of %s was %s; consuming again", spec.queue, why)
+            if channel.is_open:
+                with contextlib.suppress(px.AMQPError):
+                    channel.close()
+            self._consumer_channels[i] = self._start_consumer(spec)
 
     def get(self, queue: str) -> Delivery | None:
         def take() -> Delivery | None:
