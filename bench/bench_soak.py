@@ -100,6 +100,11 @@ class MemoryDms(Connector):
         self.receipts: dict[str, float] = {}  # document id -> when its 01 came
         self.failed: list[str] = []
 
+    def snapshot(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Copies of what was delivered and of the 01s that came (the runtime's thread adds to them)."""
+        with self.lock:
+            return dict(self.delivered), dict(self.receipts)
+
     def feed(self, item: Outgoing) -> None:
         with self.lock:
             self.outbox[item.id] = item
@@ -323,14 +328,15 @@ def soak(args: argparse.Namespace, work: Path, cluster: Cluster, pg: OwnPostgres
         if pause > 0:
             time.sleep(pause)
         if i % 1000 == 999:
-            delivered = sum(len(a.dms.delivered) for a in agencies.values())
+            delivered = sum(len(a.dms.snapshot()[0]) for a in agencies.values())
             print(f"{i + 1} fed, {delivered} delivered", flush=True)
     injector.join()  # the last faults may come after the feeding
     expected = set(fed_at)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        delivered = {k for a in agencies.values() for k in a.dms.delivered}
-        receipts = {d for a in agencies.values() for d in a.dms.receipts}
+        snapshots = [a.dms.snapshot() for a in agencies.values()]
+        delivered = {k for d, _ in snapshots for k in d}
+        receipts = {k for _, r in snapshots for k in r}
         if expected <= delivered and len(receipts) >= len(expected):
             break
         time.sleep(1)
@@ -338,9 +344,9 @@ def soak(args: argparse.Namespace, work: Path, cluster: Cluster, pg: OwnPostgres
     for agency in agencies.values():
         agency.offline()
     cluster.wait_whole(VHOST, queues)
-    arrivals = sorted([t for a in agencies.values() for t in a.dms.delivered.values()]
-                      + [t for a in agencies.values() for t in a.dms.receipts.values()])  # fmt: skip
-    delivered_at = {k: t for a in agencies.values() for k, t in a.dms.delivered.items()}
+    snapshots = [a.dms.snapshot() for a in agencies.values()]  # the runtimes are stopped by now
+    arrivals = sorted(t for pair in snapshots for times in pair for t in times.values())
+    delivered_at = {k: t for d, _ in snapshots for k, t in d.items()}
 
     def stall(fault: Fault) -> float | None:
         """The longest time from the fault's start to its end (and 10 s on) with nothing arriving; None
@@ -361,7 +367,7 @@ def soak(args: argparse.Namespace, work: Path, cluster: Cluster, pg: OwnPostgres
     except json.JSONDecodeError:
         found = {"output": reconcile.stdout[-2000:], "error": reconcile.stderr[-2000:]}
     summary = found.get("summary", {}) if isinstance(found, dict) else {}
-    receipts_all = {d for a in agencies.values() for d in a.dms.receipts}
+    receipts_all = {k for _, r in snapshots for k in r}
     worst = max((delivered_at[k] - fed_at[k] for k in expected if k in delivered_at), default=0.0)
     senders_docs = {k.split("|", 1)[1] for k in expected}
     return {
