@@ -6,6 +6,9 @@ reconfigured. A test of the store over TLS starts its own: ``initdb`` and ``pg_c
 docs/deployment-tls.md gives (``ssl = on`` and the certificate files, and ``hostssl`` lines only in
 ``pg_hba.conf``: a connection without TLS is refused by the server itself). PostgreSQL refuses to
 run as root: as root, its commands run as the ``postgres`` user (``runuser``), in a directory it owns.
+
+``start_postgres()`` without a certificate starts a plain one (trust, localhost only) for the tests that
+restart or stop the store's server (``halt``, ``resume``, ``restart``): never the shared one.
 """
 
 from __future__ import annotations
@@ -50,6 +53,23 @@ class OwnPostgres:
         query = "&".join(f"{k}={v}" for k, v in params.items())
         return f"postgresql://postgres@{host}:{self.port}/postgres" + (f"?{query}" if query else "")
 
+    def _ctl(self, *args: str) -> None:
+        command = [str(self.bindir / "pg_ctl"), "-D", str(self.base / "data"), *args]
+        result = subprocess.run(_as_server_user(command), capture_output=True, text=True, timeout=120,
+                                check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_ctl {args[-1]}: {result.stderr or result.stdout}")
+
+    def halt(self) -> None:
+        """Stop the server (fast: open connections are cut), keeping its data (``resume``)."""
+        self._ctl("-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._ctl("-l", str(self.base / "server.log"), "-w", "-t", str(START_TIMEOUT), "start")
+
+    def restart(self) -> None:
+        self._ctl("-m", "fast", "-l", str(self.base / "server.log"), "-w", "restart")
+
     def stop(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             subprocess.run(_as_server_user([str(self.bindir / "pg_ctl"), "-D", str(self.base / "data"),
@@ -62,17 +82,19 @@ class OwnPostgres:
             time.sleep(0.1)
 
 
-def start_postgres(cert: Path, key: Path) -> OwnPostgres:
-    """A server with TLS on (certificate ``cert`` and its ``key``) that takes TLS connections only."""
+def start_postgres(cert: Path | None = None, key: Path | None = None) -> OwnPostgres:
+    """A server with TLS on (certificate ``cert`` and its ``key``) that takes TLS connections only;
+    without them, a plain one (trust, localhost)."""
     bindir = bin_dir()
     if bindir is None:
         raise RuntimeError("PostgreSQL's initdb is not installed")
     base = Path(tempfile.mkdtemp(prefix="vbus-pg-"))
     tls = base / "tls"
     tls.mkdir()
-    for source, name in ((cert, "server.pem"), (key, "server.key.pem")):
-        shutil.copyfile(source, tls / name)
-    (tls / "server.key.pem").chmod(0o600)
+    if cert is not None and key is not None:
+        for source, name in ((cert, "server.pem"), (key, "server.key.pem")):
+            shutil.copyfile(source, tls / name)
+        (tls / "server.key.pem").chmod(0o600)
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         for path in (base, tls, *tls.iterdir()):
@@ -82,13 +104,16 @@ def start_postgres(cert: Path, key: Path) -> OwnPostgres:
     subprocess.run(_as_server_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
                                     "--auth=trust", "-E", "UTF8", "--no-sync"]),
                    capture_output=True, check=True, timeout=120)
-    settings = doc_block("postgresql.conf")
-    settings = settings.replace(f"{DOC_TLS_DIR}/db.example.tls.pem", str(tls / "server.pem"))
-    settings = settings.replace(f"{DOC_TLS_DIR}/db.example.tls.key.pem", str(tls / "server.key.pem"))
+    settings, hba = "", "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
+    if cert is not None:
+        settings = doc_block("postgresql.conf")
+        settings = settings.replace(f"{DOC_TLS_DIR}/db.example.tls.pem", str(tls / "server.pem"))
+        settings = settings.replace(f"{DOC_TLS_DIR}/db.example.tls.key.pem", str(tls / "server.key.pem"))
+        hba = doc_block("pg_hba.conf").replace("scram-sha-256", "trust")
     with (data / "postgresql.conf").open("a") as conf:
         conf.write(f"\nport = {port}\nlisten_addresses = 'localhost'\nunix_socket_directories = '{base}'\n"
                    f"fsync = off\n{settings}")
-    (data / "pg_hba.conf").write_text(doc_block("pg_hba.conf").replace("scram-sha-256", "trust"))
+    (data / "pg_hba.conf").write_text(hba)
     server = OwnPostgres(base, port, bindir)
     result = subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-l",
                                              str(base / "server.log"), "-w", "-t", str(START_TIMEOUT),

@@ -6,6 +6,11 @@ ports, data and log directories and Erlang cookie, no plugins, run as a child pr
 its pid at the end. Measured on the test machine: the AMQP port answers about 4 s after the start
 (2 shared cores).
 
+``start_cluster`` starts three such nodes with one Erlang cookie and joins them into a cluster
+(``rabbitmqctl join_cluster``), with the partition handling docs/deployment.md gives; a node of it can
+be stopped (``stop``), its Erlang VM killed (``kill``) and started again with its name, ports and data
+(``start``).
+
 The node is started from Debian's ``/usr/lib/rabbitmq/bin/rabbitmq-server`` (the ``/usr/sbin`` wrapper
 would switch to the ``rabbitmq`` user and lose the environment), else ``rabbitmq-server`` on the PATH.
 """
@@ -14,13 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEBIAN_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
@@ -52,6 +59,8 @@ class OwnNode:
     process: subprocess.Popen[bytes]
     started_in: float  # seconds from start to the AMQP port (and the management API) answering
     management_port: int | None = None
+    env: dict[str, str] = field(default_factory=dict)  # what it was started with (``start`` again)
+    wait_ports: tuple[int, ...] = ()
 
     @property
     def url(self) -> str:
@@ -68,15 +77,20 @@ class OwnNode:
         """Everything the node logged (to find, for instance, a crashed dead-letter worker)."""
         return "\n".join(p.read_text(errors="replace") for p in sorted((self.base / "log").glob("*.log")))
 
-    def ctl(self, *args: str) -> str:
-        """``rabbitmqctl`` against this node only (its name, its cookie); about 1 s a call."""
-        ctl = Path(self.command).with_name("rabbitmqctl")
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def ctl(self, *args: str, timeout: float = 60, tool: str = "rabbitmqctl") -> str:
+        """``rabbitmqctl`` (or ``tool``: ``rabbitmq-queues``, ...) against this node only (its name, its
+        cookie); about 1 s a call."""
+        ctl = Path(self.command).with_name(tool)
         env = {**os.environ, "HOME": str(self.base),
                "RABBITMQ_CONF_ENV_FILE": str(self.base / "rabbitmq-env.conf")}
         result = subprocess.run([str(ctl), "-q", "-n", self.name, *args], env=env, capture_output=True,
-                                text=True, check=False, timeout=60)
+                                text=True, check=False, timeout=timeout)
         if result.returncode != 0:
-            raise RuntimeError(f"rabbitmqctl {args[0]} on {self.name}: {result.stderr or result.stdout}")
+            raise RuntimeError(f"{tool} {args[0]} on {self.name}: {result.stderr or result.stdout}")
         return result.stdout
 
     def add_user(self, user: str, password: str, configure: str, write: str, read: str) -> None:
@@ -84,31 +98,80 @@ class OwnNode:
         self.ctl("add_user", user, password)
         self.ctl("set_permissions", "-p", "/", user, configure, write, read)
 
+    def _vm_pid(self) -> int | None:
+        try:
+            return int((self.base / "node.pid").read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
     def stop(self) -> None:
         """Stop the node by its own pid (SIGTERM: a clean shutdown), then its start script."""
-        pid_file = self.base / "node.pid"
-        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+        pid = self._vm_pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-                os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+            self.kill()
+
+    def kill(self) -> None:
+        """Kill the node's Erlang VM at once (SIGKILL: a crash, nothing flushed, no goodbye to clients)."""
+        pid = self._vm_pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
             self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT)
+        self.process.wait(timeout=STOP_TIMEOUT)
+        (self.base / "node.pid").unlink(missing_ok=True)
+
+    def start(self) -> None:
+        """Start the stopped node again: same name, ports, data and cookie."""
+        assert not self.running, f"{self.name} is running"
+        started = time.monotonic()
+        self.process = _launch(self.command, self.env, self.base)
+        self._wait(started)
+        self.started_in = time.monotonic() - started
+
+    def _wait(self, started: float) -> None:
+        waiting = list(self.wait_ports)
+        deadline = started + START_TIMEOUT
+        while waiting and time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = (self.base / "server.out").read_text()[-2000:]
+                raise RuntimeError(f"rabbitmq-server exited: {output}")
+            try:
+                with socket.create_connection(("127.0.0.1", waiting[0]), timeout=1):
+                    waiting.pop(0)
+            except OSError:
+                time.sleep(0.2)
+        if waiting:
+            self.stop()
+            raise RuntimeError(f"rabbitmq-server did not open port {waiting[0]} within {START_TIMEOUT:.0f} s")
+
+
+def _launch(command: str, env: dict[str, str], base: Path) -> subprocess.Popen[bytes]:
+    output = (base / "server.out").open("ab")
+    return subprocess.Popen([command], env=env, stdout=output, stderr=subprocess.STDOUT, cwd=base)
 
 
 def start_node(
     base: Path, *, management: bool = False, plain: bool = True, extra_config: str = "",
-    plugins: tuple[str, ...] = (), wait_ports: tuple[int, ...] = (),
+    plugins: tuple[str, ...] = (), wait_ports: tuple[int, ...] = (), cookie: str | None = None,
 ) -> OwnNode:
     """Start a node with everything under ``base``; return once its AMQP port (and, with
     ``management``, its management API) answers. ``plain=False``: no plain AMQP listener at all;
-    ``extra_config`` (rabbitmq.conf lines), ``plugins`` and ``wait_ports`` for a TLS node (own_tls.py)."""
+    ``extra_config`` (rabbitmq.conf lines), ``plugins`` and ``wait_ports`` for a TLS node (own_tls.py);
+    ``cookie``: the Erlang cookie (nodes of one cluster share it)."""
     command = server_command()
     if command is None:
         raise RuntimeError("rabbitmq-server is not installed")
     base.mkdir(parents=True, exist_ok=True)
+    if cookie is not None:
+        cookie_file = base / ".erlang.cookie"
+        cookie_file.write_text(cookie)
+        cookie_file.chmod(0o400)
     port, dist_port = free_port(), free_port()
     management_port = free_port() if management else None
     name = f"vbustest-{uuid.uuid4().hex[:8]}@localhost"
@@ -135,21 +198,56 @@ def start_node(
         "ERL_EPMD_ADDRESS": "127.0.0.1",
     }
     started = time.monotonic()
-    output = (base / "server.out").open("wb")
-    process = subprocess.Popen([command], env=env, stdout=output, stderr=subprocess.STDOUT, cwd=base)
-    node = OwnNode(name, port, base, command, process, 0.0, management_port)
-    waiting = [p for p in (port if plain else None, management_port, *wait_ports) if p is not None]
-    deadline = started + START_TIMEOUT
-    while waiting and time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"rabbitmq-server exited: {(base / 'server.out').read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", waiting[0]), timeout=1):
-                waiting.pop(0)
-        except OSError:
-            time.sleep(0.2)
-    if waiting:
-        node.stop()
-        raise RuntimeError(f"rabbitmq-server did not open port {waiting[0]} within {START_TIMEOUT:.0f} s")
+    waiting = tuple(p for p in (port if plain else None, management_port, *wait_ports) if p is not None)
+    node = OwnNode(name, port, base, command, _launch(command, env, base), 0.0, management_port, env, waiting)
+    node._wait(started)
     node.started_in = time.monotonic() - started
     return node
+
+
+CLUSTER_DOC = Path(__file__).resolve().parent.parent / "docs" / "deployment-cluster.md"
+
+
+def cluster_doc_block(marker: str) -> str:
+    """The fenced block after ``<!-- marker -->`` in docs/deployment-cluster.md."""
+    text = CLUSTER_DOC.read_text(encoding="utf-8")
+    match = re.search(rf"<!-- {re.escape(marker)} -->\s*```[a-z]*\n(.*?)```", text, re.S)
+    assert match, f"docs/deployment-cluster.md has no block marked <!-- {marker} -->"
+    return match.group(1)
+
+
+def doc_commands(marker: str, nodes: list[OwnNode]) -> list[tuple[str, OwnNode, list[str]]]:
+    """The page's ``tool -n rabbit@rabbit-N ARGS`` lines as (tool, node, args), ``rabbit@rabbit-N`` being
+    the Nth of ``nodes`` wherever it appears."""
+    def node(word: str) -> OwnNode:
+        return nodes[int(word.removeprefix("rabbit@rabbit-")) - 1]
+
+    found = []
+    for line in cluster_doc_block(f"commands: {marker}").splitlines():
+        words = shlex.split(line)
+        if not words or words[0].startswith("#"):
+            continue
+        assert words[1] == "-n", line
+        args = [node(w).name if w.startswith("rabbit@rabbit-") else w for w in words[3:]]
+        found.append((words[0], node(words[2]), args))
+    return found
+
+
+def start_cluster(base: Path, size: int = 3, *, management: bool = True) -> list[OwnNode]:
+    """``size`` nodes under ``base`` with one Erlang cookie, each configured as docs/deployment-cluster.md
+    says (its ``rabbitmq.conf`` lines: ``pause_minority``, balanced leaders), joined into one cluster
+    by the page's own commands; all stopped again if one fails to join."""
+    cookie = uuid.uuid4().hex.upper()
+    config = cluster_doc_block("cluster rabbitmq.conf")
+    nodes: list[OwnNode] = []
+    try:
+        for i in range(size):
+            nodes.append(start_node(base / f"node{i + 1}", management=management, extra_config=config,
+                                    cookie=cookie))
+        for tool, node, args in doc_commands("cluster-join", nodes):
+            node.ctl(*args, tool=tool)
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    return nodes

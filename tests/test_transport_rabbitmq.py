@@ -15,7 +15,7 @@ from test_transport_support import (  # noqa: F401 (fixtures)
     rabbit_env_fixture,
 )
 
-from vbcore.errors import AccessRefused
+from vbcore.errors import AccessRefused, PublishNotConfirmed
 from vbcore.transport import names as h
 from vbcore.transport.base import Delivery
 from vbcore.transport.rabbitmq import RabbitMQTransport
@@ -156,3 +156,54 @@ def test_a_passive_declare_tells_an_agency_nothing_of_another_agencys_inbox(
     guesses = [n.legacy_inbox(b), f"{n.legacy_inbox(b)}.{n.inbox(a).rsplit('.', 1)[1]}"]
     assert [probe(q) for q in guesses] == [probe(n.legacy_inbox(never))] * 2 == ["404"] * 2
     assert probe(n.inbox(a)).startswith("exists")  # its own, whose name it was told
+
+
+def test_a_refused_publish_gives_the_next_publish_a_channel_of_its_own(rabbit_env: BrokerEnv) -> None:
+    # RabbitMQ 3.10 kept nacking a channel's publishes to a quorum queue whose leader had died (the
+    # three-node cluster test): the hub now drops its publishing channel after any nack.
+    n = rabbit_env.names
+    hub = rabbit_env.hub()
+    assert isinstance(hub, RabbitMQTransport)
+    hub.declare_hub([])
+    full = f"{n.prefix}.full"
+    ops = hub._channel()
+    ops.queue_declare(full, durable=True, arguments={"x-queue-type": "quorum", "x-max-length": 1,
+                                                      "x-overflow": "reject-publish"})
+    ops.exchange_declare(full, "direct", durable=True)
+    ops.queue_bind(full, full, routing_key="full")
+    hub.publish(full, "full", b"1", message_id="m-1")
+    channel = hub._pub
+
+    def fill() -> None:  # a quorum queue's limit may lag a publish or two behind
+        for i in range(2, 20):
+            hub.publish(full, "full", b"more", message_id=f"m-{i}")
+            assert hub._pub is channel  # confirmed: the channel is kept
+
+    with pytest.raises(PublishNotConfirmed, match="nacked"):
+        fill()
+    assert hub._pub is None
+    assert not channel.is_open
+    hub.publish(n.ingress_exchange, "", b"3", message_id="m-3")  # on a new channel
+    assert hub._pub is not None
+    assert hub._pub is not channel
+
+
+def test_a_consumer_the_broker_cancelled_is_started_again(rabbit_env: BrokerEnv) -> None:
+    # A quorum queue going away under a consumer makes the broker send basic.cancel; pika then drops
+    # the consumer and keeps its channel open. The hub used to wait on it for ever.
+    n = rabbit_env.names
+    a = f"{n.prefix}a"
+    rabbit_env.add_agency(a)
+    hub = rabbit_env.hub()
+    assert isinstance(hub, RabbitMQTransport)
+    hub.declare_hub([a])
+    got: list[Delivery] = []
+    hub.consume(n.inbox(a), got.append, prefetch=4)
+    hub.drain(0.2)
+    hub._channel().queue_delete(n.inbox(a))  # the broker cancels the consumer
+    hub.declare_inbox(a)  # the queue is back (a member restarted), the consumer is not
+    hub.publish(n.delivery_exchange, a, b"after", message_id="m-after")
+    deadline = time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        hub.drain(0.2)
+    assert [d.message_id for d in got] == ["m-after"]

@@ -121,11 +121,14 @@ def target(
     return Target(with_vhost(broker, chosen), chosen, names)
 
 
-def hub_transport(url: str, names: Names, user: str | None = None) -> Any:
-    """The hub's transport (pika), for the commands that run as the hub."""
-    from vbcore.transport.rabbitmq import RabbitMQTransport
+def hub_transport(url: str, names: Names, user: str | None = None, *, forever: bool = False) -> Any:
+    """The hub's transport (pika), for the commands that run as the hub: on the first node of ``url``'s
+    ``;`` list that answers, failing over to the others; ``forever``: a lost connection is waited for
+    as long as it takes (``vb hub run``), else for ``HUB_RECONNECT_TIMEOUT``."""
+    from vbcore.transport.connect import HUB_RECONNECT_TIMEOUT, open_transport
 
-    return RabbitMQTransport(url, names=names, user=user) if user else RabbitMQTransport(url, names=names)
+    timeout = None if forever else HUB_RECONNECT_TIMEOUT
+    return open_transport(url, user=user, names=names, role="hub", reconnect_timeout=timeout)
 
 
 def _url_user(url: str) -> str:

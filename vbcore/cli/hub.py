@@ -194,7 +194,7 @@ def hub_run(
     # A broken file stops the start, never a running hub; a change is read beside it, never in its way.
     directory = DirectoryFiles(directory_paths, background=True)
     lang = current_lang()
-    transport = hub_transport(at.url, at.names)
+    transport = hub_transport(at.url, at.names, forever=not once)  # a running hub never gives up
     if transport.queue_exists(at.names.legacy_ingress_queue):
         transport.close()
         raise fail(_T["legacy_queues"].format(queue=at.names.legacy_ingress_queue))

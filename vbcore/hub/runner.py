@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from types import FrameType
 
+from vbcore.errors import ConnectionLost
 from vbcore.hub.gauges import Gauges
 from vbcore.hub.pipeline import Hub
 from vbcore.logging import get_logger
@@ -60,10 +61,24 @@ def run(
              prefetch=config.prefetch(prefetch), max_bytes=config.max_bytes,
              inflight_bytes=config.inflight_bytes)
     gauges = Gauges(hub, queues_every=PARKED_CHECK_SECONDS)  # and the overdue pairs, for the metrics
+
+    def waiting() -> bool:  # while every broker node is away: alive, and stoppable
+        hub.metrics.beat()
+        return bool(stop)
+
+    hub.transport.while_reconnecting(waiting)
     try:
         while not stop:
-            hub.transport.drain(0 if hub.flush() else tick)
-            hub.gather(tick)  # small deliveries in hand: more of them, within the memory budget
+            try:
+                hub.transport.drain(0 if hub.flush() else tick)
+                hub.gather(tick)  # small deliveries in hand: more of them, within the memory budget
+            except ConnectionLost as err:
+                if stop:  # SIGTERM while waiting for a node: what is in hand goes back to the broker
+                    break
+                # A connection that kept dropping as soon as it was opened: the next turn reconnects.
+                # A running hub never exits because the broker is away.
+                log.warning("hub.broker_lost", error=str(err))
+                time.sleep(tick)
             hub.metrics.beat()
             gauges.refresh()
         hub.flush()

@@ -68,6 +68,15 @@ class Transport(ABC):
     user: str
     # Whether this user may publish to the dead-letter exchange (learnt at the first refusal).
     _park_by_copy: bool = True
+    # Called between attempts while a lost connection is re-opened; True stops waiting (the process is
+    # stopping): ``while_reconnecting``.
+    _reconnect_tick: Callable[[], bool] | None = None
+
+    def while_reconnecting(self, tick: Callable[[], bool]) -> None:
+        """Call ``tick`` between attempts while a lost connection is being re-opened (a transport that
+        never loses one never calls it); when it returns True, waiting ends with ``ConnectionLost``.
+        A running hub beats its heartbeat there and stops on SIGTERM, however long the broker is away."""
+        self._reconnect_tick = tick
 
     @abstractmethod
     def declare_hub(self, agencies: list[str]) -> None:

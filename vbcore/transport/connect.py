@@ -6,9 +6,9 @@ transport layer names a client library.
 - ``role="agency"`` (connectors, ``vb send``): ``KombuTransport``. ``url`` may list several broker
   nodes separated by ``;`` (``amqp://a:pw@h1:5672/vbus;amqp://a:pw@h2:5672/vbus``): the transport
   connects to the first that answers and fails over to the next when its node goes away.
-- ``role="hub"``: ``RabbitMQTransport`` (pika, many confirms outstanding: the hub's hot path). pika's
-  transport reconnects to the node it opened; given several nodes, the hub opens the first that
-  answers (a hub normally runs next to its broker).
+- ``role="hub"``: ``RabbitMQTransport`` (pika, many confirms outstanding: the hub's hot path). Given
+  several nodes it opens the first that answers and, when that connection drops, cycles over every
+  node of the list until one answers (``reconnect_timeout=None``: for ever, what ``vb hub run`` does).
 
 Why the split is explained in ``kombu_transport`` and ``rabbitmq``.
 """
@@ -18,16 +18,14 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from vbcore.errors import ConfigurationError, ConnectionLost
+from vbcore.errors import ConfigurationError
 from vbcore.tls import masked, share_parameters
 from vbcore.transport.base import Transport
 from vbcore.transport.names import Names
 
 Role = Literal["agency", "hub"]
 SCHEMES = ("amqp", "amqps")
-# How long the hub waits for each node but the last before trying the next one, and how long it
-# waits for its node to come back once connected (a broker restart).
-HUB_NODE_TIMEOUT = 5.0
+# How long a hub transport other than a running hub's waits for a lost connection to come back.
 HUB_RECONNECT_TIMEOUT = 60.0
 
 
@@ -45,31 +43,22 @@ def broker_nodes(url: str) -> list[str]:
 
 
 def open_transport(
-    url: str, *, user: str | None = None, names: Names | None = None, role: Role = "agency"
+    url: str,
+    *,
+    user: str | None = None,
+    names: Names | None = None,
+    role: Role = "agency",
+    reconnect_timeout: float | None = HUB_RECONNECT_TIMEOUT,
 ) -> Transport:
-    """Connect as ``user`` (default: the URL's user) with the transport that fits ``role``."""
+    """Connect as ``user`` (default: the URL's user) with the transport that fits ``role``;
+    ``reconnect_timeout`` is the hub's (None: wait for a node for ever)."""
     nodes = broker_nodes(url)
     if role == "agency":
         from vbcore.transport.kombu_transport import KombuTransport
 
         return KombuTransport(";".join(nodes), names, user)
     if role == "hub":
-        return _open_hub(nodes, names, user)
+        from vbcore.transport.rabbitmq import RabbitMQTransport
+
+        return RabbitMQTransport(";".join(nodes), names, user, reconnect_timeout=reconnect_timeout)
     raise ConfigurationError(f"unknown transport role {role!r} (agency or hub)")
-
-
-def _open_hub(nodes: list[str], names: Names | None, user: str | None) -> Transport:
-    from vbcore.transport.rabbitmq import RabbitMQTransport
-
-    last: ConnectionLost | None = None
-    for i, node in enumerate(nodes):
-        timeout = HUB_RECONNECT_TIMEOUT if i == len(nodes) - 1 else HUB_NODE_TIMEOUT
-        try:
-            transport = RabbitMQTransport(node, names, user, reconnect_timeout=timeout)
-        except ConnectionLost as e:
-            last = e
-            continue
-        transport.reconnect_timeout = HUB_RECONNECT_TIMEOUT
-        return transport
-    assert last is not None
-    raise last

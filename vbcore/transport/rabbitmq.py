@@ -17,6 +17,12 @@ Topology and guarantees (names from ``transport.names``):
   the topology is re-declared, consumers resume, and unconfirmed publishes are sent again (so a
   message can arrive twice; the hub's store drops duplicates by ``message_id``). Deliveries handed
   out before the drop are stale: acking one is a no-op, because the broker redelivers it anyway.
+- Given the nodes of a cluster (``amqp://h1/v;amqp://h2/v;amqp://h3/v``), the transport opens the
+  first that answers and, when its connection drops, tries the next node first, then each in turn,
+  with a pause that grows to ``MAX_BACKOFF`` after every round of the list; every quorum queue has a
+  member on every node, so any node serves. ``reconnect_timeout=None`` (``vb hub run``) waits for ever
+  (``while_reconnecting`` beats the heartbeat and stops it on SIGTERM); otherwise ``ConnectionLost``
+  ends the wait after that many seconds.
 
 Why pika's ``BlockingConnection``, driven through its channel's ``_impl`` for publishing: pika's
 blocking ``basic_publish`` in confirm mode (like kombu's) waits for each confirm in turn, one
@@ -72,6 +78,9 @@ T = TypeVar("T")
 _RECONNECTABLE = (px.AMQPConnectionError, px.ChannelWrongStateError)
 _NOT_RECONNECTABLE = (px.ProbableAuthenticationError, px.ProbableAccessDeniedError, px.AuthenticationError)
 _MAX_ATTEMPTS = 8
+FIRST_BACKOFF = 0.1  # seconds after the first round of nodes that did not answer, doubled each round
+MAX_BACKOFF = 2.0  # the longest pause between two rounds: a node back is found within it
+START_TIMEOUT = 60.0  # how long the first connection is tried (a misconfigured URL fails the start)
 
 
 def translate(error: BaseException, doing: str, context: BrokerContext | None = None) -> TransportError:
@@ -115,6 +124,12 @@ def url_user(url: str) -> str:
     return unquote(urlsplit(url).username or "guest")
 
 
+def _node_urls(url: str) -> list[str]:
+    from vbcore.transport.connect import broker_nodes  # the one parser of ``;`` lists
+
+    return broker_nodes(url)
+
+
 @dataclass(frozen=True)
 class _Tag:
     channel: Any  # the pika BlockingChannel the delivery came on
@@ -134,7 +149,8 @@ def _nothing() -> None:
 
 
 class RabbitMQTransport(Transport):
-    """One AMQP connection as one broker user; use it from a single thread."""
+    """One AMQP connection as one broker user, to one node of ``url``'s ``;`` list at a time; use it
+    from a single thread."""
 
     def __init__(
         self,
@@ -142,7 +158,8 @@ class RabbitMQTransport(Transport):
         names: Names | None = None,
         user: str | None = None,
         *,
-        reconnect_timeout: float = 60.0,
+        reconnect_timeout: float | None = 60.0,
+        start_timeout: float = START_TIMEOUT,
         confirm_window: int = 512,
         confirm_window_bytes: int = 32 * 1024 * 1024,
         confirm_timeout: float = 60.0,
@@ -151,12 +168,15 @@ class RabbitMQTransport(Transport):
         self.names = names or Names()
         # False only to show what a client that leaves ``user_id`` unset gets (tests of the hub).
         self.stamp_user_id = stamp_user_id
-        self._url = url
-        self._params = _parameters(url)
+        urls = _node_urls(url)
+        self._nodes = [(node, _parameters(node)) for node in urls]
+        self._node = 0  # the node connected to (or tried next)
         # The user the broker authenticates; ``user`` overrides it only for what is stamped in
         # ``user_id`` (the broker refuses a mismatch: that is how spoofing is shown to fail).
-        self.user: str = user or url_user(url)
-        self._params.client_properties = {"connection_name": f"vbus {self.user}"}
+        self.user: str = user or url_user(urls[0])
+        for _, params in self._nodes:
+            params.client_properties = {"connection_name": f"vbus {self.user}"}
+        # None: a lost connection is waited for as long as it takes (a running hub).
         self.reconnect_timeout = reconnect_timeout
         self.confirm_window = confirm_window
         self.confirm_window_bytes = confirm_window_bytes
@@ -173,9 +193,23 @@ class RabbitMQTransport(Transport):
         self._pub: Any = None  # publisher channel, in confirm mode via its _impl
         self._tracker: ConfirmTracker | None = None
         self._closed = False
-        self._reconnect(None)
+        self._reconnect(None, timeout=start_timeout if reconnect_timeout is None
+                        else min(start_timeout, reconnect_timeout))
 
     # --- connection management --------------------------------------------------------------
+
+    @property
+    def _url(self) -> str:
+        return self._nodes[self._node][0]
+
+    @property
+    def _params(self) -> Any:
+        return self._nodes[self._node][1]
+
+    @property
+    def node(self) -> str:
+        """The node this transport is connected to (or tries next): ``host:port``."""
+        return f"{self._params.host}:{self._params.port}"
 
     def _open(self) -> None:
         self._drop_connection()
@@ -202,16 +236,25 @@ class RabbitMQTransport(Transport):
             with contextlib.suppress(px.AMQPError):
                 conn.close()
 
-    def _reconnect(self, cause: BaseException | None) -> None:
+    def _reconnect(self, cause: BaseException | None, *, timeout: float | None = -1.0) -> None:
+        """Open a connection to the first node that answers, trying each of the list in turn (the node
+        after the one lost first: it may be going away), with a growing pause after each round."""
         if self._closed:
             raise ConnectionLost("the transport is closed")
+        if timeout is not None and timeout < 0:
+            timeout = self.reconnect_timeout
+        lost = self.node
         if cause is not None:
-            log.warning("broker connection lost (%r); reconnecting", cause)
-        deadline = time.monotonic() + self.reconnect_timeout
-        delay = 0.1
+            log.warning("broker connection to %s lost (%r); reconnecting", lost, cause)
+            self._node = (self._node + 1) % len(self._nodes)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = FIRST_BACKOFF
+        tried = 0
         while True:
             try:
                 self._open()
+                if cause is not None:
+                    log.warning("broker connection re-opened on %s (lost on %s)", self.node, lost)
                 return
             except _NOT_RECONNECTABLE as e:
                 raise translate(e, "connecting", self._context()) from e
@@ -227,13 +270,18 @@ class RabbitMQTransport(Transport):
                 last = e  # e.g. a quorum queue still electing its leader after a restart
             except px.AMQPError as e:
                 raise translate(e, "re-opening the connection") from e
-            if time.monotonic() + delay > deadline:
+            tried += 1
+            self._node = (self._node + 1) % len(self._nodes)
+            if tried % len(self._nodes):
+                continue  # the next node at once; pause after a whole round
+            if deadline is not None and time.monotonic() + delay > deadline:
                 if isinstance(last, ConnectionLost):  # says what a refused plain connection may mean
                     raise last
-                waited = f"{self.reconnect_timeout:.0f} s"
-                raise ConnectionLost(f"could not reach the broker for {waited}: {last!r}")
+                raise ConnectionLost(f"could not reach the broker for {timeout:.0f} s: {last!r}")
+            if self._reconnect_tick is not None and self._reconnect_tick():
+                raise ConnectionLost(f"stopped while reconnecting to the broker: {last!r}")
             time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            delay = min(delay * 2, MAX_BACKOFF)
 
     def _run(self, doing: str, op: Callable[[], T]) -> T:
         """Run ``op``, reconnecting and retrying when the connection drops under it."""
@@ -331,8 +379,18 @@ class RabbitMQTransport(Transport):
         else:
             raise ConnectionLost("publishing: the connection kept dropping")
         if failed:
+            # The next publish gets a channel of its own: after a quorum queue's leader died, RabbitMQ
+            # 3.10 kept nacking every publish of the old channel to it (its enqueuer state is stale),
+            # so a hub retried its held batch on it for ever; a new channel is a new enqueuer.
+            self._drop_publisher()
             shown = "; ".join(f"{messages[i].message_id}: {why}" for i, why in sorted(failed.items())[:5])
             raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}")
+
+    def _drop_publisher(self) -> None:
+        channel, self._pub, self._tracker = self._pub, None, None
+        if channel is not None and channel.is_open:
+            with contextlib.suppress(px.AMQPError):
+                channel.close()
 
     def _start_batch(self) -> ConfirmTracker:
         """The publisher channel in confirm mode, with a fresh tracker for this batch."""
@@ -486,10 +544,20 @@ class RabbitMQTransport(Transport):
     def _pump(self, deadline: float) -> None:
         self._conn.process_data_events(time_limit=max(0.0, deadline - time.monotonic()))
         for i, channel in enumerate(self._consumer_channels):
-            if not channel.is_open:  # closed by a channel error (e.g. a double ack): consume again
-                spec = self._consumers[i]
-                log.warning("the consumer channel of %s was closed; consuming again", spec.queue)
-                self._consumer_channels[i] = self._start_consumer(spec)
+            # Closed by a channel error (e.g. a double ack), or the consumer cancelled by the broker
+            # (basic.cancel: a quorum queue's member restarting under a hub that reached its node while
+            # it was still starting): pika drops a cancelled consumer and keeps the channel open, and
+            # the hub would wait on it for ever. Consume again, on a new channel: what the old one had
+            # in hand goes back to the queue, and its tags are stale (``_live_tag``).
+            if channel.is_open and channel.consumer_tags:
+                continue
+            spec = self._consumers[i]
+            why = "cancelled by the broker" if channel.is_open else "closed"
+            log.warning("the consumer of %s was %s; consuming again", spec.queue, why)
+            if channel.is_open:
+                with contextlib.suppress(px.AMQPError):
+                    channel.close()
+            self._consumer_channels[i] = self._start_consumer(spec)
 
     def get(self, queue: str) -> Delivery | None:
         def take() -> Delivery | None:
