@@ -513,3 +513,23 @@ def test_an_agency_whose_consumer_the_broker_cancelled_consumes_again_on_the_sam
     assert len(got) == 2
     assert hub.queue_depth(n.inbox(a)) == 0
     assert admin.queue_arguments(n.inbox(a))  # still there
+
+
+@pytest.mark.rabbitmq
+def test_a_cancel_read_while_publishing_neither_reconnects_nor_fails_the_publish(
+    kombu_env: BrokerEnv,
+) -> None:
+    # py-amqp reads whatever frame comes while it waits for a publish's confirm. A basic.cancel among
+    # them was raised as a lost connection: kombu reconnected, consuming again found no inbox, and the
+    # publish failed with QueueNotFound: an agency whose inbox was gone could not send either.
+    (a,) = provisioned(kombu_env, "a")
+    n, hub, agency, admin = kombu_env.names, kombu_env.hub(), kombu_env.agency(a), kombu_env.admin
+    assert isinstance(agency, KombuTransport)
+    assert admin is not None
+    agency.consume(n.inbox(a), lambda d: None)
+    admin.delete_queue(n.inbox(a))  # the cancel waits on the agency's socket
+    time.sleep(0.5)
+    agency.publish(n.ingress_exchange, a, b"x", message_id="m-1")
+    assert agency.reconnects == 0
+    got = collect(hub, n.ingress_queue, want=2, timeout=2)
+    assert [d.message_id for d in got] == ["m-1"]
