@@ -8,6 +8,7 @@ import contextlib
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from vbcore.errors import (
 from vbcore.testing.conformance_world import Identities, World
 from vbcore.transport import Transport
 from vbcore.transport import names as h
+from vbcore.transport.base import Delivery
 from vbcore.transport.connect import broker_nodes, open_transport
 from vbcore.transport.kombu_transport import KombuTransport, RetryPolicy, translate
 from vbcore.transport.provision import BrokerAdmin
@@ -463,3 +465,71 @@ def test_an_agency_rejection_is_parked_by_the_broker_with_where_it_came_from(kom
     assert parked.headers[h.PARKED_FROM] == n.inbox(a)
     assert "rejected" in parked.headers[h.PARK_REASON]
     agency.publish(n.ingress_exchange, a, b"still usable", message_id="m-2")
+
+
+# --- a consumer the broker cancels (basic.cancel) ----------------------------------------------------
+
+
+def wait_for(agency: Transport, got: list[Delivery], count: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(got) < count and time.monotonic() < deadline:
+        agency.drain(0.2)
+
+
+@pytest.mark.rabbitmq
+def test_an_agency_whose_consumer_the_broker_cancelled_consumes_again_on_the_same_connection(
+    kombu_env: BrokerEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    # RabbitMQ sends basic.cancel when the consumed queue goes away (deleted, or a quorum queue's member
+    # restarting under a client that reached its node while it was still starting). py-amqp raised it
+    # as a lost connection: kombu reconnected (to the next node of the list), the re-consume found no
+    # queue, and `drain` raised QueueNotFound until the hub made the inbox again.
+    (a,) = provisioned(kombu_env, "a")
+    n, hub, agency, admin = kombu_env.names, kombu_env.hub(), kombu_env.agency(a), kombu_env.admin
+    assert isinstance(agency, KombuTransport)
+    assert admin is not None
+    got: list[Delivery] = []
+    agency.consume(n.inbox(a), got.append, prefetch=4)
+    hub.publish(n.delivery_exchange, a, b"before", message_id="m-before")
+    wait_for(agency, got, 1)
+    [before] = got
+    admin.delete_queue(n.inbox(a))  # the broker cancels the agency's consumer
+    for _ in range(5):
+        agency.drain(0.2)  # the cancel arrives; no queue to consume from yet: retried, not raised
+    hub.declare_inbox(a)  # the inbox is back, as the hub provisions it
+    hub.publish(n.delivery_exchange, a, b"after", message_id="m-after")
+    wait_for(agency, got, 2)
+    assert [d.message_id for d in got] == ["m-before", "m-after"]
+    assert agency.reconnects == 0  # a cancel is not a lost connection
+    assert agency.consumer_restarts >= 1
+    assert "cancelled by the broker" in caplog.text
+    restarts = agency.consumer_restarts
+    # ``before`` came on the cancelled consumer's channel: its tag is stale, a no-op. Sent on the new
+    # channel it would have acked m-after (the same tag number there), and the next ack would close it.
+    agency.ack(before)
+    agency.ack(got[1])
+    agency.drain(0.5)
+    assert agency.consumer_restarts == restarts
+    assert len(got) == 2
+    assert hub.queue_depth(n.inbox(a)) == 0
+    assert admin.queue_arguments(n.inbox(a))  # still there
+
+
+@pytest.mark.rabbitmq
+def test_a_cancel_read_while_publishing_neither_reconnects_nor_fails_the_publish(
+    kombu_env: BrokerEnv,
+) -> None:
+    # py-amqp reads whatever frame comes while it waits for a publish's confirm. A basic.cancel among
+    # them was raised as a lost connection: kombu reconnected, consuming again found no inbox, and the
+    # publish failed with QueueNotFound: an agency whose inbox was gone could not send either.
+    (a,) = provisioned(kombu_env, "a")
+    n, hub, agency, admin = kombu_env.names, kombu_env.hub(), kombu_env.agency(a), kombu_env.admin
+    assert isinstance(agency, KombuTransport)
+    assert admin is not None
+    agency.consume(n.inbox(a), lambda d: None)
+    admin.delete_queue(n.inbox(a))  # the cancel waits on the agency's socket
+    time.sleep(0.5)
+    agency.publish(n.ingress_exchange, a, b"x", message_id="m-1")
+    assert agency.reconnects == 0
+    got = collect(hub, n.ingress_queue, want=2, timeout=2)
+    assert [d.message_id for d in got] == ["m-1"]

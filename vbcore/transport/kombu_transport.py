@@ -35,7 +35,10 @@ Guarantees (the same contract as ``rabbitmq.py``; names from ``transport.names``
   transport (``amqp_wire``), so the two never conflict.
 - Consumers ack manually with a bounded prefetch. A dropped connection is re-opened by kombu's
   ``ensure`` on the next node; consumers resume; deliveries handed out before the drop are stale
-  (acking one is a no-op: the broker redelivers it).
+  (acking one is a no-op: the broker redelivers it). A consumer the broker cancels (basic.cancel: its
+  queue deleted, or a quorum queue's member restarting) consumes again on a new channel of the same
+  connection, retried with a bounded backoff while the queue is missing; what the old channel had in
+  hand is stale in the same way.
 - ``reject(requeue=False)`` follows the one parking policy of every transport (``parking``): a clean
   copy when the user may publish to the dead-letter exchange (the hub user); an agency may not, so
   its reject of an inbox delivery lets the broker dead-letter it (the inbox's
@@ -183,6 +186,11 @@ class _ConsumerSpec:
     prefetch: int
 
 
+# Pauses between tries to consume again from a queue that is missing after a basic.cancel.
+_RECONSUME_FIRST = 0.2
+_RECONSUME_MAX = 5.0
+
+
 class KombuTransport(Transport):
     """One AMQP connection (to the first reachable of several nodes) as one broker user."""
 
@@ -224,6 +232,8 @@ class KombuTransport(Transport):
         self._inboxes: list[str] = []
         self._consumers: list[_ConsumerSpec] = []
         self._consumer_channels: list[Any] = []
+        self._consumer_restarts = 0
+        self._reconsume_at: dict[int, tuple[float, float]] = {}  # consumer -> (next try, its pause)
         self._buffer: deque[tuple[Handler, Delivery]] = deque()
         self._channels: dict[str, Any] = {}  # "ops" (declarations, depth), "get", "pub"
         self._returned: list[str] = []  # why the message being published came back
@@ -248,6 +258,12 @@ class KombuTransport(Transport):
         """How many times this transport re-opened its connection after losing it."""
         return self._generation - 1
 
+    @property
+    def consumer_restarts(self) -> int:
+        """How many times a consumer consumed again on the same connection (cancelled by the broker,
+        or its channel closed by a channel error)."""
+        return self._consumer_restarts
+
     def _on_retry(self, error: BaseException, interval: float) -> None:
         tls_failure(error, self._conn.as_uri())  # a certificate that does not verify: raised, not retried
         log.warning("broker node %s unreachable (%r); next try in %.1f s", self._conn.host, error, interval)
@@ -263,6 +279,7 @@ class KombuTransport(Transport):
         self._buffer.clear()
         self._channels.clear()
         self._consumer_channels = []
+        self._reconsume_at.clear()
         self._needs_setup = True
 
     def _ready(self) -> None:
@@ -443,6 +460,12 @@ class KombuTransport(Transport):
             with contextlib.suppress(Exception):
                 channel.close()
             raise
+        for tag in list(channel.callbacks):
+            # Without a callback py-amqp raises a basic.cancel as a lost connection (ConsumerCancelled),
+            # from whatever call reads it: kombu would reconnect, maybe to another node, and re-run a
+            # publish. ``_pump`` sees the consumer gone (no callbacks left) and consumes again.
+            channel.cancel_callbacks[tag] = lambda tag, queue=spec.queue: log.warning(
+                "the consumer %s of %s was cancelled by the broker", tag, queue)
         return channel
 
     def _delivery(self, queue: str, message: Any, generation: int) -> Delivery:
@@ -476,10 +499,10 @@ class KombuTransport(Transport):
     def _pump(self, deadline: float) -> None:
         """Read what the broker sent, waiting until ``deadline`` for the first event."""
         for i, channel in enumerate(self._consumer_channels):
-            if not channel.is_open:  # closed by a channel error (e.g. a double ack): consume again
-                spec = self._consumers[i]
-                log.warning("the consumer channel of %s was closed; consuming again", spec.queue)
-                self._consumer_channels[i] = self._start_consumer(spec)
+            # Closed by a channel error (e.g. a double ack), or its consumer cancelled by the broker
+            # (py-amqp then keeps the channel open with no consumer on it): consume again.
+            if not channel.is_open or not channel.callbacks:
+                self._consume_again(i, channel)
         wait = max(0.0, deadline - time.monotonic())
         # Wake at least every second for heartbeats (kombu asks for a heartbeat_check about that often).
         wait = min(wait, 1.0)
@@ -488,6 +511,27 @@ class KombuTransport(Transport):
         except TimeoutError:
             return
         self._read_waiting()
+
+    def _consume_again(self, i: int, channel: Any) -> None:
+        """Consume again on a new channel of this connection. Closing the old one gives back what it had
+        in hand, and makes those deliveries stale (``_live``: never acked on the new channel). A queue
+        still missing is tried again after a pause that doubles up to ``_RECONSUME_MAX``."""
+        spec, now = self._consumers[i], time.monotonic()
+        next_try, pause = self._reconsume_at.get(i, (now, _RECONSUME_FIRST))
+        if now < next_try:
+            return
+        if channel.is_open:
+            with contextlib.suppress(Exception):
+                channel.close()
+        log.warning("the consumer of %s is gone; consuming again", spec.queue)
+        try:
+            self._consumer_channels[i] = self._start_consumer(spec)
+        except ax.NotFound as e:
+            self._reconsume_at[i] = (now + pause, min(pause * 2, _RECONSUME_MAX))
+            log.warning("cannot consume %s (%s); next try in %.1f s", spec.queue, e.reply_text, pause)
+            return
+        self._reconsume_at.pop(i, None)
+        self._consumer_restarts += 1
 
     def _read_waiting(self) -> None:
         """Handle every frame the broker already sent, without waiting (deliveries are buffered)."""
