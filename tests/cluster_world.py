@@ -26,6 +26,7 @@ from urllib.parse import quote
 from own_rabbitmq import OwnNode
 
 from vbcore.agency import AgencyClient
+from vbcore.errors import PublishNotConfirmed
 from vbcore.model import Edoc, StatusPackage
 from vbcore.status import StatusCode
 from vbcore.testing.devworld import HUB_ID, DevKeys
@@ -199,6 +200,19 @@ class Agencies:
             client.transport.close()
 
 
+def submit(client: AgencyClient, doc: Edoc, attempts: int = 10) -> None:
+    """Send as a connector's outgoing lane does: a publish the broker nacked (a quorum leader lost
+    mid-publish) is sent again after a pause; the hub takes a package it already has once."""
+    for attempt in range(attempts):
+        try:
+            client.submit(doc)
+            return
+        except PublishNotConfirmed:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 def stream(
     agencies: Agencies, traffic: Traffic, documents: list[Edoc], *, rate: float,
     recipients: list[str], senders: list[str], timeout: float, status: Callable[[str, Edoc], StatusPackage],
@@ -220,7 +234,7 @@ def stream(
                 sender, recipient = doc.from_.organ_id, doc.to[0].organ_id
                 with traffic.lock:
                     traffic.sent[doc.effective_document_id] = (sender, recipient, time.monotonic())
-                outgoing[sender].submit(doc)
+                submit(outgoing[sender], doc)
                 time.sleep(1.0 / rate)
         except BaseException as e:
             errors.append(e)

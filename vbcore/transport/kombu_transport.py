@@ -324,6 +324,12 @@ class KombuTransport(Transport):
             return TransportError(f"{doing}: {error}")
         raise error
 
+    def _forget_channel(self, purpose: str) -> None:
+        channel = self._channels.pop(purpose, None)
+        if channel is not None:
+            with contextlib.suppress(Exception):  # closing a channel the broker may already have closed
+                channel.close()
+
     def _channel(self, purpose: str) -> Any:
         channel = self._channels.get(purpose)
         if channel is None or not channel.is_open:
@@ -411,6 +417,9 @@ class KombuTransport(Transport):
                 confirm_timeout=self.confirm_timeout,
             )
         except ax.MessageNacked as e:  # kombu would count it as a lost connection and publish again
+            # RabbitMQ 3.10 may go on nacking every publish on a channel after a quorum leader died
+            # (the hub's transport found it too): the next publish takes a new channel.
+            self._forget_channel("pub")
             raise PublishNotConfirmed(f"{m.message_id}: nacked by the broker") from e
         except TimeoutError as e:
             self._drop_channel("pub")  # a late confirm must not be taken for the next message's
