@@ -11,14 +11,21 @@ recipient's connector holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from vbcore.cli.failures import EXIT_FAILED, fail
 from vbcore.cli.output import agency_label, current_lang, echo_json, load_directory, to_jsonable, trust_option
 from vbcore.cli.stores import default_store_url, open_existing_store
-from vbcore.lang import Text
+from vbcore.lang import Lang, Text
+
+if TYPE_CHECKING:
+    from vbcore.operations.evidence import Exported
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _T = {
     "written": Text(
@@ -41,6 +48,24 @@ _T = {
 }
 
 
+def signing_key_options(key_help: str) -> Callable[[F], F]:
+    """``--key`` and ``--cert``: the key that signs a bundle, and its certificate (chain)."""
+    existing = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+    def decorate(command: F) -> F:
+        command = click.option("--cert", "cert_path", type=existing, required=True)(command)
+        return click.option("--key", "key_path", type=existing, required=True, help=key_help)(command)
+
+    return decorate
+
+
+def _written(file: Path, done: Exported, lang: Lang) -> None:
+    """The one line saying what an export wrote (``done``: ``operations.evidence``'s summary)."""
+    click.echo(_T["written"].format(file=file, entries=done.entries, receipts=done.receipts,
+                                    statuses=done.statuses, checkpoints=done.checkpoints,
+                                    size=done.bytes)(lang))  # fmt: skip
+
+
 @click.group("evidence")
 def evidence() -> None:
     """Evidence of a document's journey: export a bundle, verify one offline."""
@@ -60,16 +85,7 @@ def evidence() -> None:
     envvar="VBUS_ARCHIVE",
     help="The hub's package archive [default: beside a SQLite store].",
 )
-@click.option(
-    "--key",
-    "key_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="The hub's private key (it signs the bundle, and a checkpoint if one is due).",
-)
-@click.option(
-    "--cert", "cert_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
-)
+@signing_key_options("The hub's private key (it signs the bundle, and a checkpoint if one is due).")
 @click.option(
     "--hub-id", default="vbus.hub", show_default=True, help="The hub's identity, as in `vb hub run`."
 )
@@ -104,16 +120,7 @@ def evidence_export(
         store.close()
     for digest in done.missing:
         click.echo(_T["missing"].format(digest=digest)(lang), err=True)
-    click.echo(
-        _T["written"].format(
-            file=file,
-            entries=done.entries,
-            receipts=done.receipts,
-            statuses=done.statuses,
-            checkpoints=done.checkpoints,
-            size=done.bytes,
-        )(lang)
-    )
+    _written(file, done, lang)
 
 
 @evidence.command("verify")
@@ -163,16 +170,7 @@ def connector_evidence() -> None:
     help="The connector's ledger (its --state; vbus-connector/ledger.sqlite3).",
 )
 @click.option("--sender", default=None, help="The sender, when several agencies wrote DOCUMENT_ID.")
-@click.option(
-    "--key",
-    "key_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="This agency's private key (it signs the bundle).",
-)
-@click.option(
-    "--cert", "cert_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
-)
+@signing_key_options("This agency's private key (it signs the bundle).")
 def connector_evidence_export(
     document_id: str, file: Path, state_path: Path, sender: str | None, key_path: Path, cert_path: Path
 ) -> None:
@@ -188,13 +186,4 @@ def connector_evidence_export(
                                sender=sender)  # fmt: skip
     finally:
         ledger.close()
-    click.echo(
-        _T["written"].format(
-            file=file,
-            entries=done.entries,
-            receipts=done.receipts,
-            statuses=done.statuses,
-            checkpoints=done.checkpoints,
-            size=done.bytes,
-        )(current_lang())
-    )
+    _written(file, done, current_lang())
