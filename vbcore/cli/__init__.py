@@ -1,5 +1,5 @@
-"""The ``vb`` command line (click). One module per area defines its commands; ``_register`` below adds
-them all to ``vb``, the one place that lists them (the modules never import this one).
+"""The ``vb`` command line (click). One module per area defines its commands; ``_COMMANDS`` below
+lists them all, the one place that does (the modules never import this one), and loads each on demand.
 
 ``vb --lang en`` (or ``VBUS_LANG=en``) switches what people read to English; Vietnamese is the
 default. Help texts stay English: ``vb`` is also a developer's tool, and click's own messages
@@ -9,8 +9,11 @@ code (``vbcore.cli.failures``), never a traceback.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -23,7 +26,14 @@ from vbcore.tls import REQUIRE_TLS_ENV, require
 
 
 class VbGroup(click.Group):
-    """The ``vb`` group: a ``VbusError`` or ``OSError`` a command lets through becomes one line."""
+    """The ``vb`` group: a ``VbusError`` or ``OSError`` a command lets through becomes one line. Its
+    commands are loaded on demand (``_COMMANDS``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return _load(cmd_name) if cmd_name in _COMMANDS else None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -84,41 +94,67 @@ def vb() -> None:
     """vbus: carry signed edXML documents (QCVN 102:2016) and their status receipts between agencies."""
 
 
-def _register(group: click.Group) -> None:
-    """Every command of ``vb``, by area."""
-    from vbcore.cli import (
-        agencies,
-        audit,
-        configuration,
-        connectors,
-        core,
-        evidence,
-        gateway,
-        hub,
-        installation,
-        packing,
-        parked,
-        reconcile,
-        sending,
-        signatures,
-        tls,
-        track,
-        web,
-    )
+def _hub() -> click.Command:
+    from vbcore.cli import hub, installation
 
     hub.hub.add_command(installation.hub_provision)
     hub.hub.add_command(installation.hub_migrate)
+    return hub.hub
+
+
+def _connector() -> click.Command:
+    from vbcore.cli import connectors, evidence, reconcile
+
     connectors.connector.add_command(reconcile.ledger_copy)
     connectors.connector.add_command(evidence.connector_evidence)
+    return connectors.connector
+
+
+def _keys() -> click.Command:
+    from vbcore.cli import signatures, tls
+
     signatures.keys.add_command(tls.tls_server)
     signatures.keys.add_command(tls.tls_client)
-    for command in (
-        core.validate, core.show, packing.pack, packing.unpack, signatures.keys, signatures.sign,
-        signatures.verify, agencies.agencies, sending.send, track.track, hub.demo, hub.hub, hub.queues,
-        parked.parked, reconcile.reconcile_command, hub.agency, connectors.connectors, connectors.connector,
-        web.web, configuration.config, gateway.gateway, audit.audit_group, evidence.evidence,
-    ):
-        group.add_command(command)
+    return signatures.keys
 
 
-_register(vb)
+# Every command of ``vb``: its name, and where it lives (``module:attribute`` in ``vbcore.cli``) or the
+# function that assembles a group from several modules. A command's module is imported only when the
+# command runs (or ``vb --help`` lists it): ``vb track`` does not pay for the hub's, the web board's
+# or the evidence's imports.
+_COMMANDS: dict[str, str | Callable[[], click.Command]] = {
+    "agencies": "agencies:agencies",
+    "agency": "hub:agency",
+    "audit": "audit:audit_group",
+    "config": "configuration:config",
+    "connector": _connector,
+    "connectors": "connectors:connectors",
+    "demo": "hub:demo",
+    "evidence": "evidence:evidence",
+    "gateway": "gateway:gateway",
+    "hub": _hub,
+    "keys": _keys,
+    "pack": "packing:pack",
+    "parked": "parked:parked",
+    "queues": "hub:queues",
+    "reconcile": "reconcile:reconcile_command",
+    "send": "sending:send",
+    "show": "core:show",
+    "sign": "signatures:sign",
+    "track": "track:track",
+    "unpack": "packing:unpack",
+    "validate": "core:validate",
+    "verify": "signatures:verify",
+    "web": "web:web",
+}
+
+
+@functools.cache
+def _load(name: str) -> click.Command:
+    where = _COMMANDS[name]
+    if callable(where):
+        return where()
+    module, attribute = where.split(":")
+    command = getattr(importlib.import_module(f"vbcore.cli.{module}"), attribute)
+    assert isinstance(command, click.Command)
+    return command

@@ -16,14 +16,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vbcore.errors import EvidenceInvalid, UntrustedCertificate
 from vbcore.evidence.entry import parse_utc
 from vbcore.evidence.statement import Statement, check_signed_by_hub, sign_statement, verify_statement
 from vbcore.evidence.tsa import verify_token
-from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
+
+if TYPE_CHECKING:  # the signing module (signxml, the edXML reader) only where a key is at hand
+    from vbcore.security.signing import SigningKey
 
 CHECKPOINT_TYPE = "vbus-checkpoint"
 DEFAULT_INTERVAL_ENTRIES = 1000

@@ -25,14 +25,16 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vbcore.errors import EvidenceInvalid
 from vbcore.evidence.entry import Entry, canonical_json
 from vbcore.evidence.merkle import root_and_paths, root_from
 from vbcore.evidence.statement import Statement, check_signed_by_hub, sign_statement, verify_statement
-from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
+
+if TYPE_CHECKING:  # the signing module (signxml, the edXML reader) only where a key is at hand
+    from vbcore.security.signing import SigningKey
 
 RECEIPT_TYPE = "vbus-receipt"
 SEAL_TYPE = "vbus-receipt-seal"

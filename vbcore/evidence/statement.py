@@ -21,7 +21,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -30,8 +30,10 @@ from vbcore.errors import EvidenceInvalid, SignatureInvalid, UntrustedCertificat
 from vbcore.evidence.entry import canonical_json, parse_utc
 from vbcore.security.detached import sign_bytes, verify_bytes
 from vbcore.security.pki import identity_of
-from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
+
+if TYPE_CHECKING:  # the signing module (signxml, the edXML reader) only where a key is at hand
+    from vbcore.security.signing import SigningKey
 
 MAX_CERTIFICATES = 8
 """A statement names its signer and at most this many certificates in all (chains are 2-4 deep)."""

@@ -14,14 +14,18 @@ Example::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from vbcore.errors import SignatureInvalid
-from vbcore.security.signing import SigningKey
 from vbcore.security.trust import describe
+
+if TYPE_CHECKING:  # the signing module (signxml, the edXML reader) only where a key is at hand
+    from vbcore.security.signing import SigningKey
 
 
 def sign_bytes(key: SigningKey, data: bytes) -> bytes:

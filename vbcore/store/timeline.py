@@ -24,7 +24,6 @@ from vbcore.deviations import Deviation
 from vbcore.directory import RELAY_TEXT, Directory
 from vbcore.errors import statement_of
 from vbcore.lang import Lang, Text
-from vbcore.security.verdict import SignatureVerdict
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.store.api import (
     ChangeMarker,
@@ -93,6 +92,8 @@ class Relay:
 
     def text(self, lang: Lang) -> str:
         try:
+            from vbcore.security.verdict import SignatureVerdict  # signxml: only for a relayed document
+
             verdict = SignatureVerdict(self.verdict).text()(lang)
         except ValueError:
             verdict = self.verdict
