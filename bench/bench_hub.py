@@ -56,6 +56,7 @@ class Setup:
     names: Names
     pki_dir: Path
     hub_pids: tuple[int, ...] = ()
+    store: str = ""  # the hub's store URL
 
     def url(self, user: str) -> str:
         return f"amqp://{quote(user, safe='')}:{PASSWORD}@{self.host}:5672/{quote(self.vhost, safe='')}"
@@ -349,7 +350,7 @@ def environment(args: argparse.Namespace) -> Iterator[Setup]:
                 if i == 0:  # the first one declares the topology (its start takes seconds on a busy host)
                     wait_for_inboxes(setup)
                 time.sleep(0.2)
-            yield dataclasses.replace(setup, hub_pids=tuple(p.pid for p in hubs))
+            yield dataclasses.replace(setup, hub_pids=tuple(p.pid for p in hubs), store=store)
         finally:
             for p in hubs:
                 p.terminate()

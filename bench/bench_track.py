@@ -127,7 +127,7 @@ def command(args: list[str], repeat: int = 5) -> tuple[float, float]:
 def size_per_document(url: str, count: int) -> float:
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///").split("?")[0])
-        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / count
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file()) / count
     import psycopg
 
     base, schema = url.split("?schema=")
