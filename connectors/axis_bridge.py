@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors.axis_client import AxisAgency, AxisClient
+from connectors.axis_client import AxisAgency, AxisClient, configured_client
 from connectors.database import LazyDatabase, WithDatabase
 from vbcore import __version__
 from vbcore.connector import (
@@ -73,7 +73,6 @@ from vbcore.edxml import read_package, write_package
 from vbcore.errors import (
     AxisRefused,
     AxisUnavailable,
-    ConfigurationError,
     PackageRefused,
 )
 from vbcore.model import Edoc, Organization, ResponseFor, StatusPackage
@@ -182,21 +181,7 @@ class AxisBridgeConnector(WithDatabase, Connector):
 
     def __init__(self, config: AxisBridgeConnector.Config, context: ConnectorContext) -> None:
         super().__init__(config, context)
-        secret = config.secret
-        if not secret and config.secret_file is not None:
-            try:
-                secret = Path(config.secret_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigurationError(f"axis-bridge: cannot read secret_file: {exc}") from exc
-        if not secret:
-            raise ConfigurationError("axis-bridge: secret or secret_file is required")
-        self.client = AxisClient(
-            config.url,
-            system_id=config.system_id,
-            secret=secret,
-            timeout=config.timeout,
-            attempts=config.attempts,
-        )
+        self.client = configured_client(config, "axis-bridge")
         self.addresses = AxisAddressBook(self.client, config.directory_ttl)
         self.state_path = config.state or context.work_dir / "axis-bridge.sqlite3"
         self.database = LazyDatabase(

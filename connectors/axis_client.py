@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, unquote
 
@@ -283,6 +284,46 @@ class AxisClient:
         if answer is None or answer.get("status") != "OK":
             raise AxisUnavailable(f"{where}: the answer is not an OK JSON object: {raw[:200]!r}")
         return answer
+
+
+class AxisSystemConfig(Protocol):
+    """What a plugin's configuration says of its system on the other axis (the bridge's, the gateway's)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def system_id(self) -> str: ...
+    @property
+    def secret(self) -> str: ...
+    @property
+    def secret_file(self) -> Path | None: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def attempts(self) -> int: ...
+
+
+def configured_client(config: AxisSystemConfig, plugin: str) -> AxisClient:
+    """The client of ``config``'s system; its secret is ``secret``, or else the text of ``secret_file``.
+
+    ``ConfigurationError`` (its message begins with ``plugin``) when the file cannot be read or
+    neither gives a secret.
+    """
+    secret = config.secret
+    if not secret and config.secret_file is not None:
+        try:
+            secret = Path(config.secret_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigurationError(f"{plugin}: cannot read secret_file: {exc}") from exc
+    if not secret:
+        raise ConfigurationError(f"{plugin}: secret or secret_file is required")
+    return AxisClient(
+        config.url,
+        system_id=config.system_id,
+        secret=secret,
+        timeout=config.timeout,
+        attempts=config.attempts,
+    )
 
 
 def _json(raw: bytes) -> dict[str, Any] | None:

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from connectors.axis_bridge import AxisAddressBook
-from connectors.axis_client import AxisClient
+from connectors.axis_client import configured_client
 from vbcore import __version__
 from vbcore.connector.gateway import Gateway, GatewayContext, RemoteAgency, Taken
-from vbcore.errors import AxisRefused, AxisUnavailable, ConfigurationError
+from vbcore.errors import AxisRefused, AxisUnavailable
 
 MESSAGE_TYPES = ("edoc", "status")
 T = TypeVar("T")
@@ -58,21 +58,7 @@ class AxisGateway(Gateway):
 
     def __init__(self, config: AxisGateway.Config, context: GatewayContext) -> None:
         super().__init__(config, context)
-        secret = config.secret
-        if not secret and config.secret_file is not None:
-            try:
-                secret = Path(config.secret_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigurationError(f"axis gateway: cannot read secret_file: {exc}") from exc
-        if not secret:
-            raise ConfigurationError("axis gateway: secret or secret_file is required")
-        self.client = AxisClient(
-            config.url,
-            system_id=config.system_id,
-            secret=secret,
-            timeout=config.timeout,
-            attempts=config.attempts,
-        )
+        self.client = configured_client(config, "axis gateway")
         self.addresses = AxisAddressBook(self.client, config.directory_ttl)
 
     def post(self, package: bytes, *, kind: str, sender: str, recipients: Sequence[str]) -> str:

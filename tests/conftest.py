@@ -15,10 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
+import psycopg
 import pytest
 from interop import INTEROP_DIR, INTEROP_REQUIRED, MISSING
 from own_rabbitmq import OwnNode, server_command, start_node
 from own_tls import TlsNode, make_pki, start_tls_node
+
+from vbcore.store import SqlStore, open_store
 
 # The connector conformance kit is a pytest plugin that a project enables explicitly (vendors do the
 # same in their conftest.py, or with ``-p vbcore.testing.conformance``).
@@ -93,6 +96,28 @@ def vbus_amqp_url(amqp_url: str) -> str:
 def pg_dsn() -> str:
     require("PostgreSQL", port_open(PG_DSN, 5432))
     return PG_DSN
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty tracking store's URL, once on each database: a new SQLite file, or a new
+    PostgreSQL schema dropped afterwards (``pg_dsn``: skipped locally, failed in CI, without a server)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('store')}/vbus.db"
+        return
+    dsn: str = request.getfixturevalue("pg_dsn")
+    schema = f"vbus_test_{uuid.uuid4().hex[:12]}"
+    yield f"{dsn}?schema={schema}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SqlStore]:
+    """The tracking store at ``store_url``, open for the test, closed after it."""
+    s = open_store(store_url)
+    yield s
+    s.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,8 @@ drafts, sealed and kept in the transaction that appends the entries, read back v
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import psycopg
 import pytest
 
 from tests.evidence_world import HUB_CODE, hub_key
@@ -16,23 +12,7 @@ from vbcore.evidence.entry import COPY_DELIVERED, PACKAGE_ACCEPTED, EvidenceDraf
 from vbcore.evidence.receipt import ACCEPTED, DELIVERED, verify_receipt
 from vbcore.hub.config import HubConfig
 from vbcore.hub.receipts import ReceiptDesk
-from vbcore.store import SqlStore, open_store
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        s = open_store(f"sqlite:///{tmp_path / 'vbus.db'}")
-        yield s
-        s.close()
-        return
-    dsn: str = request.getfixturevalue("pg_dsn")
-    schema = f"vbus_test_{uuid.uuid4().hex[:12]}"
-    s = open_store(f"{dsn}?schema={schema}")
-    yield s
-    s.close()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+from vbcore.store import SqlStore
 
 
 def test_receipts_are_kept_with_their_entries_and_read_back_verifiable(store: SqlStore) -> None:

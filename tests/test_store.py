@@ -7,12 +7,9 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from vbcore.database import open_driver
@@ -33,26 +30,6 @@ from vbcore.workdays import OverduePolicy, deadline_for
 
 T0 = datetime(2026, 11, 24, 1, 0, 0, 123456, tzinfo=UTC)  # Tuesday 08:00 in Hà Nội
 SENDER, B, C = "000.00.00.G12", "000.00.00.H15", "000.00.00.H29"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, empty database: a new SQLite file, or a new PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('store')}/vbus.db"
-        return
-    dsn: str = request.getfixturevalue("pg_dsn")
-    schema = f"vbus_test_{uuid.uuid4().hex[:12]}"
-    yield f"{dsn}?schema={schema}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SqlStore]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def document(

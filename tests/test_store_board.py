@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-
-import psycopg
-import pytest
 
 from vbcore.database import open_driver
 from vbcore.store import DocumentRecord, Refusal, SqlStore, StatusEvent, open_store
@@ -17,25 +12,6 @@ from vbcore.text import fold
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # Tuesday 08:00 in Hà Nội
 VPCP, HA_NOI, DA_NANG, TAI_CHINH = "000.00.00.G22", "000.00.00.H24", "000.00.00.H15", "000.00.00.G12"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/vbus.db"
-        return
-    dsn: str = request.getfixturevalue("pg_dsn")
-    schema = f"vbus_test_{uuid.uuid4().hex[:12]}"
-    yield f"{dsn}?schema={schema}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SqlStore]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 def doc(number: str, sender: str, subject: str, at: datetime, type_name: str = "Công văn") -> DocumentRecord:

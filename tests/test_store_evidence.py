@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -30,25 +29,6 @@ from vbcore.security.trust import TrustStore
 from vbcore.store import DocumentRecord, SqlStore, open_store
 
 T0 = datetime.now(UTC) - timedelta(minutes=1)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('store')}/vbus.db"
-        return
-    dsn: str = request.getfixturevalue("pg_dsn")
-    schema = f"vbus_test_{uuid.uuid4().hex[:12]}"
-    yield f"{dsn}?schema={schema}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SqlStore]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")

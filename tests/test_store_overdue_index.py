@@ -3,34 +3,12 @@ receipts): the partial index of migration 10, on SQLite and PostgreSQL. Its spee
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import psycopg
-import pytest
-
-from vbcore.store import open_store
 from vbcore.store.api import DeliveryState, DocumentRecord, StatusEvent
 from vbcore.store.sql import OVERDUE, SqlStore
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        s = open_store(f"sqlite:///{tmp_path_factory.mktemp('store')}/vbus.db")
-        yield s
-        s.close()
-        return
-    dsn: str = request.getfixturevalue("pg_dsn")
-    schema = f"vbus_test_{uuid.uuid4().hex[:12]}"
-    s = open_store(f"{dsn}?schema={schema}")
-    yield s
-    s.close()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def fill(store: SqlStore, count: int, unanswered_every: int) -> list[str]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from test_store import SENDER, T0, document, store, store_url  # noqa: F401 - fixtures
+from test_store import SENDER, T0, document
 
 from vbcore.store import SqlStore
 
 RECIPIENTS = ("000.00.00.H15", "000.00.00.H24", "000.00.00.H29")
 
 
-def test_every_pair_is_listed_once_with_its_document_across_pages(store: SqlStore) -> None:  # noqa: F811
+def test_every_pair_is_listed_once_with_its_document_across_pages(store: SqlStore) -> None:
     with store.transaction():
         for i in range(700):
             store.record_document(document(f"doc-{i:05d}", at=T0 + timedelta(seconds=i)))
@@ -31,7 +31,7 @@ def test_every_pair_is_listed_once_with_its_document_across_pages(store: SqlStor
     assert by_key[("orphan", RECIPIENTS[0])] is None
 
 
-def test_pairs_are_chosen_by_when_the_hub_accepted_them(store: SqlStore) -> None:  # noqa: F811
+def test_pairs_are_chosen_by_when_the_hub_accepted_them(store: SqlStore) -> None:
     with store.transaction():
         for i in range(10):
             store.record_document(document(f"doc-{i}", at=T0 + timedelta(minutes=i)))
