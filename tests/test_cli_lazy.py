@@ -17,7 +17,8 @@ def test_every_listed_command_loads_under_its_own_name() -> None:
     assert vb.list_commands(ctx) == sorted(_COMMANDS)
     for name in _COMMANDS:
         command = vb.get_command(ctx, name)
-        assert command is not None and command.name == name
+        assert command is not None
+        assert command.name == name
     assert vb.get_command(ctx, "no-such-command") is None
 
 
