@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from vbcore.errors import ArchiveCorrupt, ArchiveMissing
+from vbcore.store import archive as archive_module
 from vbcore.store.archive import PackageArchive, default_location
 
 
@@ -83,3 +86,55 @@ def test_a_failed_batch_leaves_no_temporary_file(tmp_path: Path) -> None:
         archive.put_many([b"third", b"second"])
     assert not list(tmp_path.rglob(".incoming-*"))
     assert hashlib.sha256(b"third").hexdigest() not in archive
+
+
+def _count_flushes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real_fsync, real_syncfs = os.fsync, archive_module._SYNCFS
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(archive_module.os, "fsync", fsync)
+    if real_syncfs is not None:
+
+        def syncfs(fd: int) -> int:
+            calls.append("syncfs")
+            return real_syncfs(fd)
+
+        monkeypatch.setattr(archive_module, "_SYNCFS", syncfs)
+    return calls
+
+
+@pytest.mark.skipif(archive_module._SYNCFS is None, reason="syncfs needs Linux 5.8 or later")
+def test_a_batch_costs_two_flushes_not_three_per_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_flushes(monkeypatch)
+    archive = PackageArchive(tmp_path / "packages")
+    packages = [f"package {i}".encode() for i in range(20)]
+    digests = archive.put_many(packages)
+    assert calls == ["syncfs", "syncfs"]  # the files' data, then the renames
+    assert [archive.get(d) for d in digests] == packages
+    assert not list(tmp_path.rglob(".incoming-*"))
+
+
+def test_without_syncfs_each_file_and_folder_is_flushed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_flushes(monkeypatch)
+    monkeypatch.setattr(archive_module, "_SYNCFS", None)
+    archive = PackageArchive(tmp_path / "packages")
+    packages = [f"package {i}".encode() for i in range(5)]
+    digests = archive.put_many(packages)
+    folders = {archive.path(d).parent for d in digests}
+    assert calls.count("fsync") == 5 + len(folders) + len({f.parent for f in folders}) + 1
+    assert [archive.get(d) for d in digests] == packages
+
+
+def test_a_folder_removed_behind_the_archive_is_made_again(tmp_path: Path) -> None:
+    archive = PackageArchive(tmp_path / "packages")
+    first = archive.put(b"first")
+    shutil.rmtree(archive.path(first).parent)
+    assert archive.get(archive.put(b"first")) == b"first"
