@@ -349,3 +349,19 @@ def test_a_parked_message_rejected_again_stays_parked_with_the_new_reason(env: B
     assert again.headers[h.ORIGINAL_USER] == n.agency_user(a)
     hub.ack(again)
     assert hub.get(n.parked_queue) is None
+
+
+def test_ack_many_acknowledges_exactly_the_deliveries_given(env: BrokerEnv) -> None:
+    """A batch acked together never takes along a delivery outside it (a ``multiple`` ack would, were
+    the batch not every open delivery up to its highest tag)."""
+    hub, (a,) = hub_with(env, "a")
+    n = env.names
+    for i in range(6):
+        hub.publish(n.delivery_exchange, a, b"x", message_id=f"m-{i}")
+    first = env.agency(a)
+    held = collect(first, n.inbox(a), want=6, ack=False)
+    assert [d.message_id for d in held] == [f"m-{i}" for i in range(6)]
+    assert first.ack_many([held[0], held[1], held[3], held[4]]) == []  # m-2 left open below m-4
+    first.close()
+    again = collect(env.agency(a), n.inbox(a), want=2)
+    assert [(d.message_id, d.redelivered) for d in again] == [("m-2", True), ("m-5", True)]

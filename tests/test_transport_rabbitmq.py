@@ -215,3 +215,31 @@ def test_a_consumer_the_broker_cancelled_is_started_again(rabbit_env: BrokerEnv)
     while not got and time.monotonic() < deadline:
         hub.drain(0.2)
     assert [d.message_id for d in got] == ["m-after"]
+
+
+def test_a_batch_that_is_every_open_delivery_is_acked_with_one_frame(rabbit_env: BrokerEnv) -> None:
+    n = rabbit_env.names
+    a = f"{n.prefix}a"
+    rabbit_env.add_agency(a)
+    hub = rabbit_env.hub()
+    hub.declare_hub([a])
+    for i in range(5):
+        hub.publish(n.delivery_exchange, a, b"x", message_id=f"m-{i}")
+    agency = rabbit_env.agency(a)
+    held = collect(agency, n.inbox(a), want=5, ack=False)
+    channel = held[0].tag.channel  # type: ignore[attr-defined]
+    frames: list[tuple[int, bool]] = []
+    real_ack = channel.basic_ack
+
+    def spy(delivery_tag: int = 0, multiple: bool = False) -> None:
+        frames.append((delivery_tag, multiple))
+        real_ack(delivery_tag, multiple)
+
+    channel.basic_ack = spy
+    assert agency.ack_many([held[1], held[3]]) == []  # m-0 and m-2 still open below them: one by one
+    assert frames == [(held[1].tag.delivery_tag, False), (held[3].tag.delivery_tag, False)]  # type: ignore[attr-defined]
+    frames.clear()
+    assert agency.ack_many([held[0], held[2], held[4]]) == []  # every open one: a single multiple ack
+    assert frames == [(held[4].tag.delivery_tag, True)]  # type: ignore[attr-defined]
+    agency.close()
+    assert rabbit_env.hub().queue_depth(n.inbox(a)) == 0

@@ -452,15 +452,13 @@ class Hub:
         except TransportError as err:  # back in the queue (or redelivered): the store makes that harmless
             for attempt, _ in parked:
                 attempt.outcome, attempt.reason = "unsettled", f"{type(err).__name__}: {err}"
-        for attempt in attempts:
-            if attempt.internal_error is not None or attempt.refusal is not None:
-                continue
-            try:
-                self.transport.ack(attempt.delivery)
-            except TransportError as err:  # the broker redelivers it; the store makes that harmless
-                attempt.outcome, attempt.reason = "unsettled", f"{type(err).__name__}: {err}"
-                continue
-            if attempt.outcome == "pending":
+        through = [a for a in attempts if a.internal_error is None and a.refusal is None]
+        failed = {id(d): err for d, err in self.transport.ack_many([a.delivery for a in through])}
+        for attempt in through:
+            if (unacked := failed.get(id(attempt.delivery))) is not None:
+                # the broker redelivers it; the store makes that harmless
+                attempt.outcome, attempt.reason = "unsettled", f"{type(unacked).__name__}: {unacked}"
+            elif attempt.outcome == "pending":
                 attempt.outcome = "forwarded"
 
     def _park_reason(self, attempt: Attempt) -> str | None:

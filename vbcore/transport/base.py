@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from vbcore.errors import AccessRefused, TransportError
@@ -125,6 +125,18 @@ class Transport(ABC):
 
     @abstractmethod
     def ack(self, delivery: Delivery) -> None: ...
+
+    def ack_many(self, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, TransportError]]:
+        """Acknowledge each of ``deliveries``; those that could not be, with why (the broker gives
+        them again). A transport may settle them together (``RabbitMQTransport``: one ``multiple``
+        ack per channel)."""
+        failed: list[tuple[Delivery, TransportError]] = []
+        for delivery in deliveries:
+            try:
+                self.ack(delivery)
+            except TransportError as err:
+                failed.append((delivery, err))
+        return failed
 
     def reject(self, delivery: Delivery, *, requeue: bool, reason: str | None = None) -> None:
         """Requeue it, or park it with ``reason`` recorded (``parking``: the one policy for all)."""

@@ -49,7 +49,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -186,6 +186,9 @@ class RabbitMQTransport(Transport):
         self._consumers: list[_ConsumerSpec] = []
         self._buffer: deque[tuple[Handler, Delivery]] = deque()
         self._generation = 0
+        # Each channel's deliveries not settled yet (delivery tags): a ``multiple`` ack must cover
+        # nothing else (``ack_many``).
+        self._unsettled: dict[Any, set[int]] = {}
         self._conn: Any = None
         self._ops: Any = None  # channel for declarations and queue_depth
         self._getter: Any = None  # channel for get (its deliveries are acked on it)
@@ -232,6 +235,7 @@ class RabbitMQTransport(Transport):
         conn, self._conn, self._ops, self._pub, self._tracker = self._conn, None, None, None, None
         self._getter = None
         self._consumer_channels = []
+        self._unsettled.clear()  # the old connection's deliveries are redelivered, not settled here
         if conn is not None and conn.is_open:
             with contextlib.suppress(px.AMQPError):
                 conn.close()
@@ -506,6 +510,7 @@ class RabbitMQTransport(Transport):
 
             def on_message(ch: Any, method: Any, properties: Any, body: bytes) -> None:
                 tag = _Tag(ch, method.delivery_tag, generation)
+                self._unsettled.setdefault(ch, set()).add(method.delivery_tag)
                 self._buffer.append((spec.handler, self._delivery(spec.queue, tag, method, properties, body)))
 
             channel.basic_consume(spec.queue, on_message_callback=on_message)
@@ -568,6 +573,7 @@ class RabbitMQTransport(Transport):
             if method is None:
                 return None
             tag = _Tag(ch, method.delivery_tag, self._generation)
+            self._unsettled.setdefault(ch, set()).add(method.delivery_tag)
             return self._delivery(queue, tag, method, properties, body)
 
         return self._run(f"getting from {queue}", take)
@@ -593,9 +599,37 @@ class RabbitMQTransport(Transport):
             log.warning("%s %s failed: %r", doing, delivery.message_id, e)
         except px.AMQPError as e:
             raise translate(e, f"{doing} {delivery.message_id}") from e
+        self._unsettled.get(tag.channel, set()).discard(tag.delivery_tag)
 
     def ack(self, delivery: Delivery) -> None:
         self._settle(delivery, "acking", lambda t: t.channel.basic_ack(t.delivery_tag))
+
+    def ack_many(self, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, TransportError]]:
+        """One ``basic.ack`` with ``multiple`` per channel when ``deliveries`` are every delivery of
+        that channel not settled yet up to the highest of them (a batch's: one frame and one flush
+        instead of one each); otherwise each on its own."""
+        by_channel: dict[Any, dict[int, Delivery]] = {}
+        for delivery in deliveries:
+            tag = self._live_tag(delivery)
+            if tag is not None:  # a stale one is redelivered anyway
+                by_channel.setdefault(tag.channel, {})[tag.delivery_tag] = delivery
+        failed: list[tuple[Delivery, TransportError]] = []
+        for channel, mine in by_channel.items():
+            top, open_tags = max(mine), self._unsettled.get(channel, set())
+            if len(mine) > 1 and mine.keys() <= open_tags and all(t in mine for t in open_tags if t <= top):
+
+                def ack_up_to(tag: _Tag, top: int = top) -> None:
+                    tag.channel.basic_ack(top, multiple=True)
+
+                try:
+                    self._settle(mine[top], "acking", ack_up_to)
+                except TransportError as err:
+                    failed += [(d, err) for d in mine.values()]
+                else:
+                    open_tags.difference_update(mine)
+                continue
+            failed += super().ack_many(list(mine.values()))
+        return failed
 
     def _is_live(self, delivery: Delivery) -> bool:
         return self._live_tag(delivery) is not None
