@@ -7,13 +7,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
-import pytest
 from test_hub_support import G22, H24, H56, HUB_ID, World, edoc, open_world, status
 
 from vbcore.errors import ConnectionLost
@@ -177,25 +173,13 @@ def test_checkpoints_at_the_interval_and_on_shutdown_are_signed_by_the_hub(
         world.store.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    dsn: str = request.getfixturevalue("pg_dsn")
-    schema = f"vbus_test_{uuid.uuid4().hex[:12]}"
-    yield f"{dsn}?schema={schema}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
 def test_two_hub_processes_on_one_store_keep_one_chain(
-    shared_store_url: str, pki: DevPki, keys: dict[str, SigningKey]
+    store_url: str, pki: DevPki, keys: dict[str, SigningKey]
 ) -> None:
     """Two hubs (each its own store connection, as two processes have) take turns on one ingress."""
     dev = DevKeys(pki, keys, TrustStore.from_pem_files([pki.ca_cert_path]))
     config = HubConfig(hub_id=HUB_ID, clock=utc_now, evidence_every_entries=7)
-    first, second = open_store(shared_store_url), open_store(shared_store_url)
+    first, second = open_store(store_url), open_store(store_url)
     world = MemoryWorld(first, dev, config=config)
     try:
         hub_a = world.start_hub(batch=True)
