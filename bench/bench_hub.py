@@ -410,6 +410,7 @@ def main() -> int:
     parser.add_argument("--inflight-bytes", type=int, default=None, help="the hub's --inflight-bytes")
     parser.add_argument("--sizes", default="10000,1000000", help="document sizes in bytes")
     parser.add_argument("--no-paced", action="store_true", help="skip the paced latency run")
+    parser.add_argument("--pace", default="100", help="documents/s of the paced runs, e.g. 100,50")
     args = parser.parse_args()
     load = os.getloadavg()
     print(f"vbus hub benchmark {datetime.now():%Y-%m-%d %H:%M}: {args.hubs} hub process(es), store "
@@ -423,7 +424,8 @@ def main() -> int:
             result = run_once(setup, count, size, None)
             raw = raw_rate(f"amqp://guest:guest@{args.host}:5672/%2F", size, min(count * 2, 2000))
             rows.append((size, result, raw, floor(setup, size, min(count * 2, 2000))))
-        paced = None if args.no_paced else run_once(setup, args.count, 10_000, 100.0)
+        paces = [] if args.no_paced else [float(p) for p in args.pace.split(",")]
+        paced = [run_once(setup, args.count, 10_000, pace) for pace in paces]
     header = ("size", "docs/s with 01", "raw pika msg/s", "ratio", "p50 ms", "p99 ms")
     print("{:>8}  {:>15}  {:>15}  {:>6}  {:>7}  {:>7}".format(*header))
     for size, result, raw, _ in rows:
@@ -441,10 +443,10 @@ def main() -> int:
         total = sum(result.cpu_ms.values())
         print(f"  {'total':9} {total:7.2f}  floor {under.total:6.2f}  x{total / under.total:5.1f}"
               f"  (two cores at this total: {2000 / total:.0f} documents/s)")  # fmt: skip
-    if paced is not None:
-        delivery, roundtrip = paced.delivery_ms, paced.roundtrip_ms
+    for pace, run in zip(paces, paced, strict=True):
+        delivery, roundtrip = run.delivery_ms, run.roundtrip_ms
         print(
-            f"paced 100 docs/s at 10 KB ({paced.count} docs, achieved {paced.rate:.0f}/s): "
+            f"paced {pace:.0f} docs/s at 10 KB ({run.count} docs, achieved {run.rate:.0f}/s): "
             f"delivery p50 {statistics.median(delivery):.0f} ms, p99 {percentile(delivery, 0.99):.0f} ms; "
             "with the 01 back: p50 "
             f"{statistics.median(roundtrip):.0f} ms, p99 {percentile(roundtrip, 0.99):.0f} ms"
