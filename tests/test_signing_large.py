@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import gc
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,21 @@ def test_the_hubs_checks_never_parse_the_attachments_base64(
     [held] = accepted.aside.texts.values()
     assert isinstance(held, memoryview)
     assert held.obj is signed
+
+
+def test_neither_signing_nor_verifying_keeps_the_bytes_it_was_given(
+    key_and_trust: tuple[SigningKey, TrustStore], large_package: bytes
+) -> None:
+    # The texts held aside are views of them; signxml's signer and verifier sit in reference cycles
+    # and would keep those views (and so the package) alive until a garbage collection.
+    key, trust = key_and_trust
+    gc.disable()
+    try:
+        before = sys.getrefcount(large_package)
+        signed = sign_package(large_package, key)
+        assert sys.getrefcount(large_package) == before
+        before = sys.getrefcount(signed)
+        verify_package(signed, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)
+        assert sys.getrefcount(signed) == before
+    finally:
+        gc.enable()
