@@ -1,4 +1,4 @@
-"""A message's body put together as its frames arrive (issue 13): never held twice, as pika's own join did."""
+"""A message's body to and from AMQP frames (issue 13): the bytes pika reads and writes, no second copy."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import sys
 import pytest
 from pika import exceptions, frame, spec
 from pika.channel import ContentFrameAssembler
+from pika.connection import Connection
 
-from vbcore.transport.assembly import BodyAssembler
+from vbcore.transport import body_frames
+from vbcore.transport.body_frames import BodyAssembler
 
 FRAME = 131_064  # a body frame's payload at RabbitMQ's default frame_max
 
@@ -56,3 +58,39 @@ def test_a_body_longer_than_its_header_says_is_refused_as_by_pika() -> None:
         assembler.process(f)
     with pytest.raises(exceptions.BodyTooLongError):
         assembler.process(frame.Body(1, body.fragment + b"x"))  # type: ignore[attr-defined]
+
+
+class Emitted:
+    """What a pika connection writes to its socket's buffer (``_adapter_emit_data``)."""
+
+    _body_max_length = FRAME
+
+    def __init__(self) -> None:
+        self.written: list[bytes | memoryview] = []
+        self.frames_sent = self.bytes_sent = 0
+
+    def _adapter_emit_data(self, data: bytes | memoryview) -> None:
+        assert data  # pika's transport refuses empty writes
+        self.written.append(data)
+
+    def _output_marshaled_frames(self, frames: list[bytes]) -> None:  # what pika's own method calls
+        for data in frames:
+            self.frames_sent += 1
+            self.bytes_sent += len(data)
+            self._adapter_emit_data(data)
+
+
+@pytest.mark.parametrize("size", [0, 1, FRAME, 3 * FRAME + 17])
+def test_a_published_body_is_written_as_pika_writes_it_and_never_copied(size: int) -> None:
+    body = os.urandom(size)
+    method = spec.Basic.Publish(exchange="x", routing_key="k")
+    properties = spec.BasicProperties(message_id="m", headers={"a": "b"})
+    ours, pikas = Emitted(), Emitted()
+    body_frames._send_message(ours, 1, method, (properties, body))
+    Connection._send_message(pikas, 1, method, (properties, body))  # type: ignore[arg-type]
+
+    assert b"".join(ours.written) == b"".join(pikas.written)
+    assert (ours.frames_sent, ours.bytes_sent) == (pikas.frames_sent, pikas.bytes_sent)
+    views = [piece for piece in ours.written if isinstance(piece, memoryview)]
+    assert all(view.obj is body for view in views)
+    assert sum(len(view) for view in views) == size
