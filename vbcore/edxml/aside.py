@@ -25,9 +25,10 @@ forms write as it is), at the cost of the text's copy while it is taken out.
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from lxml import etree
@@ -74,14 +75,27 @@ class Parsed(NamedTuple):
 
 
 class Aside:
-    """Texts taken out of a tree, by the mark that stands for each in it."""
+    """Texts taken out of a tree, by the mark that stands for each in it: held (``texts``), or made again
+    each time they are written (``streams``: an attachment's base64 from its content, for a package
+    signed as it is written, ``vbcore.edxml.writer.write_package_to``)."""
 
     def __init__(self) -> None:
         self.texts: dict[str, HeldText] = {}
+        self.streams: dict[str, Callable[[], Iterable[bytes]]] = {}
+
+    @property
+    def held(self) -> bool:
+        return bool(self.texts or self.streams)
 
     def hold(self, text: HeldText) -> str:
-        mark = f"vbus-aside-{secrets.token_hex(16)}"
+        mark = _new_mark()
         self.texts[mark] = text
+        return mark
+
+    def stream(self, text: Callable[[], Iterable[bytes]]) -> str:
+        """A mark for the text ``text()`` gives, in chunks, each time it is called."""
+        mark = _new_mark()
+        self.streams[mark] = text
         return mark
 
     def take(self, root: Any, above: int = ASIDE_ABOVE) -> None:
@@ -98,7 +112,7 @@ class Aside:
         its text. A mark the form does not hold (its element was left out: the enveloped signature) is
         skipped; a mark found twice cannot be a mark (it is random), and is refused."""
         found = []
-        for mark in self.texts:
+        for mark in [*self.texts, *self.streams]:
             at = data.find(mark.encode())
             if at >= 0:
                 if data.find(mark.encode(), at + 1) >= 0:
@@ -110,13 +124,24 @@ class Aside:
         done = 0
         for at, mark in sorted(found):
             yield view[done:at]
-            yield self.texts[mark]
+            if mark in self.texts:
+                yield self.texts[mark]
+            else:
+                yield from self.streams[mark]()
             done = at + len(mark)
         yield view[done:]
 
     def joined(self, data: bytes) -> bytes:
-        """``data`` with the texts in place: one allocation of the whole, the texts copied into it once."""
-        return b"".join(self.pieces(data))
+        """``data`` with the texts in place, written piece by piece into one buffer (``getvalue`` hands it
+        over without a copy; a streamed text is never whole but there)."""
+        out = io.BytesIO()
+        for piece in self.pieces(data):
+            out.write(piece)
+        return out.getvalue()
+
+
+def _new_mark() -> str:
+    return f"vbus-aside-{secrets.token_hex(16)}"
 
 
 def parse_aside(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, above: int = ASIDE_ABOVE) -> Parsed:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import io
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ from vbcore.edxml import aside as edxml_aside
 from vbcore.edxml import parser as edxml_parser
 from vbcore.edxml.aside import Aside, HeldText, parse_aside
 from vbcore.edxml.deviation_rules import signature_deviations
+from vbcore.edxml.writer import write_package_to
 from vbcore.errors import (
     NotAnEdxmlPackage,
     SignatureInvalid,
@@ -74,6 +76,7 @@ from vbcore.errors import (
     UntrustedCertificate,
     WeakSignatureAlgorithm,
 )
+from vbcore.model import Edoc, StatusPackage
 from vbcore.security.pki import PrivateKey, agency_code_of, load_certificates, load_private_key
 from vbcore.security.signature_shape import Found, certificates_in, check_shape, find_signatures
 from vbcore.security.trust import TrustStore, describe
@@ -85,6 +88,7 @@ __all__ = [
     "UntrustedSignature",
     "VerifiedPackage",
     "sign_package",
+    "sign_written",
     "verify_package",
     "verify_signature_value",
 ]
@@ -269,7 +273,7 @@ class _Signer(XMLSigner):
         self._aside = Aside()
 
     def _get_digest(self, data: Any, algorithm: DigestAlgorithm) -> bytes:
-        if self._aside.texts and isinstance(data, bytes):
+        if self._aside.held and isinstance(data, bytes):
             return _digest(self._aside, data, algorithm)
         digest: bytes = super()._get_digest(data, algorithm)
         return digest
@@ -353,7 +357,7 @@ class _Verifier(XMLVerifier):
         self._aside = Aside()
 
     def _get_digest(self, data: Any, algorithm: DigestAlgorithm) -> bytes:
-        if self._aside.texts and isinstance(data, bytes):
+        if self._aside.held and isinstance(data, bytes):
             return _digest(self._aside, data, algorithm)
         digest: bytes = super()._get_digest(data, algorithm)
         return digest
@@ -434,6 +438,26 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
     """
     method = _signature_method(algorithm, key.private_key)
     root, aside = _parse(xml)
+    if len(xml) > ASIDE_ABOVE:
+        aside.take(root, ASIDE_ABOVE)
+    return _sign(root, aside, key, method)
+
+
+def sign_written(pkg: Edoc | StatusPackage, key: SigningKey, *, algorithm: str = "rsa-sha256") -> bytes:
+    """``sign_package(write_package(pkg), key)``, byte for byte, without the unsigned package: each
+    attachment's base64 is made from its content for the digest, then again for the signed output,
+    and never held whole but there (a 50 MB attachment: the signed package, not it and the unsigned one;
+    issue 13). What ``AgencyClient.submit`` sends."""
+    method = _signature_method(algorithm, key.private_key)
+    aside = Aside()
+    unsigned = io.BytesIO()
+    write_package_to(pkg, unsigned, aside)
+    root, held = _parse(unsigned.getvalue())
+    held.streams.update(aside.streams)
+    return _sign(root, held, key, method)
+
+
+def _sign(root: Any, aside: Aside, key: SigningKey, method: SignatureMethod) -> bytes:
     header = root.find(f"{{{EDXML}}}edXMLEnvelope/{{{EDXML}}}edXMLHeader")
     if header is None:
         raise NotAnEdxmlPackage(
@@ -449,8 +473,6 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
             vi="phần tử gốc edXML không được có thuộc tính Id",
         )
     placeholder = _place_signature(header)
-    if len(xml) > ASIDE_ABOVE:
-        aside.take(root, ASIDE_ABOVE)
     signer = _Signer(
         root,
         placeholder,
@@ -465,7 +487,7 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
     finally:
         signer.forget()
     serialised = bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
-    return aside.joined(serialised) if aside.texts else serialised
+    return aside.joined(serialised) if aside.held else serialised
 
 
 def verify_package(
