@@ -509,7 +509,9 @@ def verify_package(
 
     ``parsed``: the tree ``vbcore.edxml.parse_xml(xml)`` already gave (the hub parses once for the
     schema check); it is used instead of parsing ``xml`` again, and must not be used afterwards.
-    ``aside``: the texts ``parsed`` holds a mark for (``vbcore.edxml.aside.parse_aside``).
+    ``aside``: the texts ``parsed`` holds a mark for (``vbcore.edxml.aside.parse_aside``, the hub's
+    ``Accepted.aside``): required with such a tree, whose marks would otherwise be digested as its text
+    (and the package refused as changed).
     ``limits``: the parse limits and ``max_certificates`` (``KeyInfo`` is outside the digest).
 
     Nothing here decodes an attachment: a broken attachment never hides this verdict.
