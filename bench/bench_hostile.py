@@ -152,7 +152,9 @@ ATTACKS: dict[str, tuple[Builder, int]] = {  # the sizes of issue 7's campaign
 
 def hub_checks(body: bytes, trust: TrustStore) -> object:
     accepted = checks.check_structure(body, checks.ParseLimits())
-    return checks.verify_and_read(body, trust=trust, policy=SignaturePolicy(), parsed=accepted.root)
+    return checks.verify_and_read(
+        body, trust=trust, policy=SignaturePolicy(), parsed=accepted.root, aside=accepted.aside
+    )
 
 
 def read(body: bytes, spool: Path) -> object:

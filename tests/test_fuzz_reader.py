@@ -184,7 +184,8 @@ def test_the_hubs_checks_of_a_mutated_signed_package_refuse_never_crash(
     try:
         accepted = checks.check_structure(data, DEFAULT_LIMITS)
         checked = checks.verify_and_read(
-            data, trust=trust, policy=SignaturePolicy(), parsed=accepted.root, deviations=accepted.deviations
+            data, trust=trust, policy=SignaturePolicy(), parsed=accepted.root, aside=accepted.aside,
+            deviations=accepted.deviations,
         )
     except PackageRefused:
         return

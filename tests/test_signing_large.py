@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import base64
+import gc
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from vbcore.edxml import parse_xml
+from vbcore.edxml import DEFAULT_LIMITS, parse_xml, write_package
 from vbcore.errors import ForbiddenXmlConstruct, SignatureInvalid
+from vbcore.hub import checks
 from vbcore.security import signing
 from vbcore.security.pki import init_dev_pki
 from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.testing.devworld import HA_NOI, letter
 
 ED = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 VPCP = "000.00.00.G22"
@@ -48,11 +52,12 @@ def test_a_20_mb_package_signs_and_verifies(
 
     encoded = verified.root.find(f".//{{{ED}}}ContentTransferEncoded")
     assert encoded is not None
-    # The attachment's base64 was verified aside (issue 13): the tree holds a mark for it.
+    # The attachment's base64 was verified aside (issue 13): the tree holds a mark for it, and the text
+    # is held as its bytes in the package (never parsed into a tree).
     assert len(verified.aside[encoded.text]) == 20_000_000
     sent = parse_xml(large_package).find(f".//{{{ED}}}ContentTransferEncoded")
     assert sent is not None
-    assert verified.aside[encoded.text] == sent.text
+    assert bytes(verified.aside[encoded.text]) == sent.text.encode()
 
 
 def test_a_package_signed_with_its_attachment_aside_is_the_one_signed_with_it_in_the_tree(
@@ -90,3 +95,77 @@ def test_a_doctype_in_a_large_package_is_still_refused(
         verify_package(with_doctype, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)
     with pytest.raises(ForbiddenXmlConstruct):
         sign_package(with_doctype, key)
+
+
+def test_the_attachments_base64_is_never_parsed_into_a_tree_to_sign_or_to_verify(
+    key_and_trust: tuple[SigningKey, TrustStore], large_package: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 13: every tree libxml2 builds (our parse, signxml's copies and the verified tree) holds the
+    # metadata only; the 20 MB of base64 stay in the bytes given, read from there (a view, no copy).
+    key, trust = key_and_trust
+    parsed: list[int] = []
+    fromstring = etree.fromstring
+
+    def counted(text: bytes, *args: object, **kwargs: object) -> etree._Element:
+        parsed.append(len(text))
+        return fromstring(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(etree, "fromstring", counted)
+    signed = sign_package(large_package, key)
+    assert parsed
+    assert max(parsed) < signing.ASIDE_ABOVE
+    parsed.clear()
+
+    verified = verify_package(signed, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)
+
+    assert parsed
+    assert max(parsed) < signing.ASIDE_ABOVE
+    [held] = verified.aside.values()
+    assert isinstance(held, memoryview)
+    assert held.obj is signed
+
+
+def test_the_hubs_checks_never_parse_the_attachments_base64(
+    key_and_trust: tuple[SigningKey, TrustStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hub parses once (schemas, then the signature): with the base64 held aside in the body.
+    key, trust = key_and_trust
+    signed = sign_package(write_package(letter(VPCP, [HA_NOI], "1", pdf=os.urandom(3_000_000))), key)
+    parsed: list[int] = []
+    fromstring = etree.fromstring
+
+    def counted(text: bytes, *args: object, **kwargs: object) -> etree._Element:
+        parsed.append(len(text))
+        return fromstring(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(etree, "fromstring", counted)
+    accepted = checks.check_structure(signed, DEFAULT_LIMITS)
+    checked = checks.verify_and_read(
+        signed, trust=trust, policy=SignaturePolicy(), parsed=accepted.root, aside=accepted.aside
+    )
+
+    assert checked.sender == VPCP
+    assert parsed
+    assert max(parsed) < signing.ASIDE_ABOVE
+    assert accepted.aside is not None
+    [held] = accepted.aside.texts.values()
+    assert isinstance(held, memoryview)
+    assert held.obj is signed
+
+
+def test_neither_signing_nor_verifying_keeps_the_bytes_it_was_given(
+    key_and_trust: tuple[SigningKey, TrustStore], large_package: bytes
+) -> None:
+    # The texts held aside are views of them; signxml's signer and verifier sit in reference cycles
+    # and would keep those views (and so the package) alive until a garbage collection.
+    key, trust = key_and_trust
+    gc.disable()
+    try:
+        before = sys.getrefcount(large_package)
+        signed = sign_package(large_package, key)
+        assert sys.getrefcount(large_package) == before
+        before = sys.getrefcount(signed)
+        verify_package(signed, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)
+        assert sys.getrefcount(signed) == before
+    finally:
+        gc.enable()

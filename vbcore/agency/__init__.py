@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from vbcore.edxml import read_element, write_package
+from vbcore.edxml import read_element
 from vbcore.errors import EvidenceInvalid, PackageRefused, TransportError
 from vbcore.evidence.receipt import Receipt, verify_receipt
 from vbcore.lang import DEFAULT_LANG, Lang, Text
@@ -40,7 +40,7 @@ from vbcore.security.signing import (
     SigningKey,
     TrustStore,
     bind_to_sender,
-    sign_package,
+    sign_written,
     verify_package,
 )
 from vbcore.security.verdict import SignatureVerdict, judge_signature
@@ -122,7 +122,7 @@ class AgencyClient:
     def submit(self, package: Edoc | StatusPackage) -> str:
         """Write, sign with this agency's key and publish to the hub; returns the message id."""
         kind = n.KIND_STATUS if isinstance(package, StatusPackage) else n.KIND_EDOC
-        signed = sign_package(write_package(package), self.key)
+        signed = sign_written(package, self.key)
         document_id = (
             package.document_id if isinstance(package, StatusPackage) else package.effective_document_id
         )

@@ -34,6 +34,7 @@ from lxml import etree
 
 from vbcore.deviations import UNQUALIFIED_ELEMENTS, Deviation, summarise
 from vbcore.edxml import deviation_rules, schema
+from vbcore.edxml.aside import Aside, parse_aside
 from vbcore.edxml.dialects import refuse_foreign_bytes, refuse_other_roots
 from vbcore.edxml.limits import DEFAULT_LIMITS, ParseLimits
 from vbcore.edxml.names import EDXML_NS
@@ -143,15 +144,26 @@ def _discard(parsed: Parsed) -> None:
 
 
 class Accepted(NamedTuple):
-    """A package's tree as the hub parsed it, and the deviations it is read with."""
+    """A package's tree as the hub parsed it, the deviations it is read with, and the texts it holds a
+    mark for (``vbcore.edxml.aside``: an attachment's base64, left in the bytes)."""
 
     root: etree._Element
     deviations: tuple[Deviation, ...]
+    aside: Aside | None = None
 
 
 def accept(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Accepted:
     """The decision on bytes in hand (the hub's): dialect, hardened parse (one tree, never streamed:
-    the hub holds the bytes anyway), schemas, deviations. Raises what refuses it, with line and column."""
+    the hub holds the bytes anyway; an attachment's base64 held aside, where the schemas read a string
+    as they read the mark in its place), schemas, deviations. Raises what refuses it, with line and
+    column: a package refused with its base64 aside is judged again whole, so that what is said of it
+    is what is said of the tree as sent."""
     refuse_foreign_bytes(data)
+    parsed = parse_aside(data, limits)
+    try:
+        return Accepted(parsed.root, accept_tree(parsed.root, data), parsed.aside)
+    except PackageRefused:
+        if not parsed.aside.texts:
+            raise
     root = parse_xml(data, limits)
     return Accepted(root, accept_tree(root, data))

@@ -119,9 +119,12 @@ class Base64Decoder:
         self._carry = b""
         self._ended = False
 
-    def feed(self, text: str) -> None:
+    def feed(self, text: str | bytes | memoryview) -> None:
+        """``text``: characters, or their bytes in UTF-8 (a text held aside: ``vbcore.edxml.aside``)."""
         try:
-            raw = text.encode("ascii")
+            raw = text.encode("ascii") if isinstance(text, str) else bytes(text)
+            if not raw.isascii():
+                raise UnicodeEncodeError("ascii", "", 0, 0, "")
         except UnicodeEncodeError:
             raise self._error("non-ASCII character in base64", "có ký tự ngoài ASCII trong base64") from None
         raw = self._carry + raw.translate(None, _WHITESPACE)
@@ -168,9 +171,12 @@ class Base64Decoder:
         return AttachmentUnreadable(f"attachment {label}: {what}", vi=f"tệp đính kèm {label}: {what_vi}")
 
 
-def decode_base64_text(text: str, label: str, spool_dir: Path | None, budget: Budget | None = None) -> Blob:
-    """Decode one attachment's whole base64 text (the tree path), a ``CHUNK`` of it at a time: fed whole,
-    a 67 MiB text made four whole copies on its way (ASCII bytes, whitespace removed, joined, sliced)."""
+def decode_base64_text(
+    text: str | bytes | memoryview, label: str, spool_dir: Path | None, budget: Budget | None = None
+) -> Blob:
+    """Decode one attachment's whole base64 text (the tree path, or held aside as its bytes), a ``CHUNK``
+    of it at a time: fed whole, a 67 MiB text made four whole copies on its way (ASCII bytes, whitespace
+    removed, joined, sliced)."""
     decoder = Base64Decoder(Spool(spool_dir, budget, label), label, budget)
     for start in range(0, len(text), CHUNK):
         decoder.feed(text[start : start + CHUNK])

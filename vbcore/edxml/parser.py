@@ -91,13 +91,24 @@ def parse_xml(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> etree._Eleme
 
 def parse_document(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Parsed:
     """``parse_xml`` that also returns the repair warnings (the reader reports them)."""
+    check_before_parse(data, limits)
+    return parse_checked(data, limits, huge=len(data) > HUGE_TREE_ABOVE)
+
+
+def check_before_parse(data: bytes, limits: ParseLimits) -> None:
+    """Every check made on the bytes before they are parsed: size, DOCTYPE, elements, namespaces."""
     check_size(len(data), limits)
     refuse_doctype(data)
     check_markup_count(data, limits)
     check_namespace_count(data, limits)
+
+
+def parse_checked(data: bytes, limits: ParseLimits, *, huge: bool) -> Parsed:
+    """Parse bytes ``check_before_parse`` passed (or others derived from them: ``vbcore.edxml.aside``),
+    with the prefix repair; the DOCTYPE and depth checks after the parse."""
     repaired: list[str] = []
     while True:
-        parser = _thread_parser(huge=len(data) > HUGE_TREE_ABOVE)
+        parser = _thread_parser(huge=huge)
         try:
             root = etree.fromstring(data, parser)
         except etree.XMLSyntaxError as err:

@@ -40,6 +40,7 @@ from vbcore.deviations import (
     summarise,
 )
 from vbcore.edxml import content_ids, deviation_rules
+from vbcore.edxml.aside import HeldText
 from vbcore.edxml.attachments import decode_base64_text, starts_with_zip
 from vbcore.edxml.dialects import refuse_foreign_bytes, refuse_other_roots
 from vbcore.edxml.fields import Fields, Warnings, local_name
@@ -134,7 +135,7 @@ def read_element(
     limits: ParseLimits = DEFAULT_LIMITS,
     spool_dir: Path | None = None,
     attachments: bool = True,
-    aside: Mapping[str, str] | None = None,
+    aside: Mapping[str, HeldText] | None = None,
 ) -> ReadResult:
     """Read an already parsed tree (e.g. the one ``signing.verify_package`` verified).
 
@@ -154,7 +155,7 @@ def _read(
     limits: ParseLimits,
     spool_dir: Path | None,
     budget: Budget | None,
-    aside: Mapping[str, str] | None = None,
+    aside: Mapping[str, HeldText] | None = None,
 ) -> ReadResult:
     """``budget`` None: leave the attachments' content alone."""
     refuse_other_roots(root, None)
@@ -173,7 +174,7 @@ def _read_checked(
     limits: ParseLimits,
     spool_dir: Path | None,
     budget: Budget | None,
-    aside: Mapping[str, str],
+    aside: Mapping[str, HeldText],
 ) -> ReadResult:
     known = {"edXMLEnvelope", "AttachmentEncoded", "Signature"}
     top = Fields(root, "edXML", warnings, known, limits.max_repeats)
@@ -260,7 +261,7 @@ def _read_attachments(
     limits: ParseLimits,
     spool_dir: Path | None,
     budget: Budget,
-    aside: Mapping[str, str],
+    aside: Mapping[str, HeldText],
 ) -> tuple[Attachment, ...]:
     made: list[Blob] = []  # what this read spooled: deleted if the read fails
     try:
@@ -278,7 +279,7 @@ def _decode_attachments(
     spool_dir: Path | None,
     budget: Budget,
     made: list[Blob],
-    aside: Mapping[str, str],
+    aside: Mapping[str, HeldText],
 ) -> tuple[Attachment, ...]:
     encoded = top.fields("AttachmentEncoded", {"Attachment"})
     # A reference names its attachment with or without "cid:" (content_ids).
@@ -316,7 +317,7 @@ def _decode_one(
     spool_dir: Path | None,
     budget: Budget,
     made: list[Blob],
-    aside: Mapping[str, str],
+    aside: Mapping[str, HeldText],
 ) -> tuple[Blob, bool]:
     """One attachment's content (unwrapped when it is the SDK's one-entry ZIP), and whether it was."""
     element = att.one("ContentTransferEncoded")

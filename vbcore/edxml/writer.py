@@ -13,16 +13,19 @@ are streamed: each one's base64 goes to the output in chunks of about 1 MB (zipp
 
 from __future__ import annotations
 
+import functools
 import io
 import secrets
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from lxml import etree
 
+from vbcore.edxml.aside import Aside
 from vbcore.edxml.attachments import base64_chunks, zip_one
 from vbcore.edxml.build import Builder, add_edoc_header, add_status_header
 from vbcore.edxml.names import EDXML_NS, tag
-from vbcore.model import Attachment, Edoc, StatusPackage
+from vbcore.model import Attachment, Blob, Edoc, StatusPackage
 
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _ROOT_OPEN = f'<edXML xmlns="{EDXML_NS}">\n'.encode()
@@ -35,12 +38,15 @@ def write_package(pkg: Edoc | StatusPackage) -> bytes:
     return out.getvalue()
 
 
-def write_package_to(pkg: Edoc | StatusPackage, stream: BinaryIO) -> None:
+def write_package_to(pkg: Edoc | StatusPackage, stream: BinaryIO, aside: Aside | None = None) -> None:
+    """``aside``: each attachment's base64 is not written but a mark of ``aside`` in its place, which
+    makes it again from the attachment each time it is asked (``Aside.stream``): a package signed as
+    it is written never holds its base64 whole (``vbcore.security.signing.sign_written``)."""
     stream.write(DECLARATION)
     stream.write(_ROOT_OPEN)
     stream.write(_serialise(_envelope(pkg)))
     if isinstance(pkg, Edoc) and pkg.attachments:
-        _write_attachments(pkg.attachments, stream)
+        _write_attachments(pkg.attachments, stream, aside)
     stream.write(_ROOT_CLOSE)
 
 
@@ -67,7 +73,7 @@ def _serialise(element: etree._Element) -> bytes:
     return b"  " + etree.tostring(element, encoding="UTF-8", xml_declaration=False) + b"\n"
 
 
-def _write_attachments(attachments: tuple[Attachment, ...], stream: BinaryIO) -> None:
+def _write_attachments(attachments: tuple[Attachment, ...], stream: BinaryIO, aside: Aside | None) -> None:
     # A random mark stands in for each base64 text (no package text can contain it by chance).
     mark = f"VBUS{secrets.token_hex(16)}"
     encoded = etree.Element(tag("AttachmentEncoded"), nsmap={"edXML": EDXML_NS})
@@ -84,6 +90,13 @@ def _write_attachments(attachments: tuple[Attachment, ...], stream: BinaryIO) ->
     stream.write(pieces[0])
     for att, after in zip(attachments, pieces[1:], strict=True):
         content = zip_one(att.content, att.name) if att.zipped else att.content
-        for chunk in base64_chunks(content):
-            stream.write(chunk.encode("ascii"))
+        if aside is not None and content.size:  # empty: written as it is (<a></a>, never <a/>)
+            stream.write(aside.stream(functools.partial(_base64_bytes, content)).encode())
+        else:
+            for chunk in _base64_bytes(content):
+                stream.write(chunk)
         stream.write(after)
+
+
+def _base64_bytes(content: Blob) -> Iterator[bytes]:
+    return (chunk.encode("ascii") for chunk in base64_chunks(content))

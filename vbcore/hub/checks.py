@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from vbcore.deviations import Deviation, summarise
 from vbcore.edxml import ParseLimits, read_element
 from vbcore.edxml.acceptance import Accepted, accept
+from vbcore.edxml.aside import Aside
 from vbcore.edxml.positions import locate_refusal
 from vbcore.errors import PackageRefused, SenderNotAuthorised
 from vbcore.model import Edoc, StatusPackage
@@ -58,7 +59,8 @@ def check_structure(body: bytes, limits: ParseLimits) -> Accepted:
     acceptance profile (raises ``PackageTooLarge``, ``ForeignDialect``, ``MalformedPackage`` & co or
     ``SchemaViolation``, each saying where).
 
-    Returns the parsed tree, for ``verify_and_read`` to use instead of parsing the bytes again, and the
+    Returns the parsed tree, for ``verify_and_read`` to use instead of parsing the bytes again, the
+    texts it holds a mark for (an attachment's base64 stays in ``body``: ``vbcore.edxml.aside``), and the
     deviations found in it (before the signature check: the verified tree has no signature left)."""
     return accept(body, limits)
 
@@ -70,6 +72,7 @@ def verify_and_read(
     policy: SignaturePolicy,
     agency_certificates: Mapping[str, x509.Certificate] | None = None,
     parsed: Any = None,
+    aside: Aside | None = None,
     deviations: tuple[Deviation, ...] = (),
 ) -> CheckedPackage:
     """Verify the signature, read the package from the verified tree, and bind the signer to
@@ -78,7 +81,9 @@ def verify_and_read(
     The hub routes on the header alone: attachments are counted but never decoded or unzipped here
     (the package's ``attachments`` is empty), so no ZIP bomb costs the hub a byte of disk; each
     receiver's reader decodes them, within the per-package limits, after the signature."""
-    verified = verify_package(body, trust=trust, policy=policy, expected_agency=None, parsed=parsed)
+    verified = verify_package(
+        body, trust=trust, policy=policy, expected_agency=None, parsed=parsed, aside=aside
+    )
     try:
         read = read_element(verified.root, attachments=False)
     except PackageRefused as err:  # said where in the bytes: the element by its path, in the tree as sent

@@ -31,6 +31,7 @@ from datetime import datetime
 
 from vbcore.directory import Directory
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits
+from vbcore.edxml.acceptance import Accepted
 from vbcore.errors import (
     ArchiveUnavailable,
     HubInternalError,
@@ -297,7 +298,7 @@ class Hub:
         body = attempt.delivery.body
         try:
             accepted = checks.check_structure(body, self._read_limits())
-            relayed = self._check_relayed(attempt, body, accepted.root)  # a gateway's: the sender is remote
+            relayed = self._check_relayed(attempt, body, accepted)  # a gateway's: the sender is remote
             if relayed is not None:
                 relayed = dataclasses.replace(relayed, warnings=accepted.deviations)
             checked = relayed or checks.verify_and_read(
@@ -306,6 +307,7 @@ class Hub:
                 policy=self.policy,
                 agency_certificates=self.agency_certificates,
                 parsed=accepted.root,  # parsed once for both the schema and the signature
+                aside=accepted.aside,  # an attachment's base64 kept in ``body``, out of the tree
                 deviations=accepted.deviations,
             )
             assert attempt.sender is not None  # ``_admit`` refused a message of nobody known
@@ -325,7 +327,9 @@ class Hub:
         else:
             attempt.kind = n.KIND_EDOC
 
-    def _check_relayed(self, attempt: Attempt, body: bytes, tree: object) -> checks.CheckedPackage | None:
+    def _check_relayed(
+        self, attempt: Attempt, body: bytes, accepted: Accepted
+    ) -> checks.CheckedPackage | None:
         """When a gateway published it (``vbcore.hub.relay``): checked as relayed, the remote agency its
         sender from here on, what let it in recorded with it. None for any other publisher."""
         gateway, directory = attempt.sender, self.context.directory
@@ -333,7 +337,8 @@ class Hub:
             return None
         checked = relay.check_relayed(
             body, gateway=gateway, directory=directory, trust=self.trust, policy=self.policy,
-            agency_certificates=self.agency_certificates, parsed=tree, limits=self._read_limits(),
+            agency_certificates=self.agency_certificates, parsed=accepted.root, aside=accepted.aside,
+            limits=self._read_limits(),
         )  # fmt: skip
         assert checked.relayed is not None
         attempt.sender = checked.sender

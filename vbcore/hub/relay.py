@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from vbcore.directory import DEFAULT_RELAY, RELAY_TEXT, Directory
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits, read_element
+from vbcore.edxml.aside import Aside
 from vbcore.errors import RelayNotAllowed, SenderNotAuthorised, SignerMismatch, one_line
 from vbcore.hub.checks import CheckedPackage, Relayed
 from vbcore.security.signing import SignaturePolicy, TrustStore
@@ -56,11 +57,12 @@ def check_relayed(
     policy: SignaturePolicy,
     agency_certificates: Mapping[str, x509.Certificate] | None = None,
     parsed: Any = None,
+    aside: Aside | None = None,
     limits: ParseLimits = DEFAULT_LIMITS,
 ) -> CheckedPackage:
     """The package ``gateway`` published, checked as the module docstring says; its ``sender`` is the
     remote agency and ``relayed`` records how it was let in."""
-    judged = judge_signature(body, trust=trust, policy=policy, parsed=parsed, limits=limits)
+    judged = judge_signature(body, trust=trust, policy=policy, parsed=parsed, aside=aside, limits=limits)
     package = read_element(judged.verified.root, attachments=False).package
     sender = package.from_.organ_id
     authorise_relay(gateway, sender, directory)

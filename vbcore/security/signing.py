@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import secrets
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -60,11 +59,14 @@ from signxml.util import _remove_sig
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from vbcore.deviations import Deviation
-from vbcore.edxml import DEFAULT_LIMITS, ParseLimits, parse_xml
+from vbcore.edxml import DEFAULT_LIMITS, ParseLimits
 from vbcore.edxml import DSIG_NS as DS
 from vbcore.edxml import EDXML_NS as EDXML
+from vbcore.edxml import aside as edxml_aside
 from vbcore.edxml import parser as edxml_parser
+from vbcore.edxml.aside import Aside, HeldText, parse_aside
 from vbcore.edxml.deviation_rules import signature_deviations
+from vbcore.edxml.writer import write_package_to
 from vbcore.errors import (
     NotAnEdxmlPackage,
     SignatureInvalid,
@@ -74,6 +76,7 @@ from vbcore.errors import (
     UntrustedCertificate,
     WeakSignatureAlgorithm,
 )
+from vbcore.model import Edoc, StatusPackage
 from vbcore.security.pki import PrivateKey, agency_code_of, load_certificates, load_private_key
 from vbcore.security.signature_shape import Found, certificates_in, check_shape, find_signatures
 from vbcore.security.trust import TrustStore, describe
@@ -85,6 +88,7 @@ __all__ = [
     "UntrustedSignature",
     "VerifiedPackage",
     "sign_package",
+    "sign_written",
     "verify_package",
     "verify_signature_value",
 ]
@@ -112,9 +116,11 @@ _SHA1_METHODS = frozenset({SignatureMethod.RSA_SHA1, SignatureMethod.ECDSA_SHA1}
 _STRONG_DIGESTS = frozenset(_DIGEST_FOR.values())
 
 
-def _parse(xml: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Any:
-    """The whole package as one tree, parsed with the project's hardened parser."""
-    return parse_xml(xml, limits)
+def _parse(xml: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> tuple[Any, Aside]:
+    """The whole package as one tree, parsed with the project's hardened parser, and the texts held
+    aside for it (``ASIDE_ABOVE``): an attachment's base64 stays in ``xml``, a mark in the tree."""
+    parsed = parse_aside(xml, limits, ASIDE_ABOVE)
+    return parsed.root, parsed.aside
 
 
 def _huge_parser() -> etree.XMLParser:
@@ -180,9 +186,10 @@ class VerifiedPackage:
     certificate: x509.Certificate | None
     algorithm: str
     warnings: tuple[Deviation, ...] = ()
-    # Texts the verified tree holds a mark for (``Aside``: an attachment's base64 over ``ASIDE_ABOVE``),
-    # verified with it: ``read_element(verified.root, aside=verified.aside)``.
-    aside: Mapping[str, str] = field(default_factory=dict)
+    # Texts the verified tree holds a mark for (``Aside``: an attachment's base64 over ``ASIDE_ABOVE``,
+    # UTF-8, a view of the package's bytes), verified with it: ``read_element(verified.root,
+    # aside=verified.aside)``.
+    aside: Mapping[str, HeldText] = field(default_factory=dict)
 
     @property
     def signed(self) -> bool:
@@ -221,73 +228,24 @@ def bind_to_sender(
 
 # --- an attachment's base64 held aside --------------------------------------------------------------
 
-ASIDE_ABOVE = 1024 * 1024
-"""A text node longer than this (an attachment's base64) is taken out of the tree while the package is
-signed or verified, and a random mark put in its place. libxml2 copies a text node whole each time the
-tree is copied (``deepcopy``: once), canonicalised (twice: its output buffer and the bytes) or serialised
-(three times); with the text aside, those copies are of the metadata only, and the text is fed to the
-digest (and to the signed output) in chunks of ``ASIDE_CHUNK``. Only a text that both forms write as it
-is (no ``&``, ``<``, ``>`` or carriage return: base64 never has them) is taken aside, so the digest is
-the one of the whole canonical form, byte for byte (issue 13: a 50 MB attachment, a 67 MiB package,
-cost +340 MiB to sign and to verify)."""
-ASIDE_CHUNK = 1024 * 1024
-_ESCAPED = ("&", "<", ">", "\r")
+ASIDE_ABOVE = edxml_aside.ASIDE_ABOVE
+"""A text longer than this (an attachment's base64) is kept out of the tree while the package is signed
+or verified (``vbcore.edxml.aside``), a random mark in its place. libxml2 copies a text node whole each
+time the tree is copied (``deepcopy``: once), canonicalised (twice: its output buffer and the bytes) or
+serialised (three times); with the text aside, those copies are of the metadata only, and the text is
+fed to the digest (and written to the signed output) where its mark is. Only a text that both forms
+write as it is (no ``&``, ``<``, ``>`` or carriage return: base64 never has them) is held aside, so the
+digest is the one of the whole canonical form, byte for byte (issue 13: a 50 MB attachment, a 67 MiB
+package, cost +340 MiB to sign and to verify). An attachment's base64 is never put in a tree at all
+(``parse_aside``: the bytes it came in are the text); any other such text is taken out of the parsed
+tree (``Aside.take``)."""
 
 
-class Aside:
-    """Texts taken out of a tree, by the mark that stands for each in it (``vbus-aside-<random>``:
-    a mark is not base64, so a reader that is not given the text refuses to decode it)."""
-
-    def __init__(self) -> None:
-        self.texts: dict[str, str] = {}
-
-    @classmethod
-    def lift(cls, root: Any) -> Aside:
-        aside = cls()
-        for element in root.iter(etree.Element):
-            if len(element):
-                continue
-            text = element.text
-            if text is not None and len(text) > ASIDE_ABOVE and not any(c in text for c in _ESCAPED):
-                mark = f"vbus-aside-{secrets.token_hex(16)}"
-                element.text = mark
-                aside.texts[mark] = text
-        return aside
-
-    def chunks(self, data: bytes) -> Iterator[bytes]:
-        """``data`` (a canonical form or a serialisation of the tree) with each mark it holds replaced by
-        its text. A mark the form does not hold (its element was left out: the enveloped signature) is
-        skipped; a mark found twice cannot be a mark (it is random), and is refused."""
-        found = []
-        for mark in self.texts:
-            at = data.find(mark.encode())
-            if at >= 0:
-                if data.find(mark.encode(), at + 1) >= 0:
-                    raise SignatureInvalid(
-                        "the package repeats a mark vbus put in it", vi="gói tin lặp lại dấu vbus đặt vào"
-                    )
-                found.append((at, mark))
-        done = 0
-        for at, mark in sorted(found):
-            yield data[done:at]
-            text = self.texts[mark]
-            for start in range(0, len(text), ASIDE_CHUNK):
-                yield text[start : start + ASIDE_CHUNK].encode()
-            done = at + len(mark)
-        yield data[done:]
-
-    def digest(self, data: bytes, algorithm: DigestAlgorithm) -> bytes:
-        hasher = hashes.Hash(digest_algorithm_implementations[algorithm]())
-        for chunk in self.chunks(data):
-            hasher.update(chunk)
-        return hasher.finalize()
-
-    def joined(self, data: bytes) -> bytes:
-        """``data`` with the texts in place, written in chunks (no second whole copy while it grows)."""
-        out = io.BytesIO()
-        for chunk in self.chunks(data):
-            out.write(chunk)
-        return out.getvalue()
+def _digest(aside: Aside, data: bytes, algorithm: DigestAlgorithm) -> bytes:
+    hasher = hashes.Hash(digest_algorithm_implementations[algorithm]())
+    for piece in aside.pieces(data):
+        hasher.update(piece)
+    return hasher.finalize()
 
 
 class _Signer(XMLSigner):
@@ -307,9 +265,16 @@ class _Signer(XMLSigner):
         self._signature = signature
         self._aside = aside
 
+    def forget(self) -> None:
+        """Let go of the tree and the texts held aside (views of the caller's bytes): signxml's objects
+        are in reference cycles of their own, so this one would keep them until a garbage collection
+        (a 67 MiB package for a while longer than the call)."""
+        self._own_tree = self._signature = None
+        self._aside = Aside()
+
     def _get_digest(self, data: Any, algorithm: DigestAlgorithm) -> bytes:
-        if self._aside.texts and isinstance(data, bytes):
-            return self._aside.digest(data, algorithm)
+        if self._aside.held and isinstance(data, bytes):
+            return _digest(self._aside, data, algorithm)
         digest: bytes = super()._get_digest(data, algorithm)
         return digest
 
@@ -386,9 +351,14 @@ class _Verifier(XMLVerifier):
         self._spent: Any = None  # that root once canonicalised
         self._aside = aside or Aside()
 
+    def forget(self) -> None:
+        """As ``_Signer.forget``: the trees and the texts held aside, not kept by signxml's cycles."""
+        self._consumable = self._spent = None
+        self._aside = Aside()
+
     def _get_digest(self, data: Any, algorithm: DigestAlgorithm) -> bytes:
-        if self._aside.texts and isinstance(data, bytes):
-            return self._aside.digest(data, algorithm)
+        if self._aside.held and isinstance(data, bytes):
+            return _digest(self._aside, data, algorithm)
         digest: bytes = super()._get_digest(data, algorithm)
         return digest
 
@@ -467,7 +437,27 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
     sha384/sha512 variants. An XML-DSig signature already in the header is replaced.
     """
     method = _signature_method(algorithm, key.private_key)
-    root = _parse(xml)
+    root, aside = _parse(xml)
+    if len(xml) > ASIDE_ABOVE:
+        aside.take(root, ASIDE_ABOVE)
+    return _sign(root, aside, key, method)
+
+
+def sign_written(pkg: Edoc | StatusPackage, key: SigningKey, *, algorithm: str = "rsa-sha256") -> bytes:
+    """``sign_package(write_package(pkg), key)``, byte for byte, without the unsigned package: each
+    attachment's base64 is made from its content for the digest, then again for the signed output,
+    and never held whole but there (a 50 MB attachment: the signed package, not it and the unsigned one;
+    issue 13). What ``AgencyClient.submit`` sends."""
+    method = _signature_method(algorithm, key.private_key)
+    aside = Aside()
+    unsigned = io.BytesIO()
+    write_package_to(pkg, unsigned, aside)
+    root, held = _parse(unsigned.getvalue())
+    held.streams.update(aside.streams)
+    return _sign(root, held, key, method)
+
+
+def _sign(root: Any, aside: Aside, key: SigningKey, method: SignatureMethod) -> bytes:
     header = root.find(f"{{{EDXML}}}edXMLEnvelope/{{{EDXML}}}edXMLHeader")
     if header is None:
         raise NotAnEdxmlPackage(
@@ -483,7 +473,6 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
             vi="phần tử gốc edXML không được có thuộc tính Id",
         )
     placeholder = _place_signature(header)
-    aside = Aside.lift(root) if len(xml) > ASIDE_ABOVE else Aside()
     signer = _Signer(
         root,
         placeholder,
@@ -493,9 +482,12 @@ def sign_package(xml: bytes, key: SigningKey, *, algorithm: str = "rsa-sha256") 
         digest_algorithm=_DIGEST_FOR[method.name.rsplit("_", 1)[1].lower()],
         c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
     )
-    signed = signer.sign(root, key=key.private_key, cert=list(key.certificate_chain))
+    try:
+        signed = signer.sign(root, key=key.private_key, cert=list(key.certificate_chain))
+    finally:
+        signer.forget()
     serialised = bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
-    return aside.joined(serialised) if aside.texts else serialised
+    return aside.joined(serialised) if aside.held else serialised
 
 
 def verify_package(
@@ -506,6 +498,7 @@ def verify_package(
     expected_agency: str | None = None,
     agency_certificates: Mapping[str, x509.Certificate] | None = None,
     parsed: Any = None,
+    aside: Aside | None = None,
     limits: ParseLimits = DEFAULT_LIMITS,
     at: datetime | None = None,
 ) -> VerifiedPackage:
@@ -516,6 +509,9 @@ def verify_package(
 
     ``parsed``: the tree ``vbcore.edxml.parse_xml(xml)`` already gave (the hub parses once for the
     schema check); it is used instead of parsing ``xml`` again, and must not be used afterwards.
+    ``aside``: the texts ``parsed`` holds a mark for (``vbcore.edxml.aside.parse_aside``, the hub's
+    ``Accepted.aside``): required with such a tree, whose marks would otherwise be digested as its text
+    (and the package refused as changed).
     ``limits``: the parse limits and ``max_certificates`` (``KeyInfo`` is outside the digest).
 
     Nothing here decodes an attachment: a broken attachment never hides this verdict.
@@ -528,7 +524,7 @@ def verify_package(
     Raises ``SignatureMissing``, ``SignatureInvalid``, ``SignatureWrapping``, ``WeakSignatureAlgorithm``,
     ``UntrustedCertificate``, ``SignerMismatch`` (all ``SignatureError``), or the parser's errors.
     """
-    root = _parse(xml, limits) if parsed is None else parsed
+    root, aside = _parse(xml, limits) if parsed is None else (parsed, aside or Aside())
     found = find_signatures(root)
     if not found.dsig:
         if policy.require_signature:
@@ -543,10 +539,11 @@ def verify_package(
     trust.validate(leaf, intermediates, at=at)
     signer_agency = _bind(leaf, expected_agency, agency_certificates)
     large = len(xml) > ASIDE_ABOVE
-    signed_root, aside = _verify_with_signxml(root, leaf, policy, consume=parsed is None, large=large)
+    consume = parsed is None
+    signed_root, held = _verify_with_signxml(root, leaf, policy, consume=consume, large=large, aside=aside)
     return VerifiedPackage(
         root=_whole_package(root, signed_root), signer_agency=signer_agency, certificate=leaf,
-        algorithm=shape.algorithm, aside=aside,
+        algorithm=shape.algorithm, aside=held,
     )  # fmt: skip
 
 
@@ -560,7 +557,7 @@ class UntrustedSignature:
     signer_agency: str | None  # the agency code the certificate names, unchecked
     certificate: x509.Certificate
     algorithm: str
-    aside: Mapping[str, str] = field(default_factory=dict)  # as ``VerifiedPackage.aside``
+    aside: Mapping[str, HeldText] = field(default_factory=dict)  # as ``VerifiedPackage.aside``
 
 
 def verify_signature_value(
@@ -575,15 +572,16 @@ def verify_signature_value(
     Raises ``SignatureMissing`` for no XML-DSig signature (a ``<Signature>`` outside XML-DSig:
     ``SignatureInvalid``), and the shape, certificate and value errors of ``verify_package``.
     """
-    root = _parse(xml, limits)
+    root, aside = _parse(xml, limits)
     found = find_signatures(root)
     if not found.dsig:
         _refuse_unsigned(found)
     shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
     leaf, _ = _signing_certificate(certificates_in(shape, limits.max_certificates))
-    signed_root, aside = _verify_with_signxml(root, leaf, policy, consume=True, large=len(xml) > ASIDE_ABOVE)
+    large = len(xml) > ASIDE_ABOVE
+    signed_root, held = _verify_with_signxml(root, leaf, policy, consume=True, large=large, aside=aside)
     signed_root = _whole_package(root, signed_root)
-    return UntrustedSignature(signed_root, agency_code_of(leaf), leaf, shape.algorithm, aside)
+    return UntrustedSignature(signed_root, agency_code_of(leaf), leaf, shape.algorithm, held)
 
 
 def _refuse_unsigned(found: Found) -> NoReturn:
@@ -649,13 +647,22 @@ def _bind(
 
 
 def _verify_with_signxml(
-    root: Any, leaf: x509.Certificate, policy: SignaturePolicy, *, consume: bool = False, large: bool = True
-) -> tuple[Any, dict[str, str]]:
+    root: Any,
+    leaf: x509.Certificate,
+    policy: SignaturePolicy,
+    *,
+    consume: bool = False,
+    large: bool = True,
+    aside: Aside | None = None,
+) -> tuple[Any, dict[str, HeldText]]:
     """The verified tree (signxml's ``signed_xml``) and the texts it holds a mark for (``Aside``).
     ``consume``: ``root`` is the caller's to give away (parsed for this verification alone): it is
-    verified without a copy and left empty. ``large``: the package may hold a text over ``ASIDE_ABOVE``
-    (its bytes do); ``root``'s are replaced by marks, whether it is consumed or not."""
-    aside = Aside.lift(root) if large else Aside()
+    verified without a copy and left empty. ``aside``: the texts ``root`` already holds a mark for
+    (``parse_aside``). ``large``: the package may hold a text over ``ASIDE_ABOVE`` (its bytes do); any
+    still in ``root`` is replaced by a mark too, whether it is consumed or not."""
+    aside = aside or Aside()
+    if large:
+        aside.take(root, ASIDE_ABOVE)
     config = SignatureConfiguration(
         require_x509=True,
         location=".//",
@@ -668,7 +675,10 @@ def _verify_with_signxml(
     )
     try:
         verifier = _Verifier(root if consume else None, aside)
-        result = verifier.verify(root, x509_cert=leaf, parser=_huge_parser(), expect_config=config)
+        try:
+            result = verifier.verify(root, x509_cert=leaf, parser=_huge_parser(), expect_config=config)
+        finally:
+            verifier.forget()
     except InvalidDigest as exc:
         raise SignatureInvalid(
             f"the package changed after it was signed ({exc})", vi="gói tin đã bị thay đổi sau khi ký"

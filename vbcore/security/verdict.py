@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from vbcore.edxml import DEFAULT_LIMITS, ParseLimits
+from vbcore.edxml.aside import Aside
 from vbcore.errors import SignatureWrapping, UntrustedCertificate
 from vbcore.lang import Text
 from vbcore.security import signing
@@ -80,13 +81,16 @@ def judge_signature(
     trust: TrustStore,
     policy: SignaturePolicy,
     parsed: Any = None,
+    aside: Aside | None = None,
     limits: ParseLimits = DEFAULT_LIMITS,
 ) -> Judged:
     """The verdict on ``xml``'s signature (see the module docstring); raises the ``SignatureError`` of a
-    signature that is present and does not verify. ``parsed`` as for ``verify_package``."""
+    signature that is present and does not verify. ``parsed`` and ``aside`` as for ``verify_package``."""
     lenient = dataclasses.replace(policy, require_signature=False)
     try:
-        verified = signing.verify_package(xml, trust=trust, policy=lenient, parsed=parsed, limits=limits)
+        verified = signing.verify_package(
+            xml, trust=trust, policy=lenient, parsed=parsed, aside=aside, limits=limits
+        )
     except UntrustedCertificate as untrusted:
         return Judged(
             SignatureVerdict.FOREIGN_CA,
@@ -102,11 +106,13 @@ def _value_only(xml: bytes, policy: SignaturePolicy, limits: ParseLimits) -> Ver
     """The signature's shape and value checked against the certificate the package carries, with no
     trust anchor (as ``xmlsec1 --insecure``); the verified tree. Reached only once the shape check
     passed and the chain was not trusted, so every failure here is the signature's own."""
-    root = signing._parse(xml, limits)
+    root, held = signing._parse(xml, limits)
     shape = check_shape(root, find_signatures(root).dsig, allow_sha1=policy.allow_sha1)
     leaf, _ = signing._signing_certificate(certificates_in(shape, limits.max_certificates))
     large = len(xml) > signing.ASIDE_ABOVE
-    signed_root, aside = signing._verify_with_signxml(root, leaf, policy, consume=True, large=large)
+    signed_root, aside = signing._verify_with_signxml(
+        root, leaf, policy, consume=True, large=large, aside=held
+    )
     if signed_root is None or signed_root.tag != root.tag:
         raise SignatureWrapping(
             "the signed content is not the whole package", vi="phần được ký không phải toàn bộ gói tin"

@@ -59,6 +59,7 @@ from pika import exceptions as px
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
 from vbcore.tls import split_url, tls_failure
+from vbcore.transport import body_frames
 from vbcore.transport.amqp_wire import (
     INGRESS_QUEUE_ARGUMENTS,
     PARKED_QUEUE_ARGUMENTS,
@@ -216,7 +217,7 @@ class RabbitMQTransport(Transport):
 
     def _open(self) -> None:
         self._drop_connection()
-        self._conn = pika.BlockingConnection(self._params)
+        self._conn = body_frames.send_bodies_as_views(pika.BlockingConnection(self._params))
         self._generation += 1
         self._buffer.clear()  # deliveries of the old connection are stale; the broker redelivers them
         if self._hub_agencies is not None:
@@ -503,7 +504,7 @@ class RabbitMQTransport(Transport):
                 self._run(f"setting the prefetch of {queue}", qos)
 
     def _start_consumer(self, spec: _ConsumerSpec) -> Any:
-        channel = self._conn.channel()
+        channel = body_frames.assemble_in_one_buffer(self._conn.channel())
         generation = self._generation
         try:
             channel.basic_qos(prefetch_count=spec.prefetch)
@@ -567,7 +568,7 @@ class RabbitMQTransport(Transport):
     def get(self, queue: str) -> Delivery | None:
         def take() -> Delivery | None:
             if self._getter is None or not self._getter.is_open:
-                self._getter = self._conn.channel()
+                self._getter = body_frames.assemble_in_one_buffer(self._conn.channel())
             ch = self._getter
             method, properties, body = ch.basic_get(queue, auto_ack=False)
             if method is None:
