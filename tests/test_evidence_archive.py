@@ -138,3 +138,12 @@ def test_a_folder_removed_behind_the_archive_is_made_again(tmp_path: Path) -> No
     first = archive.put(b"first")
     shutil.rmtree(archive.path(first).parent)
     assert archive.get(archive.put(b"first")) == b"first"
+
+
+def test_the_archive_remembers_nothing_per_package_or_folder(tmp_path: Path) -> None:
+    """A hub writes millions of packages in 65,536 folders: its archive object must not grow with them."""
+    archive = PackageArchive(tmp_path / "packages")
+    for i in range(300):
+        archive.put_many([f"package {i}".encode(), f"status {i}".encode()])
+    sizes = [len(v) for v in vars(archive).values() if isinstance(v, (dict, set, list))]
+    assert all(size < 10 for size in sizes)

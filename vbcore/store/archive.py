@@ -69,7 +69,8 @@ class PackageArchive:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self._folders: dict[Path, int] = {}  # folders known to exist -> their file system (st_dev)
+        self._dev: int | None = None  # the root's file system (st_dev)
+        self._elsewhere = False  # a file of this batch lies on another file system
 
     def path(self, digest: str) -> Path:
         d = checked_digest(digest)
@@ -87,6 +88,7 @@ class PackageArchive:
         any is flushed, and flushed together (see the module's docstring)."""
         digests = [digest_of(data) for data in packages]
         pending: dict[Path, str] = {}  # target -> its temporary file, not yet renamed
+        self._elsewhere = False
         try:
             for digest, data in zip(digests, packages, strict=True):
                 target = self.path(digest)
@@ -98,7 +100,7 @@ class PackageArchive:
             if not pending:
                 return digests
             folders = {target.parent for target in pending}
-            whole = self._one_file_system(folders)
+            whole = _SYNCFS is not None and not self._elsewhere  # else file by file, folder by folder
             if whole:
                 _syncfs(self.root)  # every file's data, and the temporary names
             else:
@@ -120,26 +122,22 @@ class PackageArchive:
         return digests
 
     def _temporary(self, folder: Path) -> tuple[int, str]:
-        """A new temporary file in ``folder`` (made if missing; known folders are not looked at again,
-        unless one was removed behind the archive's back)."""
-        for _ in range(2):
-            if folder not in self._folders:
-                folder.mkdir(parents=True, exist_ok=True)
-                self._folders[folder] = folder.stat().st_dev
-            try:
-                return tempfile.mkstemp(dir=folder, prefix=".incoming-")
-            except FileNotFoundError:
-                self._folders.pop(folder, None)
-        return tempfile.mkstemp(dir=folder, prefix=".incoming-")
+        """A new temporary file in ``folder``, made if missing (tried first: a folder is missing only
+        for the first package of its prefix, so nothing is remembered per folder). Notes whether the
+        file lies on another file system than the root (a mount inside the archive)."""
+        try:
+            fd, name = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+        except FileNotFoundError:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+        if os.fstat(fd).st_dev != self._root_dev():
+            self._elsewhere = True
+        return fd, name
 
-    def _one_file_system(self, folders: set[Path]) -> bool:
-        """Whether one ``syncfs`` of the root makes ``folders`` durable: it is available and none of
-        them lies on another file system (a mount inside the archive)."""
-        if _SYNCFS is None:
-            return False
-        if self.root not in self._folders:
-            self._folders[self.root] = self.root.stat().st_dev
-        return all(self._folders[f] == self._folders[self.root] for f in folders)
+    def _root_dev(self) -> int:
+        if self._dev is None:
+            self._dev = self.root.stat().st_dev
+        return self._dev
 
     def get(self, digest: str) -> bytes:
         """The bytes whose SHA-256 is ``digest``; ``ArchiveMissing`` or ``ArchiveCorrupt`` otherwise."""
