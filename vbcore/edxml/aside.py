@@ -19,8 +19,10 @@ the marked bytes are parsed with the same parser. Then each mark must be the who
 attribute, a tail, CDATA?), else the package is parsed whole, as it would be without this module,
 and so is a package the marked bytes do not parse as: its error is said about the bytes as sent.
 
-``Aside.take`` does the same for a tree already parsed (any leaf text over ``ASIDE_ABOVE`` that both
-forms write as it is), at the cost of the text's copy while it is taken out.
+``Aside.take`` does the same for a tree already parsed (a ``ContentTransferEncoded``'s text over
+``ASIDE_ABOVE`` that both forms write as it is), at the cost of the text's copy while it is taken out.
+Only an attachment's base64: it is the one text a reader looks up by its mark (``read_element(aside=)``);
+any other (a 1 MiB ``Subject``) would be verified as sent and read as its mark.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ HeldText = bytes | memoryview
 """A text held aside, UTF-8 (the base64 of ``parse_aside``: ASCII, a view of the package's bytes)."""
 
 _CONTENT_TAG = tag("ContentTransferEncoded")
+# The reader reads an unqualified ContentTransferEncoded too (an edXML: prefix left undeclared).
+_CONTENT_TAGS = (_CONTENT_TAG, "ContentTransferEncoded")
 _CONTENT = b"ContentTransferEncoded"
 # Written as they are by libxml2's parser, its canonical form and its serialiser: no '&', '<', '>',
 # no carriage return (read as a line feed), nothing outside ASCII.
@@ -99,8 +103,9 @@ class Aside:
         return mark
 
     def take(self, root: Any, above: int = ASIDE_ABOVE) -> None:
-        """Take out of ``root`` every leaf text longer than ``above`` that both forms write as it is."""
-        for element in root.iter(etree.Element):
+        """Take out of ``root`` every ``ContentTransferEncoded`` leaf text longer than ``above`` that both
+        forms write as it is (module docstring: no other text is read by its mark)."""
+        for element in root.iter(*_CONTENT_TAGS):
             if len(element):
                 continue
             text = element.text
