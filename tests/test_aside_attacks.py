@@ -435,6 +435,19 @@ def test_a_hostile_text_signed_as_it_is_is_read_as_the_whole_tree_reads_it(
     assert read_by_hub(package, trust) == whole(read_by_hub, package, trust)
 
 
+def test_a_buffer_that_changes_after_verification_is_not_read_as_changed(
+    key: SigningKey, trust: TrustStore
+) -> None:
+    # A text held aside is a view of the bytes verified: of a bytearray (an mmap), it would read what the
+    # buffer holds when the attachment is decoded, after the signature was checked over what it held then.
+    buffer = bytearray(sign_package(write_package(letter(VPCP, [HA_NOI], "1", pdf=PDF)), key))
+    verified = verify_package(buffer, trust=trust, policy=SignaturePolicy(), expected_agency=VPCP)  # type: ignore[arg-type]
+    at = buffer.index(B64)
+    buffer[at : at + 4] = b"QUJD" if buffer[at : at + 4] != b"QUJD" else b"REVG"
+    read = read_element(verified.root, aside=verified.aside)
+    assert read.package.attachments[0].content.read_bytes() == PDF
+
+
 # --- (b) memory: a sender that makes the hub parse its attachment whole ------------------------------------
 
 # The peak of this process alone (VmHWM: ru_maxrss keeps the parent's peak across exec), in package sizes.

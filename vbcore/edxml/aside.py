@@ -151,8 +151,11 @@ def _new_mark() -> str:
 
 def parse_aside(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, above: int = ASIDE_ABOVE) -> Parsed:
     """``parse_document``'s tree with each attachment's base64 over ``above`` held aside (module
-    docstring); the same refusals, said about ``data``."""
+    docstring); the same refusals, said about ``data``. A buffer that can change (``bytearray``, ``mmap``)
+    is copied first: a text held as a view of it would be read as it is when read, not as it was verified."""
     check_size(len(data), limits)
+    if not isinstance(data, bytes):
+        data = bytes(data)
     regions = _regions(data, above) if len(data) > above and _ascii_compatible(data) else []
     if not regions:
         return _whole(data, limits)
