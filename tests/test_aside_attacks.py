@@ -34,6 +34,7 @@ from vbcore.hub import checks
 from vbcore.security import signing
 from vbcore.security.pki import DevPki, init_dev_pki
 from vbcore.security.signing import SignaturePolicy, SigningKey, TrustStore, sign_package, verify_package
+from vbcore.security.verdict import judge_signature
 from vbcore.testing.devworld import HA_NOI, VPCP, letter
 
 ED = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
@@ -499,3 +500,18 @@ def test_the_hub_holds_a_large_attachment_within_twice_its_size(
         capture_output=True, text=True, timeout=120, check=True,
     ).stdout  # fmt: skip
     assert float(ratio) < 1.0  # over the package's own bytes: a second copy at most
+
+
+def test_an_unsigned_package_accepted_by_a_lenient_policy_is_read_with_its_attachment(
+    trust: TrustStore, unsigned: bytes
+) -> None:
+    # A policy that accepts an unsigned package (a gateway's relayed packages: verdict.judge_signature)
+    # returned the tree with its marks but not the texts they stand for: the attachment was unreadable.
+    lenient = SignaturePolicy(require_signature=False)
+    for verified in (
+        verify_package(unsigned, trust=trust, policy=lenient),
+        judge_signature(unsigned, trust=trust, policy=lenient).verified,
+    ):
+        assert verified.signed is False
+        read = read_element(verified.root, aside=verified.aside)
+        assert [a.content.read_bytes() for a in read.package.attachments] == [PDF]

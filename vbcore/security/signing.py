@@ -531,10 +531,12 @@ def verify_package(
         if policy.require_signature:
             _refuse_unsigned(found)
         # Unsigned packages allowed: a Signature outside XML-DSig proves nothing, so it is unsigned.
+        # The tree is the one parsed, its marks with it: the texts they stand for go along.
         warnings = tuple(signature_deviations(root))
         return VerifiedPackage(
-            root=root, signer_agency=None, certificate=None, algorithm="", warnings=warnings
-        )
+            root=root, signer_agency=None, certificate=None, algorithm="", warnings=warnings,
+            aside=aside.texts,
+        )  # fmt: skip
     shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
     leaf, intermediates = _signing_certificate(certificates_in(shape, limits.max_certificates))
     trust.validate(leaf, intermediates, at=at)
