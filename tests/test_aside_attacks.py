@@ -241,12 +241,21 @@ def same_as_whole(data: bytes) -> bool:
     parsed = parse_aside(data)
     assert parsed.aside.joined(etree.tostring(parsed.root)) == etree.tostring(tree.root)
     assert parsed.warnings == tree.warnings
+    # Each element is said to be on its line in the bytes (refusals and deviations name it).
+    assert [e.sourceline for e in parsed.root.iter()] == [e.sourceline for e in tree.root.iter()]
     return bool(parsed.aside.texts)
 
 
 @pytest.fixture(scope="module")
 def unsigned() -> bytes:
     return write_package(letter(VPCP, [HA_NOI], "1", pdf=PDF))
+
+
+def with_a_second_attachment(data: bytes) -> bytes:
+    """``data`` with a copy of its attachment after it, its content ``ABC``."""
+    end = b"</edXML:Attachment>"
+    start, at = data.index(b"<edXML:Attachment>"), data.index(end) + len(end)
+    return data[:at] + data[start:at].replace(B64, b"QUJD") + data[at:]
 
 
 OPEN = b"<edXML:ContentTransferEncoded>"
@@ -259,6 +268,12 @@ UNSIGNED: dict[str, tuple[Callable[[bytes], bytes], bool]] = {
         lambda u: u.replace(B64, b"\t" + B64[:999] + b"\n\t" + B64[999:] + b"\n"),
         True,
     ),
+    "base64 in lines, another attachment after it": (
+        lambda u: with_a_second_attachment(u).replace(B64, base64.encodebytes(PDF)),
+        True,
+    ),
+    # Held with a mark of as many line feeds, over ASIDE_ABOVE itself: never taken aside again (Aside.take).
+    "line feeds only": (lambda u: u.replace(B64, b"\n" * len(B64)), True),
     "lone carriage returns": (lambda u: u.replace(B64, B64[:999] + b"\r" + B64[999:]), False),
     "CRLF": (lambda u: u.replace(B64, B64[:999] + b"\r\n" + B64[999:]), False),
     "xml:space on the element": (
@@ -402,6 +417,14 @@ BEFORE_SIGNING: dict[str, Callable[[bytes], bytes]] = {
     "an escaped ampersand": lambda u: u.replace(B64, B64[:999] + b"&amp;" + B64[999:]),
     "tabs and line feeds": lambda u: u.replace(B64, b"\n\t" + B64[:999] + b"\n\t" + B64[999:] + b"\n"),
     "whitespace only": lambda u: u.replace(B64, b" \n" * len(B64)),
+    # Held aside, the base64 is decoded from bytes; whole, from a string: each decoder refuses alike.
+    "padding in the middle": lambda u: u.replace(B64, B64[:1000] + b"=" + B64[1000:]),
+    "padding in the middle of a quantum": lambda u: u.replace(B64, B64[:1002] + b"==" + B64[1004:]),
+    "a lone trailing character": lambda u: u.replace(B64, B64 + b"Q"),
+    "padding after whitespace": lambda u: u.replace(
+        B64, B64.rstrip(b"=") + b"\n\t=" * (len(B64) - len(B64.rstrip(b"=")))
+    ),
+    "too much padding": lambda u: u.replace(B64, B64 + b"===="),
     "a text shaped like a mark": lambda u: u.replace(B64, b"vbus-aside-" + b"a" * 32 * (len(B64) // 32)),
     "an unqualified element (prefix undeclared)": lambda u: u.replace(
         OPEN, b"<ContentTransferEncoded>"

@@ -91,8 +91,10 @@ class Aside:
     def held(self) -> bool:
         return bool(self.texts or self.streams)
 
-    def hold(self, text: HeldText) -> str:
-        mark = _new_mark()
+    def hold(self, text: HeldText, lines: int = 0) -> str:
+        """A mark for ``text``, ending in ``lines`` line feeds (``parse_aside``: as many as the text has, so
+        that every element after it is on the line it is on in the package, ``sourceline``)."""
+        mark = _new_mark() + "\n" * lines
         self.texts[mark] = text
         return mark
 
@@ -104,12 +106,15 @@ class Aside:
 
     def take(self, root: Any, above: int = ASIDE_ABOVE) -> None:
         """Take out of ``root`` every ``ContentTransferEncoded`` leaf text longer than ``above`` that both
-        forms write as it is (module docstring: no other text is read by its mark)."""
+        forms write as it is (module docstring: no other text is read by its mark), and not a mark already
+        (one ending in a held text's line feeds can be that long)."""
         for element in root.iter(*_CONTENT_TAGS):
             if len(element):
                 continue
             text = element.text
-            if text is not None and len(text) > above and not any(c in text for c in _ESCAPED):
+            if text is None or len(text) <= above or text in self.texts or text in self.streams:
+                continue
+            if not any(c in text for c in _ESCAPED):
                 element.text = self.hold(text.encode())
 
     def pieces(self, data: bytes) -> Iterator[HeldText]:
@@ -165,7 +170,7 @@ def parse_aside(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, above: int = 
     pieces: list[HeldText] = []
     done = 0
     for start, end in regions:
-        pieces += [view[done:start], aside.hold(view[start:end]).encode()]
+        pieces += [view[done:start], aside.hold(view[start:end], data.count(b"\n", start, end)).encode()]
         done = end
     pieces.append(view[done:])
     try:
