@@ -19,8 +19,10 @@ the marked bytes are parsed with the same parser. Then each mark must be the who
 attribute, a tail, CDATA?), else the package is parsed whole, as it would be without this module,
 and so is a package the marked bytes do not parse as: its error is said about the bytes as sent.
 
-``Aside.take`` does the same for a tree already parsed (any leaf text over ``ASIDE_ABOVE`` that both
-forms write as it is), at the cost of the text's copy while it is taken out.
+``Aside.take`` does the same for a tree already parsed (a ``ContentTransferEncoded``'s text over
+``ASIDE_ABOVE`` that both forms write as it is), at the cost of the text's copy while it is taken out.
+Only an attachment's base64: it is the one text a reader looks up by its mark (``read_element(aside=)``);
+any other (a 1 MiB ``Subject``) would be verified as sent and read as its mark.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ HeldText = bytes | memoryview
 """A text held aside, UTF-8 (the base64 of ``parse_aside``: ASCII, a view of the package's bytes)."""
 
 _CONTENT_TAG = tag("ContentTransferEncoded")
+# The reader reads an unqualified ContentTransferEncoded too (an edXML: prefix left undeclared).
+_CONTENT_TAGS = (_CONTENT_TAG, "ContentTransferEncoded")
 _CONTENT = b"ContentTransferEncoded"
 # Written as they are by libxml2's parser, its canonical form and its serialiser: no '&', '<', '>',
 # no carriage return (read as a line feed), nothing outside ASCII.
@@ -87,8 +91,10 @@ class Aside:
     def held(self) -> bool:
         return bool(self.texts or self.streams)
 
-    def hold(self, text: HeldText) -> str:
-        mark = _new_mark()
+    def hold(self, text: HeldText, lines: int = 0) -> str:
+        """A mark for ``text``, ending in ``lines`` line feeds (``parse_aside``: as many as the text has, so
+        that every element after it is on the line it is on in the package, ``sourceline``)."""
+        mark = _new_mark() + "\n" * lines
         self.texts[mark] = text
         return mark
 
@@ -99,12 +105,16 @@ class Aside:
         return mark
 
     def take(self, root: Any, above: int = ASIDE_ABOVE) -> None:
-        """Take out of ``root`` every leaf text longer than ``above`` that both forms write as it is."""
-        for element in root.iter(etree.Element):
+        """Take out of ``root`` every ``ContentTransferEncoded`` leaf text longer than ``above`` that both
+        forms write as it is (module docstring: no other text is read by its mark), and not a mark already
+        (one ending in a held text's line feeds can be that long)."""
+        for element in root.iter(*_CONTENT_TAGS):
             if len(element):
                 continue
             text = element.text
-            if text is not None and len(text) > above and not any(c in text for c in _ESCAPED):
+            if text is None or len(text) <= above or text in self.texts or text in self.streams:
+                continue
+            if not any(c in text for c in _ESCAPED):
                 element.text = self.hold(text.encode())
 
     def pieces(self, data: bytes) -> Iterator[HeldText]:
@@ -146,8 +156,11 @@ def _new_mark() -> str:
 
 def parse_aside(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, above: int = ASIDE_ABOVE) -> Parsed:
     """``parse_document``'s tree with each attachment's base64 over ``above`` held aside (module
-    docstring); the same refusals, said about ``data``."""
+    docstring); the same refusals, said about ``data``. A buffer that can change (``bytearray``, ``mmap``)
+    is copied first: a text held as a view of it would be read as it is when read, not as it was verified."""
     check_size(len(data), limits)
+    if not isinstance(data, bytes):
+        data = bytes(data)
     regions = _regions(data, above) if len(data) > above and _ascii_compatible(data) else []
     if not regions:
         return _whole(data, limits)
@@ -157,7 +170,7 @@ def parse_aside(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, above: int = 
     pieces: list[HeldText] = []
     done = 0
     for start, end in regions:
-        pieces += [view[done:start], aside.hold(view[start:end]).encode()]
+        pieces += [view[done:start], aside.hold(view[start:end], data.count(b"\n", start, end)).encode()]
         done = end
     pieces.append(view[done:])
     try:

@@ -237,8 +237,9 @@ fed to the digest (and written to the signed output) where its mark is. Only a t
 write as it is (no ``&``, ``<``, ``>`` or carriage return: base64 never has them) is held aside, so the
 digest is the one of the whole canonical form, byte for byte (issue 13: a 50 MB attachment, a 67 MiB
 package, cost +340 MiB to sign and to verify). An attachment's base64 is never put in a tree at all
-(``parse_aside``: the bytes it came in are the text); any other such text is taken out of the parsed
-tree (``Aside.take``)."""
+(``parse_aside``: the bytes it came in are the text); one it could not hold so (the package was parsed
+whole) is taken out of the parsed tree (``Aside.take``). No other text is: the reader looks up only an
+attachment's base64 by its mark, and would read a 1 MiB ``Subject`` as its mark."""
 
 
 def _digest(aside: Aside, data: bytes, algorithm: DigestAlgorithm) -> bytes:
@@ -530,10 +531,12 @@ def verify_package(
         if policy.require_signature:
             _refuse_unsigned(found)
         # Unsigned packages allowed: a Signature outside XML-DSig proves nothing, so it is unsigned.
+        # The tree is the one parsed, its marks with it: the texts they stand for go along.
         warnings = tuple(signature_deviations(root))
         return VerifiedPackage(
-            root=root, signer_agency=None, certificate=None, algorithm="", warnings=warnings
-        )
+            root=root, signer_agency=None, certificate=None, algorithm="", warnings=warnings,
+            aside=aside.texts,
+        )  # fmt: skip
     shape = check_shape(root, found.dsig, allow_sha1=policy.allow_sha1)
     leaf, intermediates = _signing_certificate(certificates_in(shape, limits.max_certificates))
     trust.validate(leaf, intermediates, at=at)
