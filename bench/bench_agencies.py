@@ -59,7 +59,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -568,7 +568,7 @@ def one_n(n: int, args: argparse.Namespace, base: Path) -> Figures:
     pki = init_dev_pki(tmp / "pki", [(c, c) for c in keyed] + [(HUB_ID, "vbus hub")])
     hubs: list[HubProcess] = []
     try:
-        with own_node(tmp / "rabbit") as node:
+        with own_node(tmp / "rabbit", quorum_tick_ms=args.quorum_tick_ms) as node:
             world = World(node, tmp, names, codes, pki, store, tmp / "directory.json")
             admin = BrokerAdmin(node.management_url, vhost=VHOST, names=names)
             admin.ensure_vhost()
@@ -710,6 +710,8 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=None, help="agencies added with the real CLI (10)")
     parser.add_argument("--circulars", default="100,1000", help="recipients of each circular")
     parser.add_argument("--store", default="sqlite", help="sqlite (a temp file) or a postgresql:// URL")
+    parser.add_argument("--quorum-tick-ms", type=int, default=None,
+                        help="the hub's node: RabbitMQ's quorum_tick_interval (default: RabbitMQ's, 5000)")
     parser.add_argument("--no-raw", dest="raw", action="store_false",
                         help="skip N quorum against N classic queues on fresh nodes")
     args = parser.parse_args()
@@ -719,8 +721,9 @@ def main() -> int:
     counts = [int(c) for c in args.counts.split(",")]
     quiet()
     load = os.getloadavg()
-    print(f"vbus agencies benchmark {datetime.now():%Y-%m-%d %H:%M} (UTC {datetime.utcnow():%H:%M}): N = "
-          f"{', '.join(map(str, counts))}, store {args.store.split('@')[-1]}, {os.cpu_count()} CPUs, "
+    print(f"vbus agencies benchmark {datetime.now():%Y-%m-%d %H:%M} (UTC {datetime.now(UTC):%H:%M}): N = "
+          f"{', '.join(map(str, counts))}, store {args.store.split('@')[-1]}, quorum tick "
+          f"{args.quorum_tick_ms or 'default'} ms, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)  # fmt: skip
     rows = []
     with tempfile.TemporaryDirectory(prefix="vbus-bench-agencies-") as base:
