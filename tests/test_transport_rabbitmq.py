@@ -243,3 +243,35 @@ def test_a_batch_that_is_every_open_delivery_is_acked_with_one_frame(rabbit_env:
     assert frames == [(held[4].tag.delivery_tag, True)]  # type: ignore[attr-defined]
     agency.close()
     assert rabbit_env.hub().queue_depth(n.inbox(a)) == 0
+
+
+def test_many_inboxes_declare_the_delivery_exchange_once_per_channel(
+    rabbit_env: BrokerEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: a hub that knows thousands of agencies declares each inbox at its start and again after
+    every reconnect, one round trip per declaration; the delivery exchange need not be one of them."""
+    n = rabbit_env.names
+    codes = [f"{n.prefix}a{i}" for i in range(4)]
+    hub = rabbit_env.hub()
+    declared: list[str] = []
+
+    def counted(channel: object) -> None:
+        real = channel.exchange_declare  # type: ignore[attr-defined]
+
+        def exchange_declare(exchange: str, *args: object, **kwargs: object) -> object:
+            declared.append(exchange)
+            return real(exchange, *args, **kwargs)
+
+        monkeypatch.setattr(channel, "exchange_declare", exchange_declare)
+
+    counted(hub._channel())
+    hub.declare_hub(codes[:3])
+    assert declared.count(n.delivery_exchange) == 1
+    hub._channel().close()  # e.g. closed by the broker: the next channel declares the exchange again
+    counted(hub._channel())
+    hub.declare_inbox(codes[3])
+    assert declared.count(n.delivery_exchange) == 2
+    for i, code in enumerate(codes):
+        hub.publish(n.delivery_exchange, code, b"x", message_id=f"m-{i}")
+    arrived = [getattr(get_eventually(hub, n.inbox(code)), "message_id", None) for code in codes]
+    assert arrived == ["m-0", "m-1", "m-2", "m-3"]

@@ -192,6 +192,7 @@ class RabbitMQTransport(Transport):
         self._unsettled: dict[Any, set[int]] = {}
         self._conn: Any = None
         self._ops: Any = None  # channel for declarations and queue_depth
+        self._delivery_declared: Any = None  # the channel that declared the delivery exchange (on ``_ops``)
         self._getter: Any = None  # channel for get (its deliveries are acked on it)
         self._consumer_channels: list[Any] = []  # one per entry of _consumers
         self._pub: Any = None  # publisher channel, in confirm mode via its _impl
@@ -330,7 +331,11 @@ class RabbitMQTransport(Transport):
 
     def _declare_inbox(self, code: str) -> None:
         n, ch = self.names, self._channel()
-        ch.exchange_declare(n.delivery_exchange, "direct", durable=True)
+        # Once per channel, not per inbox: a hub knowing thousands of agencies declares them all at its
+        # start and after every reconnect, and each declaration is a round trip (issue 13).
+        if self._delivery_declared is not ch:
+            ch.exchange_declare(n.delivery_exchange, "direct", durable=True)
+            self._delivery_declared = ch
         ch.queue_declare(n.inbox(code), durable=True, arguments=work_queue_arguments(n))
         ch.queue_bind(n.inbox(code), n.delivery_exchange, routing_key=code)
 
