@@ -70,13 +70,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from own_rabbitmq import OwnNode, start_node  # noqa: E402
 
-from bench.bench_hub import cpu_seconds  # noqa: E402
+from bench.bench_hub import answer_each, cpu_seconds  # noqa: E402
 from vbcore.agency import AgencyClient  # noqa: E402
 from vbcore.hub.admin import add_agency  # noqa: E402
 from vbcore.logging import quiet  # noqa: E402
-from vbcore.model import Edoc, Organization, ResponseFor, StaffInfo, StatusPackage  # noqa: E402
+from vbcore.model import Edoc, StatusPackage  # noqa: E402
 from vbcore.security.pki import DevPki, init_dev_pki  # noqa: E402
-from vbcore.status import StatusCode  # noqa: E402
 from vbcore.testing.devworld import HUB_ID, VPCP, DevKeys, letter  # noqa: E402
 from vbcore.transport.amqp_wire import work_queue_arguments  # noqa: E402
 from vbcore.transport.connect import open_transport  # noqa: E402
@@ -336,32 +335,10 @@ def document(sender: str, recipients: list[str], number: str, tag: str) -> Edoc:
                   pdf=b"%PDF-1.4 " + os.urandom(2400))  # fmt: skip
 
 
-def status_01(receiver: str, sender: str, document_id: str) -> StatusPackage:
-    return StatusPackage(
-        from_=Organization(receiver),
-        response_for=ResponseFor(organ_id=sender, document_id=document_id),
-        status_code=StatusCode.ARRIVED,
-        staff_info=StaffInfo(department="Văn thư", staff="Bench"),
-        description="Đã đến",
-        timestamp=datetime.now().replace(microsecond=0),
-    )
-
-
 def answer_main(world: World, code: str, count: int) -> None:
     """One sampled agency: verify each document, ack, answer 01 (a process of its own)."""
     quiet()
-    client = world.client(code)
-    done = 0
-    while done < count:
-        incoming = client.fetch(timeout=1.0)
-        if incoming is None:
-            continue
-        client.ack(incoming)
-        package = incoming.package
-        if isinstance(package, Edoc):
-            client.submit(status_01(code, package.from_.organ_id, package.effective_document_id))
-            done += 1
-    client.transport.close()
+    answer_each(world.client(code), count)
 
 
 def drain_main(world: World, queues: list[str], drained: Any, stop: Any) -> None:

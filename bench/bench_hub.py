@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,8 +91,9 @@ def status_01(sender: str, document_id: str, receiver: str = RECEIVER) -> Status
 # --- the receiving agency: another process --------------------------------------------------------
 
 
-def receiver_main(setup: Setup, count: int, arrivals: mp.Queue) -> None:  # type: ignore[type-arg]
-    client = setup.client(RECEIVER)
+def answer_each(client: AgencyClient, count: int, arrived: Callable[[str], None] | None = None) -> None:
+    """The receiving agency: verify each document (``fetch``), ack it and answer with a signed 01,
+    ``count`` times; ``arrived`` hears each document's id as it arrives."""
     done = 0
     while done < count:
         incoming = client.fetch(timeout=1.0)
@@ -102,14 +103,19 @@ def receiver_main(setup: Setup, count: int, arrivals: mp.Queue) -> None:  # type
         client.ack(incoming)
         if not isinstance(package, Edoc):
             print(
-                f"receiver: unexpected {incoming.kind}: {getattr(package, 'description', '')}",
+                f"{client.agency}: unexpected {incoming.kind}: {getattr(package, 'description', '')}",
                 file=sys.stderr,
             )
             continue
-        arrivals.put((package.effective_document_id, time.time()))
-        client.submit(status_01(SENDER, package.effective_document_id))
+        if arrived is not None:
+            arrived(package.effective_document_id)
+        client.submit(status_01(package.from_.organ_id, package.effective_document_id, client.agency))
         done += 1
     client.transport.close()
+
+
+def receiver_main(setup: Setup, count: int, arrivals: mp.Queue) -> None:  # type: ignore[type-arg]
+    answer_each(setup.client(RECEIVER), count, lambda document_id: arrivals.put((document_id, time.time())))
     used = os.times()
     arrivals.put(("", used.user + used.system))
 

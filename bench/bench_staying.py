@@ -32,17 +32,14 @@ from bench.bench_hub import (  # noqa: E402
     RECEIVER,
     SENDER,
     Setup,
+    answer_each,
     broker_pid,
     document,
     environment,
-    status_01,
 )
-from bench.bench_track import command, size_per_document, timed  # noqa: E402
-from vbcore.directory import Directory  # noqa: E402
-from vbcore.model import Edoc, StatusPackage  # noqa: E402
-from vbcore.store import open_store  # noqa: E402
+from bench.bench_track import print_rows, size_per_document, track_rows  # noqa: E402
+from vbcore.model import StatusPackage  # noqa: E402
 from vbcore.store.archive import default_location  # noqa: E402
-from vbcore.store.timeline import read_timeline, tracked_ids  # noqa: E402
 
 
 def rss_mib(pid: int | None) -> tuple[float, float]:
@@ -58,18 +55,8 @@ def rss_mib(pid: int | None) -> tuple[float, float]:
 
 
 def receiver_main(setup: Setup, count: int) -> None:
-    """Verify each document (``fetch``), ack it and answer with a signed 01, ``count`` times."""
-    client = setup.client(RECEIVER)
-    done = 0
-    while done < count:
-        incoming = client.fetch(timeout=1.0)
-        if incoming is None:
-            continue
-        client.ack(incoming)
-        if isinstance(incoming.package, Edoc):
-            client.submit(status_01(SENDER, incoming.package.effective_document_id))
-            done += 1
-    client.transport.close()
+    """The receiving agency, in a process of its own (its connection opened there, after the fork)."""
+    answer_each(setup.client(RECEIVER), count)
 
 
 def run(setup: Setup, count: int, size: int, window: int, every: int) -> tuple[float, str]:
@@ -137,29 +124,9 @@ def run(setup: Setup, count: int, size: int, window: int, every: int) -> tuple[f
 
 
 def track_figures(url: str, count: int, document_id: str) -> None:
-    store = open_store(url)
-    directory = Directory.default()
-    now = datetime.now(UTC) + timedelta(days=30)  # every deadline has passed: only the unanswered are listed
-
-    def track_one() -> None:
-        [found] = tracked_ids(store, document_id)
-        assert read_timeline(store, directory, found, now=now).recipients
-
-    overdue = len(store.overdue(now))
-    rows = [
-        ("track DOCUMENT, store queries", timed(track_one)),
-        (f"track --overdue, store query ({overdue} pairs)", timed(lambda: store.overdue(now))),
-    ]
-    store.close()
-    rows += [
-        ("vb --help (Python start + imports)", command(["--help"])),
-        ("vb track DOCUMENT", command(["track", document_id, "--store", url])),
-        ("vb track --overdue", command(["track", "--overdue", "--store", url, "--now", now.isoformat()])),
-    ]
     print(f"store: {size_per_document(url, count):.0f} bytes per document (the package archive apart)")
-    print(f"{'what':55} {'median ms':>10} {'max ms':>8}")
-    for name, (median, worst) in rows:
-        print(f"{name:55} {median:>10.1f} {worst:>8.1f}")
+    now = datetime.now(UTC) + timedelta(days=30)  # every deadline has passed: only the unanswered are listed
+    print_rows(track_rows(url, document_id, now))
 
 
 def main() -> int:

@@ -153,6 +153,36 @@ def plans(store: SqlStore, url: str, document: str, now: datetime) -> list[str]:
     return out
 
 
+def track_rows(url: str, document: str, now: datetime) -> list[tuple[str, tuple[float, float]]]:
+    """``vb track DOCUMENT`` and ``vb track --overdue`` on the store at ``url``: their queries in this
+    process, then the whole command in a fresh one, next to ``vb --help`` (median and max ms)."""
+    store = open_store(url)
+    directory = Directory.default()
+
+    def track_one() -> None:
+        [found] = tracked_ids(store, document)
+        assert read_timeline(store, directory, found, now=now).recipients
+
+    overdue_count = len(store.overdue(now))
+    queries = [
+        ("track DOCUMENT, store queries", timed(track_one)),
+        (f"track --overdue, store query ({overdue_count} pairs)", timed(lambda: store.overdue(now))),
+    ]
+    store.close()
+    return [
+        *queries,
+        ("vb --help (Python start + imports)", command(["--help"])),
+        ("vb track DOCUMENT", command(["track", document, "--store", url])),
+        ("vb track --overdue", command(["track", "--overdue", "--store", url, "--now", now.isoformat()])),
+    ]
+
+
+def print_rows(rows: list[tuple[str, tuple[float, float]]]) -> None:
+    print(f"{'what':55} {'median ms':>10} {'max ms':>8}")
+    for name, (median, worst) in rows:
+        print(f"{name:55} {median:>10.1f} {worst:>8.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=200_000)
@@ -172,33 +202,12 @@ def main() -> int:
                 f"built in {built:.0f} s; store size {size_per_document(url, args.count):.0f} bytes per document"  # noqa: E501
             )
             store = open_store(url)
-            directory = Directory.default()
             document = f"{AGENCIES[(args.count // 2) % len(AGENCIES)]},2026/10/01,{args.count // 2}/VB"
             now = T0 + timedelta(seconds=args.count * 10, days=2)
-
-            def track_one() -> None:
-                [found] = tracked_ids(store, document)
-                assert read_timeline(store, directory, found, now=now).recipients
-
-            overdue_count = len(store.overdue(now))
-            rows = [
-                ("track DOCUMENT, store queries", timed(track_one)),
-                (f"track --overdue, store query ({overdue_count} pairs)", timed(lambda: store.overdue(now))),
-            ]
             for line in plans(store, url, document, now):
                 print(line)
             store.close()
-            rows += [
-                ("vb --help (Python start + imports)", command(["--help"])),
-                ("vb track DOCUMENT", command(["track", document, "--store", url])),
-                (
-                    "vb track --overdue",
-                    command(["track", "--overdue", "--store", url, "--now", now.isoformat()]),
-                ),
-            ]
-            print(f"{'what':55} {'median ms':>10} {'max ms':>8}")
-            for name, (median, worst) in rows:
-                print(f"{name:55} {median:>10.1f} {worst:>8.1f}")
+            print_rows(track_rows(url, document, now))
         finally:
             if not url.startswith("sqlite"):
                 import psycopg
