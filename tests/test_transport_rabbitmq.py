@@ -128,6 +128,7 @@ def test_a_consumer_whose_channel_the_broker_closed_consumes_again(rabbit_env: B
     while "m-2" not in seen and time.monotonic() < deadline:
         agency.drain(0.1)
     assert "m-2" in seen
+    assert all(channel.is_open for channel in agency._unsettled)  # type: ignore[attr-defined]  # none kept
 
 
 def test_a_passive_declare_tells_an_agency_nothing_of_another_agencys_inbox(

@@ -605,11 +605,13 @@ class RabbitMQTransport(Transport):
             if channel.is_open:
                 with contextlib.suppress(px.AMQPError):
                     channel.close()
+            self._unsettled.pop(channel, None)  # its deliveries come back; their tags are stale
             self._consumer_channels[i] = self._start_consumer(spec)
 
     def get(self, queue: str) -> Delivery | None:
         def take() -> Delivery | None:
             if self._getter is None or not self._getter.is_open:
+                self._unsettled.pop(self._getter, None)  # a closed getter's deliveries come back
                 self._getter = body_frames.assemble_in_one_buffer(self._conn.channel())
             ch = self._getter
             method, properties, body = ch.basic_get(queue, auto_ack=False)
