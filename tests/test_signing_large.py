@@ -97,12 +97,8 @@ def test_a_doctype_in_a_large_package_is_still_refused(
         sign_package(with_doctype, key)
 
 
-def test_the_attachments_base64_is_never_parsed_into_a_tree_to_sign_or_to_verify(
-    key_and_trust: tuple[SigningKey, TrustStore], large_package: bytes, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Issue 13: every tree libxml2 builds (our parse, signxml's copies and the verified tree) holds the
-    # metadata only; the 20 MB of base64 stay in the bytes given, read from there (a view, no copy).
-    key, trust = key_and_trust
+def parsed_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every text ``etree.fromstring`` parses from now on (signxml's copies included)."""
     parsed: list[int] = []
     fromstring = etree.fromstring
 
@@ -111,6 +107,16 @@ def test_the_attachments_base64_is_never_parsed_into_a_tree_to_sign_or_to_verify
         return fromstring(text, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(etree, "fromstring", counted)
+    return parsed
+
+
+def test_the_attachments_base64_is_never_parsed_into_a_tree_to_sign_or_to_verify(
+    key_and_trust: tuple[SigningKey, TrustStore], large_package: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 13: every tree libxml2 builds (our parse, signxml's copies and the verified tree) holds the
+    # metadata only; the 20 MB of base64 stay in the bytes given, read from there (a view, no copy).
+    key, trust = key_and_trust
+    parsed = parsed_sizes(monkeypatch)
     signed = sign_package(large_package, key)
     assert parsed
     assert max(parsed) < signing.ASIDE_ABOVE
@@ -131,14 +137,7 @@ def test_the_hubs_checks_never_parse_the_attachments_base64(
     # The hub parses once (schemas, then the signature): with the base64 held aside in the body.
     key, trust = key_and_trust
     signed = sign_package(write_package(letter(VPCP, [HA_NOI], "1", pdf=os.urandom(3_000_000))), key)
-    parsed: list[int] = []
-    fromstring = etree.fromstring
-
-    def counted(text: bytes, *args: object, **kwargs: object) -> etree._Element:
-        parsed.append(len(text))
-        return fromstring(text, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(etree, "fromstring", counted)
+    parsed = parsed_sizes(monkeypatch)
     accepted = checks.check_structure(signed, DEFAULT_LIMITS)
     checked = checks.verify_and_read(
         signed, trust=trust, policy=SignaturePolicy(), parsed=accepted.root, aside=accepted.aside
