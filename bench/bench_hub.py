@@ -91,31 +91,43 @@ def status_01(sender: str, document_id: str, receiver: str = RECEIVER) -> Status
 # --- the receiving agency: another process --------------------------------------------------------
 
 
-def answer_each(client: AgencyClient, count: int, arrived: Callable[[str], None] | None = None) -> None:
+def answer_each(
+    client: AgencyClient, count: int, arrived: Callable[[str], None] | None = None, batch: int = 1
+) -> None:
     """The receiving agency: verify each document (``fetch``), ack it and answer with a signed 01,
-    ``count`` times; ``arrived`` hears each document's id as it arrives."""
+    ``count`` times; ``arrived`` hears each document's id as it arrives. ``batch`` > 1: up to that many
+    documents already in hand are answered together (``AgencyClient.submit_many``: one wait for the
+    broker's confirms), as a connector answers what one round fetched."""
     done = 0
     while done < count:
         incoming = client.fetch(timeout=1.0)
         if incoming is None:
             continue
-        package = incoming.package
-        client.ack(incoming)
-        if not isinstance(package, Edoc):
-            print(
-                f"{client.agency}: unexpected {incoming.kind}: {getattr(package, 'description', '')}",
-                file=sys.stderr,
-            )
-            continue
-        if arrived is not None:
-            arrived(package.effective_document_id)
-        client.submit(status_01(package.from_.organ_id, package.effective_document_id, client.agency))
-        done += 1
+        answers = []
+        while incoming is not None:
+            package = incoming.package
+            client.ack(incoming)
+            if not isinstance(package, Edoc):
+                print(
+                    f"{client.agency}: unexpected {incoming.kind}: {getattr(package, 'description', '')}",
+                    file=sys.stderr,
+                )
+            else:
+                if arrived is not None:
+                    arrived(package.effective_document_id)
+                document_id = package.effective_document_id
+                answers.append(status_01(package.from_.organ_id, document_id, client.agency))
+            full = len(answers) >= min(batch, count - done)
+            incoming = None if full else client.fetch(timeout=0.0)
+        if answers:
+            client.submit_many(answers)
+        done += len(answers)
     client.transport.close()
 
 
-def receiver_main(setup: Setup, count: int, arrivals: mp.Queue) -> None:  # type: ignore[type-arg]
-    answer_each(setup.client(RECEIVER), count, lambda document_id: arrivals.put((document_id, time.time())))
+def receiver_main(setup: Setup, count: int, arrivals: mp.Queue, batch: int) -> None:  # type: ignore[type-arg]
+    answer_each(setup.client(RECEIVER), count, lambda document_id: arrivals.put((document_id, time.time())),
+                batch)  # fmt: skip
     used = os.times()
     arrivals.put(("", used.user + used.system))
 
@@ -136,25 +148,36 @@ class RunResult:
         return self.count / self.seconds
 
 
-def run_once(setup: Setup, count: int, size: int, pace: float | None) -> RunResult:
-    """Send ``count`` documents (paced at ``pace``/s, or as fast as possible) and wait for every 01."""
+def run_once(setup: Setup, count: int, size: int, pace: float | None, batch: int = 1) -> RunResult:
+    """Send ``count`` documents (paced at ``pace``/s, or as fast as possible) and wait for every 01.
+    ``batch`` > 1: the sender submits up to that many at once (those due, when paced) and the receiver
+    answers up to that many at once (``AgencyClient.submit_many``)."""
     tag = uuid.uuid4().hex[:8]
     docs = [document(i, size, tag) for i in range(count)]
     arrivals: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    receiver = mp.get_context("fork").Process(target=receiver_main, args=(setup, count, arrivals))
+    receiver = mp.get_context("fork").Process(target=receiver_main, args=(setup, count, arrivals, batch))
     receiver.start()
     sent_at: dict[str, float] = {}
     publisher, collector = setup.client(SENDER), setup.client(SENDER)
 
     def publish() -> None:
-        start = time.monotonic()
-        for i, doc in enumerate(docs):
+        start, i = time.monotonic(), 0
+        while i < len(docs):
             if pace:
                 delay = start + i / pace - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            sent_at[doc.effective_document_id] = time.time()
-            publisher.submit(doc)
+                due = min(len(docs), int((time.monotonic() - start) * pace) + 1)
+            else:
+                due = len(docs)
+            chunk = docs[i : max(i + 1, min(due, i + batch))]
+            for doc in chunk:
+                sent_at[doc.effective_document_id] = time.time()
+            if batch > 1:
+                publisher.submit_many(chunk)
+            else:
+                publisher.submit(chunk[0])
+            i += len(chunk)
 
     before = {name: cpu_seconds(pid) for name, pid in processes(setup).items()}
     own = os.times()
@@ -417,21 +440,25 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,1000000", help="document sizes in bytes")
     parser.add_argument("--no-paced", action="store_true", help="skip the paced latency run")
     parser.add_argument("--pace", default="100", help="documents/s of the paced runs, e.g. 100,50")
+    parser.add_argument(
+        "--batch", type=int, default=1,
+        help="the agencies submit up to this many packages at once (AgencyClient.submit_many)",
+    )  # fmt: skip
     args = parser.parse_args()
     load = os.getloadavg()
     print(f"vbus hub benchmark {datetime.now():%Y-%m-%d %H:%M}: {args.hubs} hub process(es), store "
-          f"{args.store.split('@')[-1]}, prefetch {args.prefetch}, inflight bytes {args.inflight_bytes or 'default'}, "  # noqa: E501
+          f"{args.store.split('@')[-1]}, prefetch {args.prefetch}, agencies submit {args.batch} at a time, inflight bytes {args.inflight_bytes or 'default'}, "  # noqa: E501
           f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")  # fmt: skip
     with environment(args) as setup:
-        run_once(setup, 50, 10_000, None)  # warm-up
+        run_once(setup, 50, 10_000, None, args.batch)  # warm-up
         rows = []
         for size in (int(s) for s in args.sizes.split(",")):
             count = args.count if size < 100_000 else max(20, args.count // 10)
-            result = run_once(setup, count, size, None)
+            result = run_once(setup, count, size, None, args.batch)
             raw = raw_rate(f"amqp://guest:guest@{args.host}:5672/%2F", size, min(count * 2, 2000))
             rows.append((size, result, raw, floor(setup, size, min(count * 2, 2000))))
         paces = [] if args.no_paced else [float(p) for p in args.pace.split(",")]
-        paced = [run_once(setup, args.count, 10_000, pace) for pace in paces]
+        paced = [run_once(setup, args.count, 10_000, pace, args.batch) for pace in paces]
     header = ("size", "docs/s with 01", "raw pika msg/s", "ratio", "p50 ms", "p99 ms")
     print("{:>8}  {:>15}  {:>15}  {:>6}  {:>7}  {:>7}".format(*header))
     for size, result, raw, _ in rows:

@@ -80,7 +80,9 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--inflight-bytes", type=int, default=None, help="HubConfig.inflight_bytes")
     parser.add_argument("--no-profile", action="store_true")
-    parser.add_argument("--no-gather", action="store_true", help="do not widen the batch (Hub.gather)")
+    parser.add_argument(
+        "--no-gather", action="store_true", help="batches of the prefetch at the size limit (6), as before"
+    )
     args = parser.parse_args()
     load = os.getloadavg()
     print(f"{datetime.now():%Y-%m-%d %H:%M}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
@@ -101,9 +103,9 @@ def main() -> int:
             if args.inflight_bytes:
                 config = dataclasses.replace(config, inflight_bytes=args.inflight_bytes)
             world = MemoryWorld(store, dev, config=config)
-            world.start_hub(batch=True)
+            # ``vb hub run --prefetch`` (32); before issue 13, the prefetch at the size limit (6)
+            world.start_hub(batch=True, prefetch=args.prefetch if GATHER else config.prefetch(args.prefetch))
             assert world.hub is not None
-            world.hub._requested = args.prefetch  # what ``vb hub run --prefetch`` asks for (32)
             one_round(world, 50, args.size, "warm")
             BATCHES.clear()
             cpu = one_round(world, args.count, args.size, "run")

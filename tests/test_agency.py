@@ -3,10 +3,10 @@ and answered with a signed 02 that travels back to the sender through the hub.""
 
 from __future__ import annotations
 
-from test_hub_support import G22, H24, World, edoc
+from test_hub_support import G22, H24, World, edoc, status
 
 from vbcore.edxml import write_package
-from vbcore.model import StatusPackage
+from vbcore.model import Edoc, StatusPackage
 from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
 from vbcore.transport import names as n
@@ -87,3 +87,23 @@ def test_a_requeued_message_comes_back(world: World) -> None:
     assert again.package == first.package
     client.ack(again)
     assert client.fetch() is None
+
+
+
+def test_submit_many_publishes_every_package_signed_in_order_with_its_kind(world: World) -> None:
+    docs = [edoc(G22, [H24], str(i)) for i in range(3)]
+    ids = world.client(G22).submit_many(docs)
+    assert len(set(ids)) == 3
+    world.pump()
+    got = world.inbox(H24)
+    assert [i.package.effective_document_id for i in got if isinstance(i.package, Edoc)] == [
+        d.effective_document_id for d in docs
+    ]
+    assert {(i.kind, i.signer) for i in got} == {(n.KIND_EDOC, G22)}
+    world.client(H24).submit_many([status(H24, d, StatusCode.ARRIVED) for d in docs])
+    world.pump()
+    answers = world.inbox(G22)
+    assert [(a.kind, a.signer) for a in answers] == [(n.KIND_STATUS, H24)] * 3
+    assert [a.package.document_id for a in answers if isinstance(a.package, StatusPackage)] == [
+        d.effective_document_id for d in docs
+    ]

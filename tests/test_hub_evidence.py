@@ -182,14 +182,14 @@ def test_two_hub_processes_on_one_store_keep_one_chain(
     first, second = open_store(store_url), open_store(store_url)
     world = MemoryWorld(first, dev, config=config)
     try:
-        hub_a = world.start_hub(batch=True)
+        hub_a = world.start_hub(batch=True, prefetch=6)  # 6 each: the two take turns on the 12
         hub_b = dev.hub(
             InMemoryTransport(world.broker, world.names.hub_user, world.names),
             second,
             config,
             world.directory,
         )
-        hub_b.start(list(world.agencies), batch=True)
+        hub_b.start(list(world.agencies), batch=True, prefetch=6)
         docs = [edoc(G22, [H24, H56], str(i)) for i in range(12)]
         for doc in docs:
             world.client(G22).submit(doc)

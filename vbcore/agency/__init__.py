@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,7 +46,7 @@ from vbcore.security.signing import (
 from vbcore.security.verdict import SignatureVerdict, judge_signature
 from vbcore.status import StatusCode
 from vbcore.timezones import utc_now, vietnam_local
-from vbcore.transport import Delivery, Transport
+from vbcore.transport import Delivery, Outgoing, Transport
 from vbcore.transport import names as n
 from vbcore.transport.names import Names
 
@@ -63,6 +63,14 @@ def refused_recipients(delivery: Delivery) -> tuple[str, ...]:
     """The recipients a hub's 02 refused (one 02 may name several: its ``x-vbus-refused-recipients``
     header); empty when it refused the whole package."""
     return tuple(delivery.headers.get(n.REFUSED_RECIPIENTS, "").split())
+
+
+def _kind(package: Edoc | StatusPackage) -> str:
+    return n.KIND_STATUS if isinstance(package, StatusPackage) else n.KIND_EDOC
+
+
+def _document_id(package: Edoc | StatusPackage) -> str | None:
+    return package.document_id if isinstance(package, StatusPackage) else package.effective_document_id
 
 
 @dataclass(frozen=True)
@@ -121,27 +129,37 @@ class AgencyClient:
 
     def submit(self, package: Edoc | StatusPackage) -> str:
         """Write, sign with this agency's key and publish to the hub; returns the message id."""
-        kind = n.KIND_STATUS if isinstance(package, StatusPackage) else n.KIND_EDOC
         signed = sign_written(package, self.key)
-        document_id = (
-            package.document_id if isinstance(package, StatusPackage) else package.effective_document_id
-        )
-        return self.submit_signed(signed, kind=kind, document_id=document_id)
+        return self.submit_signed(signed, kind=_kind(package), document_id=_document_id(package))
+
+    def submit_many(self, packages: Sequence[Edoc | StatusPackage]) -> list[str]:
+        """Write, sign and publish every package with their confirms outstanding together: one wait
+        for the broker instead of one per package (a connector catching up on a backlog, a batch of
+        01s). Returns the message ids in order. ``PublishNotConfirmed`` when the broker did not confirm
+        some: its message names them by message id, and those it does not name went."""
+        messages = [self._outgoing(sign_written(p, self.key), kind=_kind(p), document_id=_document_id(p))
+                    for p in packages]  # fmt: skip
+        self.transport.publish_many(messages)
+        return [m.message_id for m in messages]
 
     def submit_signed(
         self, xml: bytes, *, kind: str, message_id: str | None = None, document_id: str | None = None
     ) -> str:
         """Publish already signed bytes (confirmed by the broker before this returns)."""
-        message_id = message_id or uuid.uuid4().hex
+        m = self._outgoing(xml, kind=kind, message_id=message_id, document_id=document_id)
+        self.transport.publish(m.exchange, m.routing_key, m.body, message_id=m.message_id, headers=m.headers)
+        return m.message_id
+
+    def _outgoing(
+        self, xml: bytes, *, kind: str, message_id: str | None = None, document_id: str | None = None
+    ) -> Outgoing:
         headers = {n.KIND: kind, n.SENDER: self.agency}
         if self.receipts:
             headers[n.RECEIPTS] = n.RECEIPTS_WANTED
         if document_id:
             headers[n.DOCUMENT_ID] = document_id
-        self.transport.publish(
-            self.names.ingress_exchange, self.agency, xml, message_id=message_id, headers=headers
-        )
-        return message_id
+        message_id = message_id or uuid.uuid4().hex
+        return Outgoing(self.names.ingress_exchange, self.agency, xml, message_id, headers)
 
     # --- receiving ----------------------------------------------------------------------------
 

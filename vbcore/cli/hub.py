@@ -97,7 +97,7 @@ def hub() -> None:
     "--hub-id", default="vbus.hub", show_default=True, help="This hub's identity (its certificate's code)."
 )
 @click.option("--prefetch", default=32, show_default=True, type=click.IntRange(1, 10_000),
-              help="Deliveries in hand at most; lowered to --inflight-bytes / --max-bytes.")
+              help="Deliveries in hand (one batch) at most.")
 @click.option(
     "--trust",
     "trust_path",
@@ -122,7 +122,7 @@ def hub() -> None:
 @click.option("--max-bytes", default=DEFAULT_LIMITS.max_bytes, show_default=True, type=click.IntRange(1),
               help="Packages above this size are refused before parsing.")
 @click.option("--inflight-bytes", default=DEFAULT_INFLIGHT_BYTES, show_default=True, type=click.IntRange(1),
-              help="Memory budget: bytes of packages in hand at once (the prefetch is derived from it).")
+              help="Memory budget: the hub reads more packages only while those in hand are under it.")
 @parked_alarm_option
 @click.option("--evidence-every", "evidence_every_entries", default=DEFAULT_INTERVAL_ENTRIES,
               show_default=True, type=click.IntRange(1),

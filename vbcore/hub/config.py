@@ -21,14 +21,16 @@ all 111,339 registered agencies at once). 10,000 is three times that, and bounds
 costs the hub (one pair, one publish and one store row per recipient; 50,000 ``To`` blocked a hub for
 40 s and would have answered with 49,999 02s)."""
 DEFAULT_INFLIGHT_BYTES = 512 * 1024 * 1024
-"""The hub's memory budget for message bodies: at most this many bytes of packages are handed to one
-hub process at once, unacknowledged. RabbitMQ ignores a prefetch in bytes (``basic.qos``
-prefetch-size), so the budget is kept by the prefetch count: ``inflight_bytes // max_bytes``
-deliveries (6 with the defaults: ``MAX_PACKAGE_BYTES`` is 80 MiB), whatever size they turn out to be.
+"""The hub's memory budget for message bodies. A batching hub (``vb hub run``) reads more of the ingress
+only while the packages in hand are under it (``Transport.consume``'s ``room``): it holds at most this
+plus the one package it was receiving when it got there (``max_bytes`` at most) and
+``READ_AHEAD_BYTES``; the rest waits in the socket and at the broker. RabbitMQ has no prefetch in bytes
+(``basic.qos`` prefetch-size is ignored), and a running consumer's prefetch count cannot be changed
+(``basic.qos`` applies to consumers created after it), so the budget is kept by reading, not by the
+prefetch: small packages fill a batch of ``--prefetch`` (32), packages of 80 MiB come 7 at a time. An
+unbatched hub (tests, the demo) keeps it by its prefetch count instead: ``inflight_bytes // max_bytes``.
 Checking one package needs about three times its size at its peak (its bytes, lxml's tree, an
-attachment's base64 held aside: bench/bench_large_file.py). While the packages in hand are small the hub
-widens its prefetch within the same budget (``Hub.gather``): a batch of 6 instead of 32 cost it about 15 %
-more CPU per document at 10 KB (fewer documents share each commit and publish: bench/README.md)."""
+attachment's base64 held aside: bench/bench_large_file.py)."""
 
 DEFAULT_PARKED_ALARM = 1000
 """Parked messages at or above this count raise the hub's alarm (``hub.parked_alarm`` in its log, and
@@ -62,5 +64,6 @@ class HubConfig:
     tsa_url: str | None = None
 
     def prefetch(self, requested: int) -> int:
-        """The prefetch that keeps ``inflight_bytes``: ``requested`` at most, and at least 1."""
+        """The prefetch that keeps ``inflight_bytes`` whatever the packages' size (an unbatched hub):
+        ``requested`` at most, and at least 1."""
         return max(1, min(requested, self.inflight_bytes // self.max_bytes))

@@ -97,7 +97,8 @@ class Hub:
         self._declared: set[str] = set()
         self._pending: list[Delivery] = []
         self._batching = False
-        self._requested = self._base_prefetch = self._prefetch = 1  # set by ``start``
+        self._prefetch = 1  # deliveries in hand at most (set by ``start``)
+        self._in_hand = 0  # bytes of the packages in ``_pending`` and ``_held`` (``has_room``)
         self._held: list[Delivery] = []  # a batch an outage stopped, retried once ``outage`` is ready
         self.outage = Backoff(initial=self.config.outage_pause, maximum=self.config.outage_pause_max)
         self.parked_alarm = False  # the parked queue holds ``config.parked_alarm`` messages or more
@@ -138,35 +139,40 @@ class Hub:
     def start(self, agencies: list[str] | None = None, *, prefetch: int = 16, batch: bool = False) -> None:
         """Declare the hub's queues (and the listed agencies' inboxes) and start consuming ingress.
 
-        ``batch=False``: each delivery is processed as the transport hands it over (tests, the demo).
+        ``batch=False``: each delivery is processed as the transport hands it over (tests, the demo);
+        ``prefetch`` is lowered to what the memory budget allows at the size limit (``HubConfig.prefetch``).
         ``batch=True``: deliveries are collected and processed by ``flush`` (the runner calls it after
-        each ``drain``), up to ``prefetch`` at a time. ``prefetch`` is lowered to what the memory
-        budget allows at the size limit (``HubConfig.prefetch``).
+        each ``drain``), up to ``prefetch`` at a time, and the transport takes more only while the
+        packages in hand are under ``inflight_bytes`` (``Transport.consume``'s ``room``): small packages
+        make full batches, large ones as many as the budget holds.
         """
         self.transport.declare_hub(list(agencies or []))
         self._declared.update(agencies or [])
         self._batching = batch
-        handler = self._pending.append if batch else self.handle
-        queue, bounded = self.config.names.ingress_queue, self.config.prefetch(prefetch)
-        self._requested, self._base_prefetch, self._prefetch = prefetch, bounded, bounded
-        self.transport.consume(queue, handler, prefetch=bounded)
+        queue = self.config.names.ingress_queue
+        if batch:
+            self._prefetch = prefetch
+            self.transport.consume(queue, self._take, prefetch=prefetch, room=self.has_room)
+        else:
+            self._prefetch = self.config.prefetch(prefetch)
+            self.transport.consume(queue, self.handle, prefetch=self._prefetch)
         self.metrics.consuming(True)
 
+    def _take(self, delivery: Delivery) -> None:
+        self._pending.append(delivery)
+        self._in_hand += len(delivery.body)
+
+    def has_room(self) -> bool:
+        """Whether the packages in hand (collected, or held after an outage) are under the memory
+        budget: the batching hub's consumer reads more only then."""
+        return self._in_hand < self.config.inflight_bytes
+
     def gather(self, tick: float) -> None:
-        """Let more deliveries come while those in hand are small (``HubConfig.prefetch``'s bound is for
-        packages of ``max_bytes`` each): the prefetch grows to what is held plus as many ``max_bytes`` as
-        the rest of ``inflight_bytes`` holds, up to the prefetch asked for, so whatever the broker may
-        still send stays within the budget. ``flush`` narrows it back before acking (issue 13: 6
-        deliveries a batch instead of 32 cost 15 % more CPU per document, more with PostgreSQL's commits)."""
-        queue = self.config.names.ingress_queue
-        while self._batching and self._pending and self._prefetch < self._requested:
-            held = [*self._held, *self._pending]
-            room = self.config.inflight_bytes - sum(len(d.body) for d in held)
-            wider = min(self._requested, len(held) + max(0, room) // self.config.max_bytes)
-            if wider <= self._prefetch:
-                return
-            self.transport.set_prefetch(queue, wider)
-            self._prefetch = wider
+        """Let more deliveries come while some are in hand, the batch is not full and the budget has
+        room (issue 13: 6 deliveries a batch instead of 32 cost 15 % more CPU per document, more with
+        PostgreSQL's commits)."""
+        while (self._batching and self._pending and self.has_room()
+               and len(self._pending) + len(self._held) < self._prefetch):  # fmt: skip
             if not self.transport.drain(tick):
                 return
 
@@ -175,15 +181,14 @@ class Hub:
         pause is over); return how many."""
         if self._held and not self.outage.ready(time.monotonic()):
             return 0
-        if self._prefetch > self._base_prefetch and (self._pending or self._held):
-            # Before any ack: what the broker sends once these are settled must fit the budget unseen.
-            self.transport.set_prefetch(self.config.names.ingress_queue, self._base_prefetch)
-            self._prefetch = self._base_prefetch
         pending = [*self._held, *self._pending]
         self._held = []
-        self._pending.clear()  # in place: the consumer holds ``self._pending.append``
+        self._pending.clear()  # in place: tests look at it
         if pending:
-            self.process_batch(pending)
+            try:
+                self.process_batch(pending)
+            finally:  # what an outage held is still in hand (``_outage``)
+                self._in_hand = sum(len(d.body) for d in [*self._held, *self._pending])
         else:  # idle: the evidence log's head is still signed once its interval in seconds is over
             self._checkpoint_if_due(0)
         return len(pending)

@@ -58,7 +58,7 @@ def run(
     hub.start(agencies, prefetch=prefetch, batch=True)
     config = hub.config
     log.info("hub.started", hub_id=config.hub_id, queue=config.names.ingress_queue,
-             prefetch=config.prefetch(prefetch), max_bytes=config.max_bytes,
+             prefetch=prefetch, max_bytes=config.max_bytes,
              inflight_bytes=config.inflight_bytes)
     gauges = Gauges(hub, queues_every=PARKED_CHECK_SECONDS)  # and the overdue pairs, for the metrics
 

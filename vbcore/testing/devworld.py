@@ -126,11 +126,11 @@ class MemoryWorld:
     def trust(self) -> TrustStore:
         return self.dev.trust
 
-    def start_hub(self, *, batch: bool = False) -> Hub:
+    def start_hub(self, *, batch: bool = False, prefetch: int = 16) -> Hub:
         """Start a hub process on the broker and store (again after a crash: a new process)."""
         transport = InMemoryTransport(self.broker, self.names.hub_user, self.names)
         self.hub = self.dev.hub(transport, self.store, self.config, self.directory)
-        self.hub.start(list(self.agencies), batch=batch)
+        self.hub.start(list(self.agencies), batch=batch, prefetch=prefetch)
         return self.hub
 
     def client(self, code: str, *, key_of: str | None = None) -> AgencyClient:

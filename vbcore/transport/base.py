@@ -49,6 +49,11 @@ class Delivery:
 
 Handler = Callable[[Delivery], None]
 
+READ_AHEAD_BYTES = 100 * 1024
+"""What a consumer with ``room`` may read past its budget besides the message it completes: pika reads
+at most 100 KiB from a socket per event (``_MAX_CONSUME_BYTES``), and a gated connection is read one
+event at a time once the budget is reached."""
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -107,14 +112,17 @@ class Transport(ABC):
             self.publish(m.exchange, m.routing_key, m.body, message_id=m.message_id, headers=m.headers)
 
     @abstractmethod
-    def consume(self, queue: str, handler: Handler, *, prefetch: int = 16) -> None:
-        """Register ``handler`` for ``queue``; deliveries flow while ``drain`` or ``run`` runs."""
+    def consume(
+        self, queue: str, handler: Handler, *, prefetch: int = 16, room: Callable[[], bool] | None = None
+    ) -> None:
+        """Register ``handler`` for ``queue``; deliveries flow while ``drain`` or ``run`` runs.
 
-    def set_prefetch(self, queue: str, prefetch: int) -> None:  # noqa: B027 (a default that does nothing)
-        """Change the prefetch of this transport's consumer of ``queue`` (``Hub.gather`` widens it while
-        the deliveries in hand are small, within its memory budget). A transport that cannot keeps the
-        prefetch it consumed with, which is always the safe one."""
-
+        ``prefetch``: deliveries unacknowledged at most. ``room``: a memory budget in bytes, which RabbitMQ
+        cannot keep (it ignores a prefetch in bytes): when given, this transport takes more of the
+        queue's messages into memory only while ``room()`` says True (the hub: the bytes of the
+        packages in hand are under ``inflight_bytes``). Past that point it may still complete the one
+        message it is receiving (and read ahead a little of the next: ``READ_AHEAD_BYTES``). A
+        transport that cannot keep it raises ``ValueError`` rather than ignore it."""
     @abstractmethod
     def drain(self, timeout: float = 0.0) -> int:
         """Dispatch pending deliveries to handlers for up to ``timeout`` seconds; return how many."""

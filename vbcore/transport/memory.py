@@ -31,7 +31,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
@@ -157,6 +157,7 @@ class _Consumer:
     queue: str
     handler: Handler
     prefetch: int
+    room: Callable[[], bool] | None = None  # ``Transport.consume``'s memory budget
     in_flight: int = 0
 
 
@@ -272,19 +273,15 @@ class InMemoryTransport(Transport):
 
     # --- consuming --------------------------------------------------------------------------
 
-    def consume(self, queue: str, handler: Handler, *, prefetch: int = 16) -> None:
+    def consume(
+        self, queue: str, handler: Handler, *, prefetch: int = 16, room: Callable[[], bool] | None = None
+    ) -> None:
         self._check_read(queue)
         if prefetch < 1:
             raise ValueError("prefetch must be at least 1")
         self.broker.depth(queue)  # raises QueueNotFound
         with self.broker.cond:
-            self._consumers.append(_Consumer(queue, handler, prefetch))
-
-    def set_prefetch(self, queue: str, prefetch: int) -> None:
-        with self.broker.cond:
-            for consumer in self._consumers:
-                if consumer.queue == queue:
-                    consumer.prefetch = prefetch
+            self._consumers.append(_Consumer(queue, handler, prefetch, room))
 
     def _hand_out(self, queue: str, consumer: _Consumer | None) -> Delivery | None:
         """Take the head of ``queue`` as an unacknowledged delivery (lock held)."""
@@ -312,7 +309,7 @@ class InMemoryTransport(Transport):
         count = len(self._consumers)
         for i in range(count):
             consumer = self._consumers[(self._next_consumer + i) % count]
-            if consumer.in_flight >= consumer.prefetch:
+            if consumer.in_flight >= consumer.prefetch or (consumer.room is not None and not consumer.room()):
                 continue
             delivery = self._hand_out(consumer.queue, consumer)
             if delivery is not None:
