@@ -313,6 +313,24 @@ def test_small_packages_fill_a_whole_batch_whatever_the_size_limit(world: World)
     assert hub.flush() == 4
 
 
+def test_a_batch_waits_for_more_deliveries_no_longer_than_its_linger(world: World) -> None:
+    # A steady 100 documents/s filled a batch of 32 in about 160 ms: each document waited that long.
+    assert world.hub is not None
+    world.hub.transport.close()
+    world.config = dataclasses.replace(world.config, linger=0.0)
+    hub = world.start_hub(batch=True)
+    world.client(G22).submit(edoc(G22, [H24], "0"))
+    hub.transport.drain(0)
+    for i in range(1, 5):
+        world.client(G22).submit(edoc(G22, [H24], str(i)))
+    hub.gather(0.05)
+    assert len(hub._pending) == 1  # the linger was over at once: this batch goes as it is
+    hub.config = dataclasses.replace(hub.config, linger=1.0)
+    hub.gather(0.05)
+    assert len(hub._pending) == 5
+    assert hub.flush() == 5
+
+
 # --- floods of garbage ----------------------------------------------------------------------------
 
 

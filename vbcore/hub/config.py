@@ -32,6 +32,11 @@ unbatched hub (tests, the demo) keeps it by its prefetch count instead: ``inflig
 Checking one package needs about three times its size at its peak (its bytes, lxml's tree, an
 attachment's base64 held aside: bench/bench_large_file.py)."""
 
+DEFAULT_LINGER = 0.025
+"""Seconds a batching hub waits at most for more deliveries once it has one (``Hub.gather``): under a
+backlog a batch fills at once; at a steady 100 documents/s, waiting for a whole batch of 32 added about
+120 ms to each document (bench/bench_hub.py, paced)."""
+
 DEFAULT_PARKED_ALARM = 1000
 """Parked messages at or above this count raise the hub's alarm (``hub.parked_alarm`` in its log, and
 ``vb queues``): the parked queue is not capped (nothing is lost), a flood of garbage is seen instead."""
@@ -48,6 +53,7 @@ class HubConfig:
     max_recipients: int = DEFAULT_MAX_RECIPIENTS
     inflight_bytes: int = DEFAULT_INFLIGHT_BYTES
     parked_alarm: int = DEFAULT_PARKED_ALARM
+    linger: float = DEFAULT_LINGER  # ``DEFAULT_LINGER``
     names: Names = field(default_factory=Names)
     clock: Callable[[], datetime] = utc_now
     # The language of the hub's own refusal statuses (02), one language per line (``vbcore.lang``).

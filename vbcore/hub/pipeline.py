@@ -168,12 +168,15 @@ class Hub:
         return self._in_hand < self.config.inflight_bytes
 
     def gather(self, tick: float) -> None:
-        """Let more deliveries come while some are in hand, the batch is not full and the budget has
-        room (issue 13: 6 deliveries a batch instead of 32 cost 15 % more CPU per document, more with
-        PostgreSQL's commits)."""
+        """Let more deliveries come while some are in hand, the batch is not full, the budget has room
+        and ``HubConfig.linger`` is not over (issue 13: 6 deliveries a batch instead of 32 cost 15 % more
+        CPU per document, more with PostgreSQL's commits; but waiting for a whole batch at a steady
+        100 documents/s cost each about 120 ms)."""
+        deadline = time.monotonic() + self.config.linger
         while (self._batching and self._pending and self.has_room()
                and len(self._pending) + len(self._held) < self._prefetch):  # fmt: skip
-            if not self.transport.drain(tick):
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.transport.drain(min(tick, left)):
                 return
 
     def flush(self) -> int:
