@@ -8,9 +8,10 @@ What one "document" costs here, all of it measured:
   fetches it, verifies it, acks, signs a status 01 and publishes it -> the hub checks and forwards the
   status -> the sender fetches the 01 and verifies it.
 Quorum queues and publisher confirms are on (the transport's defaults). ``--batch 32``: the agencies
-submit up to 32 packages at once (``AgencyClient.submit_many``), as a connector catching up would. Printed: documents/s at 10 KB
-and 1 MB, p50/p99 latency at a paced 100 documents/s (10 KB), and the raw pika publish-with-confirm +
-consume rate at the same sizes (``bench.bench_transport.raw_pika_throughput``) as a ratio.
+submit up to 32 packages at once (``AgencyClient.submit_many``), as a connector catching up would.
+Printed: documents/s at 10 KB and 1 MB, p50/p99 latency at a paced 100 documents/s (10 KB), and the
+raw pika publish-with-confirm + consume rate at the same sizes
+(``bench.bench_transport.raw_pika_throughput``) as a ratio.
 """
 
 from __future__ import annotations
