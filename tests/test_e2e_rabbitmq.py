@@ -36,7 +36,7 @@ from vbcore.status import StatusCode
 from vbcore.store import open_store
 from vbcore.testing.devworld import DevKeys
 from vbcore.transport import names as n
-from vbcore.transport.base import READ_AHEAD_BYTES, Delivery
+from vbcore.transport.base import Delivery
 from vbcore.transport.names import Names
 from vbcore.transport.provision import BrokerAdmin
 from vbcore.transport.rabbitmq import RabbitMQTransport
@@ -435,12 +435,13 @@ def test_the_hub_reads_no_more_of_the_ingress_than_its_memory_budget_on_the_real
     hub = started_hub(bus, max_bytes=2 * mib, inflight_bytes=budget)
     try:
         sizes = gathered(hub)
-        # Read only while under the budget; past it, at most the package it was receiving and a read ahead.
-        assert sum(sizes[:-1]) < budget <= sum(sizes) <= budget + 2 * mib + READ_AHEAD_BYTES
-        assert 3 <= len(sizes) < len(docs)  # with a prefetch of 16, the broker has sent all 8
+        # The consumer's prefetch is 1 (3 MiB / 2 MiB); one more is taken (get) while one more of
+        # max_bytes fits: nothing more is ever sent to the hub than the budget holds.
+        assert len(sizes) == 2
+        assert sum(sizes) <= budget
         done = hub.flush()
         while done < len(docs):
-            assert sum(gathered(hub)[:-1]) < budget
+            assert sum(gathered(hub)) <= budget
             done += hub.flush()
     finally:
         hub.transport.close()
@@ -598,7 +599,6 @@ def count_deliveries(hub: Hub, counts: list[int]) -> None:
     hub.process_batch = counted  # type: ignore[method-assign]
 
 
-@pytest.mark.xfail(strict=True, reason="RabbitMQ resets a connection it cannot write to for 30 s")
 def test_a_hub_whose_budget_is_full_for_a_minute_does_not_return_what_the_broker_sent_ahead(
     bus: Bus,
 ) -> None:
@@ -633,60 +633,3 @@ def test_a_hub_whose_budget_is_full_for_a_minute_does_not_return_what_the_broker
         transport.close()
         hub.store.close()
 
-
-def close_gated_connection(bus: Bus) -> None:
-    import base64
-    import json
-    import urllib.parse
-    import urllib.request
-
-    auth = {"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()}
-    base = "http://127.0.0.1:15672/api"
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        vhost = urllib.parse.quote(bus.vhost, safe="")
-        req = urllib.request.Request(f"{base}/vhosts/{vhost}/connections", headers=auth)
-        conns = json.load(urllib.request.urlopen(req))
-        named = [(c["name"], c.get("client_properties", {}).get("connection_name", "")) for c in conns]
-        gated = [name for name, shown in named if shown.endswith("(reading within a budget)")]
-        if gated:
-            for name in gated:
-                urllib.request.urlopen(urllib.request.Request(
-                    f"{base}/connections/{urllib.parse.quote(name, safe='')}", method="DELETE", headers=auth))
-            return
-        time.sleep(0.5)
-    raise AssertionError("no gated connection listed")
-
-
-@pytest.mark.parametrize("inflight", [1, 64 * 1024 * 1024], ids=["gate-closed", "gate-open"])
-def test_a_hub_whose_budget_connection_is_closed_alone_reconnects_and_loses_nothing(
-    bus: Bus, inflight: int
-) -> None:
-    from vbcore.testing.devworld import letter
-
-    client = bus.client(A1)
-    for i in range(6):
-        client.submit(letter(A1, [B1], str(i), pdf=os.urandom(200 * 1024)))
-    transport = RabbitMQTransport(f"{bus.hub_url}?heartbeat=6", names=bus.names)
-    config = HubConfig(hub_id=HUB_ID, names=bus.names, inflight_bytes=inflight)
-    hub = bus.dev.hub(transport, open_store(bus.store_url), config, Directory.default())
-    hub.start(prefetch=16, batch=True)
-    counts: list[int] = []
-    count_deliveries(hub, counts)
-    try:
-        assert gathered(hub, 0.5)
-        close_gated_connection(bus)
-        done, deadline = 0, time.monotonic() + 40
-        while done < 12 and time.monotonic() < deadline:
-            transport.drain(0.2)
-            done += hub.flush()
-        # Lost with the main connection: what was in hand comes back once, its acks skipped (stale tags).
-        assert transport.reconnects == 1
-        assert max(counts) == 1
-    finally:
-        transport.close()
-        hub.store.close()
-    got = bus.collect(B1, 6, timeout=10)
-    assert len(got) == 6
-    assert len({g.raw for g in got}) == 6
-    assert not bus.collect(B1, 1, timeout=2)
