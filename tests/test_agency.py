@@ -3,9 +3,11 @@ and answered with a signed 02 that travels back to the sender through the hub.""
 
 from __future__ import annotations
 
+import pytest
 from test_hub_support import G22, H24, World, edoc, status
 
 from vbcore.edxml import write_package
+from vbcore.errors import PublishNotConfirmed
 from vbcore.model import Edoc, StatusPackage
 from vbcore.security.signing import SigningKey, sign_package
 from vbcore.status import StatusCode
@@ -107,3 +109,20 @@ def test_submit_many_publishes_every_package_signed_in_order_with_its_kind(world
     assert [a.package.document_id for a in answers if isinstance(a.package, StatusPackage)] == [
         d.effective_document_id for d in docs
     ]
+
+
+def test_submit_many_names_every_package_the_broker_did_not_confirm(world: World) -> None:
+    # Its message names five at most: a connector resending only those named lost the others.
+    client = world.client(G22)
+    transport = client.transport
+    sent: list[str] = []
+
+    def refuse_odd(exchange: str, routing_key: str, body: bytes, *, message_id: str, headers: object) -> None:
+        sent.append(message_id)
+        if len(sent) % 2:
+            raise PublishNotConfirmed(f"message {message_id} not confirmed: refused")
+
+    transport.publish = refuse_odd  # type: ignore[assignment,method-assign]
+    with pytest.raises(PublishNotConfirmed) as raised:
+        client.submit_many([edoc(G22, [H24], str(i)) for i in range(14)])
+    assert raised.value.message_ids == tuple(sent[0::2])  # the 7 refused, all of them

@@ -136,7 +136,7 @@ class AgencyClient:
         """Write, sign and publish every package with their confirms outstanding together: one wait
         for the broker instead of one per package (a connector catching up on a backlog, a batch of
         01s). Returns the message ids in order. ``PublishNotConfirmed`` when the broker did not confirm
-        some: its message names them by message id, and those it does not name went."""
+        some: its ``message_ids`` are all of those (its text names five at most); the others went."""
         messages = [self._outgoing(sign_written(p, self.key), kind=_kind(p), document_id=_document_id(p))
                     for p in packages]  # fmt: skip
         self.transport.publish_many(messages)

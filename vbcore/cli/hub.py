@@ -122,7 +122,7 @@ def hub() -> None:
 @click.option("--max-bytes", default=DEFAULT_LIMITS.max_bytes, show_default=True, type=click.IntRange(1),
               help="Packages above this size are refused before parsing.")
 @click.option("--inflight-bytes", default=DEFAULT_INFLIGHT_BYTES, show_default=True, type=click.IntRange(1),
-              help="Memory budget: the hub reads more packages only while those in hand are under it.")
+              help="Memory budget: bytes of packages in hand at once, at most.")
 @parked_alarm_option
 @click.option("--evidence-every", "evidence_every_entries", default=DEFAULT_INTERVAL_ENTRIES,
               show_default=True, type=click.IntRange(1),

@@ -22,11 +22,18 @@ class ConnectionLost(TransportError):
 
 
 class PublishNotConfirmed(TransportError):
-    """The broker did not confirm (nack, or returned as unroutable)."""
+    """The broker did not confirm (nack, or returned as unroutable). ``message_ids``: every message of a
+    ``publish_many`` that was not confirmed (its text names five at most); empty when not known."""
 
     reason = "publish-not-confirmed"
     reason_vi = "Máy chủ chuyển tin không xác nhận đã nhận thông điệp"
     reason_en = "The broker did not confirm the message"
+
+    def __init__(
+        self, message: str = "", *args: object, vi: str | None = None, message_ids: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, *args, vi=vi)
+        self.message_ids = message_ids
 
 
 class StoreError(VbusError):

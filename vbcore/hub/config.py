@@ -21,14 +21,17 @@ all 111,339 registered agencies at once). 10,000 is three times that, and bounds
 costs the hub (one pair, one publish and one store row per recipient; 50,000 ``To`` blocked a hub for
 40 s and would have answered with 49,999 02s)."""
 DEFAULT_INFLIGHT_BYTES = 512 * 1024 * 1024
-"""The hub's memory budget for message bodies. A batching hub (``vb hub run``) reads more of the ingress
-only while the packages in hand are under it (``Transport.consume``'s ``room``): it holds at most this
-plus the one package it was receiving when it got there (``max_bytes`` at most) and
-``READ_AHEAD_BYTES``; the rest waits in the socket and at the broker. RabbitMQ has no prefetch in bytes
-(``basic.qos`` prefetch-size is ignored), and a running consumer's prefetch count cannot be changed
-(``basic.qos`` applies to consumers created after it), so the budget is kept by reading, not by the
-prefetch: small packages fill a batch of ``--prefetch`` (32), packages of 80 MiB come 7 at a time. An
-unbatched hub (tests, the demo) keeps it by its prefetch count instead: ``inflight_bytes // max_bytes``.
+"""The hub's memory budget for message bodies: the packages handed to one hub process at once,
+unacknowledged, are never more than this. RabbitMQ has no prefetch in bytes (``basic.qos`` prefetch-size
+is ignored) and a running consumer's prefetch count cannot be changed (``basic.qos`` applies to
+consumers created after it), so the ingress consumer's prefetch is ``inflight_bytes // max_bytes`` (6
+with the defaults), whatever size the packages turn out to be; a batching hub (``vb hub run``) fills its
+batch up to ``--prefetch`` (32) with ``basic.get``, one package at a time, while one more of
+``max_bytes`` fits next to those in hand and those the consumer may still be sent (``Hub.gather``).
+A consumer with a wider prefetch whose connection is read only while the budget has room
+(``Transport.consume``'s ``room``) is no way to keep it: what the broker sent ahead waits unread, and
+RabbitMQ resets a connection it could not write to for 30 s (its TCP send timeout), every delivery of
+it coming back with its x-delivery-count one higher.
 Checking one package needs about three times its size at its peak (its bytes, lxml's tree, an
 attachment's base64 held aside: bench/bench_large_file.py)."""
 

@@ -99,6 +99,8 @@ class Hub:
         self._batching = False
         self._prefetch = 1  # deliveries in hand at most (set by ``start``)
         self._in_hand = 0  # bytes of the packages in ``_pending`` and ``_held`` (``has_room``)
+        self._consumed = 1  # the prefetch of the ingress consumer (``start``)
+        self._gotten: set[int] = set()  # ids of the deliveries in hand that ``gather`` took with ``get``
         self._held: list[Delivery] = []  # a batch an outage stopped, retried once ``outage`` is ready
         self.outage = Backoff(initial=self.config.outage_pause, maximum=self.config.outage_pause_max)
         self.parked_alarm = False  # the parked queue holds ``config.parked_alarm`` messages or more
@@ -142,17 +144,24 @@ class Hub:
         ``batch=False``: each delivery is processed as the transport hands it over (tests, the demo);
         ``prefetch`` is lowered to what the memory budget allows at the size limit (``HubConfig.prefetch``).
         ``batch=True``: deliveries are collected and processed by ``flush`` (the runner calls it after
-        each ``drain``), up to ``prefetch`` at a time, and the transport takes more only while the
-        packages in hand are under ``inflight_bytes`` (``Transport.consume``'s ``room``): small packages
-        make full batches, large ones as many as the budget holds.
+        each ``drain``), up to ``prefetch`` at a time: the consumer's prefetch is the unbatched one, and
+        ``gather`` takes more with ``get`` while one more package of ``max_bytes`` fits the budget next to
+        those in hand and those the consumer may still be sent: small packages make full batches, large
+        ones as many as the budget holds.
         """
         self.transport.declare_hub(list(agencies or []))
         self._declared.update(agencies or [])
         self._batching = batch
         queue = self.config.names.ingress_queue
         if batch:
-            self._prefetch = prefetch
-            self.transport.consume(queue, self._take, prefetch=prefetch, room=self.has_room)
+            # The consumer's prefetch keeps the budget at the size limit, as unbatched; ``gather`` fills
+            # the batch up to ``prefetch`` with ``get``, one package at a time, while what is in hand and
+            # what the consumer may still be sent leave room for one more of ``max_bytes``. A consumer
+            # with a wider prefetch read only while there is room (``Transport.consume``'s ``room``) left
+            # the broker deliveries it could not write: RabbitMQ reset that connection after 30 s (its
+            # send timeout), and all it had sent came back, their x-delivery-count one higher.
+            self._prefetch, self._consumed = prefetch, self.config.prefetch(prefetch)
+            self.transport.consume(queue, self._take, prefetch=self._consumed)
         else:
             self._prefetch = self.config.prefetch(prefetch)
             self.transport.consume(queue, self.handle, prefetch=self._prefetch)
@@ -161,6 +170,14 @@ class Hub:
     def _take(self, delivery: Delivery) -> None:
         self._pending.append(delivery)
         self._in_hand += len(delivery.body)
+
+    def _room_for_one_more(self) -> bool:
+        """Whether one more package of ``max_bytes`` can be taken with ``get`` while the consumer may
+        still be sent as many as its prefetch has free, all within ``inflight_bytes``."""
+        in_hand = [*self._held, *self._pending]
+        consumed = sum(1 for d in in_hand if id(d) not in self._gotten)
+        free = max(0, self._consumed - consumed)
+        return self._in_hand + (free + 1) * self.config.max_bytes <= self.config.inflight_bytes
 
     def has_room(self) -> bool:
         """Whether the packages in hand (collected, or held after an outage) are under the memory
@@ -173,10 +190,19 @@ class Hub:
         CPU per document, more with PostgreSQL's commits; but waiting for a whole batch at a steady
         100 documents/s cost each about 120 ms)."""
         deadline = time.monotonic() + self.config.linger
-        while (self._batching and self._pending and self.has_room()
+        queue = self.config.names.ingress_queue
+        while (self._batching and self._pending
                and len(self._pending) + len(self._held) < self._prefetch):  # fmt: skip
             left = deadline - time.monotonic()
-            if left <= 0 or not self.transport.drain(min(tick, left)):
+            if left <= 0:
+                return
+            if self._room_for_one_more():
+                delivery = self.transport.get(queue)
+                if delivery is not None:
+                    self._gotten.add(id(delivery))
+                    self._take(delivery)
+                    continue
+            if not self.transport.drain(min(tick, left)):
                 return
 
     def flush(self) -> int:
@@ -191,7 +217,9 @@ class Hub:
             try:
                 self.process_batch(pending)
             finally:  # what an outage held is still in hand (``_outage``)
-                self._in_hand = sum(len(d.body) for d in [*self._held, *self._pending])
+                in_hand = [*self._held, *self._pending]
+                self._in_hand = sum(len(d.body) for d in in_hand)
+                self._gotten &= {id(d) for d in in_hand}
         else:  # idle: the evidence log's head is still signed once its interval in seconds is over
             self._checkpoint_if_due(0)
         return len(pending)

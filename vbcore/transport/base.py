@@ -122,7 +122,10 @@ class Transport(ABC):
         queue's messages into memory only while ``room()`` says True (the hub: the bytes of the
         packages in hand are under ``inflight_bytes``). Past that point it may still complete the one
         message it is receiving (and read ahead a little of the next: ``READ_AHEAD_BYTES``). A
-        transport that cannot keep it raises ``ValueError`` rather than ignore it."""
+        transport that cannot keep it raises ``ValueError`` rather than ignore it. Only for pauses
+        well under 30 s with the budget full: RabbitMQ resets a connection it could not write to for
+        that long (its TCP send timeout), and all it had sent comes back, redelivered (the hub does not
+        use it: ``Hub.gather``)."""
     @abstractmethod
     def drain(self, timeout: float = 0.0) -> int:
         """Dispatch pending deliveries to handlers for up to ``timeout`` seconds; return how many."""

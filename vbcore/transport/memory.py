@@ -262,14 +262,17 @@ class InMemoryTransport(Transport):
     def publish_many(self, messages: list[Outgoing]) -> None:
         """Publish every message; then raise ``PublishNotConfirmed`` naming those that failed."""
         failed: list[str] = []
+        ids: list[str] = []
         for m in messages:
             try:
                 self.publish(m.exchange, m.routing_key, m.body, message_id=m.message_id, headers=m.headers)
             except PublishNotConfirmed as e:
                 failed.append(str(e))
+                ids.append(m.message_id)
         if failed:
             shown = "; ".join(failed[:5])
-            raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}")
+            raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}",
+                                      message_ids=tuple(ids))
 
     # --- consuming --------------------------------------------------------------------------
 

@@ -468,7 +468,8 @@ class RabbitMQTransport(Transport):
             # so a hub retried its held batch on it for ever; a new channel is a new enqueuer.
             self._drop_publisher()
             shown = "; ".join(f"{messages[i].message_id}: {why}" for i, why in sorted(failed.items())[:5])
-            raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}")
+            raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}",
+                                      message_ids=tuple(messages[i].message_id for i in sorted(failed)))
 
     def _drop_publisher(self) -> None:
         channel, self._pub, self._tracker = self._pub, None, None
