@@ -450,8 +450,8 @@ def test_the_hub_reads_no_more_of_the_ingress_than_its_memory_budget_on_the_real
 
 
 def test_a_hub_whose_budget_is_full_keeps_its_ingress_connection_through_a_long_pause(bus: Bus) -> None:
-    # The ingress connection is not read while the budget is full (a store outage holds the batch); read
-    # never, it missed its heartbeats and was closed, and every delivery in hand went back to the queue.
+    # A batch held with the budget full (a store outage) keeps its connection and its heartbeats: a
+    # connection left unread missed them and was closed, and every delivery in hand went back counted.
     from vbcore.testing.devworld import letter
 
     for i in range(4):  # each larger than one read of the socket (100 KiB)
@@ -602,11 +602,11 @@ def count_deliveries(hub: Hub, counts: list[int]) -> None:
 def test_a_hub_whose_budget_is_full_for_a_minute_does_not_return_what_the_broker_sent_ahead(
     bus: Bus,
 ) -> None:
-    # With the budget full the gated connection is read 4 KiB per 10 s; the broker has up to the
-    # prefetch's deliveries (here 15 of 4 MiB) to write to it, more than the sockets hold, and RabbitMQ
-    # (ranch's send_timeout, 30 s, send_timeout_close) resets a connection whose send blocked that
-    # long: every delivery in hand and in flight came back, x-delivery-count one higher each time; a
-    # store outage of five minutes parked them all as not processed (DELIVERY_LIMIT).
+    # A consumer with a wide prefetch on a connection read only while the budget had room (4 KiB per
+    # 10 s with it full) left the broker up to the prefetch's deliveries (here 15 of 4 MiB) to write,
+    # more than the sockets hold, and RabbitMQ (ranch's send_timeout, 30 s, send_timeout_close) reset
+    # that connection: every delivery in hand and in flight came back, x-delivery-count one higher each
+    # time; a store outage of five minutes parked them all as not processed (DELIVERY_LIMIT).
     from vbcore.testing.devworld import letter
 
     client = bus.client(A1)

@@ -271,7 +271,7 @@ def test_an_unbatched_hub_holds_no_more_packages_than_its_memory_budget_allows_a
     assert world.config.prefetch(32) == 3  # 24 MiB / 8 MiB: RabbitMQ ignores a prefetch in bytes
     hub = world.start_hub()  # asks for the default prefetch
     consumer = hub.transport._consumers[0]  # type: ignore[attr-defined]
-    assert (consumer.prefetch, consumer.room) == (3, None)
+    assert consumer.prefetch == 3
     assert world.config.prefetch(2) == 2  # a smaller request stands
     assert dataclasses.replace(world.config, inflight_bytes=mib).prefetch(32) == 1  # never 0
 

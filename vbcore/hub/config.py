@@ -28,10 +28,10 @@ consumers created after it), so the ingress consumer's prefetch is ``inflight_by
 with the defaults), whatever size the packages turn out to be; a batching hub (``vb hub run``) fills its
 batch up to ``--prefetch`` (32) with ``basic.get``, one package at a time, while one more of
 ``max_bytes`` fits next to those in hand and those the consumer may still be sent (``Hub.gather``).
-A consumer with a wider prefetch whose connection is read only while the budget has room
-(``Transport.consume``'s ``room``) is no way to keep it: what the broker sent ahead waits unread, and
-RabbitMQ resets a connection it could not write to for 30 s (its TCP send timeout), every delivery of
-it coming back with its x-delivery-count one higher.
+A consumer with a wider prefetch whose connection is read only while the budget has room is no way to
+keep it: what the broker sent ahead waits unread, and RabbitMQ resets a connection it could not write to
+for 30 s (its TCP send timeout), every delivery on it coming back with its x-delivery-count one higher.
+A larger budget gives the consumer a larger prefetch and the batch fewer ``get`` round trips.
 Checking one package needs about three times its size at its peak (its bytes, lxml's tree, an
 attachment's base64 held aside: bench/bench_large_file.py)."""
 

@@ -98,7 +98,7 @@ class Hub:
         self._pending: list[Delivery] = []
         self._batching = False
         self._prefetch = 1  # deliveries in hand at most (set by ``start``)
-        self._in_hand = 0  # bytes of the packages in ``_pending`` and ``_held`` (``has_room``)
+        self._in_hand = 0  # bytes of the packages in ``_pending`` and ``_held`` (``_room_for_one_more``)
         self._consumed = 1  # the prefetch of the ingress consumer (``start``)
         self._gotten: set[int] = set()  # ids of the deliveries in hand that ``gather`` took with ``get``
         self._held: list[Delivery] = []  # a batch an outage stopped, retried once ``outage`` is ready
@@ -157,9 +157,9 @@ class Hub:
             # The consumer's prefetch keeps the budget at the size limit, as unbatched; ``gather`` fills
             # the batch up to ``prefetch`` with ``get``, one package at a time, while what is in hand and
             # what the consumer may still be sent leave room for one more of ``max_bytes``. A consumer
-            # with a wider prefetch read only while there is room (``Transport.consume``'s ``room``) left
-            # the broker deliveries it could not write: RabbitMQ reset that connection after 30 s (its
-            # send timeout), and all it had sent came back, their x-delivery-count one higher.
+            # with a wider prefetch on a connection read only while there was room left the broker
+            # deliveries it could not write: RabbitMQ reset that connection after 30 s (its send
+            # timeout), and all it had sent came back, their x-delivery-count one higher.
             self._prefetch, self._consumed = prefetch, self.config.prefetch(prefetch)
             self.transport.consume(queue, self._take, prefetch=self._consumed)
         else:
@@ -179,14 +179,10 @@ class Hub:
         free = max(0, self._consumed - consumed)
         return self._in_hand + (free + 1) * self.config.max_bytes <= self.config.inflight_bytes
 
-    def has_room(self) -> bool:
-        """Whether the packages in hand (collected, or held after an outage) are under the memory
-        budget: the batching hub's consumer reads more only then."""
-        return self._in_hand < self.config.inflight_bytes
-
     def gather(self, tick: float) -> None:
-        """Let more deliveries come while some are in hand, the batch is not full, the budget has room
-        and ``HubConfig.linger`` is not over (issue 13: 6 deliveries a batch instead of 32 cost 15 % more
+        """Take more deliveries while some are in hand, the batch is not full and ``HubConfig.linger`` is
+        not over: with ``get`` while one more of ``max_bytes`` fits the budget, else as the consumer
+        brings them (issue 13: 6 deliveries a batch instead of 32 cost 15 % more
         CPU per document, more with PostgreSQL's commits; but waiting for a whole batch at a steady
         100 documents/s cost each about 120 ms)."""
         deadline = time.monotonic() + self.config.linger

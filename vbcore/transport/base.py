@@ -49,12 +49,6 @@ class Delivery:
 
 Handler = Callable[[Delivery], None]
 
-READ_AHEAD_BYTES = 100 * 1024
-"""What a consumer with ``room`` may read past its budget besides the message it completes: pika reads
-at most 100 KiB from a socket per event (``_MAX_CONSUME_BYTES``), and a gated connection is read one
-event at a time once the budget is reached."""
-
-
 @dataclass(frozen=True)
 class Outgoing:
     """One message to publish (for ``publish_many``)."""
@@ -112,20 +106,16 @@ class Transport(ABC):
             self.publish(m.exchange, m.routing_key, m.body, message_id=m.message_id, headers=m.headers)
 
     @abstractmethod
-    def consume(
-        self, queue: str, handler: Handler, *, prefetch: int = 16, room: Callable[[], bool] | None = None
-    ) -> None:
+    def consume(self, queue: str, handler: Handler, *, prefetch: int = 16) -> None:
         """Register ``handler`` for ``queue``; deliveries flow while ``drain`` or ``run`` runs.
 
-        ``prefetch``: deliveries unacknowledged at most. ``room``: a memory budget in bytes, which RabbitMQ
-        cannot keep (it ignores a prefetch in bytes): when given, this transport takes more of the
-        queue's messages into memory only while ``room()`` says True (the hub: the bytes of the
-        packages in hand are under ``inflight_bytes``). Past that point it may still complete the one
-        message it is receiving (and read ahead a little of the next: ``READ_AHEAD_BYTES``). A
-        transport that cannot keep it raises ``ValueError`` rather than ignore it. Only for pauses
-        well under 30 s with the budget full: RabbitMQ resets a connection it could not write to for
-        that long (its TCP send timeout), and all it had sent comes back, redelivered (the hub does not
-        use it: ``Hub.gather``)."""
+        ``prefetch``: deliveries unacknowledged at most, set once (RabbitMQ applies ``basic.qos`` to
+        consumers created after it only). A memory budget in bytes cannot be kept by reading the
+        connection only while there is room: what the broker sent ahead waits unread, and RabbitMQ resets
+        a connection it could not write to for 30 s (its TCP send timeout), every delivery on it coming
+        back with its x-delivery-count one higher; the hub keeps its budget with this prefetch and
+        ``get`` (``Hub.gather``)."""
+
     @abstractmethod
     def drain(self, timeout: float = 0.0) -> int:
         """Dispatch pending deliveries to handlers for up to ``timeout`` seconds; return how many."""

@@ -446,13 +446,9 @@ class KombuTransport(Transport):
 
     # --- consuming --------------------------------------------------------------------------
 
-    def consume(
-        self, queue: str, handler: Handler, *, prefetch: int = 16, room: Callable[[], bool] | None = None
-    ) -> None:
+    def consume(self, queue: str, handler: Handler, *, prefetch: int = 16) -> None:
         if prefetch < 1:
             raise ValueError("prefetch must be at least 1")
-        if room is not None:  # kombu reads every connection it drains: a budget would not be kept
-            raise ValueError("this transport cannot keep a memory budget (room): use RabbitMQTransport")
         spec = _ConsumerSpec(queue, handler, prefetch)
         channel = self._run(f"consuming {queue}", lambda: self._start_consumer(spec))
         self._consumers.append(spec)

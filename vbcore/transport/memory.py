@@ -31,7 +31,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
@@ -157,7 +157,6 @@ class _Consumer:
     queue: str
     handler: Handler
     prefetch: int
-    room: Callable[[], bool] | None = None  # ``Transport.consume``'s memory budget
     in_flight: int = 0
 
 
@@ -276,15 +275,13 @@ class InMemoryTransport(Transport):
 
     # --- consuming --------------------------------------------------------------------------
 
-    def consume(
-        self, queue: str, handler: Handler, *, prefetch: int = 16, room: Callable[[], bool] | None = None
-    ) -> None:
+    def consume(self, queue: str, handler: Handler, *, prefetch: int = 16) -> None:
         self._check_read(queue)
         if prefetch < 1:
             raise ValueError("prefetch must be at least 1")
         self.broker.depth(queue)  # raises QueueNotFound
         with self.broker.cond:
-            self._consumers.append(_Consumer(queue, handler, prefetch, room))
+            self._consumers.append(_Consumer(queue, handler, prefetch))
 
     def _hand_out(self, queue: str, consumer: _Consumer | None) -> Delivery | None:
         """Take the head of ``queue`` as an unacknowledged delivery (lock held)."""
@@ -312,7 +309,7 @@ class InMemoryTransport(Transport):
         count = len(self._consumers)
         for i in range(count):
             consumer = self._consumers[(self._next_consumer + i) % count]
-            if consumer.in_flight >= consumer.prefetch or (consumer.room is not None and not consumer.room()):
+            if consumer.in_flight >= consumer.prefetch:
                 continue
             delivery = self._hand_out(consumer.queue, consumer)
             if delivery is not None:

@@ -12,10 +12,8 @@ Topology and guarantees (names from ``transport.names``):
 - ``user_id`` is set on every publish to the connection's user; RabbitMQ refuses a publish whose
   ``user_id`` is not the authenticated user (``AccessRefused``), so ``Delivery.user_id``, when
   present, is proof of who sent a message. Other clients may leave it unset: then it is None.
-- Consumers ack manually, with a bounded prefetch (``basic_qos``) per consumer channel. A consumer with
-  a memory budget (``consume(room=...)``: the hub's ingress) has a connection of its own, read only
-  while the budget has room; RabbitMQ has no prefetch in bytes, and a consumer's prefetch count cannot
-  be changed once it consumes (``basic.qos`` applies to consumers created after it).
+- Consumers ack manually, with a bounded prefetch (``basic_qos``) per consumer channel, set when it
+  consumes: RabbitMQ applies ``basic.qos`` to consumers created after it only.
 - A dropped connection (broker restart) is re-opened with backoff by whichever call notices it;
   the topology is re-declared, consumers resume, and unconfirmed publishes are sent again (so a
   message can arrive twice; the hub's store drops duplicates by ``message_id``). Deliveries handed
@@ -49,7 +47,6 @@ must never see a client's headers.
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import time
 from collections import deque
@@ -147,15 +144,7 @@ class _ConsumerSpec:
     queue: str
     handler: Handler
     prefetch: int
-    room: Callable[[], bool] | None = None  # ``Transport.consume``'s memory budget: on the gated connection
 
-
-GATED_SERVICE_SECONDS = 10.0
-"""While a consumer's memory budget is full, its connection is still read this often, a little
-(``SERVICE_READ_BYTES``), so that the heartbeats of both sides go through: RabbitMQ closes a connection
-it heard nothing from within its heartbeat timeout (60 s by default), pika one it read nothing from.
-A third of a shorter heartbeat the URL asks for (``?heartbeat=``), if that is less. Over an hour with
-the budget full (a long store outage) that reads 1.4 MiB more at most."""
 
 _REDECLARE_PER_DRAIN = 50
 """Inboxes ``drain`` declares again per call after a reconnect (about 1 ms each on a local node)."""
@@ -163,25 +152,6 @@ _REDECLARE_PER_DRAIN = 50
 
 def _nothing() -> None:
     return None
-
-
-SERVICE_READ_BYTES = 4096
-"""What one read of a full budget's connection takes at most (``GATED_SERVICE_SECONDS``)."""
-
-
-def _read_a_little(conn: Any) -> None:
-    """One turn of ``conn``'s I/O loop reading ``SERVICE_READ_BYTES`` at most (pika reads up to 100 KiB
-    a turn: ``_MAX_CONSUME_BYTES`` of its socket transport, lowered here for this turn): its timers send
-    our heartbeat, and what it reads counts as the broker's."""
-    transport = getattr(conn._impl, "_transport", None)
-    if transport is None or not hasattr(transport, "_MAX_CONSUME_BYTES"):
-        conn.process_data_events(time_limit=0)  # another pika: a whole turn
-        return
-    transport._MAX_CONSUME_BYTES = SERVICE_READ_BYTES
-    try:
-        conn.process_data_events(time_limit=0)
-    finally:
-        del transport._MAX_CONSUME_BYTES  # the class's again
 
 
 class RabbitMQTransport(Transport):
@@ -231,11 +201,6 @@ class RabbitMQTransport(Transport):
         self._delivery_declared: Any = None  # the channel that declared the delivery exchange (on ``_ops``)
         self._getter: Any = None  # channel for get (its deliveries are acked on it)
         self._consumer_channels: list[Any] = []  # one per entry of _consumers
-        # The connection of the consumers with a memory budget (``room``), read only while every one of
-        # them has room: what it does not read stays in the socket and at the broker (TCP's flow control),
-        # while the publisher's confirms still come in on ``_conn``.
-        self._gated: Any = None
-        self._gated_read_at = 0.0  # when ``_gated`` was last read (``GATED_SERVICE_SECONDS``)
         self._pub: Any = None  # publisher channel, in confirm mode via its _impl
         self._tracker: ConfirmTracker | None = None
         self._closed = False
@@ -286,14 +251,12 @@ class RabbitMQTransport(Transport):
 
     def _drop_connection(self) -> None:
         conn, self._conn, self._ops, self._pub, self._tracker = self._conn, None, None, None, None
-        gated, self._gated = self._gated, None
         self._getter = None
         self._consumer_channels = []
         self._unsettled.clear()  # the old connection's deliveries are redelivered, not settled here
-        for old in (gated, conn):
-            if old is not None and old.is_open:
-                with contextlib.suppress(px.AMQPError):
-                    old.close()
+        if conn is not None and conn.is_open:
+            with contextlib.suppress(px.AMQPError):
+                conn.close()
 
     def _reconnect(self, cause: BaseException | None, *, timeout: float | None = -1.0) -> None:
         """Open a connection to the first node that answers, trying each of the list in turn (the node
@@ -565,26 +528,16 @@ class RabbitMQTransport(Transport):
 
     # --- consuming --------------------------------------------------------------------------
 
-    def consume(
-        self, queue: str, handler: Handler, *, prefetch: int = 16, room: Callable[[], bool] | None = None
-    ) -> None:
+    def consume(self, queue: str, handler: Handler, *, prefetch: int = 16) -> None:
         if prefetch < 1:
             raise ValueError("prefetch must be at least 1")
-        spec = _ConsumerSpec(queue, handler, prefetch, room)
+        spec = _ConsumerSpec(queue, handler, prefetch)
         channel = self._run(f"consuming {queue}", lambda: self._start_consumer(spec))
         self._consumers.append(spec)
         self._consumer_channels.append(channel)
 
     def _start_consumer(self, spec: _ConsumerSpec) -> Any:
-        conn = self._conn
-        if spec.room is not None:
-            if self._gated is None or not self._gated.is_open:
-                params = copy.copy(self._params)  # the same node, user and TLS; named for the operator
-                params.client_properties = {"connection_name": f"vbus {self.user} (reading within a budget)"}
-                self._gated = pika.BlockingConnection(params)
-                self._gated_read_at = time.monotonic()
-            conn = self._gated
-        channel = body_frames.assemble_in_one_buffer(conn.channel())
+        channel = body_frames.assemble_in_one_buffer(self._conn.channel())
         generation = self._generation
         try:
             channel.basic_qos(prefetch_count=spec.prefetch)
@@ -629,21 +582,7 @@ class RabbitMQTransport(Transport):
                 return dispatched
 
     def _pump(self, deadline: float) -> None:
-        wait = max(0.0, deadline - time.monotonic())
-        if self._gated is None:
-            self._conn.process_data_events(time_limit=wait)
-        elif all(spec.room() for spec in self._consumers if spec.room is not None):
-            # Returns once a delivery is complete: the budget is looked at again before reading on.
-            self._conn.process_data_events(time_limit=0)
-            self._gated.process_data_events(time_limit=wait)
-            self._gated_read_at = time.monotonic()
-        else:  # no room: the gated connection is not read; the broker keeps the rest
-            self._conn.process_data_events(time_limit=wait)
-            if time.monotonic() - self._gated_read_at >= self._gated_service_seconds():
-                # A few bytes keep its heartbeats going both ways: a hub held by a store outage would
-                # otherwise lose the connection, and the deliveries in hand with it.
-                _read_a_little(self._gated)
-                self._gated_read_at = time.monotonic()
+        self._conn.process_data_events(time_limit=max(0.0, deadline - time.monotonic()))
         for i, channel in enumerate(self._consumer_channels):
             # Closed by a channel error (e.g. a double ack), or the consumer cancelled by the broker
             # (basic.cancel: a quorum queue's member restarting under a hub that reached its node while
@@ -660,12 +599,6 @@ class RabbitMQTransport(Transport):
                     channel.close()
             self._unsettled.pop(channel, None)  # its deliveries come back; their tags are stale
             self._consumer_channels[i] = self._start_consumer(spec)
-
-    def _gated_service_seconds(self) -> float:
-        """``GATED_SERVICE_SECONDS``, or a third of a shorter heartbeat the URL asks for."""
-        heartbeat = self._params.heartbeat
-        return min(GATED_SERVICE_SECONDS, heartbeat / 3) if isinstance(heartbeat, int) and heartbeat else (
-            GATED_SERVICE_SECONDS)
 
     def get(self, queue: str) -> Delivery | None:
         def take() -> Delivery | None:
