@@ -389,7 +389,9 @@ def test_a_flood_of_garbage_from_one_agency_is_parked_and_alarmed_while_anothers
 
 def started_hub(bus: Bus, *, max_bytes: int, inflight_bytes: int) -> Hub:
     transport = RabbitMQTransport(bus.hub_url, names=bus.names)
-    config = HubConfig(hub_id=HUB_ID, names=bus.names, max_bytes=max_bytes, inflight_bytes=inflight_bytes)
+    # A linger of seconds: each batch is as full as the budget allows however slow the host's round trips.
+    config = HubConfig(hub_id=HUB_ID, names=bus.names, max_bytes=max_bytes, inflight_bytes=inflight_bytes,
+                       linger=10.0)  # fmt: skip
     hub = bus.dev.hub(transport, open_store(bus.store_url), config, Directory.default())
     hub.start(prefetch=16, batch=True)
     return hub
@@ -397,11 +399,11 @@ def started_hub(bus: Bus, *, max_bytes: int, inflight_bytes: int) -> Hub:
 
 def gathered(hub: Hub, seconds: float = 3.0) -> list[int]:
     """The sizes of the deliveries the hub has in hand once ``seconds`` brought no more."""
-    deadline, count = time.monotonic() + 30, -1
+    deadline, count = time.monotonic() + 60, -1
     while len(hub._pending) != count and time.monotonic() < deadline:
         count = len(hub._pending)
-        hub.transport.drain(seconds)
-        hub.gather(0.1)
+        hub.transport.drain(0.2 if hub._pending else seconds)
+        hub.gather(0.5)
     return [len(d.body) for d in hub._pending]
 
 
