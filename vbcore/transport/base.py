@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from vbcore.errors import AccessRefused, TransportError
+from vbcore.errors import AccessRefused, PublishNotConfirmed, TransportError
 from vbcore.transport.names import Names
 from vbcore.transport.parking import park_headers
 
@@ -48,6 +48,7 @@ class Delivery:
 
 
 Handler = Callable[[Delivery], None]
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -100,10 +101,19 @@ class Transport(ABC):
     def publish_many(self, messages: list[Outgoing]) -> None:
         """Publish all, then wait for every confirm (many outstanding: the fast path for fan-out).
 
-        Raises ``PublishNotConfirmed`` naming the messages that were not confirmed.
+        Raises ``PublishNotConfirmed`` naming the messages that were not confirmed. This default waits
+        for each confirm in turn (``publish``) and tries every message.
         """
+        failed: list[tuple[str, str]] = []
         for m in messages:
-            self.publish(m.exchange, m.routing_key, m.body, message_id=m.message_id, headers=m.headers)
+            try:
+                self.publish(m.exchange, m.routing_key, m.body, message_id=m.message_id, headers=m.headers)
+            except PublishNotConfirmed as e:
+                failed.append((m.message_id, str(e)))
+        if failed:
+            shown = "; ".join(f"{message_id}: {why}" for message_id, why in failed[:5])
+            raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}",
+                                      message_ids=tuple(message_id for message_id, _ in failed))
 
     @abstractmethod
     def consume(self, queue: str, handler: Handler, *, prefetch: int = 16) -> None:

@@ -389,21 +389,6 @@ class KombuTransport(Transport):
         m = Outgoing(exchange, routing_key, body, message_id, dict(headers or {}))
         self._run(f"publishing {message_id}", lambda: self._publish(m))
 
-    def publish_many(self, messages: list[Outgoing]) -> None:
-        """One confirm at a time (plenty for an agency); every message is tried, the failed are named."""
-        failed: list[str] = []
-        ids: list[str] = []
-        for m in messages:
-            try:
-                self.publish(m.exchange, m.routing_key, m.body, message_id=m.message_id, headers=m.headers)
-            except PublishNotConfirmed as e:
-                failed.append(f"{m.message_id}: {e}")
-                ids.append(m.message_id)
-        if failed:
-            shown = "; ".join(failed[:5])
-            raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}",
-                                      message_ids=tuple(ids))
-
     def _publish(self, m: Outgoing) -> None:
         channel = self._channel("pub")
         if not getattr(channel, "_vbus_returns", False):

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 
 from vbcore.errors import AccessRefused, ConnectionLost, PublishNotConfirmed, QueueNotFound, TransportError
 from vbcore.transport import names as h
-from vbcore.transport.base import Delivery, Handler, Outgoing, Transport
+from vbcore.transport.base import Delivery, Handler, Transport
 from vbcore.transport.names import Names
 
 FANOUT = "fanout"
@@ -257,21 +257,6 @@ class InMemoryTransport(Transport):
             raise PublishNotConfirmed(
                 f"message {message_id} is unroutable: exchange {exchange} has no queue for {routing_key!r}"
             )
-
-    def publish_many(self, messages: list[Outgoing]) -> None:
-        """Publish every message; then raise ``PublishNotConfirmed`` naming those that failed."""
-        failed: list[str] = []
-        ids: list[str] = []
-        for m in messages:
-            try:
-                self.publish(m.exchange, m.routing_key, m.body, message_id=m.message_id, headers=m.headers)
-            except PublishNotConfirmed as e:
-                failed.append(str(e))
-                ids.append(m.message_id)
-        if failed:
-            shown = "; ".join(failed[:5])
-            raise PublishNotConfirmed(f"{len(failed)} of {len(messages)} messages not confirmed: {shown}",
-                                      message_ids=tuple(ids))
 
     # --- consuming --------------------------------------------------------------------------
 
