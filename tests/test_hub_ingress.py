@@ -316,6 +316,31 @@ def test_small_packages_fill_a_whole_batch_whatever_the_size_limit(world: World)
     assert hub.flush() == 4
 
 
+def test_a_batching_hub_gets_as_many_at_once_as_the_budget_holds_at_the_size_limit(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One get at a time kept the hub waiting for the broker a fifth of its time (issue 13); asked all at
+    # once, each of them may still be a package of the size limit.
+    assert world.hub is not None
+    world.hub.transport.close()
+    mib = 1024 * 1024
+    world.config = dataclasses.replace(world.config, max_bytes=8 * mib, inflight_bytes=40 * mib)
+    hub = world.start_hub(batch=True)  # the consumer's prefetch: 5; the batch: 16
+    for i in range(20):
+        world.client(G22).submit(edoc(G22, [H24], str(i)))
+    asked: list[tuple[int, int]] = []  # (gets at once, bytes in hand then)
+    real = hub.transport.get_many
+    monkeypatch.setattr(hub.transport, "get_many",
+                        lambda queue, limit: (asked.append((limit, hub._in_hand)), real(queue, limit))[1])  # fmt: skip
+    hub.transport.drain(0)
+    assert len(hub._pending) == 5
+    hub.gather(0)
+    assert [limit for limit, _ in asked] == [4, 4, 3]  # 16 in all
+    for limit, in_hand in asked:  # the consumer had none free: its 5 were in hand
+        assert in_hand + limit * 8 * mib <= 40 * mib
+    assert hub.flush() == 16
+
+
 def test_a_batch_waits_for_more_deliveries_no_longer_than_its_linger(world: World) -> None:
     # A steady 100 documents/s filled a batch of 32 in about 160 ms: each document waited that long.
     assert world.hub is not None

@@ -134,6 +134,15 @@ class Transport(ABC):
     def get(self, queue: str) -> Delivery | None:
         """Take one message without a consumer (None when the queue is empty)."""
 
+    def get_many(self, queue: str, limit: int) -> list[Delivery]:
+        """Take up to ``limit`` messages without a consumer; fewer when the queue runs out. A transport
+        may ask for them all at once (``RabbitMQTransport``), so the caller must have room for ``limit``
+        messages of any size."""
+        got: list[Delivery] = []
+        while len(got) < limit and (delivery := self.get(queue)) is not None:
+            got.append(delivery)
+        return got
+
     @abstractmethod
     def ack(self, delivery: Delivery) -> None: ...
 
