@@ -29,7 +29,7 @@ from vbcore.hub.attempt import Attempt
 from vbcore.hub.config import HubConfig
 from vbcore.hub.pipeline import Hub
 from vbcore.hub.runner import StopFlag, run
-from vbcore.model import StatusPackage
+from vbcore.model import Edoc, StatusPackage
 from vbcore.security.pki import DevPki, init_dev_pki
 from vbcore.security.signing import sign_package
 from vbcore.status import StatusCode
@@ -424,6 +424,40 @@ def test_small_packages_fill_a_whole_batch_on_the_real_broker(bus: Bus) -> None:
         hub.transport.close()
         hub.store.close()
     assert len(bus.collect(B1, 20)) == 20
+
+
+def test_after_a_reconnect_what_the_lost_connection_gave_takes_none_of_the_new_consumers_room(
+    bus: Bus,
+) -> None:
+    # Deliveries in hand from a lost connection still hold their bytes, but none of the new consumer's
+    # prefetch: the broker may send it as many as its prefetch at once. Counted as the new consumer's,
+    # they let the hub get more than its budget holds at the size limit.
+    for i in range(6):
+        bus.client(A1).submit(edoc(A1, [B1], str(i)))
+    mib = 1024 * 1024
+    hub = started_hub(bus, max_bytes=8 * mib, inflight_bytes=24 * mib)  # the consumer's prefetch: 3
+    transport = hub.transport
+    assert isinstance(transport, RabbitMQTransport)
+    try:
+        deadline = time.monotonic() + 30
+        while len(hub._pending) < 3 and time.monotonic() < deadline:
+            transport.drain(0.2)
+        assert len(hub._pending) == 3
+        transport._conn.close()  # the connection lost under the hub
+        transport._reconnect(None)  # a new consumer, its 3 free (nothing read on it yet)
+        assert all(transport.is_stale(d) for d in hub._pending)
+        # The new consumer may be sent 3 of the size limit, the whole budget: nothing more is taken
+        # (counted as the new consumer's, the 3 in hand left room for 2 more gets).
+        assert hub._gets_that_fit() == 0
+        done = 0
+        while done < 6 + 3 and time.monotonic() < deadline:  # the 3 stale ones come again
+            gathered(hub, 0.5)
+            done += hub.flush()
+    finally:
+        transport.close()
+        hub.store.close()
+    got = [d.package for d in bus.collect(B1, 7, timeout=5)]  # no copy twice
+    assert sorted(p.code.code_number for p in got if isinstance(p, Edoc)) == [str(i) for i in range(6)]
 
 
 def test_the_hub_reads_no_more_of_the_ingress_than_its_memory_budget_on_the_real_broker(bus: Bus) -> None:

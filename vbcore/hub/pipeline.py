@@ -173,9 +173,10 @@ class Hub:
 
     def _gets_that_fit(self) -> int:
         """How many packages of ``max_bytes`` can be taken with ``get`` at once while the consumer may
-        still be sent as many as its prefetch has free, all within ``inflight_bytes``."""
+        still be sent as many as its prefetch has free, all within ``inflight_bytes``. A delivery in hand
+        from a connection lost since holds bytes but none of the new consumer's prefetch."""
         in_hand = [*self._held, *self._pending]
-        consumed = sum(1 for d in in_hand if id(d) not in self._gotten)
+        consumed = sum(1 for d in in_hand if id(d) not in self._gotten and not self.transport.is_stale(d))
         free = max(0, self._consumed - consumed)
         return max(0, (self.config.inflight_bytes - self._in_hand) // self.config.max_bytes - free)
 

@@ -201,6 +201,11 @@ class Transport(ABC):
     def _is_live(self, delivery: Delivery) -> bool:
         """Whether ``delivery`` can still be settled (not from a connection lost since)."""
 
+    def is_stale(self, delivery: Delivery) -> bool:
+        """Whether ``delivery`` came on a connection or channel lost since: the broker gives it again,
+        and it holds none of a consumer's prefetch any more. Says nothing in the log."""
+        return not self._is_live(delivery)
+
     @abstractmethod
     def _requeue(self, delivery: Delivery) -> None:
         """Give it back to its queue, redelivered (a no-op for a stale delivery)."""

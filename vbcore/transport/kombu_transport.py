@@ -557,11 +557,17 @@ class KombuTransport(Transport):
         tag = delivery.tag
         if not isinstance(tag, _Tag):
             raise TransportError(f"delivery {delivery.message_id} did not come from this transport")
-        channel = tag.message.channel
-        if tag.generation != self._generation or channel is None or not channel.is_open:
+        if self.is_stale(delivery):
             log.warning("delivery %s came on a lost connection; it is redelivered", delivery.message_id)
             return None
         return tag.message
+
+    def is_stale(self, delivery: Delivery) -> bool:
+        tag = delivery.tag
+        if not isinstance(tag, _Tag):
+            return True
+        channel = tag.message.channel
+        return tag.generation != self._generation or channel is None or not channel.is_open
 
     def _settle(self, delivery: Delivery, doing: str, op: Callable[[Any], None]) -> None:
         message = self._live(delivery)

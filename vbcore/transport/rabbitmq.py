@@ -663,10 +663,14 @@ class RabbitMQTransport(Transport):
         tag = delivery.tag
         if not isinstance(tag, _Tag):
             raise TransportError(f"delivery {delivery.message_id} did not come from this transport")
-        if tag.generation != self._generation or not tag.channel.is_open:
+        if self.is_stale(delivery):
             log.warning("delivery %s came on a lost connection; it is redelivered", delivery.message_id)
             return None
         return tag
+
+    def is_stale(self, delivery: Delivery) -> bool:
+        tag = delivery.tag
+        return not isinstance(tag, _Tag) or tag.generation != self._generation or not tag.channel.is_open
 
     def _settle(self, delivery: Delivery, doing: str, op: Callable[[_Tag], None]) -> None:
         tag = self._live_tag(delivery)
