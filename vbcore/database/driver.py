@@ -58,8 +58,9 @@ _UNPADDED_TEXT_TIME = re.compile(r"(\d{1,4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\
 
 def time_to_text(value: datetime) -> str:
     """``0001-01-01 00:00:00.000000``: the year always has four digits (``strftime("%Y")`` writes
-    ``1`` for year 1 on glibc, which neither reads back nor sorts)."""
-    return f"{value.year:04d}-{value:%m-%d %H:%M:%S.%f}"
+    ``1`` for year 1 on glibc, which neither reads back nor sorts), the offset of an aware time left out.
+    ``isoformat`` in C: half the cost of formatting with ``strftime`` codes, about 1 % of the hub's time."""
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def time_from_text(value: str) -> datetime:
