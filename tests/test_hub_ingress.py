@@ -26,6 +26,7 @@ from vbcore.store import open_store
 from vbcore.testing.devworld import DevKeys
 from vbcore.transport import Transport
 from vbcore.transport import names as n
+from vbcore.transport.base import Delivery
 from vbcore.transport.memory import InMemoryTransport
 from vbcore.transport.names import Names
 
@@ -330,8 +331,12 @@ def test_a_batching_hub_gets_as_many_at_once_as_the_budget_holds_at_the_size_lim
         world.client(G22).submit(edoc(G22, [H24], str(i)))
     asked: list[tuple[int, int]] = []  # (gets at once, bytes in hand then)
     real = hub.transport.get_many
-    monkeypatch.setattr(hub.transport, "get_many",
-                        lambda queue, limit: (asked.append((limit, hub._in_hand)), real(queue, limit))[1])  # fmt: skip
+
+    def get_many(queue: str, limit: int) -> list[Delivery]:
+        asked.append((limit, hub._in_hand))
+        return real(queue, limit)
+
+    monkeypatch.setattr(hub.transport, "get_many", get_many)
     hub.transport.drain(0)
     assert len(hub._pending) == 5
     hub.gather(0)

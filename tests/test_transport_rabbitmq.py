@@ -277,7 +277,9 @@ def test_several_gets_go_out_together_and_each_delivery_is_acked_on_its_own_chan
     assert rabbit_env.hub().queue_depth(n.inbox(a)) == 0  # nothing was left unacked on a channel
 
 
-def test_gets_from_a_queue_that_is_not_there_are_refused_and_the_next_gets_work(rabbit_env: BrokerEnv) -> None:
+def test_gets_from_a_queue_that_is_not_there_are_refused_and_the_next_gets_work(
+    rabbit_env: BrokerEnv,
+) -> None:
     n = rabbit_env.names
     a = f"{n.prefix}a"
     rabbit_env.add_agency(a)
