@@ -135,9 +135,10 @@ class Transport(ABC):
         """Take one message without a consumer (None when the queue is empty)."""
 
     def get_many(self, queue: str, limit: int) -> list[Delivery]:
-        """Take up to ``limit`` messages without a consumer; fewer when the queue runs out. A transport
-        may ask for them all at once (``RabbitMQTransport``), so the caller must have room for ``limit``
-        messages of any size."""
+        """Take up to ``limit`` messages without a consumer; fewer when the queue runs out, none when
+        ``limit`` is not positive. A transport may ask for them all at once (``RabbitMQTransport``), so
+        the caller must have room for ``limit`` messages of any size; it may return none when its
+        connection was re-opened under it (the caller's room then counted a lost consumer's prefetch)."""
         got: list[Delivery] = []
         while len(got) < limit and (delivery := self.get(queue)) is not None:
             got.append(delivery)

@@ -603,10 +603,15 @@ class RabbitMQTransport(Transport):
             self._consumer_channels[i] = self._start_consumer(spec)
 
     def get(self, queue: str) -> Delivery | None:
-        got = self.get_many(queue, 1)
+        got = self._get_many(queue, 1, again_after_reconnect=True)
         return got[0] if got else None
 
     def get_many(self, queue: str, limit: int) -> list[Delivery]:
+        """Up to ``limit`` messages; none when the connection is re-opened under it (the caller's room
+        counted the lost consumer's deliveries in hand as its prefetch: the new one has all of it free)."""
+        return self._get_many(queue, limit, again_after_reconnect=False) if limit > 0 else []
+
+    def _get_many(self, queue: str, limit: int, *, again_after_reconnect: bool) -> list[Delivery]:
         """Up to ``limit`` messages (at most ``MAX_GETS_AT_ONCE``) with one wait: a ``basic.get`` on
         each of as many channels, all outstanding together (AMQP answers a channel's gets one at a time,
         and pika allows one outstanding per channel). Filling a batch of 32 one ``get`` at a time kept the
@@ -615,8 +620,12 @@ class RabbitMQTransport(Transport):
         for all the same (one left unread would hold its message unacked for ever); the broker's reason is
         raised if nothing came."""
 
+        first = self._generation if self._conn is not None and self._conn.is_open else None
+
         def take() -> list[Delivery]:
             generation = self._generation
+            if not again_after_reconnect and generation != first:
+                return []
             channels = self._open_getters(max(1, min(limit, MAX_GETS_AT_ONCE)))
             got: list[Delivery] = []
             answered: set[int] = set()
@@ -648,14 +657,20 @@ class RabbitMQTransport(Transport):
         return self._run(f"getting from {queue}", take)
 
     def _open_getters(self, count: int) -> list[Any]:
-        """``count`` open channels to get on; one the broker closed is replaced (its deliveries came back)."""
-        for i, ch in enumerate(self._getters):
-            if not ch.is_open:
-                self._unsettled.pop(ch, None)
-                self._getters[i] = body_frames.assemble_in_one_buffer(self._conn.channel())
-        while len(self._getters) < count:
-            self._getters.append(body_frames.assemble_in_one_buffer(self._conn.channel()))
-        return self._getters[:count]
+        """``count`` open channels to get on; one the broker closed is replaced (its deliveries came back).
+        Opening one reads what came in meanwhile, maybe another's Channel.Close: checked again until
+        none closed (pika's ``Channel.basic_get`` does not check, and sends on the number of a closed
+        channel, which a channel opened since may have: its answer then finds no callback, the message
+        held unacked on an open channel)."""
+        while True:
+            for i, ch in enumerate(self._getters):
+                if not ch.is_open:
+                    self._unsettled.pop(ch, None)
+                    self._getters[i] = body_frames.assemble_in_one_buffer(self._conn.channel())
+            while len(self._getters) < count:
+                self._getters.append(body_frames.assemble_in_one_buffer(self._conn.channel()))
+            if all(ch.is_open for ch in self._getters):
+                return self._getters[:count]
 
     # --- settling ---------------------------------------------------------------------------
 
