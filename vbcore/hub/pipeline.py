@@ -168,8 +168,24 @@ class Hub:
         self.metrics.consuming(True)
 
     def _take(self, delivery: Delivery) -> None:
+        self._drop_stale()
         self._pending.append(delivery)
         self._in_hand += len(delivery.body)
+
+    def _drop_stale(self) -> None:
+        """Let go of the deliveries in hand that came on a connection or channel lost since: the broker
+        gives them again, to a new consumer that may be sent its whole prefetch at once. Kept, they held
+        their bytes beside it (up to twice the budget) and were processed twice."""
+        stale = self.transport.is_stale
+        if not any(stale(d) for d in (*self._held, *self._pending)):
+            return
+        dropped = sum(1 for d in (*self._held, *self._pending) if stale(d))
+        self._held = [d for d in self._held if not stale(d)]
+        self._pending[:] = [d for d in self._pending if not stale(d)]  # in place: tests look at it
+        in_hand = [*self._held, *self._pending]
+        self._in_hand = sum(len(d.body) for d in in_hand)
+        self._gotten &= {id(d) for d in in_hand}
+        self.log.info("hub.stale_dropped", count=dropped)
 
     def _gets_that_fit(self) -> int:
         """How many packages of ``max_bytes`` can be taken with ``get`` at once while the consumer may
@@ -177,7 +193,7 @@ class Hub:
         from a connection lost since holds bytes but none of the new consumer's prefetch."""
         in_hand = [*self._held, *self._pending]
         consumed = sum(1 for d in in_hand if id(d) not in self._gotten and not self.transport.is_stale(d))
-        free = max(0, self._consumed - consumed)
+        free = max(0, self._consumed - consumed)  # (``gather`` lets the stale go first: ``_drop_stale``)
         return max(0, (self.config.inflight_bytes - self._in_hand) // self.config.max_bytes - free)
 
     def gather(self, tick: float) -> None:
@@ -193,6 +209,7 @@ class Hub:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
+            self._drop_stale()
             room = min(self._gets_that_fit(), self._prefetch - len(self._pending) - len(self._held))
             got = self.transport.get_many(queue, room) if room > 0 else []
             for delivery in got:
@@ -206,7 +223,8 @@ class Hub:
     def flush(self) -> int:
         """Process the deliveries collected since the last call (after a batch an outage held, once its
         pause is over); return how many."""
-        if self._held and not self.outage.ready(time.monotonic()):
+        self._drop_stale()
+        if not self.outage.ready(time.monotonic()):  # a batch an outage held (maybe stale, let go)
             return 0
         pending = [*self._held, *self._pending]
         self._held = []

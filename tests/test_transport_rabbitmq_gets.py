@@ -1,4 +1,5 @@
-"""Review of get_many (5a99f69, 13c1fcd): attacks on the real broker."""
+"""Gets on the real broker: several outstanding at once (`get_many`), a channel the broker closes while
+more are opened, and the acks of what they took (the review of issue 13's gets)."""
 
 from __future__ import annotations
 
