@@ -567,6 +567,43 @@ def test_a_document_and_its_receipt_in_one_batch_are_both_handled(world: World) 
     assert [i.package for i in world.inbox(H24)] == [later]
 
 
+def test_a_revoke_and_a_replacement_before_their_document_in_one_batch_go_after_it(world: World) -> None:
+    # The gets that fill a batch bring it in the queue's order only as far as the broker's counts tell:
+    # a connector catching up sends a document and, right behind it, its 13 or its replacement. Planned
+    # first, those were refused as about a document this hub did not know.
+    original = edoc(G22, [H24], "1")
+    replacement = edoc(G22, [H24], "2", business=Business(
+        BusinessDocType.REPLACE, document_id=None,
+        replacement_info=(ReplacementInfo(original.effective_document_id, (H24,)),)))  # fmt: skip
+    revoke = status(G22, original, StatusCode.REVOKE, "Lấy lại do sai sót")
+    for package in (revoke, replacement, original):
+        world.client(G22).submit(package)
+    assert world.hub is not None
+    attempts = world.hub.process_batch(take_all(world))
+    assert [(a.kind, a.outcome) for a in attempts] == [
+        (n.KIND_EDOC, "forwarded"), (n.KIND_STATUS, "forwarded"), (n.KIND_EDOC, "forwarded")]  # fmt: skip
+    assert world.store.refusals() == []
+    got = [i.package for i in world.inbox(H24)]
+    assert got[0] == original  # before what revokes or replaces it
+    assert {type(p) for p in got[1:]} == {StatusPackage, type(original)}
+    assert len(got) == 3
+    assert world.inbox(G22) == []  # no 02
+
+
+def test_a_status_about_a_document_this_hub_never_carried_is_refused_once_in_a_batch(world: World) -> None:
+    unknown = status(G22, edoc(G22, [H24], "9"), StatusCode.REVOKE)
+    world.client(G22).submit(unknown)
+    world.client(G22).submit(edoc(G22, [H24], "1"))
+    assert world.hub is not None
+    attempts = world.hub.process_batch(take_all(world))
+    assert [(a.kind, a.outcome) for a in attempts] == [(n.KIND_EDOC, "forwarded"), (n.KIND_STATUS, "refused")]
+    [refusal] = world.store.refusals()
+    assert refusal.reason == "unknown-document"
+    [answer] = [i.package for i in world.inbox(G22)]
+    assert isinstance(answer, StatusPackage)
+    assert answer.status_code is StatusCode.REFUSED
+
+
 def test_a_transient_failure_requeues_the_whole_batch_and_nothing_is_lost(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

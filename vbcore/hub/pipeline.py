@@ -42,6 +42,7 @@ from vbcore.errors import (
     SenderUnknown,
     StoreError,
     TransportError,
+    UnknownDocument,
 )
 from vbcore.evidence.entry import EvidenceDraft
 from vbcore.hub import checks, relay, routing
@@ -285,8 +286,7 @@ class Hub:
         try:
             self._archive_packages(attempts)
             with self.store.transaction():
-                for attempt in attempts:
-                    self._plan(attempt)
+                attempts = self._plan_all(attempts)
                 appended = self._append_evidence([d for a in attempts for d in a.evidence])
             self._publish(attempts)
             self._record_forwarded(attempts)
@@ -403,30 +403,58 @@ class Hub:
             return self.limits
         return dataclasses.replace(self.limits, max_bytes=self.config.max_bytes)
 
-    def _plan(self, attempt: Attempt) -> None:
-        """Decide and record (inside the batch's transaction) what this delivery leads to."""
-        if attempt.checked is not None and attempt.refusal is None and attempt.internal_error is None:
-            package = attempt.checked.package
-            try:
-                # A savepoint: a refusal undoes only this message's writes (none inside: nothing catches).
-                with self.store.transaction(savepoints=False):
-                    if isinstance(package, StatusPackage):
-                        self.statuses.plan(attempt, package)
-                    else:
-                        self.documents.plan(attempt, package)
-            except PackageRefused as err:
-                attempt.refusal = err
-                attempt.outgoing.clear()
-                attempt.forwarded.clear()
-                attempt.replies.clear()
-                attempt.traces.clear()
-                attempt.refused.clear()  # recorded inside the savepoint: undone with it
-                attempt.refused_reasons.clear()
-                attempt.forget_evidence()
-            except StoreError:
-                raise
-            except Exception as err:
-                self._internal_error(attempt, err)
+    def _plan_all(self, attempts: list[Attempt]) -> list[Attempt]:
+        """Plan each (inside the batch's transaction) in the order it came; one refused as about a
+        document not known yet is planned again after the others when a document was planned beside it:
+        its document may be later in the same batch (the gets that fill a batch bring it in the queue's
+        order only as far as the broker's counts tell, and a consumer's delivery may come between them).
+        The batch in the order planned: its copies go out in that order (a 13 after its document)."""
+        later: list[Attempt] = []
+        for attempt in attempts:
+            if self._decide(attempt) and isinstance(attempt.refusal, UnknownDocument):
+                later.append(attempt)
+            else:
+                self._answer_refusal(attempt)
+        documents = any(a.refusal is None and a.checked is not None and not isinstance(a.checked.package,
+                        StatusPackage) for a in attempts)  # fmt: skip
+        if later and documents:
+            for attempt in later:
+                attempt.refusal = None
+                self._decide(attempt)
+        for attempt in later:
+            self._answer_refusal(attempt)
+        waiting = {id(a) for a in later}
+        return [a for a in attempts if id(a) not in waiting] + later if later else attempts
+
+    def _decide(self, attempt: Attempt) -> bool:
+        """Decide and record what a checked delivery leads to; False when it was not tried (refused or
+        failed before)."""
+        if attempt.checked is None or attempt.refusal is not None or attempt.internal_error is not None:
+            return False
+        package = attempt.checked.package
+        try:
+            # A savepoint: a refusal undoes only this message's writes (none inside: nothing catches).
+            with self.store.transaction(savepoints=False):
+                if isinstance(package, StatusPackage):
+                    self.statuses.plan(attempt, package)
+                else:
+                    self.documents.plan(attempt, package)
+        except PackageRefused as err:
+            attempt.refusal = err
+            attempt.outgoing.clear()
+            attempt.forwarded.clear()
+            attempt.replies.clear()
+            attempt.traces.clear()
+            attempt.refused.clear()  # recorded inside the savepoint: undone with it
+            attempt.refused_reasons.clear()
+            attempt.forget_evidence()
+        except StoreError:
+            raise
+        except Exception as err:
+            self._internal_error(attempt, err)
+        return True
+
+    def _answer_refusal(self, attempt: Attempt) -> None:
         if attempt.refusal is not None and not attempt.refused:
             attempt.replies = self.refusals_for(attempt, [Refused(attempt.refusal)], self.now())
 

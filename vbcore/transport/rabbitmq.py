@@ -618,7 +618,9 @@ class RabbitMQTransport(Transport):
         hub waiting for the broker a fifth of its time (issue 13). Each delivery is acked on the channel
         it came on. A channel the broker closes gives back what it had; the others' answers are waited
         for all the same (one left unread would hold its message unacked for ever); the broker's reason is
-        raised if nothing came."""
+        raised if nothing came. The answers come in any order: they are put back in the order the queue
+        gave them, as the count of messages left after each says (RabbitMQ numbers no message; a publish
+        landing between two of one round's gets can blur it)."""
 
         first = self._generation if self._conn is not None and self._conn.is_open else None
 
@@ -627,7 +629,7 @@ class RabbitMQTransport(Transport):
             if not again_after_reconnect and generation != first:
                 return []
             channels = self._open_getters(max(1, min(limit, MAX_GETS_AT_ONCE)))
-            got: list[Delivery] = []
+            got: list[tuple[int, Delivery]] = []  # (messages left in the queue after it, the delivery)
             answered: set[int] = set()
             with contextlib.ExitStack() as stack:
                 for ch in channels:
@@ -636,7 +638,8 @@ class RabbitMQTransport(Transport):
                     def on_ok(_impl: Any, method: Any, properties: Any, body: bytes, ch: Any = ch) -> None:
                         tag = _Tag(ch, method.delivery_tag, generation)
                         self._unsettled.setdefault(ch, set()).add(method.delivery_tag)
-                        got.append(self._delivery(queue, tag, method, properties, body))
+                        delivery = self._delivery(queue, tag, method, properties, body)
+                        got.append((method.message_count, delivery))
                         answered.add(id(ch))
 
                     ch._impl.basic_get(queue, on_ok, auto_ack=False)
@@ -652,7 +655,8 @@ class RabbitMQTransport(Transport):
             if closed and not got:
                 reason = closed[0]._closing_reason
                 raise reason if isinstance(reason, px.AMQPError) else px.ChannelWrongStateError(reason)
-            return got
+            got.sort(key=lambda answer: -answer[0])  # stable: those the counts cannot tell apart as they came
+            return [delivery for _, delivery in got]
 
         return self._run(f"getting from {queue}", take)
 
