@@ -15,7 +15,7 @@ from test_transport_support import (  # noqa: F401 (fixtures)
     rabbit_env_fixture,
 )
 
-from vbcore.errors import AccessRefused, PublishNotConfirmed, QueueNotFound
+from vbcore.errors import AccessRefused, PublishNotConfirmed
 from vbcore.transport import names as h
 from vbcore.transport.base import Delivery
 from vbcore.transport.rabbitmq import RabbitMQTransport
@@ -244,53 +244,6 @@ def test_a_batch_that_is_every_open_delivery_is_acked_with_one_frame(rabbit_env:
     assert frames == [(held[4].tag.delivery_tag, True)]  # type: ignore[attr-defined]
     agency.close()
     assert rabbit_env.hub().queue_depth(n.inbox(a)) == 0
-
-
-def test_several_gets_go_out_together_and_each_delivery_is_acked_on_its_own_channel(
-    rabbit_env: BrokerEnv, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Issue 13: filling a batch of 32 one ``basic.get`` at a time kept the hub waiting for the broker a
-    fifth of its time; ``get_many`` has them all outstanding, one wait for all."""
-    n = rabbit_env.names
-    a = f"{n.prefix}a"
-    rabbit_env.add_agency(a)
-    hub = rabbit_env.hub()
-    assert isinstance(hub, RabbitMQTransport)
-    hub.declare_hub([a])
-    assert hub.get_many(n.inbox(a), 8) == []  # opens the channels (a wait each); all find it empty
-    for i in range(5):
-        hub.publish(n.delivery_exchange, a, f"body-{i}".encode(), message_id=f"m-{i}")
-    waits: list[object] = []
-    real_wait = hub._conn._flush_output
-    monkeypatch.setattr(hub._conn, "_flush_output", lambda *w: (waits.append(w), real_wait(*w))[1])
-    got = hub.get_many(n.inbox(a), 8)  # more than the queue holds: every get is answered
-    assert [d.message_id for d in got] == [f"m-{i}" for i in range(5)]  # in the queue's order
-    assert {d.body for d in got} == {f"body-{i}".encode() for i in range(5)}
-    assert len(waits) == 1
-    assert len({d.tag.channel for d in got}) == 5  # type: ignore[attr-defined]
-    assert hub.get_many(n.inbox(a), 8) == []
-    hub.publish(n.delivery_exchange, a, b"later", message_id="m-later")
-    [later] = hub.get_many(n.inbox(a), 3)
-    assert later.message_id == "m-later"
-    assert hub.ack_many([*got, later]) == []
-    hub.close()
-    assert rabbit_env.hub().queue_depth(n.inbox(a)) == 0  # nothing was left unacked on a channel
-
-
-def test_gets_from_a_queue_that_is_not_there_are_refused_and_the_next_gets_work(
-    rabbit_env: BrokerEnv,
-) -> None:
-    n = rabbit_env.names
-    a = f"{n.prefix}a"
-    rabbit_env.add_agency(a)
-    hub = rabbit_env.hub()
-    hub.declare_hub([a])
-    with pytest.raises(QueueNotFound):
-        hub.get_many(f"{n.prefix}.no-such-queue", 4)
-    hub.publish(n.delivery_exchange, a, b"x", message_id="m-1")
-    [delivery] = hub.get_many(n.inbox(a), 4)
-    hub.ack(delivery)
-    assert hub.get(n.inbox(a)) is None
 
 
 def test_many_inboxes_declare_the_delivery_exchange_once_per_channel(
