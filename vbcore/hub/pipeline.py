@@ -410,21 +410,35 @@ class Hub:
         order only as far as the broker's counts tell, and a consumer's delivery may come between them).
         The batch in the order planned: its copies go out in that order (a 13 after its document)."""
         later: list[Attempt] = []
+        kept = {id(a): list(a.traces) for a in attempts}  # a relayed one's trace, cleared by a refusal
         for attempt in attempts:
             if self._decide(attempt) and isinstance(attempt.refusal, UnknownDocument):
                 later.append(attempt)
             else:
                 self._answer_refusal(attempt)
+        waiting_ids = {id(a) for a in later}
+        planned = [a for a in attempts if id(a) not in waiting_ids]
+        # Again while the last pass planned a document: one may be what another waits for (D, then R
+        # replacing it, then a 13 revoking R, all reversed). Each pass plans only those still waiting.
         documents = any(a.refusal is None and a.checked is not None and not isinstance(a.checked.package,
                         StatusPackage) for a in attempts)  # fmt: skip
-        if later and documents:
-            for attempt in later:
+        while later and documents:
+            waiting, documents = later, False
+            later = []
+            for attempt in waiting:
                 attempt.refusal = None
+                attempt.traces[:] = kept[id(attempt)]
                 self._decide(attempt)
+                if isinstance(attempt.refusal, UnknownDocument):
+                    later.append(attempt)
+                    continue
+                self._answer_refusal(attempt)  # refused otherwise now (a duplicate, not allowed, a bug)
+                planned.append(attempt)
+                package = attempt.checked.package if attempt.checked is not None else None
+                documents |= attempt.refusal is None and not isinstance(package, StatusPackage)
         for attempt in later:
             self._answer_refusal(attempt)
-        waiting = {id(a) for a in later}
-        return [a for a in attempts if id(a) not in waiting] + later if later else attempts
+        return planned + later
 
     def _decide(self, attempt: Attempt) -> bool:
         """Decide and record what a checked delivery leads to; False when it was not tried (refused or
