@@ -105,6 +105,12 @@ class HubMetrics:
         self.held = held
         self._held.set(held)
 
+    def holding(self, held: int) -> None:
+        """Of the messages an outage held, ``held`` still wait (the others came on a connection lost
+        since: the broker gives them again)."""
+        self.held = held
+        self._held.set(held)
+
     def recovered(self) -> None:
         """A batch went through the store and the broker."""
         self.store_ok = self.broker_ok = True

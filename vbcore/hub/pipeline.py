@@ -181,7 +181,10 @@ class Hub:
         if not any(stale(d) for d in (*self._held, *self._pending)):
             return
         dropped = sum(1 for d in (*self._held, *self._pending) if stale(d))
+        held = len(self._held)
         self._held = [d for d in self._held if not stale(d)]
+        if len(self._held) != held:
+            self.metrics.holding(len(self._held))
         self._pending[:] = [d for d in self._pending if not stale(d)]  # in place: tests look at it
         in_hand = [*self._held, *self._pending]
         self._in_hand = sum(len(d.body) for d in in_hand)

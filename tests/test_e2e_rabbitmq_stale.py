@@ -1,5 +1,5 @@
-"""Review of Hub._drop_stale on the real broker: a batch an outage held, partly done (its copies out,
-its forwarded marks not written), whose connection is then lost."""
+"""The deliveries in hand from a lost connection, on the real broker: a batch an outage held, partly done
+(its copies out, its forwarded marks not written), whose connection is then lost (``Hub._drop_stale``)."""
 
 from __future__ import annotations
 
@@ -44,11 +44,15 @@ def test_a_held_batch_whose_connection_is_lost_is_let_go_and_done_once_from_the_
         gathered(hub, 1.0)
         assert len(hub._pending) == 3
         assert hub.flush() == 3
-        assert len(hub._held) == 3 and hub.metrics.held == 3 and hub.requeued == 3
+        assert len(hub._held) == 3
+        assert hub.metrics.held == 3
+        assert hub.requeued == 3
         transport._conn.close()  # the connection is lost while the batch is held
         transport._reconnect(None)
         assert hub.flush() == 0  # the held ones are let go; the pause still holds
-        assert hub._held == [] and hub._in_hand == 0
+        assert hub._held == []
+        assert hub._in_hand == 0
+        assert hub.metrics.held == 0  # /readyz no longer counts them
         deadline = time.monotonic() + 30
         done = 0
         while done < 3 and time.monotonic() < deadline:
@@ -56,7 +60,8 @@ def test_a_held_batch_whose_connection_is_lost_is_let_go_and_done_once_from_the_
             time.sleep(0.1)
             done += hub.flush()
         assert done == 3  # once each, from the broker
-        assert hub.metrics.held == 0 and hub._held == []
+        assert hub.metrics.held == 0
+        assert hub._held == []
         for doc in docs:
             [pair] = hub.store.pairs(doc.effective_document_id)
             assert pair.state == DeliveryState.FORWARDED
@@ -66,7 +71,6 @@ def test_a_held_batch_whose_connection_is_lost_is_let_go_and_done_once_from_the_
     got = [d.package for d in bus.collect(B1, 7, timeout=5)]
     numbers = sorted(p.code.code_number for p in got if isinstance(p, Edoc))
     assert set(numbers) == {"0", "1", "2"}
-    print("copies B1 got:", numbers)
     store = open_store(bus.store_url)
     try:
         report = audit(store, TrustStore.from_pem_files([pki.ca_cert_path]))

@@ -1,5 +1,5 @@
-"""Review of the replan of a package refused as about a document not known yet (Hub._plan_all):
-what it fixes only one level deep, what it forgets, and what it does not double."""
+"""A batch out of the queue's order: a package refused as about a document not known yet is planned
+again after the rest (``Hub._plan_all``), however deep the chain, and nothing is recorded twice."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def replacing(original, number: str, to: list[str]):  # type: ignore[no-untyped-
         replacement_info=(ReplacementInfo(original.effective_document_id, tuple(to)),)))  # fmt: skip
 
 
-def test_a_revoke_of_a_replacement_of_a_document_all_reversed_in_one_batch_all_go_through(world: World) -> None:
+def test_a_revoke_of_a_replacement_of_a_document_all_reversed_in_one_batch_all_go_through(
+    world: World,
+) -> None:
     # The queue held D, R (replaces D), 13 (revokes R): the gets gave them reversed. One replan pass
     # plans the 13 before R is planned: it is refused as about a document not known, R goes through.
     original = edoc(G22, [H24], "1")
@@ -76,7 +78,8 @@ def test_a_status_refused_again_after_the_replan_is_recorded_answered_and_logged
     [refusal] = world.store.refusals()
     assert refusal.reason == "unknown-document"
     answers = [i.package for i in world.inbox(G22) if i.kind == n.KIND_REFUSAL]
-    assert len(answers) == 1 and isinstance(answers[0], StatusPackage)
+    assert len(answers) == 1
+    assert isinstance(answers[0], StatusPackage)
     world.hub.checkpoint_now()
     report = audit(world.store, TrustStore.from_pem_files([pki.ca_cert_path]))
     assert report.clean, (report.chain, report.tsa, report.store)
@@ -102,7 +105,9 @@ def test_process_batch_gives_a_status_refused_as_unknown_last_even_with_no_repla
     assert sorted(a.outcome for a in attempts) == ["forwarded", "refused"]
 
 
-def test_the_replan_work_is_bounded_by_twice_the_statuses(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_replan_work_is_bounded_by_twice_the_statuses(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Rules out quadratic work: many statuses about unknown documents beside one document are each
     # planned at most twice.
     assert world.hub is not None

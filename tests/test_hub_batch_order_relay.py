@@ -1,4 +1,5 @@
-"""Review: a relayed package planned again after its batch (Hub._plan_all) keeps what let it in."""
+"""A relayed package planned again after the rest of its batch (``Hub._plan_all``) keeps the trace of the
+gateway that relayed it."""
 
 from __future__ import annotations
 
