@@ -74,6 +74,16 @@ def _document_id(package: Edoc | StatusPackage) -> str | None:
 
 
 @dataclass(frozen=True)
+class Signed:
+    """A package already signed, to publish (``AgencyClient.submit_many_signed``)."""
+
+    xml: bytes
+    kind: str  # ``names.KIND_EDOC`` or ``names.KIND_STATUS``
+    document_id: str | None = None  # the header the hub's operators and refusals read
+    message_id: str | None = None  # None: a new one
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One verified message from the inbox."""
 
@@ -138,6 +148,14 @@ class AgencyClient:
         01s). Returns the message ids in order. ``PublishNotConfirmed`` when the broker did not confirm
         some: its ``message_ids`` are all of those (its text names five at most); the others went."""
         messages = [self._outgoing(sign_written(p, self.key), kind=_kind(p), document_id=_document_id(p))
+                    for p in packages]  # fmt: skip
+        self.transport.publish_many(messages)
+        return [m.message_id for m in messages]
+
+    def submit_many_signed(self, packages: Sequence[Signed]) -> list[str]:
+        """Publish already signed packages with their confirms outstanding together; the message ids in
+        order. ``PublishNotConfirmed`` as ``submit_many`` (give each its ``message_id`` to tell which)."""
+        messages = [self._outgoing(p.xml, kind=p.kind, message_id=p.message_id, document_id=p.document_id)
                     for p in packages]  # fmt: skip
         self.transport.publish_many(messages)
         return [m.message_id for m in messages]

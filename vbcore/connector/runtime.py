@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import NamedTuple, TypeVar
 
-from vbcore.agency import AgencyClient
+from vbcore.agency import AgencyClient, Signed
 from vbcore.connector import Connector, DmsEvent, Outgoing
 from vbcore.connector.incoming import IncomingLane, dms_call
 from vbcore.connector.ledger import GIVE_UP_PREFIX, Failure, Ledger
 from vbcore.connector.metrics import ConnectorMetrics
-from vbcore.connector.outgoing import StatusSender, prepare_outgoing
+from vbcore.connector.outgoing import PreparedOutgoing, StatusSender, prepare_outgoing
 from vbcore.connector.report import StepReport
 from vbcore.connector.retry import Health, Lane, LaneDown, RetryLimit
 from vbcore.errors import (
@@ -33,6 +34,7 @@ from vbcore.errors import (
     EventDocumentAmbiguous,
     EventDocumentUnknown,
     PackageRefused,
+    PublishNotConfirmed,
     SendingAbandoned,
     TransportError,
 )
@@ -41,6 +43,7 @@ from vbcore.model import Organization, ResponseFor
 from vbcore.retry import Backoff
 from vbcore.security.signing import SigningKey
 from vbcore.status import StatusCode
+from vbcore.transport import names as n
 
 __all__ = ["ConnectorRuntime", "Lanes", "RetryLimit", "StepReport"]
 
@@ -49,6 +52,7 @@ T = TypeVar("T")
 _EVENT_SENT, _FAILED = "sent", "failed|"
 INBOX_CHECK_SECONDS = 30.0  # how often a running connector reads its inbox's depth (for its metrics)
 IDLE_BEAT_SECONDS = 5.0  # a connector waiting between rounds still beats its heartbeat this often
+OUTGOING_BATCH = 32  # documents never tried before published together, their confirms outstanding
 
 
 class Lanes(NamedTuple):
@@ -210,14 +214,68 @@ class ConnectorRuntime:
 
     # --- outgoing ----------------------------------------------------------------------------
     def _outgoing_round(self, report: StepReport) -> None:
+        """Send what the DMS hands over, in its order. Items never tried go out up to ``OUTGOING_BATCH``
+        at a time, their confirms outstanding together (a connector catching up after a day offline: one
+        wait for the broker per batch, not per document); one the lane holds aside is retried alone."""
         lane = self.lanes.outgoing
         items = self._lane_call("poll_outgoing", self.connector.poll_outgoing)
         lane.begin_round()
         lane.keep_only({f"out:{item.id}" for item in items})
         now = self.clock()
+        fresh: list[Outgoing] = []
         for item in items:
-            if lane.should_try(f"out:{item.id}", now):
+            key = f"out:{item.id}"
+            if key not in lane.held:
+                fresh.append(item)
+                if len(fresh) < OUTGOING_BATCH:
+                    continue
+            elif not lane.should_try(key, now):
+                continue
+            self._send_batch(fresh, report)
+            fresh = []
+            if key in lane.held:
                 self._outgoing_item(item, report)
+        self._send_batch(fresh, report)
+
+    def _send_batch(self, items: list[Outgoing], report: StepReport) -> None:
+        """Each item prepared (the ledger says sending), all published together, each confirmed one
+        recorded sent, and only then the DMS told of each: a crash leaves no confirmed document
+        unrecorded but those of the batch whose confirms were still coming."""
+        lane = self.lanes.outgoing
+        ready: list[tuple[Outgoing, PreparedOutgoing, str]] = []
+        for item in items:
+            prepared: list[PreparedOutgoing | None] = []
+
+            def prepare(item: Outgoing = item, prepared: list[PreparedOutgoing | None] = prepared) -> None:
+                prepared.append(self._prepare(item, report))
+
+            def give_up(failure: Failure, key: str = f"out:{item.id}") -> None:
+                self._give_up_outgoing(key, failure)
+
+            lane.attempt(f"out:{item.id}", prepare, give_up)
+            if prepared and (ok := prepared[-1]) is not None:
+                ready.append((item, ok, uuid.uuid4().hex))
+        if not ready:
+            return
+        unconfirmed: set[str] = set()
+        try:
+            self.client.submit_many_signed(
+                [Signed(p.signed, n.KIND_EDOC, p.document_id, message_id) for _, p, message_id in ready])
+        except PublishNotConfirmed as exc:
+            unconfirmed = set(exc.message_ids)
+            failure: TransportError | None = exc
+        except TransportError as exc:
+            raise LaneDown(f"broker unavailable: {exc}") from exc
+        else:
+            failure = None
+        sent = [(item, p) for item, p, message_id in ready if message_id not in unconfirmed]
+        for item, _ in sent:
+            self.ledger.record_sent(item.id)
+        for item, p in sent:
+            report.sent.append(p.document_id)
+            self._outgoing_item(item, report)  # the ledger says sent: the DMS is told, as after a crash
+        if failure is not None:
+            raise LaneDown(f"broker unavailable: {failure}") from failure
 
     def _outgoing_item(self, item: Outgoing, report: StepReport) -> None:
         key = f"out:{item.id}"
@@ -232,26 +290,37 @@ class ConnectorRuntime:
                              self._give_up_text(SendingAbandoned, failure))
 
     def _send_one(self, item: Outgoing, report: StepReport) -> None:
+        prepared = self._prepare(item, report)
+        if prepared is None:
+            return
+        self.client.submit_signed(prepared.signed, kind=n.KIND_EDOC, document_id=prepared.document_id)
+        self.ledger.record_sent(item.id)
+        report.sent.append(prepared.document_id)
+        self._tell_sent(item.id, prepared.document_id)
+
+    def _prepare(self, item: Outgoing, report: StepReport) -> PreparedOutgoing | None:
+        """Everything before the publish, the ledger saying "sending" last; None when nothing is to go
+        (it went before a crash: the DMS is told now; given up or refused: marked failed)."""
         done = self.ledger.sent(item.id)
         if done is not None and done.confirmed:  # sent before a crash; the DMS did not hear of it
-            dms_call(self.connector, "mark_sent", lambda: self.connector.mark_sent(item.id, done.document_id))
-            return
+            self._tell_sent(item.id, done.document_id)
+            return None
         given_up = self.ledger.value(GIVE_UP_PREFIX + item.id)
         if given_up is not None:
             self._mark_failed(item.id, given_up, report)
-            return
+            return None
         try:
             prepared = prepare_outgoing(item, agency=self.agency, key=self.key)
         except PackageRefused as exc:
             self._mark_failed(item.id, exc.describe(self.lang), report)
-            return
+            return None
         self.ledger.record_sending(
             item.id, prepared.document_id, prepared.recipients, prepared.code, prepared.promulgation_date
         )
-        self.client.submit_signed(prepared.signed, kind="edoc", document_id=prepared.document_id)
-        self.ledger.record_sent(item.id)
-        report.sent.append(prepared.document_id)
-        dms_call(self.connector, "mark_sent", lambda: self.connector.mark_sent(item.id, prepared.document_id))
+        return prepared
+
+    def _tell_sent(self, outgoing_id: str, document_id: str) -> None:
+        dms_call(self.connector, "mark_sent", lambda: self.connector.mark_sent(outgoing_id, document_id))
 
     def _mark_failed(self, outgoing_id: str, reason: str, report: StepReport) -> None:
         dms_call(self.connector, "mark_failed", lambda: self.connector.mark_failed(outgoing_id, reason))
