@@ -65,13 +65,13 @@ def test_a_crash_before_the_ledger_heard_of_the_publish_is_deduplicated_by_the_h
     edoc = world.document(world.agency, world.peer_code)
     outgoing_id = dms.put_outgoing(edoc)
     runtime = world.runtime()
-    publish = runtime.client.submit_signed
+    publish = runtime.client.submit_many_signed  # a document never tried goes out in a batch
 
-    def publish_then_die(*args: Any, **kwargs: Any) -> str:
+    def publish_then_die(*args: Any, **kwargs: Any) -> list[str]:
         publish(*args, **kwargs)
         raise SimulatedCrash("killed right after the publish was confirmed")
 
-    runtime.client.submit_signed = publish_then_die  # type: ignore[method-assign]
+    runtime.client.submit_many_signed = publish_then_die  # type: ignore[method-assign]
     with pytest.raises(SimulatedCrash):
         world.pump()
     world.crash()
