@@ -159,9 +159,18 @@ class Lane:
             self._head_tried = True
         return True
 
-    def attempt(self, key: str, work: Callable[[], None], decide: Callable[[Failure], None]) -> bool:
+    def attempt(
+        self,
+        key: str,
+        work: Callable[[], None],
+        decide: Callable[[Failure], None],
+        *,
+        dms_answered: Callable[[], bool] | None = None,
+    ) -> bool:
         """Run ``work`` for one item; True when it got through. At the limit, ``decide`` records the
-        decision to give up (in the ledger), and ``work`` runs once more along the decided path."""
+        decision to give up (in the ledger), and ``work`` runs once more along the decided path.
+        ``dms_answered``: whether the work that got through called the DMS (None: it did), else its
+        success says nothing of the DMS's health."""
         decided = False
         if key in self.held:  # charged meanwhile (the DMS answered other calls): maybe at the limit
             failure = self.ledger.failure(key)
@@ -185,7 +194,7 @@ class Lane:
                 log.exception("connector.item_error", lane=self.name, item=key)
                 charged = self._failed(key, ItemFailed(f"{type(exc).__name__}: {exc}", charged=True))
             else:
-                self._succeeded(key)
+                self._succeeded(key, dms_answered is None or dms_answered())
                 return True
             if charged is None or decided or not self.limit.reached(charged, self.wall()):
                 return False
@@ -224,10 +233,11 @@ class Lane:
         held.next_at = self.clock() + delay
         return failure
 
-    def _succeeded(self, key: str) -> None:
+    def _succeeded(self, key: str, answered: bool = True) -> None:
         if self.held.pop(key, None) is not None or self.ledger.failure(key) is not None:
             self.ledger.clear_failure(key)
-        self.health.answered()
+        if answered:
+            self.health.answered()
 
     def keep_only(self, keys: set[str]) -> None:
         """Forget (in memory) held items the DMS no longer offers (a clerk took the file away...)."""

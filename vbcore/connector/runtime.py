@@ -14,6 +14,7 @@ with the reason in the configured language.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import uuid
@@ -225,15 +226,18 @@ class ConnectorRuntime:
         fresh: list[Outgoing] = []
         for item in items:
             key = f"out:{item.id}"
-            if key not in lane.held:
+            held = lane.held.get(key)
+            if held is None:
                 fresh.append(item)
                 if len(fresh) < OUTGOING_BATCH:
                     continue
-            elif not lane.should_try(key, now):
-                continue
+            elif held.next_at > now:
+                continue  # waits out its own backoff
             self._send_batch(fresh, report)
             fresh = []
-            if key in lane.held:
+            # Asked after the fresh ones before it went: what they showed of the DMS counts, as one
+            # at a time (a DMS suspected down lets only the first held item due be retried).
+            if held is not None and lane.should_try(key, now):
                 self._outgoing_item(item, report)
         self._send_batch(fresh, report)
 
@@ -243,6 +247,7 @@ class ConnectorRuntime:
         unrecorded but those of the batch whose confirms were still coming."""
         lane = self.lanes.outgoing
         ready: list[tuple[Outgoing, PreparedOutgoing, str]] = []
+        stopped: LaneDown | None = None  # the lane went down preparing: those ready still go out
         for item in items:
             prepared: list[PreparedOutgoing | None] = []
 
@@ -252,10 +257,19 @@ class ConnectorRuntime:
             def give_up(failure: Failure, key: str = f"out:{item.id}") -> None:
                 self._give_up_outgoing(key, failure)
 
-            lane.attempt(f"out:{item.id}", prepare, give_up)
+            def asked_dms(prepared: list[PreparedOutgoing | None] = prepared) -> bool:
+                return not prepared or prepared[-1] is None  # a fresh one prepared asked the DMS nothing
+
+            try:
+                lane.attempt(f"out:{item.id}", prepare, give_up, dms_answered=asked_dms)
+            except LaneDown as exc:  # recorded "sending" must mean submitted: a resend's 02 is hidden
+                stopped = exc
+                break
             if prepared and (ok := prepared[-1]) is not None:
                 ready.append((item, ok, uuid.uuid4().hex))
         if not ready:
+            if stopped is not None:
+                raise stopped
             return
         unconfirmed: set[str] = set()
         try:
@@ -269,10 +283,15 @@ class ConnectorRuntime:
         else:
             failure = None
         sent = [(item, p) for item, p, message_id in ready if message_id not in unconfirmed]
+        try:
+            for item, p in sent:
+                self.ledger.record_sent(item.id)
+                report.sent.append(p.document_id)  # counted here: telling the DMS may stop the round
+        except sqlite3.Error as exc:
+            raise LaneDown(f"the connector's ledger failed: {exc}") from exc
+        if stopped is not None:
+            raise stopped  # the DMS hears of these next round (the ledger says sent)
         for item, _ in sent:
-            self.ledger.record_sent(item.id)
-        for item, p in sent:
-            report.sent.append(p.document_id)
             self._outgoing_item(item, report)  # the ledger says sent: the DMS is told, as after a crash
         if failure is not None:
             raise LaneDown(f"broker unavailable: {failure}") from failure
