@@ -1,4 +1,5 @@
-"""Review of the batched outgoing lane (branch rev-batch): crash safety, charging, counting."""
+"""The connector runtime's outgoing batches (issue 13): crash safety at each point of a batch, what is
+charged to which item, what is counted once, and the hub's duplicate 02 shown or hidden as before."""
 
 from __future__ import annotations
 
