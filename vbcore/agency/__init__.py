@@ -147,10 +147,8 @@ class AgencyClient:
         for the broker instead of one per package (a connector catching up on a backlog, a batch of
         01s). Returns the message ids in order. ``PublishNotConfirmed`` when the broker did not confirm
         some: its ``message_ids`` are all of those (its text names five at most); the others went."""
-        messages = [self._outgoing(sign_written(p, self.key), kind=_kind(p), document_id=_document_id(p))
-                    for p in packages]  # fmt: skip
-        self.transport.publish_many(messages)
-        return [m.message_id for m in messages]
+        return self.submit_many_signed(
+            [Signed(sign_written(p, self.key), _kind(p), _document_id(p)) for p in packages])
 
     def submit_many_signed(self, packages: Sequence[Signed]) -> list[str]:
         """Publish already signed packages with their confirms outstanding together; the message ids in

@@ -102,20 +102,18 @@ class HubMetrics:
         else:
             self.broker_failed()
         self._outages.inc()
-        self.held = held
-        self._held.set(held)
+        self.holding(held)
 
     def holding(self, held: int) -> None:
-        """Of the messages an outage held, ``held`` still wait (the others came on a connection lost
-        since: the broker gives them again)."""
+        """``held`` messages wait for the outage's pause (fewer once those on a connection lost since are
+        let go: the broker gives them again)."""
         self.held = held
         self._held.set(held)
 
     def recovered(self) -> None:
         """A batch went through the store and the broker."""
         self.store_ok = self.broker_ok = True
-        self.held = 0
-        self._held.set(0)
+        self.holding(0)
 
     # --- what ``vbcore.hub.gauges`` reads now and then ---------------------------------------------
 

@@ -197,7 +197,7 @@ class Hub:
         from a connection lost since holds bytes but none of the new consumer's prefetch."""
         in_hand = [*self._held, *self._pending]
         consumed = sum(1 for d in in_hand if id(d) not in self._gotten and not self.transport.is_stale(d))
-        free = max(0, self._consumed - consumed)  # (``gather`` lets the stale go first: ``_drop_stale``)
+        free = max(0, self._consumed - consumed)  # the stale leave as the next delivery comes (``_take``)
         return max(0, (self.config.inflight_bytes - self._in_hand) // self.config.max_bytes - free)
 
     def gather(self, tick: float) -> None:
@@ -213,7 +213,6 @@ class Hub:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            self._drop_stale()
             room = min(self._gets_that_fit(), self._prefetch - len(self._pending) - len(self._held))
             got = self.transport.get_many(queue, room) if room > 0 else []
             for delivery in got:

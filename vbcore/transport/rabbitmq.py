@@ -628,7 +628,7 @@ class RabbitMQTransport(Transport):
             generation = self._generation
             if not again_after_reconnect and generation != first:
                 return []
-            channels = self._open_getters(max(1, min(limit, MAX_GETS_AT_ONCE)))
+            channels = self._open_getters(min(limit, MAX_GETS_AT_ONCE))
             got: list[tuple[int, Delivery]] = []  # (messages left in the queue after it, the delivery)
             answered: set[int] = set()
             with contextlib.ExitStack() as stack:
