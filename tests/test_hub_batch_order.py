@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from test_hub_pipeline import take_all
 from test_hub_support import G22, H24, H56, World, edoc, open_world, status
 
 from vbcore.model import Business, ReplacementInfo, StatusPackage
@@ -16,18 +17,9 @@ from vbcore.security.signing import SigningKey
 from vbcore.security.trust import TrustStore
 from vbcore.status import BusinessDocType, StatusCode
 from vbcore.timezones import utc_now
-from vbcore.transport import Delivery
 from vbcore.transport import names as n
 
 pytest_plugins = ["test_hub_support"]
-
-
-def take_all(world: World) -> list[Delivery]:
-    assert world.hub is not None
-    taken = []
-    while (d := world.hub.transport.get(world.names.ingress_queue)) is not None:
-        taken.append(d)
-    return taken
 
 
 def replacing(original, number: str, to: list[str]):  # type: ignore[no-untyped-def]
