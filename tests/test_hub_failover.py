@@ -117,6 +117,53 @@ def send_and_collect(bus: Bus, tag: str, count: int = 10) -> None:
     assert ids == sorted(d.effective_document_id for d in docs)
 
 
+# First in the module, before any test stops its node. After it, in two of six fresh-clone CI runs
+# (the full suite's load), the node refused a queue declared for the next vhost (541 INTERNAL_ERROR) and
+# then nacked the copy the hub forwarded to it: the hub held it and ``--once`` exited 3. The likely
+# cause, seen in the node's log: a vhost of quorum queues deleted just after ``start_app`` leaves the
+# node's segment writer failing on their files for a while ("failed to open segment file"). This test
+# is about the configuration file, not about a node just restarted.
+def test_vb_hub_run_takes_every_node_from_its_configuration_file(
+    bus: Bus, own_rabbitmq: OwnNode, tmp_path: Path
+) -> None:
+    # The file lists a node that never answers first: the hub goes on to the next, takes the waiting
+    # document and forwards it (``--once``: then it exits, 0).
+    doc = edoc(A1, [B1], "from-the-file")
+    bus.client(A1).submit(doc)
+    secret = tmp_path / "inbox.secret"
+    secret.write_text(bus.names.inbox_secret)
+    pki = bus.dev.pki
+    config = tmp_path / "hub.toml"
+    config.write_text(f"""
+[broker]
+nodes = ["amqp://127.0.0.1:{free_port()}", "amqp://127.0.0.1:{own_rabbitmq.port}"]
+user = "{bus.names.hub_user}"
+password = "{HUB_PASSWORD}"
+vhost = "{bus.vhost}"
+hub_user = "{bus.names.hub_user}"
+user_prefix = "{bus.names.user_prefix}"
+
+[store]
+url = "{bus.store_url}"
+
+[keys]
+trust = "{pki.ca_cert_path}"
+key = "{pki.key_path(HUB_ID)}"
+cert = "{pki.cert_path(HUB_ID)}"
+inbox_secret_file = "{secret}"
+
+[hub]
+id = "{HUB_ID}"
+log_format = "console"
+""")
+    result = CliRunner().invoke(vb, ["--lang", "en", "hub", "run", "--config", str(config), "--once"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "processed 1 messages" in result.output
+    [got] = bus.collect(B1, 1)
+    assert got.package.effective_document_id == doc.effective_document_id
+
+
 def test_a_running_hub_outlives_an_outage_far_longer_than_the_old_timeout_and_carries_on(
     bus: Bus, own_rabbitmq: OwnNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -159,44 +206,3 @@ def test_a_hub_waiting_for_its_nodes_stops_at_once_when_told(bus: Bus, own_rabbi
     finally:
         own_rabbitmq.ctl("start_app")
         own_rabbitmq.ctl("await_startup")
-
-
-def test_vb_hub_run_takes_every_node_from_its_configuration_file(
-    bus: Bus, own_rabbitmq: OwnNode, tmp_path: Path
-) -> None:
-    # The file lists a node that never answers first: the hub goes on to the next, takes the waiting
-    # document and forwards it (``--once``: then it exits, 0).
-    doc = edoc(A1, [B1], "from-the-file")
-    bus.client(A1).submit(doc)
-    secret = tmp_path / "inbox.secret"
-    secret.write_text(bus.names.inbox_secret)
-    pki = bus.dev.pki
-    config = tmp_path / "hub.toml"
-    config.write_text(f"""
-[broker]
-nodes = ["amqp://127.0.0.1:{free_port()}", "amqp://127.0.0.1:{own_rabbitmq.port}"]
-user = "{bus.names.hub_user}"
-password = "{HUB_PASSWORD}"
-vhost = "{bus.vhost}"
-hub_user = "{bus.names.hub_user}"
-user_prefix = "{bus.names.user_prefix}"
-
-[store]
-url = "{bus.store_url}"
-
-[keys]
-trust = "{pki.ca_cert_path}"
-key = "{pki.key_path(HUB_ID)}"
-cert = "{pki.cert_path(HUB_ID)}"
-inbox_secret_file = "{secret}"
-
-[hub]
-id = "{HUB_ID}"
-log_format = "console"
-""")
-    result = CliRunner().invoke(vb, ["--lang", "en", "hub", "run", "--config", str(config), "--once"],
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert "processed 1 messages" in result.output
-    [got] = bus.collect(B1, 1)
-    assert got.package.effective_document_id == doc.effective_document_id
