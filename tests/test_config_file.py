@@ -48,6 +48,7 @@ inbox_secret_file = "pki/inbox.secret"
 max_bytes = 52428800
 parked_alarm = 500
 prefetch = 16
+document_wait = 12.5
 
 [hub]
 id = "vbus.hub-2"
@@ -93,6 +94,7 @@ def test_a_hub_file_becomes_the_options_of_vb_hub_run(site: Path) -> None:
     assert options["agencies"] == ["000.00.00.G22", "000.00.00.H24"]
     assert (options["vhost"], options["hub_id"], options["prefetch"]) == ("vbus", "vbus.hub-2", 16)
     assert (options["metrics_host"], options["metrics_port"]) == ("0.0.0.0", 9400)
+    assert options["document_wait"] == 12.5
 
 
 def test_the_environment_overrides_the_files_secrets(site: Path, tmp_path: Path) -> None:

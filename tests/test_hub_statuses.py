@@ -157,7 +157,7 @@ def test_a_status_with_no_document_id_is_refused(world: World) -> None:
     doc = sent_to_h24(world)
     empty = dataclasses.replace(status(H24, doc, StatusCode.ARRIVED), response_for=ResponseFor(organ_id=G22))
     and_the_traffic_goes_on(world, lambda: world.client(H24).submit(empty))
-    assert [r for r, _ in refused_with(world, H24)] == ["unknown-document"]
+    assert [r for r, _ in refused_with(world, H24)] == ["no-document-named"]
 
 
 # --- replays ---------------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "inflight_bytes": Key(INTEGER, minimum=1),
         "parked_alarm": Key(INTEGER, minimum=1),
         "prefetch": Key(INTEGER, minimum=1, maximum=10_000),
+        "document_wait": Key(NUMBER, minimum=0),
     },
     "hub": {
         "id": Key(TEXT),

@@ -36,6 +36,7 @@ COMMANDS: dict[str, dict[str, Source]] = {
         "allow_sha1": ("hub", "allow_sha1"), "log_format": ("hub", "log_format"),
         "max_bytes": ("limits", "max_bytes"), "inflight_bytes": ("limits", "inflight_bytes"),
         "parked_alarm": ("limits", "parked_alarm"), "prefetch": ("limits", "prefetch"),
+        "document_wait": ("limits", "document_wait"),
         "metrics_host": ("metrics", "host"), "metrics_port": ("metrics", "port"),
         "evidence_every_entries": ("evidence", "every"),
         "evidence_every_seconds": ("evidence", "every_seconds"), "tsa_url": ("evidence", "tsa_url"),

@@ -31,7 +31,7 @@ from vbcore.cli.monitoring import metrics_options, monitored
 from vbcore.cli.output import current_lang
 from vbcore.edxml.limits import DEFAULT_LIMITS
 from vbcore.evidence.checkpoint import DEFAULT_INTERVAL_ENTRIES, DEFAULT_INTERVAL_SECONDS
-from vbcore.hub.config import DEFAULT_INFLIGHT_BYTES, DEFAULT_PARKED_ALARM
+from vbcore.hub.config import DEFAULT_DOCUMENT_WAIT, DEFAULT_INFLIGHT_BYTES, DEFAULT_PARKED_ALARM
 from vbcore.lang import Text
 
 parked_alarm_option = click.option(
@@ -124,6 +124,9 @@ def hub() -> None:
 @click.option("--inflight-bytes", default=DEFAULT_INFLIGHT_BYTES, show_default=True, type=click.IntRange(1),
               help="Memory budget: bytes of packages in hand at once, at most.")
 @parked_alarm_option
+@click.option("--document-wait", default=DEFAULT_DOCUMENT_WAIT, show_default=True, type=click.FloatRange(0),
+              help="Seconds a status or change about a document not known yet waits for it (another hub "
+              "may hold it) before it is refused; 0: refused at once.")
 @click.option("--evidence-every", "evidence_every_entries", default=DEFAULT_INTERVAL_ENTRIES,
               show_default=True, type=click.IntRange(1),
               help="Sign the evidence log's head at least every N entries ...")
@@ -159,6 +162,7 @@ def hub_run(
     max_bytes: int,
     inflight_bytes: int,
     parked_alarm: int,
+    document_wait: float,
     evidence_every_entries: int,
     evidence_every_seconds: float,
     tsa_url: str | None,
@@ -211,7 +215,8 @@ def hub_run(
         directory_source=directory if directory_paths else None,
         policy=SignaturePolicy(allow_sha1=allow_sha1),
         config=HubConfig(hub_id=hub_id, names=at.names, max_bytes=max_bytes, inflight_bytes=inflight_bytes,
-                         parked_alarm=parked_alarm, lang=lang, evidence_every_entries=evidence_every_entries,
+                         parked_alarm=parked_alarm, document_wait=document_wait, lang=lang,
+                         evidence_every_entries=evidence_every_entries,
                          evidence_every_seconds=evidence_every_seconds, tsa_url=tsa_url),
         metrics=HubMetrics(Registry(process=True), hub_id=hub_id),
         archive=PackageArchive(archive_path or default_location(store_url)),

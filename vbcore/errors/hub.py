@@ -68,6 +68,16 @@ class UnknownDocument(PackageRefused):
     reason_en = "The original document was not found"
 
 
+class NoDocumentNamed(UnknownDocument):
+    """A status or change package whose DocumentId is missing or empty: no document it could be about
+    will ever come (the hub refuses it at once; an ``UnknownDocument`` may wait for its document,
+    ``vbcore.hub.waiting``)."""
+
+    reason = "no-document-named"
+    reason_vi = "Gói tin không nêu văn bản gốc"
+    reason_en = "The package names no original document"
+
+
 class ForeignDocumentId(PackageRefused):
     """A package's DocumentId begins with another agency's code: DocumentIds are predictable, so an agency
     could otherwise take the id of another's next letter (the real letter then refused as a duplicate,

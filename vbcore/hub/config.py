@@ -40,6 +40,10 @@ DEFAULT_LINGER = 0.025
 backlog a batch fills at once; at a steady 100 documents/s, waiting for a whole batch of 32 added about
 120 ms to each document (bench/bench_hub.py, paced)."""
 
+DEFAULT_DOCUMENT_WAIT = 30.0
+"""Seconds a package about a document this hub does not know yet waits for it before it is refused
+(``vbcore.hub.waiting``: with several hubs on one ingress, its document may be in another's hands)."""
+
 DEFAULT_PARKED_ALARM = 1000
 """Parked messages at or above this count raise the hub's alarm (``hub.parked_alarm`` in its log, and
 ``vb queues``): the parked queue is not capped (nothing is lost), a flood of garbage is seen instead."""
@@ -57,6 +61,7 @@ class HubConfig:
     inflight_bytes: int = DEFAULT_INFLIGHT_BYTES
     parked_alarm: int = DEFAULT_PARKED_ALARM
     linger: float = DEFAULT_LINGER  # ``DEFAULT_LINGER``
+    document_wait: float = DEFAULT_DOCUMENT_WAIT  # ``DEFAULT_DOCUMENT_WAIT``; 0: refused at once
     names: Names = field(default_factory=Names)
     clock: Callable[[], datetime] = utc_now
     # The language of the hub's own refusal statuses (02), one language per line (``vbcore.lang``).

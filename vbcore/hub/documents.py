@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from vbcore.errors import DuplicatePackage, SenderNotAuthorised, TooManyRecipients, UnknownDocument
+from vbcore.errors import (
+    DuplicatePackage,
+    NoDocumentNamed,
+    SenderNotAuthorised,
+    TooManyRecipients,
+    UnknownDocument,
+)
 from vbcore.hub import evidence as witness
 from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt, Refused
@@ -60,7 +66,7 @@ class DocumentRouter:
             related = tuple(o.document_id for o in originals)
             targets = routing.change_recipients(edoc, [self._recipients_of(key) for key in related])
         elif edoc.business_type is not BusinessDocType.NEW:
-            raise UnknownDocument(
+            raise NoDocumentNamed(
                 f"a {edoc.business_type.name.lower()} package must name the document it changes "
                 "(Bussiness/DocumentId or ReplacementInfo/DocumentId)",
                 vi=f"gói tin {business_text(edoc.business_type).lower()} phải nêu văn bản được thay đổi "

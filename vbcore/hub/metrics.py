@@ -53,6 +53,8 @@ class HubMetrics:
         self._outages = r.counter(SUBSYSTEM, "outages", "Batches held back by a store or broker outage.")
         self._held = r.gauge(SUBSYSTEM, "outage_held_messages", "Messages held unacknowledged by an outage, "
                              "retried after a pause.")
+        self._waiting = r.gauge(SUBSYSTEM, "waiting_for_document_messages", "Messages about a document "
+                                "not known yet, held a while for it before they are refused.")
         self._parked = r.gauge(SUBSYSTEM, "parked_messages", "Messages in the parking queue.")
         self._ingress = r.gauge(SUBSYSTEM, "ingress_messages", "Messages waiting in the ingress queue.")
         self._overdue = r.gauge(SUBSYSTEM, "overdue_pairs", "(document, recipient) pairs past their "
@@ -109,6 +111,10 @@ class HubMetrics:
         let go: the broker gives them again)."""
         self.held = held
         self._held.set(held)
+
+    def waiting(self, count: int) -> None:
+        """``count`` messages wait for the document they name (``vbcore.hub.waiting``)."""
+        self._waiting.set(count)
 
     def recovered(self) -> None:
         """A batch went through the store and the broker."""

@@ -35,6 +35,7 @@ from vbcore.edxml.acceptance import Accepted
 from vbcore.errors import (
     ArchiveUnavailable,
     HubInternalError,
+    NoDocumentNamed,
     NotProcessed,
     PackageRefused,
     PublishNotConfirmed,
@@ -55,6 +56,7 @@ from vbcore.hub.metrics import HubMetrics
 from vbcore.hub.receipts import ReceiptDesk
 from vbcore.hub.replies import last_resort_description, new_reference, refusal, safe_text, with_reference
 from vbcore.hub.statuses import StatusRouter
+from vbcore.hub.waiting import WaitingRoom
 from vbcore.logging import Logger, get_logger
 from vbcore.model import StatusPackage
 from vbcore.retry import Backoff
@@ -103,6 +105,9 @@ class Hub:
         self._consumed = 1  # the prefetch of the ingress consumer (``start``)
         self._gotten: set[int] = set()  # ids of the deliveries in hand that ``gather`` took with ``get``
         self._held: list[Delivery] = []  # a batch an outage stopped, retried once ``outage`` is ready
+        # Packages about a document not known yet, held a while for it (``vbcore.hub.waiting``).
+        self.waiting = WaitingRoom()
+        self._stuck_get = 0.0  # when ``gather`` last asked for gets with only waiting deliveries in hand
         self.outage = Backoff(initial=self.config.outage_pause, maximum=self.config.outage_pause_max)
         self.parked_alarm = False  # the parked queue holds ``config.parked_alarm`` messages or more
         # Deliveries an outage of the store or the broker held or put back (``run_once`` stops at one).
@@ -178,24 +183,32 @@ class Hub:
         gives them again, to a new consumer that may be sent its whole prefetch at once. Kept, they held
         their bytes beside it (up to twice the budget) and were processed twice."""
         stale = self.transport.is_stale
-        if not any(stale(d) for d in (*self._held, *self._pending)):
+        gone = [d for d in (*self._held, *self._pending, *self.waiting.waiting()) if stale(d)]
+        if not gone:
             return
-        dropped = sum(1 for d in (*self._held, *self._pending) if stale(d))
         held = len(self._held)
         self._held = [d for d in self._held if not stale(d)]
         if len(self._held) != held:
             self.metrics.holding(len(self._held))
         self._pending[:] = [d for d in self._pending if not stale(d)]  # in place: tests look at it
-        in_hand = [*self._held, *self._pending]
+        self.waiting.release(gone)  # and those held with a batch an outage held
+        self.metrics.waiting(len(self.waiting))
+        self._count_in_hand()
+        self.log.info("hub.stale_dropped", count=len(gone))
+
+    def _in_hand_now(self) -> list[Delivery]:
+        return [*self._held, *self._pending, *self.waiting.waiting()]
+
+    def _count_in_hand(self) -> None:
+        in_hand = self._in_hand_now()
         self._in_hand = sum(len(d.body) for d in in_hand)
         self._gotten &= {id(d) for d in in_hand}
-        self.log.info("hub.stale_dropped", count=dropped)
 
     def _gets_that_fit(self) -> int:
         """How many packages of ``max_bytes`` can be taken with ``get`` at once while the consumer may
         still be sent as many as its prefetch has free, all within ``inflight_bytes``. A delivery in hand
         from a connection lost since holds bytes but none of the new consumer's prefetch."""
-        in_hand = [*self._held, *self._pending]
+        in_hand = self._in_hand_now()
         consumed = sum(1 for d in in_hand if id(d) not in self._gotten and not self.transport.is_stale(d))
         free = max(0, self._consumed - consumed)  # the stale leave as the next delivery comes (``_take``)
         return max(0, (self.config.inflight_bytes - self._in_hand) // self.config.max_bytes - free)
@@ -208,6 +221,11 @@ class Hub:
         its time; waiting for a whole batch at a steady 100 documents/s cost each about 120 ms)."""
         deadline = time.monotonic() + self.config.linger
         queue = self.config.names.ingress_queue
+        if self._batching and not self._pending and self._consumer_stuck(deadline):
+            room = min(self._gets_that_fit(), self._prefetch - len(self._held))
+            for delivery in self.transport.get_many(queue, room) if room > 0 else []:
+                self._gotten.add(id(delivery))
+                self._take(delivery)
         while (self._batching and self._pending
                and len(self._pending) + len(self._held) < self._prefetch):  # fmt: skip
             left = deadline - time.monotonic()
@@ -223,25 +241,39 @@ class Hub:
             if not self.transport.drain(min(tick, left)):
                 return
 
+    def _consumer_stuck(self, deadline: float) -> bool:
+        """Every delivery the ingress consumer may hold unacknowledged waits for its document: nothing
+        more comes by it until one is settled, so ``gather`` asks for gets, at most every other ``linger``."""
+        waiting = self.waiting.waiting()
+        if not waiting or sum(1 for d in waiting if id(d) not in self._gotten) < self._consumed:
+            return False
+        if deadline - self._stuck_get < 2 * self.config.linger:
+            return False
+        self._stuck_get = deadline
+        return True
+
     def flush(self) -> int:
         """Process the deliveries collected since the last call (after a batch an outage held, once its
-        pause is over); return how many."""
+        pause is over), with those waiting for their document whose next try has come; return how many
+        were settled (acknowledged or parked) or held by an outage."""
         self._drop_stale()
-        if not self.outage.ready(time.monotonic()):  # a batch an outage held (maybe stale, let go)
+        now = time.monotonic()
+        if not self.outage.ready(now):  # a batch an outage held (maybe stale, let go)
             return 0
-        pending = [*self._held, *self._pending]
+        pending = [*self.waiting.take_due(now), *self._held, *self._pending]  # the queue's order
         self._held = []
         self._pending.clear()  # in place: tests look at it
-        if pending:
-            try:
-                self.process_batch(pending)
-            finally:  # what an outage held is still in hand (``_outage``)
-                in_hand = [*self._held, *self._pending]
-                self._in_hand = sum(len(d.body) for d in in_hand)
-                self._gotten &= {id(d) for d in in_hand}
-        else:  # idle: the evidence log's head is still signed once its interval in seconds is over
+        if not pending:  # idle: the evidence log's head is still signed once its interval is over
             self._checkpoint_if_due(0)
-        return len(pending)
+            return 0
+        attempts: list[Attempt] = []
+        try:
+            attempts = self.process_batch(pending)
+        finally:  # what an outage held is still in hand (``_outage``), once
+            self.waiting.after_batch(self._held)
+            self._count_in_hand()
+        self.metrics.waiting(len(self.waiting))
+        return sum(1 for a in attempts if a.outcome != "waiting")
 
     def ensure_inboxes(self, codes: list[str]) -> None:
         """Declare inboxes not seen yet, so a recipient offline since before its first mail gets it."""
@@ -439,8 +471,23 @@ class Hub:
                 package = attempt.checked.package if attempt.checked is not None else None
                 documents |= attempt.refusal is None and not isinstance(package, StatusPackage)
         for attempt in later:
-            self._answer_refusal(attempt)
+            if not self._wait_for_document(attempt):
+                self._answer_refusal(attempt)
         return planned + later
+
+    def _wait_for_document(self, attempt: Attempt) -> bool:
+        """Hold ``attempt`` a while for the document it names, which another hub may have in hand
+        (``vbcore.hub.waiting``); False: refuse it now."""
+        refusal = attempt.refusal
+        if not isinstance(refusal, UnknownDocument) or isinstance(refusal, NoDocumentNamed):
+            return False
+        if not self._batching:  # tests and the demo: refused at once, as each comes
+            return False
+        wait = self.config.document_wait
+        if not self.waiting.hold(attempt.delivery, attempt.sender, time.monotonic(), wait):
+            return False
+        attempt.outcome, attempt.reason = "waiting", f"{refusal.reason}: {refusal}"
+        return True
 
     def _decide(self, attempt: Attempt) -> bool:
         """Decide and record what a checked delivery leads to; False when it was not tried (refused or
@@ -546,7 +593,9 @@ class Hub:
             self.send_refusals([routing.addressed(m, self.context.directory) for m in messages])
 
     def _settle(self, attempts: list[Attempt]) -> None:
-        """Ack what went through; park what was refused, all of the batch's clean copies at once."""
+        """Ack what went through; park what was refused, all of the batch's clean copies at once. What
+        waits for its document stays in hand."""
+        attempts = [a for a in attempts if a.outcome != "waiting"]
         parked = [(a, why) for a in attempts if (why := self._park_reason(a)) is not None]
         try:
             self.transport.park([(a.delivery, why) for a, why in parked])

@@ -104,9 +104,10 @@ def run_once(
 ) -> OnceReport:
     """Process what waits on the ingress, then close the transport and the store (``vb hub run --once``).
 
-    Ends after ``idle`` seconds without a delivery, or as soon as an outage of the store or the broker
-    held a batch: waiting it out is a running hub's job; the caller must say it failed. Closing the
-    transport hands the held deliveries back to the broker, unacknowledged.
+    Ends after ``idle`` seconds without a delivery and none waiting for its document (at most
+    ``HubConfig.document_wait`` seconds, ``vbcore.hub.waiting``), or as soon as an outage of the store
+    or the broker held a batch: waiting it out is a running hub's job; the caller must say it failed.
+    Closing the transport hands the held deliveries back to the broker, unacknowledged.
     """
     hub.start(agencies, prefetch=prefetch, batch=True)
     processed = 0
@@ -118,7 +119,7 @@ def run_once(
             processed += done
             if done:
                 last = time.monotonic()
-            elif time.monotonic() - last >= idle:
+            elif not len(hub.waiting) and time.monotonic() - last >= idle:
                 break
     finally:
         hub.checkpoint_now()  # the evidence log's head, signed on shutdown

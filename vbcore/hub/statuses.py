@@ -4,7 +4,7 @@ from the sender to every recipient. The status must concern a document this hub 
 
 from __future__ import annotations
 
-from vbcore.errors import DuplicateStatus, StatusNotAllowed, UnknownDocument
+from vbcore.errors import DuplicateStatus, NoDocumentNamed, StatusNotAllowed, UnknownDocument
 from vbcore.hub import evidence as witness
 from vbcore.hub import routing
 from vbcore.hub.attempt import Attempt
@@ -26,7 +26,7 @@ class StatusRouter:
         ctx, store = self.context, self.context.store
         written_id = status.document_id
         if not written_id:
-            raise UnknownDocument(
+            raise NoDocumentNamed(
                 "the status names no document (ResponseFor/DocumentId is empty)",
                 vi="trạng thái không nêu văn bản nào (ResponseFor/DocumentId trống)",
             )
