@@ -483,8 +483,12 @@ class Hub:
             return False
         if not self._batching:  # tests and the demo: refused at once, as each comes
             return False
-        wait = self.config.document_wait
-        if not self.waiting.hold(attempt.delivery, attempt.sender, time.monotonic(), wait):
+        config = self.config
+        # Room is kept for one more package beside those waiting: with every slot of the consumer
+        # waiting, ``gather`` takes the traffic behind them with ``get``, only while one fits the budget.
+        most_bytes = config.inflight_bytes - config.max_bytes
+        if not self.waiting.hold(attempt.delivery, attempt.sender, time.monotonic(), config.document_wait,
+                                 most_bytes):  # fmt: skip
             return False
         attempt.outcome, attempt.reason = "waiting", f"{refusal.reason}: {refusal}"
         return True

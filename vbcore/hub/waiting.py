@@ -46,13 +46,21 @@ class WaitingRoom:
     def __len__(self) -> int:
         return len(self._by_id)
 
+    def bytes(self) -> int:
+        """The bytes of the packages held here (those taken into a batch too)."""
+        return sum(len(w.delivery.body) for w in self._by_id.values())
+
     def waiting(self) -> list[Delivery]:
         """The deliveries held here now (not those taken into a batch)."""
         return [w.delivery for w in self._by_id.values() if not w.taken]
 
-    def hold(self, delivery: Delivery, sender: str | None, now: float, wait: float) -> bool:
+    def hold(
+        self, delivery: Delivery, sender: str | None, now: float, wait: float, most_bytes: int | None = None
+    ) -> bool:
         """Hold ``delivery`` (again) until its next try; False when it must be refused now: it has
-        waited ``wait`` seconds already, or its sender (or everyone) has as many waiting as allowed."""
+        waited ``wait`` seconds already, or its sender (or everyone) has as many waiting as allowed, or
+        held it would bring the bytes of those held here above ``most_bytes`` (the hub keeps room for
+        one more package beside them: the traffic behind them must still come in)."""
         known = self._by_id.get(id(delivery))
         if known is not None:
             if now - known.since >= wait:
@@ -65,6 +73,8 @@ class WaitingRoom:
         if wait <= 0 or len(self._by_id) >= WAITING_AT_MOST:
             return False
         if sum(1 for w in self._by_id.values() if w.sender == sender) >= WAITING_PER_SENDER:
+            return False
+        if most_bytes is not None and self.bytes() + len(delivery.body) > most_bytes:
             return False
         self._by_id[id(delivery)] = _Waiting(delivery, sender, now, now + FIRST_RETRY, FIRST_RETRY)
         return True

@@ -1,0 +1,60 @@
+"""Attacks and operator mishaps around the waiting room (``vbcore.hub.waiting``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+from test_hub_support import G22, H24, H56, World, edoc
+from test_hub_waiting import revoke_of, two_hubs
+
+from vbcore.hub.pipeline import Hub
+from vbcore.model import Blob, Business, BusinessDocType, Edoc
+
+pytest_plugins = ["test_hub_support"]  # its fixtures: pki, keys, world
+
+
+def turn_for(hub: Hub, seconds: float) -> None:
+    """What ``runner.run`` does, for ``seconds``."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        hub.transport.drain(0 if hub.flush() else 0.005)
+        hub.gather(0.005)
+
+
+def test_a_budget_of_one_package_is_not_stopped_for_the_whole_wait_by_one_bogus_revoke(world: World) -> None:
+    # inflight_bytes == max_bytes: the consumer holds one delivery; a revoke of a document never sent
+    # waits in it. The letter behind must not wait the revoke's 30 s.
+    _, b = two_hubs(world, inflight_bytes=world.config.max_bytes)
+    assert b._consumed == 1
+    world.client(G22).submit(revoke_of("never", [H24]))
+    letter = edoc(H56, [H24], "behind")
+    world.client(H56).submit(letter)
+    turn_for(b, 1.0)
+    assert [i.package for i in world.inbox(H24)] == [letter]
+
+
+def padded_update(number: str, size: int) -> Edoc:
+    """An update of a document never sent, carrying ``size`` bytes of attachment."""
+    about = edoc(G22, [H24], f"never-{number}")
+    update = Business(BusinessDocType.UPDATE, document_id=about.effective_document_id, paper=0)
+    letter = edoc(G22, [H24], number, business=update)
+    [attachment] = letter.attachments
+    padded = dataclasses.replace(attachment, content=Blob(os.urandom(size)))
+    return dataclasses.replace(letter, attachments=(padded,))
+
+
+def test_an_agency_sending_large_updates_of_documents_never_sent_does_not_stop_the_hub(world: World) -> None:
+    # The default proportions (80 MiB packages, 512 MiB budget: a consumer of 6), scaled down. Six
+    # bogus updates near the size limit fill every slot of the consumer and, waiting, the budget: no
+    # get fits beside them. Everyone else's traffic stopped for their 30 s, again and again.
+    max_bytes = 400_000
+    _, b = two_hubs(world, max_bytes=max_bytes, inflight_bytes=512 * max_bytes // 80)
+    assert b._consumed == 6
+    for i in range(6):
+        world.client(G22).submit(padded_update(f"u{i}", max_bytes * 7 // 10))
+    letter = edoc(H56, [H24], "behind")
+    world.client(H56).submit(letter)
+    turn_for(b, 1.5)
+    assert letter in [i.package for i in world.inbox(H24)]
