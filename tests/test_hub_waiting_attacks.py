@@ -7,10 +7,13 @@ import os
 import time
 
 from test_hub_support import G22, H24, H56, World, edoc
-from test_hub_waiting import revoke_of, two_hubs
+from test_hub_waiting import refusals_to, revoke_of, taken_by, two_hubs
 
 from vbcore.hub.pipeline import Hub
+from vbcore.hub.runner import run_once
 from vbcore.model import Blob, Business, BusinessDocType, Edoc
+from vbcore.transport import names as n
+from vbcore.transport.memory import InMemoryTransport
 
 pytest_plugins = ["test_hub_support"]  # its fixtures: pki, keys, world
 
@@ -58,3 +61,33 @@ def test_an_agency_sending_large_updates_of_documents_never_sent_does_not_stop_t
     world.client(H56).submit(letter)
     turn_for(b, 1.5)
     assert letter in [i.package for i in world.inbox(H24)]
+
+
+def test_vb_hub_run_once_with_every_consumer_slot_waiting_still_takes_the_document_behind(
+    world: World,
+) -> None:
+    # Hub a took the document and gave it back (it crashed, or stopped): the document is now behind
+    # its revoke, which waits in b with another, filling b's consumer (2 slots). ``vb hub run --once``
+    # never asked for more: the revoke was refused (a 02 for a genuine 13) before the document came.
+    a, _ = two_hubs(world, inflight_bytes=2 * world.config.max_bytes, document_wait=1.0)
+    b = world.dev.hub(InMemoryTransport(world.broker, world.names.hub_user, world.names), world.store,
+                      world.config, world.directory)  # fmt: skip
+    doc = edoc(G22, [H24], "back")
+    world.client(G22).submit(doc)
+    world.client(G22).submit(revoke_of("back", [H24]))
+    world.client(G22).submit(revoke_of("never", [H24]))
+    taken_by(a)
+    flush, given_back = b.flush, []
+
+    def flush_then_give_back() -> int:
+        done = flush()
+        if len(b.waiting) == 2 and not given_back:
+            a.transport.close()  # the document back in the queue, behind them
+            given_back.append(True)
+        return done
+
+    b.flush = flush_then_give_back  # type: ignore[method-assign]
+    report = run_once(b, idle=0.05)
+    assert report.requeued == 0
+    assert refusals_to(world, G22) == ["unknown-document"]  # the revoke of "never" only
+    assert [i.kind for i in world.inbox(H24)] == [n.KIND_EDOC, n.KIND_STATUS]

@@ -115,6 +115,7 @@ def run_once(
     try:
         while hub.requeued == 0:
             hub.transport.drain(tick)
+            hub.gather(tick)  # as ``run``: with every slot of the consumer waiting, more come by get
             done = hub.flush()
             processed += done
             if done:
