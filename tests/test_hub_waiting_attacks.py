@@ -6,6 +6,7 @@ import dataclasses
 import os
 import time
 
+import pytest
 from test_hub_support import G22, H24, H56, World, edoc
 from test_hub_waiting import refusals_to, revoke_of, taken_by, two_hubs
 
@@ -13,6 +14,7 @@ from vbcore.hub.pipeline import Hub
 from vbcore.hub.runner import run_once
 from vbcore.model import Blob, Business, BusinessDocType, Edoc
 from vbcore.transport import names as n
+from vbcore.transport.base import Delivery as BaseDelivery
 from vbcore.transport.memory import InMemoryTransport
 
 pytest_plugins = ["test_hub_support"]  # its fixtures: pki, keys, world
@@ -91,3 +93,29 @@ def test_vb_hub_run_once_with_every_consumer_slot_waiting_still_takes_the_docume
     assert report.requeued == 0
     assert refusals_to(world, G22) == ["unknown-document"]  # the revoke of "never" only
     assert [i.kind for i in world.inbox(H24)] == [n.KIND_EDOC, n.KIND_STATUS]
+
+
+def test_a_consumer_whose_every_slot_waits_does_not_poll_an_empty_queue_with_a_burst_of_gets(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One agency's bogus revokes fill the consumer (8 may wait; the consumer has 6 slots at the
+    # defaults). With the ingress empty, each ``gather`` every other ``linger`` asked the broker for as
+    # many messages as the budget holds: up to 16 ``basic.get`` (a quorum queue's dequeue, a Raft
+    # command) each 50 ms, for the wait's 30 s, on every hub. One get tells whether anything is there.
+    _, b = two_hubs(world)
+    assert b._consumed == 6
+    for i in range(6):
+        world.client(G22).submit(revoke_of(f"p{i}", [H24]))
+    b.transport.drain(0)
+    assert b.flush() == 0
+    asked: list[int] = []
+    get_many = b.transport.get_many
+
+    def counted(queue: str, limit: int) -> list[BaseDelivery]:
+        asked.append(limit)
+        return get_many(queue, limit)
+
+    monkeypatch.setattr(b.transport, "get_many", counted)
+    turn_for(b, 0.3)
+    assert asked  # it does look
+    assert max(asked) == 1

@@ -222,7 +222,9 @@ class Hub:
         deadline = time.monotonic() + self.config.linger
         queue = self.config.names.ingress_queue
         if self._batching and not self._pending and self._consumer_stuck(deadline):
-            room = min(self._gets_that_fit(), self._prefetch - len(self._held))
+            # One get tells whether anything is there (then the batch fills below); while the queue is
+            # empty, a burst of gets every other ``linger`` for as long as they wait loaded the broker.
+            room = min(1, self._gets_that_fit(), self._prefetch - len(self._held))
             for delivery in self.transport.get_many(queue, room) if room > 0 else []:
                 self._gotten.add(id(delivery))
                 self._take(delivery)
