@@ -67,3 +67,54 @@ def test_a_revoke_overtaking_its_document_on_another_hub_waits_for_it_on_the_rea
     assert got[1].package.status_code is StatusCode.REVOKE
     assert bus.client(A1).fetch(timeout=0.5) is None  # still no 02
     assert list(open_store(bus.store_url).refusals()) == []
+
+
+def test_a_revoke_waiting_on_a_connection_lost_is_let_go_taken_again_and_forwarded_once(
+    bus: Bus,  # noqa: F811
+) -> None:
+    # The revoke waits in the second hub; its connection is lost: the broker gives the revoke again, to
+    # the new consumer. The one in hand from the lost connection must be let go (its record in the
+    # waiting room too), not tried again beside the new copy, nor acked on a dead channel.
+    doc = edoc(A1, [B1], "waited-across-a-reconnect")
+    bus.client(A1).submit(doc)
+    bus.client(A1).submit(status(A1, doc, StatusCode.REVOKE))
+    first = hub_of(bus)
+    first.transport.declare_hub([])
+    [document] = first.transport.get_many(bus.names.ingress_queue, 1)
+    second = hub_of(bus)
+    second.start(prefetch=16, batch=True)
+    transport = second.transport
+    assert isinstance(transport, RabbitMQTransport)
+    try:
+        deadline = time.monotonic() + 30
+        while not second.waiting and time.monotonic() < deadline:
+            transport.drain(0.05)
+            second.flush()
+        [old] = second.waiting.waiting()
+        transport._conn.close()  # the connection lost under the hub
+        transport._reconnect(None)
+        while (not second.waiting or second.waiting.waiting() == [old]) and time.monotonic() < deadline:
+            transport.drain(0.05)
+            second.gather(0.01)
+            second.flush()
+        assert len(second.waiting) == 1  # the copy given again, waiting: the lost one let go
+        assert second.waiting.waiting() != [old]
+        assert second._in_hand == len(old.body)
+        first.process_batch([document])
+        while second.waiting and time.monotonic() < deadline:
+            time.sleep(0.05)
+            transport.drain(0.05)
+            second.flush()
+        assert not second.waiting
+        assert second._in_hand == 0
+        got = bus.collect(B1, 2, timeout=30)
+        assert bus.collect(B1, 1, timeout=1) == []  # nothing twice
+    finally:
+        second.transport.close()
+        second.store.close()
+        first.transport.close()
+        first.store.close()
+    assert got[0].package.effective_document_id == doc.effective_document_id
+    assert isinstance(got[1].package, StatusPackage)
+    assert bus.client(A1).fetch(timeout=0.5) is None  # no 02
+    assert list(open_store(bus.store_url).refusals()) == []

@@ -11,7 +11,7 @@ from test_hub_support import G22, H24, H56, World, edoc
 from test_hub_waiting import refusals_to, revoke_of, taken_by, two_hubs
 
 from vbcore.hub.pipeline import Hub
-from vbcore.hub.runner import run_once
+from vbcore.hub.runner import StopFlag, run, run_once
 from vbcore.model import Blob, Business, BusinessDocType, Edoc
 from vbcore.transport import names as n
 from vbcore.transport.base import Delivery as BaseDelivery
@@ -119,3 +119,25 @@ def test_a_consumer_whose_every_slot_waits_does_not_poll_an_empty_queue_with_a_b
     turn_for(b, 0.3)
     assert asked  # it does look
     assert max(asked) == 1
+
+
+class StopAfter(StopFlag):
+    """Set once ``turns`` turns of ``run`` are over."""
+
+    def __init__(self, turns: int) -> None:
+        super().__init__()
+        self.turns = turns
+
+    def __bool__(self) -> bool:
+        self.turns -= 1
+        return self.turns < 0
+
+
+def test_a_hub_stopped_while_a_revoke_waits_gives_it_back_unsettled(world: World) -> None:
+    _, b = two_hubs(world)
+    world.client(G22).submit(revoke_of("stopped", [H24]))
+    run(b, StopAfter(20), tick=0.005)
+    assert len(b.waiting) == 1  # it waited until the stop
+    assert refusals_to(world, G22) == []
+    assert world.parked() == 0
+    assert world.broker.depth(world.names.ingress_queue) == 1  # back in the queue, for another hub
