@@ -182,6 +182,7 @@ def test_the_waiting_room_backs_off_and_bounds_its_wait() -> None:
     assert room.take_due(102.99) == []
     assert room.take_due(103.0) == [d]
     assert not room.hold(d, "s", 103.0, wait=3.0)  # waited its 3 s: refused now
+    room.after_batch([])  # settled: let go
     assert len(room) == 0
     assert not room.hold(d, "s", 0.0, wait=0.0)  # no waiting at all
 

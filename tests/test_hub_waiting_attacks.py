@@ -10,6 +10,7 @@ import pytest
 from test_hub_support import G22, H24, H56, World, edoc
 from test_hub_waiting import refusals_to, revoke_of, taken_by, two_hubs
 
+from vbcore.errors import ConnectionLost
 from vbcore.hub.pipeline import Hub
 from vbcore.hub.runner import StopFlag, run, run_once
 from vbcore.model import Blob, Business, BusinessDocType, Edoc
@@ -141,3 +142,29 @@ def test_a_hub_stopped_while_a_revoke_waits_gives_it_back_unsettled(world: World
     assert refusals_to(world, G22) == []
     assert world.parked() == 0
     assert world.broker.depth(world.names.ingress_queue) == 1  # back in the queue, for another hub
+
+
+def test_a_revoke_whose_wait_ended_in_a_batch_an_outage_held_does_not_wait_all_over_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its wait over, the revoke is refused (recorded, committed) and the batch's publish fails: held.
+    # Tried again after the outage, it started a new wait of its own (the room had let go of it): the
+    # document coming meanwhile, a package the store says was refused was forwarded too.
+    _, b = two_hubs(world, document_wait=0.3, outage_pause=0.0)
+    world.client(G22).submit(revoke_of("outage", [H24]))
+    b.transport.drain(0)
+    assert b.flush() == 0
+    time.sleep(0.35)  # its wait is over: the next try refuses it
+    publish_many = b.transport.publish_many
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionLost("broker away")
+
+    monkeypatch.setattr(b.transport, "publish_many", down)
+    assert b.flush() == 1  # held by the outage
+    assert len(b._held) == 1
+    monkeypatch.setattr(b.transport, "publish_many", publish_many)
+    assert b.flush() == 1  # refused now: its wait was over
+    assert not b.waiting
+    assert refusals_to(world, G22) == ["unknown-document"]
+    assert world.parked() == 1

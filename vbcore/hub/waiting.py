@@ -63,9 +63,8 @@ class WaitingRoom:
         one more package beside them: the traffic behind them must still come in)."""
         known = self._by_id.get(id(delivery))
         if known is not None:
-            if now - known.since >= wait:
-                del self._by_id[id(delivery)]
-                return False
+            if now - known.since >= wait:  # let go after the batch (``after_batch``): an outage may
+                return False  # hold it, and then it is refused when tried again, not held anew
             known.pause = min(known.pause * 2, LAST_RETRY)
             known.next_try = min(now + known.pause, known.since + wait)
             known.taken = False
