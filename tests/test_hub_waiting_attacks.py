@@ -168,3 +168,22 @@ def test_a_revoke_whose_wait_ended_in_a_batch_an_outage_held_does_not_wait_all_o
     assert not b.waiting
     assert refusals_to(world, G22) == ["unknown-document"]
     assert world.parked() == 1
+
+
+def test_a_waiting_revoke_tried_in_the_batch_its_document_comes_in_goes_out_after_it(world: World) -> None:
+    a, b = two_hubs(world)
+    doc = edoc(G22, [H24], "later-batch")
+    world.client(G22).submit(doc)
+    world.client(G22).submit(revoke_of("later-batch", [H24]))
+    taken_by(a)
+    b.transport.drain(0)
+    assert b.flush() == 0
+    a.transport.close()  # the document given back: b's next batch, with the revoke's next try
+    time.sleep(0.3)
+    b.transport.drain(0)
+    assert len(b._pending) == 1
+    assert b.flush() == 2
+    assert [i.kind for i in world.inbox(H24)] == [n.KIND_EDOC, n.KIND_STATUS]
+    assert refusals_to(world, G22) == []
+    assert not b.waiting
+    assert b._in_hand == 0

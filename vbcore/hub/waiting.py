@@ -8,10 +8,11 @@ once: it waits, unacknowledged and in hand (its bytes count in the hub's budget)
 after 0.25 s, 0.5 s, 1 s ... while its document may still come; after ``HubConfig.document_wait``
 seconds it is refused as before, with the same reason.
 
-Bounded: at most ``WAITING_PER_SENDER`` of one sender and ``WAITING_AT_MOST`` in all wait at once
-(beyond, one is refused at once, as before): an agency sending statuses about documents that never
-existed holds a few slots for a few seconds, never the traffic behind them, and each costs at most
-``1 + log2(document_wait / FIRST_RETRY)`` checks. A package that cannot name a document
+Bounded: at most ``WAITING_PER_SENDER`` of one sender and ``WAITING_AT_MOST`` in all wait at once,
+and their bytes leave room in the hub's budget for one more package of the size limit (beyond, one is
+refused at once, as before): an agency sending statuses about documents that never existed holds a
+few slots for a few seconds, never the traffic behind them, and each costs a few checks (9 at the
+default 30 s: after 0.25, 0.5, 1, 2, 4, 8, 8 s and at the wait's end). A package that cannot name a document
 (``NoDocumentNamed``) never waits.
 """
 
