@@ -136,6 +136,7 @@ password = "x"
 [limits]
 prefetch = 0
 max_bytes = "50MB"
+document_wait = 3600
 
 [hub]
 log_format = "yaml"
@@ -161,7 +162,8 @@ def test_vb_config_check_explains_every_problem_in_one_line_each_in_vietnamese(t
         f"{path}:6: không có mục [brokr]; có phải là [broker]?",
         f"{path}:14: [limits] prefetch = 0 nằm ngoài khoảng cho phép (1..10000)",
         f"{path}:15: [limits] max_bytes phải là một số nguyên, không phải chuỗi",
-        f"{path}:18: [hub] log_format phải là một trong: json, console",
+        f"{path}:16: [limits] document_wait = 3600 nằm ngoài khoảng cho phép (0..600)",
+        f"{path}:19: [hub] log_format phải là một trong: json, console",
         f"{path}:11: [store] mật khẩu không dùng được với kho SQLite",
         f"{path}: thiếu [keys] trust (`vb hub run` cần khóa này)",
         f"{path}: thiếu [keys] key (`vb hub run` cần khóa này)",

@@ -13,6 +13,7 @@ from vbcore.directory import RELAY_POLICIES, Directory
 from vbcore.edxml import write_package
 from vbcore.errors import AccessRefused
 from vbcore.hub import relay as hub_relay
+from vbcore.hub import waiting
 from vbcore.hub.config import HubConfig
 from vbcore.model import Edoc, StatusPackage
 from vbcore.security.pki import DevPki, init_dev_pki
@@ -265,3 +266,26 @@ def test_each_relay_policy_lets_in_what_the_more_careful_ones_do_and_more() -> N
     assert list(hub_relay.ALLOWED) == list(RELAY_POLICIES)
     assert allowed[0] < allowed[1] < allowed[2]
     assert "invalid" not in {v.value for v in allowed[2]}
+
+
+@with_policy("unsigned")
+def test_a_gateway_holds_one_share_of_the_waiting_room_whatever_agencies_it_relays_for(
+    world: MemoryWorld, dev: DevKeys
+) -> None:
+    # Revokes of documents never sent, relayed for two agencies behind one gateway: counted by broker
+    # user, the gateway may hold eight waiting, not eight per agency it names (with enough agencies it
+    # filled the whole room, and everyone else's genuine revokes were refused at once again).
+    assert world.hub is not None
+    world.hub.transport.close()
+    hub = world.start_hub(batch=True)
+    for i in range(waiting.WAITING_PER_PUBLISHER):
+        for code, key in ((UNSIGNED, None), (TRUSTED, dev.keys[TRUSTED])):
+            revoke = status(code, letter(code, [G22], f"never-{i}"), StatusCode.REVOKE)
+            raw = write_package(revoke)
+            world.client(GW).submit_signed(sign_package(raw, key) if key else raw, kind=n.KIND_STATUS)
+    while world.broker.depth(world.names.ingress_queue) or hub._pending:
+        hub.transport.drain(0)
+        hub.gather(0.01)
+        hub.flush()
+    assert len(hub.waiting) == waiting.WAITING_PER_PUBLISHER
+    assert refusals(world, GW) == ["unknown-document"] * waiting.WAITING_PER_PUBLISHER

@@ -123,14 +123,14 @@ def test_a_status_that_names_no_document_is_refused_at_once(world: World) -> Non
 
 def test_one_sender_holds_at_most_its_share_of_the_waiting_room_and_others_still_wait(world: World) -> None:
     _, b = two_hubs(world)
-    for i in range(w.WAITING_PER_SENDER + 2):
+    for i in range(w.WAITING_PER_PUBLISHER + 2):
         world.client(G22).submit(revoke_of(f"x{i}", [H24]))
     world.client(H56).submit(status(H56, edoc(G22, [H56], "y"), StatusCode.ARRIVED))
     while world.broker.depth(world.names.ingress_queue):
         b.transport.drain(0)
         b.gather(0.01)
         b.flush()
-    assert len(b.waiting) == w.WAITING_PER_SENDER + 1  # G22's eight, and H56's one
+    assert len(b.waiting) == w.WAITING_PER_PUBLISHER + 1  # G22's eight, and H56's one
     assert refusals_to(world, G22) == ["unknown-document"] * 2  # refused at once: its share was full
     assert refusals_to(world, H56) == []
 
@@ -194,10 +194,10 @@ def test_the_waiting_room_is_shared_out_between_senders() -> None:
         return BaseDelivery("ingress", b"x", {}, f"m{i}")
 
     held = [delivery(i) for i in range(w.WAITING_AT_MOST + 1)]
-    assert all(room.hold(d, "s", 0.0, wait=30.0) for d in held[: w.WAITING_PER_SENDER])
-    assert not room.hold(held[w.WAITING_PER_SENDER], "s", 0.0, wait=30.0)
-    others = held[w.WAITING_PER_SENDER :]
-    room_left = others[: w.WAITING_AT_MOST - w.WAITING_PER_SENDER]
+    assert all(room.hold(d, "s", 0.0, wait=30.0) for d in held[: w.WAITING_PER_PUBLISHER])
+    assert not room.hold(held[w.WAITING_PER_PUBLISHER], "s", 0.0, wait=30.0)
+    others = held[w.WAITING_PER_PUBLISHER :]
+    room_left = others[: w.WAITING_AT_MOST - w.WAITING_PER_PUBLISHER]
     assert all(room.hold(d, f"o{i}", 0.0, wait=30.0) for i, d in enumerate(room_left))
     assert not room.hold(others[-1], "late", 0.0, wait=30.0)  # the room is full
     room.release(held[:1])
@@ -237,3 +237,14 @@ def test_a_waiting_revoke_in_a_batch_an_outage_holds_is_held_once_and_forwarded_
     assert refusals_to(world, G22) == []
     assert [i.kind for i in world.inbox(H24)] == [n.KIND_EDOC, n.KIND_STATUS]
     assert [i.package for i in world.inbox(H56)] == [letter]
+
+
+def test_the_waiting_room_holds_at_most_its_bytes_whatever_the_budget() -> None:
+    # Each try checks a package again: an agency's large bogus updates would make the hub check up to
+    # its whole budget nine times over each wait. Beyond 16 MiB waiting, one is refused at once.
+    room = w.WaitingRoom()
+    big = [BaseDelivery("ingress", bytes(6 * 1024 * 1024), {}, f"big{i}") for i in range(3)]
+    assert room.hold(big[0], "a", 0.0, wait=30.0, most_bytes=10**12)
+    assert room.hold(big[1], "b", 0.0, wait=30.0, most_bytes=10**12)
+    assert not room.hold(big[2], "c", 0.0, wait=30.0, most_bytes=10**12)  # 18 MiB > 16 MiB
+    assert room.bytes() <= w.WAITING_BYTES_AT_MOST

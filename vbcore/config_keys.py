@@ -70,7 +70,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "inflight_bytes": Key(INTEGER, minimum=1),
         "parked_alarm": Key(INTEGER, minimum=1),
         "prefetch": Key(INTEGER, minimum=1, maximum=10_000),
-        "document_wait": Key(NUMBER, minimum=0),
+        "document_wait": Key(NUMBER, minimum=0, maximum=600),  # ``hub.config.MAX_DOCUMENT_WAIT``
     },
     "hub": {
         "id": Key(TEXT),

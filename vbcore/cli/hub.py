@@ -31,7 +31,12 @@ from vbcore.cli.monitoring import metrics_options, monitored
 from vbcore.cli.output import current_lang
 from vbcore.edxml.limits import DEFAULT_LIMITS
 from vbcore.evidence.checkpoint import DEFAULT_INTERVAL_ENTRIES, DEFAULT_INTERVAL_SECONDS
-from vbcore.hub.config import DEFAULT_DOCUMENT_WAIT, DEFAULT_INFLIGHT_BYTES, DEFAULT_PARKED_ALARM
+from vbcore.hub.config import (
+    DEFAULT_DOCUMENT_WAIT,
+    DEFAULT_INFLIGHT_BYTES,
+    DEFAULT_PARKED_ALARM,
+    MAX_DOCUMENT_WAIT,
+)
 from vbcore.lang import Text
 
 parked_alarm_option = click.option(
@@ -124,7 +129,8 @@ def hub() -> None:
 @click.option("--inflight-bytes", default=DEFAULT_INFLIGHT_BYTES, show_default=True, type=click.IntRange(1),
               help="Memory budget: bytes of packages in hand at once, at most.")
 @parked_alarm_option
-@click.option("--document-wait", default=DEFAULT_DOCUMENT_WAIT, show_default=True, type=click.FloatRange(0),
+@click.option("--document-wait", default=DEFAULT_DOCUMENT_WAIT, show_default=True,
+              type=click.FloatRange(0, MAX_DOCUMENT_WAIT),
               help="Seconds a status or change about a document not known yet waits for it (another hub "
               "may hold it) before it is refused; 0: refused at once.")
 @click.option("--evidence-every", "evidence_every_entries", default=DEFAULT_INTERVAL_ENTRIES,

@@ -44,6 +44,10 @@ DEFAULT_DOCUMENT_WAIT = 30.0
 """Seconds a package about a document this hub does not know yet waits for it before it is refused
 (``vbcore.hub.waiting``: with several hubs on one ingress, its document may be in another's hands)."""
 
+MAX_DOCUMENT_WAIT = 600.0
+"""The longest ``document_wait`` allowed: well under RabbitMQ's ``consumer_timeout`` (30 min by default),
+past which the broker closes a channel holding a delivery unacknowledged, and all it held comes back."""
+
 DEFAULT_PARKED_ALARM = 1000
 """Parked messages at or above this count raise the hub's alarm (``hub.parked_alarm`` in its log, and
 ``vb queues``): the parked queue is not capped (nothing is lost), a flood of garbage is seen instead."""

@@ -489,8 +489,10 @@ class Hub:
         # Room is kept for one more package beside those waiting: with every slot of the consumer
         # waiting, ``gather`` takes the traffic behind them with ``get``, only while one fits the budget.
         most_bytes = config.inflight_bytes - config.max_bytes
-        if not self.waiting.hold(attempt.delivery, attempt.sender, time.monotonic(), config.document_wait,
-                                 most_bytes):  # fmt: skip
+        # Counted by broker user: a gateway's share is one, whatever agencies it relays for.
+        publisher = attempt.delivery.user_id or attempt.sender
+        now, wait = time.monotonic(), config.document_wait
+        if not self.waiting.hold(attempt.delivery, publisher, now, wait, most_bytes):
             return False
         attempt.outcome, attempt.reason = "waiting", f"{refusal.reason}: {refusal}"
         return True

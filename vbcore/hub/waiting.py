@@ -8,11 +8,13 @@ once: it waits, unacknowledged and in hand (its bytes count in the hub's budget)
 after 0.25 s, 0.5 s, 1 s ... while its document may still come; after ``HubConfig.document_wait``
 seconds it is refused as before, with the same reason.
 
-Bounded: at most ``WAITING_PER_SENDER`` of one sender and ``WAITING_AT_MOST`` in all wait at once,
-and their bytes leave room in the hub's budget for one more package of the size limit (beyond, one is
+Bounded: at most ``WAITING_PER_PUBLISHER`` of one broker user (an agency, or a gateway for every
+agency behind it) and ``WAITING_AT_MOST`` in all wait at once, of ``WAITING_BYTES_AT_MOST`` bytes in
+all, which also leave room in the hub's budget for one more package of the size limit (beyond, one is
 refused at once, as before): an agency sending statuses about documents that never existed holds a
-few slots for a few seconds, never the traffic behind them, and each costs a few checks (9 at the
-default 30 s: after 0.25, 0.5, 1, 2, 4, 8, 8 s and at the wait's end). A package that cannot name a document
+few slots for a few seconds, never the traffic behind them. Each try checks the package again (9 at
+the default 30 s: after 0.25, 0.5, 1, 2, 4, 8, 8 s and at the wait's end): at most 9 x 16 MiB of
+checks every 30 s, whatever an agency sends. A package that cannot name a document
 (``NoDocumentNamed``) never waits.
 """
 
@@ -22,8 +24,9 @@ from dataclasses import dataclass
 
 from vbcore.transport import Delivery
 
-WAITING_PER_SENDER = 8
+WAITING_PER_PUBLISHER = 8
 WAITING_AT_MOST = 64
+WAITING_BYTES_AT_MOST = 16 * 1024 * 1024  # a large replacement overtaking its document is refused at once
 FIRST_RETRY = 0.25  # seconds; doubled after each try, at most ``LAST_RETRY``
 LAST_RETRY = 8.0
 
@@ -31,7 +34,7 @@ LAST_RETRY = 8.0
 @dataclass
 class _Waiting:
     delivery: Delivery
-    sender: str | None
+    publisher: str | None
     since: float  # when this hub first held it (monotonic seconds)
     next_try: float
     pause: float
@@ -56,12 +59,14 @@ class WaitingRoom:
         return [w.delivery for w in self._by_id.values() if not w.taken]
 
     def hold(
-        self, delivery: Delivery, sender: str | None, now: float, wait: float, most_bytes: int | None = None
+        self, delivery: Delivery, publisher: str | None, now: float, wait: float,
+        most_bytes: int | None = None,
     ) -> bool:
         """Hold ``delivery`` (again) until its next try; False when it must be refused now: it has
-        waited ``wait`` seconds already, or its sender (or everyone) has as many waiting as allowed, or
-        held it would bring the bytes of those held here above ``most_bytes`` (the hub keeps room for
-        one more package beside them: the traffic behind them must still come in)."""
+        waited ``wait`` seconds already, or its ``publisher`` (the broker user that sent it) or everyone
+        has as many waiting as allowed, or held it would bring the bytes of those held here above
+        ``WAITING_BYTES_AT_MOST`` or ``most_bytes`` (the hub keeps room for one more package beside
+        them: the traffic behind them must still come in)."""
         known = self._by_id.get(id(delivery))
         if known is not None:
             if now - known.since >= wait:  # let go after the batch (``after_batch``): an outage may
@@ -72,11 +77,12 @@ class WaitingRoom:
             return True
         if wait <= 0 or len(self._by_id) >= WAITING_AT_MOST:
             return False
-        if sum(1 for w in self._by_id.values() if w.sender == sender) >= WAITING_PER_SENDER:
+        if sum(1 for w in self._by_id.values() if w.publisher == publisher) >= WAITING_PER_PUBLISHER:
             return False
-        if most_bytes is not None and self.bytes() + len(delivery.body) > most_bytes:
+        limit = WAITING_BYTES_AT_MOST if most_bytes is None else min(most_bytes, WAITING_BYTES_AT_MOST)
+        if self.bytes() + len(delivery.body) > limit:
             return False
-        self._by_id[id(delivery)] = _Waiting(delivery, sender, now, now + FIRST_RETRY, FIRST_RETRY)
+        self._by_id[id(delivery)] = _Waiting(delivery, publisher, now, now + FIRST_RETRY, FIRST_RETRY)
         return True
 
     def take_due(self, now: float) -> list[Delivery]:
