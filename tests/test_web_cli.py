@@ -136,7 +136,12 @@ def test_vb_demo_web_serves_the_demo_with_a_one_time_login() -> None:
             assert client.get("/api/parked").json()["total"] == 2
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        finally:  # a demo that did not stop fails the test, and is not left running behind it
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def test_vb_web_reads_its_store_from_the_configuration_file(tmp_path: Path) -> None:
