@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -235,3 +236,45 @@ def test_a_checkpoint_dated_back_into_an_expired_certificate_is_caught_by_its_ti
     verify_timestamp(stamped, tsa_trust)  # the token itself is genuine
     with pytest.raises(EvidenceInvalid, match="when the hub's certificate was not valid"):
         verify_timestamp(stamped, tsa_trust, hub_trust)
+
+
+def test_a_slow_tsa_holds_neither_the_hubs_loop_nor_its_traffic_and_its_token_is_kept_when_it_comes(
+    tsa: OwnTsa, tmp_path: Path, pki: DevPki, keys: dict[str, SigningKey]
+) -> None:
+    # The TSA was asked between two batches, in the hub's loop: a TSA that took its 10 s timeout to
+    # answer held the traffic that long at every checkpoint. Here it answers only when the test says.
+    world = open_world(tmp_path, pki, keys)
+    try:
+        hub = world.hub
+        assert hub is not None
+        hub.config = dataclasses.replace(hub.config, clock=utc_now, evidence_every_entries=1, tsa_url=tsa.url)
+        asked, answer = threading.Event(), threading.Event()
+
+        def slow(data: bytes) -> str:
+            asked.set()
+            assert answer.wait(30)
+            return request_token(tsa.url, data)
+
+        hub.checkpoints._stamp = slow
+        done = threading.Event()
+
+        def traffic() -> None:
+            for number in ("1", "2", "3"):
+                world.client(G22).submit(edoc(G22, [H24], number))
+                world.pump()
+            done.set()
+
+        worker = threading.Thread(target=traffic, daemon=True)
+        worker.start()
+        assert asked.wait(30)  # a checkpoint was made and its token asked for
+        assert done.wait(30), "the hub's loop waited for the time-stamping authority"
+        assert len(world.inbox(H24)) == 3
+        assert all(c.tsa_token is None for c in world.store.evidence_checkpoints())
+        answer.set()
+        hub.checkpoint_now()  # shutdown: the tokens asked for are waited for and kept
+        checkpoints = list(world.store.evidence_checkpoints())
+        assert checkpoints
+        assert all(c.tsa_token for c in checkpoints)
+    finally:
+        answer.set()
+        world.store.close()

@@ -10,7 +10,8 @@ and one update per commit, whatever the batch holds (bench/bench_evidence.py mea
 ``Checkpoints`` signs the head with the hub's key (the one it signs its 02s with) every
 ``every_entries`` entries or ``every_seconds`` seconds, whichever first, and on shutdown; with a
 time-stamping authority configured, the checkpoint then gets its RFC 3161 token (``evidence.tsa``),
-fetched after the commit so a slow TSA never holds the chain's lock.
+asked for after the commit so a slow TSA never holds the chain's lock, and by a thread of its own
+(``hub.stamping``) so that it never holds the hub's loop either; the hub writes each token as it comes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from vbcore.errors import StoreError
 from vbcore.evidence import tsa
 from vbcore.evidence.checkpoint import Checkpoint, make_checkpoint
 from vbcore.evidence.entry import (
@@ -32,6 +32,7 @@ from vbcore.evidence.entry import (
     EvidenceDraft,
 )
 from vbcore.hub.config import HubConfig
+from vbcore.hub.stamping import Stamping
 from vbcore.logging import Logger
 from vbcore.security.signing import SigningKey
 from vbcore.store.api import StatusEvent, TrackingStore
@@ -93,12 +94,16 @@ class Checkpoints:
         self.monotonic: Callable[[], float] = time.monotonic  # replaced by tests
         self._appended = 0
         self._last_check = self.monotonic()
+        self._stamping: Stamping | None = None  # asks the TSA of ``_stamping_url`` beside the loop
+        self._stamping_url: str | None = None
 
     def _sign(self, seq: int, head: str, at_utc: str) -> Checkpoint:
         return make_checkpoint(self.key, seq=seq, head_hash=head, at_utc=at_utc, hub_id=self.config().hub_id)
 
     def appended(self, count: int, now: datetime) -> Checkpoint | None:
-        """After a commit that appended ``count`` entries: sign the head if an interval is over."""
+        """After a commit that appended ``count`` entries: sign the head if an interval is over (and
+        keep the tokens the TSA answered since)."""
+        self._keep_tokens()
         self._appended += count
         config = self.config()
         due = (self._appended >= config.evidence_every_entries
@@ -109,23 +114,46 @@ class Checkpoints:
         return self._checkpoint(now, config.evidence_every_entries, config.evidence_every_seconds)
 
     def now(self, at: datetime) -> Checkpoint | None:
-        """Sign the head now if it moved since the last checkpoint (shutdown, ``vb evidence export``)."""
-        return self._checkpoint(at)
+        """Sign the head now if it moved since the last checkpoint (shutdown, ``vb evidence export``),
+        and wait for the tokens asked for (a request's timeout at most)."""
+        checkpoint = self._checkpoint(at)
+        self._keep_tokens(wait=tsa.TIMEOUT_SECONDS + 1.0)
+        return checkpoint
+
+    def _stamper(self) -> Stamping | None:
+        """The worker asking the TSA in force (``HubConfig.tsa_url``, or the tests' ``stamp``)."""
+        url = self.config().tsa_url
+        if self._stamp is None and url is None:
+            return None
+        if self._stamping is None or url != self._stamping_url:
+            if self._stamping is not None:
+                self._keep_tokens(wait=tsa.TIMEOUT_SECONDS + 1.0)
+                self._stamping.close()
+            stamp = self._stamp or (lambda data: tsa.request_token(url or "", data))
+            self._stamping, self._stamping_url = Stamping(stamp), url
+        return self._stamping
+
+    def _keep_tokens(self, wait: float = 0.0) -> None:
+        """Write the tokens the TSA answered (in the hub's thread: the store is its alone); a failed
+        request leaves its checkpoint without a token, logged."""
+        if self._stamping is None:
+            return
+        for answer in self._stamping.answers(wait):
+            if answer.token is None:
+                self.log.warning("hub.tsa_failed", seq=answer.seq, error=answer.error)
+            else:
+                self.store.set_checkpoint_token(answer.seq, answer.token)
 
     def _checkpoint(
         self, at: datetime, every_entries: int | None = None, every_seconds: float | None = None
     ) -> Checkpoint | None:
         checkpoint = self.store.checkpoint_evidence(self._sign, now=at, every_entries=every_entries,
                                                     every_seconds=every_seconds)
-        url = self.config().tsa_url
-        stamp = self._stamp or (None if url is None else lambda data: tsa.request_token(url, data))
-        if checkpoint is not None and stamp is not None:
-            try:
-                self.store.set_checkpoint_token(checkpoint.seq, stamp(checkpoint.statement.payload))
-            except StoreError:
-                raise
-            except Exception as err:  # the TSA failed: the checkpoint stands without its token; logged
-                self.log.warning("hub.tsa_failed", seq=checkpoint.seq, error=f"{type(err).__name__}: {err}")
-        if checkpoint is not None:
-            self.log.info("hub.evidence_checkpoint", seq=checkpoint.seq, head=checkpoint.head_hash)
+        if checkpoint is None:
+            return None
+        stamping = self._stamper()
+        if stamping is not None and not stamping.ask(checkpoint.seq, checkpoint.statement.payload):
+            self.log.warning("hub.tsa_failed", seq=checkpoint.seq,
+                             error="too many checkpoints wait for the time-stamping authority already")
+        self.log.info("hub.evidence_checkpoint", seq=checkpoint.seq, head=checkpoint.head_hash)
         return checkpoint
