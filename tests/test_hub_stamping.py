@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import threading
+import time
 
+import pytest
+from test_hub_support import G22, H24, World, edoc
+
+from vbcore.errors import StoreError
 from vbcore.hub import stamping
+from vbcore.timezones import utc_now
+
+pytest_plugins = ["test_hub_support"]
 
 
 def test_a_tsa_down_for_long_leaves_later_checkpoints_without_a_token_never_a_growing_queue() -> None:
@@ -33,3 +43,73 @@ def test_a_tsa_down_for_long_leaves_later_checkpoints_without_a_token_never_a_gr
     finally:
         release.set()
         worker.close()
+
+
+def _answered(checkpoints: object, count: int) -> None:
+    """Until the worker put ``count`` answers in its queue (not yet taken by the hub)."""
+    worker = checkpoints._stamping  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 30
+    while worker._answers.qsize() < count:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_a_store_error_while_writing_one_token_loses_none_of_the_tokens_answered(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hub took every answer the worker had, then the store failed on the first: the others, taken
+    # already, were dropped, and their checkpoints never got their token (a TSA that answered!).
+    hub = world.hub
+    assert hub is not None
+    hub.config = dataclasses.replace(hub.config, clock=utc_now, evidence_every_entries=1)
+    release = threading.Event()
+
+    def stamp(data: bytes) -> str:
+        assert release.wait(30)
+        return "token of " + hashlib.sha256(data).hexdigest()
+
+    hub.checkpoints._stamp = stamp
+    for number in ("1", "2", "3"):  # a checkpoint per batch, answered after the three
+        world.client(G22).submit(edoc(G22, [H24], number))
+        world.pump()
+    release.set()
+    _answered(hub.checkpoints, 3)
+    kept, failures = world.store.set_checkpoint_token, [0]
+
+    def down(seq: int, token: str) -> None:  # the PostgreSQL server restarts just then
+        failures[0] += 1
+        raise StoreError("the store is away")
+
+    monkeypatch.setattr(world.store, "set_checkpoint_token", down)
+    hub.flush()  # idle: takes the answers, the store refuses the first (logged, the loop goes on)
+    assert failures[0] == 1
+    monkeypatch.setattr(world.store, "set_checkpoint_token", kept)
+    hub.checkpoint_now()  # the store is back
+    checkpoints = list(world.store.evidence_checkpoints())
+    assert len(checkpoints) >= 3
+    assert all(c.tsa_token == "token of " + hashlib.sha256(c.statement.payload).hexdigest()
+               for c in checkpoints)
+
+
+def test_an_idle_hub_does_not_retry_a_token_the_store_refused_at_every_tick(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = world.hub
+    assert hub is not None
+    hub.config = dataclasses.replace(hub.config, clock=utc_now, evidence_every_entries=1)
+    release = threading.Event()
+    hub.checkpoints._stamp = lambda data: "token" if release.wait(30) else ""
+    world.client(G22).submit(edoc(G22, [H24], "1"))
+    world.pump()
+    release.set()
+    _answered(hub.checkpoints, 1)
+    tries = [0]
+
+    def down(seq: int, token: str) -> None:
+        tries[0] += 1
+        raise StoreError("the store is away")
+
+    monkeypatch.setattr(world.store, "set_checkpoint_token", down)
+    for _ in range(50):  # the runner's idle ticks (5 ms each)
+        hub.flush()
+    assert tries[0] == 1

@@ -32,7 +32,7 @@ from vbcore.evidence.entry import (
     EvidenceDraft,
 )
 from vbcore.hub.config import HubConfig
-from vbcore.hub.stamping import Stamping
+from vbcore.hub.stamping import Answer, Stamping
 from vbcore.logging import Logger
 from vbcore.security.signing import SigningKey
 from vbcore.store.api import StatusEvent, TrackingStore
@@ -96,6 +96,7 @@ class Checkpoints:
         self._last_check = self.monotonic()
         self._stamping: Stamping | None = None  # asks the TSA of ``_stamping_url`` beside the loop
         self._stamping_url: str | None = None
+        self._unwritten: list[Answer] = []  # taken from ``_stamping``, not in the store yet (oldest first)
 
     def _sign(self, seq: int, head: str, at_utc: str) -> Checkpoint:
         return make_checkpoint(self.key, seq=seq, head_hash=head, at_utc=at_utc, hub_id=self.config().hub_id)
@@ -103,21 +104,23 @@ class Checkpoints:
     def appended(self, count: int, now: datetime) -> Checkpoint | None:
         """After a commit that appended ``count`` entries: sign the head if an interval is over (and
         keep the tokens the TSA answered since)."""
-        self._keep_tokens()
         self._appended += count
         config = self.config()
         due = (self._appended >= config.evidence_every_entries
                or self.monotonic() - self._last_check >= config.evidence_every_seconds)
         if not due:
+            self._keep_tokens()
             return None
         self._appended, self._last_check = 0, self.monotonic()
-        return self._checkpoint(now, config.evidence_every_entries, config.evidence_every_seconds)
+        checkpoint = self._checkpoint(now, config.evidence_every_entries, config.evidence_every_seconds)
+        self._keep_tokens(retry=True)  # after: a token the store refuses never holds a checkpoint back
+        return checkpoint
 
     def now(self, at: datetime) -> Checkpoint | None:
         """Sign the head now if it moved since the last checkpoint (shutdown, ``vb evidence export``),
         and wait for the tokens asked for (a request's timeout at most)."""
         checkpoint = self._checkpoint(at)
-        self._keep_tokens(wait=tsa.TIMEOUT_SECONDS + 1.0)
+        self._keep_tokens(wait=tsa.TIMEOUT_SECONDS + 1.0, retry=True)
         return checkpoint
 
     def _stamper(self) -> Stamping | None:
@@ -133,16 +136,22 @@ class Checkpoints:
             self._stamping, self._stamping_url = Stamping(stamp), url
         return self._stamping
 
-    def _keep_tokens(self, wait: float = 0.0) -> None:
+    def _keep_tokens(self, wait: float = 0.0, *, retry: bool = False) -> None:
         """Write the tokens the TSA answered (in the hub's thread: the store is its alone); a failed
-        request leaves its checkpoint without a token, logged."""
-        if self._stamping is None:
+        request leaves its checkpoint without a token, logged. A ``StoreError`` keeps the answers not
+        written yet for the next answer that comes, or with ``retry`` (a checkpoint's turn, shutdown):
+        never at every idle tick of a store outage."""
+        came = [] if self._stamping is None else self._stamping.answers(wait)
+        self._unwritten.extend(came)
+        if not came and not retry:
             return
-        for answer in self._stamping.answers(wait):
+        while self._unwritten:
+            answer = self._unwritten[0]
             if answer.token is None:
                 self.log.warning("hub.tsa_failed", seq=answer.seq, error=answer.error)
             else:
                 self.store.set_checkpoint_token(answer.seq, answer.token)
+            del self._unwritten[0]
 
     def _checkpoint(
         self, at: datetime, every_entries: int | None = None, every_seconds: float | None = None
