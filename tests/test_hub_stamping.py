@@ -113,3 +113,34 @@ def test_an_idle_hub_does_not_retry_a_token_the_store_refused_at_every_tick(
     for _ in range(50):  # the runner's idle ticks (5 ms each)
         hub.flush()
     assert tries[0] == 1
+
+
+def test_a_new_tsa_url_neither_holds_the_hubs_loop_nor_loses_the_tokens_the_former_tsa_still_owes(
+    world: World,
+) -> None:
+    # ``_stamper`` waited up to 11 s in the hub's loop for the former TSA's answers, then dropped the
+    # worker with those still to come: their checkpoints never got a token.
+    hub = world.hub
+    assert hub is not None
+    release = threading.Event()
+
+    def stamp(data: bytes) -> str:
+        assert release.wait(30)
+        return "token of " + hashlib.sha256(data).hexdigest()
+
+    hub.checkpoints._stamp = stamp
+    hub.config = dataclasses.replace(hub.config, clock=utc_now, evidence_every_entries=1,
+                                     tsa_url="http://tsa-a.invalid")
+    world.client(G22).submit(edoc(G22, [H24], "1"))
+    world.pump()  # checkpoint 1, asked of tsa-a, which is slow
+    hub.config = dataclasses.replace(hub.config, tsa_url="http://tsa-b.invalid")
+    started = time.monotonic()
+    world.client(G22).submit(edoc(G22, [H24], "2"))
+    world.pump()  # checkpoint 2, asked of tsa-b
+    assert time.monotonic() - started < 5, "the hub's loop waited for the former TSA"
+    release.set()
+    hub.checkpoint_now()
+    checkpoints = list(world.store.evidence_checkpoints())
+    assert len(checkpoints) >= 2
+    assert all(c.tsa_token == "token of " + hashlib.sha256(c.statement.payload).hexdigest()
+               for c in checkpoints)

@@ -96,6 +96,7 @@ class Checkpoints:
         self._last_check = self.monotonic()
         self._stamping: Stamping | None = None  # asks the TSA of ``_stamping_url`` beside the loop
         self._stamping_url: str | None = None
+        self._retired: list[Stamping] = []  # the workers of a former TSA URL, still owing answers
         self._unwritten: list[Answer] = []  # taken from ``_stamping``, not in the store yet (oldest first)
 
     def _sign(self, seq: int, head: str, at_utc: str) -> Checkpoint:
@@ -129,9 +130,9 @@ class Checkpoints:
         if self._stamp is None and url is None:
             return None
         if self._stamping is None or url != self._stamping_url:
-            if self._stamping is not None:
-                self._keep_tokens(wait=tsa.TIMEOUT_SECONDS + 1.0)
+            if self._stamping is not None:  # its answers still come, and are kept (``_keep_tokens``)
                 self._stamping.close()
+                self._retired.append(self._stamping)
             stamp = self._stamp or (lambda data: tsa.request_token(url or "", data))
             self._stamping, self._stamping_url = Stamping(stamp), url
         return self._stamping
@@ -141,7 +142,10 @@ class Checkpoints:
         request leaves its checkpoint without a token, logged. A ``StoreError`` keeps the answers not
         written yet for the next answer that comes, or with ``retry`` (a checkpoint's turn, shutdown):
         never at every idle tick of a store outage."""
-        came = [] if self._stamping is None else self._stamping.answers(wait)
+        deadline, came = time.monotonic() + wait, []
+        for stamping in [*self._retired, *([] if self._stamping is None else [self._stamping])]:
+            came += stamping.answers(max(0.0, deadline - time.monotonic()))
+        self._retired = [s for s in self._retired if s.waiting()]
         self._unwritten.extend(came)
         if not came and not retry:
             return

@@ -67,6 +67,11 @@ class Stamping:
                 self._pending -= 1
         return got
 
+    def waiting(self) -> int:
+        """How many answers are still to be taken back (``answers``)."""
+        with self._lock:
+            return self._pending
+
     def close(self) -> None:
         self._asked.put(None)
 
