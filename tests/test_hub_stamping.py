@@ -144,3 +144,29 @@ def test_a_new_tsa_url_neither_holds_the_hubs_loop_nor_loses_the_tokens_the_form
     assert len(checkpoints) >= 2
     assert all(c.tsa_token == "token of " + hashlib.sha256(c.statement.payload).hexdigest()
                for c in checkpoints)
+
+
+def test_a_slow_tsa_still_stamps_the_checkpoints_owed_at_shutdown_one_timeout_each(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shutdown waited one request's timeout in all: two checkpoints owed by a TSA answering each in
+    # two thirds of its timeout lost the second token. It waits a timeout for each owed (three at most).
+    from vbcore.evidence import tsa
+
+    monkeypatch.setattr(tsa, "TIMEOUT_SECONDS", 0.5)  # the wait is a timeout + 1 s: 1.5 s for one
+    hub = world.hub
+    assert hub is not None
+    hub.config = dataclasses.replace(hub.config, clock=utc_now, evidence_every_entries=1)
+
+    def slow(data: bytes) -> str:
+        time.sleep(1.0)
+        return "token of " + hashlib.sha256(data).hexdigest()
+
+    hub.checkpoints._stamp = slow
+    for number in ("1", "2"):
+        world.client(G22).submit(edoc(G22, [H24], number))
+        world.pump()
+    hub.checkpoint_now()
+    checkpoints = list(world.store.evidence_checkpoints())
+    assert len(checkpoints) == 2
+    assert all(c.tsa_token for c in checkpoints)

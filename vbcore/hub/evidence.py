@@ -37,6 +37,9 @@ from vbcore.logging import Logger
 from vbcore.security.signing import SigningKey
 from vbcore.store.api import StatusEvent, TrackingStore
 
+SHUTDOWN_REQUESTS_WAITED = 3
+"""At shutdown the hub waits for at most this many of the tokens still owed, a request's timeout each."""
+
 Stamper = Callable[[bytes], str]
 """Asks a time-stamping authority for a token over these bytes: base64 DER (``evidence.tsa``)."""
 
@@ -118,10 +121,14 @@ class Checkpoints:
         return checkpoint
 
     def now(self, at: datetime) -> Checkpoint | None:
-        """Sign the head now if it moved since the last checkpoint (shutdown, ``vb evidence export``),
-        and wait for the tokens asked for (a request's timeout at most)."""
+        """Sign the head now if it moved since the last checkpoint (the hub's shutdown), and wait for
+        the tokens asked for: a request's timeout for each still owed, ``SHUTDOWN_REQUESTS_WAITED`` at
+        most (a TSA slow but answering still stamps the shutdown checkpoint behind one in flight; one
+        that never answers holds a shutdown 33 s at most, within systemd's 90 s)."""
         checkpoint = self._checkpoint(at)
-        self._keep_tokens(wait=tsa.TIMEOUT_SECONDS + 1.0, retry=True)
+        workers = [*self._retired, *([] if self._stamping is None else [self._stamping])]
+        owed = min(sum(w.waiting() for w in workers), SHUTDOWN_REQUESTS_WAITED)
+        self._keep_tokens(wait=(tsa.TIMEOUT_SECONDS + 1.0) * owed, retry=True)
         return checkpoint
 
     def _stamper(self) -> Stamping | None:
