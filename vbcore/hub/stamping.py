@@ -6,7 +6,8 @@ traffic meanwhile (every minute, by default). Now one worker thread asks; the hu
 new checkpoint (``ask``) and, after each batch, takes the answers back (``answers``) and writes them
 itself: the store stays the hub thread's alone. At most ``PENDING_AT_MOST`` checkpoints wait for their
 token: a TSA down for long leaves the later ones without one (logged, as a failed request was), never
-a queue that grows. At shutdown, ``answers(wait=...)`` waits for what is asked, a request's timeout.
+a queue that grows. At shutdown the hub waits with ``answers(wait=...)``: a request's timeout for each
+token still owed, three at most (``evidence.SHUTDOWN_REQUESTS_WAITED``).
 """
 
 from __future__ import annotations
