@@ -200,9 +200,11 @@ class Agencies:
             client.transport.close()
 
 
-def submit(client: AgencyClient, doc: Edoc, attempts: int = 10) -> None:
+def submit(client: AgencyClient, doc: Edoc, attempts: int = 60) -> None:
     """Send as a connector's outgoing lane does: a publish the broker nacked (a quorum leader lost
-    mid-publish) is sent again after a pause; the hub takes a package it already has once."""
+    mid-publish) is sent again after a pause; the hub takes a package it already has once. For 30 s
+    (a connector retries for an hour, ``--retry-for``): in CI, on two loaded cores, the ingress went
+    on nacking for more than the 5 s this allowed before, after a node was lost."""
     for attempt in range(attempts):
         try:
             client.submit(doc)
