@@ -4,7 +4,6 @@ that is down for everything parks nothing. Outgoing, incoming and events fail ap
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,23 +15,7 @@ from vbcore.connector.runtime import RetryLimit
 from vbcore.testing.conformance_world import Identities, SimulatedCrash, World
 from vbcore.transport import names as n
 
-
-@pytest.fixture(scope="module")
-def identities(tmp_path_factory: pytest.TempPathFactory) -> Identities:
-    return Identities.create(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def dms(tmp_path: Path) -> FolderDms:
-    return FolderDms(tmp_path / "dms")
-
-
-@pytest.fixture
-def world(tmp_path: Path, dms: FolderDms, identities: Identities) -> Iterator[World]:
-    config = {"root": str(dms.root), "settle_seconds": 0}
-    w = World(tmp_path / "world", lambda ctx: FolderConnector.from_config(config, ctx), identities=identities)
-    yield w
-    w.close()
+pytest_plugins = ["folder_world"]  # its fixtures: identities, dms, world
 
 
 def poison(monkeypatch: pytest.MonkeyPatch, document_id: str, error: Exception) -> list[str]:

@@ -5,39 +5,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_conformance_folder import FolderDms
 
-from connectors.folder import FolderConnector, write_atomically
+from connectors.folder import write_atomically
 from vbcore.connector import DmsUnavailable
 from vbcore.connector.ledger import Ledger
 from vbcore.edxml import write_package
 from vbcore.errors import PublishNotConfirmed
 from vbcore.security.signing import sign_package
-from vbcore.testing.conformance_world import Identities, SimulatedCrash, World, status_from_peer
+from vbcore.testing.conformance_world import SimulatedCrash, World, status_from_peer
 from vbcore.transport import names as n
 
-
-@pytest.fixture(scope="module")
-def identities(tmp_path_factory: pytest.TempPathFactory) -> Identities:
-    return Identities.create(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def dms(tmp_path: Path) -> FolderDms:
-    return FolderDms(tmp_path / "dms")
-
-
-@pytest.fixture
-def world(tmp_path: Path, dms: FolderDms, identities: Identities) -> Iterator[World]:
-    config = {"root": str(dms.root), "settle_seconds": 0}
-    w = World(tmp_path / "world", lambda ctx: FolderConnector.from_config(config, ctx), identities=identities)
-    yield w
-    w.close()
+pytest_plugins = ["folder_world"]  # its fixtures: identities, dms, world
 
 
 def test_an_unsigned_edxml_from_the_dms_is_signed_with_the_agencys_key(world: World, dms: FolderDms) -> None:

@@ -4,35 +4,17 @@ charged to which item, what is counted once, and the hub's duplicate 02 shown or
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from test_conformance_folder import FolderDms
 
-from connectors.folder import FolderConnector, write_atomically
+from connectors.folder import write_atomically
 from vbcore.connector import DmsUnavailable
 from vbcore.edxml import write_package
-from vbcore.testing.conformance_world import Identities, World, status_from_peer
+from vbcore.testing.conformance_world import World, status_from_peer
 from vbcore.transport import names as n
 
-
-@pytest.fixture(scope="module")
-def identities(tmp_path_factory: pytest.TempPathFactory) -> Identities:
-    return Identities.create(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def dms(tmp_path: Path) -> FolderDms:
-    return FolderDms(tmp_path / "dms")
-
-
-@pytest.fixture
-def world(tmp_path: Path, dms: FolderDms, identities: Identities) -> Iterator[World]:
-    config = {"root": str(dms.root), "settle_seconds": 0}
-    w = World(tmp_path / "world", lambda ctx: FolderConnector.from_config(config, ctx), identities=identities)
-    yield w
-    w.close()
+pytest_plugins = ["folder_world"]  # its fixtures: identities, dms, world
 
 
 def put_in_order(dms: FolderDms, named: list[tuple[str, bytes]]) -> None:

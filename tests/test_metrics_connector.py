@@ -3,33 +3,14 @@ gave up, the backlog it holds, its inbox's depth, and its readiness while a lane
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from test_conformance_folder import FolderDms
 
 from connectors.folder import FolderConnector
 from vbcore.connector import DmsUnavailable, IncomingDocument
-from vbcore.testing.conformance_world import Identities, World
+from vbcore.testing.conformance_world import World
 
-
-@pytest.fixture(scope="module")
-def identities(tmp_path_factory: pytest.TempPathFactory) -> Identities:
-    return Identities.create(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def dms(tmp_path: Path) -> FolderDms:
-    return FolderDms(tmp_path / "dms")
-
-
-@pytest.fixture
-def world(tmp_path: Path, dms: FolderDms, identities: Identities) -> Iterator[World]:
-    config = {"root": str(dms.root), "settle_seconds": 0}
-    w = World(tmp_path / "world", lambda ctx: FolderConnector.from_config(config, ctx), identities=identities)
-    yield w
-    w.close()
+pytest_plugins = ["folder_world"]  # its fixtures: identities, dms, world
 
 
 def value(world: World, name: str, **labels: str) -> float:
