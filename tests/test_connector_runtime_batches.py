@@ -11,10 +11,17 @@ from test_conformance_folder import FolderDms
 from connectors.folder import write_atomically
 from vbcore.connector import DmsUnavailable
 from vbcore.edxml import write_package
-from vbcore.testing.conformance_world import World, status_from_peer
+from vbcore.model import Edoc
+from vbcore.testing.conformance_world import SimulatedCrash, World, status_from_peer
 from vbcore.transport import names as n
 
 pytest_plugins = ["folder_world"]  # its fixtures: identities, dms, world
+
+
+def each_reached_the_peer_once(world: World, docs: list[Edoc]) -> None:
+    """Every one of ``docs`` reached the peer's inbox, and none twice."""
+    got = [i.package.effective_document_id for i in world.peer_inbox() if i.kind == n.KIND_EDOC]
+    assert sorted(got) == sorted(d.effective_document_id for d in docs)
 
 
 def put_in_order(dms: FolderDms, named: list[tuple[str, bytes]]) -> None:
@@ -39,8 +46,7 @@ def test_each_document_of_a_batch_is_counted_sent_once_when_the_dms_is_down_for_
     world.heal("mark_sent")
     reports = [first, *world.pump()]
     assert [dms.outgoing_state(f"{c}.edxml") for c in "abc"] == ["sent"] * 3
-    got = [i.package.effective_document_id for i in world.peer_inbox() if i.kind == n.KIND_EDOC]
-    assert sorted(got) == sorted(d.effective_document_id for d in docs)  # each left once
+    each_reached_the_peer_once(world, docs)
     counted = [doc_id for r in reports for doc_id in r.sent]
     assert sorted(counted) == sorted(d.effective_document_id for d in docs)  # each counted once
 
@@ -80,8 +86,7 @@ def test_a_bug_in_mark_sent_for_one_item_of_a_batch_is_charged_to_it_and_never_r
     world.heal("mark_sent")
     reports += world.pump()
     assert dms.outgoing_state("b.edxml") == "sent"
-    got = [i.package.effective_document_id for i in world.peer_inbox() if i.kind == n.KIND_EDOC]
-    assert sorted(got) == sorted(d.effective_document_id for d in docs)
+    each_reached_the_peer_once(world, docs)
     counted = [doc_id for r in reports for doc_id in r.sent]
     assert sorted(counted) == sorted(d.effective_document_id for d in docs)
     sent = runtime.ledger.sent("b.edxml")
@@ -118,8 +123,7 @@ def test_a_ledger_error_recording_a_batch_sent_backs_the_lane_off_and_does_not_s
     assert "ledger" in report.error
     world.pump()
     assert [dms.outgoing_state(f"{c}.edxml") for c in "ab"] == ["sent"] * 2
-    got = [i.package.effective_document_id for i in world.peer_inbox() if i.kind == n.KIND_EDOC]
-    assert sorted(got) == sorted(d.effective_document_id for d in docs)
+    each_reached_the_peer_once(world, docs)
 
 
 def test_a_true_duplicate_is_still_shown_to_the_clerk_after_a_batch_stopped_before_its_publish(
@@ -145,8 +149,6 @@ def test_a_true_duplicate_is_still_shown_to_the_clerk_after_a_batch_stopped_befo
 def test_a_crash_in_the_middle_of_telling_the_dms_of_a_batch_sends_each_once_and_tells_each(
     world: World, dms: FolderDms
 ) -> None:
-    from vbcore.testing.conformance_world import SimulatedCrash
-
     docs = [world.document(world.agency, world.peer_code, subject=f"Văn bản {i}") for i in range(4)]
     put_in_order(dms, [(f"{c}.edxml", write_package(d)) for c, d in zip("abcd", docs, strict=True)])
     told: list[int] = []
@@ -163,16 +165,13 @@ def test_a_crash_in_the_middle_of_telling_the_dms_of_a_batch_sends_each_once_and
     world.crash()
     world.pump()
     assert [dms.outgoing_state(f"{c}.edxml") for c in "abcd"] == ["sent"] * 4
-    got = [i.package.effective_document_id for i in world.peer_inbox() if i.kind == n.KIND_EDOC]
-    assert sorted(got) == sorted(d.effective_document_id for d in docs)
+    each_reached_the_peer_once(world, docs)
     assert dms.statuses(docs[0].effective_document_id) == []
 
 
 def test_a_crash_after_some_of_a_batch_were_recorded_sending_sends_each_once(
     world: World, dms: FolderDms
 ) -> None:
-    from vbcore.testing.conformance_world import SimulatedCrash
-
     docs = [world.document(world.agency, world.peer_code, subject=f"Văn bản {i}") for i in range(4)]
     put_in_order(dms, [(f"{c}.edxml", write_package(d)) for c, d in zip("abcd", docs, strict=True)])
     runtime = world.runtime()
@@ -191,8 +190,7 @@ def test_a_crash_after_some_of_a_batch_were_recorded_sending_sends_each_once(
     world.crash()
     world.pump()
     assert [dms.outgoing_state(f"{c}.edxml") for c in "abcd"] == ["sent"] * 4
-    got = [i.package.effective_document_id for i in world.peer_inbox() if i.kind == n.KIND_EDOC]
-    assert sorted(got) == sorted(d.effective_document_id for d in docs)
+    each_reached_the_peer_once(world, docs)
     assert all(dms.statuses(d.effective_document_id) == [] for d in docs)
 
 
@@ -247,8 +245,7 @@ def test_a_connection_lost_after_part_of_a_batch_was_confirmed_sends_each_once_a
     assert "broker unavailable" in first.error
     reports = [first, *world.pump()]
     assert [dms.outgoing_state(f"{c}.edxml") for c in "abcd"] == ["sent"] * 4
-    got = [i.package.effective_document_id for i in world.peer_inbox() if i.kind == n.KIND_EDOC]
-    assert sorted(got) == sorted(d.effective_document_id for d in docs)
+    each_reached_the_peer_once(world, docs)
     assert all(dms.statuses(d.effective_document_id) == [] for d in docs)  # the resends' 02 hidden
     counted = [doc_id for r in reports for doc_id in r.sent]
     assert sorted(counted) == sorted(d.effective_document_id for d in docs)
