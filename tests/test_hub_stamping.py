@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from test_hub_support import G22, H24, World, edoc
@@ -45,6 +46,28 @@ def test_a_tsa_down_for_long_leaves_later_checkpoints_without_a_token_never_a_gr
         worker.close()
 
 
+def gated(release: threading.Event) -> Callable[[bytes], str]:
+    """A TSA that answers (a token naming the bytes' digest) only once ``release`` is set."""
+
+    def stamp(data: bytes) -> str:
+        assert release.wait(30)
+        return "token of " + hashlib.sha256(data).hexdigest()
+
+    return stamp
+
+
+def store_away(world: World, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The store refuses every token from now on; how many it refused (``[n]``)."""
+    refused = [0]
+
+    def down(seq: int, token: str) -> None:
+        refused[0] += 1
+        raise StoreError("the store is away")
+
+    monkeypatch.setattr(world.store, "set_checkpoint_token", down)
+    return refused
+
+
 def _answered(checkpoints: object, count: int) -> None:
     """Until the worker put ``count`` answers in its queue (not yet taken by the hub)."""
     worker = checkpoints._stamping  # type: ignore[attr-defined]
@@ -64,23 +87,14 @@ def test_a_store_error_while_writing_one_token_loses_none_of_the_tokens_answered
     hub.config = dataclasses.replace(hub.config, clock=utc_now, evidence_every_entries=1)
     release = threading.Event()
 
-    def stamp(data: bytes) -> str:
-        assert release.wait(30)
-        return "token of " + hashlib.sha256(data).hexdigest()
-
-    hub.checkpoints._stamp = stamp
+    hub.checkpoints._stamp = gated(release)
     for number in ("1", "2", "3"):  # a checkpoint per batch, answered after the three
         world.client(G22).submit(edoc(G22, [H24], number))
         world.pump()
     release.set()
     _answered(hub.checkpoints, 3)
-    kept, failures = world.store.set_checkpoint_token, [0]
-
-    def down(seq: int, token: str) -> None:  # the PostgreSQL server restarts just then
-        failures[0] += 1
-        raise StoreError("the store is away")
-
-    monkeypatch.setattr(world.store, "set_checkpoint_token", down)
+    kept = world.store.set_checkpoint_token
+    failures = store_away(world, monkeypatch)  # the PostgreSQL server restarts just then
     hub.flush()  # idle: takes the answers, the store refuses the first (logged, the loop goes on)
     assert failures[0] == 1
     monkeypatch.setattr(world.store, "set_checkpoint_token", kept)
@@ -98,18 +112,12 @@ def test_an_idle_hub_does_not_retry_a_token_the_store_refused_at_every_tick(
     assert hub is not None
     hub.config = dataclasses.replace(hub.config, clock=utc_now, evidence_every_entries=1)
     release = threading.Event()
-    hub.checkpoints._stamp = lambda data: "token" if release.wait(30) else ""
+    hub.checkpoints._stamp = gated(release)
     world.client(G22).submit(edoc(G22, [H24], "1"))
     world.pump()
     release.set()
     _answered(hub.checkpoints, 1)
-    tries = [0]
-
-    def down(seq: int, token: str) -> None:
-        tries[0] += 1
-        raise StoreError("the store is away")
-
-    monkeypatch.setattr(world.store, "set_checkpoint_token", down)
+    tries = store_away(world, monkeypatch)
     for _ in range(50):  # the runner's idle ticks (5 ms each)
         hub.flush()
     assert tries[0] == 1
@@ -124,11 +132,7 @@ def test_a_new_tsa_url_neither_holds_the_hubs_loop_nor_loses_the_tokens_the_form
     assert hub is not None
     release = threading.Event()
 
-    def stamp(data: bytes) -> str:
-        assert release.wait(30)
-        return "token of " + hashlib.sha256(data).hexdigest()
-
-    hub.checkpoints._stamp = stamp
+    hub.checkpoints._stamp = gated(release)
     hub.config = dataclasses.replace(hub.config, clock=utc_now, evidence_every_entries=1,
                                      tsa_url="http://tsa-a.invalid")
     world.client(G22).submit(edoc(G22, [H24], "1"))
