@@ -14,9 +14,10 @@ from vbcore.directory import Directory
 from vbcore.hub.config import HubConfig
 from vbcore.hub.pipeline import Hub
 from vbcore.hub.runner import StopFlag, run
-from vbcore.model import StatusPackage
+from vbcore.model import Edoc, StatusPackage
 from vbcore.status import StatusCode
 from vbcore.store import open_store
+from vbcore.transport import Delivery
 from vbcore.transport import names as n
 from vbcore.transport.rabbitmq import RabbitMQTransport
 
@@ -27,16 +28,23 @@ def hub_of(bus: Bus) -> Hub:  # noqa: F811
     return bus.dev.hub(transport, open_store(bus.store_url), config, Directory.default())
 
 
-def test_a_revoke_overtaking_its_document_on_another_hub_waits_for_it_on_the_real_broker(
-    bus: Bus,  # noqa: F811
-) -> None:
-    doc = edoc(A1, [B1], "waited-for")
+def revoke_behind_a_document_in_hand(bus: Bus, number: str) -> tuple[Edoc, Hub, Delivery]:  # noqa: F811
+    """A1 sends a document and its revoke; a first hub takes the document alone (no consumer) and holds
+    it, not processed: the document, that hub, and its delivery."""
+    doc = edoc(A1, [B1], number)
     bus.client(A1).submit(doc)
     bus.client(A1).submit(status(A1, doc, StatusCode.REVOKE))
     first = hub_of(bus)
-    first.transport.declare_hub([])  # no consumer: it takes the document alone
-    [document] = first.transport.get_many(bus.names.ingress_queue, 1)  # in the first hub's hands
+    first.transport.declare_hub([])
+    [document] = first.transport.get_many(bus.names.ingress_queue, 1)
     assert document.headers[n.KIND] == n.KIND_EDOC
+    return doc, first, document
+
+
+def test_a_revoke_overtaking_its_document_on_another_hub_waits_for_it_on_the_real_broker(
+    bus: Bus,  # noqa: F811
+) -> None:
+    doc, first, document = revoke_behind_a_document_in_hand(bus, "waited-for")
     second, stop = hub_of(bus), StopFlag()
     errors: list[BaseException] = []
 
@@ -75,12 +83,7 @@ def test_a_revoke_waiting_on_a_connection_lost_is_let_go_taken_again_and_forward
     # The revoke waits in the second hub; its connection is lost: the broker gives the revoke again, to
     # the new consumer. The one in hand from the lost connection must be let go (its record in the
     # waiting room too), not tried again beside the new copy, nor acked on a dead channel.
-    doc = edoc(A1, [B1], "waited-across-a-reconnect")
-    bus.client(A1).submit(doc)
-    bus.client(A1).submit(status(A1, doc, StatusCode.REVOKE))
-    first = hub_of(bus)
-    first.transport.declare_hub([])
-    [document] = first.transport.get_many(bus.names.ingress_queue, 1)
+    doc, first, document = revoke_behind_a_document_in_hand(bus, "waited-across-a-reconnect")
     second = hub_of(bus)
     second.start(prefetch=16, batch=True)
     transport = second.transport
