@@ -200,7 +200,7 @@ class Agencies:
             client.transport.close()
 
 
-def submit(client: AgencyClient, doc: Edoc, attempts: int = 60) -> None:
+def submit(client: AgencyClient, doc: Edoc | StatusPackage, attempts: int = 60) -> None:
     """Send as a connector's outgoing lane does: a publish the broker nacked (a quorum leader lost
     mid-publish) is sent again after a pause; the hub takes a package it already has once. For 30 s
     (a connector retries for an hour, ``--retry-for``): in CI, on two loaded cores, the ingress went
@@ -259,7 +259,7 @@ def stream(
                 package = incoming.package
                 assert isinstance(package, Edoc)
                 doc_id = package.effective_document_id
-                client.submit(status(code, package))
+                submit(client, status(code, package))  # the 01, retried as the document is
                 client.ack(incoming)
                 with traffic.lock:
                     traffic.received[doc_id] += 1

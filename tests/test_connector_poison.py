@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from folder_world import the_dms, the_identities, the_world  # noqa: F401 (fixtures: dms, identities, world)
 from test_conformance_folder import FolderDms
 
 from connectors.folder import FolderConnector
@@ -14,8 +15,6 @@ from vbcore.connector import DmsUnavailable, IncomingDocument
 from vbcore.connector.runtime import RetryLimit
 from vbcore.testing.conformance_world import Identities, SimulatedCrash, World
 from vbcore.transport import names as n
-
-pytest_plugins = ["folder_world"]  # its fixtures: identities, dms, world
 
 
 def poison(monkeypatch: pytest.MonkeyPatch, document_id: str, error: Exception) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from folder_world import the_dms, the_identities, the_world  # noqa: F401 (fixtures: dms, identities, world)
 from test_conformance_folder import FolderDms
 
 from connectors.folder import write_atomically
@@ -19,8 +20,6 @@ from vbcore.errors import PublishNotConfirmed
 from vbcore.security.signing import sign_package
 from vbcore.testing.conformance_world import SimulatedCrash, World, status_from_peer
 from vbcore.transport import names as n
-
-pytest_plugins = ["folder_world"]  # its fixtures: identities, dms, world
 
 
 def test_an_unsigned_edxml_from_the_dms_is_signed_with_the_agencys_key(world: World, dms: FolderDms) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from folder_world import the_dms, the_identities, the_world  # noqa: F401 (fixtures: dms, identities, world)
 from test_conformance_folder import FolderDms
 
 from connectors.folder import write_atomically
@@ -14,8 +15,6 @@ from vbcore.edxml import write_package
 from vbcore.model import Edoc
 from vbcore.testing.conformance_world import SimulatedCrash, World, status_from_peer
 from vbcore.transport import names as n
-
-pytest_plugins = ["folder_world"]  # its fixtures: identities, dms, world
 
 
 def each_reached_the_peer_once(world: World, docs: list[Edoc]) -> None:

@@ -4,13 +4,12 @@ gave up, the backlog it holds, its inbox's depth, and its readiness while a lane
 from __future__ import annotations
 
 import pytest
+from folder_world import the_dms, the_identities, the_world  # noqa: F401 (fixtures: dms, identities, world)
 from test_conformance_folder import FolderDms
 
 from connectors.folder import FolderConnector
 from vbcore.connector import DmsUnavailable, IncomingDocument
 from vbcore.testing.conformance_world import World
-
-pytest_plugins = ["folder_world"]  # its fixtures: identities, dms, world
 
 
 def value(world: World, name: str, **labels: str) -> float:
